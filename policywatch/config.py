@@ -1,0 +1,118 @@
+"""The one place where policywatch reads its configuration.
+
+Precedence, highest first: command-line options, ``POLICYWATCH_*`` environment
+variables, the settings file (``--config FILE``, ``$POLICYWATCH_CONFIG`` or
+``./policywatch.toml``), built-in defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "sources"
+DEFAULT_CONFIG_FILE = Path("policywatch.toml")
+ENV_PREFIX = "POLICYWATCH_"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names where it came from."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str = "sqlite:///policywatch.db"
+    sources: Path = BUNDLED_SOURCES
+    contact_url: str = "https://github.com/policywatch/policywatch"
+    allow_private_addresses: bool = False
+    concurrency_per_domain: int = 1
+    download_timeout: float = 30.0
+    download_maxsize: int = 20 * 1024 * 1024
+    retry_times: int = 3
+    backoff_base: float = 2.0
+    autothrottle: bool = True
+
+    @property
+    def user_agent(self) -> str:
+        return f"policywatch/0.1 (+{self.contact_url})"
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL; a bare path means an SQLite file."""
+        if "://" in self.db:
+            return self.db
+        return f"sqlite:///{Path(self.db).expanduser()}"
+
+
+def _coerce(name: str, raw: Any, origin: str) -> Any:
+    field = {f.name: f for f in fields(Settings)}.get(name)
+    if field is None:
+        raise ConfigError(f"{origin}: unknown setting {name!r}")
+    default = getattr(Settings(), name)
+    try:
+        if isinstance(default, bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(f"expected true or false, got {raw!r}")
+        if isinstance(default, Path):
+            return Path(str(raw)).expanduser()
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        return str(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{origin}: setting {name!r}: {exc}") from None
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read settings file: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    section = data.get("policywatch", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [policywatch] must be a table")
+    return {k.replace("-", "_"): _coerce(k.replace("-", "_"), v, str(path)) for k, v in section.items()}
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    names = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name in names:
+            values[name] = _coerce(name, raw, f"environment variable {key}")
+    return values
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config_file or (Path(environ[ENV_PREFIX + "CONFIG"]) if environ.get(ENV_PREFIX + "CONFIG") else None)
+    if path is not None:
+        values.update(_from_file(path))
+    elif DEFAULT_CONFIG_FILE.is_file():
+        values.update(_from_file(DEFAULT_CONFIG_FILE))
+    values.update(_from_env(environ))
+    for name, raw in (overrides or {}).items():
+        if raw is not None:
+            values[name] = _coerce(name, raw, f"option --{name.replace('_', '-')}")
+    return replace(Settings(), **values)

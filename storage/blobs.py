@@ -1,0 +1,102 @@
+"""Content-addressed raw snapshots, compressed against a keyframe of the same source.
+
+Real pages differ on every fetch (build hashes, nonces), so storing each one
+alone costs ~80 KB a night per source. Compressed with zstd using an earlier
+snapshot of the same source as a raw-content dictionary, an unchanged page
+costs ~1-2 KB. Deltas are always taken against a *keyframe* (a blob stored on
+its own), never against another delta, so reading any snapshot decompresses at
+most two blobs. A new keyframe is written when the delta stops paying off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import zstandard
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Blob
+
+LEVEL = 12
+# A delta larger than this fraction of the raw size means the page has drifted
+# far from its keyframe (pages compress about 10:1 on their own): store a fresh
+# keyframe instead.
+KEYFRAME_RATIO = 0.02
+KEYFRAME_MIN_BYTES = 256
+
+
+class BlobIntegrityError(RuntimeError):
+    pass
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _compress(data: bytes, base: bytes | None) -> bytes:
+    if base is None:
+        return zstandard.ZstdCompressor(level=LEVEL).compress(data)
+    dictionary = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    return zstandard.ZstdCompressor(level=LEVEL, dict_data=dictionary).compress(data)
+
+
+def _decompress(data: bytes, base: bytes | None) -> bytes:
+    if base is None:
+        return zstandard.ZstdDecompressor().decompress(data)
+    dictionary = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    return zstandard.ZstdDecompressor(dict_data=dictionary).decompress(data)
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    sha256: str
+    new: bool
+    stored_bytes: int
+
+
+def store(session: Session, data: bytes, keyframe_sha256: str | None) -> StoredBlob:
+    """Store `data` once; compress it against `keyframe_sha256` when that pays off."""
+    digest = sha256_hex(data)
+    existing = session.get(Blob, digest)
+    if existing is not None:
+        return StoredBlob(digest, False, 0)
+    payload: bytes | None = None
+    base = None
+    if keyframe_sha256 is not None:
+        keyframe = session.get(Blob, keyframe_sha256)
+        if keyframe is not None and keyframe.base_sha256 is None:
+            delta = _compress(data, read(session, keyframe_sha256))
+            if len(delta) <= max(KEYFRAME_MIN_BYTES, KEYFRAME_RATIO * len(data)):
+                payload, base = delta, keyframe_sha256
+    if payload is None:
+        payload = _compress(data, None)
+    session.add(Blob(sha256=digest, size=len(data), base_sha256=base, data=payload))
+    session.flush()
+    return StoredBlob(digest, True, len(payload))
+
+
+def keyframe_of(session: Session, sha256: str) -> str:
+    blob = session.get(Blob, sha256)
+    if blob is None:
+        raise BlobIntegrityError(f"blob {sha256} is missing")
+    return blob.base_sha256 or blob.sha256
+
+
+def read(session: Session, sha256: str) -> bytes:
+    """The exact bytes stored under `sha256`, verified."""
+    row = session.execute(select(Blob.data, Blob.base_sha256).where(Blob.sha256 == sha256)).one_or_none()
+    if row is None:
+        raise BlobIntegrityError(f"blob {sha256} is missing")
+    data, base_sha = row
+    base = None
+    if base_sha is not None:
+        base_row = session.execute(select(Blob.data, Blob.base_sha256).where(Blob.sha256 == base_sha)).one_or_none()
+        if base_row is None or base_row[1] is not None:
+            raise BlobIntegrityError(f"blob {sha256}: its keyframe {base_sha} is missing or not a keyframe")
+        base = _decompress(base_row[0], None)
+    raw = _decompress(data, base)
+    if sha256_hex(raw) != sha256:
+        raise BlobIntegrityError(f"blob {sha256}: stored bytes do not match their sha256")
+    return raw

@@ -1,0 +1,180 @@
+"""Typed SQLAlchemy 2 models. The schema itself is created only by Alembic.
+
+All times are stored as UTC. SQLite has no time zones, so they are written
+naive and read back with UTC attached (see ``UTCDateTime``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: policywatch stores aware UTC times only")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class SourceRow(Base):
+    """A tracked document as last declared; kept after its declaration goes away."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    vendor: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(500))
+    document_type: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(16))
+    urls: Mapped[list[str]] = mapped_column(JSON)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    versions: Mapped[list["Version"]] = relationship(back_populates="source", order_by="Version.number")
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # crawl | import
+    status: Mapped[str] = mapped_column(String(20))  # running | ok | partial | failed | aborted
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    pid: Mapped[Optional[int]] = mapped_column(Integer)
+    sources_checked: Mapped[int] = mapped_column(Integer, default=0)
+    new_versions: Mapped[int] = mapped_column(Integer, default=0)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+    outcomes: Mapped[list["FetchOutcome"]] = relationship(back_populates="run")
+
+
+class Blob(Base):
+    """Raw bytes addressed by sha256, zstd-compressed, optionally against a base blob.
+
+    `base_sha256` names the keyframe used as a raw zstd dictionary; a keyframe
+    has none, so reading any blob needs at most two decompressions.
+    """
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    base_sha256: Mapped[Optional[str]] = mapped_column(ForeignKey("blobs.sha256"))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FetchOutcome(Base):
+    """What happened to one source in one run (or one imported entry)."""
+
+    __tablename__ = "fetch_outcomes"
+    __table_args__ = (Index("ix_fetch_outcomes_source_at", "source_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(20))  # first | unchanged | changed | failed
+    failure_kind: Mapped[Optional[str]] = mapped_column(String(40))
+    detail: Mapped[Optional[str]] = mapped_column(Text)
+    http_status: Mapped[Optional[int]] = mapped_column(Integer)
+    url: Mapped[Optional[str]] = mapped_column(Text)
+    version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("versions.id", use_alter=True))
+
+    run: Mapped[Run] = relationship(back_populates="outcomes")
+    snapshots: Mapped[list["Snapshot"]] = relationship(back_populates="outcome", order_by="Snapshot.position")
+    version: Mapped[Optional["Version"]] = relationship(foreign_keys=[version_id])
+
+
+class Snapshot(Base):
+    """One fetched page: a document combined from several URLs has one per URL."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (Index("ix_snapshots_source_at", "source_id", "fetched_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("fetch_outcomes.id"), index=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    url: Mapped[str] = mapped_column(Text)
+    final_url: Mapped[str] = mapped_column(Text)
+    http_status: Mapped[Optional[int]] = mapped_column(Integer)
+    content_type: Mapped[Optional[str]] = mapped_column(String(200))
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+
+    outcome: Mapped[FetchOutcome] = relationship(back_populates="snapshots")
+    blob: Mapped[Blob] = relationship()
+
+
+class Version(Base):
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("source_id", "number", name="uq_versions_source_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_confirmed: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("fetch_outcomes.id"))
+
+    source: Mapped[SourceRow] = relationship(back_populates="versions")
+    outcome: Mapped[FetchOutcome] = relationship(foreign_keys=[outcome_id])
+
+
+class Change(Base):
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
+    from_version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    to_version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), unique=True)
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    words_added: Mapped[int] = mapped_column(Integer)
+    words_removed: Mapped[int] = mapped_column(Integer)
+    lines_added: Mapped[int] = mapped_column(Integer)
+    lines_removed: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # substantive | formatting | revert | technical
+
+    from_version: Mapped[Version] = relationship(foreign_keys=[from_version_id])
+    to_version: Mapped[Version] = relationship(foreign_keys=[to_version_id])

@@ -1,0 +1,121 @@
+"""Read-only questions asked of the record (CLI, reports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from storage.models import Change, FetchOutcome, Run, SourceRow, Version
+
+
+class NotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    source: SourceRow
+    versions: int
+    last_checked: datetime | None
+    last_changed: datetime | None
+    last_outcome: str | None
+    last_failure_kind: str | None
+
+
+def source_summaries(session: Session) -> list[SourceSummary]:
+    counts = dict(session.execute(select(Version.source_id, func.count()).group_by(Version.source_id)).all())
+    last_changed = dict(session.execute(
+        select(Version.source_id, func.max(Version.first_seen)).group_by(Version.source_id)).all())
+    last_at = (select(FetchOutcome.source_id, func.max(FetchOutcome.id).label("last_id"))
+               .group_by(FetchOutcome.source_id).subquery())
+    latest = {o.source_id: o for o in session.scalars(
+        select(FetchOutcome).join(last_at, FetchOutcome.id == last_at.c.last_id))}
+    result = []
+    for row in session.scalars(select(SourceRow).order_by(SourceRow.id)):
+        outcome = latest.get(row.id)
+        result.append(SourceSummary(
+            row, counts.get(row.id, 0), outcome.at if outcome else None, last_changed.get(row.id),
+            outcome.outcome if outcome else None, outcome.failure_kind if outcome else None))
+    return result
+
+
+def get_source(session: Session, source_id: str) -> SourceRow:
+    row = session.get(SourceRow, source_id)
+    if row is None:
+        known = session.scalars(select(SourceRow.id).order_by(SourceRow.id)).all()
+        hint = f"; recorded sources: {', '.join(known)}" if known else "; nothing is recorded yet"
+        raise NotFound(f"no recorded source {source_id!r}{hint}")
+    return row
+
+
+def versions_of(session: Session, source_id: str) -> Sequence[Version]:
+    get_source(session, source_id)
+    return session.scalars(select(Version).where(Version.source_id == source_id).order_by(Version.number)).all()
+
+
+def version_by_number(session: Session, source_id: str, number: int) -> Version:
+    found = session.scalar(select(Version).where(Version.source_id == source_id, Version.number == number))
+    if found is None:
+        total = len(versions_of(session, source_id))
+        raise NotFound(f"{source_id} has no version {number} (it has {total})")
+    return found
+
+
+def version_at(session: Session, source_id: str, at: datetime) -> Version:
+    """The version in force at `at`: the newest first seen at or before it."""
+    found = session.scalar(select(Version).where(Version.source_id == source_id, Version.first_seen <= at)
+                           .order_by(Version.first_seen.desc(), Version.number.desc()).limit(1))
+    if found is None:
+        versions_of(session, source_id)
+        raise NotFound(f"{source_id} had no version yet at {at.isoformat()}")
+    return found
+
+
+def latest_version(session: Session, source_id: str) -> Version:
+    versions = versions_of(session, source_id)
+    if not versions:
+        raise NotFound(f"{source_id} has no version yet")
+    return versions[-1]
+
+
+def change_for(session: Session, to_version: Version) -> Change | None:
+    return session.scalar(select(Change).where(Change.to_version_id == to_version.id))
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    change: Change
+    source: SourceRow
+    from_number: int
+    to_number: int
+
+
+def changes(session: Session, source_id: str | None = None, since: datetime | None = None,
+            kinds: Sequence[str] | None = None) -> list[ChangeRow]:
+    old, new = aliased(Version), aliased(Version)
+    query = (select(Change, SourceRow, old.number, new.number)
+             .join(SourceRow, SourceRow.id == Change.source_id)
+             .join(old, old.id == Change.from_version_id)
+             .join(new, new.id == Change.to_version_id)
+             .order_by(Change.detected_at.desc(), Change.id.desc()))
+    if source_id is not None:
+        get_source(session, source_id)
+        query = query.where(Change.source_id == source_id)
+    if since is not None:
+        query = query.where(Change.detected_at >= since)
+    if kinds:
+        query = query.where(Change.kind.in_(list(kinds)))
+    return [ChangeRow(c, s, a, b) for c, s, a, b in session.execute(query).all()]
+
+
+def outcomes_of(session: Session, source_id: str) -> Sequence[FetchOutcome]:
+    return session.scalars(select(FetchOutcome).where(FetchOutcome.source_id == source_id)
+                           .order_by(FetchOutcome.at, FetchOutcome.id)).all()
+
+
+def recent_runs(session: Session, limit: int = 20) -> Sequence[Run]:
+    return session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)).all()

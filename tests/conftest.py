@@ -1,0 +1,84 @@
+"""Shared fixtures: the real CLI in a subprocess, a real local HTTP server, real databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from policywatch.localserver import LocalServer
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_dir() -> Path | None:
+    candidates = [os.environ.get("POLICYWATCH_SHARED"), REPO.parent / "shared"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "ota-data").is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture
+def shared() -> Path:
+    path = shared_dir()
+    if path is None:
+        pytest.skip("../shared/ota-data not found: the real OpenAI history is not available on this machine")
+    return path
+
+
+class CLI:
+    """Runs `policywatch` as a user would, in a subprocess (Twisted's reactor runs once per process)."""
+
+    def __init__(self, db: Path, sources: Path | None, cwd: Path):
+        self.db, self.sources, self.cwd = db, sources, cwd
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "policywatch", "--db", str(self.db)]
+        if self.sources is not None:
+            command += ["--sources", str(self.sources)]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+        env["POLICYWATCH_BACKOFF_BASE"] = "0.05"
+        env["POLICYWATCH_AUTOTHROTTLE"] = "false"
+        env["POLICYWATCH_ALLOW_PRIVATE_ADDRESSES"] = "true"
+        result = subprocess.run(command + list(args), capture_output=True, text=True, cwd=self.cwd, env=env,
+                                timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"policywatch {' '.join(args)} exited {result.returncode}\n"
+                                 f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+        return result
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "--json").stdout)
+
+
+@pytest.fixture
+def server() -> Iterator[LocalServer]:
+    with LocalServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def make_cli(tmp_path: Path):  # type: ignore[no-untyped-def]
+    def factory(sources: Path | None = None, db: Path | None = None) -> CLI:
+        return CLI(db or tmp_path / "policywatch.db", sources, tmp_path)
+    return factory
+
+
+def write_declarations(path: Path, base_url: str, sources: list[dict[str, Any]]) -> Path:
+    """A declarations file for pages served by the local server."""
+    import yaml
+
+    entries = []
+    for spec in sources:
+        entry = {"vendor": "Testco", "title": spec["id"], "document_type": "Privacy Policy", "language": "en"}
+        entry.update(spec)
+        entry["urls"] = [base_url + u if u.startswith("/") else u for u in entry["urls"]]
+        entries.append(entry)
+    path.write_text(yaml.safe_dump({"sources": entries}, sort_keys=False), encoding="utf-8")
+    return path

@@ -1,0 +1,161 @@
+"""Storage on a real SQLite file: schema by Alembic, blobs, versions, changes."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, inspect, select
+
+from storage import blobs
+from storage.db import current_revision, head_revision, make_engine, session_factory, transaction, upgrade
+from storage.models import Base, Blob, Change, FetchOutcome, Snapshot, Version
+from storage.record import RawPage, finish_run, record_failure, record_success, start_run, upsert_source
+
+REPO = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+class FakeSource:
+    id = "testco/policy"
+    vendor = "Testco"
+    title = "Policy"
+    document_type = "Privacy Policy"
+    language = "en"
+    urls = ["http://127.0.0.1/policy"]
+    tags = ["t"]
+
+
+@pytest.fixture
+def factory(tmp_path: Path):  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def page(body: bytes) -> RawPage:
+    return RawPage("http://127.0.0.1/policy", "http://127.0.0.1/policy", 200, "text/html", body)
+
+
+def noisy_page(text: str, nonce: int) -> bytes:
+    filler = "".join(f"<p>Section {i}: we keep what we keep and say so plainly.</p>" for i in range(400))
+    return (f"<html><head><script nonce='{nonce:032x}'>build={nonce}</script></head>"
+            f"<body><main><p>{text}</p>{filler}</main></body></html>").encode()
+
+
+def test_alembic_upgrade_and_downgrade_on_empty_sqlite(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    for target in ("upgrade head", "downgrade base", "upgrade head"):
+        subprocess.run([sys.executable, "-m", "alembic", "-x", f"db=sqlite:///{db}", *target.split()],
+                       cwd=REPO, check=True, capture_output=True)
+        tables = set(inspect(make_engine(f"sqlite:///{db}")).get_table_names())
+        if target.startswith("upgrade"):
+            assert {"sources", "runs", "blobs", "snapshots", "versions", "changes", "fetch_outcomes"} <= tables
+        else:
+            assert tables <= {"alembic_version"}
+
+
+def test_migrations_match_the_models(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    assert upgrade(engine) is True
+    assert upgrade(engine) is False
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diffs == []
+
+
+def test_versions_only_when_text_differs(factory) -> None:  # type: ignore[no-untyped-def]
+    with transaction(factory) as s:
+        upsert_source(s, FakeSource)
+        run = start_run(s, "crawl", T0)
+        first = record_success(s, run_id=run.id, source_id=FakeSource.id, at=T0, pages=[page(b"<p>a</p>")], text="We keep data 30 days.\n")
+        same = record_success(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(days=1),
+                              pages=[page(b"<p>a</p><!-- build 2 -->")], text="We keep data 30 days.\n")
+        changed = record_success(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(days=2),
+                                 pages=[page(b"<p>b</p>")], text="We keep data 90 days.\n")
+        failed = record_failure(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(days=3),
+                                kind="http_error", detail="HTTP 500", http_status=500)
+        finished = finish_run(s, run.id, T0 + timedelta(days=3))
+    assert (first.outcome, same.outcome, changed.outcome, failed.outcome) == ("first", "unchanged", "changed", "failed")
+    assert finished.status == "partial" and finished.failures == 1 and finished.new_versions == 2
+    with transaction(factory) as s:
+        versions = s.scalars(select(Version).order_by(Version.number)).all()
+        assert [v.number for v in versions] == [1, 2]
+        assert versions[0].last_confirmed == T0 + timedelta(days=1)
+        assert versions[0].first_seen.tzinfo is not None
+        change = s.scalars(select(Change)).one()
+        assert (change.words_added, change.words_removed, change.kind) == (1, 1, "substantive")
+        assert s.scalar(select(func.count()).select_from(Snapshot)) == 3
+
+
+def test_returning_to_a_recent_text_is_a_revert(factory) -> None:  # type: ignore[no-untyped-def]
+    with transaction(factory) as s:
+        upsert_source(s, FakeSource)
+        run = start_run(s, "crawl", T0)
+        for day, text in enumerate(["A text.\n", "B text.\n", "A text.\n"]):
+            record_success(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(days=day),
+                           pages=[page(text.encode())], text=text)
+        kinds = [c.kind for c in s.scalars(select(Change).order_by(Change.id))]
+    assert kinds == ["substantive", "revert"]
+
+
+def test_every_snapshot_of_a_100_fetch_history_reads_back_exactly(factory) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(7)
+    bodies: dict[int, bytes] = {}
+    with transaction(factory) as s:
+        upsert_source(s, FakeSource)
+        run = start_run(s, "crawl", T0)
+        text = "original"
+        for i in range(100):
+            if rng.random() < 0.1:
+                text = f"edition {i}"
+            body = noisy_page(text, rng.getrandbits(128)) if rng.random() < 0.9 else rng.randbytes(3000)
+            outcome = record_success(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(hours=i),
+                                     pages=[page(body)], text=text + "\n")
+            bodies[outcome.snapshots[0].id if outcome.snapshots else i] = body
+    with transaction(factory) as s:
+        snapshots = s.scalars(select(Snapshot).order_by(Snapshot.id)).all()
+        assert len(snapshots) == 100
+        for snap in snapshots:
+            raw = blobs.read(s, snap.blob_sha256)
+            assert blobs.sha256_hex(raw) == snap.blob_sha256
+            assert raw == bodies[snap.id]
+        # deltas are taken against keyframes only: never a chain longer than one
+        for blob in s.scalars(select(Blob).where(Blob.base_sha256.is_not(None))):
+            assert s.get(Blob, blob.base_sha256).base_sha256 is None
+
+
+def test_identical_raw_pages_are_stored_once_and_noise_costs_little(factory) -> None:  # type: ignore[no-untyped-def]
+    with transaction(factory) as s:
+        a = blobs.store(s, noisy_page("x", 1), None)
+        again = blobs.store(s, noisy_page("x", 1), None)
+        b = blobs.store(s, noisy_page("x", 2), a.sha256)
+        assert again.new is False and again.sha256 == a.sha256
+        assert s.scalar(select(func.count()).select_from(Blob)) == 2
+        assert s.get(Blob, b.sha256).base_sha256 == a.sha256
+        assert b.stored_bytes < a.stored_bytes / 5
+
+
+def test_corrupted_blob_is_detected(factory) -> None:  # type: ignore[no-untyped-def]
+    with transaction(factory) as s:
+        stored = blobs.store(s, b"<p>original bytes</p>" * 20, None)
+        s.get(Blob, stored.sha256).data = blobs._compress(b"<p>tampered bytes</p>" * 20, None)
+        s.flush()
+        with pytest.raises(blobs.BlobIntegrityError, match="do not match"):
+            blobs.read(s, stored.sha256)
+
+
+def test_naive_datetimes_are_refused(factory) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(Exception, match="naive datetime"):
+        with transaction(factory) as s:
+            upsert_source(s, FakeSource)
+            start_run(s, "crawl", datetime(2026, 1, 1))
+            s.flush()

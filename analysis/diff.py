@@ -19,7 +19,7 @@ Op = Literal["equal", "insert", "delete"]
 # Product of word counts above which a replaced block is not diffed word by word.
 WORD_DIFF_LIMIT = 4_000_000
 
-_TOKEN = re.compile(r"\S+\s*|\s+")
+_TOKEN = re.compile(r"\S+|\s+")
 _WORD = re.compile(r"\S+")
 
 
@@ -50,17 +50,26 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def _key(token: str) -> str:
+    # Whitespace matches whitespace of the same kind, so a re-wrapped line is
+    # a visible line break change but never turns words into changes.
+    if token[0].isspace():
+        return "\n" if "\n" in token else " "
+    return token
+
+
 def _word_diff(old: str, new: str, out: list[Segment]) -> None:
     a = _tokens(old)
     b = _tokens(new)
-    # Compare words without their trailing whitespace, so a re-wrapped line
-    # does not count as a changed word.
-    a_key = [t.strip() for t in a]
-    b_key = [t.strip() for t in b]
-    matcher = SequenceMatcher(None, a_key, b_key, autojunk=False)
+    matcher = SequenceMatcher(None, [_key(t) for t in a], [_key(t) for t in b], autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            out.append(Segment("equal", "".join(b[j1:j2])))
+            for x, y in zip(a[i1:i2], b[j1:j2]):
+                if x == y:
+                    out.append(Segment("equal", y))
+                else:
+                    out.append(Segment("delete", x))
+                    out.append(Segment("insert", y))
             continue
         if tag in ("delete", "replace"):
             out.append(Segment("delete", "".join(a[i1:i2])))
@@ -133,17 +142,21 @@ def hunks(diff: Diff, context: int = 2) -> list[Hunk]:
             continue
         lines = seg.text.splitlines(keepends=True)
         first, last = index == 0, index == len(segs) - 1
-        head = [] if first else lines[:context]
-        tail = [] if last else lines[-context:] if context else []
-        if len(lines) <= len(head) + len(tail) + 1 and not (first or last):
+        # A stretch that starts or ends mid-line carries that partial line on
+        # top of its context lines.
+        head_n = 0 if first else context + (0 if segs[index - 1].text.endswith("\n") else 1)
+        tail_n = 0 if last else context + (0 if seg.text.endswith("\n") else 1)
+        if len(lines) <= head_n + tail_n + 1 and not (first or last):
             current.append(seg)
             continue
+        head = lines[:head_n]
+        tail = lines[len(lines) - tail_n:] if tail_n else []
         if head:
             current.append(Segment("equal", "".join(head)))
         if current:
             result.append(Hunk(tuple(current), skipped))
             current = []
-        skipped = len(lines) - len(head) - len(tail)
+        skipped = max(0, len(lines) - len(head) - len(tail))
         if tail:
             current.append(Segment("equal", "".join(tail)))
     if any(s.op != "equal" for s in current):

@@ -1,0 +1,72 @@
+"""The word diff, fed text directly (cases in tests/data/diff/cases.yaml)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+from analysis.diff import WORD_DIFF_LIMIT, diff_texts, hunks
+from policywatch.terminal import render_diff, safe
+
+CASES = yaml.safe_load((Path(__file__).parent / "data" / "diff" / "cases.yaml").read_text(encoding="utf-8"))
+
+
+def rebuild(diff, side: str) -> str:  # type: ignore[no-untyped-def]
+    keep = {"old": ("equal", "delete"), "new": ("equal", "insert")}[side]
+    return "".join(s.text for s in diff.segments if s.op in keep)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_diff_cases(case: dict) -> None:
+    diff = diff_texts(case["old"], case["new"])
+    assert [s.text for s in diff.segments if s.op == "delete"] == case["deleted"]
+    assert [s.text for s in diff.segments if s.op == "insert"] == case["inserted"]
+    assert (diff.words_added, diff.words_removed) == (case["words_added"], case["words_removed"])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_segments_rebuild_both_sides(seed: int) -> None:
+    rng = random.Random(seed)
+    words = "we keep share delete data days chats images train models thirty ninety".split()
+    old = "\n".join(" ".join(rng.choice(words) for _ in range(rng.randint(1, 12))) for _ in range(30)) + "\n"
+    lines = old.splitlines(keepends=True)
+    for _ in range(5):
+        i = rng.randrange(len(lines))
+        lines[i] = " ".join(rng.choice(words) for _ in range(rng.randint(1, 12))) + "\n"
+    new = "".join(lines)
+    diff = diff_texts(old, new)
+    assert rebuild(diff, "old") == old
+    assert rebuild(diff, "new") == new
+
+
+def test_complete_rewrite_of_a_large_page_falls_back_to_blocks() -> None:
+    rng = random.Random(1)
+    old = "\n".join(" ".join(f"a{rng.randrange(5000)}" for _ in range(20)) for _ in range(1000)) + "\n"
+    new = "\n".join(" ".join(f"b{rng.randrange(5000)}" for _ in range(20)) for _ in range(1000)) + "\n"
+    assert 20000 * 20000 > WORD_DIFF_LIMIT
+    diff = diff_texts(old, new)
+    assert [s.op for s in diff.segments] == ["delete", "insert"]
+    assert diff.words_added == diff.words_removed == 20000
+
+
+def test_hunks_fold_unchanged_stretches() -> None:
+    old = "".join(f"line {i}\n" for i in range(100))
+    new = old.replace("line 50\n", "line fifty\n")
+    found = hunks(diff_texts(old, new), context=2)
+    assert len(found) == 1
+    assert found[0].skipped_before == 48
+    shown = "".join(s.text for s in found[0].segments)
+    assert "line 48" in shown and "line 52" in shown and "line 10\n" not in shown
+
+
+def test_terminal_diff_marks_words_and_neutralises_escapes() -> None:
+    diff = diff_texts("keep 30 days\n", "keep 90 days \x1b[2J\n")
+    plain = render_diff(diff, colour=False)
+    assert "[-30-]" in plain.replace(" ", "") or "[-30 -]" in plain
+    assert "\x1b" not in plain and "\\x1b[2J" in plain
+    coloured = render_diff(diff, colour=True)
+    assert "\x1b[31m" in coloured and "\x1b[2J" not in coloured
+    assert safe("a\u202eb") == "a\\u202eb"

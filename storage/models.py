@@ -175,6 +175,11 @@ class Change(Base):
     lines_added: Mapped[int] = mapped_column(Integer)
     lines_removed: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))  # substantive | formatting | revert | technical
+    # What the change means in flagged terms (analysis.meaning.analyse_change).
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    severity: Mapped[str] = mapped_column(String(10), default="none")  # high | medium | low | none
+    summary: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     from_version: Mapped[Version] = relationship(foreign_keys=[from_version_id])
     to_version: Mapped[Version] = relationship(foreign_keys=[to_version_id])

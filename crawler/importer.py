@@ -1,0 +1,120 @@
+"""Importing saved pages with their timestamps: archives and replays of history.
+
+A manifest is JSON lines, one snapshot each:
+``{"source": ID, "at": ISO-8601, "path": FILE}`` or ``"paths": [FILE, ...]``
+for a document combined from several pages. Paths are relative to the
+manifest. Entries are applied in time order, exactly as if fetched then.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Mapping
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.declarations import Source
+from crawler.processing import Result, store_outcome
+from storage.db import transaction
+from storage.record import RawPage, finish_run, has_outcome_at, latest_record_time, start_run
+
+CONTENT_TYPES = {".html": "text/html", ".htm": "text/html", ".xhtml": "application/xhtml+xml",
+                 ".md": "text/markdown; charset=utf-8", ".markdown": "text/markdown; charset=utf-8",
+                 ".txt": "text/plain; charset=utf-8"}
+
+
+class ManifestError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Entry:
+    line: int
+    source: Source
+    at: datetime
+    paths: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    applied: list[Result]
+    skipped: int
+    run_id: int | None
+
+
+def parse_time(value: str) -> datetime:
+    when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _entry(manifest: Path, number: int, raw: str, sources: Mapping[str, Source]) -> Entry:
+    where = f"{manifest}:{number}"
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{where}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ManifestError(f"{where}: expected a JSON object")
+    sid = data.get("source")
+    if not isinstance(sid, str) or sid not in sources:
+        raise ManifestError(f"{where}: field 'source': {sid!r} is not a declared source id")
+    try:
+        at = parse_time(str(data["at"]))
+    except KeyError:
+        raise ManifestError(f"{where}: field 'at' is required (ISO-8601 time)") from None
+    except ValueError:
+        raise ManifestError(f"{where}: field 'at': {data['at']!r} is not an ISO-8601 time") from None
+    if ("path" in data) == ("paths" in data):
+        raise ManifestError(f"{where}: give exactly one of 'path' or 'paths'")
+    names = [data["path"]] if "path" in data else data["paths"]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ManifestError(f"{where}: field 'paths' must be a non-empty list of file names")
+    paths = tuple((manifest.parent / n) for n in names)
+    for path in paths:
+        if path.suffix.lower() not in CONTENT_TYPES:
+            raise ManifestError(f"{where}: {path}: unsupported file type (use {', '.join(CONTENT_TYPES)})")
+        if not path.is_file():
+            raise ManifestError(f"{where}: {path}: no such file")
+    return Entry(number, sources[sid], at, paths)
+
+
+def read_manifest(manifest: Path, sources: Mapping[str, Source]) -> list[Entry]:
+    """Every entry, validated before anything is stored, sorted by time."""
+    try:
+        lines = manifest.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ManifestError(f"{manifest}: cannot read: {exc.strerror}") from None
+    entries = [_entry(manifest, n, raw, sources) for n, raw in enumerate(lines, 1) if raw.strip()]
+    return sorted(entries, key=lambda e: e.at)
+
+
+def _pages(entry: Entry) -> list[RawPage]:
+    return [RawPage(url=p.resolve().as_uri(), final_url=p.resolve().as_uri(), status=None,
+                    content_type=CONTENT_TYPES[p.suffix.lower()], body=p.read_bytes()) for p in entry.paths]
+
+
+def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Mapping[str, Source]) -> ImportReport:
+    entries = read_manifest(manifest, sources)
+    applied: list[Result] = []
+    skipped = 0
+    run_id: int | None = None
+    for entry in entries:
+        with transaction(factory) as session:
+            if has_outcome_at(session, entry.source.id, entry.at):
+                skipped += 1
+                continue
+            latest = latest_record_time(session, entry.source.id)
+            if latest is not None and entry.at <= latest:
+                raise ManifestError(
+                    f"{manifest}:{entry.line}: {entry.source.id} already has a record at {latest.isoformat()}, "
+                    f"later than this entry ({entry.at.isoformat()}); imports may only extend a history")
+            if run_id is None:
+                run_id = start_run(session, "import", entry.at).id
+        applied.append(store_outcome(factory, run_id, entry.source, entry.at, _pages(entry), None))
+    if run_id is not None:
+        with transaction(factory) as session:
+            finish_run(session, run_id, entries[-1].at)
+    return ImportReport(applied, skipped, run_id)

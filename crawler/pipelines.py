@@ -1,0 +1,81 @@
+"""The storage pipeline: every fetched document is guarded, extracted and recorded."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
+from sqlalchemy import select
+
+from crawler.items import FetchedDocument, FetchFailure
+from crawler.processing import Result, store_outcome
+from storage.db import make_engine, session_factory, transaction, upgrade
+from storage.models import FetchOutcome
+from storage.record import abort_stale_runs, finish_run, start_run
+
+log = logging.getLogger(__name__)
+
+
+def crawl_time(settings: BaseSettings) -> datetime | None:
+    """A fixed time for every record of this crawl (replays and the demo), or None for the clock."""
+    value = settings.get("POLICYWATCH_NOW")
+    if not value:
+        return None
+    when = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+class StoragePipeline:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        self.db_url: str = crawler.settings.get("POLICYWATCH_DB")
+        self.fixed_time = crawl_time(crawler.settings)
+        self.results: list[Result] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
+        return cls(crawler)
+
+    def now(self) -> datetime:
+        return self.fixed_time or datetime.now(timezone.utc)
+
+    def open_spider(self, spider=None) -> None:  # type: ignore[no-untyped-def]
+        self.engine = make_engine(self.db_url)
+        upgrade(self.engine, say=log.info)
+        self.factory = session_factory(self.engine)
+        with transaction(self.factory) as session:
+            aborted = abort_stale_runs(session, self.now())
+            if aborted:
+                log.warning("marked %d unfinished earlier run(s) as aborted", aborted)
+            self.run_id = start_run(session, "crawl", self.now()).id
+        self.crawler.stats.set_value("policywatch/run_id", self.run_id)
+
+    def process_item(self, item: FetchedDocument, spider=None) -> FetchedDocument:  # type: ignore[no-untyped-def]
+        source = self.crawler.spider.sources_by_id[item.source_id]
+        try:
+            result = store_outcome(self.factory, self.run_id, source, item.at or self.now(), item.pages, item.failure)
+        except Exception as exc:  # one source's trouble must not stop the others
+            log.exception("recording %s failed", source.id)
+            result = store_outcome(self.factory, self.run_id, source, item.at or self.now(), [],
+                                   FetchFailure("error", f"{type(exc).__name__}: {exc}"))
+        self.results.append(result)
+        if result.failure:
+            log.warning("%s: failed (%s) %s", source.id, result.failure.kind, result.failure.detail)
+        else:
+            log.info("%s: %s (version %s)", source.id, result.outcome, result.version_number)
+        return item
+
+    def close_spider(self, spider=None) -> None:  # type: ignore[no-untyped-def]
+        spider = self.crawler.spider
+        with transaction(self.factory) as session:
+            seen = set(session.scalars(select(FetchOutcome.source_id).where(FetchOutcome.run_id == self.run_id)))
+        reason = self.crawler.stats.get_value("finish_reason") or "unknown"
+        for source in spider.selected:
+            if source.id not in seen:
+                self.results.append(store_outcome(self.factory, self.run_id, source, self.now(), [], FetchFailure(
+                    "not_fetched", f"the crawl ended ({reason}) before {source.id} was fetched")))
+        with transaction(self.factory) as session:
+            finish_run(session, self.run_id, self.now())
+        self.engine.dispose()

@@ -1,0 +1,65 @@
+"""Running the `policies` spider from Python (the CLI and the demo).
+
+Twisted's reactor cannot be restarted within one process, so several crawls
+(the demo's simulated days) run one after another inside a single reactor run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings as ScrapySettings
+
+from crawler.settings import scrapy_settings
+from crawler.spiders.policies import PoliciesSpider
+from policywatch.config import Settings
+
+
+@dataclass(frozen=True)
+class CrawlPlan:
+    only: Sequence[str] = ()
+    now: datetime | None = None
+    before: Callable[[], None] | None = None  # called just before this crawl starts
+
+
+def _settings(settings: Settings, plan: CrawlPlan, extra: dict[str, Any]) -> ScrapySettings:
+    values = scrapy_settings(settings)
+    values.update(extra)
+    values["POLICYWATCH_ONLY"] = list(plan.only)
+    values["POLICYWATCH_NOW"] = plan.now.isoformat() if plan.now else None
+    return ScrapySettings(values)
+
+
+def run_crawls(settings: Settings, plans: Sequence[CrawlPlan], extra: dict[str, Any] | None = None) -> list[int]:
+    """Run the crawls in order; returns the run id each one recorded."""
+    from twisted.internet import defer
+
+    extra = extra or {}
+    process = CrawlerProcess(_settings(settings, CrawlPlan(), extra), install_root_handler=True)
+    run_ids: list[int] = []
+    errors: list[BaseException] = []
+
+    @defer.inlineCallbacks
+    def sequence():  # type: ignore[no-untyped-def]
+        from twisted.internet import reactor
+        try:
+            for plan in plans:
+                if plan.before is not None:
+                    plan.before()
+                crawler = Crawler(PoliciesSpider, _settings(settings, plan, extra))
+                yield process.crawl(crawler)
+                run_ids.append(crawler.stats.get_value("policywatch/run_id"))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            reactor.callLater(0, reactor.stop)  # type: ignore[attr-defined]
+
+    from twisted.internet import reactor
+    reactor.callWhenRunning(sequence)  # type: ignore[attr-defined]
+    process.start(stop_after_crawl=False)
+    if errors:
+        raise errors[0]
+    return run_ids

@@ -1,0 +1,69 @@
+"""The `policies` spider: fetch every page of every declared source.
+
+It only fetches. Guarding, extraction and storage happen in the pipelines, and
+retries, throttling and robots.txt in Scrapy's middlewares and settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterator
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.declarations import Source, load_sources, select_sources
+from crawler.failures import classify_download_failure
+from crawler.items import FetchedDocument, FetchFailure
+from storage.record import RawPage
+
+
+class PoliciesSpider(scrapy.Spider):
+    name = "policies"
+
+    def __init__(self, only: str | list[str] | None = None, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._only = only.split(",") if isinstance(only, str) else list(only or [])
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):  # type: ignore[no-untyped-def]
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        all_sources = load_sources(Path(crawler.settings.get("POLICYWATCH_SOURCES")))
+        only = spider._only or crawler.settings.getlist("POLICYWATCH_ONLY")
+        spider.selected = select_sources(all_sources, only)
+        spider.sources_by_id = {s.id: s for s in spider.selected}
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        for source in self.selected:
+            if source.fetch != "http":
+                yield FetchedDocument(source.id, failure=FetchFailure(
+                    "unsupported_fetch", f"fetch mode {source.fetch!r} needs the browser extra, which this "
+                    "installation does not have: pip install '.[browser]' and apt-get install chromium"))
+                continue
+            yield self.page_request(source, 0, [])
+
+    def page_request(self, source: Source, index: int, pages: list[RawPage]) -> scrapy.Request:
+        return scrapy.Request(
+            source.urls[index], callback=self.parse_page, errback=self.fetch_failed, dont_filter=True,
+            meta={"source_id": source.id, "index": index, "pages": pages, "handle_httpstatus_all": True},
+        )
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        meta = response.meta
+        source = self.sources_by_id[meta["source_id"]]
+        content_type = response.headers.get(b"Content-Type")
+        page = RawPage(
+            url=source.urls[meta["index"]], final_url=response.url, status=response.status,
+            content_type=content_type.decode("latin-1") if content_type else None, body=response.body,
+        )
+        pages = [*meta["pages"], page]
+        if 200 <= response.status < 300 and len(pages) < len(source.urls):
+            yield self.page_request(source, len(pages), pages)
+        else:
+            yield FetchedDocument(source.id, pages)
+
+    def fetch_failed(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        yield FetchedDocument(request.meta["source_id"], failure=classify_download_failure(failure, request.url))

@@ -1,0 +1,5 @@
+import sys
+
+from policywatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,332 @@
+"""The `policywatch` command: wires configuration, crawler, storage and reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from analysis.diff import diff_texts
+from crawler.declarations import DeclarationError, Source, load_sources, select_sources
+from crawler.extraction import ExtractionError
+from crawler.importer import ManifestError, import_manifest, parse_time
+from policywatch import jsonview
+from policywatch.config import ConfigError, Settings, load_settings
+from policywatch.terminal import render_diff, safe, use_colour
+from storage import queries
+from storage.db import DatabaseError, make_engine, session_factory, transaction, upgrade
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed without a traceback, exit status 2."""
+
+
+def _err(message: str) -> None:
+    print(f"policywatch: {safe(message)}", file=sys.stderr)
+
+
+def _time(value: str) -> datetime:
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO-8601 time such as 2026-01-31T12:00:00Z") from None
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+class Context:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.settings: Settings = load_settings(
+            {"db": args.db, "sources": args.sources},
+            config_file=Path(args.config) if args.config else None,
+        )
+
+    def sources(self) -> dict[str, Source]:
+        return load_sources(self.settings.sources)
+
+    def engine(self, must_exist: bool = False) -> Engine:
+        url = self.settings.db_url
+        parsed = make_url(url)
+        if must_exist and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            if not Path(parsed.database).exists():
+                raise CommandError(f"no database at {parsed.database}: run `policywatch crawl` or "
+                                   f"`policywatch import` first, or point --db at one")
+        engine = make_engine(url)
+        upgrade(engine, say=lambda m: print(f"policywatch: {m}", file=sys.stderr))
+        return engine
+
+
+# --- commands ----------------------------------------------------------------
+
+
+def cmd_crawl(ctx: Context) -> int:
+    from crawler.runner import CrawlPlan, run_crawls
+
+    select_sources(ctx.sources(), ctx.args.only)
+    ctx.engine()  # schema errors surface before the crawl starts
+    extra = {"LOG_LEVEL": "WARNING" if ctx.args.quiet else "INFO"}
+    run_ids = run_crawls(ctx.settings, [CrawlPlan(only=ctx.args.only or (), now=ctx.args.now)], extra)
+    return _report_runs(ctx, run_ids)
+
+
+def _report_runs(ctx: Context, run_ids: Sequence[int]) -> int:
+    factory = session_factory(ctx.engine())
+    worst = EXIT_OK
+    with transaction(factory) as session:
+        for run_id in run_ids:
+            run = session.get_one(queries.Run, run_id)
+            print(f"run {run.id}: {run.sources_checked} source(s) checked, {run.new_versions} new version(s), "
+                  f"{run.changes} change(s), {run.failures} failure(s)")
+            for outcome in run.outcomes:
+                if outcome.outcome == "failed":
+                    print(f"  failed {outcome.source_id}: {outcome.failure_kind}: {safe(outcome.detail or '')}")
+            if run.sources_checked and run.failures == run.sources_checked:
+                worst = max(worst, EXIT_USAGE)
+            elif run.failures:
+                worst = max(worst, EXIT_FAILURES)
+    return worst
+
+
+def cmd_extract(ctx: Context) -> int:
+    from crawler.importer import CONTENT_TYPES
+    from crawler.processing import extract_document
+    from storage.record import RawPage
+
+    sources = ctx.sources()
+    source = select_sources(sources, [ctx.args.source])[0]
+    pages = []
+    for name in ctx.args.files:
+        path = Path(name)
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"{path}: {exc.strerror}") from None
+        content_type = CONTENT_TYPES.get(path.suffix.lower(), "text/html")
+        pages.append(RawPage(path.as_uri() if path.is_absolute() else name, name, None, content_type, body))
+    try:
+        text = extract_document(source, pages)
+    except ExtractionError as exc:
+        raise CommandError(f"{exc.kind}: {exc.detail}") from None
+    sys.stdout.write(safe(text))
+    return EXIT_OK
+
+
+def cmd_import(ctx: Context) -> int:
+    factory = session_factory(ctx.engine())
+    report = import_manifest(factory, Path(ctx.args.manifest), ctx.sources())
+    counts: dict[str, int] = {}
+    for result in report.applied:
+        counts[result.outcome] = counts.get(result.outcome, 0) + 1
+        if result.failure:
+            print(f"  failed {result.source_id}: {result.failure.kind}: {safe(result.failure.detail)}")
+    print(f"imported {len(report.applied)} entr{'y' if len(report.applied) == 1 else 'ies'} "
+          f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'nothing new'}), "
+          f"{report.skipped} already recorded")
+    return EXIT_FAILURES if counts.get("failed") else EXIT_OK
+
+
+def cmd_sources(ctx: Context) -> int:
+    declared = ctx.sources()
+    with transaction(session_factory(ctx.engine())) as session:
+        summaries = {s.source.id: s for s in queries.source_summaries(session)}
+    if ctx.args.json:
+        rows = []
+        for sid, source in declared.items():
+            summary = summaries.get(sid)
+            if summary is None:
+                rows.append({"id": sid, "vendor": source.vendor, "title": source.title,
+                             "document_type": source.document_type, "language": source.language,
+                             "urls": list(source.urls), "tags": list(source.tags), "declared": True,
+                             "versions": 0, "last_checked": None, "last_changed": None,
+                             "last_outcome": None, "last_failure_kind": None})
+            else:
+                rows.append(jsonview.source_json(summary, True))
+        rows += [jsonview.source_json(s, False) for sid, s in summaries.items() if sid not in declared]
+        _print_json(rows)
+        return EXIT_OK
+    for sid, source in declared.items():
+        summary = summaries.get(sid)
+        state = "never checked"
+        if summary and summary.last_checked:
+            state = f"{summary.versions} version(s), checked {jsonview.when(summary.last_checked)}"
+            if summary.last_outcome == "failed":
+                state += f", FAILING ({summary.last_failure_kind})"
+        print(f"{sid:48} {source.language:3} {safe(source.title)} — {state}")
+    return EXIT_OK
+
+
+def cmd_history(ctx: Context) -> int:
+    with transaction(session_factory(ctx.engine(must_exist=True))) as session:
+        versions = queries.versions_of(session, ctx.args.id)
+        outcomes = queries.outcomes_of(session, ctx.args.id)
+        changes = {row.change.to_version_id: row.change for row in queries.changes(session, ctx.args.id)}
+        if ctx.args.json:
+            _print_json({"source": ctx.args.id,
+                         "versions": [jsonview.version_json(v) | {"change": _change_brief(changes.get(v.id))}
+                                      for v in versions],
+                         "outcomes": [jsonview.outcome_json(o) for o in outcomes]})
+            return EXIT_OK
+        source = queries.get_source(session, ctx.args.id)
+        print(f"{source.id}: {safe(source.vendor)} — {safe(source.title)} ({source.language})")
+        for v in versions:
+            change = changes.get(v.id)
+            what = "first version" if change is None else (
+                f"{change.kind}: +{change.words_added} / -{change.words_removed} words")
+            print(f"  v{v.number}  {jsonview.when(v.first_seen)}  confirmed {jsonview.when(v.last_confirmed)}  "
+                  f"{len(v.text.split())} words  {what}")
+        failed = [o for o in outcomes if o.outcome == "failed"]
+        if failed:
+            print(f"  {len(failed)} failed fetch(es), latest {jsonview.when(failed[-1].at)}: "
+                  f"{failed[-1].failure_kind}: {safe(failed[-1].detail or '')}")
+    return EXIT_OK
+
+
+def _change_brief(change: Any) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {"kind": change.kind, "words_added": change.words_added, "words_removed": change.words_removed}
+
+
+def cmd_show(ctx: Context) -> int:
+    with transaction(session_factory(ctx.engine(must_exist=True))) as session:
+        if ctx.args.version is not None:
+            version = queries.version_by_number(session, ctx.args.id, ctx.args.version)
+        elif ctx.args.at is not None:
+            version = queries.version_at(session, ctx.args.id, ctx.args.at)
+        else:
+            version = queries.latest_version(session, ctx.args.id)
+        if ctx.args.json:
+            _print_json(jsonview.version_json(version, with_text=True))
+        else:
+            sys.stdout.write(safe(version.text))
+    return EXIT_OK
+
+
+def cmd_diff(ctx: Context) -> int:
+    with transaction(session_factory(ctx.engine(must_exist=True))) as session:
+        versions = queries.versions_of(session, ctx.args.id)
+        if len(versions) < 2 and (ctx.args.a is None or ctx.args.b is None):
+            raise CommandError(f"{ctx.args.id} has {len(versions)} version(s): nothing to compare")
+        b = ctx.args.b if ctx.args.b is not None else (versions[-1].number if ctx.args.a is None else None)
+        a = ctx.args.a if ctx.args.a is not None else versions[-2].number
+        if b is None:
+            b = versions[-1].number
+        old = queries.version_by_number(session, ctx.args.id, a)
+        new = queries.version_by_number(session, ctx.args.id, b)
+        diff = diff_texts(old.text, new.text)
+        if ctx.args.json:
+            _print_json(jsonview.diff_json(ctx.args.id, old, new, diff))
+            return EXIT_OK
+        colour = use_colour(sys.stdout, ctx.args.colour)
+        print(f"{ctx.args.id}: v{old.number} ({jsonview.when(old.first_seen)}) → v{new.number} "
+              f"({jsonview.when(new.first_seen)}): +{diff.words_added} / -{diff.words_removed} words")
+        sys.stdout.write(render_diff(diff, colour, context=ctx.args.context))
+    return EXIT_OK
+
+
+def cmd_changes(ctx: Context) -> int:
+    with transaction(session_factory(ctx.engine(must_exist=True))) as session:
+        rows = queries.changes(session, ctx.args.source, ctx.args.since)
+        if ctx.args.json:
+            _print_json([jsonview.change_json(r) for r in rows])
+            return EXIT_OK
+        for r in rows:
+            c = r.change
+            print(f"{jsonview.when(c.detected_at)}  {r.source.id}  v{r.from_number}→v{r.to_number}  {c.kind}  "
+                  f"+{c.words_added} / -{c.words_removed} words")
+        if not rows:
+            print("no changes recorded")
+    return EXIT_OK
+
+
+def cmd_demo(ctx: Context) -> int:
+    from policywatch.demo import run_demo
+
+    return run_demo(Path(ctx.args.dir), ctx.settings)
+
+
+# --- parser ------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policywatch", description=(
+        "Keep a verifiable, diffable record of what vendors say about user data."))
+    parser.add_argument("--db", help="database: an SQLAlchemy URL or an SQLite file path "
+                        "(default: $POLICYWATCH_DB or ./policywatch.db)")
+    parser.add_argument("--sources", help="declarations file or directory (default: the bundled sources/)")
+    parser.add_argument("--config", help="settings file (TOML; default: ./policywatch.toml when present)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print less")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[Context], int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("crawl", cmd_crawl, "fetch every declared source once and record what changed")
+    p.add_argument("--only", nargs="+", metavar="ID", help="crawl only these source ids")
+    p.add_argument("--now", type=_time, help="record this crawl as made at TIME (replays, demos)")
+
+    p = add("extract", cmd_extract, "print what saved pages of a source extract to, without storing anything")
+    p.add_argument("--source", required=True, metavar="ID")
+    p.add_argument("files", nargs="+", metavar="FILE", help="the pages, in the order of the source's urls")
+
+    p = add("import", cmd_import, "import saved snapshots listed in a JSON-lines manifest")
+    p.add_argument("--manifest", required=True, metavar="FILE")
+
+    p = add("sources", cmd_sources, "list declared sources and their state")
+    p.add_argument("--json", action="store_true")
+
+    p = add("history", cmd_history, "versions and fetch outcomes of one source")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+
+    p = add("show", cmd_show, "print one version's text (default: the latest)")
+    p.add_argument("id")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--version", type=int, metavar="N")
+    group.add_argument("--at", type=_time, metavar="TIME", help="the version in force at TIME")
+    p.add_argument("--json", action="store_true")
+
+    p = add("diff", cmd_diff, "word diff between two versions (default: the last two)")
+    p.add_argument("id")
+    p.add_argument("a", nargs="?", type=int, help="older version number")
+    p.add_argument("b", nargs="?", type=int, help="newer version number (default: the latest)")
+    p.add_argument("--colour", "--color", choices=("auto", "always", "never"), default="auto")
+    p.add_argument("--context", type=int, default=2, metavar="LINES")
+    p.add_argument("--json", action="store_true")
+
+    p = add("changes", cmd_changes, "recorded changes, newest first")
+    p.add_argument("--source", metavar="ID")
+    p.add_argument("--since", type=_time, metavar="TIME")
+    p.add_argument("--json", action="store_true")
+
+    p = add("demo", cmd_demo, "run the offline demonstration against a local server")
+    p.add_argument("--dir", default="demo", help="where to leave policywatch.db (default: ./demo)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(Context(args))
+    except (CommandError, ConfigError, DeclarationError, DatabaseError, ManifestError, queries.NotFound) as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

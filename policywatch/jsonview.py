@@ -1,0 +1,64 @@
+"""The stable machine-readable forms printed by `--json` (documented in README)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from analysis.diff import Diff
+from storage.models import FetchOutcome, Version
+from storage.queries import ChangeRow, SourceSummary
+
+
+def when(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def source_json(summary: SourceSummary, declared: bool) -> dict[str, Any]:
+    row = summary.source
+    return {
+        "id": row.id, "vendor": row.vendor, "title": row.title, "document_type": row.document_type,
+        "language": row.language, "urls": list(row.urls), "tags": list(row.tags), "declared": declared,
+        "versions": summary.versions, "last_checked": when(summary.last_checked),
+        "last_changed": when(summary.last_changed), "last_outcome": summary.last_outcome,
+        "last_failure_kind": summary.last_failure_kind,
+    }
+
+
+def version_json(version: Version, with_text: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "source": version.source_id, "number": version.number, "sha256": version.sha256,
+        "first_seen": when(version.first_seen), "last_confirmed": when(version.last_confirmed),
+        "words": len(version.text.split()),
+        "snapshots": [{"url": s.url, "final_url": s.final_url, "http_status": s.http_status,
+                       "content_type": s.content_type, "fetched_at": when(s.fetched_at),
+                       "sha256": s.blob_sha256} for s in version.outcome.snapshots],
+    }
+    if with_text:
+        data["text"] = version.text
+    return data
+
+
+def outcome_json(outcome: FetchOutcome) -> dict[str, Any]:
+    return {"at": when(outcome.at), "run": outcome.run_id, "outcome": outcome.outcome,
+            "failure_kind": outcome.failure_kind, "detail": outcome.detail,
+            "http_status": outcome.http_status, "version": outcome.version.number if outcome.version else None}
+
+
+def change_json(row: ChangeRow) -> dict[str, Any]:
+    change = row.change
+    return {
+        "id": change.id, "source": row.source.id, "title": row.source.title, "vendor": row.source.vendor,
+        "from_version": row.from_number, "to_version": row.to_number, "detected_at": when(change.detected_at),
+        "kind": change.kind, "words_added": change.words_added, "words_removed": change.words_removed,
+        "lines_added": change.lines_added, "lines_removed": change.lines_removed,
+    }
+
+
+def diff_json(source_id: str, old: Version, new: Version, diff: Diff) -> dict[str, Any]:
+    return {
+        "source": source_id, "from_version": old.number, "to_version": new.number,
+        "words_added": diff.words_added, "words_removed": diff.words_removed,
+        "lines_added": diff.lines_added, "lines_removed": diff.lines_removed,
+        "segments": [{"op": s.op, "text": s.text} for s in diff.segments],
+    }

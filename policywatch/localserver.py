@@ -1,0 +1,92 @@
+"""A small HTTP server on 127.0.0.1 serving pages from memory (demo and tests).
+
+Each response is written in one piece with TCP_NODELAY, so timings measure the
+crawler, not this server.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Mapping
+
+
+@dataclass
+class Page:
+    body: bytes
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+Route = Page | Callable[[], Page]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "_Server"
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        path = self.path.split("?", 1)[0]
+        self.server.hits.append(self.path)
+        route = self.server.routes.get(path)
+        page = route() if callable(route) else route
+        if page is None:
+            page = Page(b"<html><body><h1>Not found</h1></body></html>", status=404)
+        if page.delay:
+            time.sleep(page.delay)
+        head = [f"HTTP/1.1 {page.status} {self.responses.get(page.status, ('',))[0]}",
+                f"Content-Type: {page.content_type}", f"Content-Length: {len(page.body)}"]
+        head += [f"{k}: {v}" for k, v in page.headers.items()]
+        try:
+            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + page.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    routes: dict[str, Route]
+    hits: list[str]
+
+
+class LocalServer:
+    """`with LocalServer() as server: server.routes["/x"] = Page(b"...")`."""
+
+    def __init__(self, routes: Mapping[str, Route] | None = None):
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.routes = dict(routes or {})
+        self._server.hits = []
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def routes(self) -> dict[str, Route]:
+        return self._server.routes
+
+    @property
+    def hits(self) -> list[str]:
+        return self._server.hits
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> "LocalServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

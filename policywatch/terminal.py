@@ -1,0 +1,50 @@
+"""Showing recorded text in a terminal safely.
+
+Text taken from the web may carry escape sequences that would repaint or
+hijack a terminal; every string shown passes through `safe()` first.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TextIO
+
+from analysis.diff import Diff, hunks
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+RED, GREEN, DIM, BOLD, RESET = "\x1b[31m", "\x1b[32m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
+STRIKE, UNDERLINE = "\x1b[9m", "\x1b[4m"
+
+
+def safe(text: str) -> str:
+    """Replace control characters (ESC included) and bidi overrides with visible escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text)
+
+
+def use_colour(stream: TextIO, choice: str = "auto") -> bool:
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def render_diff(diff: Diff, colour: bool, context: int = 2) -> str:
+    """Word diff for a terminal: coloured, or `[-removed-]{+added+}` when plain."""
+    out: list[str] = []
+    for hunk in hunks(diff, context):
+        if hunk.skipped_before:
+            marker = f"@@ … {hunk.skipped_before} unchanged line(s) … @@\n"
+            out.append(f"{DIM}{marker}{RESET}" if colour else marker)
+        for seg in hunk.segments:
+            text = safe(seg.text)
+            if seg.op == "equal":
+                out.append(text)
+            elif seg.op == "delete":
+                out.append(f"{RED}{STRIKE}{text}{RESET}" if colour else f"[-{text}-]")
+            else:
+                out.append(f"{GREEN}{UNDERLINE}{text}{RESET}" if colour else f"{{+{text}+}}")
+        if out and not out[-1].endswith("\n"):
+            out.append("\n")
+    return "".join(out)

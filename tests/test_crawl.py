@@ -1,0 +1,106 @@
+"""Real crawls (the CLI and `scrapy crawl`) of a real HTTP server on 127.0.0.1 into a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, write_declarations
+from policywatch.localserver import Page
+
+POLICY_V1 = b"<html><body><nav>Menu</nav><main><h1>Policy</h1><p>We keep chats for 30 days.</p></main></body></html>"
+POLICY_V1_NOISY = b"<html><head><script>build='f00d'</script></head><body><nav>Menu 2</nav><main class='x'><h1>Policy</h1><p>We keep chats for  30 days.</p></main></body></html>"
+POLICY_V2 = b"<html><body><nav>Menu</nav><main><h1>Policy</h1><p>We keep chats for 90 days.</p></main></body></html>"
+
+
+def counts(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as conn:
+        return {t: conn.execute(f"select count(*) from {t}").fetchone()[0]
+                for t in ("versions", "changes", "snapshots", "fetch_outcomes", "runs")}
+
+
+def outcomes(db: Path, source: str) -> list[tuple[str, str | None]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("select outcome, failure_kind from fetch_outcomes where source_id=? order by id",
+                            (source,)).fetchall()
+
+
+def test_crawl_records_versions_changes_and_failures(server, make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
+        {"id": "t/policy", "urls": ["/policy"], "select": "main"},
+        {"id": "t/missing", "urls": ["/missing"], "select": "main"},
+        {"id": "t/broken", "urls": ["/broken"], "select": "main"},
+        {"id": "t/empty", "urls": ["/empty"], "select": "main"},
+        {"id": "t/nomain", "urls": ["/nomain"], "select": "main"},
+    ])
+    cli = make_cli(decl)
+    server.routes.update({
+        "/policy": Page(POLICY_V1),
+        "/broken": Page(b"oops", status=500),
+        "/empty": Page(b""),
+        "/nomain": Page(b"<html><body><div>No main element here.</div></body></html>"),
+    })
+    first = cli("crawl", "--now", "2026-02-01T00:00:00Z", check=False)
+    assert first.returncode == 1, first.stderr
+    assert counts(cli.db)["versions"] == 1
+    assert outcomes(cli.db, "t/missing") == [("failed", "http_error")]
+    assert outcomes(cli.db, "t/broken") == [("failed", "http_error")]
+    assert outcomes(cli.db, "t/empty") == [("failed", "empty")]
+    assert outcomes(cli.db, "t/nomain") == [("failed", "selector_miss")]
+    assert "failed t/nomain: selector_miss" in first.stdout
+    assert server.hits.count("/broken") > 1, "a 500 is retried"
+
+    server.routes["/policy"] = Page(POLICY_V1_NOISY)
+    cli("crawl", "--only", "t/policy", "--now", "2026-02-02T00:00:00Z")
+    assert counts(cli.db)["versions"] == 1
+    history = cli.json("history", "t/policy")
+    assert history["versions"][0]["last_confirmed"] == "2026-02-02T00:00:00Z"
+    assert [o["outcome"] for o in history["outcomes"]] == ["first", "unchanged"]
+
+    server.routes["/policy"] = Page(POLICY_V2)
+    cli("crawl", "--only", "t/policy", "--now", "2026-02-03T00:00:00Z")
+    c = counts(cli.db)
+    assert (c["versions"], c["changes"], c["snapshots"]) == (2, 1, 3)
+    changes = cli.json("changes")
+    assert [(ch["source"], ch["words_added"], ch["words_removed"]) for ch in changes] == [("t/policy", 1, 1)]
+    diff = cli("diff", "t/policy").stdout
+    assert "[-30-]" in diff and "{+90+}" in diff
+    assert cli("show", "t/policy", "--version", "1").stdout == "# Policy\n\nWe keep chats for 30 days.\n"
+
+
+def test_combined_document_and_robots(server, make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
+        {"id": "t/combined", "urls": ["/part-1", "/part-2"], "select": "main"},
+        {"id": "t/private", "urls": ["/private/page"], "select": "main"},
+    ])
+    server.routes.update({
+        "/part-1": Page(b"<main><p>Part one.</p></main>"),
+        "/part-2": Page(b"<main><p>Part two.</p></main>"),
+        "/private/page": Page(b"<main><p>Secret.</p></main>"),
+        "/robots.txt": Page(b"User-agent: *\nDisallow: /private/\n", content_type="text/plain"),
+    })
+    cli = make_cli(decl)
+    cli("crawl", check=False)
+    assert cli("show", "t/combined").stdout == "Part one.\n\n- - -\n\nPart two.\n"
+    assert outcomes(cli.db, "t/private") == [("failed", "robots")]
+    assert "/private/page" not in server.hits
+    version = cli.json("show", "t/combined")
+    assert [s["url"] for s in version["snapshots"]] == [server.base_url + "/part-1", server.base_url + "/part-2"]
+
+
+def test_scrapy_list_and_scrapy_crawl_work_from_the_project(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url,
+                              [{"id": "t/policy", "urls": ["/policy"], "select": "main"}])
+    server.routes["/policy"] = Page(POLICY_V1)
+    db = tmp_path / "scrapy.db"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")},
+           "POLICYWATCH_DB": str(db), "POLICYWATCH_SOURCES": str(decl)}
+    scrapy = [sys.executable, "-m", "scrapy"]
+    listed = subprocess.run([*scrapy, "list"], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert listed.stdout.split() == ["policies"]
+    subprocess.run([*scrapy, "crawl", "policies"], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert counts(db)["versions"] == 1
+    assert "/policy" in server.hits

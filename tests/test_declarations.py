@@ -1,0 +1,81 @@
+"""Source declarations: the bundled OpenAI set, and precise errors for bad files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crawler.declarations import DeclarationError, load_sources, select_sources
+from policywatch.config import BUNDLED_SOURCES, ConfigError, load_settings
+
+CASES = yaml.safe_load((Path(__file__).parent / "data" / "declarations" / "invalid.yaml").read_text(encoding="utf-8"))
+
+REQUIRED_OPENAI = {
+    "privacy-policy-us": "https://openai.com/policies/privacy-policy/",
+    "privacy-policy-eu": "https://openai.com/policies/eu-privacy-policy/",
+    "privacy-policy-row": "https://openai.com/policies/row-privacy-policy/",
+    "privacy-policy-eu-de": "https://openai.com/de-DE/policies/eu-privacy-policy/",
+    "privacy-policy-eu-fr": "https://openai.com/fr-FR/policies/eu-privacy-policy/",
+    "terms-of-use": "https://openai.com/policies/terms-of-use/",
+    "model-improvement": "https://openai.com/policies/how-your-data-is-used-to-improve-model-performance/",
+    "enterprise-privacy": "https://openai.com/enterprise-privacy/",
+    "consumer-privacy": "https://openai.com/consumer-privacy/",
+    "api-your-data": "https://platform.openai.com/docs/guides/your-data",
+    "privacy-portal": "https://privacy.openai.com/",
+    "nyt-data-demands": "https://openai.com/index/response-to-nyt-data-demands/",
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_invalid_declarations_name_file_source_and_field(case: dict, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(case["file"], encoding="utf-8")
+    with pytest.raises(DeclarationError) as raised:
+        load_sources(path)
+    message = str(raised.value)
+    assert str(path) in message
+    for part in case["error"]:
+        assert part in message
+
+
+def test_bundled_openai_declarations() -> None:
+    sources = load_sources(BUNDLED_SOURCES)
+    for suffix, url in REQUIRED_OPENAI.items():
+        assert sources[f"openai/{suffix}"].urls == (url,)
+    help_articles = [s for s in sources.values() if s.document_type == "Help article"]
+    assert {s.id for s in help_articles} >= {
+        "openai/help-data-controls", "openai/help-chat-file-retention", "openai/help-temporary-chat",
+        "openai/help-memory", "openai/help-image-inputs"}
+    assert all(s.urls[0].startswith("https://help.openai.com/") for s in help_articles)
+    eu = sources["openai/privacy-policy-eu"]
+    assert eu.rules.select == ("main",)
+    assert eu.rules.remove == ('select[name="Locale Select"]', "main .sr-only")
+    assert {sources["openai/privacy-policy-eu-de"].language, sources["openai/privacy-policy-eu-fr"].language} == {"de", "fr"}
+
+
+def test_select_sources_rejects_unknown_ids() -> None:
+    sources = load_sources(BUNDLED_SOURCES)
+    assert [s.id for s in select_sources(sources, ["openai/terms-of-use"])] == ["openai/terms-of-use"]
+    with pytest.raises(DeclarationError, match="unknown source id.*openai/nope"):
+        select_sources(sources, ["openai/nope"])
+
+
+def test_settings_precedence(tmp_path: Path) -> None:
+    config = tmp_path / "policywatch.toml"
+    config.write_text('[policywatch]\ndb = "from-file.db"\nretry_times = 5\n', encoding="utf-8")
+    env = {"POLICYWATCH_DB": "from-env.db", "POLICYWATCH_AUTOTHROTTLE": "off"}
+    settings = load_settings({"db": None}, config_file=config, environ=env)
+    assert (settings.db, settings.retry_times, settings.autothrottle) == ("from-env.db", 5, False)
+    assert load_settings({"db": "cli.db"}, config_file=config, environ=env).db_url == "sqlite:///cli.db"
+    assert load_settings({"db": "postgresql://u@h/d"}, environ={}).db_url == "postgresql://u@h/d"
+
+
+def test_settings_errors_name_their_origin(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="environment variable POLICYWATCH_RETRY_TIMES"):
+        load_settings(environ={"POLICYWATCH_RETRY_TIMES": "many"})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[policywatch]\ncolour = 'blue'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"{bad}: unknown setting 'colour'"):
+        load_settings(config_file=bad, environ={})

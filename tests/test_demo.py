@@ -1,0 +1,26 @@
+"""`policywatch demo`: the offline demonstration, end to end, as `make demo` runs it."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_shows_histories_and_the_retention_diff(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "policywatch", "demo", "--dir", str(tmp_path / "demo")],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "nimbus/privacy-policy: Nimbus AI" in text and "nimbus/help-chat-retention: Nimbus AI" in text
+    assert "[-30-]" in text and "{+90+}" in text, "the retention diff is printed (plain when piped)"
+    db = tmp_path / "demo" / "policywatch.db"
+    with sqlite3.connect(db) as conn:
+        per_source = dict(conn.execute("select source_id, count(*) from versions group by source_id"))
+        failures = conn.execute("select count(*) from fetch_outcomes where outcome='failed'").fetchone()[0]
+        day2 = conn.execute("select outcome from fetch_outcomes where at like '2026-01-02%'").fetchall()
+    # edition 2 is markup only: no version; 3 changes the help article; 4 the privacy policy
+    assert per_source == {"nimbus/privacy-policy": 2, "nimbus/help-chat-retention": 2}
+    assert failures == 0
+    assert [o for (o,) in day2] == ["unchanged", "unchanged"]

@@ -1,0 +1,122 @@
+"""`policywatch import`: saved files enter the record exactly as fetched pages would."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sqlite3
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import yaml
+
+from test_crawl import counts
+
+DECL = {"sources": [{"id": "t/policy", "vendor": "Testco", "title": "Policy", "document_type": "Privacy Policy",
+                     "language": "en", "urls": ["https://example.test/policy"], "select": "main",
+                     "filters": ["tracking-params"]}]}
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_import_applies_in_time_order_and_twice_adds_nothing(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
+    write(tmp_path / "a.html", "<main><p>We keep chats for 30 days. <a href='/x?utm_source=mail'>More</a></p></main>")
+    write(tmp_path / "b.html", "<main><p>We keep chats for 30 days. <a href='/x?utm_source=web'>More</a></p></main>")
+    write(tmp_path / "c.md", "We keep chats for 90 days. [More](/x)\n")
+    write(tmp_path / "d.html", "<html><body><div>no main</div></body></html>")
+    manifest = write(tmp_path / "manifest.jsonl", "\n".join(json.dumps(e) for e in [
+        {"source": "t/policy", "at": "2026-03-03T00:00:00Z", "path": "c.md"},
+        {"source": "t/policy", "at": "2026-03-01T00:00:00Z", "path": "a.html"},
+        {"source": "t/policy", "at": "2026-03-02T00:00:00Z", "path": "b.html"},
+        {"source": "t/policy", "at": "2026-03-04T00:00:00Z", "path": "d.html"},
+    ]) + "\n")
+    cli = make_cli(decl)
+    out = cli("import", "--manifest", str(manifest), check=False)
+    assert out.returncode == 1 and "selector_miss" in out.stdout
+    first = counts(cli.db)
+    assert (first["versions"], first["changes"], first["fetch_outcomes"]) == (2, 1, 4)
+    history = cli.json("history", "t/policy")
+    assert [o["outcome"] for o in history["outcomes"]] == ["first", "unchanged", "changed", "failed"]
+    assert [v["first_seen"] for v in history["versions"]] == ["2026-03-01T00:00:00Z", "2026-03-03T00:00:00Z"]
+    assert cli("show", "t/policy", "--at", "2026-03-02T12:00:00Z").stdout == "We keep chats for 30 days. [More](/x)\n"
+
+    again = cli("import", "--manifest", str(manifest))
+    assert "4 already recorded" in again.stdout
+    assert counts(cli.db) == first
+
+
+def test_manifest_errors_name_the_line_and_store_nothing(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
+    write(tmp_path / "a.html", "<main><p>Text.</p></main>")
+    manifest = write(tmp_path / "m.jsonl", json.dumps({"source": "t/policy", "at": "2026-03-01T00:00:00Z", "path": "a.html"})
+                     + "\n" + json.dumps({"source": "t/policy", "at": "yesterday", "path": "a.html"}) + "\n")
+    cli = make_cli(decl)
+    out = cli("import", "--manifest", str(manifest), check=False)
+    assert out.returncode == 2
+    assert f"{manifest}:2: field 'at': 'yesterday' is not an ISO-8601 time" in out.stderr
+    assert not cli.db.exists() or counts(cli.db)["versions"] == 0
+    write(manifest, json.dumps({"source": "t/nope", "at": "2026-03-01T00:00:00Z", "path": "a.html"}) + "\n")
+    assert "field 'source': 't/nope' is not a declared source id" in cli("import", "--manifest", str(manifest), check=False).stderr
+    write(manifest, json.dumps({"source": "t/policy", "at": "2026-03-01T00:00:00Z", "path": "gone.html"}) + "\n")
+    assert "gone.html: no such file" in cli("import", "--manifest", str(manifest), check=False).stderr
+
+
+def _plain(text: str) -> str:
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    text = re.sub(r"[#*_>|\-=\[\]()\\`]", " ", text.replace("\u2060", "").replace("(opens in a new window)", ""))
+    return " ".join(text.lower().split())
+
+
+def test_real_openai_snapshots_import(shared: Path, make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The 13 real snapshots from ../shared/ota-data, with the declarations that produced them."""
+    snapshots = shared / "ota-data" / "snapshots"
+    rows = list(csv.DictReader((snapshots / "index.csv").open(encoding="utf-8")))
+    main = {"select": "main", "remove": ['select[name="Locale Select"]', "main .sr-only"],
+            "filters": ["opens-in-new-window", "tracking-params"]}
+    landing = {"select": "#landings-privacy-policy", "remove": ["header", "footer", "[aria-hidden=true]"],
+               "filters": ["opens-in-new-window", "tracking-params"]}
+
+    def source_for(row: dict[str, str]) -> str:
+        if row["snapshot_fetch_date"] < "2024-05-01":
+            return "ota/us-" + row["service"].lower()
+        if row["snapshot_fetch_date"] < "2025-07-01":
+            return "ota/eu-single"
+        return f"ota/eu-combined-{row['collection']}"
+
+    entries: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for row in rows:
+        entries.setdefault((source_for(row), row["snapshot_fetch_date"]), []).append(row)
+    declarations = []
+    for sid in sorted({k[0] for k in entries}):
+        rules = landing if sid.startswith("ota/us-") else main
+        urls = ["https://openai.com/policies/eu-privacy-policy/"]
+        if "combined" in sid:
+            urls.append("https://openai.com/policies/how-your-data-is-used-to-improve-model-performance/")
+        declarations.append({"id": sid, "vendor": "OpenAI", "title": sid, "document_type": "Privacy Policy",
+                             "language": "en", "urls": urls, **rules})
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump({"sources": declarations}))
+    lines = []
+    for (sid, at), group in sorted(entries.items(), key=lambda kv: kv[0][1]):
+        group.sort(key=lambda r: "how-your-data" in r["snapshot_path"])
+        lines.append(json.dumps({"source": sid, "at": at, "paths": [str(snapshots.parent / r["snapshot_path"]) for r in group]}))
+    manifest = write(tmp_path / "ota.jsonl", "\n".join(lines) + "\n")
+    cli = make_cli(decl)
+    cli("import", "--manifest", str(manifest))
+
+    with sqlite3.connect(cli.db) as conn:
+        outcome = conn.execute("select outcome from fetch_outcomes where at like '2024-08-21%'").fetchone()[0]
+        assert outcome == "unchanged", "the snapshot whose HTML changed but whose text did not adds no version"
+        assert conn.execute("select count(*) from fetch_outcomes where outcome = 'failed'").fetchone()[0] == 0
+        stored = conn.execute("select v.source_id, v.first_seen, v.text from versions v").fetchall()
+    assert len(stored) >= 5
+    for (sid, first_seen, text) in stored:
+        at = first_seen.replace(" ", "T").split(".")[0] + "Z"
+        paired = next(r for r in rows if r["snapshot_fetch_date"] == at)
+        expected = (snapshots.parent / paired["version_copy"]).read_text(encoding="utf-8")
+        ratio = SequenceMatcher(None, _plain(text), _plain(expected), autojunk=False).ratio()
+        assert ratio >= 0.9, f"{sid} at {at}: ratio {ratio:.3f}"

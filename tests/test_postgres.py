@@ -1,0 +1,63 @@
+"""The same storage code on a real PostgreSQL server (CI starts one; see .ci/run)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from storage import blobs
+from storage.db import head_revision, current_revision, make_engine, session_factory, transaction, upgrade
+from storage.models import Change, Snapshot, Version
+from storage.record import RawPage, record_success, start_run, upsert_source
+
+URL = os.environ.get("POLICYWATCH_TEST_POSTGRES_URL")
+pytestmark = pytest.mark.skipif(not URL, reason="POLICYWATCH_TEST_POSTGRES_URL is not set: no PostgreSQL server "
+                                "to test against (.ci/run starts one)")
+
+
+class Source:
+    id, vendor, title, document_type, language = "pg/policy", "Testco", "Policy", "Privacy Policy", "en"
+    urls, tags = ["http://127.0.0.1/p"], []
+
+
+@pytest.fixture
+def pg_url():  # type: ignore[no-untyped-def]
+    assert URL is not None
+    name = f"pw_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_schema_and_recording_on_postgresql(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    assert upgrade(engine) is True
+    assert current_revision(engine) == head_revision()
+    factory = session_factory(engine)
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    bodies = [f"<main><p>We keep chats for {d} days.</p><!-- {i} --></main>".encode() * 50
+              for i, d in enumerate([30, 30, 90])]
+    with transaction(factory) as s:
+        upsert_source(s, Source)
+        run = start_run(s, "crawl", t0)
+        for i, body in enumerate(bodies):
+            text_ = "We keep chats for 90 days.\n" if i == 2 else "We keep chats for 30 days.\n"
+            record_success(s, run_id=run.id, source_id=Source.id, at=t0 + timedelta(days=i),
+                           pages=[RawPage("u", "u", 200, "text/html", body)], text=text_)
+    with transaction(factory) as s:
+        assert s.scalar(select(func.count()).select_from(Version)) == 2
+        change = s.scalars(select(Change)).one()
+        assert (change.words_added, change.words_removed) == (1, 1)
+        first = s.scalars(select(Version).order_by(Version.number)).first()
+        assert first.last_confirmed == t0 + timedelta(days=1)
+        for snap in s.scalars(select(Snapshot).order_by(Snapshot.id)):
+            assert blobs.read(s, snap.blob_sha256) == bodies[snap.outcome_id - 1]
+    engine.dispose()

@@ -1,0 +1,128 @@
+"""Applying filters: query parameters in URLs, and the text stage on Markdown."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from functools import lru_cache
+from typing import Callable, Sequence
+from urllib.parse import unquote_plus
+
+from .filters import FilterSpec
+
+UrlRewriter = Callable[[str], str]
+
+_TYPOGRAPHY = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u2026": "...",
+    "\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u2008": " ", "\u2009": " ", "\u200a": " ",
+    "\u2002": " ", "\u2003": " ", "\u2004": " ", "\u2005": " ", "\u2006": " ",
+    "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st",
+})
+
+
+def typography(text: str) -> str:
+    return text.translate(_TYPOGRAPHY)
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.MULTILINE)
+
+
+@lru_cache(maxsize=256)
+def _param_matcher(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    # Parameter names are matched case-insensitively: "UTM_Source" is as much a tracker as "utm_source".
+    return re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns))
+
+
+def strip_query_params(url: str, patterns: tuple[str, ...]) -> str:
+    """``url`` without the query parameters whose names match ``patterns``; every other byte kept as written."""
+    query_start = url.find("?")
+    if query_start < 0 or not patterns:
+        return url
+    fragment_start = url.find("#")
+    if 0 <= fragment_start < query_start:
+        return url
+    if fragment_start < 0:
+        fragment_start = len(url)
+    matcher = _param_matcher(patterns)
+    parts = url[query_start + 1:fragment_start].split("&")
+    kept = [part for part in parts
+            if not (part and matcher.match(unquote_plus(part.split("=", 1)[0]).lower()))]
+    if len(kept) == len(parts):
+        return url
+    query = "?" + "&".join(kept) if any(kept) else ""
+    return url[:query_start] + query + url[fragment_start:]
+
+
+def url_rewriter(filters: Sequence[FilterSpec]) -> UrlRewriter | None:
+    """A function removing every filter's query parameters from a URL, or None when no filter strips any."""
+    patterns = tuple(p for f in filters for p in f.strip_query_params)
+    if not patterns:
+        return None
+    return lambda url: strip_query_params(url, patterns)
+
+
+_LINK_TARGET = re.compile(r"\]\(")
+_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)>")
+
+
+def _destination_end(text: str, start: int) -> int:
+    """Index just past the URL of a Markdown link destination starting at ``start``, or -1."""
+    if start < len(text) and text[start] == "<":
+        end = text.find(">", start + 1)
+        return end + 1 if end > 0 and "\n" not in text[start:end] else -1
+    depth = 0
+    i = start
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c in " \t\n":
+            break
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            if depth == 0:
+                break
+            depth -= 1
+        i += 1
+    return i
+
+
+def rewrite_markdown_links(text: str, rewrite: UrlRewriter) -> str:
+    """Apply ``rewrite`` to the destination of every inline link/image and every autolink in Markdown text."""
+    out = []
+    pos = 0
+    for match in _LINK_TARGET.finditer(text):
+        start = match.end()
+        if start < pos:
+            continue
+        end = _destination_end(text, start)
+        if end <= start:
+            continue
+        destination = text[start:end]
+        if destination.startswith("<"):
+            new = "<" + rewrite(destination[1:-1]) + ">"
+        else:
+            new = rewrite(destination)
+        out.append(text[pos:start])
+        out.append(new)
+        pos = end
+    out.append(text[pos:])
+    text = "".join(out)
+    return _AUTOLINK.sub(lambda m: "<" + rewrite(m.group(1)) + ">", text)
+
+
+def apply_text_filters(text: str, filters: Sequence[FilterSpec]) -> str:
+    """The text stage: each filter's replacements in order, then its typography, filter by filter."""
+    for spec in filters:
+        for pattern, replacement in spec.replace:
+            text = _compiled(pattern).sub(replacement, text)
+        if spec.typography:
+            text = typography(text)
+    return text

@@ -34,6 +34,7 @@ _HIDDEN_INPUTS = etree.XPath(
 )
 
 _parsers = threading.local()
+_MAX_DEPTH = 2048  # libxml2's nesting limit with huge_tree (256 without); real policy pages stay under 30
 
 
 def _parser() -> etree.HTMLParser:
@@ -41,7 +42,7 @@ def _parser() -> etree.HTMLParser:
     # etree parser, not lxml.html's: its Python-level element class lookup costs per node.
     parser = getattr(_parsers, "parser", None)
     if parser is None:
-        parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+        parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
         _parsers.parser = parser
     return parser
 
@@ -74,7 +75,17 @@ def _parse(html: bytes, encoding: str | None):
         data = html[3:] if html.startswith(b"\xef\xbb\xbf") else html
     else:
         data = decoded.text.encode("utf-8")
-    root = etree.fromstring(data, _parser()) if data.strip() else None
+    parser = _parser()
+    root = etree.fromstring(data, parser) if data.strip() else None
+    last = parser.error_log.last_error
+    if last is not None and last.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+        # libxml2 stops at its nesting limit and silently drops the rest of the page;
+        # a truncated text must not become a version.
+        raise ExtractionError(
+            "decode_error",
+            f"the HTML nests elements deeper than the parser's limit of {_MAX_DEPTH} levels (line {last.line}, "
+            f"column {last.column}); the rest of the page would be lost",
+        )
     if root is None:
         raise ExtractionError("empty", f"the page has no content ({len(html)} bytes, charset {decoded.encoding} from {decoded.origin})")
     return root

@@ -1,0 +1,270 @@
+"""The extraction engine: data-driven cases from tests/data/extraction/*.yaml plus properties."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from crawler.extraction import (
+    BUILTIN_FILTERS,
+    COMBINED_SEPARATOR,
+    ExtractionError,
+    ExtractionRules,
+    FilterSpec,
+    FilterSpecError,
+    combine,
+    extract_html,
+    extract_markdown,
+    normalize_text,
+    parse_filter,
+    validate_selector,
+)
+
+CASES_DIR = Path(__file__).parent / "data" / "extraction"
+INPUT_KEYS = ("html", "html_base64", "markdown", "parts")
+CASE_KEYS = {"id", *INPUT_KEYS, "select", "remove", "filters", "encoding", "expected", "expect_error", "error_contains"}
+
+
+def _load_cases() -> list[Any]:
+    params = []
+    for path in sorted(CASES_DIR.glob("*.yaml")):
+        for case in yaml.safe_load(path.read_text(encoding="utf-8")):
+            case["_file"] = path.name
+            params.append(pytest.param(case, id=f"{path.stem}/{case['id']}"))
+    return params
+
+
+CASES = _load_cases()
+
+
+def _filters(raw: list[Any]) -> tuple[FilterSpec, ...]:
+    specs = []
+    for i, item in enumerate(raw):
+        if isinstance(item, str):
+            specs.append(BUILTIN_FILTERS[item])
+        else:
+            specs.append(parse_filter(f"inline-{i}", item))
+    return tuple(specs)
+
+
+def _rules(case: dict[str, Any]) -> ExtractionRules:
+    return ExtractionRules(
+        select=tuple(case.get("select", ())),
+        remove=tuple(case.get("remove", ())),
+        filters=_filters(case.get("filters", [])),
+    )
+
+
+def _outputs(case: dict[str, Any]) -> list[str]:
+    """Run the case's input(s) through the engine; ExtractionError propagates."""
+    rules = _rules(case)
+    if "markdown" in case:
+        return [extract_markdown(case["markdown"], rules)]
+    if "parts" in case:
+        return [combine(case["parts"])]
+    if "html_base64" in case:
+        inputs = [base64.b64decode(case["html_base64"])]
+    else:
+        html = case["html"]
+        inputs = [h.encode("utf-8") for h in (html if isinstance(html, list) else [html])]
+    return [extract_html(data, rules, encoding=case.get("encoding")) for data in inputs]
+
+
+def test_case_files_are_well_formed():
+    ids = [p.values[0]["id"] for p in CASES]
+    assert len(ids) >= 40
+    assert len(ids) == len(set(ids)), "case ids must be unique across files"
+    for param in CASES:
+        case = param.values[0]
+        assert set(case) - {"_file"} <= CASE_KEYS, (case["id"], set(case) - CASE_KEYS)
+        assert sum(k in case for k in INPUT_KEYS) == 1, case["id"]
+        assert ("expected" in case) != ("expect_error" in case), case["id"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_case(case: dict[str, Any]):
+    if "expect_error" in case:
+        with pytest.raises(ExtractionError) as info:
+            _outputs(case)
+        assert info.value.kind == case["expect_error"], info.value
+        if "error_contains" in case:
+            assert case["error_contains"] in info.value.detail
+        return
+    for i, output in enumerate(_outputs(case)):
+        assert output == case["expected"], f"input #{i}:\n{output}"
+
+
+# -- determinism and robustness --------------------------------------------------
+
+RICH_PAGE = (CASES_DIR / "blocks.yaml").read_bytes()  # stable bytes; the YAML's text reads as one paragraph
+MIXED = b"""<main><h1>T</h1><ul><li>a<ul><li>b</li></ul></li></ul><table><tr><th>x</th><th>y</th></tr>
+<tr><td>1</td><td>2</td></tr></table><div class="a">A<div class="b">B</div></div><p><a href="/x?utm_source=1&k=2">l</a>
+<b>bold</b> <i>it</i> <code>c</code></p><pre> p  re</pre><dl><dt>t</dt><dd>d</dd></dl></main>"""
+MIXED_RULES = ExtractionRules(select=(".b", "main", ".a"), remove=("pre",),
+                              filters=(BUILTIN_FILTERS["tracking-params"], BUILTIN_FILTERS["typography"]))
+
+
+def test_same_bytes_same_text_twice():
+    first = extract_html(MIXED, MIXED_RULES)
+    second = extract_html(MIXED, MIXED_RULES)
+    assert first == second
+    assert "[l](/x?k=2)" in first
+    assert extract_html(RICH_PAGE, ExtractionRules()) == extract_html(RICH_PAGE, ExtractionRules())
+
+
+def test_same_text_in_another_process_with_another_hash_seed():
+    script = (
+        "import sys\n"
+        "from crawler.extraction import extract_html, ExtractionRules, BUILTIN_FILTERS as B\n"
+        "rules = ExtractionRules(select=('.b', 'main', '.a'), remove=('pre',),"
+        " filters=(B['tracking-params'], B['typography']))\n"
+        "sys.stdout.write(extract_html(sys.stdin.buffer.read(), rules))\n"
+    )
+    repo = Path(__file__).resolve().parents[1]
+    outputs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(repo)}
+        done = subprocess.run([sys.executable, "-c", script], input=MIXED, capture_output=True, env=env,
+                              cwd=repo, check=True)
+        outputs.add(done.stdout.decode("utf-8"))
+    assert outputs == {extract_html(MIXED, MIXED_RULES)}
+
+
+DEEP = [
+    ("<div>", "</div>"),
+    ("<span>", "</span>"),
+    ("<blockquote>", "</blockquote>"),
+    ("<ul><li>", "</li></ul>"),
+    ("<b><i>", "</i></b>"),
+    ("<table><tr><td>", "</td><td>x</td></tr></table>"),
+]
+
+
+@pytest.mark.parametrize("open_tag,close_tag", DEEP)
+def test_deep_nesting_converts_without_recursion(open_tag: str, close_tag: str):
+    # Deeper than Python's recursion limit, within the parser's nesting limit.
+    levels = 1900 // open_tag.count("<")
+    html = ("<body>" + open_tag * levels + "deep text" + close_tag * levels + "<p>after</p></body>").encode()
+    text = extract_html(html, ExtractionRules())
+    assert "deep text" in text
+    assert text.rstrip().endswith("after")
+
+
+@pytest.mark.parametrize("open_tag,close_tag", DEEP[:2])
+def test_nesting_beyond_the_parser_limit_fails_instead_of_truncating(open_tag: str, close_tag: str):
+    html = ("<body>" + open_tag * 5000 + "deep text" + close_tag * 5000 + "<p>after</p></body>").encode()
+    with pytest.raises(ExtractionError) as info:
+        extract_html(html, ExtractionRules())
+    assert info.value.kind == "decode_error"
+    assert "2048 levels" in info.value.detail
+
+
+def test_fifty_megabyte_page():
+    paragraph = "<p>We keep <b>your data</b> for 30 days. " + "Lorem ipsum dolor sit amet. " * 30 + "</p>\n"
+    count = 50_000_000 // len(paragraph)
+    html = ("<html><body><main>" + paragraph * count + "</main></body></html>").encode()
+    started = time.perf_counter()
+    text = extract_html(html, ExtractionRules(select=("main",)))
+    elapsed = time.perf_counter() - started
+    assert text.count("We keep **your data** for 30 days.") == count
+    assert elapsed < 30, f"took {elapsed:.1f} s"
+
+
+def test_only_the_first_4kb_are_searched_for_a_meta_charset():
+    late = b"<!-- " + b"x" * 5000 + b' --><meta charset="windows-1251"><p>caf\xc3\xa9</p>'
+    assert extract_html(late, ExtractionRules()) == "caf\u00e9\n"
+
+
+# -- normalisation -----------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "a\u00a0\u00a0b\r\n\r\n\r\n- x\n\n    code-ish   line\t\n",
+    "```\n  keep   this\n```\n\n\n> q  \n>\n",
+    "\ufeff\u200b\n\n",
+    "x",
+])
+def test_normalize_is_idempotent_and_ends_with_one_newline(text: str):
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+    assert once == "" or (once.endswith("\n") and not once.endswith("\n\n") and not once.startswith("\n"))
+    assert "\n\n\n" not in once
+
+
+def test_normalize_keeps_indentation_but_not_trailing_spaces():
+    assert normalize_text("- a\n  b   c  \n") == "- a\n  b c\n"
+
+
+def test_combine_joins_with_the_separator():
+    assert COMBINED_SEPARATOR == "\n\n- - -\n\n"
+    assert combine(["one\n", "two\n", "three"]) == "one\n\n- - -\n\ntwo\n\n- - -\n\nthree\n"
+
+
+# -- filters and selectors -----------------------------------------------------------
+
+def test_builtin_filters_exist():
+    assert {"typography", "tracking-params", "opens-in-new-window", "relative-dates", "redirect-ids"} <= set(BUILTIN_FILTERS)
+    for name, spec in BUILTIN_FILTERS.items():
+        assert spec.name == name
+
+
+def test_parse_filter_builds_a_spec():
+    spec = parse_filter("noise", {
+        "strip_query_params": ["utm_*"], "drop": [".banner"],
+        "replace": [{"pattern": "Build (\\w+)", "with": "Build \\1"}], "typography": True,
+    })
+    assert spec == FilterSpec("noise", ("utm_*",), (".banner",), (("Build (\\w+)", "Build \\1"),), True)
+
+
+@pytest.mark.parametrize("data,field,words", [
+    ({"strip_query_params": ["utm_*"], "colour": "red"}, "colour", "unknown key"),
+    ({"drop": ".banner"}, "drop", "list of strings"),
+    ({"drop": ["main >> p"]}, "drop[0]", "invalid CSS selector"),
+    ({"drop": [""]}, "drop[0]", "non-empty string"),
+    ({"strip_query_params": [3]}, "strip_query_params[0]", "non-empty string"),
+    ({"replace": [{"pattern": "(unclosed", "with": ""}]}, "replace[0].pattern", "invalid regular expression"),
+    ({"replace": [{"pattern": "a", "with": "x"}, {"pattern": "b", "with": "\\2"}]}, "replace[1].with", "invalid replacement"),
+    ({"replace": [{"pattern": "a", "by": "x"}]}, "replace[0].by", "unknown key"),
+    ({"replace": ["a"]}, "replace[0]", "mapping"),
+    ({"replace": {"pattern": "a"}}, "replace", "list"),
+    ({"replace": [{"with": "x"}]}, "replace[0].pattern", "regular expression"),
+    ({"typography": "yes"}, "typography", "true or false"),
+])
+def test_parse_filter_errors_name_the_field(data: dict, field: str, words: str):
+    with pytest.raises(FilterSpecError) as info:
+        parse_filter("bad", data)
+    assert isinstance(info.value, ValueError)
+    assert info.value.field == field
+    assert words in str(info.value)
+    assert str(info.value).startswith(field + ":")
+
+
+def test_validate_selector():
+    validate_selector('select[name="Locale Select"]')
+    validate_selector("main .sr-only")
+    with pytest.raises(ValueError, match=r"^invalid CSS selector 'main >> p': "):
+        validate_selector("main >> p")
+    with pytest.raises(ValueError, match="invalid CSS selector"):
+        validate_selector("")
+
+
+def test_rules_accept_lists_and_stay_hashable():
+    rules = ExtractionRules(select=["main"], remove="nav", filters=[BUILTIN_FILTERS["typography"]])
+    assert rules.select == ("main",) and rules.remove == ("nav",)
+    assert hash(rules) == hash(ExtractionRules(select=("main",), remove=("nav",), filters=(BUILTIN_FILTERS["typography"],)))
+
+
+def test_extraction_error_carries_kind_and_detail():
+    with pytest.raises(ExtractionError) as info:
+        extract_html(b"<p>x</p>", ExtractionRules(select=("#nothing",)))
+    assert info.value.kind == "selector_miss"
+    assert "'#nothing'" in info.value.detail
+    with pytest.raises(ValueError):
+        ExtractionError("no_such_kind", "x")

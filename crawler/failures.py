@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from twisted.internet import error as net
 from twisted.python.failure import Failure
-from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+from scrapy.exceptions import IgnoreRequest
 
 from crawler.items import FetchFailure
 
-try:
-    from scrapy.exceptions import IgnoreRequest
-    from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware  # noqa: F401
-except ImportError:  # pragma: no cover
-    IgnoreRequest = Exception  # type: ignore[misc,assignment]
-
 _TIMEOUTS = (net.TimeoutError, net.TCPTimedOutError)
 _CONNECTION = (net.ConnectionRefusedError, net.DNSLookupError, net.ConnectError, net.ConnectionLost,
-               net.ConnectionDone, ResponseFailed, ResponseNeverReceived)
+               net.ConnectionDone)
+# twisted.web's client errors are matched by name: importing twisted.web's
+# client at module level would install the default reactor before Scrapy
+# installs the asyncio one.
+_CONNECTION_NAMES = {"ResponseFailed", "ResponseNeverReceived", "PotentialDataLoss"}
 
 
 def _describe(failure: Failure) -> str:
@@ -36,6 +34,6 @@ def classify_download_failure(failure: Failure, url: str) -> FetchFailure:
         return FetchFailure("connection", f"{url}: request dropped ({text})", url=url)
     if "download max size" in text or "maxsize" in text.lower():
         return FetchFailure("oversize", f"{url}: {text}", url=url)
-    if isinstance(value, _CONNECTION):
+    if isinstance(value, _CONNECTION) or type(value).__name__ in _CONNECTION_NAMES:
         return FetchFailure("connection", f"{url}: {text}", url=url)
     return FetchFailure("connection", f"{url}: {text}", url=url)

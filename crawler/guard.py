@@ -28,6 +28,9 @@ FAILURE_KINDS = {
 }
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Already-extracted text is accepted from imported files only (they have no
+# HTTP status); a live server answering text/plain is not serving the page.
+IMPORTED_TEXT_TYPES = ("text/markdown", "text/plain")
 
 
 def content_type_charset(content_type: str | None) -> tuple[str, str | None]:
@@ -47,7 +50,8 @@ def check_page(page: RawPage) -> FetchFailure | None:
     if page.status is not None and not 200 <= page.status < 300:
         return FetchFailure("http_error", f"HTTP {page.status} from {page.final_url}", page.status, page.final_url)
     media, _ = content_type_charset(page.content_type)
-    if media and media not in HTML_TYPES:
+    accepted = HTML_TYPES + IMPORTED_TEXT_TYPES if page.status is None else HTML_TYPES
+    if media and media not in accepted:
         return FetchFailure("not_html", f"{page.final_url} is {media}, not HTML", page.status, page.final_url)
     if not page.body.strip():
         return FetchFailure("empty", f"{page.final_url} returned an empty body", page.status, page.final_url)

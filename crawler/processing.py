@@ -14,12 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.declarations import Source
 from crawler.extraction import ExtractionError, combine, extract_html, extract_markdown
-from crawler.guard import check_pages, content_type_charset
+from crawler.guard import IMPORTED_TEXT_TYPES, check_pages, content_type_charset
 from crawler.items import FetchFailure
 from storage.db import transaction
 from storage.record import RawPage, record_failure, record_success, upsert_source
-
-MARKDOWN_TYPES = ("text/markdown", "text/plain")
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ def extract_document(source: Source, pages: Sequence[RawPage]) -> str:
     parts = []
     for page in pages:
         media, charset = content_type_charset(page.content_type)
-        if media in MARKDOWN_TYPES:
+        if media in IMPORTED_TEXT_TYPES:
             try:
                 text = page.body.decode(charset or "utf-8")
             except (UnicodeDecodeError, LookupError) as exc:

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
+import sys
+
 from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.utils.reactor import install_reactor
 from scrapy.settings import Settings as ScrapySettings
 
-from crawler.settings import scrapy_settings
+from crawler.settings import REACTOR, scrapy_settings
 from crawler.spiders.policies import PoliciesSpider
 from policywatch.config import Settings
 
@@ -25,12 +28,14 @@ class CrawlPlan:
     before: Callable[[], None] | None = None  # called just before this crawl starts
 
 
-def _settings(settings: Settings, plan: CrawlPlan, extra: dict[str, Any]) -> ScrapySettings:
+def _settings(settings: Settings, plan: CrawlPlan, extra: dict[str, Any], priority: str = "cmdline") -> ScrapySettings:
     values = scrapy_settings(settings)
     values.update(extra)
     values["POLICYWATCH_ONLY"] = list(plan.only)
     values["POLICYWATCH_NOW"] = plan.now.isoformat() if plan.now else None
-    return ScrapySettings(values)
+    # CrawlerProcess merges its own settings into each Crawler, overriding
+    # values of equal priority: the per-crawl ones must rank higher.
+    return ScrapySettings(values, priority=priority)
 
 
 def run_crawls(settings: Settings, plans: Sequence[CrawlPlan], extra: dict[str, Any] | None = None) -> list[int]:
@@ -38,7 +43,7 @@ def run_crawls(settings: Settings, plans: Sequence[CrawlPlan], extra: dict[str, 
     from twisted.internet import defer
 
     extra = extra or {}
-    process = CrawlerProcess(_settings(settings, CrawlPlan(), extra), install_root_handler=True)
+    process = CrawlerProcess(_settings(settings, CrawlPlan(), extra, priority="project"))
     run_ids: list[int] = []
     errors: list[BaseException] = []
 
@@ -57,6 +62,8 @@ def run_crawls(settings: Settings, plans: Sequence[CrawlPlan], extra: dict[str, 
         finally:
             reactor.callLater(0, reactor.stop)  # type: ignore[attr-defined]
 
+    if "twisted.internet.reactor" not in sys.modules:
+        install_reactor(REACTOR)
     from twisted.internet import reactor
     reactor.callWhenRunning(sequence)  # type: ignore[attr-defined]
     process.start(stop_after_crawl=False)

@@ -13,6 +13,7 @@ from policywatch.config import Settings, load_settings
 BOT_NAME = "policywatch"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 
 def scrapy_settings(settings: Settings) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": "INFO",
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
-        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "TWISTED_REACTOR": REACTOR,
         "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},
         "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.BackoffRetryMiddleware": 550,
                                    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None},

@@ -75,7 +75,7 @@ def cmd_crawl(ctx: Context) -> int:
 
     select_sources(ctx.sources(), ctx.args.only)
     ctx.engine()  # schema errors surface before the crawl starts
-    extra = {"LOG_LEVEL": "WARNING" if ctx.args.quiet else "INFO"}
+    extra = {"LOG_LEVEL": "INFO" if ctx.args.verbose else "WARNING"}
     run_ids = run_crawls(ctx.settings, [CrawlPlan(only=ctx.args.only or (), now=ctx.args.now)], extra)
     return _report_runs(ctx, run_ids)
 
@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: $POLICYWATCH_DB or ./policywatch.db)")
     parser.add_argument("--sources", help="declarations file or directory (default: the bundled sources/)")
     parser.add_argument("--config", help="settings file (TOML; default: ./policywatch.toml when present)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print less")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only failures")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the crawler's log")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func: Callable[[Context], int], help_text: str) -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -64,6 +65,11 @@ def head_revision() -> str:
     return head
 
 
+def _known_revisions() -> set[str]:
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return {rev.revision for rev in scripts.walk_revisions()}
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
@@ -75,12 +81,16 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
     head = head_revision()
     if current == head:
         return False
+    if current is not None and current not in _known_revisions():
+        raise DatabaseError(f"the database is at schema revision {current!r}, which this version of "
+                            f"policywatch does not know (newest known: {head}); upgrade policywatch")
     if say is not None:
         if current is None:
             say(f"creating database schema ({head})")
         else:
             say(f"upgrading database schema {current} → {head}")
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -1,0 +1,247 @@
+"""What the site shows, read from the record in a few bulk queries.
+
+Everything except version texts is loaded at once: metadata for 30,000
+versions is a fraction of a second, while their texts may be gigabytes, so
+texts are read per source and only when a page that shows them is written.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.models import Change, FetchOutcome, Run, Snapshot, SourceRow, Version
+
+RECENT_RUNS = 30
+# Changes of these kinds are recorded and shown, but not announced in feeds:
+# re-extraction after a rule change, a return to a recent wording, and
+# changes that alter formatting only.
+UNANNOUNCED_KINDS = frozenset({"technical", "revert", "formatting"})
+
+
+@dataclass(frozen=True)
+class Health:
+    state: str  # ok | failing | unchecked
+    since: datetime | None = None  # failing since (the first failure of the current streak)
+    kind: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    position: int
+    url: str
+    final_url: str
+    http_status: int | None
+    content_type: str | None
+    fetched_at: datetime
+    sha256: str
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    id: int
+    source_id: str
+    number: int
+    sha256: str
+    first_seen: datetime
+    chars: int
+    snapshots: tuple[SnapshotInfo, ...]
+
+
+@dataclass(frozen=True)
+class ChangeInfo:
+    id: int
+    source_id: str
+    from_number: int
+    to_number: int
+    from_sha256: str
+    to_sha256: str
+    detected_at: datetime
+    words_added: int
+    words_removed: int
+    lines_added: int
+    lines_removed: int
+    kind: str
+    flags: tuple[str, ...]
+    severity: str
+    summary: str
+    evidence: tuple[dict[str, Any], ...]
+
+    @property
+    def announced(self) -> bool:
+        return self.kind not in UNANNOUNCED_KINDS
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    id: str
+    vendor: str
+    title: str
+    document_type: str
+    language: str
+    urls: tuple[str, ...]
+    tags: tuple[str, ...]
+    last_checked: datetime | None
+    health: Health
+    versions: tuple[VersionInfo, ...] = ()
+    changes: tuple[ChangeInfo, ...] = ()  # oldest first
+
+    @property
+    def last_changed(self) -> datetime | None:
+        return self.versions[-1].first_seen if self.versions else None
+
+
+@dataclass(frozen=True)
+class FailedFetch:
+    run_id: int
+    source_id: str
+    at: datetime
+    kind: str | None
+    detail: str | None
+    http_status: int | None
+    url: str | None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    kind: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    sources_checked: int
+    new_versions: int
+    changes: int
+    failures: int
+    failed: tuple[FailedFetch, ...] = ()
+
+
+@dataclass(frozen=True)
+class Record:
+    sources: tuple[SourceInfo, ...]
+    runs: tuple[RunInfo, ...]  # newest first
+    changes: tuple[ChangeInfo, ...] = field(default=())  # newest first, all sources
+
+    def source(self, source_id: str) -> SourceInfo:
+        return next(s for s in self.sources if s.id == source_id)
+
+
+def _snapshots(session: Session) -> dict[int, tuple[SnapshotInfo, ...]]:
+    """Snapshots of the fetch that produced each version, by version id."""
+    query = (select(Version.id, Snapshot.position, Snapshot.url, Snapshot.final_url, Snapshot.http_status,
+                    Snapshot.content_type, Snapshot.fetched_at, Snapshot.blob_sha256)
+             .join(Snapshot, Snapshot.outcome_id == Version.outcome_id)
+             .order_by(Version.id, Snapshot.position))
+    found: dict[int, list[SnapshotInfo]] = defaultdict(list)
+    for vid, *rest in session.execute(query):
+        found[vid].append(SnapshotInfo(*rest))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _versions(session: Session) -> dict[str, list[VersionInfo]]:
+    snapshots = _snapshots(session)
+    query = (select(Version.id, Version.source_id, Version.number, Version.sha256, Version.first_seen,
+                    func.length(Version.text))
+             .order_by(Version.source_id, Version.number))
+    found: dict[str, list[VersionInfo]] = defaultdict(list)
+    for vid, sid, number, sha, first, chars in session.execute(query):
+        found[sid].append(VersionInfo(vid, sid, number, sha, first, chars or 0, snapshots.get(vid, ())))
+    return found
+
+
+def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[str, list[ChangeInfo]]:
+    by_id = {v.id: v for vs in versions.values() for v in vs}
+    query = select(Change.id, Change.source_id, Change.from_version_id, Change.to_version_id, Change.detected_at,
+                   Change.words_added, Change.words_removed, Change.lines_added, Change.lines_removed,
+                   Change.kind, Change.flags, Change.severity, Change.summary, Change.evidence)
+    found: dict[str, list[ChangeInfo]] = defaultdict(list)
+    for (cid, sid, from_id, to_id, at, wa, wr, la, lr, kind, flags, severity, summary,
+         evidence) in session.execute(query):
+        old, new = by_id[from_id], by_id[to_id]
+        found[sid].append(ChangeInfo(
+            cid, sid, old.number, new.number, old.sha256, new.sha256, at, wa, wr, la, lr, kind,
+            tuple(flags or ()), severity or "none", summary or "",
+            tuple(e for e in (evidence or ()) if isinstance(e, dict))))
+    for items in found.values():
+        items.sort(key=lambda c: (c.to_number, c.id))
+    return found
+
+
+def _health(session: Session) -> tuple[dict[str, datetime], dict[str, Health]]:
+    """Last check per source, and whether its latest outcomes are failures (and since when)."""
+    last_checked = dict(session.execute(
+        select(FetchOutcome.source_id, func.max(FetchOutcome.at)).group_by(FetchOutcome.source_id)).all())
+    last_good = dict(session.execute(
+        select(FetchOutcome.source_id, func.max(FetchOutcome.id)).where(FetchOutcome.outcome != "failed")
+        .group_by(FetchOutcome.source_id)).all())
+    last_bad = dict(session.execute(
+        select(FetchOutcome.source_id, func.max(FetchOutcome.id)).where(FetchOutcome.outcome == "failed")
+        .group_by(FetchOutcome.source_id)).all())
+    failing = [sid for sid, bad in last_bad.items() if bad > last_good.get(sid, 0)]
+    health: dict[str, Health] = {}
+    if failing:
+        streak_start: dict[str, int] = {}
+        rows = session.execute(
+            select(FetchOutcome.source_id, FetchOutcome.id).where(
+                FetchOutcome.outcome == "failed", FetchOutcome.source_id.in_(failing)))
+        for sid, oid in rows:
+            if oid > last_good.get(sid, 0) and oid < streak_start.get(sid, 1 << 62):
+                streak_start[sid] = oid
+        first = {o.source_id: o for o in session.scalars(
+            select(FetchOutcome).where(FetchOutcome.id.in_(list(streak_start.values()))))}
+        latest = {o.source_id: o for o in session.scalars(
+            select(FetchOutcome).where(FetchOutcome.id.in_([last_bad[s] for s in failing])))}
+        for sid in failing:
+            health[sid] = Health("failing", first[sid].at, latest[sid].failure_kind, latest[sid].detail)
+    for sid in last_good:
+        health.setdefault(sid, Health("ok"))
+    return last_checked, health
+
+
+def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
+    runs = session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)).all()
+    failed: dict[int, list[FailedFetch]] = defaultdict(list)
+    if runs:
+        rows = session.execute(
+            select(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.failure_kind,
+                   FetchOutcome.detail, FetchOutcome.http_status, FetchOutcome.url)
+            .where(FetchOutcome.outcome == "failed", FetchOutcome.run_id.in_([r.id for r in runs]))
+            .order_by(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.id))
+        for row in rows:
+            failed[row[0]].append(FailedFetch(*row))
+    return tuple(RunInfo(r.id, r.kind, r.status, r.started_at, r.finished_at, r.sources_checked, r.new_versions,
+                         r.changes, r.failures, tuple(failed.get(r.id, ()))) for r in runs)
+
+
+def load_record(session: Session, recent_runs: int = RECENT_RUNS) -> Record:
+    versions = _versions(session)
+    changes = _changes(session, versions)
+    last_checked, health = _health(session)
+    sources = tuple(
+        SourceInfo(row.id, row.vendor, row.title, row.document_type, row.language, tuple(row.urls or ()),
+                   tuple(row.tags or ()), last_checked.get(row.id), health.get(row.id, Health("unchecked")),
+                   tuple(versions.get(row.id, ())), tuple(changes.get(row.id, ())))
+        for row in session.scalars(select(SourceRow).order_by(SourceRow.id)))
+    every_change = sorted((c for s in sources for c in s.changes), key=lambda c: (c.detected_at, c.id), reverse=True)
+    return Record(sources, _runs(session, recent_runs), tuple(every_change))
+
+
+def load_texts(session: Session, source_id: str, numbers: Iterable[int] | None = None) -> dict[int, str]:
+    """Texts of a source's versions by number (all of them when `numbers` is None)."""
+    query = select(Version.number, Version.text).where(Version.source_id == source_id)
+    if numbers is not None:
+        wanted: Sequence[int] = sorted(set(numbers))
+        if not wanted:
+            return {}
+        query = query.where(Version.number.in_(wanted))
+    return {number: text for number, text in session.execute(query)}

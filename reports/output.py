@@ -1,0 +1,105 @@
+"""Writing the site: atomic files, and the manifest that makes rebuilds incremental.
+
+The manifest (`.policywatch-site.json` in the output directory) maps every
+file the build owns to a hash of what went into it. A file whose inputs hash
+the same as last time, and which still exists, is not written again. Files
+are replaced atomically, so a reader or web server never sees half a page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+MANIFEST = ".policywatch-site.json"
+FORMAT = 1
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"cannot hash {type(value).__name__}")
+
+
+def inputs_key(*inputs: Any) -> str:
+    data = json.dumps(inputs, default=_plain, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
+
+
+class SiteWriter:
+    def __init__(self, out: Path, salt: str, full: bool):
+        self.out = out
+        self.salt = salt
+        self.full = full
+        self.previous = self._load()
+        self.current: dict[str, str] = {}
+        self.written = 0
+        self.skipped = 0
+        self._dirs: set[Path] = set()
+
+    def _load(self) -> dict[str, str]:
+        try:
+            data = json.loads((self.out / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("files"), dict):
+            return {}
+        return {str(k): str(v) for k, v in data["files"].items()}
+
+    def key(self, *inputs: Any) -> str:
+        return inputs_key(self.salt, *inputs)
+
+    def fresh(self, path: str, key: str) -> bool:
+        """True when `path` was written from the same inputs and is still there (never with --full)."""
+        return not self.full and self.previous.get(path) == key and (self.out / path).is_file()
+
+    def keep(self, path: str, key: str) -> None:
+        self.current[path] = key
+        self.skipped += 1
+
+    def produce(self, path: str, key: str, make: Callable[[], str | bytes]) -> bool:
+        """Write `path` unless it is fresh; True when it was written."""
+        if self.fresh(path, key):
+            self.keep(path, key)
+            return False
+        self.write(path, make())
+        self.current[path] = key
+        return True
+
+    def write(self, path: str, data: str | bytes) -> None:
+        target = self.out / path
+        parent = target.parent
+        if parent not in self._dirs:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(parent)
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        temporary = parent / f".{target.name}.{os.getpid()}.tmp"
+        temporary.write_bytes(payload)
+        os.replace(temporary, target)
+        self.written += 1
+
+    def exists(self, path: str) -> bool:
+        return (self.out / path).is_file()
+
+    def finish(self) -> list[str]:
+        """Save the manifest; remove files an earlier build owned that this one did not produce."""
+        removed = []
+        for path in self.previous.keys() - self.current.keys():
+            if path.startswith("/") or ".." in Path(path).parts:
+                continue  # a hand-edited manifest must not delete anything outside the site
+            target = self.out / path
+            if target.is_file():
+                target.unlink()
+                removed.append(path)
+        self.write(MANIFEST, json.dumps({"format": FORMAT, "files": self.current}, sort_keys=True, indent=0))
+        self.written -= 1  # the manifest is bookkeeping, not a page
+        return removed

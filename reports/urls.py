@@ -1,0 +1,105 @@
+"""Where every page of the site lives, and the ids feeds give its entries.
+
+These paths are permalinks: a reader's bookmark or a feed entry's link must
+keep working after any rebuild, so nothing here may depend on build order or
+on anything but a record's own identity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import PurePosixPath
+from urllib.parse import urlsplit
+
+TAG_AUTHORITY = "tag:policywatch,2026:"
+
+# The declaration rules for source ids; a recorded id outside them (an older
+# database, a hand-edited row) is hashed so it can never climb out of its folder.
+_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def source_dir(source_id: str) -> str:
+    """`openai/privacy-policy-eu` → `openai/privacy-policy-eu`: declared ids are kept as folders."""
+    segments = source_id.split("/")
+    if all(_SEGMENT.match(s) for s in segments):
+        return source_id
+    return "id-" + hashlib.sha256(source_id.encode("utf-8")).hexdigest()[:16]
+
+
+def index_page() -> str:
+    return "index.html"
+
+
+def runs_page() -> str:
+    return "runs.html"
+
+
+def source_page(source_id: str) -> str:
+    return f"sources/{source_dir(source_id)}/index.html"
+
+
+def change_page(change_id: int) -> str:
+    return f"changes/{change_id}.html"
+
+
+def version_page(source_id: str, number: int) -> str:
+    return f"versions/{source_dir(source_id)}/{number}.html"
+
+
+def version_data(source_id: str, number: int) -> str:
+    """The version's text as a script, so the compare form works from file:// where fetch() is refused."""
+    return f"versions/{source_dir(source_id)}/{number}.js"
+
+
+def raw_snapshot(sha256: str) -> str:
+    # `.txt`: every web server and browser treats it as text/plain, so a
+    # snapshot's scripts never run when the site is browsed, and the file's
+    # sha256 still equals its name.
+    return f"raw/{sha256}.txt"
+
+
+def static_file(name: str) -> str:
+    return f"static/{name}"
+
+
+def feed(name: str, fmt: str) -> str:
+    """`feed("changes", "atom")` → `feeds/changes.atom`."""
+    return f"feeds/{name}.{fmt}"
+
+
+def source_feed(source_id: str, fmt: str) -> str:
+    return f"feeds/sources/{source_dir(source_id)}.{fmt}"
+
+
+def relative(from_page: str, to_path: str) -> str:
+    """A link from one page to another that works from file:// as well as from any web server."""
+    depth = len(PurePosixPath(from_page).parent.parts)
+    return "../" * depth + to_path
+
+
+def root_of(page: str) -> str:
+    return "../" * len(PurePosixPath(page).parent.parts)
+
+
+def change_tag(source_id: str, to_number: int) -> str:
+    return f"{TAG_AUTHORITY}change/{source_id}/{to_number}"
+
+
+def feed_tag(name: str) -> str:
+    return f"{TAG_AUTHORITY}feed/{name}"
+
+
+def normalise_base_url(base_url: str) -> str:
+    """An absolute http(s) or file URL ending in `/`; raises ValueError otherwise."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.netloc):
+        raise ValueError(f"--base-url {base_url!r} must be an absolute http(s) URL such as https://example.org/policywatch/")
+    if parts.query or parts.fragment:
+        raise ValueError(f"--base-url {base_url!r} must not have a query or fragment")
+    return base_url if base_url.endswith("/") else base_url + "/"
+
+
+def is_web_url(url: str) -> bool:
+    """Only http(s) URLs become links; anything else (javascript:, data:) is shown as text."""
+    return urlsplit(url).scheme in ("http", "https")

@@ -1,0 +1,121 @@
+"""Extraction speed on real OpenAI policy snapshots: our engine against BeautifulSoup + markdownify.
+
+    python bench/extract_speed.py [--repeat N]
+
+Reads every .html under ../shared/ota-data/snapshots (or $POLICYWATCH_SHARED),
+extracts each with the rules of the declaration that produced it, and times,
+in one process pinned to one core, (a) ``extract_html`` and (b) the baseline
+``BeautifulSoup(html, "lxml")`` + ``select`` + ``decompose`` of the removed
+elements + ``markdownify``. Each figure is the median of N timed passes after
+one warm-up pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from crawler.extraction import BUILTIN_FILTERS, ExtractionRules, extract_html  # noqa: E402
+
+FILTERS = (BUILTIN_FILTERS["opens-in-new-window"], BUILTIN_FILTERS["tracking-params"])
+US_RULES = ExtractionRules(select=("#landings-privacy-policy",), remove=("header", "footer", "[aria-hidden=true]"),
+                           filters=FILTERS)
+EU_RULES = ExtractionRules(select=("main",), remove=('select[name="Locale Select"]', "main .sr-only"),
+                           filters=FILTERS)
+US_UNTIL = "2024-05"  # file names start with the fetch time
+
+Page = tuple[str, bytes, ExtractionRules]
+
+
+def shared_dir() -> Path:
+    configured = os.environ.get("POLICYWATCH_SHARED")
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared"
+
+
+def load_pages(snapshots: Path) -> list[Page]:
+    return [(path.name, path.read_bytes(), US_RULES if path.name < US_UNTIL else EU_RULES)
+            for path in sorted(snapshots.rglob("*.html"))]
+
+
+def ours(page: Page) -> str:
+    return extract_html(page[1], page[2])
+
+
+def baseline(page: Page) -> str:
+    from bs4 import BeautifulSoup
+    from markdownify import markdownify
+
+    soup = BeautifulSoup(page[1], "lxml")
+    for css in page[2].remove:
+        for element in soup.select(css):
+            element.decompose()
+    selected = [element for css in page[2].select for element in soup.select(css)]
+    return "\n\n".join(markdownify(str(element)) for element in selected)
+
+
+def time_passes(extract: Callable[[Page], str], pages: list[Page], repeat: int) -> float:
+    """Median seconds per page over ``repeat`` passes, after one untimed warm-up pass."""
+    for page in pages:
+        extract(page)
+    passes = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for page in pages:
+            extract(page)
+        passes.append((time.perf_counter() - started) / len(pages))
+    return statistics.median(passes)
+
+
+def pin_to_one_core() -> str:
+    if hasattr(os, "sched_setaffinity"):
+        core = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {core})
+        return f"pinned to core {core}"
+    return "not pinned (no sched_setaffinity)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed passes over all pages (default 5)")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    snapshots = shared_dir() / "ota-data" / "snapshots"
+    pages = load_pages(snapshots) if snapshots.is_dir() else []
+    if not pages:
+        print(f"skipped: {snapshots} not found or holds no .html snapshots")
+        return 0
+
+    where = pin_to_one_core()
+    size = sum(len(p[1]) for p in pages) / len(pages)
+    print(f"{len(pages)} snapshots, average {size / 1000:.0f} KB, {args.repeat} passes, {where}")
+
+    rows = [("extract_html (lxml + own converter)", time_passes(ours, pages, args.repeat))]
+    try:
+        import bs4  # noqa: F401
+        import markdownify  # noqa: F401
+    except ImportError as exc:
+        print(f"baseline skipped: {exc.name} is not installed (pip install -e '.[test]')")
+    else:
+        rows.append(("BeautifulSoup(lxml) + select + markdownify", time_passes(baseline, pages, args.repeat)))
+
+    print()
+    print(f"{'method':<44} {'ms/page':>9} {'pages/s':>9}")
+    for name, seconds in rows:
+        print(f"{name:<44} {seconds * 1000:>9.2f} {1 / seconds:>9.1f}")
+    if len(rows) == 2:
+        print(f"\nspeed ratio: extract_html is {rows[1][1] / rows[0][1]:.1f}x faster than the baseline")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

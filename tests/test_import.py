@@ -118,5 +118,5 @@ def test_real_openai_snapshots_import(shared: Path, make_cli, tmp_path: Path) ->
         at = first_seen.replace(" ", "T").split(".")[0] + "Z"
         paired = next(r for r in rows if r["snapshot_fetch_date"] == at)
         expected = (snapshots.parent / paired["version_copy"]).read_text(encoding="utf-8")
-        ratio = SequenceMatcher(None, _plain(text), _plain(expected), autojunk=False).ratio()
+        ratio = SequenceMatcher(None, _plain(text).split(), _plain(expected).split(), autojunk=False).ratio()
         assert ratio >= 0.9, f"{sid} at {at}: ratio {ratio:.3f}"

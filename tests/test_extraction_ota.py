@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extraction import BUILTIN_FILTERS, ExtractionRules, combine, extract_html
+from crawler.extraction import BUILTIN_FILTERS, ExtractionRules, combine, extract_html, extract_markdown
 
 MIN_RATIO = 0.9
 
@@ -123,3 +123,39 @@ def test_html_only_churn_gives_identical_text():
         base = ota_dir()
         texts = {extract_html((base / r["snapshot_path"]).read_bytes(), EU_RULES) for r in [row, *previous]}
         assert len(texts) == 1
+
+
+_RELATIVE_DATE_LINE = re.compile(r"^Updated: \d+ days? ago$")
+
+
+def test_relative_dates_filter_removes_bogus_versions():
+    """OTA's genai-eu Acceptable Use Policy recorded a new version whenever "Updated: N days ago" ticked."""
+    series = ota_dir() / "versions" / "genai-eu" / "ChatGPT" / "Acceptable Use Policy"
+    if not series.is_dir():
+        pytest.skip(f"../shared/ota-data not found: {series} is missing")
+    rules = ExtractionRules(filters=(BUILTIN_FILTERS["relative-dates"],))
+    plain = ExtractionRules()
+    versions = [path.read_text(encoding="utf-8") for path in sorted(series.glob("*.md"))]
+    only_the_date_changed = 0
+    for before, after in zip(versions, versions[1:]):
+        old, new = extract_markdown(before, plain).splitlines(), extract_markdown(after, plain).splitlines()
+        changed = [line[1:] for line in difflib.unified_diff(old, new, lineterm="", n=0)
+                   if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+        if changed and all(_RELATIVE_DATE_LINE.match(line) for line in changed):
+            only_the_date_changed += 1
+            assert extract_markdown(before, rules) == extract_markdown(after, rules)
+    assert only_the_date_changed >= 10
+    assert not any("days ago" in extract_markdown(text, rules) for text in versions)
+
+
+def test_tracking_params_filter_removes_bogus_versions():
+    """Per-request ?openaicom-did=<uuid> links made about 100 versions of each of these documents."""
+    series = ota_dir() / "versions" / "genai-eu" / "ChatGPT" / "Business Privacy Policy"
+    if not series.is_dir():
+        pytest.skip(f"../shared/ota-data not found: {series} is missing")
+    rules = ExtractionRules(filters=(BUILTIN_FILTERS["tracking-params"],))
+    texts = [path.read_text(encoding="utf-8") for path in sorted(series.glob("*.md"))]
+    assert sum("openaicom-did=" in text for text in texts) > 50
+    filtered = [extract_markdown(text, rules) for text in texts]
+    assert not any("openaicom" in text for text in filtered)
+    assert len(set(filtered)) <= len(texts) // 5

@@ -182,7 +182,6 @@ class MarkdownConverter:
 
     def __init__(self, rewrite_url: UrlRewriter | None = None, *, inline_only: bool = False):
         self._rewrite = rewrite_url
-        self._inline_only = inline_only
         self._ids = count()
         self._tokens: list = []
         self._open: list[list] = []  # inline markers currently open: [id, open, close, merge-key]
@@ -225,6 +224,11 @@ class MarkdownConverter:
         """Impose the separation before the next block (tight list items), whatever its own blocks ask."""
         self._pending_sep = sep
         self._sep_fixed = True
+
+    def _end_container(self) -> None:
+        # A tight separation imposed for content that never came must not glue what follows to the container.
+        self._sep_fixed = False
+        self._request(2)
 
     def _emit(self, lines: list[str]) -> None:
         containers = self._containers
@@ -366,7 +370,7 @@ class MarkdownConverter:
             return
         self._flush()
         self._lists.pop()
-        self._request(2)
+        self._end_container()
 
     def _start_item(self, el) -> bool:
         if self._inline_depth:
@@ -397,7 +401,7 @@ class MarkdownConverter:
         item = self._containers.pop()
         if not item.used and item.list_state is not None and item.list_state.ordered:
             item.list_state.number -= 1  # an empty item shows nothing and takes no number
-        self._request(2)
+        self._end_container()
 
     def _start_quote(self, el) -> bool:
         if self._inline_depth:
@@ -453,7 +457,7 @@ class MarkdownConverter:
             return
         self._flush()
         self._containers.pop()
-        self._request(2)
+        self._end_container()
 
     def _start_pre(self, el) -> bool:
         text = _pre_text(el)

@@ -18,6 +18,7 @@ from crawler.extraction import ExtractionError
 from crawler.importer import ManifestError, import_manifest, parse_time
 from policywatch import jsonview
 from policywatch.config import ConfigError, Settings, load_settings
+from policywatch.summary import describe_runs
 from policywatch.terminal import render_diff, safe, use_colour
 from storage import queries
 from storage.db import DatabaseError, make_engine, session_factory, transaction, upgrade
@@ -81,20 +82,10 @@ def cmd_crawl(ctx: Context) -> int:
 
 
 def _report_runs(ctx: Context, run_ids: Sequence[int]) -> int:
-    factory = session_factory(ctx.engine())
-    worst = EXIT_OK
-    with transaction(factory) as session:
-        for run_id in run_ids:
-            run = session.get_one(queries.Run, run_id)
-            print(f"run {run.id}: {run.sources_checked} source(s) checked, {run.new_versions} new version(s), "
-                  f"{run.changes} change(s), {run.failures} failure(s)")
-            for outcome in run.outcomes:
-                if outcome.outcome == "failed":
-                    print(f"  failed {outcome.source_id}: {outcome.failure_kind}: {safe(outcome.detail or '')}")
-            if run.sources_checked and run.failures == run.sources_checked:
-                worst = max(worst, EXIT_USAGE)
-            elif run.failures:
-                worst = max(worst, EXIT_FAILURES)
+    with transaction(session_factory(ctx.engine())) as session:
+        lines, worst = describe_runs(session, list(run_ids), quiet=ctx.args.quiet)
+    for line in lines:
+        print(line)
     return worst
 
 

@@ -56,7 +56,14 @@ def run_demo(directory: Path, settings: Settings) -> int:
                 print(f"--- day {number}: the vendor serves edition {number}", flush=True)
             plans.append(CrawlPlan(now=FIRST_DAY + timedelta(days=number - 1), before=publish))
         print(f"serving the demo vendor at {server.base_url}; declarations in {declarations}")
-        run_crawls(demo_settings, plans, {"LOG_LEVEL": "WARNING"})
+        run_ids = run_crawls(demo_settings, plans, {"LOG_LEVEL": "WARNING"})
+    print("\n=== the four nightly runs")
+    from storage.db import make_engine, session_factory, transaction
+    from policywatch.summary import describe_runs
+    engine = make_engine(demo_settings.db_url)
+    with transaction(session_factory(engine)) as session:
+        print("\n".join(describe_runs(session, run_ids)[0]))
+    engine.dispose()
     common = ["--db", str(db), "--sources", str(declarations)]
     print("\n=== history of each document")
     for source_id in ("nimbus/privacy-policy", RETENTION_SOURCE):

@@ -38,8 +38,8 @@ def _fenced_lines(lines: list[str]) -> set[int]:
 def normalize_text(text: str) -> str:
     """NFC, no invisible characters, single spaces inside lines, single blank lines, one final newline.
 
-    Leading indentation is kept (list continuation lines need it; leading tabs
-    count as four columns). Inside fenced code blocks spacing is content: only
+    Leading indentation, quote markers included, is kept (list continuation
+    lines need it, also inside block quotes; leading tabs count as four columns). Inside fenced code blocks spacing is content: only
     trailing spaces go and tabs expand to four columns.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -58,7 +58,7 @@ def normalize_text(text: str) -> str:
         if not line:
             blank = bool(out)
             continue
-        body = line.lstrip(" \t")
+        body = line.lstrip(" \t>")
         indent = line[: len(line) - len(body)]
         if "\t" in indent:
             indent = indent.expandtabs(4)

@@ -44,6 +44,7 @@ class SiteWriter:
         self.current: dict[str, str] = {}
         self.written = 0
         self.skipped = 0
+        self.written_paths: set[str] = set()
         self._dirs: set[Path] = set()
 
     def _load(self) -> dict[str, str]:
@@ -86,6 +87,7 @@ class SiteWriter:
         temporary.write_bytes(payload)
         os.replace(temporary, target)
         self.written += 1
+        self.written_paths.add(path)
 
     def exists(self, path: str) -> bool:
         return (self.out / path).is_file()

@@ -77,7 +77,7 @@ def _raw_snapshots(session: Session, writer: SiteWriter, source: SourceInfo) -> 
     for version in source.versions:
         for snap in version.snapshots:
             path = urls.raw_snapshot(snap.sha256)
-            if writer.full or not writer.exists(path):
+            if path not in writer.written_paths and (writer.full or not writer.exists(path)):
                 writer.write(path, blobs.read(session, snap.sha256))
 
 

@@ -1,0 +1,112 @@
+"""Classifying text into the flag categories, sentence by sentence, with evidence.
+
+Every rule of the language (``analysis/rules/<xx>.yaml``) is tried on every
+sentence; per sentence and category the evidence kept is the first match
+that is not negated, or the first match when all are negated, so that
+"we do not sell your data, but we share it with vendors" counts as an
+affirmative sharing statement.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Iterator
+
+from analysis.durations import extract_durations
+from analysis.evidence import CATEGORIES, Classification, Duration, Evidence, order_categories
+from analysis.language import detect_language
+from analysis.polarity import polarity
+from analysis.rules import language_data
+from analysis.sentences import split_sentences
+from analysis.values import data_categories, opt_kind
+
+__all__ = [
+    "CATEGORIES",
+    "Classification",
+    "Duration",
+    "Evidence",
+    "classify",
+    "classify_json_lines",
+    "classify_sentence",
+    "detect_language",
+    "split_sentences",
+]
+
+
+@functools.lru_cache(maxsize=8192)
+def classify_sentence(sentence: str, language: str) -> tuple[Evidence, ...]:
+    """Evidence for one plain-text sentence, at most one item per category, in ``CATEGORIES`` order."""
+    data = language_data(language)
+    best: dict[str, Evidence] = {}
+    durations: tuple[Duration, ...] | None = None
+    opt: str | None = None
+    names: tuple[str, ...] = ()
+    lowered = sentence.lower()
+    candidates = data.rule_index.candidates(lowered)
+    for index, rule in enumerate(data.rules):
+        if index not in candidates:
+            continue
+        current = best.get(rule.category)
+        if current is not None and current.polarity != "negated":
+            continue
+        span = rule.find(sentence, lowered)
+        if span is None:
+            continue
+        start, end = span
+        if durations is None:
+            durations = extract_durations(sentence, data.durations)
+            opt = opt_kind(sentence, data)
+            names = data_categories(sentence, data, lowered)
+        found = Evidence(
+            category=rule.category,
+            rule_id=rule.id,
+            start=start,
+            end=end,
+            sentence=sentence,
+            polarity=polarity(sentence, start, end, data),
+            durations=durations,
+            opt=opt,
+            data_categories=names,
+        )
+        if current is None or found.polarity != "negated":
+            best[rule.category] = found
+    return tuple(best[c] for c in CATEGORIES if c in best)
+
+
+def classify(text: str, language: str | None = None) -> Classification:
+    """Flags and evidence for a Markdown or plain text; the language is detected when not given."""
+    lang = language or detect_language(text)
+    evidence: list[Evidence] = []
+    for sentence in split_sentences(text, lang):
+        evidence.extend(classify_sentence(sentence, lang))
+    return Classification(flags=order_categories([e.category for e in evidence]), evidence=tuple(evidence))
+
+
+def classify_json_lines(lines: Iterable[str], language: str | None = None) -> Iterator[str]:
+    """Classify JSON lines.
+
+    Each non-blank input line is a JSON object with a string ``text``; the
+    output line is the same object (all other fields passed through, in
+    order) with ``flags`` (list of categories) and ``evidence`` (list of
+    ``Evidence.to_json()``) added. Blank lines are skipped. A line that is
+    not a JSON object or lacks a string ``text`` raises
+    ``ValueError("line N: …")`` with its 1-based number.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+        if not isinstance(record, dict):
+            raise ValueError(f"line {number}: expected a JSON object, got {type(record).__name__}")
+        text = record.get("text")
+        if not isinstance(text, str):
+            problem = "no \"text\" field" if "text" not in record else f"\"text\" is {type(text).__name__}, not a string"
+            raise ValueError(f"line {number}: {problem}")
+        result = classify(text, language)
+        record["flags"] = list(result.flags)
+        record["evidence"] = [e.to_json() for e in result.evidence]
+        yield json.dumps(record, ensure_ascii=False)

@@ -1,0 +1,99 @@
+"""Markdown-to-plain-text helpers shared by the sentence splitter and the change analysis.
+
+The versions the crawler stores are Markdown converted from policy pages, so
+the same sentence can come back with a different link target, a word joiner
+(U+2060), an "(opens in a new window)" suffix, curly instead of straight
+quotes, or other Markdown escaping. These helpers remove exactly that kind of
+noise and nothing that changes the words a reader sees.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Link text that screen-reader helpers add to external links; it is not part
+# of the policy wording, and its presence flips from one capture to the next.
+_NEW_WINDOW = re.compile(
+    r"\(\s*(?:opens in a new (?:window|tab)|wird in einem neuen (?:fenster|tab) geöffnet"
+    r"|s['’]ouvre dans une nouvelle (?:fenêtre|fenetre|page|onglet))\s*\)",
+    re.IGNORECASE,
+)
+_INVISIBLE = re.compile("[\u2060\u200b\u200c\u200d\ufeff\u00ad]")
+_SPACES = re.compile("[\u00a0\u202f\u2007\u2009\u200a\t]")
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u2026": "...",
+    }
+)
+# [text](target "title") and ![alt](target); targets may hold one level of parentheses.
+_LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
+_REF_LINK = re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]")
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
+_URL_TAIL = re.compile(r"(https?://[^\s?#)\]]*)[?#][^\s)\]]*")
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
+_EMPHASIS = re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1")
+_EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
+_EMPH_UNDERSCORE = re.compile(r"(?<![\w_])_(?=\S)([^_]+?)(?<=\S)_(?![\w_])")
+_CODE = re.compile(r"`([^`]*)`")
+_STRAY_UNDERSCORE = re.compile(r"(?<!\w)_+|_+(?!\w)")
+_MULTISPACE = re.compile(r" {2,}")
+
+
+def normalise_typography(text: str) -> str:
+    """Straight quotes, plain hyphens, plain spaces; invisible characters removed."""
+    text = _INVISIBLE.sub("", text)
+    text = _SPACES.sub(" ", text)
+    return text.translate(_TYPOGRAPHY)
+
+
+def inline_to_plain(text: str) -> str:
+    """One line or paragraph of Markdown as the plain text a reader sees.
+
+    Link targets, emphasis markers, inline code ticks, HTML tags, backslash
+    escapes, word joiners and "(opens in a new window)" are removed; curly
+    quotes and dashes become ASCII. Block markers (headings, bullets) are the
+    splitter's business, not this function's.
+    """
+    text = normalise_typography(text)
+    text = _NEW_WINDOW.sub("", text)
+    text = _LINK.sub(r"\1", text)
+    text = _REF_LINK.sub(r"\1", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _URL_TAIL.sub(r"\1", text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _CODE.sub(r"\1", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    text = _EMPH_STAR.sub(r"\1", text)
+    text = _EMPH_UNDERSCORE.sub(r"\1", text)
+    text = _ESCAPE.sub(r"\1", text)
+    # Escaped emphasis around punctuation ("However\_,\_ we") leaves stray marks.
+    text = _STRAY_UNDERSCORE.sub("", text)
+    return _MULTISPACE.sub(" ", text).strip()
+
+
+_WORD = re.compile(r"\w+")
+_INNER_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
+
+
+def word_sequence(text: str) -> list[str]:
+    """The words of a Markdown text, lower-cased, with all punctuation and markup dropped.
+
+    Two texts with the same word sequence differ only in formatting: link
+    targets, emphasis, bullets, headings underlines, table pipes, quotes,
+    whitespace, case.
+    """
+    plain = inline_to_plain(text)
+    plain = _INNER_APOSTROPHE.sub("", plain)
+    return [w.replace("_", "") for w in _WORD.findall(plain.casefold()) if w.strip("_")]

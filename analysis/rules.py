@@ -1,0 +1,251 @@
+"""Loading the flagging rules and language vocabularies from ``analysis/rules/``.
+
+Two YAML files per language:
+
+``<xx>.yaml`` — the rules. Each rule has an ``id`` (``<xx>.<category>.<name>``,
+cited by the evidence), a ``category`` (one of ``CATEGORIES``), ``patterns``
+(regular expressions; a sentence matches the rule where any of them matches),
+optional ``requires`` (at least one must also match somewhere in the
+sentence), optional ``unless`` (none may match in the sentence) and a
+``description``. All patterns compile with ``re.IGNORECASE | re.UNICODE``.
+
+``lang_<xx>.yaml`` — what is not a rule: stop words for language detection,
+abbreviations the sentence splitter must not break after, negation, hedge
+and contrast cues, duration vocabulary, opt-in/opt-out phrases and the named
+data categories.
+
+Files are read and compiled once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analysis.durations import DurationVocabulary, compile_vocabulary
+from analysis.evidence import CATEGORIES
+from analysis.prefilter import Literals, TriggerIndex, necessary_literals, union_literals
+
+RULES_DIR = Path(__file__).resolve().parent / "rules"
+LANGUAGES: tuple[str, ...] = ("en", "de", "fr")
+_FLAGS = re.IGNORECASE | re.UNICODE
+
+
+class RuleError(ValueError):
+    """A rule or language file is malformed."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    description: str
+    pattern: re.Pattern[str]
+    requires: re.Pattern[str] | None
+    unless: re.Pattern[str] | None
+    # Lower-case strings one of which every match contains (see
+    # analysis.prefilter); None when unknown.
+    literals: Literals | None = None
+    # The same three expressions for lower-cased text, compiled without
+    # IGNORECASE, which the regex engine runs about twice as fast.
+    lower: tuple[re.Pattern[str], re.Pattern[str] | None, re.Pattern[str] | None] | None = None
+
+    def find(self, sentence: str, lowered: str | None = None) -> tuple[int, int] | None:
+        """Span of the first match of the rule in ``sentence`` once its context conditions hold.
+
+        ``lowered`` is ``sentence.lower()`` when the caller has it; it must
+        have the same length as ``sentence`` to be used.
+        """
+        pattern, requires, unless, text = self.pattern, self.requires, self.unless, sentence
+        if self.lower is not None and lowered is not None and len(lowered) == len(sentence):
+            (pattern, requires, unless), text = self.lower, lowered
+        m = pattern.search(text)
+        if m is None:
+            return None
+        if requires is not None and requires.search(text) is None:
+            return None
+        if unless is not None and unless.search(text) is not None:
+            return None
+        return m.span()
+
+
+@dataclass(frozen=True)
+class DataCategory:
+    name: str
+    sensitive: bool
+    pattern: re.Pattern[str]
+    literals: Literals | None = None
+
+
+@dataclass(frozen=True)
+class LanguageData:
+    code: str
+    stopwords: frozenset[str]
+    abbreviation: re.Pattern[str] | None
+    ordinal_dot: bool
+    negation: re.Pattern[str]
+    negation_ignore: re.Pattern[str] | None
+    negation_words_after: int
+    hedges: re.Pattern[str]
+    contrast: re.Pattern[str]
+    durations: DurationVocabulary
+    opt_in: re.Pattern[str]
+    opt_out: re.Pattern[str]
+    data_categories: tuple[DataCategory, ...]
+    rules: tuple[Rule, ...]
+    # Which rules / data categories could match a lower-cased sentence.
+    rule_index: TriggerIndex
+    category_index: TriggerIndex
+
+
+def _compile_any(patterns: list[str], where: str) -> re.Pattern[str]:
+    if not patterns or not all(isinstance(p, str) for p in patterns):
+        raise RuleError(f"{where}: expected a non-empty list of regular expressions")
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns), _FLAGS)
+    except re.error as exc:
+        for p in patterns:
+            try:
+                re.compile(p, _FLAGS)
+            except re.error as inner:
+                raise RuleError(f"{where}: bad pattern {p!r}: {inner}") from inner
+        raise RuleError(f"{where}: {exc}") from exc
+
+
+def _lowercase_pattern(pattern: str) -> str:
+    """Lower-case the literal characters of a regular expression, leaving escapes (\\W, \\S …) alone."""
+    out: list[str] = []
+    escaped = False
+    for ch in pattern:
+        out.append(ch if escaped else ch.lower())
+        escaped = ch == "\\" and not escaped
+    return "".join(out)
+
+
+def _compile_lower(patterns: list[str] | None) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{_lowercase_pattern(p)})" for p in patterns), re.UNICODE)
+
+
+def _compile_optional(patterns: list[str] | None, where: str) -> re.Pattern[str] | None:
+    return _compile_any(patterns, where) if patterns else None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RuleError(f"{path.name}: missing") from exc
+    if not isinstance(data, dict):
+        raise RuleError(f"{path.name}: expected a mapping at top level")
+    return data
+
+
+def parse_rules(raw: list[dict[str, Any]], language: str, source: str) -> tuple[Rule, ...]:
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        where = f"{source} rule {i + 1}"
+        rule_id = item.get("id")
+        category = item.get("category")
+        if not isinstance(rule_id, str) or not rule_id.startswith(f"{language}.{category}."):
+            raise RuleError(f"{where}: id {rule_id!r} must start with '{language}.{category}.'")
+        if category not in CATEGORIES:
+            raise RuleError(f"{where} ({rule_id}): unknown category {category!r}")
+        if rule_id in seen:
+            raise RuleError(f"{where}: duplicate id {rule_id}")
+        unknown = set(item) - {"id", "category", "patterns", "requires", "unless", "description"}
+        if unknown:
+            raise RuleError(f"{where} ({rule_id}): unknown keys {sorted(unknown)}")
+        seen.add(rule_id)
+        patterns = item.get("patterns")
+        rules.append(
+            Rule(
+                id=rule_id,
+                category=category,
+                description=str(item.get("description", "")),
+                pattern=_compile_any(patterns, f"{where} ({rule_id}) patterns"),
+                requires=_compile_optional(item.get("requires"), f"{where} ({rule_id}) requires"),
+                unless=_compile_optional(item.get("unless"), f"{where} ({rule_id}) unless"),
+                literals=_literals(patterns),
+                lower=(
+                    _compile_lower(patterns),  # type: ignore[arg-type]
+                    _compile_lower(item.get("requires")),
+                    _compile_lower(item.get("unless")),
+                ),
+            )
+        )
+    return tuple(rules)
+
+
+def _literals(patterns: list[str] | None) -> Literals | None:
+    return union_literals(necessary_literals(p, _FLAGS) for p in patterns or [])
+
+
+def _abbreviation_pattern(abbreviations: list[str]) -> re.Pattern[str] | None:
+    if not abbreviations:
+        return None
+    # "z. B." and "z.B." are the same abbreviation: let spaces after inner dots vary.
+    alts = sorted(
+        (r"\.\s?".join(re.escape(part) for part in a.rstrip(".").replace(" ", "").split(".")) for a in abbreviations),
+        key=len,
+        reverse=True,
+    )
+    return re.compile(rf"(?:^|[\s(\[\"'])(?:{'|'.join(alts)})$", _FLAGS)
+
+
+def parse_language(lang_raw: dict[str, Any], rules_raw: dict[str, Any], language: str) -> LanguageData:
+    where = f"lang_{language}.yaml"
+    negation = lang_raw.get("negation") or {}
+    opt = lang_raw.get("opt") or {}
+    categories = []
+    for item in lang_raw.get("data_categories") or []:
+        categories.append(
+            DataCategory(
+                name=str(item["name"]),
+                sensitive=bool(item.get("sensitive", False)),
+                pattern=_compile_any(item.get("patterns"), f"{where} data category {item.get('name')!r}"),
+                literals=_literals(item.get("patterns")),
+            )
+        )
+    rules = parse_rules(rules_raw.get("rules") or [], language, f"{language}.yaml")
+    stopwords = lang_raw.get("stopwords") or []
+    if not all(isinstance(w, str) for w in stopwords):
+        # YAML reads a bare on/no/yes as a boolean: such words must be quoted.
+        raise RuleError(f"{where}: stopwords must be strings: {[w for w in stopwords if not isinstance(w, str)]}")
+    return LanguageData(
+        code=language,
+        stopwords=frozenset(w.casefold() for w in stopwords),
+        abbreviation=_abbreviation_pattern(lang_raw.get("abbreviations") or []),
+        ordinal_dot=bool(lang_raw.get("ordinal_dot", False)),
+        negation=_compile_any(negation.get("cues"), f"{where} negation.cues"),
+        negation_ignore=_compile_optional(negation.get("ignore"), f"{where} negation.ignore"),
+        negation_words_after=int(negation.get("words_after", 3)),
+        hedges=_compile_any(lang_raw.get("hedges"), f"{where} hedges"),
+        contrast=_compile_any(lang_raw.get("contrast"), f"{where} contrast"),
+        durations=compile_vocabulary(lang_raw["durations"]),
+        opt_in=_compile_any(opt.get("opt-in"), f"{where} opt.opt-in"),
+        opt_out=_compile_any(opt.get("opt-out"), f"{where} opt.opt-out"),
+        data_categories=tuple(categories),
+        rules=rules,
+        rule_index=TriggerIndex(enumerate(r.literals for r in rules)),
+        category_index=TriggerIndex(enumerate(c.literals for c in categories)),
+    )
+
+
+@functools.cache
+def language_data(language: str) -> LanguageData:
+    """Compiled rules and vocabulary for ``language`` ("en", "de" or "fr")."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}; expected one of {', '.join(LANGUAGES)}")
+    lang_raw = _read_yaml(RULES_DIR / f"lang_{language}.yaml")
+    rules_raw = _read_yaml(RULES_DIR / f"{language}.yaml")
+    if rules_raw.get("language") != language:
+        raise RuleError(f"{language}.yaml: 'language' must be {language!r}")
+    return parse_language(lang_raw, rules_raw, language)

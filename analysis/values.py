@@ -1,0 +1,49 @@
+"""Values read from a flagged sentence besides durations: opt-in/opt-out and the kinds of data named."""
+
+from __future__ import annotations
+
+from analysis.rules import LanguageData
+
+
+def opt_kind(sentence: str, data: LanguageData) -> str | None:
+    """``"opt-in"`` or ``"opt-out"`` by the first opt phrase in the sentence, else ``None``."""
+    opt_in = data.opt_in.search(sentence)
+    opt_out = data.opt_out.search(sentence)
+    if opt_in and opt_out:
+        return "opt-in" if opt_in.start() < opt_out.start() else "opt-out"
+    if opt_in:
+        return "opt-in"
+    if opt_out:
+        return "opt-out"
+    return None
+
+
+def data_categories(sentence: str, data: LanguageData, lowered: str | None = None) -> tuple[str, ...]:
+    """Names of the data categories in the sentence, in order of first mention.
+
+    Overlapping mentions resolve to the longest, so "temporary chats" is not
+    also counted as "chats".
+    """
+    candidates = data.category_index.candidates(lowered if lowered is not None else sentence.lower())
+    spans: list[tuple[int, int, str]] = []
+    for index, category in enumerate(data.data_categories):
+        if index not in candidates:
+            continue
+        for m in category.pattern.finditer(sentence):
+            if m.end() > m.start():
+                spans.append((m.start(), m.end(), category.name))
+    spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+    names: list[str] = []
+    last_end = -1
+    for start, end, name in spans:
+        if start < last_end:
+            continue
+        last_end = end
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def sensitive_names(data: LanguageData) -> frozenset[str]:
+    """Data-category names marked ``sensitive`` in the language file."""
+    return frozenset(c.name for c in data.data_categories if c.sensitive)

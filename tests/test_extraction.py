@@ -268,3 +268,12 @@ def test_extraction_error_carries_kind_and_detail():
     assert "'#nothing'" in info.value.detail
     with pytest.raises(ValueError):
         ExtractionError("no_such_kind", "x")
+
+
+def test_html_to_markdown_keeps_text_after_comments():
+    from lxml import etree
+
+    from crawler.extraction import html_to_markdown
+
+    root = etree.fromstring("<div><pre>a<!-- c -->b</pre><p>t<!-- q -->u <code>x<br>y</code></p></div>", etree.HTMLParser())
+    assert html_to_markdown([root.find("body")]) == "```\nab\n```\n\ntu `x y`"

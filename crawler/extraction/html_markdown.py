@@ -154,18 +154,24 @@ def render_inline(tokens: list) -> str:
     return "".join(out)
 
 
-def _pre_text(pre) -> str:
-    """The text of a <pre>, spacing kept, <br> as newlines."""
+def _raw_text(root) -> str:
+    """All text under ``root`` as written, <br> as a newline, comments and scripts left out."""
     pieces: list[str] = []
-    for event, el in etree.iterwalk(pre, events=("start", "end")):
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag
         if event == "start":
-            if el.tag == "br":
+            if tag == "br":
                 pieces.append("\n")
-            elif el.text and el.tag not in _SKIP:
+            elif el.text and type(tag) is str and tag not in _SKIP:
                 pieces.append(el.text)
-        elif el is not pre and el.tail:
+        elif el is not root and el.tail:
             pieces.append(el.tail)
-    text = "".join(pieces)
+    return "".join(pieces)
+
+
+def _pre_text(pre) -> str:
+    """The text of a <pre>, spacing kept, surrounding blank lines dropped."""
+    text = _raw_text(pre)
     # The HTML parser keeps the newline that directly follows <pre>; browsers don't show it.
     if text.startswith("\n"):
         text = text[1:]
@@ -201,8 +207,13 @@ class MarkdownConverter:
     # -- public -----------------------------------------------------------
 
     def convert(self, roots: Iterable) -> str:
-        """Markdown for ``roots`` in order, each a separate block."""
+        """Markdown for ``roots`` in order, each a separate block.
+
+        Comments and processing instructions are removed from the trees first:
+        ``iterwalk`` does not visit them, and would lose the text that follows them.
+        """
         for root in roots:
+            etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
             self._walk(root)
             self._boundary(2)
         self._flush()
@@ -287,8 +298,7 @@ class MarkdownConverter:
         for event, el in walker:
             tag = el.tag
             if event == "start":
-                if type(tag) is not str:  # comments, processing instructions, entities
-                    walker.skip_subtree()
+                if type(tag) is not str:  # entities
                     continue
                 if tag in _BLOCK:
                     self._boundary(2)
@@ -489,7 +499,7 @@ class MarkdownConverter:
         return True
 
     def _start_code(self, el) -> bool:
-        text = "".join(el.itertext())
+        text = _raw_text(el)
         collapsed = " ".join(text.split())
         if collapsed:
             if text[0].isspace():

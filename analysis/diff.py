@@ -19,7 +19,7 @@ Op = Literal["equal", "insert", "delete"]
 # Product of word counts above which a replaced block is not diffed word by word.
 WORD_DIFF_LIMIT = 4_000_000
 
-_TOKEN = re.compile(r"\S+|\s+")
+_TOKEN = re.compile(r"\S+\s*|\s+")
 _WORD = re.compile(r"\S+")
 
 
@@ -51,11 +51,10 @@ def _tokens(text: str) -> list[str]:
 
 
 def _key(token: str) -> str:
-    # Whitespace matches whitespace of the same kind, so a re-wrapped line is
-    # a visible line break change but never turns words into changes.
-    if token[0].isspace():
-        return "\n" if "\n" in token else " "
-    return token
+    # A word with its trailing whitespace; only a line break in that whitespace
+    # counts, so spacing never turns words into changes.
+    word = token.rstrip()
+    return word + "\n" if "\n" in token[len(word):] else word
 
 
 def _word_diff(old: str, new: str, out: list[Segment]) -> None:
@@ -67,9 +66,12 @@ def _word_diff(old: str, new: str, out: list[Segment]) -> None:
             for x, y in zip(a[i1:i2], b[j1:j2]):
                 if x == y:
                     out.append(Segment("equal", y))
-                else:
-                    out.append(Segment("delete", x))
-                    out.append(Segment("insert", y))
+                    continue
+                # Same word, different spacing: only the spacing differs.
+                word = y.rstrip()
+                out.append(Segment("equal", word))
+                out.append(Segment("delete", x[len(word):]))
+                out.append(Segment("insert", y[len(word):]))
             continue
         if tag in ("delete", "replace"):
             out.append(Segment("delete", "".join(a[i1:i2])))
@@ -97,7 +99,9 @@ def diff_texts(old: str, new: str) -> Diff:
     """
     a_lines = old.splitlines(keepends=True)
     b_lines = new.splitlines(keepends=True)
-    matcher = SequenceMatcher(None, a_lines, b_lines, autojunk=False)
+    # autojunk keeps blank lines (the most common line) from anchoring the
+    # alignment, which would make a rewrite quadratic in the number of paragraphs.
+    matcher = SequenceMatcher(None, a_lines, b_lines, autojunk=True)
     out: list[Segment] = []
     words_added = words_removed = lines_added = lines_removed = 0
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():

@@ -37,14 +37,22 @@ def render_diff(diff: Diff, colour: bool, context: int = 2) -> str:
         if hunk.skipped_before:
             marker = f"@@ … {hunk.skipped_before} unchanged line(s) … @@\n"
             out.append(f"{DIM}{marker}{RESET}" if colour else marker)
-        for seg in hunk.segments:
+        segments = hunk.segments
+        for index, seg in enumerate(segments):
             text = safe(seg.text)
             if seg.op == "equal":
                 out.append(text)
-            elif seg.op == "delete":
-                out.append(f"{RED}{STRIKE}{text}{RESET}" if colour else f"[-{text}-]")
+                continue
+            # Spacing after a changed word goes outside the marks; a deletion
+            # followed by its replacement leaves the spacing to the replacement.
+            body = text.rstrip()
+            space = text[len(body):]
+            if seg.op == "delete":
+                if index + 1 < len(segments) and segments[index + 1].op == "insert":
+                    space = ""
+                out.append((f"{RED}{STRIKE}{body}{RESET}" if colour else f"[-{body}-]") + space)
             else:
-                out.append(f"{GREEN}{UNDERLINE}{text}{RESET}" if colour else f"{{+{text}+}}")
+                out.append((f"{GREEN}{UNDERLINE}{body}{RESET}" if colour else f"{{+{body}+}}") + space)
         if out and not out[-1].endswith("\n"):
             out.append("\n")
     return "".join(out)

@@ -304,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=_time, metavar="TIME")
     p.add_argument("--json", action="store_true")
 
+    from policywatch import report_commands
+
+    report_commands.register(add)
+
     p = add("demo", cmd_demo, "run the offline demonstration against a local server")
     p.add_argument("--dir", default="demo", help="where to leave policywatch.db (default: ./demo)")
     return parser

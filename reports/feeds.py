@@ -68,9 +68,10 @@ def render(spec: FeedSpec, fmt: Format) -> bytes:
     fg.author({"name": "policywatch"})
     fg.generator("policywatch")
     fg.language("en")
-    fg.link(href=spec.html_url, rel="alternate", type="text/html")
     fg.link(href=spec.self_url[fmt], rel="self",
             type="application/atom+xml" if fmt == "atom" else "application/rss+xml")
+    # Last: feedgen makes the last link the RSS channel's <link>, which must be the HTML page.
+    fg.link(href=spec.html_url, rel="alternate", type="text/html")
     fg.updated(max((e.updated for e in spec.entries), default=EMPTY_FEED_UPDATED))
     for entry in spec.entries:
         fe = fg.add_entry(order="append")

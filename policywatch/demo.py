@@ -70,6 +70,9 @@ def run_demo(directory: Path, settings: Settings) -> int:
         cli([*common, "history", source_id])
     print(f"\n=== the retention change ({RETENTION_SOURCE}, word diff)")
     status = cli([*common, "diff", RETENTION_SOURCE])
-    print(f"\nThe record is in {db}. Try:\n  policywatch --db {db} --sources {declarations} changes")
+    site = directory / "site"
+    print("\n=== the report")
+    status = max(status, cli([*common, "report", "--out", str(site)]))
+    print(f"\nThe record is in {db}. Try also:\n  policywatch --db {db} --sources {declarations} changes")
     sys.stdout.flush()
     return status

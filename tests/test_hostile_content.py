@@ -1,0 +1,178 @@
+"""Hostile text in tracked pages reaches every page and feed of the report only as text.
+
+Two sources are crawled twice from a local server: an HTML page whose visible
+text spells out markup, and a Markdown document (served as text/markdown, so
+its text is kept verbatim) full of script tags, event handlers, javascript:
+links, a closing </textarea>, text that closes a CDATA section and Markdown
+that tries to smuggle HTML. The declarations' titles are hostile too, since
+they end up in page titles and feed entries.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from html.parser import HTMLParser
+from pathlib import Path
+from xml.etree import ElementTree
+
+import feedparser
+
+from conftest import write_declarations
+from policywatch.localserver import Page
+
+BASE = "https://watch.example.org/"
+VENDOR = 'Evil "Co" <b onmouseover=alert(10)>'
+TITLE = "Policy <script>alert('title')</script>"
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(2)>",
+    "[click me](javascript:alert(3))",
+    "</textarea><script>alert(4)</script>",
+    "]]><script>alert(5)</script><![CDATA[",
+    '<a href="javascript:alert(6)">a link</a>',
+    "<svg onload=alert(7)>",
+    "</pre></div><iframe src=javascript:alert(8)></iframe>",
+    "![pic](x\" onerror=\"alert(9))",
+    "<javascript:alert(11)>",
+    "--><!-- <style>body{display:none}</style>",
+    "{{ 7 * 7 }} {% raw %}",
+]
+ALERTS = [f"alert({n})" for n in range(1, 12) if n != 10]
+
+
+def markdown(edition: int) -> bytes:
+    lines = [f"# Terms, edition {edition}", ""]
+    for index, snippet in enumerate(HOSTILE):
+        lines += [f"Clause {index}: {snippet} (edition {edition})" if index % 2 == edition % 2 else
+                  f"Clause {index}: {snippet}", ""]
+    return "\n".join(lines).encode()
+
+
+def html_page(edition: int) -> bytes:
+    escaped = "".join(f"<p>Rule {i}: {s.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}"
+                      f"{' (new)' if edition == 2 and i % 3 == 0 else ''}</p>" for i, s in enumerate(HOSTILE))
+    live = ('<script>alert("live")</script><img src=x onerror=alert("live-img")>'
+            '<p><a href="javascript:alert(\'live-link\')">a live link</a></p>')
+    return f"<html><head><title>T</title></head><body><main><h1>Policy</h1>{escaped}{live}</main></body></html>".encode()
+
+
+class Markup(HTMLParser):
+    """Everything a browser would treat as markup in a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.script_text: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        (self.script_text if self._in_script else self.text).append(data)
+
+    def handle_comment(self, data: str) -> None:
+        raise AssertionError(f"a comment reached the output: {data[:80]!r}")
+
+
+ALLOWED_TAGS = {
+    "html", "head", "meta", "title", "link", "body", "a", "header", "nav", "ul", "ol", "li", "main", "footer", "p",
+    "h1", "h2", "h3", "section", "dl", "dt", "dd", "time", "span", "br", "code", "strong", "table", "caption",
+    "colgroup", "col", "thead", "tbody", "tr", "th", "td", "div", "details", "summary", "ins", "del", "pre", "form",
+    "label", "select", "option", "button", "noscript", "script",
+}
+
+
+def check_markup(where: str, html: str, scripts_allowed: bool) -> str:
+    """Assert that `html` holds only our own markup; return its text."""
+    parser = Markup()
+    parser.feed(html)
+    parser.close()
+    for tag, attrs in parser.tags:
+        assert tag in ALLOWED_TAGS, f"{where}: unexpected <{tag}>"
+        for name, value in attrs.items():
+            assert not name.startswith("on"), f"{where}: <{tag} {name}=…>"
+            if name in ("href", "src", "action"):
+                scheme = (value or "").strip().lower().split(":", 1)[0]
+                assert scheme not in ("javascript", "data", "vbscript"), f"{where}: <{tag} {name}={value!r}>"
+        if tag == "script":
+            assert scripts_allowed and attrs.get("src", "").endswith("static/compare.js"), f"{where}: a script"
+        if tag == "meta" and "http-equiv" in attrs:
+            assert attrs["http-equiv"] == "Content-Security-Policy", f"{where}: {attrs}"
+    assert not "".join(parser.script_text).strip(), f"{where}: inline script"
+    for raw in ("<script>alert", "<img", "</textarea>", "<iframe", "<svg", 'href="javascript:', "<style>", "<!--"):
+        assert raw not in html, f"{where}: {raw!r} unescaped"
+    return "".join(parser.text)
+
+
+def test_hostile_text_is_escaped_in_every_page_and_feed(server, make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
+        {"id": "evil/terms", "vendor": VENDOR, "title": TITLE, "urls": ["https://evil.example/terms.md"]},
+        {"id": "evil/policy", "vendor": VENDOR, "title": TITLE, "urls": ["/policy"], "select": "main"},
+    ])
+    cli = make_cli(decl)
+    entries = []
+    for edition in (1, 2):
+        server.routes["/policy"] = Page(html_page(edition))
+        cli("crawl", "--only", "evil/policy", "--now", f"2026-05-0{edition}T00:00:00Z")
+        # A live crawl only accepts HTML; saved Markdown comes in through `import`, the same pipeline.
+        saved = tmp_path / f"terms-{edition}.md"
+        saved.write_bytes(markdown(edition))
+        entries.append({"source": "evil/terms", "at": f"2026-05-0{edition}T00:00:00Z", "path": saved.name})
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
+    cli("import", "--manifest", str(manifest))
+    assert len(cli.json("changes")) == 2
+    stored = cli("show", "evil/terms").stdout
+    assert all(snippet in stored for snippet in HOSTILE), "the Markdown text keeps every snippet verbatim"
+
+    out = tmp_path / "site"
+    cli("report", "--out", str(out), "--base-url", BASE)
+
+    seen_alerts: set[str] = set()
+    checked = {"html": 0, "js": 0, "feed": 0}
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        rel = path.relative_to(out).as_posix()
+        if rel.startswith("raw/"):
+            # The evidence itself, byte for byte: only ever as text/plain.
+            assert path.suffix == ".txt" and mimetypes.guess_type(path.name)[0] == "text/plain", rel
+            continue
+        if rel.startswith("static/") or rel == ".policywatch-site.json":
+            continue
+        data = path.read_text(encoding="utf-8")
+        if path.suffix == ".html":
+            text = check_markup(rel, data, scripts_allowed=rel.startswith("sources/"))
+            seen_alerts.update(a for a in ALERTS if a in text)
+            assert "<script>alert('title')</script>" in text or rel == "runs.html", f"{rel}: the title is shown as text"
+            checked["html"] += 1
+        elif path.suffix == ".js":
+            assert "<" not in data and ">" not in data, rel
+            payload = json.loads(data[len("policywatchVersion("):-len(");\n")])
+            assert isinstance(payload["text"], str)
+            checked["js"] += 1
+        elif path.suffix in (".atom", ".rss"):
+            raw = path.read_bytes()
+            parsed = feedparser.parse(raw)
+            assert not parsed.bozo, f"{rel}: {parsed.get('bozo_exception')}"
+            for forbidden in (b"<script", b"<img", b"]]>", b"<![CDATA[", b"javascript:alert(3)</"):
+                assert forbidden not in raw, f"{rel}: {forbidden!r} unescaped"
+            root = ElementTree.fromstring(raw)
+            for element in root.iter():
+                tag = element.tag.split("}")[-1]
+                if tag in ("content", "description") and element.text and element.text.lstrip().startswith("<"):
+                    check_markup(f"{rel} <{tag}>", element.text, scripts_allowed=False)
+                if tag == "title" and element.text and "—" in element.text:
+                    assert element.text.startswith((f"{VENDOR} — {TITLE}: ", f"policywatch: {VENDOR} — {TITLE}")), \
+                        f"{rel}: {element.text!r}"
+            checked["feed"] += 1
+        else:
+            raise AssertionError(f"unexpected file {rel}")
+    assert checked == {"html": 2 + 2 + 2 + 4, "js": 4, "feed": 2 + 2 + 4}
+    assert seen_alerts == set(ALERTS), "every hostile snippet was shown, as text"

@@ -6,13 +6,21 @@ FAILURE_KINDS and a human-readable detail; only what passes is extracted.
 
 from __future__ import annotations
 
-from typing import Sequence
+import re
+from typing import Mapping, Sequence
+from urllib.parse import urlsplit
 
 from crawler.items import FetchFailure
 from storage.record import RawPage
 
 FAILURE_KINDS = {
     "http_error": "the server answered with an error status",
+    "bot_challenge": "a bot-protection page (Cloudflare, Akamai, DataDome, PerimeterX, CAPTCHA) instead of the page",
+    "login_wall": "the page redirected to a sign-in page",
+    "too_short": "the extracted text shrank far below the current version without saying the page moved",
+    "private_address": "the URL or a redirect points at a private or loopback address",
+    "forbidden_url": "the URL is not an http(s) URL",
+    "redirect_loop": "the page redirects in a loop or too many times",
     "not_html": "the response is not an HTML page",
     "empty": "the page or its extracted text is empty",
     "selector_miss": "the declared selector matched nothing",
@@ -46,7 +54,58 @@ def content_type_charset(content_type: str | None) -> tuple[str, str | None]:
     return media.strip().lower(), charset
 
 
-def check_page(page: RawPage) -> FetchFailure | None:
+# Markers specific to interstitials (scripts, element ids, titles), not words a
+# policy might use: OpenAI's own privacy policy names Cloudflare as a provider.
+CHALLENGE_MARKERS = (
+    ("Cloudflare", ("cf_chl_opt", "/cdn-cgi/challenge-platform/", "cf-browser-verification",
+                    "<title>just a moment...</title>", "<title>just a moment&hellip;</title>",
+                    "<title>attention required! | cloudflare</title>", 'id="cf-error-details"')),
+    ("Akamai", ("errors.edgesuite.net", "<title>access denied</title>", "_abck=", "bm-verify")),
+    ("DataDome", ("captcha-delivery.com", "geo.captcha-delivery.com", "datadome.co/captcha")),
+    ("PerimeterX", ("px-captcha", "_pxcaptcha", "perimeterx.net", "/px/captcha")),
+    ("hCaptcha", ("hcaptcha.com/1/api.js", 'class="h-captcha"')),
+    ("reCAPTCHA", ("www.google.com/recaptcha/api.js", "www.recaptcha.net/recaptcha", 'class="g-recaptcha"')),
+    ("a JavaScript check", ("enable javascript and cookies to continue", "please enable js and disable any ad blocker",
+                            "checking your browser before accessing", "verify you are human")),
+)
+CHALLENGE_HEADERS = (("cf-mitigated", "challenge", "Cloudflare"), ("x-datadome", "", "DataDome"))
+# Challenge pages are small; a real policy page carrying a CAPTCHA widget is not.
+CHALLENGE_MAX_BYTES = 200_000
+BLOCKING_STATUSES = (403, 406, 429, 503)
+LOGIN_PATH = re.compile(r"/(log-?in|sign-?in|auth|sso|oauth2?|session/new|account/login)(/|$|\?)", re.I)
+
+
+def challenge_vendor(body: bytes, status: int | None, headers: Mapping[str, str] | None = None) -> str | None:
+    """Who served a bot-protection page instead of the content, or None."""
+    for name, value, vendor in CHALLENGE_HEADERS:
+        found = (headers or {}).get(name)
+        if found is not None and value in found.lower():
+            return vendor
+    if len(body) > CHALLENGE_MAX_BYTES and status not in BLOCKING_STATUSES:
+        return None
+    head = body[:CHALLENGE_MAX_BYTES].decode("utf-8", "replace").lower()
+    for vendor, markers in CHALLENGE_MARKERS:
+        if any(marker in head for marker in markers):
+            return vendor
+    return None
+
+
+def is_login_redirect(page: RawPage) -> bool:
+    if page.final_url == page.url:
+        return False
+    return bool(LOGIN_PATH.search(urlsplit(page.final_url).path + "?")) and not LOGIN_PATH.search(urlsplit(page.url).path + "?")
+
+
+def check_page(page: RawPage, headers: Mapping[str, str] | None = None) -> FetchFailure | None:
+    """Why this response must not be extracted, or None."""
+    vendor = challenge_vendor(page.body, page.status, headers)
+    if vendor is not None:
+        status = f"HTTP {page.status} " if page.status else ""
+        return FetchFailure("bot_challenge", f"{status}{vendor} challenge page at {page.final_url}", page.status,
+                            page.final_url)
+    if is_login_redirect(page):
+        return FetchFailure("login_wall", f"{page.url} redirected to a sign-in page: {page.final_url}", page.status,
+                            page.final_url)
     if page.status is not None and not 200 <= page.status < 300:
         return FetchFailure("http_error", f"HTTP {page.status} from {page.final_url}", page.status, page.final_url)
     media, _ = content_type_charset(page.content_type)
@@ -59,8 +118,24 @@ def check_page(page: RawPage) -> FetchFailure | None:
 
 
 def check_pages(pages: Sequence[RawPage]) -> FetchFailure | None:
+    if not pages:
+        return FetchFailure("empty", "nothing was fetched")
     for page in pages:
-        failure = check_page(page)
+        failure = check_page(page, page.headers)
         if failure is not None:
             return failure
+    return None
+
+
+MOVED_NOTICE = re.compile(r"\b(has moved|have moved|been moved|moved to|new location|no longer available here|"
+                          r"wurde verschoben|ist umgezogen|a été déplacée?|a déménagé)\b", re.I)
+
+
+def check_text(text: str, current: str | None, min_fraction: float, url: str | None = None) -> FetchFailure | None:
+    """Refuse text that shrank below `min_fraction` of the current version, unless it says the page moved."""
+    if current is None or min_fraction <= 0:
+        return None
+    if len(text) < min_fraction * len(current) and not MOVED_NOTICE.search(text):
+        return FetchFailure("too_short", f"extracted text is {len(text)} characters, under {min_fraction:.0%} of "
+                            f"the current version's {len(current)}, and does not say the page moved", url=url)
     return None

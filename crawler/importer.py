@@ -17,7 +17,7 @@ from typing import Mapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.declarations import Source
-from crawler.processing import Result, store_outcome
+from crawler.processing import DEFAULT_MIN_FRACTION, Result, store_outcome
 from storage.db import transaction
 from storage.record import RawPage, finish_run, has_outcome_at, latest_record_time, start_run
 
@@ -96,7 +96,8 @@ def _pages(entry: Entry) -> list[RawPage]:
                     content_type=CONTENT_TYPES[p.suffix.lower()], body=p.read_bytes()) for p in entry.paths]
 
 
-def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Mapping[str, Source]) -> ImportReport:
+def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Mapping[str, Source],
+                    min_fraction: float = DEFAULT_MIN_FRACTION) -> ImportReport:
     entries = read_manifest(manifest, sources)
     applied: list[Result] = []
     skipped = 0
@@ -113,7 +114,7 @@ def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Map
                     f"later than this entry ({entry.at.isoformat()}); imports may only extend a history")
             if run_id is None:
                 run_id = start_run(session, "import", entry.at).id
-        applied.append(store_outcome(factory, run_id, entry.source, entry.at, _pages(entry), None))
+        applied.append(store_outcome(factory, run_id, entry.source, entry.at, _pages(entry), None, min_fraction))
     if run_id is not None:
         with transaction(factory) as session:
             finish_run(session, run_id, entries[-1].at)

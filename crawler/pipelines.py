@@ -32,6 +32,7 @@ class StoragePipeline:
         self.crawler = crawler
         self.db_url: str = crawler.settings.get("POLICYWATCH_DB")
         self.fixed_time = crawl_time(crawler.settings)
+        self.min_fraction = crawler.settings.getfloat("POLICYWATCH_TOO_SHORT_FRACTION", 0.5)
         self.results: list[Result] = []
 
     @classmethod
@@ -55,7 +56,8 @@ class StoragePipeline:
     def process_item(self, item: FetchedDocument, spider=None) -> FetchedDocument:  # type: ignore[no-untyped-def]
         source = self.crawler.spider.sources_by_id[item.source_id]
         try:
-            result = store_outcome(self.factory, self.run_id, source, item.at or self.now(), item.pages, item.failure)
+            result = store_outcome(self.factory, self.run_id, source, item.at or self.now(), item.pages, item.failure,
+                                   self.min_fraction)
         except Exception as exc:  # one source's trouble must not stop the others
             log.exception("recording %s failed", source.id)
             result = store_outcome(self.factory, self.run_id, source, item.at or self.now(), [],

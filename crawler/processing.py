@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.declarations import Source
 from crawler.extraction import ExtractionError, combine, extract_html, extract_markdown
-from crawler.guard import IMPORTED_TEXT_TYPES, check_pages, content_type_charset
+from crawler.guard import IMPORTED_TEXT_TYPES, check_pages, check_text, content_type_charset
 from crawler.items import FetchFailure
 from storage.db import transaction
-from storage.record import RawPage, record_failure, record_success, upsert_source
+from storage.record import RawPage, current_version, record_failure, record_success, upsert_source
 
 
 @dataclass(frozen=True)
@@ -47,24 +47,32 @@ def extract_document(source: Source, pages: Sequence[RawPage]) -> str:
     return parts[0] if len(parts) == 1 else combine(parts)
 
 
-def judge(source: Source, pages: Sequence[RawPage]) -> str | FetchFailure:
+DEFAULT_MIN_FRACTION = 0.5
+
+
+def judge(source: Source, pages: Sequence[RawPage], current: str | None = None,
+          min_fraction: float = DEFAULT_MIN_FRACTION) -> str | FetchFailure:
     """The text to record, or why the fetch must not become a version."""
     failure = check_pages(pages)
     if failure is not None:
         return failure
+    last = pages[-1]
     try:
-        return extract_document(source, pages)
+        text = extract_document(source, pages)
     except ExtractionError as exc:
-        last = pages[-1] if pages else None
-        return FetchFailure(exc.kind, exc.detail, last.status if last else None, last.final_url if last else None)
+        return FetchFailure(exc.kind, exc.detail, last.status, last.final_url)
+    return check_text(text, current, min_fraction, last.final_url) or text
 
 
 def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, at: datetime,
-                  pages: Sequence[RawPage], failure: FetchFailure | None) -> Result:
-    """Judge the pages and record the result in one transaction."""
-    verdict: str | FetchFailure = failure if failure is not None else judge(source, pages)
+                  pages: Sequence[RawPage], failure: FetchFailure | None,
+                  min_fraction: float = DEFAULT_MIN_FRACTION) -> Result:
+    """Judge the pages against the current version and record the result, in one transaction."""
     with transaction(factory) as session:
         upsert_source(session, source)
+        current = current_version(session, source.id)
+        verdict = failure if failure is not None else judge(
+            source, pages, current.text if current is not None else None, min_fraction)
         if isinstance(verdict, FetchFailure):
             record_failure(session, run_id=run_id, source_id=source.id, at=at, kind=verdict.kind,
                            detail=verdict.detail, http_status=verdict.http_status, url=verdict.url)

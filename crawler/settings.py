@@ -49,6 +49,8 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.BackoffRetryMiddleware": 550,
                                    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None},
         "POLICYWATCH_BACKOFF_BASE": settings.backoff_base,
+        "POLICYWATCH_TOO_SHORT_FRACTION": settings.too_short_fraction,
+        "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": settings.allow_private_addresses,
         "POLICYWATCH_DB": settings.db_url,
         "POLICYWATCH_SOURCES": str(settings.sources),
         "POLICYWATCH_NOW": None,

@@ -115,7 +115,7 @@ def cmd_extract(ctx: Context) -> int:
 
 def cmd_import(ctx: Context) -> int:
     factory = session_factory(ctx.engine())
-    report = import_manifest(factory, Path(ctx.args.manifest), ctx.sources())
+    report = import_manifest(factory, Path(ctx.args.manifest), ctx.sources(), ctx.settings.too_short_fraction)
     counts: dict[str, int] = {}
     for result in report.applied:
         counts[result.outcome] = counts.get(result.outcome, 0) + 1

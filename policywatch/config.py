@@ -34,6 +34,8 @@ class Settings:
     retry_times: int = 3
     backoff_base: float = 2.0
     autothrottle: bool = True
+    too_short_fraction: float = 0.5
+    failing_after_runs: int = 2
 
     @property
     def user_agent(self) -> str:

@@ -175,6 +175,7 @@ class Change(Base):
     lines_added: Mapped[int] = mapped_column(Integer)
     lines_removed: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))  # substantive | formatting | revert | technical
+    reverts_to_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("versions.id"))
     # What the change means in flagged terms (analysis.meaning.analyse_change).
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     severity: Mapped[str] = mapped_column(String(10), default="none")  # high | medium | low | none

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, Sequence
+from typing import Mapping, Protocol, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -36,9 +36,10 @@ class SourceLike(Protocol):
 class RawPage:
     url: str
     final_url: str
-    status: int | None
+    status: int | None  # None for imported files
     content_type: str | None
     body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names; not stored
 
 
 def text_sha256(text: str) -> str:
@@ -127,12 +128,13 @@ def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[Ra
         ))
 
 
-def _change_kind(session: Session, source_id: str, new_sha: str, current: Version) -> str:
+def reverted_version(session: Session, source_id: str, new_sha: str, current: Version) -> Version | None:
+    """The recent version (before the current one) whose text this one returns to, if any."""
     recent = session.scalars(
-        select(Version.sha256).where(Version.source_id == source_id, Version.id != current.id)
+        select(Version).where(Version.source_id == source_id, Version.id != current.id)
         .order_by(Version.number.desc()).limit(RECENT_VERSIONS_FOR_REVERT)
     ).all()
-    return "revert" if new_sha in recent else "substantive"
+    return next((v for v in recent if v.sha256 == new_sha), None)
 
 
 def record_success(session: Session, *, run_id: int, source_id: str, at: datetime,
@@ -151,7 +153,7 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
         outcome.version_id = current.id
         session.flush()
         return outcome
-    kind = _change_kind(session, source_id, sha, current) if current is not None else None
+    reverted = reverted_version(session, source_id, sha, current) if current is not None else None
     version = Version(source_id=source_id, number=(current.number + 1) if current else 1, text=text,
                       sha256=sha, first_seen=at, last_confirmed=at, outcome_id=outcome.id)
     session.add(version)
@@ -166,7 +168,8 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
             source_id=source_id, from_version_id=current.id, to_version_id=version.id, detected_at=at,
             words_added=diff.words_added, words_removed=diff.words_removed,
             lines_added=diff.lines_added, lines_removed=diff.lines_removed,
-            kind=kind,
+            kind="revert" if reverted is not None else "substantive",
+            reverts_to_version_id=reverted.id if reverted is not None else None,
         ))
     session.flush()
     return outcome

@@ -57,6 +57,7 @@ class PoliciesSpider(scrapy.Spider):
         page = RawPage(
             url=source.urls[meta["index"]], final_url=response.url, status=response.status,
             content_type=content_type.decode("latin-1") if content_type else None, body=response.body,
+            headers={k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v},
         )
         pages = [*meta["pages"], page]
         if 200 <= response.status < 300 and len(pages) < len(source.urls):

@@ -45,9 +45,9 @@ def _optional(patterns: list[str] | None) -> re.Pattern[str] | None:
 
 def compile_vocabulary(raw: dict[str, Any]) -> DurationVocabulary:
     """Build the duration matcher from the ``durations`` section of a language file."""
-    numbers = {str(k).casefold(): float(v) for k, v in raw["numbers"].items()}
-    tens = {str(k).casefold(): float(v) for k, v in (raw.get("tens") or {}).items()}
-    units_words = {str(k).casefold(): float(v) for k, v in (raw.get("unit_words") or {}).items()}
+    numbers = {str(k).lower(): float(v) for k, v in raw["numbers"].items()}
+    tens = {str(k).lower(): float(v) for k, v in (raw.get("tens") or {}).items()}
+    units_words = {str(k).lower(): float(v) for k, v in (raw.get("unit_words") or {}).items()}
     number_alts = [r"\d{1,3}(?:,\d{3})+", r"\d+(?:[.,]\d+)?"]
     template = raw.get("compound")
     if template and tens and units_words:
@@ -85,13 +85,13 @@ def compile_vocabulary(raw: dict[str, Any]) -> DurationVocabulary:
 
 def _number_value(match: re.Match[str], vocab: DurationVocabulary) -> float | None:
     if "ct" in match.re.groupindex and match.group("ct"):
-        return vocab.tens[match.group("ct").casefold()] + vocab.units[match.group("cu").casefold()]
+        return vocab.tens[match.group("ct").lower()] + vocab.units[match.group("cu").lower()]
     text = match.group("num")
     if text[0].isdigit():
         if re.fullmatch(r"\d{1,3}(?:,\d{3})+", text):
             return float(text.replace(",", ""))
         return float(text.replace(",", "."))
-    return vocab.numbers.get(text.casefold())
+    return vocab.numbers.get(text.lower())
 
 
 def extract_durations(sentence: str, vocab: DurationVocabulary) -> tuple[Duration, ...]:

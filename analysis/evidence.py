@@ -31,8 +31,9 @@ def order_categories(categories: set[str] | list[str] | tuple[str, ...]) -> tupl
 class Duration:
     """A period named in a sentence.
 
-    ``days`` is the period in days (hours become fractions, a month is 30
-    days, a year 365); ``None`` with ``unbounded=True`` for "indefinitely",
+    ``days`` is the period in days (hours become fractions, a week is 7
+    days, a year 365 and a month a twelfth of that, so that "12 months" and
+    "one year" compare equal); ``None`` with ``unbounded=True`` for "indefinitely",
     "as long as necessary", "unbefristet" and the like.
     """
 
@@ -44,14 +45,8 @@ class Duration:
         return {"days": self.days, "text": self.text, "unbounded": self.unbounded}
 
     def label(self) -> str:
-        """Short human form used in change summaries: "30 days", "indefinitely"."""
-        if self.unbounded or self.days is None:
-            return self.text
-        days = self.days
-        if days == int(days):
-            n = int(days)
-            return f"{n} day" if n == 1 else f"{n} days"
-        return f"{days:g} days"
+        """The duration as written ("30 days", "trente jours", "indefinitely"), for summaries."""
+        return self.text
 
 
 @dataclass(frozen=True)

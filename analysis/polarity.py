@@ -1,7 +1,7 @@
 """Polarity of a rule match: affirmative, negated or hedged.
 
-The scope of a match is its clause: from the last contrast cue before it
-("but", "unless", "jedoch", "mais", ";" …) to a few words after it, stopping
+The scope of a match is its clause: from the last clause boundary before it
+("but", "unless", "and we", "jedoch", "mais", ";" …) to a few words after it, stopping
 at the next comma or clause punctuation. Negation cues inside the scope make
 the match ``negated`` (this catches "we do not use … to train", "werden nicht
 zum Training verwendet" and the French "ne … pas" around the verb); otherwise
@@ -29,7 +29,7 @@ def _mask(text: str, pattern: re.Pattern[str] | None) -> str:
 def scope(sentence: str, start: int, end: int, data: LanguageData) -> str:
     """The part of ``sentence`` whose cues govern the match at ``start:end``."""
     scope_start = 0
-    for m in data.contrast.finditer(sentence, 0, start):
+    for m in data.clause_boundaries.finditer(sentence, 0, start):
         scope_start = m.end()
     after = sentence[end:]
     stop = _CLAUSE_END.search(after)

@@ -10,8 +10,8 @@ sentence), optional ``unless`` (none may match in the sentence) and a
 ``description``. All patterns compile with ``re.IGNORECASE | re.UNICODE``.
 
 ``lang_<xx>.yaml`` — what is not a rule: stop words for language detection,
-abbreviations the sentence splitter must not break after, negation, hedge
-and contrast cues, duration vocabulary, opt-in/opt-out phrases and the named
+abbreviations the sentence splitter must not break after, negation and hedge
+cues, clause boundaries, duration vocabulary, opt-in/opt-out phrases and the named
 data categories.
 
 Files are read and compiled once per process.
@@ -92,7 +92,7 @@ class LanguageData:
     negation_ignore: re.Pattern[str] | None
     negation_words_after: int
     hedges: re.Pattern[str]
-    contrast: re.Pattern[str]
+    clause_boundaries: re.Pattern[str]
     durations: DurationVocabulary
     opt_in: re.Pattern[str]
     opt_out: re.Pattern[str]
@@ -228,7 +228,7 @@ def parse_language(lang_raw: dict[str, Any], rules_raw: dict[str, Any], language
         negation_ignore=_compile_optional(negation.get("ignore"), f"{where} negation.ignore"),
         negation_words_after=int(negation.get("words_after", 3)),
         hedges=_compile_any(lang_raw.get("hedges"), f"{where} hedges"),
-        contrast=_compile_any(lang_raw.get("contrast"), f"{where} contrast"),
+        clause_boundaries=_compile_any(lang_raw.get("clause_boundaries"), f"{where} clause_boundaries"),
         durations=compile_vocabulary(lang_raw["durations"]),
         opt_in=_compile_any(opt.get("opt-in"), f"{where} opt.opt-in"),
         opt_out=_compile_any(opt.get("opt-out"), f"{where} opt.opt-out"),

@@ -35,9 +35,13 @@ _CELL_BULLET = re.compile(r"^\s*(?:[*+\-•·])\s+")
 _BLOCKQUOTE = re.compile(r"^\s*>\s?")
 
 _BOUNDARY = re.compile(r"(?:[.!?]+|…)[\"'”’»)\]]*(?=\s)")
-_OPENER = re.compile(r"\s+[\"'“‘„«(\[¿¡]*[\w]")
+# "obligations.Where": a full stop glued to the next sentence in the source
+# page; only between words, so "openai.com" and "e.g.X" are left alone.
+_GLUED = re.compile(r"(?<=[^\W\d_]{3}[.!?])(?=[A-Z][^\W\d_A-Z]{2})")
+_OPENER = re.compile(r"\s+(?:[\"'“‘„«(\[¿¡]\s?)*\w")
 _ENUMERATION = re.compile(r"^\(?(?:\d{1,3}|[a-zA-Z]|[ivxlc]{1,5})$", re.IGNORECASE)
-_INITIAL = re.compile(r"(?:^|\s)[A-Z]$")
+# A single letter before a full stop is an initial or part of an abbreviation ("z. B.", "p. ex.").
+_INITIAL = re.compile(r"(?:^|\s)[^\W\d_]$")
 _SHORT_NUMBER = re.compile(r"(?:^|\s)\d{1,2}$")
 
 
@@ -110,12 +114,15 @@ def _is_break(block: str, end: int, following: str, data: LanguageData) -> bool:
 def _split_block(block: str, data: LanguageData) -> list[str]:
     sentences: list[str] = []
     start = 0
-    for m in _BOUNDARY.finditer(block):
-        end = m.end()
+    ends = sorted({m.end() for m in _BOUNDARY.finditer(block)} | {m.start() for m in _GLUED.finditer(block)})
+    for end in ends:
         segment = block[start:end].strip()
         if _ENUMERATION.match(segment.rstrip(".)")) and segment.endswith((".", ")")):
             continue
-        if _is_break(block, end, block[end:end + 8], data):
+        following = block[end:end + 8]
+        if not following[:1].isspace():
+            following = " " + following
+        if _is_break(block, end, following, data):
             if segment:
                 sentences.append(segment)
             start = end

@@ -45,7 +45,7 @@ from typing import Any
 
 from analysis.align import SentenceChange, align_sentences
 from analysis.classify import classify_sentence
-from analysis.evidence import Duration, Evidence, order_categories
+from analysis.evidence import CATEGORIES, Duration, Evidence, order_categories
 from analysis.plaintext import normalise_typography, word_sequence
 from analysis.rules import language_data
 from analysis.sentences import split_sentences
@@ -155,7 +155,9 @@ def _subject(evidence: list[Evidence]) -> str:
 @dataclass
 class _Finding:
     severity: str
-    rank: int  # order inside a severity: durations, polarity, opt-out, sensitive, others
+    # Order inside a severity: duration, polarity, opt-out, sensitive; then
+    # removed, added, changed sentences, each in category order.
+    rank: tuple[int, int]
     text: str
 
 
@@ -177,8 +179,9 @@ class _Grader:
                 self._old_names.update(data_categories(sentence, self.data))
         return self._old_names
 
-    def add(self, severity: str, rank: int, text: str) -> None:
-        self.findings.append(_Finding(severity, rank, text))
+    def add(self, severity: str, rank: int, text: str, category: str = "") -> None:
+        order = CATEGORIES.index(category) if category in CATEGORIES else 0
+        self.findings.append(_Finding(severity, (rank, order), text))
 
     def modified(self, old: str, new: str, old_ev: list[Evidence], new_ev: list[Evidence]) -> None:
         old_by = {e.category: e for e in old_ev}
@@ -196,15 +199,15 @@ class _Grader:
                 self.removed_opt_outs.append(old)
         if not flipped:
             category = order_categories(set(old_by) | set(new_by))[0]
-            self.add("medium", 4, f"{category}: '{_excerpt(new)}' changed")
+            self.add("medium", 6, f"{category}: '{_excerpt(new)}' changed", category)
 
     def removed(self, sentence: str, evidence: list[Evidence]) -> None:
         if any(e.opt == "opt-out" for e in evidence):
             self.removed_opt_outs.append(sentence)
-        self.add("medium", 4, f"{evidence[0].category}: '{_excerpt(sentence)}' removed")
+        self.add("medium", 4, f"{evidence[0].category}: '{_excerpt(sentence)}' removed", evidence[0].category)
 
     def added(self, sentence: str, evidence: list[Evidence]) -> None:
-        self.add("medium", 4, f"{evidence[0].category}: '{_excerpt(sentence)}' added")
+        self.add("medium", 5, f"{evidence[0].category}: '{_excerpt(sentence)}' added", evidence[0].category)
 
     def opt_outs(self, new_ev: list[Evidence]) -> None:
         if self.removed_opt_outs and not any(e.opt == "opt-out" for e in new_ev):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, is_dataclass
+from dataclasses import is_dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -22,7 +22,7 @@ FORMAT = 1
 
 def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
+        return vars(value)  # shallow: json.dumps calls back here for nested dataclasses
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (set, frozenset)):

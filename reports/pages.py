@@ -136,7 +136,7 @@ def source_page(source: SourceInfo) -> Page:
                             by_to.get(v.number),
                             urls.relative(path, urls.change_page(by_to[v.number].id)) if v.number in by_to else None)
                 for v in reversed(source.versions)]
-    versions_base = urls.relative(path, urls.version_data(source.id, 0)).rsplit("/", 1)[0] + "/"
+    texts_script = urls.relative(path, urls.version_texts(source.id))
     feeds = {fmt: urls.relative(path, urls.source_feed(source.id, fmt)) for fmt in ("atom", "rss")}
     alternates = [_alternate(path, urls.source_feed(source.id, "atom"), f"{source.title} (Atom)", "atom"),
                   _alternate(path, urls.source_feed(source.id, "rss"), f"{source.title} (RSS)", "rss")]
@@ -144,7 +144,7 @@ def source_page(source: SourceInfo) -> Page:
                           source.urls, source.tags, source.health)
     numbers = [v.number for v in source.versions]
     context = _base(path, alternates) | {
-        "source": header, "timeline": timeline, "feeds": feeds, "versions_base": versions_base,
+        "source": header, "timeline": timeline, "feeds": feeds, "texts_script": texts_script,
         "default_a": numbers[-2] if len(numbers) > 1 else None, "default_b": numbers[-1] if numbers else None,
     }
     return Page(path, "source.html", context)

@@ -58,11 +58,11 @@ def _cited(change: ChangeInfo) -> list[str]:
     return [e["sentence"] for e in change.evidence if isinstance(e.get("sentence"), str)]
 
 
-def version_script(number: int, text: str) -> str:
-    """The version's text as a script for the compare form; `<`, `>`, `&` are escaped so no markup survives."""
-    data = json.dumps({"number": number, "text": text}, ensure_ascii=True)
+def texts_script(texts: dict[int, str]) -> str:
+    """A source's version texts as a script for the compare form; `<`, `>`, `&` are escaped so no markup survives."""
+    data = json.dumps({str(n): texts[n] for n in sorted(texts)}, ensure_ascii=True)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f"policywatchVersion({data});\n"
+    return f"policywatchVersions({data});\n"
 
 
 def _static(writer: SiteWriter) -> None:
@@ -90,15 +90,13 @@ def _source_pages(session: Session, writer: SiteWriter, source: SourceInfo, base
             writer.keep(page.path, key)
         else:
             stale.append((page, key))
-    stale_scripts = []
-    for version in source.versions:
-        path, key = urls.version_data(source.id, version.number), writer.key("script", version.sha256)
-        if writer.fresh(path, key):
-            writer.keep(path, key)
-        else:
-            stale_scripts.append((version.number, path, key))
-    needed = {n for page, _ in stale for n in page.texts} | {n for n, _, _ in stale_scripts}
-    texts = load_texts(session, source.id, needed) if needed else {}
+    script_path = urls.version_texts(source.id)
+    script_key = writer.key("texts", [(v.number, v.sha256) for v in source.versions])
+    script_stale = bool(source.versions) and not writer.fresh(script_path, script_key)
+    if source.versions and not script_stale:
+        writer.keep(script_path, script_key)
+    needed = {n for page, _ in stale for n in page.texts}
+    texts = load_texts(session, source.id, None if script_stale else needed) if needed or script_stale else {}
     for page, key in stale:
         diff = None
         if page.kind == "change":
@@ -106,9 +104,9 @@ def _source_pages(session: Session, writer: SiteWriter, source: SourceInfo, base
             excerpts.remember(page.context["change"], diff)
         writer.write(page.path, render(page.template, **pages.text_context(page, texts, diff)))
         writer.current[page.path] = key
-    for number, path, key in stale_scripts:
-        writer.write(path, version_script(number, texts[number]))
-        writer.current[path] = key
+    if script_stale:
+        writer.write(script_path, texts_script(texts))
+        writer.current[script_path] = script_key
     _raw_snapshots(session, writer, source)
     page = pages.source_page(source)
     writer.produce(page.path, writer.key(page.template, page.context), lambda: render(page.template, **page.context))

@@ -47,9 +47,15 @@ def version_page(source_id: str, number: int) -> str:
     return f"versions/{source_dir(source_id)}/{number}.html"
 
 
-def version_data(source_id: str, number: int) -> str:
-    """The version's text as a script, so the compare form works from file:// where fetch() is refused."""
-    return f"versions/{source_dir(source_id)}/{number}.js"
+def version_texts(source_id: str) -> str:
+    """Every version's text as one script, so the compare form works from file:// where fetch() is refused.
+
+    One file per source, not per version: creating files is what a build
+    spends most on, and the form needs two texts of the same source anyway.
+    The leading `_` keeps the name apart from version pages and from any
+    declared source id, which cannot start with `_`.
+    """
+    return f"versions/{source_dir(source_id)}/_texts.js"
 
 
 def raw_snapshot(sha256: str) -> str:

@@ -1,7 +1,7 @@
 /* Compare any two versions of a source, in the browser, with no server.
  *
- * Version texts ship beside the version pages as small scripts
- * (versions/<source>/<n>.js calling policywatchVersion), because browsers
+ * A source's version texts ship beside its version pages as one script
+ * (versions/<source>/_texts.js calling policywatchVersions), because browsers
  * refuse fetch() on file:// pages but do load scripts. The diff mirrors
  * analysis/diff.py: lines are aligned first, then words inside changed blocks.
  * Text is only ever inserted with textContent, never parsed as HTML.
@@ -13,15 +13,14 @@
   if (!form) { return; }
   var status = document.querySelector(".compare-status");
   var result = document.querySelector(".compare-result");
-  var base = form.getAttribute("data-versions");
-  var texts = {};
+  var texts = null;
   var waiting = null;
   var CONTEXT = 3;
   var EDIT_LIMIT = 4000;            // Myers steps before a block is shown as replaced whole
   var WORD_PRODUCT_LIMIT = 4000000; // as WORD_DIFF_LIMIT in analysis/diff.py
 
-  window.policywatchVersion = function (data) {
-    texts[data.number] = data.text;
+  window.policywatchVersions = function (data) {
+    texts = data;
     if (waiting) { waiting(); }
   };
 
@@ -32,11 +31,10 @@
     return false;
   }
 
-  function load(number) {
-    if (texts[number] !== undefined) { return; }
+  function load() {
     var script = document.createElement("script");
-    script.src = base + number + ".js";
-    script.onerror = function () { say("Version " + number + " could not be loaded."); };
+    script.src = form.getAttribute("data-texts");
+    script.onerror = function () { say("The version texts could not be loaded."); };
     document.head.appendChild(script);
   }
 
@@ -187,13 +185,10 @@
   selects[1].value = b;
   say("Comparing version " + a + " with version " + b + "…");
   waiting = function () {
-    if (texts[a] !== undefined && texts[b] !== undefined) {
-      waiting = null;
-      compare(a, b);
-      document.getElementById("compare").scrollIntoView();
-    }
+    waiting = null;
+    if (typeof texts[a] !== "string" || typeof texts[b] !== "string") { say("These versions are not in the report."); return; }
+    compare(a, b);
+    document.getElementById("compare").scrollIntoView();
   };
-  load(a);
-  load(b);
-  waiting();
+  load();
 }());

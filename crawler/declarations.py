@@ -26,6 +26,7 @@ from crawler.extraction import (
 )
 
 FETCH_MODES = ("http", "browser")
+FETCHED_SCHEMES = ("http", "https")
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
 _LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 _REQUIRED = ("id", "vendor", "title", "document_type", "language", "urls")
@@ -85,9 +86,11 @@ def _selectors(value: Any, path: Path, sid: str, name: str) -> tuple[str, ...]:
 
 
 def _url(value: str, path: Path, sid: str) -> str:
+    # Other schemes (file:, ftp:) load, so that the crawl records them as a
+    # failed fetch of that one source instead of refusing every source.
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise DeclarationError(path, f"{value!r} is not an http(s) URL with a host", sid, "urls")
+    if not parts.scheme or (parts.scheme in FETCHED_SCHEMES and not parts.netloc):
+        raise DeclarationError(path, f"{value!r} is not an absolute URL with a host", sid, "urls")
     return value
 
 

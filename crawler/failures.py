@@ -7,6 +7,7 @@ from twisted.python.failure import Failure
 from scrapy.exceptions import IgnoreRequest
 
 from crawler.items import FetchFailure
+from crawler.middlewares import PRIVATE_ADDRESS_REFUSAL
 
 _TIMEOUTS = (net.TimeoutError, net.TCPTimedOutError)
 _CONNECTION = (net.ConnectionRefusedError, net.DNSLookupError, net.ConnectError, net.ConnectionLost,
@@ -28,12 +29,17 @@ def classify_download_failure(failure: Failure, url: str) -> FetchFailure:
     text = _describe(failure)
     if isinstance(value, _TIMEOUTS) or "timeout" in type(value).__name__.lower():
         return FetchFailure("timeout", f"{url}: no answer in time ({text})", url=url)
-    if isinstance(value, IgnoreRequest):
-        if "robots.txt" in text.lower() or "Forbidden by robots" in text:
-            return FetchFailure("robots", f"{url}: forbidden by robots.txt", url=url)
-        return FetchFailure("connection", f"{url}: request dropped ({text})", url=url)
-    if "download max size" in text or "maxsize" in text.lower():
+    lowered = text.lower()
+    if "max size" in lowered or "maxsize" in lowered:
         return FetchFailure("oversize", f"{url}: {text}", url=url)
+    if isinstance(value, IgnoreRequest):
+        if "robots.txt" in lowered:
+            return FetchFailure("robots", f"{url}: forbidden by robots.txt", url=url)
+        if "max redirections" in lowered:
+            return FetchFailure("redirect_loop", f"{url}: redirects in a loop or too many times", url=url)
+        if PRIVATE_ADDRESS_REFUSAL in text:
+            return FetchFailure("private_address", f"{url}: {text}", url=url)
+        return FetchFailure("connection", f"{url}: request dropped ({text})", url=url)
     if isinstance(value, _CONNECTION) or type(value).__name__ in _CONNECTION_NAMES:
         return FetchFailure("connection", f"{url}: {text}", url=url)
     return FetchFailure("connection", f"{url}: {text}", url=url)

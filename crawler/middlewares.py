@@ -1,12 +1,17 @@
-"""Downloader middlewares: polite retries."""
+"""Downloader middlewares: polite retries, and no requests to private addresses."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
+from functools import lru_cache
+from urllib.parse import urlsplit
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 
 from scrapy import Request, Spider
+from scrapy.exceptions import IgnoreRequest
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 
@@ -51,3 +56,53 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if delay > 0:
             await asyncio.sleep(delay)
         return retried
+
+
+PRIVATE_ADDRESS_REFUSAL = "refused: private or loopback address"
+
+
+@lru_cache(maxsize=1024)
+def _addresses(host: str) -> tuple[str, ...]:
+    try:
+        return (str(ipaddress.ip_address(host)),)
+    except ValueError:
+        pass
+    try:
+        return tuple(sorted({info[4][0] for info in socket.getaddrinfo(host, None)}))
+    except OSError:
+        return ()  # the download itself reports the DNS failure
+
+
+def private_address(url: str) -> str | None:
+    """The first private, loopback, link-local or reserved address `url`'s host resolves to."""
+    host = urlsplit(url).hostname or ""
+    for address in _addresses(host.strip("[]")):
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            return address
+    return None
+
+
+class PrivateAddressMiddleware:
+    """Refuse requests (redirects included) to addresses inside private networks.
+
+    A page on the public web must not make the crawler reach into the network
+    it runs in. `allow_private_addresses` lifts this, for intranet sources,
+    tests and the demo.
+    """
+
+    def __init__(self, allowed: bool):
+        self.allowed = allowed
+
+    @classmethod
+    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+        return cls(crawler.settings.getbool("POLICYWATCH_ALLOW_PRIVATE_ADDRESSES"))
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if self.allowed:
+            return None
+        address = private_address(request.url)
+        if address is not None:
+            raise IgnoreRequest(f"{PRIVATE_ADDRESS_REFUSAL} {address} for {request.url} "
+                                "(set allow_private_addresses to fetch it)")
+        return None

@@ -241,6 +241,20 @@ def cmd_changes(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_check(ctx: Context) -> int:
+    from storage.integrity import check
+
+    with transaction(session_factory(ctx.engine(must_exist=True))) as session:
+        report = check(session)
+    for note in report.notes:
+        print(f"note: {note}")
+    for problem in report.problems:
+        print(f"PROBLEM: {safe(problem)}")
+    counts = ", ".join(f"{n} {t}" for t, n in report.counts.items())
+    print(f"{'FAILED' if report.problems else 'ok'}: {len(report.problems)} problem(s); checked {counts}")
+    return EXIT_FAILURES if report.problems else EXIT_OK
+
+
 def cmd_demo(ctx: Context) -> int:
     from policywatch.demo import run_demo
 
@@ -303,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", metavar="ID")
     p.add_argument("--since", type=_time, metavar="TIME")
     p.add_argument("--json", action="store_true")
+
+    add("check", cmd_check, "verify the database: integrity, every version with its snapshots, every change "
+        "with its versions, every raw snapshot against its sha256; exit 1 on any problem")
 
     from policywatch import report_commands
 

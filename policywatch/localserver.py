@@ -21,6 +21,7 @@ class Page:
     content_type: str = "text/html; charset=utf-8"
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    truncate_to: int | None = None  # send only this many body bytes, then close: a cut-short response
 
 
 Route = Page | Callable[[], Page]
@@ -37,6 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         path = self.path.split("?", 1)[0]
         self.server.hits.append(self.path)
+        self.server.timed_hits.append((path, time.monotonic()))
         route = self.server.routes.get(path)
         page = route() if callable(route) else route
         if page is None:
@@ -46,8 +48,11 @@ class _Handler(BaseHTTPRequestHandler):
         head = [f"HTTP/1.1 {page.status} {self.responses.get(page.status, ('',))[0]}",
                 f"Content-Type: {page.content_type}", f"Content-Length: {len(page.body)}"]
         head += [f"{k}: {v}" for k, v in page.headers.items()]
+        body = page.body if page.truncate_to is None else page.body[:page.truncate_to]
+        if page.truncate_to is not None:
+            self.close_connection = True
         try:
-            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + page.body)
+            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
         except (BrokenPipeError, ConnectionResetError):
             pass
 
@@ -59,6 +64,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     routes: dict[str, Route]
     hits: list[str]
+    timed_hits: list[tuple[str, float]]
 
 
 class LocalServer:
@@ -68,6 +74,7 @@ class LocalServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.routes = dict(routes or {})
         self._server.hits = []
+        self._server.timed_hits = []
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -77,6 +84,11 @@ class LocalServer:
     @property
     def hits(self) -> list[str]:
         return self._server.hits
+
+    @property
+    def timed_hits(self) -> list[tuple[str, float]]:
+        """(path, monotonic time) of every request, in order."""
+        return self._server.timed_hits
 
     @property
     def base_url(self) -> str:

@@ -66,9 +66,21 @@ def start_run(session: Session, kind: str, at: datetime) -> Run:
     return run
 
 
+def _alive(pid: int | None) -> bool:
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def abort_stale_runs(session: Session, at: datetime) -> int:
-    """Mark runs left `running` by a process that died as `aborted`."""
-    stale = session.scalars(select(Run).where(Run.status == "running")).all()
+    """Mark runs left `running` by a process that is gone as `aborted`."""
+    stale = [run for run in session.scalars(select(Run).where(Run.status == "running")) if not _alive(run.pid)]
     for run in stale:
         run.status, run.finished_at = "aborted", at
     return len(stale)

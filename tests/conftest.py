@@ -38,15 +38,16 @@ class CLI:
     def __init__(self, db: Path, sources: Path | None, cwd: Path):
         self.db, self.sources, self.cwd = db, sources, cwd
 
-    def __call__(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str, check: bool = True, timeout: float = 120,
+                 env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "policywatch", "--db", str(self.db)]
         if self.sources is not None:
             command += ["--sources", str(self.sources)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
-        env["POLICYWATCH_BACKOFF_BASE"] = "0.05"
-        env["POLICYWATCH_AUTOTHROTTLE"] = "false"
-        env["POLICYWATCH_ALLOW_PRIVATE_ADDRESSES"] = "true"
-        result = subprocess.run(command + list(args), capture_output=True, text=True, cwd=self.cwd, env=env,
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+        environ.update({"POLICYWATCH_BACKOFF_BASE": "0.05", "POLICYWATCH_AUTOTHROTTLE": "false",
+                        "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": "true"})
+        environ.update(env or {})
+        result = subprocess.run(command + list(args), capture_output=True, text=True, cwd=self.cwd, env=environ,
                                 timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(f"policywatch {' '.join(args)} exited {result.returncode}\n"

@@ -97,7 +97,7 @@ def test_scrapy_list_and_scrapy_crawl_work_from_the_project(server, tmp_path: Pa
     server.routes["/policy"] = Page(POLICY_V1)
     db = tmp_path / "scrapy.db"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")},
-           "POLICYWATCH_DB": str(db), "POLICYWATCH_SOURCES": str(decl)}
+           "POLICYWATCH_DB": str(db), "POLICYWATCH_SOURCES": str(decl), "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": "1"}
     scrapy = [sys.executable, "-m", "scrapy"]
     listed = subprocess.run([*scrapy, "list"], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert listed.stdout.split() == ["policies"]

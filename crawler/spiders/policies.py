@@ -13,10 +13,17 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.declarations import Source, load_sources, select_sources
+from urllib.parse import urlsplit
+
+from crawler.declarations import FETCHED_SCHEMES, Source, load_sources, select_sources
 from crawler.failures import classify_download_failure
 from crawler.items import FetchedDocument, FetchFailure
 from storage.record import RawPage
+
+
+# Error responses reach the pipeline, where the fetch guard records them;
+# redirects (3xx) are still followed by Scrapy's redirect middleware.
+ERROR_STATUSES = list(range(400, 600))
 
 
 class PoliciesSpider(scrapy.Spider):
@@ -37,6 +44,11 @@ class PoliciesSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         for source in self.selected:
+            bad = next((u for u in source.urls if urlsplit(u).scheme not in FETCHED_SCHEMES), None)
+            if bad is not None:
+                yield FetchedDocument(source.id, failure=FetchFailure(
+                    "forbidden_url", f"{bad}: policywatch fetches http(s) URLs only", url=bad))
+                continue
             if source.fetch != "http":
                 yield FetchedDocument(source.id, failure=FetchFailure(
                     "unsupported_fetch", f"fetch mode {source.fetch!r} needs the browser extra, which this "
@@ -47,7 +59,7 @@ class PoliciesSpider(scrapy.Spider):
     def page_request(self, source: Source, index: int, pages: list[RawPage]) -> scrapy.Request:
         return scrapy.Request(
             source.urls[index], callback=self.parse_page, errback=self.fetch_failed, dont_filter=True,
-            meta={"source_id": source.id, "index": index, "pages": pages, "handle_httpstatus_all": True},
+            meta={"source_id": source.id, "index": index, "pages": pages, "handle_httpstatus_list": ERROR_STATUSES},
         )
 
     def parse_page(self, response: Response) -> Iterator[Any]:

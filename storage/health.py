@@ -1,0 +1,69 @@
+"""Failure episodes: a source starts failing after K consecutive failed runs, and recovers once.
+
+Health feeds and the report's health column announce each episode once, not
+once per failed run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import FetchOutcome
+
+
+@dataclass(frozen=True)
+class HealthEvent:
+    source_id: str
+    kind: str  # "failing" | "recovered"
+    at: datetime
+    failure_kind: str | None  # the latest failure's kind when failing, the episode's last kind when recovered
+    detail: str | None
+    failed_runs: int  # consecutive failed fetches when announced / in the whole episode
+    since: datetime  # first failure of the episode
+
+
+def episodes(source_id: str, outcomes: Sequence[tuple[datetime, bool, str | None, str | None]],
+             failing_after: int = 2) -> list[HealthEvent]:
+    """Events from (time, failed, failure_kind, detail) in time order: one `failing` when the
+    `failing_after`-th consecutive failure happens, one `recovered` at the next success."""
+    events: list[HealthEvent] = []
+    streak: list[tuple[datetime, bool, str | None, str | None]] = []
+    announced = False
+    for outcome in outcomes:
+        at, failed, kind, detail = outcome
+        if failed:
+            streak.append(outcome)
+            if not announced and len(streak) >= failing_after:
+                events.append(HealthEvent(source_id, "failing", at, kind, detail, len(streak), streak[0][0]))
+                announced = True
+            continue
+        if announced:
+            last = streak[-1]
+            events.append(HealthEvent(source_id, "recovered", at, last[2], last[3], len(streak), streak[0][0]))
+        streak, announced = [], False
+    return events
+
+
+def health_events(session: Session, failing_after: int = 2, source_ids: Iterable[str] | None = None) -> list[HealthEvent]:
+    query = select(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome, FetchOutcome.failure_kind,
+                   FetchOutcome.detail).order_by(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id)
+    if source_ids is not None:
+        query = query.where(FetchOutcome.source_id.in_(list(source_ids)))
+    per_source: dict[str, list[tuple[datetime, bool, str | None, str | None]]] = {}
+    for sid, at, outcome, kind, detail in session.execute(query):
+        per_source.setdefault(sid, []).append((at, outcome == "failed", kind, detail))
+    events = [e for sid, rows in per_source.items() for e in episodes(sid, rows, failing_after)]
+    return sorted(events, key=lambda e: (e.at, e.source_id))
+
+
+def currently_failing(session: Session, failing_after: int = 2) -> dict[str, HealthEvent]:
+    """Sources whose latest event is `failing`."""
+    latest: dict[str, HealthEvent] = {}
+    for event in health_events(session, failing_after):
+        latest[event.source_id] = event
+    return {sid: e for sid, e in latest.items() if e.kind == "failing"}

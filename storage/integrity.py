@@ -1,0 +1,96 @@
+"""`policywatch check`: the invariants a crash must never break.
+
+No version without its snapshots, no change without its versions, no raw
+snapshot whose bytes do not match their sha256, no half-written rows, and the
+database engine's own integrity check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, aliased
+
+from storage import blobs
+from storage.models import Blob, Change, FetchOutcome, Run, Snapshot, Version
+from storage.record import text_sha256
+
+
+@dataclass
+class Report:
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _engine_checks(session: Session, report: Report) -> None:
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    result = [row[0] for row in session.execute(text("PRAGMA integrity_check"))]
+    if result != ["ok"]:
+        report.problems += [f"SQLite integrity check: {line}" for line in result]
+    for row in session.execute(text("PRAGMA foreign_key_check")):
+        report.problems.append(f"SQLite foreign key check: table {row[0]} row {row[1]} points at a missing {row[2]} row")
+
+
+def _version_checks(session: Session, report: Report) -> None:
+    previous: dict[str, int] = {}
+    for version in session.scalars(select(Version).order_by(Version.source_id, Version.number)):
+        where = f"{version.source_id} v{version.number}"
+        expected = previous.get(version.source_id, 0) + 1
+        if version.number != expected:
+            report.problems.append(f"{where}: version numbers jump from {expected - 1} to {version.number}")
+        previous[version.source_id] = version.number
+        if text_sha256(version.text) != version.sha256:
+            report.problems.append(f"{where}: text does not match its sha256")
+        if not version.outcome or not version.outcome.snapshots:
+            report.problems.append(f"{where}: has no snapshot")
+        if version.last_confirmed < version.first_seen:
+            report.problems.append(f"{where}: confirmed before it was first seen")
+
+
+def _change_checks(session: Session, report: Report) -> None:
+    old, new = aliased(Version), aliased(Version)
+    rows = session.execute(select(Change, old, new).outerjoin(old, old.id == Change.from_version_id)
+                           .outerjoin(new, new.id == Change.to_version_id)).all()
+    for change, a, b in rows:
+        if a is None or b is None:
+            report.problems.append(f"change {change.id}: a version it links is missing")
+        elif not (a.source_id == b.source_id == change.source_id and b.number == a.number + 1):
+            report.problems.append(f"change {change.id}: does not link consecutive versions of {change.source_id}")
+    versions_after_first = session.scalar(select(func.count()).select_from(Version).where(Version.number > 1))
+    if versions_after_first != len(rows):
+        report.problems.append(f"{versions_after_first} versions follow another, but {len(rows)} changes are recorded")
+
+
+def _outcome_checks(session: Session, report: Report) -> None:
+    for outcome in session.scalars(select(FetchOutcome).where(FetchOutcome.outcome != "failed")):
+        if outcome.version_id is None or not outcome.snapshots:
+            report.problems.append(f"fetch outcome {outcome.id} ({outcome.source_id}, {outcome.outcome}): "
+                                   "no version or no snapshot")
+
+
+def _blob_checks(session: Session, report: Report) -> None:
+    for (sha,) in session.execute(select(Snapshot.blob_sha256).distinct()):
+        try:
+            blobs.read(session, sha)
+        except blobs.BlobIntegrityError as exc:
+            report.problems.append(str(exc))
+        except Exception as exc:  # corrupt compressed data
+            report.problems.append(f"blob {sha}: cannot be decompressed ({exc})")
+
+
+def check(session: Session) -> Report:
+    report = Report()
+    _engine_checks(session, report)
+    _version_checks(session, report)
+    _change_checks(session, report)
+    _outcome_checks(session, report)
+    _blob_checks(session, report)
+    unfinished = session.scalars(select(Run.id).where(Run.status == "running")).all()
+    if unfinished:
+        report.notes.append(f"run(s) {', '.join(map(str, unfinished))} did not finish; the next crawl marks them aborted")
+    for model in (Version, Change, Snapshot, Blob, FetchOutcome, Run):
+        report.counts[model.__tablename__] = session.scalar(select(func.count()).select_from(model)) or 0
+    return report

@@ -1,0 +1,188 @@
+"""Fault injection: a local server serves every failure kind across a scripted sequence of runs.
+
+Nothing suspicious may become a version; every failure is recorded with its
+kind; flip-flops are recorded as reverts and kept out of the change feed;
+failure episodes are announced once when they start and once when they end.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sqlite3
+import time
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from conftest import write_declarations
+from policywatch.localserver import Page
+from storage.db import make_engine, session_factory, transaction
+from storage.health import health_events
+
+LONG_TEXT = " ".join(f"Clause {i}: we keep your chats for thirty days and then delete them." for i in range(40))
+
+
+def html(text: str) -> bytes:
+    return f"<html><head><title>Policy</title></head><body><main><p>{text}</p></main></body></html>".encode()
+
+
+CF_MOMENT = (b"<!DOCTYPE html><html lang='en-US'><head><title>Just a moment...</title>"
+             b"<meta http-equiv='refresh' content='390'></head><body><div class='main-wrapper'>"
+             b"<main><h1>openai.com</h1><p>Verifying you are human. This may take a few seconds.</p></main>"
+             b"<script>(function(){window._cf_chl_opt={cvId: '3',cZone: 'openai.com',cType: 'managed'};"
+             b"var a=document.createElement('script');a.src='/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1';"
+             b"document.getElementsByTagName('head')[0].appendChild(a);}());</script></div></body></html>")
+CF_ATTENTION = (b"<!DOCTYPE html><html><head><title>Attention Required! | Cloudflare</title></head><body>"
+                b"<div id='cf-wrapper'><main><h1>Sorry, you have been blocked</h1>"
+                b"<p>You are unable to access openai.com</p></main><div id='cf-error-details'>"
+                b"<p>Cloudflare Ray ID: 8c1f2a3b4d5e6f70</p></div></div></body></html>")
+LOGIN_FORM = b"<html><body><main><form><input name='email'><input type='password' name='pw'></form></main></body></html>"
+DEEP = b"<html><body><main>" + b"<div>" * 5000 + b"deep" + b"</div>" * 5000 + b"</main></body></html>"
+BOMB = gzip.compress(b"<html><body><main><p>" + b"a" * 12_000_000 + b"</p></main></body></html>")
+
+# source id → (route, what each of the four runs serves)
+SCRIPT: dict[str, tuple[str, list[Page]]] = {
+    "t/stable": ("/stable", [Page(html("Stable policy text."))] * 4),
+    "t/flip": ("/flip", [Page(html("Text A.")), Page(html("Text B.")), Page(html("Text A.")), Page(html("Text B."))]),
+    "t/cf403": ("/cf403", [Page(html("Guarded policy.")), Page(CF_MOMENT, 403, headers={"cf-mitigated": "challenge"}),
+                           Page(CF_MOMENT, 403), Page(html("Guarded policy."))]),
+    "t/cf200": ("/cf200", [Page(CF_MOMENT, 200)] * 4),
+    "t/attn403": ("/attn403", [Page(CF_ATTENTION, 403)] * 4),
+    "t/attn200": ("/attn200", [Page(CF_ATTENTION, 200)] * 4),
+    "t/login": ("/members/policy", [Page(b"", 302, headers={"Location": "/login?next=/members/policy"})] * 4),
+    "t/trunc": ("/trunc", [Page(html(LONG_TEXT), truncate_to=200)] * 4),
+    "t/slow": ("/slow", [Page(html("Too late."), delay=2.5)] * 4),
+    "t/r429": ("/r429", [Page(b"slow down", 429, headers={"Retry-After": "1"})] * 4),
+    "t/pdf": ("/pdf", [Page(b"%PDF-1.7 ...", content_type="application/pdf")] * 4),
+    "t/big": ("/big", [Page(html("x" * 3_000_000))] * 4),
+    "t/bomb": ("/bomb", [Page(BOMB, headers={"Content-Encoding": "gzip"})] * 4),
+    "t/badbytes": ("/badbytes", [Page(b"<main><p>caf\xe9 \xff\xfe</p></main>", content_type="text/html; charset=utf-8")] * 4),
+    "t/broken": ("/broken", [Page(b"<main><p>Unclosed <b>bold <div>text</main></p></b>")] * 4),
+    "t/deep": ("/deep", [Page(DEEP)] * 4),
+    "t/loop": ("/loop", [Page(b"", 302, headers={"Location": "/loop"})] * 4),
+    "t/shrink": ("/shrink", [Page(html(LONG_TEXT)), Page(html("Clause 1.")), Page(html("Clause 1.")),
+                             Page(html("This policy has moved to our new privacy centre."))]),
+    "t/empty": ("/empty", [Page(b"")] * 4),
+}
+EXTRA_ROUTES = {"/login": Page(LOGIN_FORM)}
+
+# What each run must record per source: an outcome or a failure kind.
+EXPECTED = {
+    "t/stable": ["first", "unchanged", "unchanged", "unchanged"],
+    "t/flip": ["first", "changed", "changed", "changed"],
+    "t/cf403": ["first", "bot_challenge", "bot_challenge", "unchanged"],
+    "t/cf200": ["bot_challenge"] * 4,
+    "t/attn403": ["bot_challenge"] * 4,
+    "t/attn200": ["bot_challenge"] * 4,
+    "t/login": ["login_wall"] * 4,
+    "t/trunc": ["connection"] * 4,
+    "t/slow": ["timeout"] * 4,
+    "t/r429": ["http_error"] * 4,
+    "t/pdf": ["not_html"] * 4,
+    "t/big": ["oversize"] * 4,
+    "t/bomb": ["oversize"] * 4,
+    "t/badbytes": ["decode_error"] * 4,
+    "t/broken": ["first", "unchanged", "unchanged", "unchanged"],
+    "t/deep": ["decode_error"] * 4,
+    "t/loop": ["redirect_loop"] * 4,
+    "t/shrink": ["first", "too_short", "too_short", "changed"],
+    "t/empty": ["empty"] * 4,
+    "t/file": ["forbidden_url"] * 4,
+}
+VERSIONS = {"t/stable": 1, "t/flip": 4, "t/cf403": 1, "t/broken": 1, "t/shrink": 2}
+
+
+def recorded(db: Path) -> dict[str, list[str]]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("select source_id, outcome, failure_kind from fetch_outcomes order by run_id, id").fetchall()
+    result: dict[str, list[str]] = {}
+    for sid, outcome, kind in rows:
+        result.setdefault(sid, []).append(kind if outcome == "failed" else outcome)
+    return result
+
+
+@pytest.fixture(scope="module")
+def faulty_history(tmp_path_factory):  # type: ignore[no-untyped-def]
+    from conftest import CLI
+    from policywatch.localserver import LocalServer
+
+    tmp = tmp_path_factory.mktemp("faults")
+    with LocalServer() as server:
+        specs = [{"id": sid, "urls": [route], "select": "main"} for sid, (route, _) in SCRIPT.items()]
+        specs.append({"id": "t/file", "urls": ["file:///etc/passwd"], "select": "main"})
+        decl = write_declarations(tmp / "sources.yaml", server.base_url, specs)
+        cli = CLI(tmp / "faults.db", decl, tmp)
+        env = {"POLICYWATCH_DOWNLOAD_TIMEOUT": "1", "POLICYWATCH_DOWNLOAD_MAXSIZE": "2000000",
+               "POLICYWATCH_RETRY_TIMES": "1"}
+        outputs = []
+        for run in range(4):
+            server.routes.clear()
+            server.routes.update(EXTRA_ROUTES)
+            server.routes.update({route: pages[run] for route, pages in SCRIPT.values()})
+            start = len(server.hits)
+            outputs.append(cli("crawl", "--now", f"2026-03-0{run + 1}T00:00:00Z", check=False, env=env))
+            if run == 0:
+                hits_429 = [t for p, t in server.timed_hits[start:] if p == "/r429"]
+        site = tmp / "site"
+        cli("report", "--out", str(site))
+        yield cli, outputs, hits_429, site
+
+
+def test_every_failure_is_recorded_with_its_kind(faulty_history) -> None:  # type: ignore[no-untyped-def]
+    cli, outputs, _, _ = faulty_history
+    assert all(o.returncode == 1 for o in outputs), [o.stdout for o in outputs]
+    assert recorded(cli.db) == EXPECTED
+
+
+def test_no_false_versions(faulty_history) -> None:  # type: ignore[no-untyped-def]
+    cli, _, _, _ = faulty_history
+    with sqlite3.connect(cli.db) as conn:
+        versions = dict(conn.execute("select source_id, count(*) from versions group by source_id"))
+        texts = [t for (t,) in conn.execute("select text from versions")]
+    assert versions == VERSIONS
+    assert not any("moment" in t.lower() or "blocked" in t.lower() or "password" in t.lower() for t in texts)
+
+
+def test_flip_flop_is_recorded_as_reverts_and_kept_out_of_the_feed(faulty_history) -> None:  # type: ignore[no-untyped-def]
+    cli, _, _, site = faulty_history
+    with sqlite3.connect(cli.db) as conn:
+        kinds = conn.execute("select c.kind, v.number from changes c join versions v on v.id = c.reverts_to_version_id "
+                             "where c.source_id='t/flip' order by c.id").fetchall()
+        all_kinds = [k for (k,) in conn.execute("select kind from changes where source_id='t/flip' order by id")]
+    assert all_kinds == ["substantive", "revert", "revert"]
+    assert kinds == [("revert", 1), ("revert", 2)]
+    feed = feedparser.parse((site / "feeds" / "changes.atom").read_bytes())
+    assert not feed.bozo
+    flip_entries = [e for e in feed.entries if "t/flip" in e.title or "t/flip" in e.link]
+    assert len(flip_entries) == 1, [e.title for e in feed.entries]
+
+
+def test_retry_after_is_honoured(faulty_history) -> None:  # type: ignore[no-untyped-def]
+    _, _, hits_429, _ = faulty_history
+    assert len(hits_429) == 2, "one try and one retry"
+    assert hits_429[1] - hits_429[0] >= 0.95
+
+
+def test_failure_episodes_are_announced_once(faulty_history) -> None:  # type: ignore[no-untyped-def]
+    cli, _, _, _ = faulty_history
+    engine = make_engine(f"sqlite:///{cli.db}")
+    with transaction(session_factory(engine)) as session:
+        events = health_events(session, failing_after=2)
+    engine.dispose()
+    cf403 = [(e.kind, e.at.day) for e in events if e.source_id == "t/cf403"]
+    assert cf403 == [("failing", 3), ("recovered", 4)]
+    cf200 = [(e.kind, e.at.day) for e in events if e.source_id == "t/cf200"]
+    assert cf200 == [("failing", 2)]
+    assert not [e for e in events if e.source_id in ("t/stable", "t/flip", "t/broken")]
+
+
+def test_private_addresses_are_refused_unless_allowed(server, make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url,
+                              [{"id": "t/intranet", "urls": ["/policy"], "select": "main"}])
+    server.routes["/policy"] = Page(html("Internal."))
+    cli = make_cli(decl)
+    out = cli("crawl", check=False, env={"POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": "false"})
+    assert out.returncode == 2
+    assert recorded(cli.db) == {"t/intranet": ["private_address"]}
+    assert "/policy" not in server.hits

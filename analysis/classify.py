@@ -1,10 +1,11 @@
 """Classifying text into the flag categories, sentence by sentence, with evidence.
 
-Every rule of the language (``analysis/rules/<xx>.yaml``) is tried on every
-sentence; per sentence and category the evidence kept is the first match
-that is not negated, or the first match when all are negated, so that
-"we do not sell your data, but we share it with vendors" counts as an
-affirmative sharing statement.
+Every rule of the language (``analysis/rules/<xx>.yaml``) that could match
+(see ``analysis.prefilter``) is tried on every sentence. Per sentence and
+category one piece of evidence is kept: that of the first rule, in file
+order, whose match is not negated, or else that of the first rule that
+matched, so that "we do not sell your data, but we share it with vendors"
+counts as an affirmative sharing statement.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Iterable, Iterator
 
 from analysis.durations import extract_durations
@@ -111,3 +112,19 @@ def classify_json_lines(lines: Iterable[str], language: str | None = None) -> It
         record["flags"] = list(result.flags)
         record["evidence"] = [e.to_json() for e in result.evidence]
         yield json.dumps(record, ensure_ascii=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m analysis.classify [LANG] < in.jsonl > out.jsonl``; a bad line stops with status 2."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        for line in classify_json_lines(sys.stdin, args[0] if args else None):
+            sys.stdout.write(line + "\n")
+    except ValueError as exc:
+        print(f"analysis.classify: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -24,8 +24,8 @@ side of added ones and both sides of modified ones.
 
 Severity:
 
-- ``high``: a duration changed in flagged sentences (the set of durations in
-  the changed old sentences differs from that in the changed new sentences);
+- ``high``: a duration changed in flagged sentences (in a modified
+  sentence, or between the removed and the added sentences taken together);
   a polarity flip (affirmative or hedged ↔ negated) of a category in a
   modified sentence; an opt-out replaced by an opt-in, or removed with no
   opt-out among the new or modified sentences of the change; a sensitive
@@ -131,8 +131,14 @@ def _excerpt(sentence: str) -> str:
     return cut.rstrip(",;:") + "…"
 
 
+_MAX_DURATIONS_SHOWN = 3
+
+
 def _durations_label(durations: list[Duration]) -> str:
-    return ", ".join(d.label() for d in durations) if durations else "no stated period"
+    if not durations:
+        return "no stated period"
+    shown = ", ".join(d.label() for d in durations[:_MAX_DURATIONS_SHOWN])
+    return shown + ", …" if len(durations) > _MAX_DURATIONS_SHOWN else shown
 
 
 def _duration_keys(evidence: list[Evidence]) -> list[Duration]:
@@ -159,6 +165,7 @@ class _Finding:
     # removed, added, changed sentences, each in category order.
     rank: tuple[int, int]
     text: str
+    category: str
 
 
 class _Grader:
@@ -179,22 +186,23 @@ class _Grader:
                 self._old_names.update(data_categories(sentence, self.data))
         return self._old_names
 
-    def add(self, severity: str, rank: int, text: str, category: str = "") -> None:
+    def add(self, severity: str, rank: int, text: str, category: str) -> None:
         order = CATEGORIES.index(category) if category in CATEGORIES else 0
-        self.findings.append(_Finding(severity, (rank, order), text))
+        self.findings.append(_Finding(severity, (rank, order), text, category))
 
     def modified(self, old: str, new: str, old_ev: list[Evidence], new_ev: list[Evidence]) -> None:
+        self.durations(old_ev, new_ev)
         old_by = {e.category: e for e in old_ev}
         new_by = {e.category: e for e in new_ev}
         flipped = False
         for category in order_categories(set(old_by) & set(new_by)):
             before, after = old_by[category].polarity, new_by[category].polarity
             if (before == "negated") != (after == "negated"):
-                self.add("high", 1, f"{category}: '{_excerpt(old)}' → '{_excerpt(new)}'")
+                self.add("high", 1, f"{category}: '{_excerpt(old)}' → '{_excerpt(new)}'", category)
                 flipped = True
         if any(e.opt == "opt-out" for e in old_ev) and not any(e.opt == "opt-out" for e in new_ev):
             if any(e.opt == "opt-in" for e in new_ev):
-                self.add("high", 2, f"controls: opt-out replaced by opt-in: '{_excerpt(new)}'")
+                self.add("high", 2, f"controls: opt-out replaced by opt-in: '{_excerpt(new)}'", "controls")
             else:
                 self.removed_opt_outs.append(old)
         if not flipped:
@@ -212,7 +220,7 @@ class _Grader:
     def opt_outs(self, new_ev: list[Evidence]) -> None:
         if self.removed_opt_outs and not any(e.opt == "opt-out" for e in new_ev):
             for sentence in self.removed_opt_outs:
-                self.add("high", 2, f"controls: opt-out '{_excerpt(sentence)}' removed")
+                self.add("high", 2, f"controls: opt-out '{_excerpt(sentence)}' removed", "controls")
 
     def durations(self, old_ev: list[Evidence], new_ev: list[Evidence]) -> None:
         before = _duration_keys(old_ev)
@@ -220,19 +228,21 @@ class _Grader:
         if {(d.days, d.unbounded) for d in before} != {(d.days, d.unbounded) for d in after} and (before or after):
             category = next((e.category for e in new_ev + old_ev if e.durations), "retention")
             subject = _subject([e for e in new_ev + old_ev if e.durations])
-            self.add("high", 0, f"{category}: {subject}{_durations_label(before)} → {_durations_label(after)}")
+            self.add("high", 0, f"{category}: {subject}{_durations_label(before)} → {_durations_label(after)}", category)
 
     def new_sensitive(self, new_ev: list[Evidence]) -> None:
         named = {n for e in new_ev if e.category == "sensitive" for n in e.data_categories if n in self.sensitive}
         fresh = sorted(named - self.old_document_names())
         if fresh:
-            self.add("high", 3, f"sensitive: new data categor{'y' if len(fresh) == 1 else 'ies'} {', '.join(fresh)}")
+            self.add("high", 3, f"sensitive: new data categor{'y' if len(fresh) == 1 else 'ies'} {', '.join(fresh)}", "sensitive")
 
     def outcome(self) -> tuple[str, str]:
         if not self.findings:
             return "low", ""
         ordered = sorted(self.findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.rank))
-        texts = list(dict.fromkeys(f.text for f in ordered))
+        # A category already summarised by a high finding is not repeated as "changed" or "added".
+        covered = {f.category for f in ordered if f.severity == "high"}
+        texts = list(dict.fromkeys(f.text for f in ordered if f.severity == "high" or f.category not in covered))
         summary = "; ".join(texts[:_SUMMARY_ITEMS])
         if len(texts) > _SUMMARY_ITEMS:
             summary += f" (+{len(texts) - _SUMMARY_ITEMS} more)"
@@ -248,8 +258,9 @@ def _classified(sentence: str | None, language: str, side: str) -> list[Evidence
 def _analyse(changes: list[SentenceChange], language: str, old_text: str) -> ChangeAnalysis:
     grader = _Grader(language, old_text)
     evidence: list[Evidence] = []
-    old_side: list[Evidence] = []
     new_side: list[Evidence] = []
+    unpaired_old: list[Evidence] = []
+    unpaired_new: list[Evidence] = []
     for change in changes:
         old_ev = _classified(change.old, language, "old")
         new_ev = _classified(change.new, language, "new")
@@ -257,15 +268,18 @@ def _analyse(changes: list[SentenceChange], language: str, old_text: str) -> Cha
             continue
         evidence.extend(old_ev)
         evidence.extend(new_ev)
-        old_side.extend(old_ev)
         new_side.extend(new_ev)
         if change.old is not None and change.new is not None:
             grader.modified(change.old, change.new, old_ev, new_ev)
         elif change.old is not None:
             grader.removed(change.old, old_ev)
+            unpaired_old.extend(old_ev)
         else:
             grader.added(change.new or "", new_ev)
-    grader.durations(old_side, new_side)
+            unpaired_new.extend(new_ev)
+    # Periods in sentences removed here and added there (not paired as one
+    # modified sentence) are compared as a whole.
+    grader.durations(unpaired_old, unpaired_new)
     grader.opt_outs(new_side)
     grader.new_sensitive(new_side)
     severity, summary = grader.outcome()

@@ -88,6 +88,12 @@ def test_changed_duration_is_high_with_both_durations_in_summary() -> None:
     assert sides == {("old", 30.0), ("new", 90.0)}
 
 
+def test_summary_names_what_the_period_applies_to() -> None:
+    result = analyse_change("Temporary chats are kept up to 30 days.", "Temporary chats are kept up to 90 days.")
+    assert result.summary == "retention: temporary chats 30 days → 90 days"
+    assert result.severity == "high"
+
+
 def test_duration_in_words_to_unbounded_is_high() -> None:
     old = "Temporary chats are deleted after thirty days."
     new = "Temporary chats are retained indefinitely."

@@ -64,3 +64,16 @@ def test_bad_line_names_its_number_and_problem(bad: str, message: str) -> None:
 def test_blank_lines_count_towards_line_numbers() -> None:
     with pytest.raises(ValueError, match=r"^line 3: "):
         list(classify_json_lines(['{"text": "ok"}', "   ", "{broken"]))
+
+
+def test_command_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from analysis.classify import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"text": "We retain logs for 30 days."}\n'))
+    assert main([]) == 0
+    assert json.loads(capsys.readouterr().out)["flags"] == ["retention"]
+    monkeypatch.setattr("sys.stdin", io.StringIO("oops\n"))
+    assert main(["en"]) == 2
+    assert "line 1: not valid JSON" in capsys.readouterr().err

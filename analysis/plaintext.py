@@ -67,19 +67,29 @@ def inline_to_plain(text: str) -> str:
     splitter's business, not this function's.
     """
     text = normalise_typography(text)
-    text = _NEW_WINDOW.sub("", text)
-    text = _LINK.sub(r"\1", text)
-    text = _REF_LINK.sub(r"\1", text)
-    text = _AUTOLINK.sub(r"\1", text)
-    text = _URL_TAIL.sub(r"\1", text)
-    text = _HTML_TAG.sub(" ", text)
-    text = _CODE.sub(r"\1", text)
-    text = _EMPHASIS.sub(r"\2", text)
-    text = _EMPH_STAR.sub(r"\1", text)
-    text = _EMPH_UNDERSCORE.sub(r"\1", text)
-    text = _ESCAPE.sub(r"\1", text)
-    # Escaped emphasis around punctuation ("However\_,\_ we") leaves stray marks.
-    text = _STRAY_UNDERSCORE.sub("", text)
+    # Each substitution only runs when its marker character occurs: most
+    # sentences have no links, emphasis or escapes, and this runs on every block.
+    if "(" in text:
+        text = _NEW_WINDOW.sub("", text)
+    if "[" in text:
+        text = _LINK.sub(r"\1", text)
+        text = _REF_LINK.sub(r"\1", text)
+    if "<" in text:
+        text = _AUTOLINK.sub(r"\1", text)
+        text = _HTML_TAG.sub(" ", text)
+    if "http" in text:
+        text = _URL_TAIL.sub(r"\1", text)
+    if "`" in text:
+        text = _CODE.sub(r"\1", text)
+    if "*" in text or "_" in text or "~" in text:
+        text = _EMPHASIS.sub(r"\2", text)
+        text = _EMPH_STAR.sub(r"\1", text)
+        text = _EMPH_UNDERSCORE.sub(r"\1", text)
+    if "\\" in text:
+        text = _ESCAPE.sub(r"\1", text)
+    if "_" in text:
+        # Escaped emphasis around punctuation ("However\_,\_ we") leaves stray marks.
+        text = _STRAY_UNDERSCORE.sub("", text)
     return _MULTISPACE.sub(" ", text).strip()
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analysis.diff import diff_texts
+from analysis.flags import analyse_change
 from storage import blobs
 from storage.models import Change, FetchOutcome, Run, Snapshot, SourceRow, Version
 
@@ -176,12 +177,16 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
     else:
         outcome.outcome = "changed"
         diff = diff_texts(current.text, text)
+        source = session.get_one(SourceRow, source_id)
+        meaning = analyse_change(current.text, text, source.language.split("-")[0])
         session.add(Change(
             source_id=source_id, from_version_id=current.id, to_version_id=version.id, detected_at=at,
             words_added=diff.words_added, words_removed=diff.words_removed,
             lines_added=diff.lines_added, lines_removed=diff.lines_removed,
-            kind="revert" if reverted is not None else "substantive",
+            kind="revert" if reverted is not None else meaning.kind,
             reverts_to_version_id=reverted.id if reverted is not None else None,
+            flags=list(meaning.flags), severity=meaning.severity, summary=meaning.summary,
+            evidence=[e.to_json() for e in meaning.evidence],
         ))
     session.flush()
     return outcome

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from analysis.diff import diff_texts
+from analysis.evidence import CATEGORIES as FLAG_CATEGORIES
 from crawler.declarations import DeclarationError, Source, load_sources, select_sources
 from crawler.extraction import ExtractionError
 from crawler.importer import ManifestError, import_manifest, parse_time
@@ -173,7 +174,8 @@ def cmd_history(ctx: Context) -> int:
         for v in versions:
             change = changes.get(v.id)
             what = "first version" if change is None else (
-                f"{change.kind}: +{change.words_added} / -{change.words_removed} words")
+                f"{change.kind}: +{change.words_added} / -{change.words_removed} words"
+                + (f"  [{change.severity}] {safe(change.summary)}" if change.flags else ""))
             print(f"  v{v.number}  {jsonview.when(v.first_seen)}  confirmed {jsonview.when(v.last_confirmed)}  "
                   f"{len(v.text.split())} words  {what}")
         failed = [o for o in outcomes if o.outcome == "failed"]
@@ -222,22 +224,45 @@ def cmd_diff(ctx: Context) -> int:
         colour = use_colour(sys.stdout, ctx.args.colour)
         print(f"{ctx.args.id}: v{old.number} ({jsonview.when(old.first_seen)}) → v{new.number} "
               f"({jsonview.when(new.first_seen)}): +{diff.words_added} / -{diff.words_removed} words")
+        change = queries.change_for(session, new) if new.number == old.number + 1 else None
+        if change is not None and change.flags:
+            print(f"flags: {', '.join(change.flags)}  severity: {change.severity}")
+            print(f"summary: {safe(change.summary)}")
         sys.stdout.write(render_diff(diff, colour, context=ctx.args.context))
     return EXIT_OK
 
 
 def cmd_changes(ctx: Context) -> int:
     with transaction(session_factory(ctx.engine(must_exist=True))) as session:
-        rows = queries.changes(session, ctx.args.source, ctx.args.since)
+        rows = queries.changes(session, ctx.args.source, ctx.args.since, flags=ctx.args.flag,
+                               severities=ctx.args.severity)
         if ctx.args.json:
             _print_json([jsonview.change_json(r) for r in rows])
             return EXIT_OK
         for r in rows:
             c = r.change
             print(f"{jsonview.when(c.detected_at)}  {r.source.id}  v{r.from_number}→v{r.to_number}  {c.kind}  "
-                  f"+{c.words_added} / -{c.words_removed} words")
+                  f"+{c.words_added} / -{c.words_removed} words"
+                  + (f"  [{c.severity}] {safe(c.summary)}" if c.flags else ""))
         if not rows:
             print("no changes recorded")
+    return EXIT_OK
+
+
+def cmd_classify(ctx: Context) -> int:
+    from analysis.flags import classify_json_lines
+
+    name = ctx.args.file
+    try:
+        stream = sys.stdin if name == "-" else open(name, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"{name}: {exc.strerror}") from None
+    with stream:
+        try:
+            for line in classify_json_lines(stream, ctx.args.language):
+                print(line)
+        except ValueError as exc:
+            raise CommandError(f"{'standard input' if name == '-' else name}: {exc}") from None
     return EXIT_OK
 
 
@@ -316,7 +341,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("changes", cmd_changes, "recorded changes, newest first")
     p.add_argument("--source", metavar="ID")
     p.add_argument("--since", type=_time, metavar="TIME")
+    p.add_argument("--flag", action="append", choices=FLAG_CATEGORIES, metavar="CATEGORY",
+                   help=f"only changes flagged with CATEGORY ({', '.join(FLAG_CATEGORIES)}); repeatable")
+    p.add_argument("--severity", action="append", choices=("high", "medium", "low", "none"),
+                   help="only changes of this severity; repeatable")
     p.add_argument("--json", action="store_true")
+
+    p = add("classify", cmd_classify, "flag JSON lines: read objects with a `text` field, write them back "
+            "with `flags` and `evidence`")
+    p.add_argument("file", nargs="?", default="-", metavar="FILE", help="JSON lines (default: standard input)")
+    p.add_argument("--language", choices=("en", "de", "fr"), help="default: detected per line")
 
     add("check", cmd_check, "verify the database: integrity, every version with its snapshots, every change "
         "with its versions, every raw snapshot against its sha256; exit 1 on any problem")

@@ -95,7 +95,8 @@ class ChangeRow:
 
 
 def changes(session: Session, source_id: str | None = None, since: datetime | None = None,
-            kinds: Sequence[str] | None = None) -> list[ChangeRow]:
+            kinds: Sequence[str] | None = None, flags: Sequence[str] | None = None,
+            severities: Sequence[str] | None = None) -> list[ChangeRow]:
     old, new = aliased(Version), aliased(Version)
     query = (select(Change, SourceRow, old.number, new.number)
              .join(SourceRow, SourceRow.id == Change.source_id)
@@ -109,7 +110,13 @@ def changes(session: Session, source_id: str | None = None, since: datetime | No
         query = query.where(Change.detected_at >= since)
     if kinds:
         query = query.where(Change.kind.in_(list(kinds)))
-    return [ChangeRow(c, s, a, b) for c, s, a, b in session.execute(query).all()]
+    if severities:
+        query = query.where(Change.severity.in_(list(severities)))
+    rows = [ChangeRow(c, s, a, b) for c, s, a, b in session.execute(query).all()]
+    if flags:
+        # Flags are a JSON list; filtering in Python keeps SQLite and PostgreSQL alike.
+        rows = [r for r in rows if set(flags) & set(r.change.flags or [])]
+    return rows
 
 
 def outcomes_of(session: Session, source_id: str) -> Sequence[FetchOutcome]:

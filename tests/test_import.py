@@ -120,3 +120,30 @@ def test_real_openai_snapshots_import(shared: Path, make_cli, tmp_path: Path) ->
         expected = (snapshots.parent / paired["version_copy"]).read_text(encoding="utf-8")
         ratio = SequenceMatcher(None, _plain(text).split(), _plain(expected).split(), autojunk=False).ratio()
         assert ratio >= 0.9, f"{sid} at {at}: ratio {ratio:.3f}"
+
+
+def test_changes_filtered_by_flag_and_severity_and_classify_command(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
+    write(tmp_path / "a.md", "# Chats\n\nWe keep temporary chats for 30 days.\n\nWe like cats.\n")
+    write(tmp_path / "b.md", "# Chats\n\nWe keep temporary chats for 90 days.\n\nWe like cats.\n")
+    write(tmp_path / "c.md", "# Chats\n\nWe keep temporary chats for 90 days.\n\nWe like dogs.\n")
+    manifest = write(tmp_path / "m.jsonl", "".join(json.dumps({"source": "t/policy", "at": f"2026-04-0{i}T00:00:00Z",
+                                                              "path": f"{name}.md"}) + "\n" for i, name in enumerate("abc", 1)))
+    cli = make_cli(decl)
+    cli("import", "--manifest", str(manifest))
+    everything = cli.json("changes")
+    assert [(c["to_version"], c["severity"]) for c in everything] == [(3, "low"), (2, "high")]
+    high = cli.json("changes", "--flag", "retention", "--severity", "high")
+    assert [c["to_version"] for c in high] == [2]
+    assert "retention" in high[0]["flags"] and "30 days" in high[0]["summary"] and "90 days" in high[0]["summary"]
+    assert any(e["rule_id"].startswith("en.retention") for e in high[0]["evidence"])
+    assert cli.json("changes", "--flag", "sharing") == []
+    diff = cli("diff", "t/policy", "1", "2").stdout
+    assert "severity: high" in diff and "30 days → 90 days" in diff
+
+    lines = write(tmp_path / "in.jsonl", json.dumps({"id": 7, "text": "We sell your data to advertisers."}) + "\n")
+    out = [json.loads(line) for line in cli("classify", str(lines)).stdout.splitlines()]
+    assert out[0]["id"] == 7 and out[0]["flags"] == ["sharing"]
+    bad = write(tmp_path / "bad.jsonl", '{"id": 1}\n')
+    failed = cli("classify", str(bad), check=False)
+    assert failed.returncode == 2 and "line 1" in failed.stderr

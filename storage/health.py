@@ -67,3 +67,23 @@ def currently_failing(session: Session, failing_after: int = 2) -> dict[str, Hea
     for event in health_events(session, failing_after):
         latest[event.source_id] = event
     return {sid: e for sid, e in latest.items() if e.kind == "failing"}
+
+
+UNSTABLE_REVERTS = 3
+UNSTABLE_WINDOW_DAYS = 14
+
+
+def unstable_sources(session: Session, now: datetime, min_reverts: int = UNSTABLE_REVERTS,
+                     window_days: int = UNSTABLE_WINDOW_DAYS) -> dict[str, int]:
+    """Sources that went back to an earlier text at least `min_reverts` times in the last `window_days`,
+    with their revert counts: their page flips between states, so their changes are not news."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from storage.models import Change
+
+    since = now - timedelta(days=window_days)
+    rows = session.execute(select(Change.source_id, func.count()).where(
+        Change.kind == "revert", Change.detected_at >= since, Change.detected_at <= now).group_by(Change.source_id))
+    return {sid: count for sid, count in rows if count >= min_reverts}

@@ -158,6 +158,21 @@ def test_flip_flop_is_recorded_as_reverts_and_kept_out_of_the_feed(faulty_histor
     assert len(flip_entries) == 1, [e.title for e in feed.entries]
 
 
+def test_a_source_that_keeps_reverting_is_unstable(faulty_history) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    from storage.health import unstable_sources
+
+    cli, _, _, _ = faulty_history
+    engine = make_engine(f"sqlite:///{cli.db}")
+    with transaction(session_factory(engine)) as session:
+        now = datetime(2026, 3, 5, tzinfo=timezone.utc)
+        assert unstable_sources(session, now, min_reverts=2) == {"t/flip": 2}
+        assert unstable_sources(session, now) == {}
+        assert unstable_sources(session, datetime(2026, 4, 1, tzinfo=timezone.utc), min_reverts=2) == {}
+    engine.dispose()
+
+
 def test_retry_after_is_honoured(faulty_history) -> None:  # type: ignore[no-untyped-def]
     _, _, hits_429, _ = faulty_history
     assert len(hits_429) == 2, "one try and one retry"

@@ -52,18 +52,10 @@ def change_json(row: ChangeRow) -> dict[str, Any]:
         "from_version": row.from_number, "to_version": row.to_number, "detected_at": when(change.detected_at),
         "kind": change.kind, "words_added": change.words_added, "words_removed": change.words_removed,
         "lines_added": change.lines_added, "lines_removed": change.lines_removed,
-        "reverts_to_version": change.reverts_to_version_id and _number(change.reverts_to_version_id, row),
+        "reverts_to_version": row.reverts_to_number,
         "flags": list(change.flags or []), "severity": change.severity, "summary": change.summary,
         "evidence": list(change.evidence or []),
     }
-
-
-def _number(version_id: int, row: ChangeRow) -> int | None:
-    from sqlalchemy.orm import object_session
-
-    session = object_session(row.change)
-    version = session.get(Version, version_id) if session is not None else None
-    return version.number if version is not None else None
 
 
 def diff_json(source_id: str, old: Version, new: Version, diff: Diff) -> dict[str, Any]:

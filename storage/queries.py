@@ -92,16 +92,18 @@ class ChangeRow:
     source: SourceRow
     from_number: int
     to_number: int
+    reverts_to_number: int | None = None
 
 
 def changes(session: Session, source_id: str | None = None, since: datetime | None = None,
             kinds: Sequence[str] | None = None, flags: Sequence[str] | None = None,
             severities: Sequence[str] | None = None) -> list[ChangeRow]:
-    old, new = aliased(Version), aliased(Version)
-    query = (select(Change, SourceRow, old.number, new.number)
+    old, new, back = aliased(Version), aliased(Version), aliased(Version)
+    query = (select(Change, SourceRow, old.number, new.number, back.number)
              .join(SourceRow, SourceRow.id == Change.source_id)
              .join(old, old.id == Change.from_version_id)
              .join(new, new.id == Change.to_version_id)
+             .outerjoin(back, back.id == Change.reverts_to_version_id)
              .order_by(Change.detected_at.desc(), Change.id.desc()))
     if source_id is not None:
         get_source(session, source_id)
@@ -112,7 +114,7 @@ def changes(session: Session, source_id: str | None = None, since: datetime | No
         query = query.where(Change.kind.in_(list(kinds)))
     if severities:
         query = query.where(Change.severity.in_(list(severities)))
-    rows = [ChangeRow(c, s, a, b) for c, s, a, b in session.execute(query).all()]
+    rows = [ChangeRow(*row) for row in session.execute(query).all()]
     if flags:
         # Flags are a JSON list; filtering in Python keeps SQLite and PostgreSQL alike.
         rows = [r for r in rows if set(flags) & set(r.change.flags or [])]

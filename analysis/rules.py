@@ -7,7 +7,9 @@ cited by the evidence), a ``category`` (one of ``CATEGORIES``), ``patterns``
 (regular expressions; a sentence matches the rule where any of them matches),
 optional ``requires`` (at least one must also match somewhere in the
 sentence), optional ``unless`` (none may match in the sentence) and a
-``description``. All patterns compile with ``re.IGNORECASE | re.UNICODE``.
+``description``. Patterns match case-insensitively: they compile with
+``re.IGNORECASE | re.UNICODE`` and, for speed, also as lower-cased patterns
+run on the lower-cased sentence (escapes such as ``\\W`` are left alone).
 
 ``lang_<xx>.yaml`` — what is not a rule: stop words for language detection,
 abbreviations the sentence splitter must not break after, negation and hedge

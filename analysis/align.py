@@ -45,10 +45,22 @@ def sentence_key(sentence: str) -> str:
     return " ".join(word_sequence(sentence))
 
 
+# A short sentence rewritten into a longer one ("We do not use images to train" →
+# "We may use images to train and improve …, unless you turn it off") shares
+# most of its words with the new one but few of the new one's: containment
+# counts too, scaled down, for sentences long enough not to match by stop words alone.
+CONTAINMENT_WEIGHT = 0.6
+CONTAINMENT_MIN_WORDS = 6
+
+
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
-    return len(a & b) / len(a | b)
+    shared = len(a & b)
+    score = shared / len(a | b)
+    if min(len(a), len(b)) >= CONTAINMENT_MIN_WORDS:
+        score = max(score, CONTAINMENT_WEIGHT * shared / min(len(a), len(b)))
+    return score
 
 
 def _pair_block(removed: Sequence[str], added: Sequence[str]) -> list[SentenceChange]:

@@ -227,3 +227,12 @@ def test_alignment_of_large_rewrites_is_fast() -> None:
     result = analyse_change(old, new)
     assert time.perf_counter() - start < 3.0
     assert result.severity == "high"
+
+
+def test_a_short_promise_rewritten_into_a_longer_permission_is_a_polarity_flip() -> None:
+    old = "# Use\n\nWe do not use the images you upload to train our models.\n"
+    new = ("# Use\n\nWe may use the images you upload to train and improve our models, unless you turn off "
+           "\u201cImprove the model for everyone\u201d in Data controls.\n")
+    result = analyse_change(old, new, "en")
+    assert result.severity == "high"
+    assert "\u2192" in result.summary and "training" in result.summary

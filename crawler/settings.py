@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.browser import browser_settings, configured_chromium
 from policywatch.config import Settings, load_settings
 
 BOT_NAME = "policywatch"
@@ -46,8 +47,11 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "TWISTED_REACTOR": REACTOR,
         "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},
+        # The ladder at 580 sees responses after decompression (590) and redirects (600), and before
+        # the retries (550), which would otherwise retry 429/503 challenge pages in vain.
         "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.PrivateAddressMiddleware": 50,
                                    "crawler.middlewares.BackoffRetryMiddleware": 550,
+                                   "crawler.ladder.BrowserLadderMiddleware": 580,
                                    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None},
         "POLICYWATCH_BACKOFF_BASE": settings.backoff_base,
         "POLICYWATCH_TOO_SHORT_FRACTION": settings.too_short_fraction,
@@ -56,6 +60,8 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
         "POLICYWATCH_SOURCES": str(settings.sources),
         "POLICYWATCH_NOW": None,
         "POLICYWATCH_ONLY": [],
+        **browser_settings(configured_chromium(settings), settings.download_timeout,
+                           settings.allow_private_addresses),
     }
 
 

@@ -15,9 +15,11 @@ from twisted.python.failure import Failure
 
 from urllib.parse import urlsplit
 
+from crawler.browser import DEFAULT_CHROMIUM, INSTALL_HINT, LADDER, browser_available, browser_meta
 from crawler.declarations import FETCHED_SCHEMES, Source, load_sources, select_sources
 from crawler.failures import classify_download_failure
 from crawler.items import FetchedDocument, FetchFailure
+from crawler.ladder import FAILED, with_note
 from storage.record import RawPage
 
 
@@ -40,6 +42,7 @@ class PoliciesSpider(scrapy.Spider):
         only = spider._only or crawler.settings.getlist("POLICYWATCH_ONLY")
         spider.selected = select_sources(all_sources, only)
         spider.sources_by_id = {s.id: s for s in spider.selected}
+        spider.browser_missing = browser_available(crawler.settings.get("POLICYWATCH_CHROMIUM", DEFAULT_CHROMIUM))
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -49,22 +52,26 @@ class PoliciesSpider(scrapy.Spider):
                 yield FetchedDocument(source.id, failure=FetchFailure(
                     "forbidden_url", f"{bad}: policywatch fetches http(s) URLs only", url=bad))
                 continue
-            if source.fetch != "http":
+            if source.fetch == "browser" and self.browser_missing:
                 yield FetchedDocument(source.id, failure=FetchFailure(
-                    "unsupported_fetch", f"fetch mode {source.fetch!r} needs the browser extra, which this "
-                    "installation does not have: pip install '.[browser]' and apt-get install chromium"))
+                    "unsupported_fetch", f"fetch mode 'browser' needs the browser extra, which this installation "
+                    f"does not have ({self.browser_missing}): {INSTALL_HINT}"))
                 continue
-            yield self.page_request(source, 0, [])
+            yield self.page_request(source, 0, [], browser=source.fetch == "browser")
 
-    def page_request(self, source: Source, index: int, pages: list[RawPage]) -> scrapy.Request:
-        return scrapy.Request(
-            source.urls[index], callback=self.parse_page, errback=self.fetch_failed, dont_filter=True,
-            meta={"source_id": source.id, "index": index, "pages": pages, "handle_httpstatus_list": ERROR_STATUSES},
-        )
+    def page_request(self, source: Source, index: int, pages: list[RawPage], browser: bool = False) -> scrapy.Request:
+        meta = {"source_id": source.id, "index": index, "pages": pages, "handle_httpstatus_list": ERROR_STATUSES}
+        if browser:
+            meta.update(browser_meta(source, self.settings))
+        return scrapy.Request(source.urls[index], callback=self.parse_page, errback=self.fetch_failed,
+                              dont_filter=True, meta=meta)
 
     def parse_page(self, response: Response) -> Iterator[Any]:
         meta = response.meta
         source = self.sources_by_id[meta["source_id"]]
+        if meta.get(FAILED) is not None:
+            yield FetchedDocument(source.id, failure=with_note(meta[FAILED], meta))
+            return
         content_type = response.headers.get(b"Content-Type")
         page = RawPage(
             url=source.urls[meta["index"]], final_url=response.url, status=response.status,
@@ -73,10 +80,12 @@ class PoliciesSpider(scrapy.Spider):
         )
         pages = [*meta["pages"], page]
         if 200 <= response.status < 300 and len(pages) < len(source.urls):
-            yield self.page_request(source, len(pages), pages)
+            # A site that needed the browser for one page will need it for the next.
+            yield self.page_request(source, len(pages), pages, browser=meta.get(LADDER) == "browser")
         else:
             yield FetchedDocument(source.id, pages)
 
     def fetch_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
-        yield FetchedDocument(request.meta["source_id"], failure=classify_download_failure(failure, request.url))
+        yield FetchedDocument(request.meta["source_id"],
+                              failure=with_note(classify_download_failure(failure, request.url), request.meta))

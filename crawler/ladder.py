@@ -40,6 +40,8 @@ DECLINED = "policywatch_ladder_declined"  # why the browser was not tried
 _APP_SHELL = etree.XPath("//*[@id='root' or @id='app' or @id='__next' or @id='__nuxt' or @id='___gatsby' "
                          "or @data-reactroot]")
 _MENTIONS_JAVASCRIPT = re.compile(r"javascript", re.I)
+# A page with scripts and less text than this (scripts aside) is a shell that its scripts fill in.
+SHELL_TEXT_CHARS = 200
 
 
 def response_headers(response: Response) -> dict[str, str]:
@@ -47,17 +49,26 @@ def response_headers(response: Response) -> dict[str, str]:
 
 
 def needs_scripts(body: bytes) -> bool:
-    """Whether the page says it needs JavaScript, or is an empty shell that scripts fill in."""
-    if b"<script" not in body.lower() and b"<noscript" not in body.lower():
+    """Whether the page cannot be read without running its scripts: it says so in a `<noscript>`, or it is a
+    shell that its scripts fill in (an empty application root, or next to no text)."""
+    if b"<script" not in body.lower():
         return False
     try:
         root = lxml.html.document_fromstring(body)
     except (etree.LxmlError, ValueError):
         return False
+    if next(root.iter("script"), None) is None:
+        return False
     if any(_MENTIONS_JAVASCRIPT.search(n.text_content()) for n in root.iter("noscript")):
         return True
-    has_scripts = next(root.iter("script"), None) is not None
-    return has_scripts and any(not shell.text_content().strip() for shell in _APP_SHELL(root))
+    if any(not shell.text_content().strip() for shell in _APP_SHELL(root)):
+        return True
+    page = root.find("body")
+    if page is None:
+        return True
+    for hidden in list(page.iter("script", "style", "noscript", "template")):
+        hidden.drop_tree()
+    return len(" ".join(page.text_content().split())) < SHELL_TEXT_CHARS
 
 
 def extraction_miss(body: bytes, source: Source, charset: str | None) -> ExtractionError | None:
@@ -109,12 +120,13 @@ def with_note(failure: FetchFailure, meta: Mapping[str, Any]) -> FetchFailure:
     return replace(failure, detail=f"{failure.detail}; {declined}") if declined else failure
 
 
-def rendered(request: Request, response: Response) -> Response:
+def rendered(request: Request, response: Response, maxsize: int = 0) -> Response:
     """The browser's response as the guard must see it: the status and headers of the document finally
     shown (a challenge script may have reloaded the page), the DOM as UTF-8.
 
     A page whose selected text never stopped changing is marked as a timeout:
-    a page captured mid-render must not become a version.
+    a page captured mid-render must not become a version. The download limit
+    applies to the rendered page as it does to a plain fetch.
     """
     status, headers = response.status, response_headers(response)
     document = request.meta.get(browser.DOCUMENT)
@@ -129,12 +141,17 @@ def rendered(request: Request, response: Response) -> Response:
         return response.replace(status=status)
     headers = browser.document_headers(headers)
     headers["content-type"] = f"{media or 'text/html'}; charset=utf-8"
-    return response.replace(status=status, headers=headers, body=response.text.encode("utf-8"), encoding="utf-8")
+    body = response.text.encode("utf-8")
+    if maxsize and len(body) > maxsize:
+        request.meta[FAILED] = FetchFailure("oversize", f"{response.url}: the rendered page is {len(body)} bytes, "
+                                            f"over the download limit of {maxsize}", status, response.url)
+    return response.replace(status=status, headers=headers, body=body, encoding="utf-8")
 
 
 class BrowserLadderMiddleware:
     def __init__(self, crawler: Any):
         self.crawler = crawler
+        self.maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
         self.unavailable = browser.browser_available(crawler.settings.get("POLICYWATCH_CHROMIUM",
                                                                           browser.DEFAULT_CHROMIUM))
 
@@ -163,7 +180,7 @@ class BrowserLadderMiddleware:
         request.meta.pop(FAILED, None)
         request.meta.pop(DECLINED, None)
         if "playwright" in response.flags:
-            return rendered(request, response)
+            return rendered(request, response, self.maxsize)
         source = self._source(request)
         if source is None:
             return response

@@ -57,6 +57,16 @@ setTimeout(() => { document.getElementById('root').innerHTML = '<main>""" + POLI
 </script></body></html>"""
 
 
+# The page says which language the browser asked for.
+LANGUAGE_ECHO = b"""<!DOCTYPE html><html><head><title>Datenschutz</title></head><body><main></main><script>
+document.querySelector('main').innerHTML = '<p>Sprache: ' + navigator.language + '</p>';
+</script></body></html>"""
+
+# Small as sent, large once its script has run.
+SWELLING = b"""<!DOCTYPE html><html><head><title>Policy</title></head><body><main></main><script>
+document.querySelector('main').textContent = 'We keep your chats. '.repeat(20000);
+</script></body></html>"""
+
 # A policy with a clock in it: its text never stays the same for long.
 TICKING = b"""<!DOCTYPE html><html><head><title>Policy</title></head><body><main><p>We keep chats for 30 days.</p>
 <p id="clock"></p></main><script>
@@ -90,6 +100,7 @@ class ResettingServer(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), _ResettingHandler)
         self.resets = 0
         self.served: list[str] = []  # who was served /policy: "browser" or "plain"
+        self.requests: list[bytes] = []  # the head of each request for /policy
 
     @property
     def base_url(self) -> str:
@@ -115,6 +126,7 @@ class _ResettingHandler(socketserver.BaseRequestHandler):
             self.request.close()
             return
         if path == b"/policy":
+            self.server.requests.append(data)
             # Chromium announces itself with client hints; Scrapy sends none.
             self.server.served.append("browser" if b"\r\nsec-ch-ua:" in data.lower() else "plain")
             status, body = b"200 OK", html(POLICY)
@@ -141,19 +153,27 @@ def laddered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CLI, Lo
             "/cf403": cleared_after(2, Page(CF_CLEARING, 403, headers={"cf-mitigated": "challenge"}), Page(html(POLICY))),
             "/cf503": cleared_after(2, Page(CF_CLEARING, 503), Page(html(POLICY))),
             "/shell": Page(APP_SHELL),
+            "/late": Page(RENDERED_LATER),
             "/plain": Page(html(POLICY)),
+            "/sprache": Page(LANGUAGE_ECHO),
+            "/swelling": Page(SWELLING),
         })
         decl = write_declarations(tmp / "sources.yaml", server.base_url, [
+            {"id": "t/de", "urls": ["/sprache"], "select": "main", "fetch": "browser", "language": "de"},
             {"id": "t/rendered", "urls": ["/rendered"], "select": "main", "fetch": "browser"},
             {"id": "t/cf403", "urls": ["/cf403"], "select": "main"},
             {"id": "t/cf503", "urls": ["/cf503"], "select": "main"},
             {"id": "t/shell", "urls": ["/shell"], "select": "main"},
+            {"id": "t/late", "urls": ["/late"], "select": "main"},
             {"id": "t/reset", "urls": [resetting.base_url + "/policy"], "select": "main"},
             {"id": "t/plain", "urls": ["/plain"], "select": "main"},
+            {"id": "t/swelling", "urls": ["/swelling"], "select": "main", "fetch": "browser"},
         ])
         cli = CLI(tmp / "ladder.db", decl, tmp)
         start = time.monotonic()
-        crawl = cli("-v", "crawl", env={"POLICYWATCH_CHROMIUM": CHROMIUM})
+        crawl = cli("-v", "crawl", check=False,
+                    env={"POLICYWATCH_CHROMIUM": CHROMIUM, "POLICYWATCH_DOWNLOAD_MAXSIZE": "200000"})
+        assert crawl.returncode == 1, crawl.stderr
         elapsed = time.monotonic() - start
         yield cli, server, resetting, crawl, elapsed
     resetting.shutdown()
@@ -185,10 +205,22 @@ def test_challenge_cleared_by_its_script_is_fetched_through_the_browser(laddered
 
 @pytest.mark.browser
 @needs_browser
-def test_empty_application_shell_is_rendered_by_the_browser(laddered) -> None:  # type: ignore[no-untyped-def]
-    cli, server, _, _, _ = laddered
-    assert cli("show", "t/shell").stdout == POLICY_TEXT
-    assert server.hits.count("/shell") == 2
+@pytest.mark.parametrize("source", ["t/shell", "t/late"])
+def test_pages_that_scripts_fill_in_are_rendered_by_the_browser(laddered, source: str) -> None:  # type: ignore[no-untyped-def]
+    cli, server, _, crawl, _ = laddered
+    assert cli("show", source).stdout == POLICY_TEXT
+    assert server.hits.count("/" + source.split("/")[1]) == 2
+    assert [line for line in crawl.stderr.splitlines() if f"{source}: " in line
+            and "in a page that needs JavaScript; fetching it again with the headless browser" in line]
+
+
+@pytest.mark.browser
+@needs_browser
+def test_the_download_limit_applies_to_the_rendered_page(laddered) -> None:  # type: ignore[no-untyped-def]
+    cli, _, _, _, _ = laddered
+    [swelling] = outcomes(cli, "t/swelling")
+    assert swelling["failure_kind"] == "oversize"
+    assert "over the download limit of 200000" in swelling["detail"]
 
 
 @pytest.mark.browser
@@ -197,6 +229,16 @@ def test_connection_reset_is_retried_in_the_browser(laddered) -> None:  # type: 
     cli, _, resetting, _, _ = laddered
     assert cli("show", "t/reset").stdout == POLICY_TEXT
     assert (resetting.resets, resetting.served) == (1, ["browser"])
+    head = resetting.requests[-1].decode("latin-1").lower()
+    assert "\r\nuser-agent: policywatch/" in head, "the browser announces the crawler's user agent"
+    assert "\r\naccept-language: en\r\n" in head
+
+
+@pytest.mark.browser
+@needs_browser
+def test_the_browser_uses_the_declared_language(laddered) -> None:  # type: ignore[no-untyped-def]
+    cli, _, _, _, _ = laddered
+    assert cli("show", "t/de").stdout == "Sprache: de\n"
 
 
 @pytest.mark.browser

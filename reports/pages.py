@@ -84,7 +84,10 @@ class SnapshotLink:
 class EvidenceItem:
     category: str
     side: str | None
-    sentence: str
+    before: str  # the sentence, split around the words the rule matched
+    match: str
+    after: str
+    polarity: str | None = None
     durations: tuple[str, ...] = field(default=())
 
 
@@ -187,9 +190,13 @@ def _evidence(change: ChangeInfo) -> list[EvidenceItem]:
         if not isinstance(sentence, str) or not sentence:
             continue
         durations = tuple(str(d.get("text")) for d in entry.get("durations") or () if isinstance(d, dict) and d.get("text"))
-        side = entry.get("side")
+        side, polarity = entry.get("side"), entry.get("polarity")
+        start, end = entry.get("start"), entry.get("end")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(sentence)):
+            start = end = len(sentence)
         items.append(EvidenceItem(str(entry.get("category") or "flag"), side if isinstance(side, str) else None,
-                                  sentence, durations))
+                                  sentence[:start], sentence[start:end], sentence[end:],
+                                  polarity if polarity in ("negated", "hedged") else None, durations))
     return items
 
 

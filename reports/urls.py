@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 TAG_AUTHORITY = "tag:policywatch,2026:"
@@ -80,12 +79,12 @@ def source_feed(source_id: str, fmt: str) -> str:
 
 def relative(from_page: str, to_path: str) -> str:
     """A link from one page to another that works from file:// as well as from any web server."""
-    depth = len(PurePosixPath(from_page).parent.parts)
-    return "../" * depth + to_path
+    return root_of(from_page) + to_path
 
 
 def root_of(page: str) -> str:
-    return "../" * len(PurePosixPath(page).parent.parts)
+    """`../` once per folder the page is in (site paths are relative, `/`-separated, without `.` parts)."""
+    return "../" * page.count("/")
 
 
 def change_tag(source_id: str, to_number: int) -> str:

@@ -69,8 +69,9 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Record]:
         made = Record(tmp_path_factory.mktemp("feeds"), server)
         for day in (1, 2, 3, 4):
             made.crawl(day)
-        # What the flagger and a re-extraction would have written: one flagged
-        # change, one technical and one formatting-only change.
+        # Whatever the flagger found, the terms change is flagged with a known
+        # summary; and what a re-extraction and a formatting-only edit would
+        # have recorded.
         made.sql("update changes set flags=?, severity='high', summary=? where source_id='t/terms'",
                  '["training"]', "The terms now allow training on your content.")
         made.sql("update changes set kind='technical' where source_id='t/faq' and "
@@ -115,7 +116,8 @@ def test_feeds_parse_with_the_announced_changes_titles_links_and_ids(record: Rec
         assert changes.feed.link == BASE + "index.html"
         flagged = read(out / f"feeds/flagged.{fmt}")
         assert entries(flagged) == expected_entries(record, flagged=True)
-        assert [e.title for e in flagged.entries] == ["[high] OpenAI — Terms: 6 words added, 0 removed"]
+        assert "[high] OpenAI — Terms: 6 words added, 0 removed" in [e.title for e in flagged.entries]
+        assert all(re.match(r"\[(high|medium|low)\] OpenAI — ", e.title) for e in flagged.entries)
         for source, count in (("t/policy", 2), ("t/terms", 1), ("t/faq", 0)):
             per_source = read(out / f"feeds/sources/{source}.{fmt}")
             assert entries(per_source) == expected_entries(record, source)
@@ -134,7 +136,7 @@ def test_entry_content_quotes_the_changed_sentences_as_escaped_html(record: Reco
     assert re.search(r"<li>We keep chats for <ins>90 ?</ins> ?days.</li>", html)
     assert re.search(r"<li>We keep chats for <del>30 ?</del> ?days.</li>", html)
     assert f'<a href="{first_change.link}">' in html
-    terms = read(out / "feeds/flagged.rss").entries[0]
+    terms, = [e for e in read(out / "feeds/flagged.rss").entries if "Terms" in e.title]
     assert "<p>The terms now allow training on your content.</p>" in terms.description
     assert "<ins>We may train on your content.</ins>" in terms.description
     raw = (out / "feeds/changes.rss").read_text(encoding="utf-8")
@@ -156,9 +158,11 @@ def test_ids_and_bytes_survive_full_and_incremental_rebuilds(record: Record, tmp
     record.build(out)
     after = {p: [e.id for e in read(out / p).entries] for p in feeds}
     new_id = "tag:policywatch,2026:change/t/policy/5"
+    gaining = {"feeds/changes.atom", "feeds/changes.rss", "feeds/sources/t/policy.atom", "feeds/sources/t/policy.rss"}
+    if record.sql("select flags from changes order by id desc limit 1")[0][0] != "[]":
+        gaining |= {"feeds/flagged.atom", "feeds/flagged.rss"}
     for p in feeds:
-        if str(p) in ("feeds/changes.atom", "feeds/changes.rss", "feeds/sources/t/policy.atom",
-                      "feeds/sources/t/policy.rss"):
+        if str(p) in gaining:
             assert after[p] == [new_id] + ids[p]
         else:
             assert after[p] == ids[p]

@@ -69,10 +69,10 @@ def vendor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vendor]:
         yield made
 
 
-def build(db: Path, out: Path, full: bool = False, base_url: str | None = BASE) -> BuildStats:
+def build(db: Path, out: Path, full: bool = False, base_url: str | None = BASE, workers: int | None = None) -> BuildStats:
     engine = make_engine(f"sqlite:///{db}")
     try:
-        return build_site(session_factory(engine), out, base_url, full=full)
+        return build_site(session_factory(engine), out, base_url, full=full, workers=workers)
     finally:
         engine.dispose()
 
@@ -235,10 +235,12 @@ def test_rebuild_rewrites_nothing_and_a_new_crawl_rewrites_only_what_it_affects(
                            new_change)
     (snap,), = query(db, "select s.blob_sha256 from versions v join snapshots s on s.outcome_id=v.outcome_id "
                          "where v.source_id='t/policy' and v.number=4")
+    (flags,), = query(db, "select flags from changes where id = ?", new_change)
+    flagged = {"feeds/flagged.atom", "feeds/flagged.rss"} if json.loads(flags) else set()
     stats = build(db, out)
     after = files(out)
     rewritten = {p for p, ident in after.items() if before.get(p) != ident}
-    assert rewritten == {
+    assert rewritten == flagged | {
         "index.html", "runs.html", "sources/t/policy/index.html", f"changes/{new_change}.html",
         f"changes/{old_change}.html",  # gains its "next change" link
         "versions/t/policy/4.html", "versions/t/policy/_texts.js", "versions/t/policy/3.html",  # v3 gains "next"
@@ -253,13 +255,34 @@ def test_rebuild_rewrites_nothing_and_a_new_crawl_rewrites_only_what_it_affects(
         assert (out / path).read_bytes() == (full / path).read_bytes(), f"{path}: incremental differs from --full"
 
 
-def test_full_rebuild_writes_everything_again(vendor: Vendor, tmp_path: Path) -> None:
+def test_full_rebuild_writes_every_page_again_and_verifies_raw_snapshots(vendor: Vendor, tmp_path: Path) -> None:
     out = tmp_path / "site"
     first = build(vendor.cli.db, out)
     before = files(out)
+    raw = sorted(p for p in before if p.startswith("raw/"))
+    assert raw
+    damaged = out / raw[0]
+    damaged.write_bytes(b"not the snapshot")
+    before = files(out)
     full = build(vendor.cli.db, out, full=True)
-    assert full.pages_written == first.pages_written and full.pages_skipped == 0
-    assert all(files(out)[p][0] != before[p][0] for p in before)
+    after = files(out)
+    assert full.pages_skipped == 0 and full.pages_written == first.pages_written - len(raw) + 1
+    assert all(after[p][0] != before[p][0] for p in before if not p.startswith("raw/"))
+    assert all(after[p] == before[p] for p in raw[1:]), "intact snapshots are checked, not rewritten"
+    assert hashlib.sha256(damaged.read_bytes()).hexdigest() == Path(raw[0]).stem
+
+
+def test_several_processes_write_the_same_site(vendor: Vendor, tmp_path: Path) -> None:
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    one = build(vendor.cli.db, serial, workers=1)
+    two = build(vendor.cli.db, parallel, workers=2)
+    assert (two.pages_written, two.pages_skipped) == (one.pages_written, one.pages_skipped)
+    assert sorted(files(serial)) == sorted(files(parallel))
+    for path in files(serial):
+        assert (serial / path).read_bytes() == (parallel / path).read_bytes(), path
+    manifest = [json.loads((d / ".policywatch-site.json").read_text()) for d in (serial, parallel)]
+    assert manifest[0] == manifest[1]
+    assert build(vendor.cli.db, parallel).pages_written == 0
 
 
 def test_without_base_url_links_point_at_the_output_directory(vendor: Vendor, tmp_path: Path) -> None:

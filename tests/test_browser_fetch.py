@@ -1,9 +1,11 @@
 """The fetch ladder and `fetch: browser`, with real crawls, a real local server and Debian's Chromium.
 
-One crawl with the browser covers the ladder's rungs (a page rendered by
-scripts, challenge pages that a script clears, an empty application shell, a
-connection reset); one crawl without it checks that browser sources fail with
-an install hint while everything else is recorded.
+One crawl with the browser covers the ladder's rungs (challenge pages that
+their script clears, pages that scripts fill in, a connection reset) and
+`fetch: browser` sources (text inserted late, the declared language, the size
+limit); one crawl without the browser checks that browser sources fail with an
+install hint while everything else is recorded; one checks that pages whose
+text never settles are not captured.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import pytest
 
@@ -140,10 +142,16 @@ def outcomes(cli: CLI, source: str) -> list[dict[str, Any]]:
     return cli.json("history", source)["outcomes"]
 
 
+class Crawled(NamedTuple):
+    cli: CLI
+    server: LocalServer
+    resetting: ResettingServer
+    log: str  # the crawl's log (stderr with -v)
+    seconds: float
+
+
 @pytest.fixture(scope="module")
-def laddered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CLI, LocalServer, ResettingServer, Any, float]]:
-    if UNAVAILABLE is not None:
-        pytest.skip(f"the headless browser is not available: {UNAVAILABLE}")
+def laddered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
     tmp = tmp_path_factory.mktemp("ladder")
     resetting = ResettingServer()
     threading.Thread(target=resetting.serve_forever, daemon=True).start()
@@ -173,26 +181,25 @@ def laddered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CLI, Lo
         start = time.monotonic()
         crawl = cli("-v", "crawl", check=False,
                     env={"POLICYWATCH_CHROMIUM": CHROMIUM, "POLICYWATCH_DOWNLOAD_MAXSIZE": "200000"})
-        assert crawl.returncode == 1, crawl.stderr
-        elapsed = time.monotonic() - start
-        yield cli, server, resetting, crawl, elapsed
+        seconds = time.monotonic() - start
+        assert crawl.returncode == 1, crawl.stderr  # t/swelling fails, by design
+        yield Crawled(cli, server, resetting, crawl.stderr, seconds)
     resetting.shutdown()
     resetting.server_close()
 
 
 @pytest.mark.browser
 @needs_browser
-def test_text_inserted_by_scripts_is_captured_complete(laddered) -> None:  # type: ignore[no-untyped-def]
-    cli, server, _, _, _ = laddered
-    assert cli("show", "t/rendered").stdout == POLICY_TEXT
-    assert server.hits.count("/rendered") == 1, "fetch: browser goes straight to the browser"
+def test_text_inserted_by_scripts_is_captured_complete(laddered: Crawled) -> None:
+    assert laddered.cli("show", "t/rendered").stdout == POLICY_TEXT
+    assert laddered.server.hits.count("/rendered") == 1, "fetch: browser goes straight to the browser"
 
 
 @pytest.mark.browser
 @needs_browser
 @pytest.mark.parametrize("source", ["t/cf403", "t/cf503"])
-def test_challenge_cleared_by_its_script_is_fetched_through_the_browser(laddered, source: str) -> None:  # type: ignore[no-untyped-def]
-    cli, server, _, crawl, _ = laddered
+def test_challenge_cleared_by_its_script_is_fetched_through_the_browser(laddered: Crawled, source: str) -> None:
+    cli, server = laddered.cli, laddered.server
     history = cli.json("history", source)
     assert [v["number"] for v in history["versions"]] == [1]
     assert [(o["outcome"], o["failure_kind"], o["http_status"]) for o in history["outcomes"]] == [("first", None, 200)]
@@ -200,34 +207,32 @@ def test_challenge_cleared_by_its_script_is_fetched_through_the_browser(laddered
     # The plain fetch, the browser's first load, the reload made by the challenge's script; the 503 is not
     # retried by the plain fetch before the ladder climbs.
     assert server.hits.count("/" + source.split("/")[1]) == 3
-    assert f"{source}: HTTP {source[-3:]} Cloudflare challenge page" in crawl.stderr
+    assert f"{source}: HTTP {source[-3:]} Cloudflare challenge page" in laddered.log
 
 
 @pytest.mark.browser
 @needs_browser
 @pytest.mark.parametrize("source", ["t/shell", "t/late"])
-def test_pages_that_scripts_fill_in_are_rendered_by_the_browser(laddered, source: str) -> None:  # type: ignore[no-untyped-def]
-    cli, server, _, crawl, _ = laddered
-    assert cli("show", source).stdout == POLICY_TEXT
-    assert server.hits.count("/" + source.split("/")[1]) == 2
-    assert [line for line in crawl.stderr.splitlines() if f"{source}: " in line
+def test_pages_that_scripts_fill_in_are_rendered_by_the_browser(laddered: Crawled, source: str) -> None:
+    assert laddered.cli("show", source).stdout == POLICY_TEXT
+    assert laddered.server.hits.count("/" + source.split("/")[1]) == 2
+    assert [line for line in laddered.log.splitlines() if f"{source}: " in line
             and "in a page that needs JavaScript; fetching it again with the headless browser" in line]
 
 
 @pytest.mark.browser
 @needs_browser
-def test_the_download_limit_applies_to_the_rendered_page(laddered) -> None:  # type: ignore[no-untyped-def]
-    cli, _, _, _, _ = laddered
-    [swelling] = outcomes(cli, "t/swelling")
+def test_the_download_limit_applies_to_the_rendered_page(laddered: Crawled) -> None:
+    [swelling] = outcomes(laddered.cli, "t/swelling")
     assert swelling["failure_kind"] == "oversize"
     assert "over the download limit of 200000" in swelling["detail"]
 
 
 @pytest.mark.browser
 @needs_browser
-def test_connection_reset_is_retried_in_the_browser(laddered) -> None:  # type: ignore[no-untyped-def]
-    cli, _, resetting, _, _ = laddered
-    assert cli("show", "t/reset").stdout == POLICY_TEXT
+def test_connection_reset_is_retried_in_the_browser(laddered: Crawled) -> None:
+    resetting = laddered.resetting
+    assert laddered.cli("show", "t/reset").stdout == POLICY_TEXT
     assert (resetting.resets, resetting.served) == (1, ["browser"])
     head = resetting.requests[-1].decode("latin-1").lower()
     assert "\r\nuser-agent: policywatch/" in head, "the browser announces the crawler's user agent"
@@ -236,19 +241,17 @@ def test_connection_reset_is_retried_in_the_browser(laddered) -> None:  # type: 
 
 @pytest.mark.browser
 @needs_browser
-def test_the_browser_uses_the_declared_language(laddered) -> None:  # type: ignore[no-untyped-def]
-    cli, _, _, _, _ = laddered
-    assert cli("show", "t/de").stdout == "Sprache: de\n"
+def test_the_browser_uses_the_declared_language(laddered: Crawled) -> None:
+    assert laddered.cli("show", "t/de").stdout == "Sprache: de\n"
 
 
 @pytest.mark.browser
 @needs_browser
-def test_pages_that_need_no_browser_are_fetched_once_over_http(laddered) -> None:  # type: ignore[no-untyped-def]
-    cli, server, _, crawl, elapsed = laddered
-    assert cli("show", "t/plain").stdout == POLICY_TEXT
-    assert server.hits.count("/plain") == 1
-    assert not [line for line in crawl.stderr.splitlines() if "t/plain" in line and "headless browser" in line]
-    assert elapsed < 60, f"the crawl took {elapsed:.1f} s"
+def test_pages_that_need_no_browser_are_fetched_once_over_http(laddered: Crawled) -> None:
+    assert laddered.cli("show", "t/plain").stdout == POLICY_TEXT
+    assert laddered.server.hits.count("/plain") == 1
+    assert not [line for line in laddered.log.splitlines() if "t/plain" in line and "headless browser" in line]
+    assert laddered.seconds < 60, f"the crawl took {laddered.seconds:.1f} s"
 
 
 @pytest.mark.browser

@@ -92,6 +92,11 @@ def context_name(source: Source) -> str:
     return f"lang-{source.language}"
 
 
+def removed(source: Source) -> list[str]:
+    """The selectors extraction drops: the declaration's own and its filters'."""
+    return [css for spec in source.rules.filters for css in spec.drop] + list(source.rules.remove)
+
+
 def browser_meta(source: Source, settings: Any) -> dict[str, Any]:
     """Request meta that sends a request to the browser and captures the page once its text is stable.
 
@@ -107,7 +112,7 @@ def browser_meta(source: Source, settings: Any) -> dict[str, Any]:
         "playwright_context_kwargs": {"locale": source.language, "user_agent": settings.get("USER_AGENT"),
                                       "service_workers": "block"},
         "playwright_page_init_callback": "crawler.browser.track_document",
-        "playwright_page_methods": [PageMethod(settle, list(source.rules.select),
+        "playwright_page_methods": [PageMethod(settle, list(source.rules.select), removed(source),
                                                settings.getfloat("POLICYWATCH_RENDER_TIMEOUT", RENDER_TIMEOUT))],
         LADDER: "browser",
     }
@@ -124,9 +129,10 @@ async def track_document(page: Any, request: Any) -> None:
     page.on("response", seen)
 
 
-# True once the selected elements hold text that has not changed for quietMs.
+# True once the selected elements hold text that has not changed for quietMs;
+# what the declaration removes (a clock, a rotating banner) does not count.
 # The state lives on `window`, so a reload (a challenge script) starts over.
-_SETTLED_JS = """([selectors, quietMs]) => {
+_SETTLED_JS = """([selectors, removed, quietMs]) => {
   let nodes = [];
   try {
     nodes = selectors.flatMap((css) => Array.from(document.querySelectorAll(css)));
@@ -134,7 +140,15 @@ _SETTLED_JS = """([selectors, quietMs]) => {
     selectors = [];  // a selector only lxml's cssselect understands: judge by the whole body
   }
   if (!selectors.length) nodes = document.body ? [document.body] : [];
-  const text = nodes.map((el) => (el.innerText || el.textContent || "").trim()).join("\\n");
+  const textOf = (el) => {
+    if (!removed.length) return el.innerText || el.textContent || "";
+    const copy = el.cloneNode(true);
+    try {
+      removed.forEach((css) => copy.querySelectorAll(css).forEach((r) => r.remove()));
+    } catch (e) {}
+    return copy.textContent || "";
+  };
+  const text = nodes.map((el) => textOf(el).trim()).join("\\n");
   const now = performance.now();
   const seen = window.__policywatchSettle;
   if (!seen || seen.text !== text) {
@@ -146,7 +160,7 @@ _SETTLED_JS = """([selectors, quietMs]) => {
 _STATE_JS = "() => (window.__policywatchSettle || {text: ''}).text.length"
 
 
-async def _stable(page: Any, selectors: list[str], deadline: float) -> bool:
+async def _stable(page: Any, selectors: list[str], removed: list[str], deadline: float) -> bool:
     """Wait until the selected text has been present and unchanged for QUIET_MS; False at the deadline.
     Playwright re-evaluates the condition after a navigation, so a reload made by a challenge
     script restarts the wait on the new document."""
@@ -156,7 +170,8 @@ async def _stable(page: Any, selectors: list[str], deadline: float) -> bool:
     if left <= 0:  # Playwright reads a timeout of 0 as "wait forever"
         return False
     try:
-        await page.wait_for_function(_SETTLED_JS, arg=[selectors, QUIET_MS], polling=100, timeout=left * 1000)
+        await page.wait_for_function(_SETTLED_JS, arg=[selectors, removed, QUIET_MS], polling=100,
+                                     timeout=left * 1000)
     except PlaywrightTimeout:
         return False
     return True
@@ -171,7 +186,7 @@ async def _network_idle(page: Any, timeout: float) -> None:
         pass  # pages that poll forever never go idle; the text's stability still decides
 
 
-async def settle(page: Any, selectors: list[str], timeout: float) -> str:
+async def settle(page: Any, selectors: list[str], removed: list[str], timeout: float) -> str:
     """Wait until the selected text is present and stable; returns settled, missing or changing.
 
     The text must also outlast the network's activity, so that content still
@@ -184,10 +199,10 @@ async def settle(page: Any, selectors: list[str], timeout: float) -> str:
     deadline = loop.time() + timeout
     idle = asyncio.ensure_future(_network_idle(page, min(NETWORK_IDLE_MS / 1000, timeout / 4)))
     try:
-        settled = await _stable(page, selectors, deadline)
+        settled = await _stable(page, selectors, removed, deadline)
     finally:
         await idle
-    if settled and await _stable(page, selectors, deadline):
+    if settled and await _stable(page, selectors, removed, deadline):
         return "settled"
     try:
         length = await page.evaluate(_STATE_JS)

@@ -292,10 +292,11 @@ def test_without_the_browser_browser_sources_fail_with_an_install_hint(server, m
 
 @pytest.mark.browser
 @needs_browser
-def test_pages_that_never_settle_are_not_captured(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pages_whose_text_never_settles_are_not_captured(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     server.routes.update({"/ticking": Page(TICKING), "/plain": Page(html(POLICY))})
     decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
         {"id": "t/ticking", "urls": ["/ticking"], "select": "main", "fetch": "browser"},
+        {"id": "t/clock-removed", "urls": ["/ticking"], "select": "main", "remove": "#clock", "fetch": "browser"},
         {"id": "t/elsewhere", "urls": ["/plain"], "select": "article", "fetch": "browser"},
     ])
     db = tmp_path / "settle.db"
@@ -311,3 +312,4 @@ def test_pages_that_never_settle_are_not_captured(server, tmp_path: Path) -> Non
     [elsewhere] = outcomes(cli, "t/elsewhere")
     assert elsewhere["failure_kind"] == "selector_miss"
     assert cli.json("history", "t/ticking")["versions"] == []
+    assert cli("show", "t/clock-removed").stdout == "We keep chats for 30 days.\n", "what is removed may change"

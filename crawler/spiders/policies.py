@@ -1,7 +1,9 @@
 """The `policies` spider: fetch every page of every declared source.
 
 It only fetches. Guarding, extraction and storage happen in the pipelines, and
-retries, throttling and robots.txt in Scrapy's middlewares and settings.
+retries, throttling, robots.txt and the fetch ladder (crawler/ladder.py) in
+downloader middlewares and settings. Sources declared `fetch: browser` are
+sent to the headless browser (crawler/browser.py) from the start.
 """
 
 from __future__ import annotations

@@ -2,9 +2,8 @@
 
 Nothing here imports playwright or scrapy-playwright at module level: a crawl
 without the extra must work, and a crawl that never needs the browser must not
-start it. `BrowserDownloadHandler` (scrapy-playwright's handler, launched on
-the first browser request instead of at engine start) is defined on first
-access, through the module's `__getattr__`.
+start it. The download handler lives in `crawler.browser_handler`, which Scrapy
+imports only when the browser is available.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run")
 INSTALL_HINT = "pip install '.[browser]' and apt-get install chromium"
-HANDLER = "crawler.browser.BrowserDownloadHandler"
+HANDLER = "crawler.browser_handler.BrowserDownloadHandler"
 
 # Request meta keys shared with the spider and the ladder middleware.
 LADDER = "policywatch_ladder"  # "browser" once a request has been sent to the browser
@@ -45,9 +44,8 @@ SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
 
 
 def configured_chromium(settings: object) -> str:
-    """The Chromium executable: the typed setting `chromium` if the configuration has one, else
-    $POLICYWATCH_CHROMIUM, else Debian's path."""
-    return getattr(settings, "chromium", None) or os.environ.get("POLICYWATCH_CHROMIUM") or DEFAULT_CHROMIUM
+    """The Chromium executable: the typed setting `chromium` (`POLICYWATCH_CHROMIUM`), else Debian's path."""
+    return getattr(settings, "chromium", None) or DEFAULT_CHROMIUM
 
 
 def browser_available(chromium: str = DEFAULT_CHROMIUM) -> str | None:
@@ -240,42 +238,3 @@ def document_headers(headers: Mapping[str, str]) -> dict[str, str]:
     # The body is the serialized DOM, re-encoded: the transfer headers of the original no longer apply.
     return {k: v for k, v in headers.items() if k.lower() not in ("content-encoding", "content-length",
                                                                    "transfer-encoding")}
-
-
-def _handler_class() -> type:
-    from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
-
-    class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
-        """scrapy-playwright's handler, but Playwright and Chromium start with the first browser request:
-        most crawls never need them, and starting Playwright alone costs most of a second."""
-
-        def __init__(self, crawler: Any) -> None:
-            super().__init__(crawler)
-            self._started = False
-            self._start_lock = asyncio.Lock()
-
-        async def _maybe_launch_in_thread(self) -> None:
-            return None
-
-        async def download_request(self, request: Any) -> Any:
-            if request.meta.get("playwright"):
-                async with self._start_lock:
-                    if not self._started:
-                        log.info("starting the headless browser for %s", request.url)
-                        await self._launch()
-                        self._started = True
-            return await super().download_request(request)
-
-    return BrowserDownloadHandler
-
-
-_handler: type | None = None
-
-
-def __getattr__(name: str) -> Any:
-    global _handler
-    if name == "BrowserDownloadHandler":
-        if _handler is None:
-            _handler = _handler_class()
-        return _handler
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

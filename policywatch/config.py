@@ -36,6 +36,7 @@ class Settings:
     autothrottle: bool = True
     too_short_fraction: float = 0.5
     failing_after_runs: int = 2
+    chromium: str = "/usr/bin/chromium"
 
     @property
     def user_agent(self) -> str:

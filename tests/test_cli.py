@@ -1,0 +1,45 @@
+"""The reading commands and `extract`, as a user runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+def test_extract_prints_what_a_saved_page_extracts_to_and_stores_nothing(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = tmp_path / "sources.yaml"
+    decl.write_text(yaml.safe_dump({"sources": [
+        {"id": "t/one", "vendor": "V", "title": "One", "document_type": "Privacy Policy", "language": "en",
+         "urls": ["https://example.test/a"], "select": "main", "remove": ".ad", "filters": ["tracking-params"]},
+        {"id": "t/two", "vendor": "V", "title": "Two", "document_type": "Privacy Policy", "language": "en",
+         "urls": ["https://example.test/a", "https://example.test/b"], "select": "main"}]}), encoding="utf-8")
+    (tmp_path / "a.html").write_text("<main><h2>Data</h2><p class='ad'>Buy!</p><p>We keep logs "
+                                     "<a href='/x?utm_source=z&id=3'>here</a>.</p></main>", encoding="utf-8")
+    (tmp_path / "b.html").write_text("<main><p>Part two \x1b[31mred</p></main>", encoding="utf-8")
+    (tmp_path / "nomain.html").write_text("<div>nothing</div>", encoding="utf-8")
+    cli = make_cli(decl)
+    assert cli("extract", "--source", "t/one", str(tmp_path / "a.html")).stdout == "## Data\n\nWe keep logs [here](/x?id=3).\n"
+    combined = cli("extract", "--source", "t/two", str(tmp_path / "a.html"), str(tmp_path / "b.html")).stdout
+    assert "- - -\n\nPart two" in combined and "\x1b" not in combined, "no escape sequence reaches the terminal"
+    miss = cli("extract", "--source", "t/one", str(tmp_path / "nomain.html"), check=False)
+    assert miss.returncode == 2 and "selector_miss" in miss.stderr and "nomain.html" in miss.stderr
+    unknown = cli("extract", "--source", "t/nope", str(tmp_path / "a.html"), check=False)
+    assert unknown.returncode == 2 and "unknown source id" in unknown.stderr
+    assert not cli.db.exists()
+
+
+def test_sources_lists_declared_sources_with_their_state(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli = make_cli()  # the bundled OpenAI declarations
+    rows = cli.json("sources")
+    ids = [r["id"] for r in rows]
+    assert "openai/privacy-policy-eu" in ids and len(ids) >= 17
+    assert all(r["declared"] and r["versions"] == 0 and r["last_checked"] is None for r in rows)
+    text = cli("sources").stdout
+    assert "openai/privacy-policy-eu-de" in text and "never checked" in text
+
+
+def test_reading_commands_explain_a_missing_database(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli = make_cli()
+    out = cli("history", "openai/privacy-policy-eu", check=False)
+    assert out.returncode == 2 and "no database at" in out.stderr

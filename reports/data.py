@@ -7,12 +7,14 @@ texts are read per source and only when a page that shows them is written.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Change, FetchOutcome, Run, Snapshot, SourceRow, Version
@@ -71,7 +73,12 @@ class ChangeInfo:
     flags: tuple[str, ...]
     severity: str
     summary: str
-    evidence: tuple[dict[str, Any], ...]
+    evidence_sha256: str
+    # The flagger's evidence as stored (JSON text), parsed only for the pages
+    # that show it. Page keys hash its digest above instead: escaping
+    # kilobytes of evidence per change into every key would double the time
+    # of a nightly rebuild.
+    evidence_json: str = field(default="", metadata={"hashed": False})
 
     @property
     def announced(self) -> bool:
@@ -80,6 +87,13 @@ class ChangeInfo:
     @property
     def flagged(self) -> bool:
         return bool(self.flags)
+
+    def evidence(self) -> tuple[dict[str, Any], ...]:
+        try:
+            items = json.loads(self.evidence_json) if self.evidence_json else []
+        except ValueError:
+            return ()
+        return tuple(e for e in items if isinstance(e, dict)) if isinstance(items, list) else ()
 
 
 @dataclass(frozen=True)
@@ -163,7 +177,7 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
     by_id = {v.id: v for vs in versions.values() for v in vs}
     query = select(Change.id, Change.source_id, Change.from_version_id, Change.to_version_id, Change.detected_at,
                    Change.words_added, Change.words_removed, Change.lines_added, Change.lines_removed,
-                   Change.kind, Change.flags, Change.severity, Change.summary, Change.evidence)
+                   Change.kind, Change.flags, Change.severity, Change.summary, cast(Change.evidence, Text))
     found: dict[str, list[ChangeInfo]] = defaultdict(list)
     for (cid, sid, from_id, to_id, at, wa, wr, la, lr, kind, flags, severity, summary,
          evidence) in session.execute(query):
@@ -171,7 +185,7 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
         found[sid].append(ChangeInfo(
             cid, sid, old.number, new.number, old.sha256, new.sha256, at, wa, wr, la, lr, kind,
             tuple(flags or ()), severity or "none", summary or "",
-            tuple(e for e in (evidence or ()) if isinstance(e, dict))))
+            hashlib.sha256((evidence or "").encode("utf-8")).hexdigest(), evidence or ""))
     for items in found.values():
         items.sort(key=lambda c: (c.to_number, c.id))
     return found

@@ -26,7 +26,7 @@ class Excerpts:
         self.cache: dict[int, list[Sentence]] = {}
 
     def remember(self, change: ChangeInfo, diff: Diff) -> None:
-        cited = [e["sentence"] for e in change.evidence if isinstance(e.get("sentence"), str)]
+        cited = [e["sentence"] for e in change.evidence() if isinstance(e.get("sentence"), str)]
         self.cache[change.id] = important_sentences(diff, cited)
 
     def get(self, change: ChangeInfo) -> list[Sentence]:

@@ -14,18 +14,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import is_dataclass
+from dataclasses import fields, is_dataclass
+from functools import lru_cache
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
 MANIFEST = ".policywatch-site.json"
-FORMAT = 2
+FORMAT = 3
+
+
+@lru_cache(maxsize=None)
+def _hashed_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.metadata.get("hashed", True))
 
 
 def _plain(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
-        return vars(value)  # shallow: json.dumps calls back here for nested dataclasses
+        # Shallow: json.dumps calls back here for nested dataclasses.
+        return {name: getattr(value, name) for name in _hashed_fields(type(value))}
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (set, frozenset)):
@@ -43,7 +50,7 @@ class SiteWriter:
         self.out = out
         self.salt = salt
         self.full = full
-        self.previous: dict[str, str] = {}
+        self.previous: dict[str, str] = {}  # every file of the last build, units' files included
         self.previous_units: dict[str, dict[str, Any]] = {}
         previous_salt = self._load()
         # Nothing can be reused: a first build, --full, or new templates or code.
@@ -53,8 +60,9 @@ class SiteWriter:
         self.written = 0
         self.skipped = 0
         self.written_paths: set[str] = set()
-        self._unit_paths: list[str] | None = None
+        self._unit_files: dict[str, str] | None = None
         self._dirs: set[Path] = set()
+        self._root = str(out)
 
     def _load(self) -> str | None:
         try:
@@ -65,7 +73,11 @@ class SiteWriter:
             return None
         self.previous = {str(k): str(v) for k, v in data["files"].items()}
         units = data.get("units")
-        self.previous_units = units if isinstance(units, dict) else {}
+        if isinstance(units, dict):
+            for name, unit in units.items():
+                if isinstance(unit, dict) and isinstance(unit.get("files"), dict):
+                    self.previous_units[str(name)] = unit
+                    self.previous.update(unit["files"])
         return str(data.get("salt"))
 
     def key(self, *inputs: Any) -> str:
@@ -78,8 +90,8 @@ class SiteWriter:
     def own(self, path: str, key: str) -> None:
         """Record that this build produced (or kept) `path` from inputs hashing to `key`."""
         self.current[path] = key
-        if self._unit_paths is not None:
-            self._unit_paths.append(path)
+        if self._unit_files is not None:
+            self._unit_files[path] = key
 
     def keep(self, path: str, key: str) -> None:
         self.own(path, key)
@@ -115,20 +127,20 @@ class SiteWriter:
         previous = self.previous_units.get(unit)
         if self.full or not previous or previous.get("key") != key:
             return False
-        paths = previous.get("files") or []
-        if not all(path in self.previous and (self.out / path).is_file() for path in paths):
+        files: dict[str, str] = previous["files"]
+        if not all(os.path.isfile(os.path.join(self._root, path)) for path in files):
             return False
-        for path in paths:
-            self.keep(path, self.previous[path])
+        self.current.update(files)
+        self.skipped += len(files)
         self.units[unit] = previous
         return True
 
     def begin_unit(self) -> None:
-        self._unit_paths = []
+        self._unit_files = {}
 
     def end_unit(self, unit: str, key: str) -> None:
-        self.units[unit] = {"key": key, "files": self._unit_paths or []}
-        self._unit_paths = None
+        self.units[unit] = {"key": key, "files": self._unit_files or {}}
+        self._unit_files = None
 
     def finish(self) -> list[str]:
         """Save the manifest; remove files an earlier build owned that this one did not produce."""
@@ -140,7 +152,9 @@ class SiteWriter:
             if target.is_file():
                 target.unlink()
                 removed.append(path)
-        manifest = {"format": FORMAT, "salt": self.salt, "files": self.current, "units": self.units}
+        in_units = {path for unit in self.units.values() for path in unit["files"]}
+        loose = {path: key for path, key in self.current.items() if path not in in_units}
+        manifest = {"format": FORMAT, "salt": self.salt, "files": loose, "units": self.units}
         self.write(MANIFEST, json.dumps(manifest, sort_keys=True, separators=(",", ":")))
         self.written -= 1  # the manifest is bookkeeping, not a page
         return removed

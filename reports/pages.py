@@ -55,6 +55,22 @@ class SourceHeader:
 
 
 @dataclass(frozen=True)
+class IndexRow:
+    """What the index shows of a source: a row's worth, not its whole history."""
+
+    id: str
+    vendor: str
+    title: str
+    document_type: str
+    language: str
+    last_checked: datetime | None
+    last_changed: datetime | None
+    versions: int
+    health: Health
+    href: str
+
+
+@dataclass(frozen=True)
 class ChangeLink:
     change: ChangeInfo
     source_id: str
@@ -110,7 +126,8 @@ def index_page(record: Record) -> Page:
     changes = [ChangeLink(c, c.source_id, sources[c.source_id].vendor, sources[c.source_id].title,
                           urls.relative(path, urls.change_page(c.id)))
                for c in record.changes[:INDEX_CHANGES]]
-    rows = [{"source": s, "href": urls.relative(path, urls.source_page(s.id))} for s in record.sources]
+    rows = [IndexRow(s.id, s.vendor, s.title, s.document_type, s.language, s.last_checked, s.last_changed,
+                     len(s.versions), s.health, urls.relative(path, urls.source_page(s.id))) for s in record.sources]
     totals = {"sources": len(record.sources), "versions": sum(len(s.versions) for s in record.sources),
               "changes": len(record.changes)}
     alternates = [_alternate(path, urls.feed("changes", "atom"), "All changes (Atom)", "atom"),
@@ -185,7 +202,7 @@ def version_pages(source: SourceInfo) -> list[Page]:
 
 def _evidence(change: ChangeInfo) -> list[EvidenceItem]:
     items = []
-    for entry in change.evidence:
+    for entry in change.evidence():
         sentence = entry.get("sentence") or entry.get("match")
         if not isinstance(sentence, str) or not sentence:
             continue

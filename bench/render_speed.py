@@ -9,7 +9,7 @@ then merged into one file; only the rendering is timed. The nightly run that
 follows checks every source again and finds 3 of them changed, as a real
 night would.
 
-    .venv/bin/python bench/render_speed.py [--sources N] [--versions N] [--changes N]
+    .venv/bin/python bench/render_speed.py [--sources N] [--versions N] [--changes N] [--record FILE]
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ from time import perf_counter
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from reports.site import build_site  # noqa: E402
+from sqlalchemy import and_, func, literal_column, select  # noqa: E402
+
 from storage.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
+from storage.models import Version  # noqa: E402
 from storage.record import RawPage, finish_run, record_success, start_run, upsert_source  # noqa: E402
 
 SECTIONS = 12
@@ -39,6 +42,10 @@ WORDS = ("data personal we you your account content retain delete days service p
 
 
 class Declared:
+    @classmethod
+    def from_id(cls, source_id: str) -> "Declared":
+        return cls(int(source_id.rsplit("-", 1)[1]))
+
     def __init__(self, n: int):
         self.id = f"vendor{n % 40:02d}/document-{n:04d}"
         self.vendor = f"Vendor {n % 40}"
@@ -75,8 +82,8 @@ def page(source: Declared, text: str) -> RawPage:
     return RawPage(source.urls[0], source.urls[0], 200, "text/html; charset=utf-8", body)
 
 
-def record_slice(db: Path, numbers: range, versions: int) -> dict[str, list[str]]:
-    """Record sources `numbers` night after night into their own file; their last texts by source id."""
+def record_slice(db: Path, numbers: range, versions: int) -> None:
+    """Record sources `numbers` night after night into their own file."""
     engine = make_engine(f"sqlite:///{db}")
     upgrade(engine)
     factory = session_factory(engine)
@@ -85,7 +92,6 @@ def record_slice(db: Path, numbers: range, versions: int) -> dict[str, list[str]
     with transaction(factory) as session:
         # Every slice creates the same runs in the same order, so run ids agree when slices merge.
         run_ids = [start_run(session, "crawl", at).id for at in days]
-    texts = {}
     for n in numbers:
         source = Declared(n)
         with transaction(factory) as session:
@@ -97,9 +103,7 @@ def record_slice(db: Path, numbers: range, versions: int) -> dict[str, list[str]
                 text = render(paragraphs)
                 record_success(session, run_id=run_id, source_id=source.id, at=at, pages=[page(source, text)],
                                text=text)
-        texts[source.id] = paragraphs
     engine.dispose()
-    return texts
 
 
 def merge(target: sqlite3.Connection, part: Path) -> None:
@@ -132,15 +136,13 @@ def merge(target: sqlite3.Connection, part: Path) -> None:
     target.execute("detach database part")
 
 
-def build_record(db: Path, sources: int, versions: int) -> tuple[float, dict[str, list[str]], list[Declared]]:
+def build_record(db: Path, sources: int, versions: int) -> float:
     started = perf_counter()
     workers = max(1, min(os.cpu_count() or 1, 8, sources))
-    parts = [db.with_name(f"slice-{i}.db") for i in range(workers)]
+    parts = [db.with_name(f"{db.stem}-slice-{i}.db") for i in range(workers)]
     slices = [range(sources * i // workers, sources * (i + 1) // workers) for i in range(workers)]
-    texts: dict[str, list[str]] = {}
     with ProcessPoolExecutor(workers) as pool:
-        for found in pool.map(record_slice, parts, slices, [versions] * workers):
-            texts.update(found)
+        list(pool.map(record_slice, parts, slices, [versions] * workers))
     shutil.move(parts[0], db)
     with sqlite3.connect(db) as target:
         for part in parts[1:]:
@@ -151,22 +153,27 @@ def build_record(db: Path, sources: int, versions: int) -> tuple[float, dict[str
         for run_id, day in zip(range(1, versions + 1), range(versions)):
             finish_run(session, run_id, DAY0 + timedelta(days=day))
     engine.dispose()
-    return perf_counter() - started, texts, [Declared(n) for n in range(sources)]
+    return perf_counter() - started
 
 
-def nightly_run(db: Path, texts: dict[str, list[str]], declared: list[Declared], day: int, changed: int) -> None:
+def nightly_run(db: Path, day: int, changed: int) -> None:
+    """Check every source again: the first `changed` of them have a new sentence, the others are as they were."""
     engine = make_engine(f"sqlite:///{db}")
+    factory = session_factory(engine)
     rng = random.Random(day)
     at = DAY0 + timedelta(days=day)
-    factory = session_factory(engine)
     with transaction(factory) as session:
         run_id = start_run(session, "crawl", at).id
-    for index, source in enumerate(declared):
-        if index < changed:
-            texts[source.id] = edit(texts[source.id], rng)
-        text = render(texts[source.id])
+        current = dict(session.execute(
+            select(Version.source_id, Version.text).join(
+                select(Version.source_id.label("sid"), func.max(Version.number).label("top"))
+                .group_by(Version.source_id).subquery(), and_(Version.source_id == literal_column("sid"),
+                                                              Version.number == literal_column("top")))).all())
+    for index, source_id in enumerate(sorted(current)):
+        text = current[source_id] + (f"\n{sentence(rng)}\n" if index < changed else "")
         with transaction(factory) as session:
-            record_success(session, run_id=run_id, source_id=source.id, at=at, pages=[page(source, text)], text=text)
+            record_success(session, run_id=run_id, source_id=source_id, at=at,
+                           pages=[page(Declared.from_id(source_id), text)], text=text)
     with transaction(factory) as session:
         finish_run(session, run_id, at)
     engine.dispose()
@@ -181,20 +188,34 @@ def timed_build(db: Path, out: Path, full: bool) -> tuple[float, int, int]:
     return stats.seconds, stats.pages_written, stats.pages_skipped
 
 
+def copy_database(source: Path, target: Path) -> None:
+    with sqlite3.connect(source) as a, sqlite3.connect(target) as b:
+        a.backup(b)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sources", type=int, default=1000)
     parser.add_argument("--versions", type=int, default=30)
     parser.add_argument("--changes", type=int, default=3, help="sources that change in the nightly run")
+    parser.add_argument("--record", type=Path, metavar="FILE",
+                        help="keep the recorded sources in FILE and reuse them when it exists (it is never modified)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="policywatch-render-bench-"))
     try:
         db, out = work / "bench.db", work / "site"
-        print(f"render_speed: {args.sources:,} sources × {args.versions} versions "
-              f"({args.sources * (args.versions - 1):,} changes), about {SECTIONS * 25} words a version, "
-              f"{os.cpu_count()} core(s)", flush=True)
-        seconds, texts, declared = build_record(db, args.sources, args.versions)
-        print(f"  recording them with storage.record (not timed below): {seconds:.1f} s", flush=True)
+        if args.record is not None and args.record.exists():
+            copy_database(args.record, db)
+            print(f"  reusing the record in {args.record}", flush=True)
+        else:
+            seconds = build_record(db, args.sources, args.versions)
+            print(f"  recording them with storage.record (not timed below): {seconds:.1f} s", flush=True)
+            if args.record is not None:
+                copy_database(db, args.record)
+        (sources, versions, changes), = sqlite3.connect(db).execute(
+            "select count(distinct source_id), max(number), (select count(*) from changes) from versions").fetchall()
+        print(f"render_speed: {sources:,} sources × {versions} versions ({changes:,} changes), "
+              f"about {SECTIONS * 25} words a version, {os.cpu_count()} core(s)", flush=True)
         seconds, written, _ = timed_build(db, out, full=True)
         files = sum(1 for p in out.rglob("*") if p.is_file())
         print(f"  from scratch:                        {seconds:7.2f} s  {written:,} files written "
@@ -202,10 +223,10 @@ def main() -> int:
         seconds, written, skipped = timed_build(db, out, full=False)
         print(f"  rebuild, nothing new:                {seconds:7.2f} s  {written:,} written, {skipped:,} unchanged",
               flush=True)
-        nightly_run(db, texts, declared, args.versions, args.changes)
+        nightly_run(db, versions, args.changes)
         seconds, written, skipped = timed_build(db, out, full=False)
         print(f"  incremental after a nightly run with {args.changes} new changes "
-              f"({args.sources - args.changes:,} sources unchanged):", flush=True)
+              f"({sources - args.changes:,} sources unchanged):", flush=True)
         print(f"                                       {seconds:7.2f} s  {written:,} written, {skipped:,} unchanged",
               flush=True)
     finally:

@@ -23,6 +23,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/extract_speed.py
 	$(BIN)/python bench/storage_growth.py
 	$(BIN)/python bench/diff_speed.py
+	$(BIN)/python bench/flag_speed.py
+	$(BIN)/python bench/eval_flagger.py
+	$(BIN)/python bench/render_speed.py
 
 clean:
 	rm -rf $(VENV) demo site *.egg-info

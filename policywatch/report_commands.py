@@ -75,7 +75,8 @@ def cmd_report(ctx: "Context") -> int:
 
     base_url = _base_url(ctx.args.base_url)
     out = Path(ctx.args.out)
-    stats = build_site(session_factory(ctx.engine(must_exist=True)), out, base_url, full=ctx.args.full)
+    stats = build_site(session_factory(ctx.engine(must_exist=True)), out, base_url, full=ctx.args.full,
+                       failing_after=ctx.settings.failing_after_runs)
     _print_build(stats, out)
     return EXIT_OK
 
@@ -235,7 +236,7 @@ def _run_locked(ctx: "Context", quiet: bool, base_url: str | None, out: Path, lo
         failed = [(o.source_id, o.failure_kind or "", o.detail or "") for o in run.outcomes if o.outcome == "failed"]
         checked, new_versions, changes, failures = run.sources_checked, run.new_versions, run.changes, run.failures
         run_id = run.id
-    stats = build_site(factory, out, base_url)
+    stats = build_site(factory, out, base_url, failing_after=ctx.settings.failing_after_runs)
     summary = (f"policywatch run {run_id}: {_plural(checked, 'source')} checked, {_plural(new_versions, 'new version')}, "
                f"{_plural(changes, 'change')}, {_plural(failures, 'failure')}; report: {stats.index_path.resolve()}")
     log.write(summary)

@@ -17,9 +17,11 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from storage.health import unstable_sources
 from storage.models import Change, FetchOutcome, Run, Snapshot, SourceRow, Version
 
 RECENT_RUNS = 30
+FAILING_AFTER = 2
 # Changes of these kinds are recorded and shown, but not announced in feeds:
 # re-extraction after a rule change, a return to a recent wording, and
 # changes that alter formatting only.
@@ -28,10 +30,12 @@ UNANNOUNCED_KINDS = frozenset({"technical", "revert", "formatting"})
 
 @dataclass(frozen=True)
 class Health:
-    state: str  # ok | failing | unchecked
+    # ok | failing (K failed runs in a row) | retrying (the last fetch failed, not yet K in a row) | unchecked
+    state: str
     since: datetime | None = None  # failing since (the first failure of the current streak)
     kind: str | None = None
     detail: str | None = None
+    unstable_reverts: int = 0  # reverts in the last 14 days, when the source flips between texts
 
 
 @dataclass(frozen=True)
@@ -191,34 +195,31 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
     return found
 
 
-def _health(session: Session) -> tuple[dict[str, datetime], dict[str, Health]]:
-    """Last check per source, and whether its latest outcomes are failures (and since when)."""
-    last_checked = dict(session.execute(
-        select(FetchOutcome.source_id, func.max(FetchOutcome.at)).group_by(FetchOutcome.source_id)).all())
-    last_good = dict(session.execute(
-        select(FetchOutcome.source_id, func.max(FetchOutcome.id)).where(FetchOutcome.outcome != "failed")
-        .group_by(FetchOutcome.source_id)).all())
-    last_bad = dict(session.execute(
-        select(FetchOutcome.source_id, func.max(FetchOutcome.id)).where(FetchOutcome.outcome == "failed")
-        .group_by(FetchOutcome.source_id)).all())
-    failing = [sid for sid, bad in last_bad.items() if bad > last_good.get(sid, 0)]
+def _health(session: Session, failing_after: int) -> tuple[dict[str, datetime], dict[str, Health]]:
+    """Last check per source, and its health: failing only after `failing_after` failed runs in a row,
+    as the health feed announces it, and unstable when its text keeps flipping back."""
+    rows = session.execute(select(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome,
+                                  FetchOutcome.failure_kind, FetchOutcome.detail)
+                           .order_by(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id)).all()
+    streaks: dict[str, list[Any]] = {}
+    last_checked: dict[str, datetime] = {}
+    for sid, at, outcome, kind, detail in rows:
+        last_checked[sid] = at
+        streak = streaks.setdefault(sid, [])
+        if outcome == "failed":
+            streak.append((at, kind, detail))
+        else:
+            streak.clear()
+    latest = max(last_checked.values(), default=None)
+    unstable = unstable_sources(session, latest) if latest is not None else {}
     health: dict[str, Health] = {}
-    if failing:
-        streak_start: dict[str, int] = {}
-        rows = session.execute(
-            select(FetchOutcome.source_id, FetchOutcome.id).where(
-                FetchOutcome.outcome == "failed", FetchOutcome.source_id.in_(failing)))
-        for sid, oid in rows:
-            if oid > last_good.get(sid, 0) and oid < streak_start.get(sid, 1 << 62):
-                streak_start[sid] = oid
-        first = {o.source_id: o for o in session.scalars(
-            select(FetchOutcome).where(FetchOutcome.id.in_(list(streak_start.values()))))}
-        latest = {o.source_id: o for o in session.scalars(
-            select(FetchOutcome).where(FetchOutcome.id.in_([last_bad[s] for s in failing])))}
-        for sid in failing:
-            health[sid] = Health("failing", first[sid].at, latest[sid].failure_kind, latest[sid].detail)
-    for sid in last_good:
-        health.setdefault(sid, Health("ok"))
+    for sid, streak in streaks.items():
+        reverts = unstable.get(sid, 0)
+        if not streak:
+            health[sid] = Health("ok", unstable_reverts=reverts)
+            continue
+        state = "failing" if len(streak) >= failing_after else "retrying"
+        health[sid] = Health(state, streak[0][0], streak[-1][1], streak[-1][2], reverts)
     return last_checked, health
 
 
@@ -237,10 +238,10 @@ def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
                          r.changes, r.failures, tuple(failed.get(r.id, ()))) for r in runs)
 
 
-def load_record(session: Session, recent_runs: int = RECENT_RUNS) -> Record:
+def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after: int = FAILING_AFTER) -> Record:
     versions = _versions(session)
     changes = _changes(session, versions)
-    last_checked, health = _health(session)
+    last_checked, health = _health(session, failing_after)
     sources = tuple(
         SourceInfo(row.id, row.vendor, row.title, row.document_type, row.language, tuple(row.urls or ()),
                    tuple(row.tags or ()), last_checked.get(row.id), health.get(row.id, Health("unchecked")),

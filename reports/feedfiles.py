@@ -12,6 +12,7 @@ from reports.data import ChangeInfo, SourceInfo, load_texts
 from reports.excerpt import Sentence, important_sentences
 from reports.output import SiteWriter
 from reports.render import render
+from storage.health import HealthEvent
 
 
 class Excerpts:
@@ -89,3 +90,39 @@ def write_site_feeds(writer: SiteWriter, sources: Sequence[SourceInfo], changes:
                "policywatch: flagged changes",
                "Changes whose wording touches retention, training, sharing, controls, sensitive data or legal "
                "terms.", [(c, s) for c, s in announced if c.flagged], excerpts, with_severity=True)
+
+
+def _health_entry(event: HealthEvent, source: SourceInfo | None, base_url: str) -> feeds.Entry:
+    name = f"{source.vendor} — {source.title}" if source else event.source_id
+    since = event.since.strftime("%Y-%m-%d %H:%M UTC")
+    if event.kind == "failing":
+        title = f"{name}: failing since {since} ({event.failure_kind})"
+        content = render("health_entry.html", event=event, name=name, since=since,
+                         what=f"{event.failed_runs} failed fetches in a row")
+    else:
+        title = f"{name}: recovered after {event.failed_runs} failed fetch{'es' if event.failed_runs != 1 else ''}"
+        content = render("health_entry.html", event=event, name=name, since=since,
+                         what=f"fetched again after failing since {since}")
+    link = base_url + (urls.source_page(event.source_id) if source else urls.runs_page())
+    entry_id = urls.health_tag(event.source_id, event.kind, event.since.strftime("%Y%m%dT%H%M%SZ"))
+    return feeds.Entry(entry_id, title, link, event.at, content, (event.kind,))
+
+
+def write_health_feed(writer: SiteWriter, sources: Sequence[SourceInfo], events: Sequence[HealthEvent],
+                      base_url: str) -> None:
+    """`feeds/health.atom` and `.rss`: one entry when a source starts failing, one when it recovers."""
+    by_id = {s.id: s for s in sources}
+    chosen = sorted(events, key=lambda e: (e.at, e.source_id), reverse=True)[:feeds.MAX_ENTRIES]
+    key = writer.key("health-feed", [(e, by_id[e.source_id].title if e.source_id in by_id else "") for e in chosen])
+    paths = {fmt: f"feeds/health.{fmt}" for fmt in ("atom", "rss")}
+    if all(writer.fresh(p, key) for p in paths.values()):
+        for p in paths.values():
+            writer.keep(p, key)
+        return
+    spec = feeds.FeedSpec(urls.feed_tag("health"), "policywatch: fetch health",
+                          "One entry when a source starts failing, and one when it recovers.",
+                          base_url + urls.runs_page(), {fmt: base_url + p for fmt, p in paths.items()},
+                          tuple(_health_entry(e, by_id.get(e.source_id), base_url) for e in chosen))
+    for fmt, path in paths.items():
+        writer.write(path, feeds.render(spec, fmt))  # type: ignore[arg-type]
+        writer.own(path, key)

@@ -16,8 +16,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports import pages, urls
-from reports.data import load_record
-from reports.feedfiles import Excerpts, write_site_feeds
+from reports.data import FAILING_AFTER, load_record
+from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
+from storage.health import health_events
 from reports.output import SiteWriter
 from reports.parallel import default_workers, write_sources_in_parallel
 from reports.render import STATIC, code_fingerprint, render
@@ -54,7 +55,7 @@ def _shared_db_url(factory: sessionmaker[Session]) -> str | None:
 
 
 def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None = None,
-               full: bool = False, workers: int | None = None) -> BuildStats:
+               full: bool = False, workers: int | None = None, failing_after: int = FAILING_AFTER) -> BuildStats:
     """Render the site into `out`; only what changed since the last build unless `full`.
 
     `workers`: processes for the per-source files (default: one per core, up
@@ -68,7 +69,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
     base = urls.normalise_base_url(base_url) if base_url else out.resolve().as_uri() + "/"
     writer = SiteWriter(out, code_fingerprint() + base, full)
     with factory() as session:
-        record = load_record(session)
+        record = load_record(session, failing_after=failing_after)
         excerpts = Excerpts(session)
         _static(writer)
         count = workers if workers is not None else default_workers(len(record.sources), writer.everything_stale)
@@ -79,6 +80,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
             for source in record.sources:
                 write_source(session, writer, source, base, excerpts)
         write_site_feeds(writer, record.sources, record.changes, base, excerpts)
+        write_health_feed(writer, record.sources, health_events(session, failing_after), base)
         for page in (pages.index_page(record), pages.runs_page(record)):
             writer.produce(page.path, writer.key(page.template, page.context),
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]

@@ -91,6 +91,10 @@ def change_tag(source_id: str, to_number: int) -> str:
     return f"{TAG_AUTHORITY}change/{source_id}/{to_number}"
 
 
+def health_tag(source_id: str, kind: str, since: str) -> str:
+    return f"{TAG_AUTHORITY}health/{source_id}/{since}/{kind}"
+
+
 def feed_tag(name: str) -> str:
     return f"{TAG_AUTHORITY}feed/{name}"
 

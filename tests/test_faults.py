@@ -173,6 +173,23 @@ def test_a_source_that_keeps_reverting_is_unstable(faulty_history) -> None:  # t
     engine.dispose()
 
 
+def test_health_feed_has_one_entry_per_episode_and_recovery(faulty_history) -> None:  # type: ignore[no-untyped-def]
+    _, _, _, site = faulty_history
+    for name in ("health.atom", "health.rss"):
+        feed = feedparser.parse((site / "feeds" / name).read_bytes())
+        assert not feed.bozo, feed.bozo_exception
+        titles = [e.title for e in feed.entries]
+        cf403 = [t for t in titles if t.startswith("Testco — t/cf403:")]
+        assert sorted(cf403) == ["Testco — t/cf403: failing since 2026-03-02 00:00 UTC (bot_challenge)",
+                                 "Testco — t/cf403: recovered after 2 failed fetches"], titles
+        # Every always-failing source once, never a source that did not fail twice in a row.
+        assert sum("t/cf200:" in t for t in titles) == 1
+        assert not [t for t in titles if "t/stable:" in t or "t/flip:" in t or "t/broken:" in t]
+        assert len({e.id for e in feed.entries}) == len(feed.entries)
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "failing since" in index and "unstable" not in index  # two reverts: not yet unstable
+
+
 def test_retry_after_is_honoured(faulty_history) -> None:  # type: ignore[no-untyped-def]
     _, _, hits_429, _ = faulty_history
     assert len(hits_429) == 2, "one try and one retry"

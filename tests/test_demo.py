@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
+
+import feedparser
 import sys
 from pathlib import Path
 
@@ -24,3 +26,13 @@ def test_demo_shows_histories_and_the_retention_diff(tmp_path: Path) -> None:
     assert per_source == {"nimbus/privacy-policy": 2, "nimbus/help-chat-retention": 2}
     assert failures == 0
     assert [o for (o,) in day2] == ["unchanged", "unchanged"]
+    assert "[high] retention: 30 days → 90 days" in text, "the terminal shows the flag with both durations"
+    site = tmp_path / "demo" / "site"
+    assert "report:" in text and (site / "index.html").is_file()
+    flagged = feedparser.parse((site / "feeds" / "flagged.atom").read_bytes())
+    assert not flagged.bozo
+    retention = [e for e in flagged.entries if "how long are my chats kept" in e.title]
+    assert len(retention) == 1 and retention[0].title.startswith("[high] ")
+    assert "retention: 30 days → 90 days" in retention[0].content[0].value
+    change_pages = [p.read_text(encoding="utf-8") for p in (site / "changes").glob("*.html")]
+    assert any("retention: 30 days → 90 days" in page for page in change_pages)

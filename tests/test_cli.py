@@ -43,3 +43,20 @@ def test_reading_commands_explain_a_missing_database(make_cli, tmp_path: Path) -
     cli = make_cli()
     out = cli("history", "openai/privacy-policy-eu", check=False)
     assert out.returncode == 2 and "no database at" in out.stderr
+
+
+def test_an_older_database_is_upgraded_and_the_user_is_told(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from storage.db import head_revision
+
+    db = tmp_path / "old.db"
+    subprocess.run([sys.executable, "-m", "alembic", "-x", f"db=sqlite:///{db}", "upgrade", "0001"],
+                   cwd=REPO, check=True, capture_output=True)
+    cli = make_cli(db=db)
+    out = cli("changes")
+    assert f"upgrading database schema 0001 → {head_revision()}" in out.stderr
+    assert "no changes recorded" in out.stdout
+    assert "upgrading" not in cli("changes").stderr

@@ -174,5 +174,5 @@ def test_hostile_text_is_escaped_in_every_page_and_feed(server, make_cli, tmp_pa
             checked["feed"] += 1
         else:
             raise AssertionError(f"unexpected file {rel}")
-    assert checked == {"html": 2 + 2 + 2 + 4, "js": 2, "feed": 2 + 2 + 4}
+    assert checked == {"html": 2 + 2 + 2 + 4, "js": 2, "feed": 2 + 2 + 2 + 4}  # changes, flagged, health, sources
     assert seen_alerts == set(ALERTS), "every hostile snippet was shown, as text"

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.declarations import Source
 from crawler.processing import DEFAULT_MIN_FRACTION, Result, store_outcome
 from storage.db import transaction
-from storage.record import RawPage, finish_run, has_outcome_at, latest_record_time, start_run
+from storage.blobs import sha256_hex
+from storage.record import RawPage, finish_run, latest_record_time, outcome_at, start_run
 
 CONTENT_TYPES = {".html": "text/html", ".htm": "text/html", ".xhtml": "application/xhtml+xml",
                  ".md": "text/markdown; charset=utf-8", ".markdown": "text/markdown; charset=utf-8",
@@ -96,26 +97,50 @@ def _pages(entry: Entry) -> list[RawPage]:
                     content_type=CONTENT_TYPES[p.suffix.lower()], body=p.read_bytes()) for p in entry.paths]
 
 
+def _pending(session: Session, manifest: Path, entries: list[Entry]) -> tuple[list[Entry], int]:
+    """The entries not recorded yet, after checking that each one extends its source's history.
+
+    Everything is checked before anything is stored, so a refused manifest leaves the record as it was.
+    """
+    pending: list[Entry] = []
+    skipped = 0
+    for entry in entries:
+        existing = outcome_at(session, entry.source.id, entry.at)
+        if existing is not None:
+            first = existing.snapshots[0].blob_sha256 if existing.snapshots else None
+            if first is not None and first != sha256_hex(entry.paths[0].read_bytes()):
+                raise ManifestError(f"{manifest}:{entry.line}: {entry.source.id} already has a different snapshot "
+                                    f"recorded at {entry.at.isoformat()}")
+            skipped += 1
+            continue
+        pending.append(entry)
+    earliest: dict[str, Entry] = {}
+    for entry in pending:
+        earliest.setdefault(entry.source.id, entry)
+    for sid, entry in earliest.items():
+        latest = latest_record_time(session, sid)
+        if latest is not None and entry.at <= latest:
+            raise ManifestError(
+                f"{manifest}:{entry.line}: {sid} already has a record at {latest.isoformat()}, "
+                f"later than this entry ({entry.at.isoformat()}); imports may only extend a history")
+    return pending, skipped
+
+
 def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Mapping[str, Source],
                     min_fraction: float = DEFAULT_MIN_FRACTION) -> ImportReport:
     entries = read_manifest(manifest, sources)
+    with transaction(factory) as session:
+        pending, skipped = _pending(session, manifest, entries)
     applied: list[Result] = []
-    skipped = 0
-    run_id: int | None = None
-    for entry in entries:
+    if not pending:
+        return ImportReport(applied, skipped, None)
+    with transaction(factory) as session:
+        run_id = start_run(session, "import", pending[0].at).id
+    try:
+        for entry in pending:
+            applied.append(store_outcome(factory, run_id, entry.source, entry.at, _pages(entry), None, min_fraction))
+    finally:
+        # Entries are stored one transaction each: whatever was applied is a finished run.
         with transaction(factory) as session:
-            if has_outcome_at(session, entry.source.id, entry.at):
-                skipped += 1
-                continue
-            latest = latest_record_time(session, entry.source.id)
-            if latest is not None and entry.at <= latest:
-                raise ManifestError(
-                    f"{manifest}:{entry.line}: {entry.source.id} already has a record at {latest.isoformat()}, "
-                    f"later than this entry ({entry.at.isoformat()}); imports may only extend a history")
-            if run_id is None:
-                run_id = start_run(session, "import", entry.at).id
-        applied.append(store_outcome(factory, run_id, entry.source, entry.at, _pages(entry), None, min_fraction))
-    if run_id is not None:
-        with transaction(factory) as session:
-            finish_run(session, run_id, entries[-1].at)
+            finish_run(session, run_id, pending[len(applied) - 1].at if applied else pending[0].at)
     return ImportReport(applied, skipped, run_id)

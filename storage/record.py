@@ -116,10 +116,9 @@ def latest_record_time(session: Session, source_id: str) -> datetime | None:
     return session.scalar(select(func.max(FetchOutcome.at)).where(FetchOutcome.source_id == source_id))
 
 
-def has_outcome_at(session: Session, source_id: str, at: datetime) -> bool:
-    found = session.scalar(select(FetchOutcome.id).where(
-        FetchOutcome.source_id == source_id, FetchOutcome.at == at).limit(1))
-    return found is not None
+def outcome_at(session: Session, source_id: str, at: datetime) -> FetchOutcome | None:
+    return session.scalars(select(FetchOutcome).where(
+        FetchOutcome.source_id == source_id, FetchOutcome.at == at).order_by(FetchOutcome.id).limit(1)).first()
 
 
 def _previous_keyframe(session: Session, source_id: str, position: int) -> str | None:

@@ -147,3 +147,24 @@ def test_changes_filtered_by_flag_and_severity_and_classify_command(make_cli, tm
     bad = write(tmp_path / "bad.jsonl", '{"id": 1}\n')
     failed = cli("classify", str(bad), check=False)
     assert failed.returncode == 2 and "line 1" in failed.stderr
+
+
+def test_a_refused_manifest_stores_nothing(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    two = {"sources": DECL["sources"] + [{**DECL["sources"][0], "id": "t/other"}]}
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(two))
+    write(tmp_path / "a.md", "We keep chats for 30 days.\n")
+    write(tmp_path / "b.md", "We keep chats for 60 days.\n")
+    cli = make_cli(decl)
+    first = write(tmp_path / "first.jsonl", json.dumps({"source": "t/policy", "at": "2026-02-06T00:00:00Z", "path": "a.md"}) + "\n")
+    cli("import", "--manifest", str(first))
+    before = counts(cli.db)
+    late = write(tmp_path / "late.jsonl", "".join(json.dumps(e) + "\n" for e in [
+        {"source": "t/other", "at": "2026-01-01T00:00:00Z", "path": "a.md"},
+        {"source": "t/policy", "at": "2026-02-03T00:00:00Z", "path": "b.md"}]))
+    out = cli("import", "--manifest", str(late), check=False)
+    assert out.returncode == 2 and "late.jsonl:2: t/policy already has a record at 2026-02-06" in out.stderr
+    assert counts(cli.db) == before
+    clash = write(tmp_path / "clash.jsonl", json.dumps({"source": "t/policy", "at": "2026-02-06T00:00:00Z", "path": "b.md"}) + "\n")
+    out = cli("import", "--manifest", str(clash), check=False)
+    assert out.returncode == 2 and "already has a different snapshot recorded at 2026-02-06" in out.stderr
+    assert counts(cli.db) == before

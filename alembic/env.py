@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -14,8 +12,10 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
+    from policywatch.config import load_settings
+
     cli = context.get_x_argument(as_dictionary=True).get("db")
-    return cli or config.get_main_option("sqlalchemy.url") or os.environ.get("POLICYWATCH_DB") or "sqlite:///policywatch.db"
+    return config.get_main_option("sqlalchemy.url") or load_settings({"db": cli}).db_url
 
 
 def run_migrations_offline() -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import traceback
 import json
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -16,7 +16,7 @@ from analysis.diff import diff_texts
 from analysis.evidence import CATEGORIES as FLAG_CATEGORIES
 from crawler.declarations import DeclarationError, Source, load_sources, select_sources
 from crawler.extraction import ExtractionError
-from crawler.importer import ManifestError, import_manifest, parse_time
+from crawler.importer import ManifestError, import_manifest
 from policywatch import jsonview
 from policywatch.config import ConfigError, Settings, load_settings
 from policywatch.summary import describe_runs
@@ -24,7 +24,7 @@ from policywatch.terminal import render_diff, safe, use_colour
 from storage import queries
 from storage.db import DatabaseError, make_engine, session_factory, transaction, upgrade
 
-EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+from policywatch.cliargs import EXIT_CRASH, EXIT_FAILURES, EXIT_OK, EXIT_USAGE, time_argument
 
 
 class CommandError(Exception):
@@ -33,13 +33,6 @@ class CommandError(Exception):
 
 def _err(message: str) -> None:
     print(f"policywatch: {safe(message)}", file=sys.stderr)
-
-
-def _time(value: str) -> datetime:
-    try:
-        return parse_time(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO-8601 time such as 2026-01-31T12:00:00Z") from None
 
 
 def _print_json(data: Any) -> None:
@@ -307,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("crawl", cmd_crawl, "fetch every declared source once and record what changed")
     p.add_argument("--only", nargs="+", metavar="ID", help="crawl only these source ids")
-    p.add_argument("--now", type=_time, help="record this crawl as made at TIME (replays, demos)")
+    p.add_argument("--now", type=time_argument, help="record this crawl as made at TIME (replays, demos)")
 
     p = add("extract", cmd_extract, "print what saved pages of a source extract to, without storing anything")
     p.add_argument("--source", required=True, metavar="ID")
@@ -327,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--version", type=int, metavar="N")
-    group.add_argument("--at", type=_time, metavar="TIME", help="the version in force at TIME")
+    group.add_argument("--at", type=time_argument, metavar="TIME", help="the version in force at TIME")
     p.add_argument("--json", action="store_true")
 
     p = add("diff", cmd_diff, "word diff between two versions (default: the last two)")
@@ -340,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("changes", cmd_changes, "recorded changes, newest first")
     p.add_argument("--source", metavar="ID")
-    p.add_argument("--since", type=_time, metavar="TIME")
+    p.add_argument("--since", type=time_argument, metavar="TIME")
     p.add_argument("--flag", action="append", choices=FLAG_CATEGORIES, metavar="CATEGORY",
                    help=f"only changes flagged with CATEGORY ({', '.join(FLAG_CATEGORIES)}); repeatable")
     p.add_argument("--severity", action="append", choices=("high", "medium", "low", "none"),
@@ -373,6 +366,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
+    except Exception:
+        # Distinct from 1 ("some sources failed"), so cron and systemd see a crash as a crash.
+        traceback.print_exc()
+        _err("internal error (traceback above); nothing after the last completed source was recorded")
+        return EXIT_CRASH
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,7 +17,8 @@ from sqlalchemy.engine import make_url
 if TYPE_CHECKING:
     from policywatch.cli import Context
 
-EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+from policywatch.cliargs import EXIT_FAILURES, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, time_argument
+
 DEFAULT_OUT = "site"
 DEFAULT_PORT = 8765
 
@@ -34,15 +35,6 @@ def _say(message: str, stream: TextIO = sys.stdout) -> None:
     from policywatch.terminal import safe
 
     print(safe(message), file=stream, flush=True)
-
-
-def _time(value: str) -> datetime:
-    from crawler.importer import parse_time
-
-    try:
-        return parse_time(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO-8601 time such as 2026-01-31T12:00:00Z") from None
 
 
 def _base_url(value: str | None) -> str | None:
@@ -273,4 +265,4 @@ def register(add: AddCommand) -> None:
     p.add_argument("-q", "--quiet", dest="run_quiet", action="store_true",
                    help="print only failures, so cron mails only when something is wrong")
     p.add_argument("--log", metavar="FILE", help="append a timestamped log (and the crawler's log) to FILE")
-    p.add_argument("--now", type=_time, metavar="TIME", help="record the crawl as made at TIME (replays, tests)")
+    p.add_argument("--now", type=time_argument, metavar="TIME", help="record the crawl as made at TIME (replays, tests)")

@@ -20,7 +20,7 @@ def failure_lines(run: Run) -> list[str]:
 
 def exit_status(run: Run) -> int:
     """0 all fetched, 1 some sources failed, 2 nothing could be fetched."""
-    if run.sources_checked and run.failures == run.sources_checked:
+    if run.failures == run.sources_checked:
         return 2
     return 1 if run.failures else 0
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, inspect, select
 
 from storage import blobs
 from storage.db import current_revision, head_revision, make_engine, session_factory, transaction, upgrade
-from storage.models import Base, Blob, Change, FetchOutcome, Snapshot, Version
+from storage.models import Base, Blob, Change, Snapshot, Version
 from storage.record import RawPage, finish_run, record_failure, record_success, start_run, upsert_source
 
 REPO = Path(__file__).resolve().parent.parent

@@ -137,5 +137,6 @@ def check_text(text: str, current: str | None, min_fraction: float, url: str | N
         return None
     if len(text) < min_fraction * len(current) and not MOVED_NOTICE.search(text):
         return FetchFailure("too_short", f"extracted text is {len(text)} characters, under {min_fraction:.0%} of "
-                            f"the current version's {len(current)}, and does not say the page moved", url=url)
+                            f"the current version's {len(current)}, and does not say the page moved", url=url,
+                            text=text)
     return None

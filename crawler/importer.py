@@ -17,7 +17,7 @@ from typing import Mapping
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.declarations import Source
-from crawler.processing import DEFAULT_MIN_FRACTION, Result, store_outcome
+from crawler.processing import GuardPolicy, Result, store_outcome
 from storage.db import transaction
 from storage.blobs import sha256_hex
 from storage.record import RawPage, finish_run, latest_record_time, outcome_at, start_run
@@ -127,7 +127,7 @@ def _pending(session: Session, manifest: Path, entries: list[Entry]) -> tuple[li
 
 
 def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Mapping[str, Source],
-                    min_fraction: float = DEFAULT_MIN_FRACTION) -> ImportReport:
+                    policy: GuardPolicy = GuardPolicy()) -> ImportReport:
     entries = read_manifest(manifest, sources)
     with transaction(factory) as session:
         pending, skipped = _pending(session, manifest, entries)
@@ -138,7 +138,7 @@ def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Map
         run_id = start_run(session, "import", pending[0].at).id
     try:
         for entry in pending:
-            applied.append(store_outcome(factory, run_id, entry.source, entry.at, _pages(entry), None, min_fraction))
+            applied.append(store_outcome(factory, run_id, entry.source, entry.at, _pages(entry), None, policy))
     finally:
         # Entries are stored one transaction each: whatever was applied is a finished run.
         with transaction(factory) as session:

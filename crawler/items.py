@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from storage.record import RawPage
 
@@ -14,6 +13,7 @@ class FetchFailure:
     detail: str
     http_status: int | None = None
     url: str | None = None
+    text: str | None = None  # the refused text, when the guard refused an extracted text (too_short)
 
 
 @dataclass
@@ -23,4 +23,3 @@ class FetchedDocument:
     source_id: str
     pages: list[RawPage] = field(default_factory=list)
     failure: FetchFailure | None = None
-    at: datetime | None = None

@@ -10,7 +10,7 @@ from scrapy.settings import BaseSettings
 from sqlalchemy import select
 
 from crawler.items import FetchedDocument, FetchFailure
-from crawler.processing import Result, store_outcome
+from crawler.processing import GuardPolicy, Result, store_outcome
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.models import FetchOutcome
 from storage.record import abort_stale_runs, finish_run, start_run
@@ -32,7 +32,8 @@ class StoragePipeline:
         self.crawler = crawler
         self.db_url: str = crawler.settings.get("POLICYWATCH_DB")
         self.fixed_time = crawl_time(crawler.settings)
-        self.min_fraction = crawler.settings.getfloat("POLICYWATCH_TOO_SHORT_FRACTION", 0.5)
+        self.policy = GuardPolicy(crawler.settings.getfloat("POLICYWATCH_TOO_SHORT_FRACTION", GuardPolicy.min_fraction),
+                                  crawler.settings.getint("POLICYWATCH_FAILING_AFTER_RUNS", GuardPolicy.confirm_after))
         self.results: list[Result] = []
 
     @classmethod
@@ -56,11 +57,11 @@ class StoragePipeline:
     def process_item(self, item: FetchedDocument, spider=None) -> FetchedDocument:  # type: ignore[no-untyped-def]
         source = self.crawler.spider.sources_by_id[item.source_id]
         try:
-            result = store_outcome(self.factory, self.run_id, source, item.at or self.now(), item.pages, item.failure,
-                                   self.min_fraction)
+            result = store_outcome(self.factory, self.run_id, source, self.now(), item.pages, item.failure,
+                                   self.policy)
         except Exception as exc:  # one source's trouble must not stop the others
             log.exception("recording %s failed", source.id)
-            result = store_outcome(self.factory, self.run_id, source, item.at or self.now(), [],
+            result = store_outcome(self.factory, self.run_id, source, self.now(), [],
                                    FetchFailure("error", f"{type(exc).__name__}: {exc}"))
         self.results.append(result)
         if result.failure:

@@ -17,7 +17,9 @@ from crawler.extraction import ExtractionError, combine, extract_html, extract_m
 from crawler.guard import IMPORTED_TEXT_TYPES, check_pages, check_text, content_type_charset
 from crawler.items import FetchFailure
 from storage.db import transaction
-from storage.record import RawPage, current_version, record_failure, record_success, upsert_source
+from policywatch.config import Settings
+from storage.record import (RawPage, current_version, record_failure, record_success, refused_in_a_row,
+                            text_sha256, upsert_source)
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,22 @@ def extract_document(source: Source, pages: Sequence[RawPage]) -> str:
     return parts[0] if len(parts) == 1 else combine(parts)
 
 
-DEFAULT_MIN_FRACTION = 0.5
+@dataclass(frozen=True)
+class GuardPolicy:
+    """How strict the guard is: see `too_short_fraction` and `failing_after_runs` in the configuration."""
+
+    min_fraction: float = Settings.too_short_fraction
+    # A page that really got shorter says so every time: the same refused text
+    # this many fetches in a row is accepted as the new version.
+    confirm_after: int = Settings.failing_after_runs
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "GuardPolicy":
+        return cls(settings.too_short_fraction, settings.failing_after_runs)
 
 
 def judge(source: Source, pages: Sequence[RawPage], current: str | None = None,
-          min_fraction: float = DEFAULT_MIN_FRACTION) -> str | FetchFailure:
+          min_fraction: float = Settings.too_short_fraction) -> str | FetchFailure:
     """The text to record, or why the fetch must not become a version."""
     failure = check_pages(pages)
     if failure is not None:
@@ -66,16 +79,20 @@ def judge(source: Source, pages: Sequence[RawPage], current: str | None = None,
 
 def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, at: datetime,
                   pages: Sequence[RawPage], failure: FetchFailure | None,
-                  min_fraction: float = DEFAULT_MIN_FRACTION) -> Result:
+                  policy: GuardPolicy = GuardPolicy()) -> Result:
     """Judge the pages against the current version and record the result, in one transaction."""
     with transaction(factory) as session:
         upsert_source(session, source)
         current = current_version(session, source.id)
         verdict = failure if failure is not None else judge(
-            source, pages, current.text if current is not None else None, min_fraction)
+            source, pages, current.text if current is not None else None, policy.min_fraction)
+        refused = text_sha256(verdict.text) if isinstance(verdict, FetchFailure) and verdict.text else None
+        if refused is not None and refused_in_a_row(session, source.id, verdict.kind, refused) + 1 >= policy.confirm_after:
+            verdict = verdict.text  # type: ignore[union-attr]
         if isinstance(verdict, FetchFailure):
             record_failure(session, run_id=run_id, source_id=source.id, at=at, kind=verdict.kind,
-                           detail=verdict.detail, http_status=verdict.http_status, url=verdict.url)
+                           detail=verdict.detail, http_status=verdict.http_status, url=verdict.url,
+                           text_sha256=refused)
             return Result(source.id, "failed", failure=verdict)
         outcome = record_success(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict)
         number = outcome.version.number if outcome.version is not None else None

@@ -55,6 +55,7 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
                                    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None},
         "POLICYWATCH_BACKOFF_BASE": settings.backoff_base,
         "POLICYWATCH_TOO_SHORT_FRACTION": settings.too_short_fraction,
+        "POLICYWATCH_FAILING_AFTER_RUNS": settings.failing_after_runs,
         "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": settings.allow_private_addresses,
         "POLICYWATCH_DB": settings.db_url,
         "POLICYWATCH_SOURCES": str(settings.sources),

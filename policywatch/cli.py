@@ -17,6 +17,7 @@ from analysis.evidence import CATEGORIES as FLAG_CATEGORIES
 from crawler.declarations import DeclarationError, Source, load_sources, select_sources
 from crawler.extraction import ExtractionError
 from crawler.importer import ManifestError, import_manifest
+from crawler.processing import GuardPolicy
 from policywatch import jsonview
 from policywatch.config import ConfigError, Settings, load_settings
 from policywatch.summary import describe_runs
@@ -109,7 +110,7 @@ def cmd_extract(ctx: Context) -> int:
 
 def cmd_import(ctx: Context) -> int:
     factory = session_factory(ctx.engine())
-    report = import_manifest(factory, Path(ctx.args.manifest), ctx.sources(), ctx.settings.too_short_fraction)
+    report = import_manifest(factory, Path(ctx.args.manifest), ctx.sources(), GuardPolicy.from_settings(ctx.settings))
     counts: dict[str, int] = {}
     for result in report.applied:
         counts[result.outcome] = counts.get(result.outcome, 0) + 1

@@ -118,6 +118,8 @@ class FetchOutcome(Base):
     http_status: Mapped[Optional[int]] = mapped_column(Integer)
     url: Mapped[Optional[str]] = mapped_column(Text)
     version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("versions.id", use_alter=True))
+    # sha256 of text the guard refused (too_short): the same text refused K times in a row is accepted.
+    text_sha256: Mapped[Optional[str]] = mapped_column(String(64))
 
     run: Mapped[Run] = relationship(back_populates="outcomes")
     snapshots: Mapped[list["Snapshot"]] = relationship(back_populates="outcome", order_by="Snapshot.position")

@@ -116,6 +116,17 @@ def latest_record_time(session: Session, source_id: str) -> datetime | None:
     return session.scalar(select(func.max(FetchOutcome.at)).where(FetchOutcome.source_id == source_id))
 
 
+def refused_in_a_row(session: Session, source_id: str, kind: str, sha256: str) -> int:
+    """How many of the source's latest outcomes in a row refused this same text for this reason."""
+    count = 0
+    for outcome in session.scalars(select(FetchOutcome).where(FetchOutcome.source_id == source_id)
+                                   .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(50)):
+        if outcome.failure_kind != kind or outcome.text_sha256 != sha256:
+            break
+        count += 1
+    return count
+
+
 def outcome_at(session: Session, source_id: str, at: datetime) -> FetchOutcome | None:
     return session.scalars(select(FetchOutcome).where(
         FetchOutcome.source_id == source_id, FetchOutcome.at == at).order_by(FetchOutcome.id).limit(1)).first()
@@ -192,9 +203,10 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
 
 
 def record_failure(session: Session, *, run_id: int, source_id: str, at: datetime, kind: str,
-                   detail: str, http_status: int | None = None, url: str | None = None) -> FetchOutcome:
+                   detail: str, http_status: int | None = None, url: str | None = None,
+                   text_sha256: str | None = None) -> FetchOutcome:
     outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome="failed", failure_kind=kind,
-                           detail=detail, http_status=http_status, url=url)
+                           detail=detail, http_status=http_status, url=url, text_sha256=text_sha256)
     session.add(outcome)
     session.flush()
     return outcome

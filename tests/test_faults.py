@@ -60,8 +60,10 @@ SCRIPT: dict[str, tuple[str, list[Page]]] = {
     "t/broken": ("/broken", [Page(b"<main><p>Unclosed <b>bold <div>text</main></p></b>")] * 4),
     "t/deep": ("/deep", [Page(DEEP)] * 4),
     "t/loop": ("/loop", [Page(b"", 302, headers={"Location": "/loop"})] * 4),
-    "t/shrink": ("/shrink", [Page(html(LONG_TEXT)), Page(html("Clause 1.")), Page(html("Clause 1.")),
+    "t/shrink": ("/shrink", [Page(html(LONG_TEXT)), Page(html("Clause 1.")), Page(html("Clause 2.")),
                              Page(html("This policy has moved to our new privacy centre."))]),
+    "t/shorter": ("/shorter", [Page(html(LONG_TEXT)), Page(html("Clause 1.")), Page(html("Clause 1.")),
+                               Page(html("Clause 1."))]),
     "t/empty": ("/empty", [Page(b"")] * 4),
 }
 EXTRA_ROUTES = {"/login": Page(LOGIN_FORM)}
@@ -86,10 +88,12 @@ EXPECTED = {
     "t/deep": ["decode_error"] * 4,
     "t/loop": ["redirect_loop"] * 4,
     "t/shrink": ["first", "too_short", "too_short", "changed"],
+    # The same shorter text a second time in a row is taken as the page's new text.
+    "t/shorter": ["first", "too_short", "changed", "unchanged"],
     "t/empty": ["empty"] * 4,
     "t/file": ["forbidden_url"] * 4,
 }
-VERSIONS = {"t/stable": 1, "t/flip": 4, "t/cf403": 1, "t/broken": 1, "t/shrink": 2}
+VERSIONS = {"t/stable": 1, "t/flip": 4, "t/cf403": 1, "t/broken": 1, "t/shrink": 2, "t/shorter": 2}
 
 
 def recorded(db: Path) -> dict[str, list[str]]:

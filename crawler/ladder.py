@@ -180,6 +180,8 @@ class BrowserLadderMiddleware:
         request.meta.pop(FAILED, None)
         request.meta.pop(DECLINED, None)
         if "playwright" in response.flags:
+            # The browser already waited for the page; retrying would only launch it again.
+            request.meta["dont_retry"] = True
             return rendered(request, response, self.maxsize)
         source = self._source(request)
         if source is None:
@@ -189,7 +191,9 @@ class BrowserLadderMiddleware:
             return response
         retry = self._climb(request, source, failure.detail)
         if retry is None:
+            # A challenge page answers the same way however often it is asked.
             request.meta[FAILED] = failure
+            request.meta["dont_retry"] = True
             return response
         return retry
 

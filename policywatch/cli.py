@@ -51,13 +51,20 @@ class Context:
     def sources(self) -> dict[str, Source]:
         return load_sources(self.settings.sources)
 
+    def missing_database(self) -> str | None:
+        """The SQLite file the configuration names, when it does not exist yet."""
+        parsed = make_url(self.settings.db_url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            if not Path(parsed.database).exists():
+                return parsed.database
+        return None
+
     def engine(self, must_exist: bool = False) -> Engine:
         url = self.settings.db_url
-        parsed = make_url(url)
-        if must_exist and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            if not Path(parsed.database).exists():
-                raise CommandError(f"no database at {parsed.database}: run `policywatch crawl` or "
-                                   f"`policywatch import` first, or point --db at one")
+        missing = self.missing_database() if must_exist else None
+        if missing is not None:
+            raise CommandError(f"no database at {missing}: run `policywatch crawl` or "
+                               f"`policywatch import` first, or point --db at one")
         engine = make_engine(url)
         upgrade(engine, say=lambda m: print(f"policywatch: {m}", file=sys.stderr))
         return engine
@@ -124,8 +131,10 @@ def cmd_import(ctx: Context) -> int:
 
 def cmd_sources(ctx: Context) -> int:
     declared = ctx.sources()
-    with transaction(session_factory(ctx.engine())) as session:
-        summaries = {s.source.id: s for s in queries.source_summaries(session)}
+    summaries: dict[str, queries.SourceSummary] = {}
+    if ctx.missing_database() is None:
+        with transaction(session_factory(ctx.engine())) as session:
+            summaries = {s.source.id: s for s in queries.source_summaries(session)}
     if ctx.args.json:
         rows = []
         for sid, source in declared.items():

@@ -89,15 +89,17 @@ def _from_file(path: Path) -> dict[str, Any]:
     return {k.replace("-", "_"): _coerce(k.replace("-", "_"), v, str(path)) for k, v in section.items()}
 
 
+# Variables of the test suite and benchmarks, not settings.
+_NOT_SETTINGS = ("CONFIG", "SHARED", "TEST_")
+
+
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    names = {f.name for f in fields(Settings)}
     values: dict[str, Any] = {}
     for key, raw in environ.items():
-        if not key.startswith(ENV_PREFIX) or key == ENV_PREFIX + "CONFIG":
+        if not key.startswith(ENV_PREFIX) or key[len(ENV_PREFIX):].startswith(_NOT_SETTINGS):
             continue
         name = key[len(ENV_PREFIX):].lower()
-        if name in names:
-            values[name] = _coerce(name, raw, f"environment variable {key}")
+        values[name] = _coerce(name, raw, f"environment variable {key}")
     return values
 
 

@@ -17,11 +17,12 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from policywatch.config import Settings
 from storage.health import unstable_sources
 from storage.models import Change, FetchOutcome, Run, Snapshot, SourceRow, Version
 
 RECENT_RUNS = 30
-FAILING_AFTER = 2
+FAILING_AFTER = Settings.failing_after_runs
 # Changes of these kinds are recorded and shown, but not announced in feeds:
 # re-extraction after a rule change, a return to a recent wording, and
 # changes that alter formatting only.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Literal, Sequence
+from typing import Literal
 
 from feedgen.feed import FeedGenerator
 
@@ -86,7 +86,3 @@ def render(spec: FeedSpec, fmt: Format) -> bytes:
         for category in entry.categories:
             fe.category(term=xml_safe(category))
     return fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
-
-
-def newest_first(entries: Sequence[Entry]) -> tuple[Entry, ...]:
-    return tuple(sorted(entries, key=lambda e: (e.updated, e.id), reverse=True)[:MAX_ENTRIES])

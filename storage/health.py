@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from policywatch.config import Settings
 from storage.models import FetchOutcome
 
 
@@ -28,7 +29,7 @@ class HealthEvent:
 
 
 def episodes(source_id: str, outcomes: Sequence[tuple[datetime, bool, str | None, str | None]],
-             failing_after: int = 2) -> list[HealthEvent]:
+             failing_after: int = Settings.failing_after_runs) -> list[HealthEvent]:
     """Events from (time, failed, failure_kind, detail) in time order: one `failing` when the
     `failing_after`-th consecutive failure happens, one `recovered` at the next success."""
     events: list[HealthEvent] = []
@@ -49,7 +50,7 @@ def episodes(source_id: str, outcomes: Sequence[tuple[datetime, bool, str | None
     return events
 
 
-def health_events(session: Session, failing_after: int = 2, source_ids: Iterable[str] | None = None) -> list[HealthEvent]:
+def health_events(session: Session, failing_after: int = Settings.failing_after_runs, source_ids: Iterable[str] | None = None) -> list[HealthEvent]:
     query = select(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome, FetchOutcome.failure_kind,
                    FetchOutcome.detail).order_by(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id)
     if source_ids is not None:
@@ -59,14 +60,6 @@ def health_events(session: Session, failing_after: int = 2, source_ids: Iterable
         per_source.setdefault(sid, []).append((at, outcome == "failed", kind, detail))
     events = [e for sid, rows in per_source.items() for e in episodes(sid, rows, failing_after)]
     return sorted(events, key=lambda e: (e.at, e.source_id))
-
-
-def currently_failing(session: Session, failing_after: int = 2) -> dict[str, HealthEvent]:
-    """Sources whose latest event is `failing`."""
-    latest: dict[str, HealthEvent] = {}
-    for event in health_events(session, failing_after):
-        latest[event.source_id] = event
-    return {sid: e for sid, e in latest.items() if e.kind == "failing"}
 
 
 UNSTABLE_REVERTS = 3

@@ -9,7 +9,7 @@ from typing import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import Change, FetchOutcome, Run, SourceRow, Version
+from storage.models import Change, FetchOutcome, SourceRow, Version
 
 
 class NotFound(LookupError):
@@ -96,8 +96,7 @@ class ChangeRow:
 
 
 def changes(session: Session, source_id: str | None = None, since: datetime | None = None,
-            kinds: Sequence[str] | None = None, flags: Sequence[str] | None = None,
-            severities: Sequence[str] | None = None) -> list[ChangeRow]:
+            flags: Sequence[str] | None = None, severities: Sequence[str] | None = None) -> list[ChangeRow]:
     old, new, back = aliased(Version), aliased(Version), aliased(Version)
     query = (select(Change, SourceRow, old.number, new.number, back.number)
              .join(SourceRow, SourceRow.id == Change.source_id)
@@ -110,8 +109,6 @@ def changes(session: Session, source_id: str | None = None, since: datetime | No
         query = query.where(Change.source_id == source_id)
     if since is not None:
         query = query.where(Change.detected_at >= since)
-    if kinds:
-        query = query.where(Change.kind.in_(list(kinds)))
     if severities:
         query = query.where(Change.severity.in_(list(severities)))
     rows = [ChangeRow(*row) for row in session.execute(query).all()]
@@ -124,7 +121,3 @@ def changes(session: Session, source_id: str | None = None, since: datetime | No
 def outcomes_of(session: Session, source_id: str) -> Sequence[FetchOutcome]:
     return session.scalars(select(FetchOutcome).where(FetchOutcome.source_id == source_id)
                            .order_by(FetchOutcome.at, FetchOutcome.id)).all()
-
-
-def recent_runs(session: Session, limit: int = 20) -> Sequence[Run]:
-    return session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)).all()

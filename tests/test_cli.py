@@ -37,6 +37,7 @@ def test_sources_lists_declared_sources_with_their_state(make_cli, tmp_path: Pat
     assert all(r["declared"] and r["versions"] == 0 and r["last_checked"] is None for r in rows)
     text = cli("sources").stdout
     assert "openai/privacy-policy-eu-de" in text and "never checked" in text
+    assert not cli.db.exists(), "listing sources creates no database"
 
 
 def test_reading_commands_explain_a_missing_database(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

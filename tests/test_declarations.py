@@ -75,6 +75,9 @@ def test_settings_precedence(tmp_path: Path) -> None:
 def test_settings_errors_name_their_origin(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="environment variable POLICYWATCH_RETRY_TIMES"):
         load_settings(environ={"POLICYWATCH_RETRY_TIMES": "many"})
+    with pytest.raises(ConfigError, match="environment variable POLICYWATCH_RETRYTIMES: unknown setting 'retrytimes'"):
+        load_settings(environ={"POLICYWATCH_RETRYTIMES": "3"})
+    assert load_settings(environ={"POLICYWATCH_TEST_POSTGRES_URL": "x", "POLICYWATCH_SHARED": "/x"}) == load_settings(environ={})
     bad = tmp_path / "bad.toml"
     bad.write_text("[policywatch]\ncolour = 'blue'\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=f"{bad}: unknown setting 'colour'"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import traceback
+from datetime import datetime, timezone
 import json
 import sys
 from pathlib import Path
@@ -252,6 +253,25 @@ def cmd_changes(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_reextract(ctx: Context) -> int:
+    from crawler.reextract import reextract
+
+    sources = select_sources(ctx.sources(), ctx.args.only)
+    factory = session_factory(ctx.engine(must_exist=True))
+    results = reextract(factory, sources, ctx.args.now or datetime.now(timezone.utc))
+    for result in results:
+        if result.failure is not None:
+            print(f"{result.source_id}: failed: {result.failure.kind}: {safe(result.failure.detail)}")
+        elif result.outcome == "changed":
+            print(f"{result.source_id}: new version {result.version_number} (technical change, not announced)")
+        elif not ctx.args.quiet:
+            print(f"{result.source_id}: {result.outcome}")
+    changed = sum(r.outcome == "changed" for r in results)
+    failed = sum(r.outcome == "failed" for r in results)
+    print(f"re-extracted {len(results)} source(s): {changed} new version(s), {failed} failure(s)")
+    return EXIT_FAILURES if failed else EXIT_OK
+
+
 def cmd_classify(ctx: Context) -> int:
     from analysis.flags import classify_json_lines
 
@@ -349,6 +369,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--severity", action="append", choices=("high", "medium", "low", "none"),
                    help="only changes of this severity; repeatable")
     p.add_argument("--json", action="store_true")
+
+    p = add("reextract", cmd_reextract, "extract the latest stored snapshot of each source again with the "
+            "current declarations; a different text becomes a `technical` change, never announced")
+    p.add_argument("--only", nargs="+", metavar="ID", help="only these source ids")
+    p.add_argument("--now", type=time_argument, metavar="TIME", help="record the re-extraction as made at TIME")
 
     p = add("classify", cmd_classify, "flag JSON lines: read objects with a `text` field, write them back "
             "with `flags` and `evidence`")

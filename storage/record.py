@@ -41,6 +41,7 @@ class RawPage:
     content_type: str | None
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names; not stored
+    fetched_at: datetime | None = None  # when re-deriving from a stored snapshot: its original fetch time
 
 
 def text_sha256(text: str) -> str:
@@ -147,7 +148,7 @@ def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[Ra
         session.add(Snapshot(
             outcome_id=outcome.id, source_id=outcome.source_id, position=position, url=page.url,
             final_url=page.final_url, http_status=page.status, content_type=page.content_type,
-            fetched_at=at, blob_sha256=stored.sha256,
+            fetched_at=page.fetched_at or at, blob_sha256=stored.sha256,
         ))
 
 
@@ -161,8 +162,12 @@ def reverted_version(session: Session, source_id: str, new_sha: str, current: Ve
 
 
 def record_success(session: Session, *, run_id: int, source_id: str, at: datetime,
-                   pages: Sequence[RawPage], text: str) -> FetchOutcome:
-    """Keep the raw pages; add a version (and a change) only when the text differs."""
+                   pages: Sequence[RawPage], text: str, technical: bool = False) -> FetchOutcome:
+    """Keep the raw pages; add a version (and a change) only when the text differs.
+
+    `technical`: the text was re-derived from stored snapshots with new
+    extraction rules, so its change is `technical`, not the vendor's doing.
+    """
     current = current_version(session, source_id)
     sha = text_sha256(text)
     outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome="unchanged",
@@ -193,7 +198,7 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
             source_id=source_id, from_version_id=current.id, to_version_id=version.id, detected_at=at,
             words_added=diff.words_added, words_removed=diff.words_removed,
             lines_added=diff.lines_added, lines_removed=diff.lines_removed,
-            kind="revert" if reverted is not None else meaning.kind,
+            kind="technical" if technical else "revert" if reverted is not None else meaning.kind,
             reverts_to_version_id=reverted.id if reverted is not None else None,
             flags=list(meaning.flags), severity=meaning.severity, summary=meaning.summary,
             evidence=[e.to_json() for e in meaning.evidence],

@@ -168,3 +168,26 @@ def test_a_refused_manifest_stores_nothing(make_cli, tmp_path: Path) -> None:  #
     out = cli("import", "--manifest", str(clash), check=False)
     assert out.returncode == 2 and "already has a different snapshot recorded at 2026-02-06" in out.stderr
     assert counts(cli.db) == before
+
+
+def test_reextract_after_a_rule_change_records_a_technical_change(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
+    write(tmp_path / "a.html", "<main><p>We keep chats for 30 days.</p><aside class='promo'>Try Pro!</aside></main>")
+    manifest = write(tmp_path / "m.jsonl", json.dumps({"source": "t/policy", "at": "2026-05-01T00:00:00Z", "path": "a.html"}) + "\n")
+    cli = make_cli(decl)
+    cli("import", "--manifest", str(manifest))
+    assert "Try Pro!" in cli("show", "t/policy").stdout
+    assert "t/policy: unchanged" in cli("reextract", "--now", "2026-05-02T00:00:00Z").stdout
+    fixed = {"sources": [{**DECL["sources"][0], "remove": ".promo"}]}
+    decl.write_text(yaml.safe_dump(fixed), encoding="utf-8")
+    out = cli("reextract", "--now", "2026-05-03T00:00:00Z").stdout
+    assert "t/policy: new version 2 (technical change, not announced)" in out
+    assert cli("show", "t/policy").stdout == "We keep chats for 30 days.\n"
+    change = cli.json("changes")[0]
+    assert change["kind"] == "technical" and change["to_version"] == 2
+    version = cli.json("show", "t/policy")
+    assert version["snapshots"][0]["fetched_at"] == "2026-05-01T00:00:00Z", "the snapshot keeps its fetch time"
+    assert "ok: 0 problem(s)" in cli("check").stdout
+    site = tmp_path / "site"
+    cli("report", "--out", str(site))
+    assert "t/policy" not in (site / "feeds" / "changes.atom").read_text(encoding="utf-8")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Mapping, Protocol, Sequence
 
 from sqlalchemy import func, select
@@ -61,7 +62,7 @@ def upsert_source(session: Session, source: SourceLike) -> SourceRow:
 
 
 def start_run(session: Session, kind: str, at: datetime) -> Run:
-    run = Run(kind=kind, status="running", started_at=at, pid=os.getpid(),
+    run = Run(kind=kind, status="running", started_at=at, pid=os.getpid(), host=socket.gethostname(),
               sources_checked=0, new_versions=0, changes=0, failures=0)
     session.add(run)
     session.flush()
@@ -80,9 +81,20 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
+# A run on another machine sharing the database cannot be checked for life:
+# it counts as gone only after this long.
+FOREIGN_RUN_TIMEOUT = timedelta(hours=24)
+
+
+def _gone(run: Run, at: datetime) -> bool:
+    if run.host in (None, socket.gethostname()):
+        return not _alive(run.pid)
+    return at - run.started_at > FOREIGN_RUN_TIMEOUT
+
+
 def abort_stale_runs(session: Session, at: datetime) -> int:
     """Mark runs left `running` by a process that is gone as `aborted`."""
-    stale = [run for run in session.scalars(select(Run).where(Run.status == "running")) if not _alive(run.pid)]
+    stale = [run for run in session.scalars(select(Run).where(Run.status == "running")) if _gone(run, at)]
     for run in stale:
         run.status, run.finished_at = "aborted", at
     return len(stale)

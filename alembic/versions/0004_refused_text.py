@@ -1,4 +1,4 @@
-"""Remember the sha256 of text the fetch guard refused as too short.
+"""Remember the sha256 of text the fetch guard refused as too short, and the host of each run.
 
 Revision ID: 0004
 Revises: 0003
@@ -16,8 +16,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("fetch_outcomes") as batch:
         batch.add_column(sa.Column("text_sha256", sa.String(64), nullable=True))
+    with op.batch_alter_table("runs") as batch:
+        batch.add_column(sa.Column("host", sa.String(255), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("runs") as batch:
+        batch.drop_column("host")
     with op.batch_alter_table("fetch_outcomes") as batch:
         batch.drop_column("text_sha256")

@@ -191,3 +191,20 @@ def test_reextract_after_a_rule_change_records_a_technical_change(make_cli, tmp_
     site = tmp_path / "site"
     cli("report", "--out", str(site))
     assert "t/policy" not in (site / "feeds" / "changes.atom").read_text(encoding="utf-8")
+
+
+def test_a_saved_challenge_page_in_an_archive_does_not_become_a_version(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from test_faults import CF_MOMENT
+
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
+    write(tmp_path / "good.md", "We keep chats for 30 days.\n")
+    (tmp_path / "challenge.html").write_bytes(CF_MOMENT)
+    manifest = write(tmp_path / "m.jsonl", "".join(json.dumps(e) + "\n" for e in [
+        {"source": "t/policy", "at": "2026-06-01T00:00:00Z", "path": "good.md"},
+        {"source": "t/policy", "at": "2026-06-02T00:00:00Z", "path": "challenge.html"}]))
+    cli = make_cli(decl)
+    out = cli("import", "--manifest", str(manifest), check=False)
+    assert out.returncode == 1 and "bot_challenge" in out.stdout
+    history = cli.json("history", "t/policy")
+    assert len(history["versions"]) == 1
+    assert [o["failure_kind"] for o in history["outcomes"]] == [None, "bot_challenge"]

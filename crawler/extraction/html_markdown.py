@@ -201,8 +201,7 @@ class MarkdownConverter:
         self._frames: list[int] = []
         self._inline_depth = 1 if inline_only else 0
         self._heading = 0
-        self._strong = 0
-        self._em = 0
+        self._depth = {"strong": 0, "em": 0}
 
     # -- public -----------------------------------------------------------
 
@@ -533,33 +532,32 @@ class MarkdownConverter:
         entry = self._open.pop()
         self._tokens.append((_CLOSE, entry[0], entry[2]))
 
-    def _start_strong(self, el) -> bool:
-        self._strong += 1
-        if self._strong == 1:
-            self._open_marker("**", "**", "**")
+    def _start_emphasis(self, kind: str, marker: str) -> bool:
+        # Nested bold inside bold (or italic inside italic) adds no second marker.
+        self._depth[kind] += 1
+        if self._depth[kind] == 1:
+            self._open_marker(marker, marker, marker)
             self._frames.append(_F_MARK)
         else:
             self._frames.append(_F_PLAIN)
         return False
+
+    def _end_emphasis(self, kind: str) -> None:
+        self._depth[kind] -= 1
+        if self._frames.pop() == _F_MARK:
+            self._close_marker()
+
+    def _start_strong(self, el) -> bool:
+        return self._start_emphasis("strong", "**")
 
     def _end_strong(self, el) -> None:
-        self._strong -= 1
-        if self._frames.pop() == _F_MARK:
-            self._close_marker()
+        self._end_emphasis("strong")
 
     def _start_em(self, el) -> bool:
-        self._em += 1
-        if self._em == 1:
-            self._open_marker("_", "_", "_")
-            self._frames.append(_F_MARK)
-        else:
-            self._frames.append(_F_PLAIN)
-        return False
+        return self._start_emphasis("em", "_")
 
     def _end_em(self, el) -> None:
-        self._em -= 1
-        if self._frames.pop() == _F_MARK:
-            self._close_marker()
+        self._end_emphasis("em")
 
     def _start_link(self, el) -> bool:
         href = md.clean_url(el.get("href"))

@@ -54,7 +54,7 @@ def test_language_can_be_forced() -> None:
     ],
 )
 def test_bad_line_names_its_number_and_problem(bad: str, message: str) -> None:
-    lines = ['{"text": "We retain logs."}', bad, '{"text": "never reached"}']
+    lines = ['{"text": "We retain logs for ninety days."}', bad, '{"text": "never reached"}']
     results = classify_json_lines(lines)
     assert json.loads(next(results))["flags"] == ["retention"]
     with pytest.raises(ValueError, match=message):

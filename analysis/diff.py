@@ -73,10 +73,20 @@ def _word_diff(old: str, new: str, out: list[Segment]) -> None:
                 out.append(Segment("delete", x[len(word):]))
                 out.append(Segment("insert", y[len(word):]))
             continue
-        if tag in ("delete", "replace"):
-            out.append(Segment("delete", "".join(a[i1:i2])))
-        if tag in ("insert", "replace"):
-            out.append(Segment("insert", "".join(b[j1:j2])))
+        removed, added = "".join(a[i1:i2]), "".join(b[j1:j2])
+        # A replaced run that ends in the same spacing on both sides keeps
+        # that spacing unchanged, so only words are marked.
+        shared = _trailing_space(removed) if tag == "replace" and _trailing_space(removed) == _trailing_space(added) else ""
+        if removed:
+            out.append(Segment("delete", removed[:len(removed) - len(shared)]))
+        if added:
+            out.append(Segment("insert", added[:len(added) - len(shared)]))
+        if shared:
+            out.append(Segment("equal", shared))
+
+
+def _trailing_space(text: str) -> str:
+    return text[len(text.rstrip()):]
 
 
 def _merge(segments: list[Segment]) -> tuple[Segment, ...]:

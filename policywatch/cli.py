@@ -137,18 +137,8 @@ def cmd_sources(ctx: Context) -> int:
         with transaction(session_factory(ctx.engine())) as session:
             summaries = {s.source.id: s for s in queries.source_summaries(session)}
     if ctx.args.json:
-        rows = []
-        for sid, source in declared.items():
-            summary = summaries.get(sid)
-            if summary is None:
-                rows.append({"id": sid, "vendor": source.vendor, "title": source.title,
-                             "document_type": source.document_type, "language": source.language,
-                             "urls": list(source.urls), "tags": list(source.tags), "declared": True,
-                             "versions": 0, "last_checked": None, "last_changed": None,
-                             "last_outcome": None, "last_failure_kind": None})
-            else:
-                rows.append(jsonview.source_json(summary, True))
-        rows += [jsonview.source_json(s, False) for sid, s in summaries.items() if sid not in declared]
+        rows = [jsonview.source_json(source, summaries.get(sid), True) for sid, source in declared.items()]
+        rows += [jsonview.source_json(s.source, s, False) for sid, s in summaries.items() if sid not in declared]
         _print_json(rows)
         return EXIT_OK
     for sid, source in declared.items():

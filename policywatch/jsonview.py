@@ -14,14 +14,16 @@ def when(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def source_json(summary: SourceSummary, declared: bool) -> dict[str, Any]:
-    row = summary.source
+def source_json(source: Any, summary: SourceSummary | None, declared: bool) -> dict[str, Any]:
+    """`source`: its declaration, or its recorded row once it is no longer declared."""
     return {
-        "id": row.id, "vendor": row.vendor, "title": row.title, "document_type": row.document_type,
-        "language": row.language, "urls": list(row.urls), "tags": list(row.tags), "declared": declared,
-        "versions": summary.versions, "last_checked": when(summary.last_checked),
-        "last_changed": when(summary.last_changed), "last_outcome": summary.last_outcome,
-        "last_failure_kind": summary.last_failure_kind,
+        "id": source.id, "vendor": source.vendor, "title": source.title, "document_type": source.document_type,
+        "language": source.language, "urls": list(source.urls), "tags": list(source.tags), "declared": declared,
+        "versions": summary.versions if summary else 0,
+        "last_checked": when(summary.last_checked) if summary else None,
+        "last_changed": when(summary.last_changed) if summary else None,
+        "last_outcome": summary.last_outcome if summary else None,
+        "last_failure_kind": summary.last_failure_kind if summary else None,
     }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from policywatch.config import Settings
-from storage.health import unstable_sources
+from storage.health import current_health, outcome_history, unstable_sources
 from storage.models import Change, FetchOutcome, Run, Snapshot, SourceRow, Version
 
 RECENT_RUNS = 30
@@ -197,30 +197,16 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
 
 
 def _health(session: Session, failing_after: int) -> tuple[dict[str, datetime], dict[str, Health]]:
-    """Last check per source, and its health: failing only after `failing_after` failed runs in a row,
-    as the health feed announces it, and unstable when its text keeps flipping back."""
-    rows = session.execute(select(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome,
-                                  FetchOutcome.failure_kind, FetchOutcome.detail)
-                           .order_by(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id)).all()
-    streaks: dict[str, list[Any]] = {}
-    last_checked: dict[str, datetime] = {}
-    for sid, at, outcome, kind, detail in rows:
-        last_checked[sid] = at
-        streak = streaks.setdefault(sid, [])
-        if outcome == "failed":
-            streak.append((at, kind, detail))
-        else:
-            streak.clear()
+    """Last check per source, and its health as the health feed announces it (storage.health),
+    with the revert count of sources whose text keeps flipping back."""
+    history = outcome_history(session)
+    last_checked = {sid: rows[-1][0] for sid, rows in history.items()}
     latest = max(last_checked.values(), default=None)
     unstable = unstable_sources(session, latest) if latest is not None else {}
     health: dict[str, Health] = {}
-    for sid, streak in streaks.items():
-        reverts = unstable.get(sid, 0)
-        if not streak:
-            health[sid] = Health("ok", unstable_reverts=reverts)
-            continue
-        state = "failing" if len(streak) >= failing_after else "retrying"
-        health[sid] = Health(state, streak[0][0], streak[-1][1], streak[-1][2], reverts)
+    for sid, rows in history.items():
+        now = current_health(rows, failing_after)
+        health[sid] = Health(now.state, now.since, now.failure_kind, now.detail, unstable.get(sid, 0))
     return last_checked, health
 
 

@@ -50,15 +50,47 @@ def episodes(source_id: str, outcomes: Sequence[tuple[datetime, bool, str | None
     return events
 
 
-def health_events(session: Session, failing_after: int = Settings.failing_after_runs, source_ids: Iterable[str] | None = None) -> list[HealthEvent]:
+Outcome = tuple[datetime, bool, str | None, str | None]  # (time, failed, failure kind, detail)
+
+
+def outcome_history(session: Session, source_ids: Iterable[str] | None = None) -> dict[str, list[Outcome]]:
+    """Every fetch outcome per source, in time order."""
     query = select(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome, FetchOutcome.failure_kind,
                    FetchOutcome.detail).order_by(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id)
     if source_ids is not None:
         query = query.where(FetchOutcome.source_id.in_(list(source_ids)))
-    per_source: dict[str, list[tuple[datetime, bool, str | None, str | None]]] = {}
+    per_source: dict[str, list[Outcome]] = {}
     for sid, at, outcome, kind, detail in session.execute(query):
         per_source.setdefault(sid, []).append((at, outcome == "failed", kind, detail))
-    events = [e for sid, rows in per_source.items() for e in episodes(sid, rows, failing_after)]
+    return per_source
+
+
+@dataclass(frozen=True)
+class CurrentHealth:
+    state: str  # ok | failing (K failed fetches in a row) | retrying (fewer) ; see `current_health`
+    since: datetime | None = None  # first failure of the current streak
+    failure_kind: str | None = None  # the latest failure's
+    detail: str | None = None
+
+
+def current_health(outcomes: Sequence[Outcome], failing_after: int = Settings.failing_after_runs) -> CurrentHealth:
+    """The state a source is in after these outcomes: the same rule `episodes` announces."""
+    streak: list[Outcome] = []
+    for outcome in outcomes:
+        if outcome[1]:
+            streak.append(outcome)
+        else:
+            streak.clear()
+    if not streak:
+        return CurrentHealth("ok")
+    state = "failing" if len(streak) >= failing_after else "retrying"
+    return CurrentHealth(state, streak[0][0], streak[-1][2], streak[-1][3])
+
+
+def health_events(session: Session, failing_after: int = Settings.failing_after_runs,
+                  source_ids: Iterable[str] | None = None) -> list[HealthEvent]:
+    history = outcome_history(session, source_ids)
+    events = [e for sid, rows in history.items() for e in episodes(sid, rows, failing_after)]
     return sorted(events, key=lambda e: (e.at, e.source_id))
 
 

@@ -21,7 +21,7 @@ from crawler.browser import DEFAULT_CHROMIUM, INSTALL_HINT, LADDER, browser_avai
 from crawler.declarations import FETCHED_SCHEMES, Source, load_sources, select_sources
 from crawler.failures import classify_download_failure
 from crawler.items import FetchedDocument, FetchFailure
-from crawler.ladder import FAILED, with_note
+from crawler.ladder import FAILED, response_headers, with_note
 from storage.record import RawPage
 
 
@@ -78,7 +78,7 @@ class PoliciesSpider(scrapy.Spider):
         page = RawPage(
             url=source.urls[meta["index"]], final_url=response.url, status=response.status,
             content_type=content_type.decode("latin-1") if content_type else None, body=response.body,
-            headers={k.decode("latin-1").lower(): v[0].decode("latin-1") for k, v in response.headers.items() if v},
+            headers=response_headers(response),
         )
         pages = [*meta["pages"], page]
         if 200 <= response.status < 300 and len(pages) < len(source.urls):

@@ -9,16 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-CATEGORIES: tuple[str, ...] = (
-    "retention",
-    "training",
-    "sharing",
-    "controls",
-    "sensitive",
-    "legal",
-)
+from analysis.vocabulary import FlagCategory, Polarity
 
-POLARITIES: tuple[str, ...] = ("affirmative", "negated", "hedged")
+CATEGORIES: tuple[str, ...] = tuple(FlagCategory)
+
+POLARITIES: tuple[str, ...] = tuple(Polarity)
 
 
 def order_categories(categories: set[str] | list[str] | tuple[str, ...]) -> tuple[str, ...]:

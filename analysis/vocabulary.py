@@ -1,0 +1,59 @@
+"""The fixed vocabularies of change analysis, each in one place.
+
+They are ``StrEnum``s: a member is equal to its string value, so stored rows,
+JSON output and YAML rule files keep using the plain words.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FlagCategory(StrEnum):
+    """What a flagged sentence is about; the order is the order flags are listed in."""
+
+    RETENTION = "retention"
+    TRAINING = "training"
+    SHARING = "sharing"
+    CONTROLS = "controls"
+    SENSITIVE = "sensitive"
+    LEGAL = "legal"
+
+
+class Polarity(StrEnum):
+    AFFIRMATIVE = "affirmative"
+    NEGATED = "negated"
+    HEDGED = "hedged"
+
+
+class Severity(StrEnum):
+    """How much a change matters, most severe first."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NONE = "none"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most severe; sorts severities from high to none."""
+        return list(Severity).index(self)
+
+
+class ChangeKind(StrEnum):
+    """What kind of step a change is; only substantive changes are news."""
+
+    SUBSTANTIVE = "substantive"  # the wording changed
+    FORMATTING = "formatting"  # the same words once formatting, case, punctuation and link targets are ignored
+    REVERT = "revert"  # the text went back to one of the source's recent versions
+    TECHNICAL = "technical"  # re-derived from stored snapshots after the extraction rules changed
+
+
+def is_announced(kind: str) -> bool:
+    """Whether a change of this kind is announced (feeds, notifications, claim status news).
+
+    Every change is recorded and shown; only a change in the vendor's wording is
+    news. Formatting, a return to a recent wording and re-derivations after a
+    rule change are not.
+    """
+    return kind == ChangeKind.SUBSTANTIVE

@@ -23,7 +23,7 @@ from typing import Callable
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from crawler.extraction import BUILTIN_FILTERS, ExtractionRules, extract_html  # noqa: E402
+from ingest.extraction import BUILTIN_FILTERS, ExtractionRules, extract_html  # noqa: E402
 
 FILTERS = (BUILTIN_FILTERS["opens-in-new-window"], BUILTIN_FILTERS["tracking-params"])
 US_RULES = ExtractionRules(select=("#landings-privacy-policy",), remove=("header", "footer", "[aria-hidden=true]"),

@@ -6,7 +6,7 @@ from twisted.internet import error as net
 from twisted.python.failure import Failure
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.items import FetchFailure
+from ingest.results import FetchFailure
 from crawler.middlewares import PRIVATE_ADDRESS_REFUSAL
 
 _TIMEOUTS = (net.TimeoutError, net.TCPTimedOutError)

@@ -26,10 +26,10 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 
 from crawler import browser
-from crawler.declarations import Source
-from crawler.extraction import ExtractionError, extract_html
-from crawler.guard import BLOCKING_STATUSES, HTML_TYPES, challenge_vendor, content_type_charset
-from crawler.items import FetchFailure
+from ingest.declarations import Source
+from ingest.extraction import ExtractionError, extract_html
+from ingest.guard import BLOCKING_STATUSES, HTML_TYPES, challenge_vendor, content_type_charset
+from ingest.results import FetchFailure
 
 log = logging.getLogger(__name__)
 

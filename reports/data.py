@@ -17,16 +17,10 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from policywatch.config import Settings
-from storage.health import current_health, outcome_history, unstable_sources
+from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
 from storage.models import Change, FetchOutcome, Run, Snapshot, SourceRow, Version
 
 RECENT_RUNS = 30
-FAILING_AFTER = Settings.failing_after_runs
-# Changes of these kinds are recorded and shown, but not announced in feeds:
-# re-extraction after a rule change, a return to a recent wording, and
-# changes that alter formatting only.
-UNANNOUNCED_KINDS = frozenset({"technical", "revert", "formatting"})
 
 
 @dataclass(frozen=True)
@@ -79,19 +73,15 @@ class ChangeInfo:
     severity: str
     summary: str
     evidence_sha256: str
+    # Decided when the change was detected (analysis.vocabulary.is_announced): whether feeds announce it,
+    # and whether the flagged feed does; a later re-analysis changes neither.
+    announced: bool
+    announced_flagged: bool
     # The flagger's evidence as stored (JSON text), parsed only for the pages
     # that show it. Page keys hash its digest above instead: escaping
     # kilobytes of evidence per change into every key would double the time
     # of a nightly rebuild.
     evidence_json: str = field(default="", metadata={"hashed": False})
-
-    @property
-    def announced(self) -> bool:
-        return self.kind not in UNANNOUNCED_KINDS
-
-    @property
-    def flagged(self) -> bool:
-        return bool(self.flags)
 
     def evidence(self) -> tuple[dict[str, Any], ...]:
         try:
@@ -182,15 +172,17 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
     by_id = {v.id: v for vs in versions.values() for v in vs}
     query = select(Change.id, Change.source_id, Change.from_version_id, Change.to_version_id, Change.detected_at,
                    Change.words_added, Change.words_removed, Change.lines_added, Change.lines_removed,
-                   Change.kind, Change.flags, Change.severity, Change.summary, cast(Change.evidence, Text))
+                   Change.kind, Change.flags, Change.severity, Change.summary, cast(Change.evidence, Text),
+                   Change.announced, Change.announced_flags)
     found: dict[str, list[ChangeInfo]] = defaultdict(list)
     for (cid, sid, from_id, to_id, at, wa, wr, la, lr, kind, flags, severity, summary,
-         evidence) in session.execute(query):
+         evidence, announced, announced_flags) in session.execute(query):
         old, new = by_id[from_id], by_id[to_id]
         found[sid].append(ChangeInfo(
             cid, sid, old.number, new.number, old.sha256, new.sha256, at, wa, wr, la, lr, kind,
             tuple(flags or ()), severity or "none", summary or "",
-            hashlib.sha256((evidence or "").encode("utf-8")).hexdigest(), evidence or ""))
+            hashlib.sha256((evidence or "").encode("utf-8")).hexdigest(), bool(announced), bool(announced_flags),
+            evidence or ""))
     for items in found.values():
         items.sort(key=lambda c: (c.to_number, c.id))
     return found
@@ -225,7 +217,7 @@ def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
                          r.changes, r.failures, tuple(failed.get(r.id, ()))) for r in runs)
 
 
-def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after: int = FAILING_AFTER) -> Record:
+def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after: int = FAILING_AFTER_RUNS) -> Record:
     versions = _versions(session)
     changes = _changes(session, versions)
     last_checked, health = _health(session, failing_after)

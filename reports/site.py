@@ -16,9 +16,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports import pages, urls
-from reports.data import FAILING_AFTER, load_record
+from reports.data import load_record
 from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
-from storage.health import health_events
+from storage.health import FAILING_AFTER_RUNS, health_events
 from reports.output import SiteWriter
 from reports.parallel import default_workers, write_sources_in_parallel
 from reports.render import STATIC, code_fingerprint, render
@@ -55,7 +55,7 @@ def _shared_db_url(factory: sessionmaker[Session]) -> str | None:
 
 
 def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None = None,
-               full: bool = False, workers: int | None = None, failing_after: int = FAILING_AFTER) -> BuildStats:
+               full: bool = False, workers: int | None = None, failing_after: int = FAILING_AFTER_RUNS) -> BuildStats:
     """Render the site into `out`; only what changed since the last build unless `full`.
 
     `workers`: processes for the per-source files (default: one per core, up

@@ -13,8 +13,10 @@ from typing import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from policywatch.config import Settings
 from storage.models import FetchOutcome
+
+# A source is announced as failing after this many failed fetches in a row.
+FAILING_AFTER_RUNS = 2
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class HealthEvent:
 
 
 def episodes(source_id: str, outcomes: Sequence[tuple[datetime, bool, str | None, str | None]],
-             failing_after: int = Settings.failing_after_runs) -> list[HealthEvent]:
+             failing_after: int = FAILING_AFTER_RUNS) -> list[HealthEvent]:
     """Events from (time, failed, failure_kind, detail) in time order: one `failing` when the
     `failing_after`-th consecutive failure happens, one `recovered` at the next success."""
     events: list[HealthEvent] = []
@@ -73,7 +75,7 @@ class CurrentHealth:
     detail: str | None = None
 
 
-def current_health(outcomes: Sequence[Outcome], failing_after: int = Settings.failing_after_runs) -> CurrentHealth:
+def current_health(outcomes: Sequence[Outcome], failing_after: int = FAILING_AFTER_RUNS) -> CurrentHealth:
     """The state a source is in after these outcomes: the same rule `episodes` announces."""
     streak: list[Outcome] = []
     for outcome in outcomes:
@@ -87,7 +89,7 @@ def current_health(outcomes: Sequence[Outcome], failing_after: int = Settings.fa
     return CurrentHealth(state, streak[0][0], streak[-1][2], streak[-1][3])
 
 
-def health_events(session: Session, failing_after: int = Settings.failing_after_runs,
+def health_events(session: Session, failing_after: int = FAILING_AFTER_RUNS,
                   source_ids: Iterable[str] | None = None) -> list[HealthEvent]:
     history = outcome_history(session, source_ids)
     events = [e for sid, rows in history.items() for e in episodes(sid, rows, failing_after)]

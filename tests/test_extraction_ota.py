@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extraction import BUILTIN_FILTERS, ExtractionRules, combine, extract_html, extract_markdown
+from ingest.extraction import BUILTIN_FILTERS, ExtractionRules, combine, extract_html, extract_markdown
 
 MIN_RATIO = 0.9
 

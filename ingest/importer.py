@@ -16,11 +16,15 @@ from typing import Mapping
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.declarations import Source
-from crawler.processing import GuardPolicy, Result, store_outcome
-from storage.db import transaction
+from ingest.declarations import Source
+from ingest.judge import GuardPolicy
+from ingest.record import store_outcome
+from ingest.results import SourceResult
+from ingest.runs import recorded_run
 from storage.blobs import sha256_hex
-from storage.record import RawPage, finish_run, latest_record_time, outcome_at, start_run
+from storage.db import transaction
+from storage.record import RawPage, latest_record_time, outcome_at
+from storage.vocabulary import RunKind
 
 CONTENT_TYPES = {".html": "text/html", ".htm": "text/html", ".xhtml": "application/xhtml+xml",
                  ".md": "text/markdown; charset=utf-8", ".markdown": "text/markdown; charset=utf-8",
@@ -41,7 +45,7 @@ class Entry:
 
 @dataclass(frozen=True)
 class ImportReport:
-    applied: list[Result]
+    applied: list[SourceResult]
     skipped: int
     run_id: int | None
 
@@ -131,16 +135,12 @@ def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Map
     entries = read_manifest(manifest, sources)
     with transaction(factory) as session:
         pending, skipped = _pending(session, manifest, entries)
-    applied: list[Result] = []
+    applied: list[SourceResult] = []
     if not pending:
         return ImportReport(applied, skipped, None)
-    with transaction(factory) as session:
-        run_id = start_run(session, "import", pending[0].at).id
-    try:
+    # Entries are stored one transaction each: whatever was applied is a finished run.
+    with recorded_run(factory, RunKind.IMPORT, pending[0].at,
+                      end=lambda: pending[len(applied) - 1].at if applied else pending[0].at) as run_id:
         for entry in pending:
             applied.append(store_outcome(factory, run_id, entry.source, entry.at, _pages(entry), None, policy))
-    finally:
-        # Entries are stored one transaction each: whatever was applied is a finished run.
-        with transaction(factory) as session:
-            finish_run(session, run_id, pending[len(applied) - 1].at if applied else pending[0].at)
     return ImportReport(applied, skipped, run_id)

@@ -1,7 +1,8 @@
 """The fetch guard: decide, before extraction, whether a response can become a version.
 
-Anything suspicious becomes a failed fetch outcome with a kind from
-FAILURE_KINDS and a human-readable detail; only what passes is extracted.
+Anything suspicious becomes a failed fetch outcome with a kind
+(storage.vocabulary.FailureKind) and a human-readable detail; only what
+passes is extracted.
 """
 
 from __future__ import annotations
@@ -10,30 +11,11 @@ import re
 from typing import Mapping, Sequence
 from urllib.parse import urlsplit
 
-from crawler.items import FetchFailure
+from ingest.results import FetchFailure
 from storage.record import RawPage
 
-FAILURE_KINDS = {
-    "http_error": "the server answered with an error status",
-    "bot_challenge": "a bot-protection page (Cloudflare, Akamai, DataDome, PerimeterX, CAPTCHA) instead of the page",
-    "login_wall": "the page redirected to a sign-in page",
-    "too_short": "the extracted text shrank far below the current version without saying the page moved",
-    "private_address": "the URL or a redirect points at a private or loopback address",
-    "forbidden_url": "the URL is not an http(s) URL",
-    "redirect_loop": "the page redirects in a loop or too many times",
-    "not_html": "the response is not an HTML page",
-    "empty": "the page or its extracted text is empty",
-    "selector_miss": "the declared selector matched nothing",
-    "decode_error": "the bytes cannot be decoded as text",
-    "invalid_selector": "a declared selector cannot be used",
-    "timeout": "the server did not answer in time",
-    "connection": "the connection failed (DNS, refused, reset)",
-    "oversize": "the response is larger than the download limit",
-    "robots": "robots.txt forbids fetching the page",
-    "not_fetched": "the crawl ended before the source was fetched",
-    "unsupported_fetch": "the declared fetch mode is not available",
-    "error": "an unexpected error while processing the page",
-}
+# Text that shrank below this fraction of the current version is refused (`too_short`), unless the page says it moved.
+TOO_SHORT_FRACTION = 0.5
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Already-extracted text is accepted from imported files only (they have no

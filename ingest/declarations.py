@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from crawler.extraction import (
+from storage.record import SourceFields
+
+from ingest.extraction import (
     BUILTIN_FILTERS,
     ExtractionRules,
     FilterSpec,
@@ -25,6 +27,8 @@ from crawler.extraction import (
     validate_selector,
 )
 
+# The declarations that ship with policywatch: OpenAI's documents.
+BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "sources"
 FETCH_MODES = ("http", "browser")
 FETCHED_SCHEMES = ("http", "https")
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
@@ -46,17 +50,12 @@ class DeclarationError(ValueError):
         self.field = field_name
 
 
-@dataclass(frozen=True)
-class Source:
-    id: str
-    vendor: str
-    title: str
-    document_type: str
-    language: str
-    urls: tuple[str, ...]
+@dataclass(frozen=True, kw_only=True)
+class Source(SourceFields):
+    """A declared source: what the record keeps about it, and how to fetch and extract it."""
+
     rules: ExtractionRules
     fetch: str = "http"
-    tags: tuple[str, ...] = ()
     declared_in: str = ""
     filter_names: tuple[str, ...] = field(default=())
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from ingest.results import FetchFailure
 from storage.record import RawPage
+from storage.vocabulary import FailureKind
 
 # Text that shrank below this fraction of the current version is refused (`too_short`), unless the page says it moved.
 TOO_SHORT_FRACTION = 0.5
@@ -83,25 +84,25 @@ def check_page(page: RawPage, headers: Mapping[str, str] | None = None) -> Fetch
     vendor = challenge_vendor(page.body, page.status, headers)
     if vendor is not None:
         status = f"HTTP {page.status} " if page.status else ""
-        return FetchFailure("bot_challenge", f"{status}{vendor} challenge page at {page.final_url}", page.status,
+        return FetchFailure(FailureKind.BOT_CHALLENGE, f"{status}{vendor} challenge page at {page.final_url}", page.status,
                             page.final_url)
     if is_login_redirect(page):
-        return FetchFailure("login_wall", f"{page.url} redirected to a sign-in page: {page.final_url}", page.status,
+        return FetchFailure(FailureKind.LOGIN_WALL, f"{page.url} redirected to a sign-in page: {page.final_url}", page.status,
                             page.final_url)
     if page.status is not None and not 200 <= page.status < 300:
-        return FetchFailure("http_error", f"HTTP {page.status} from {page.final_url}", page.status, page.final_url)
+        return FetchFailure(FailureKind.HTTP_ERROR, f"HTTP {page.status} from {page.final_url}", page.status, page.final_url)
     media, _ = content_type_charset(page.content_type)
     accepted = HTML_TYPES + IMPORTED_TEXT_TYPES if page.status is None else HTML_TYPES
     if media and media not in accepted:
-        return FetchFailure("not_html", f"{page.final_url} is {media}, not HTML", page.status, page.final_url)
+        return FetchFailure(FailureKind.NOT_HTML, f"{page.final_url} is {media}, not HTML", page.status, page.final_url)
     if not page.body.strip():
-        return FetchFailure("empty", f"{page.final_url} returned an empty body", page.status, page.final_url)
+        return FetchFailure(FailureKind.EMPTY, f"{page.final_url} returned an empty body", page.status, page.final_url)
     return None
 
 
 def check_pages(pages: Sequence[RawPage]) -> FetchFailure | None:
     if not pages:
-        return FetchFailure("empty", "nothing was fetched")
+        return FetchFailure(FailureKind.EMPTY, "nothing was fetched")
     for page in pages:
         failure = check_page(page, page.headers)
         if failure is not None:
@@ -118,7 +119,7 @@ def check_text(text: str, current: str | None, min_fraction: float, url: str | N
     if current is None or min_fraction <= 0:
         return None
     if len(text) < min_fraction * len(current) and not MOVED_NOTICE.search(text):
-        return FetchFailure("too_short", f"extracted text is {len(text)} characters, under {min_fraction:.0%} of "
+        return FetchFailure(FailureKind.TOO_SHORT, f"extracted text is {len(text)} characters, under {min_fraction:.0%} of "
                             f"the current version's {len(current)}, and does not say the page moved", url=url,
                             text=text)
     return None

@@ -15,6 +15,7 @@ from ingest.guard import IMPORTED_TEXT_TYPES, TOO_SHORT_FRACTION, check_pages, c
 from ingest.results import FetchFailure
 from storage.health import FAILING_AFTER_RUNS
 from storage.record import RawPage
+from storage.vocabulary import FailureKind
 
 
 def extract_document(source: Source, pages: Sequence[RawPage]) -> str:
@@ -26,7 +27,7 @@ def extract_document(source: Source, pages: Sequence[RawPage]) -> str:
             try:
                 text = page.body.decode(charset or "utf-8")
             except (UnicodeDecodeError, LookupError) as exc:
-                raise ExtractionError("decode_error", f"{page.final_url}: {exc}") from None
+                raise ExtractionError(FailureKind.DECODE_ERROR, f"{page.final_url}: {exc}") from None
             parts.append(extract_markdown(text, source.rules))
         else:
             try:

@@ -27,7 +27,7 @@ from storage import blobs
 from storage.db import transaction
 from storage.models import FetchOutcome, Snapshot
 from storage.record import RawPage, current_version
-from storage.vocabulary import Outcome, RunKind
+from storage.vocabulary import FailureKind, Outcome, RunKind
 
 NEVER_FETCHED = "never fetched"
 
@@ -55,7 +55,7 @@ def _reextract_one(session: Session, source: Source, run_id: int, at: datetime) 
     candidates = _candidates(session, source.id)
     if not candidates:
         return SourceResult(source.id, NEVER_FETCHED)
-    verdict: str | FetchFailure = FetchFailure("empty", "nothing stored")
+    verdict: str | FetchFailure = FetchFailure(FailureKind.EMPTY, "nothing stored")
     for outcome in candidates:
         pages = _pages(session, outcome)
         verdict = judge(source, pages)

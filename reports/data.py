@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
 from storage.models import Change, FetchOutcome, Run, Snapshot, SourceRow, Version
+from storage.vocabulary import FailureKind, Outcome
 
 RECENT_RUNS = 30
 
@@ -119,6 +120,15 @@ class FailedFetch:
     detail: str | None
     http_status: int | None
     url: str | None
+    refused_pages: tuple[str, ...] = ()  # sha256 of each page kept with the failure
+
+    @property
+    def description(self) -> str:
+        """What the failure kind means, as the README's table says it."""
+        try:
+            return FailureKind(self.kind).description
+        except ValueError:
+            return ""
 
 
 @dataclass(frozen=True)
@@ -206,13 +216,20 @@ def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
     runs = session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)).all()
     failed: dict[int, list[FailedFetch]] = defaultdict(list)
     if runs:
+        refused = (select(FetchOutcome.id).where(FetchOutcome.outcome == Outcome.FAILED,
+                                                 FetchOutcome.run_id.in_([r.id for r in runs])))
+        pages: dict[int, list[str]] = defaultdict(list)
+        for outcome_id, sha in session.execute(select(Snapshot.outcome_id, Snapshot.blob_sha256)
+                                               .where(Snapshot.outcome_id.in_(refused))
+                                               .order_by(Snapshot.outcome_id, Snapshot.position)):
+            pages[outcome_id].append(sha)
         rows = session.execute(
-            select(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.failure_kind,
-                   FetchOutcome.detail, FetchOutcome.http_status, FetchOutcome.url)
-            .where(FetchOutcome.outcome == "failed", FetchOutcome.run_id.in_([r.id for r in runs]))
+            select(FetchOutcome.id, FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.at,
+                   FetchOutcome.failure_kind, FetchOutcome.detail, FetchOutcome.http_status, FetchOutcome.url)
+            .where(FetchOutcome.id.in_(refused))
             .order_by(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.id))
-        for row in rows:
-            failed[row[0]].append(FailedFetch(*row))
+        for outcome_id, *row in rows:
+            failed[row[0]].append(FailedFetch(*row, refused_pages=tuple(pages.get(outcome_id, ()))))
     return tuple(RunInfo(r.id, r.kind, r.status, r.started_at, r.finished_at, r.sources_checked, r.new_versions,
                          r.changes, r.failures, tuple(failed.get(r.id, ()))) for r in runs)
 

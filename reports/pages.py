@@ -143,10 +143,17 @@ def index_page(record: Record) -> Page:
 def runs_page(record: Record) -> Page:
     path = urls.runs_page()
     hrefs = {s.id: urls.relative(path, urls.source_page(s.id)) for s in record.sources}
+    raw = {}
     for run in record.runs:
         for failure in run.failed:
             hrefs.setdefault(failure.source_id, urls.relative(path, urls.source_page(failure.source_id)))
-    return Page(path, "runs.html", _base(path) | {"runs": list(record.runs), "source_hrefs": hrefs})
+            raw.update({sha: urls.relative(path, urls.raw_snapshot(sha)) for sha in failure.refused_pages})
+    return Page(path, "runs.html", _base(path) | {"runs": list(record.runs), "source_hrefs": hrefs, "raw_hrefs": raw})
+
+
+def refused_pages(record: Record) -> list[str]:
+    """The sha256 of every page kept with a failed fetch that the runs page lists."""
+    return sorted({sha for run in record.runs for failure in run.failed for sha in failure.refused_pages})
 
 
 def source_page(source: SourceInfo) -> Page:

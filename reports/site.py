@@ -23,6 +23,7 @@ from reports.output import SiteWriter
 from reports.parallel import default_workers, write_sources_in_parallel
 from reports.render import STATIC, code_fingerprint, render
 from reports.sourcefiles import write_source
+from storage import blobs
 
 STATIC_FILES = ("site.css", "compare.js")
 
@@ -81,6 +82,9 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
                 write_source(session, writer, source, base, excerpts)
         write_site_feeds(writer, record.sources, record.changes, base, excerpts)
         write_health_feed(writer, record.sources, health_events(session, failing_after), base)
+        for sha in pages.refused_pages(record):
+            writer.produce(urls.raw_snapshot(sha), writer.key("raw", sha),
+                           lambda sha=sha: blobs.read(session, sha))  # type: ignore[misc]
         for page in (pages.index_page(record), pages.runs_page(record)):
             writer.produce(page.path, writer.key(page.template, page.context),
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import FetchOutcome
+from storage.vocabulary import Outcome as OutcomeKind
 
 # A source is announced as failing after this many failed fetches in a row.
 FAILING_AFTER_RUNS = 2
@@ -63,7 +64,7 @@ def outcome_history(session: Session, source_ids: Iterable[str] | None = None) -
         query = query.where(FetchOutcome.source_id.in_(list(source_ids)))
     per_source: dict[str, list[Outcome]] = {}
     for sid, at, outcome, kind, detail in session.execute(query):
-        per_source.setdefault(sid, []).append((at, outcome == "failed", kind, detail))
+        per_source.setdefault(sid, []).append((at, outcome == OutcomeKind.FAILED, kind, detail))
     return per_source
 
 

@@ -14,6 +14,8 @@ import codecs
 import re
 from dataclasses import dataclass
 
+from storage.vocabulary import FailureKind
+
 from .errors import ExtractionError
 
 _BOMS = (
@@ -66,7 +68,7 @@ def _codec(label: str, origin: str) -> str:
     try:
         return codecs.lookup(name).name
     except LookupError:
-        raise ExtractionError("decode_error", f"unknown charset {label!r} (from {origin})") from None
+        raise ExtractionError(FailureKind.DECODE_ERROR, f"unknown charset {label!r} (from {origin})") from None
 
 
 def sniff_meta_charset(html: bytes) -> str | None:

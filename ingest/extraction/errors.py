@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-EXTRACTION_ERROR_KINDS = ("selector_miss", "empty", "decode_error", "invalid_selector")
+from storage.vocabulary import FailureKind
+
+EXTRACTION_ERROR_KINDS = (FailureKind.SELECTOR_MISS, FailureKind.EMPTY, FailureKind.DECODE_ERROR,
+                          FailureKind.INVALID_SELECTOR)
 
 
 class ExtractionError(Exception):

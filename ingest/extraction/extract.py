@@ -6,6 +6,8 @@ import threading
 from dataclasses import dataclass
 from lxml import etree
 
+from storage.vocabulary import FailureKind
+
 from .decode import decode_html
 from .errors import ExtractionError
 from .filters import FilterSpec, _as_tuple
@@ -51,7 +53,7 @@ def _xpath(selectors: tuple[str, ...]) -> etree.XPath:
     try:
         return compile_selectors(selectors)
     except ValueError as exc:
-        raise ExtractionError("invalid_selector", str(exc)) from None
+        raise ExtractionError(FailureKind.INVALID_SELECTOR, str(exc)) from None
 
 
 def _drop(element) -> None:
@@ -87,7 +89,7 @@ def _parse(html: bytes, encoding: str | None):
             f"column {last.column}); the rest of the page would be lost",
         )
     if root is None:
-        raise ExtractionError("empty", f"the page has no content ({len(html)} bytes, charset {decoded.encoding} from {decoded.origin})")
+        raise ExtractionError(FailureKind.EMPTY, f"the page has no content ({len(html)} bytes, charset {decoded.encoding} from {decoded.origin})")
     return root
 
 
@@ -98,7 +100,7 @@ def _select(root, selectors: tuple[str, ...]) -> list:
     matches = _xpath(selectors)(root)
     if not matches:
         described = ", ".join(selectors)
-        raise ExtractionError("selector_miss", f"selector {described!r} matched nothing")
+        raise ExtractionError(FailureKind.SELECTOR_MISS, f"selector {described!r} matched nothing")
     if len(matches) > 1:
         # A match inside another match would repeat its text: keep the outermost.
         chosen = set(matches)
@@ -124,7 +126,7 @@ def extract_html(html: bytes, rules: ExtractionRules, *, encoding: str | None = 
     text = html_to_markdown(roots, url_rewriter(rules.filters))
     text = normalize_text(apply_text_filters(text, rules.filters))
     if not text:
-        raise ExtractionError("empty", f"no text left after extraction ({_describe(rules)})")
+        raise ExtractionError(FailureKind.EMPTY, f"no text left after extraction ({_describe(rules)})")
     return text
 
 
@@ -135,5 +137,5 @@ def extract_markdown(text: str, rules: ExtractionRules) -> str:
         text = rewrite_markdown_links(text, rewrite)
     text = normalize_text(apply_text_filters(text, rules.filters))
     if not text:
-        raise ExtractionError("empty", "the text is empty after filters and normalisation")
+        raise ExtractionError(FailureKind.EMPTY, "the text is empty after filters and normalisation")
     return text

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from storage.record import SourceFields
+from storage.models import SourceFields
 
 from ingest.extraction import (
     BUILTIN_FILTERS,

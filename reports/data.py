@@ -18,7 +18,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
-from storage.models import Change, FetchOutcome, Run, Snapshot, SourceRow, Version
+from storage.models import Change, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
 from storage.vocabulary import FailureKind, Outcome
 
 RECENT_RUNS = 30
@@ -92,15 +92,8 @@ class ChangeInfo:
         return tuple(e for e in items if isinstance(e, dict)) if isinstance(items, list) else ()
 
 
-@dataclass(frozen=True)
-class SourceInfo:
-    id: str
-    vendor: str
-    title: str
-    document_type: str
-    language: str
-    urls: tuple[str, ...]
-    tags: tuple[str, ...]
+@dataclass(frozen=True, kw_only=True)
+class SourceInfo(SourceFields):
     last_checked: datetime | None
     health: Health
     versions: tuple[VersionInfo, ...] = ()
@@ -239,9 +232,9 @@ def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after:
     changes = _changes(session, versions)
     last_checked, health = _health(session, failing_after)
     sources = tuple(
-        SourceInfo(row.id, row.vendor, row.title, row.document_type, row.language, tuple(row.urls or ()),
-                   tuple(row.tags or ()), last_checked.get(row.id), health.get(row.id, Health("unchecked")),
-                   tuple(versions.get(row.id, ())), tuple(changes.get(row.id, ())))
+        SourceInfo(**vars(row.fields()), last_checked=last_checked.get(row.id),
+                   health=health.get(row.id, Health("unchecked")), versions=tuple(versions.get(row.id, ())),
+                   changes=tuple(changes.get(row.id, ())))
         for row in session.scalars(select(SourceRow).order_by(SourceRow.id)))
     every_change = sorted((c for s in sources for c in s.changes), key=lambda c: (c.detected_at, c.id), reverse=True)
     return Record(sources, _runs(session, recent_runs), tuple(every_change))

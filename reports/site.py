@@ -22,8 +22,7 @@ from storage.health import FAILING_AFTER_RUNS, health_events
 from reports.output import SiteWriter
 from reports.parallel import default_workers, write_sources_in_parallel
 from reports.render import STATIC, code_fingerprint, render
-from reports.sourcefiles import write_source
-from storage import blobs
+from reports.sourcefiles import write_raw, write_source
 
 STATIC_FILES = ("site.css", "compare.js")
 
@@ -83,8 +82,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
         write_site_feeds(writer, record.sources, record.changes, base, excerpts)
         write_health_feed(writer, record.sources, health_events(session, failing_after), base)
         for sha in pages.refused_pages(record):
-            writer.produce(urls.raw_snapshot(sha), writer.key("raw", sha),
-                           lambda sha=sha: blobs.read(session, sha))  # type: ignore[misc]
+            write_raw(session, writer, sha)
         for page in (pages.index_page(record), pages.runs_page(record)):
             writer.produce(page.path, writer.key(page.template, page.context),
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]

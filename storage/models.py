@@ -6,6 +6,7 @@ naive and read back with UTC attached (see ``UTCDateTime``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -51,6 +52,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+@dataclass(frozen=True, kw_only=True)
+class SourceFields:
+    """What the record keeps about a tracked document, whoever declared it."""
+
+    id: str
+    vendor: str
+    title: str
+    document_type: str
+    language: str
+    urls: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -69,6 +83,10 @@ class SourceRow(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     versions: Mapped[list["Version"]] = relationship(back_populates="source", order_by="Version.number")
+
+    def fields(self) -> SourceFields:
+        return SourceFields(id=self.id, vendor=self.vendor, title=self.title, document_type=self.document_type,
+                            language=self.language, urls=tuple(self.urls or ()), tags=tuple(self.tags or ()))
 
 
 class Run(Base):

@@ -19,23 +19,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import blobs
-from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceRow, Version
+from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow,
+                            Version)
 from storage.vocabulary import Outcome, RunStatus
 
 RECENT_VERSIONS_FOR_REVERT = 5
-
-
-@dataclass(frozen=True, kw_only=True)
-class SourceFields:
-    """What the record keeps about a tracked document, whoever declared it."""
-
-    id: str
-    vendor: str
-    title: str
-    document_type: str
-    language: str
-    urls: tuple[str, ...]
-    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

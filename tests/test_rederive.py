@@ -47,7 +47,7 @@ def test_a_refused_page_is_kept_and_becomes_a_version_once_its_selector_is_fixed
     runs = (site / "runs.html").read_text(encoding="utf-8")
     assert f'href="raw/{sha}.txt"' in runs and "refused page as received" in runs
     assert (site / "raw" / f"{sha}.txt").read_bytes() == ARTICLE
-    assert 'title="the declared `select` matched nothing"' in runs, "the failure kind says what it means"
+    assert "selector_miss: the declared `select` matched nothing" in runs, "the failure kind says what it means"
 
     write_declarations(decl, server.base_url, [spec | {"select": "article"}])
     fixed = cli("reextract", "--now", "2026-05-02T00:00:00Z")

@@ -183,6 +183,30 @@ def _pre_text(pre) -> str:
     return "\n".join(lines)
 
 
+def _read_inline_as_space(start: Callable[["MarkdownConverter", object], bool]) -> Callable[["MarkdownConverter", object], bool]:
+    """A block element met where only inline content can go (in a heading or a table cell) is read as its
+    text with a space on each side; otherwise its own start handler runs."""
+    def handler(self: "MarkdownConverter", el: object) -> bool:
+        if self._inline_depth:
+            self._tokens.append(_SPACE)
+            self._frames.append(_F_SPACE)
+            return False
+        return start(self, el)
+    return handler
+
+
+def _ended_inline_as_space(end: Callable[["MarkdownConverter", object, int], None]) -> Callable[["MarkdownConverter", object], None]:
+    """The end of an element started by a `_read_inline_as_space` handler: the closing space, or the
+    element's own end handler with the frame its start pushed."""
+    def handler(self: "MarkdownConverter", el: object) -> None:
+        frame = self._frames.pop()
+        if frame == _F_SPACE:
+            self._tokens.append(_SPACE)
+            return
+        end(self, el, frame)
+    return handler
+
+
 class MarkdownConverter:
     """Converts elements to Markdown; one instance per conversion (it keeps state)."""
 
@@ -331,11 +355,8 @@ class MarkdownConverter:
     def _start_skip(self, el) -> bool:
         return True
 
+    @_read_inline_as_space
     def _start_heading(self, el) -> bool:
-        if self._inline_depth:
-            self._tokens.append(_SPACE)
-            self._frames.append(_F_SPACE)
-            return False
         self._flush()
         self._request(2)
         self._heading = _HEADINGS[el.tag]
@@ -343,20 +364,15 @@ class MarkdownConverter:
         self._frames.append(_F_HEADING)
         return False
 
-    def _end_heading(self, el) -> None:
-        if self._frames.pop() == _F_SPACE:
-            self._tokens.append(_SPACE)
-            return
+    @_ended_inline_as_space
+    def _end_heading(self, el, frame: int) -> None:
         self._flush()
         self._heading = 0
         self._inline_depth -= 1
         self._request(2)
 
+    @_read_inline_as_space
     def _start_list(self, el) -> bool:
-        if self._inline_depth:
-            self._tokens.append(_SPACE)
-            self._frames.append(_F_SPACE)
-            return False
         self._flush()
         parent = self._containers[-1] if self._containers else None
         if parent is not None and parent.is_item and self._blocks > parent.blocks_at_start:
@@ -373,19 +389,14 @@ class MarkdownConverter:
         self._frames.append(_F_LIST)
         return False
 
-    def _end_list(self, el) -> None:
-        if self._frames.pop() == _F_SPACE:
-            self._tokens.append(_SPACE)
-            return
+    @_ended_inline_as_space
+    def _end_list(self, el, frame: int) -> None:
         self._flush()
         self._lists.pop()
         self._end_container()
 
+    @_read_inline_as_space
     def _start_item(self, el) -> bool:
-        if self._inline_depth:
-            self._tokens.append(_SPACE)
-            self._frames.append(_F_SPACE)
-            return False
         self._flush()
         state = self._lists[-1] if self._lists else None
         if state is not None and self._blocks > state.blocks_at_start:
@@ -402,31 +413,24 @@ class MarkdownConverter:
         self._frames.append(_F_ITEM)
         return False
 
-    def _end_item(self, el) -> None:
-        if self._frames.pop() == _F_SPACE:
-            self._tokens.append(_SPACE)
-            return
+    @_ended_inline_as_space
+    def _end_item(self, el, frame: int) -> None:
         self._flush()
         item = self._containers.pop()
         if not item.used and item.list_state is not None and item.list_state.ordered:
             item.list_state.number -= 1  # an empty item shows nothing and takes no number
         self._end_container()
 
+    @_read_inline_as_space
     def _start_quote(self, el) -> bool:
-        if self._inline_depth:
-            self._tokens.append(_SPACE)
-            self._frames.append(_F_SPACE)
-            return False
         self._flush()
         self._request(2)
         self._containers.append(_Container("> ", "> ", self._blocks))
         self._frames.append(_F_QUOTE)
         return False
 
-    def _end_quote(self, el) -> None:
-        if self._frames.pop() == _F_SPACE:
-            self._tokens.append(_SPACE)
-            return
+    @_ended_inline_as_space
+    def _end_quote(self, el, frame: int) -> None:
         self._flush()
         self._containers.pop()
         self._request(2)
@@ -446,11 +450,8 @@ class MarkdownConverter:
         if frame == _F_DL:
             self._dls.pop()
 
+    @_read_inline_as_space
     def _start_dd(self, el) -> bool:
-        if self._inline_depth:
-            self._tokens.append(_SPACE)
-            self._frames.append(_F_SPACE)
-            return False
         self._flush()
         if self._dls and self._blocks > self._dls[-1]:
             self._fix_sep(1)  # the definition sits right under its term
@@ -460,10 +461,8 @@ class MarkdownConverter:
         self._frames.append(_F_DD)
         return False
 
-    def _end_dd(self, el) -> None:
-        if self._frames.pop() == _F_SPACE:
-            self._tokens.append(_SPACE)
-            return
+    @_ended_inline_as_space
+    def _end_dd(self, el, frame: int) -> None:
         self._flush()
         self._containers.pop()
         self._end_container()
@@ -574,11 +573,8 @@ class MarkdownConverter:
         if self._frames.pop() == _F_MARK:
             self._close_marker()
 
+    @_read_inline_as_space
     def _start_table(self, el) -> bool:
-        if self._inline_depth:
-            self._tokens.append(_SPACE)
-            self._frames.append(_F_SPACE)
-            return False
         rows = [_CELLS(row) for row in _ROWS(el)]
         rows = [cells for cells in rows if cells]
         if sum(len(cells) for cells in rows) <= 1:
@@ -609,11 +605,9 @@ class MarkdownConverter:
         self._request(2)
         return True
 
-    def _end_table(self, el) -> None:
-        frame = self._frames.pop()
-        if frame == _F_SPACE:
-            self._tokens.append(_SPACE)
-        elif frame == _F_BLOCK:
+    @_ended_inline_as_space
+    def _end_table(self, el, frame: int) -> None:
+        if frame == _F_BLOCK:
             self._boundary(2)
 
     def _cell(self, cell) -> str:

@@ -3,9 +3,11 @@ language and correction notices.
 
 The text comes from trafilatura in precision mode (it leaves out navigation,
 advertising, comments and consent banners; measured in
-``bench/article_extraction.py``), the dates from htmldate (published: the
-original date; modified: the latest one the page gives), the language from
-py3langid on the text.
+``bench/article_extraction.py``). The dates are what the page declares
+(schema.org ``datePublished``/``dateModified``, ``article:published_time`` …)
+with their time and offset; htmldate reads the page for whatever is not
+declared (it returns only a date where the page gives no time). The
+language comes from py3langid on the text.
 
 Why py3langid: it is the identifier trafilatura itself uses for language
 filtering, it ships its model inside the wheel (nothing is downloaded at run
@@ -103,11 +105,66 @@ def _iso(found: str | None) -> str | None:
     return parsed.isoformat()
 
 
-def _dates(html: bytes, url: str) -> tuple[str | None, str | None]:
-    options: dict[str, Any] = dict(extensive_search=False, outputformat="%Y-%m-%dT%H:%M:%S%z", url=url)
-    published = _iso(htmldate.find_date(html, original_date=True, **options))
-    modified = _iso(htmldate.find_date(html, original_date=False, **options))
+_PUBLISHED_META = ("article:published_time", "datepublished", "date", "dc.date.issued", "dcterms.created",
+                   "publish-date", "pubdate")
+_MODIFIED_META = ("article:modified_time", "datemodified", "og:updated_time", "last-modified", "dcterms.modified")
+_ARTICLE_TYPES = ("article", "newsarticle", "reportagenews", "analysisnewsarticle", "blogposting", "report",
+                  "opinionnewsarticle", "backgroundnewsarticle", "pressrelease")
+
+
+def _declared(value: object) -> str | None:
+    """A date the page declares, as ISO 8601, keeping its time and offset when given."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if len(text) <= 10:
+        return parsed.date().isoformat()
+    return parsed.isoformat()
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    kinds = obj.get("@type")
+    return {str(k).lower() for k in (kinds if isinstance(kinds, list) else [kinds]) if k}
+
+
+def _structured_dates(page: Page) -> tuple[str | None, str | None]:
+    """datePublished and dateModified from the article's JSON-LD, else from meta tags."""
+    objects = sorted((o for o in page.jsonld if o.get("datePublished") or o.get("dateModified")),
+                     key=lambda o: not (_types(o) & set(_ARTICLE_TYPES)))
+    published = modified = None
+    for obj in objects:
+        published = published or _declared(obj.get("datePublished"))
+        modified = modified or _declared(obj.get("dateModified"))
+    for name in _PUBLISHED_META:
+        published = published or _declared(page.meta(name))
+    for name in _MODIFIED_META:
+        modified = modified or _declared(page.meta(name))
+    return published, modified
+
+
+def _dates(page: Page) -> tuple[str | None, str | None]:
+    """Published and modified dates: what the page declares first, htmldate's reading of the page otherwise."""
+    published, modified = _structured_dates(page)
+    if published is None or modified is None:
+        options: dict[str, Any] = dict(extensive_search=False, outputformat="%Y-%m-%dT%H:%M:%S%z", url=page.url)
+        published = published or _iso(htmldate.find_date(page.html, original_date=True, **options))
+        modified = modified or _iso(htmldate.find_date(page.html, original_date=False, **options))
     return published, (modified if modified != published else None)
+
+
+def _without_heading(text: str, title: str | None, description: str | None) -> str:
+    """The text without the kicker, headline and standfirst that open it when the page puts them in the article."""
+    lines = text.splitlines()
+    head = [line.strip() for line in lines[:3]]
+    if title and title.strip() in head:
+        lines = lines[head.index(title.strip()) + 1:]
+        if description and lines and lines[0].strip() == description.strip():
+            lines = lines[1:]
+    return "\n".join(lines).strip()
 
 
 def _correction_rules(markers: Markers, language: str | None) -> list[CorrectionMarkers]:
@@ -152,6 +209,9 @@ def extract_article(page: Page, *, markers: Markers, declared_language: str | No
         include_images=False, include_links=False, with_metadata=True, deduplicate=False,
     )
     text = (getattr(document, "text", None) or "").strip() if document is not None else ""
+    title = getattr(document, "title", None) or None
+    description = getattr(document, "description", None) or None
+    text = _without_heading(text, title, description)
     if not text:
         raise NoArticleText(f"{page.url}: no article text found")
     detected, probability = detect_language(text)
@@ -161,14 +221,13 @@ def extract_article(page: Page, *, markers: Markers, declared_language: str | No
         language, language_from = page.html_language, "html"
     else:
         language, language_from = declared_language, "declared"
-    title = getattr(document, "title", None) or None
-    published, modified = _dates(page.html, page.url)
+    published, modified = _dates(page)
     return Article(
         url=page.url,
         title=title,
         author=getattr(document, "author", None) or None,
         site_name=getattr(document, "sitename", None) or None,
-        description=getattr(document, "description", None) or None,
+        description=description,
         published=published,
         modified=modified,
         language=language,

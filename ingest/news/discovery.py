@@ -213,7 +213,8 @@ def parse_feed(data: bytes, source_id: str, *, url: str | None = None, limits: D
         body = _cut(data, limits, notes)
     except ValueError as exc:
         raise DiscoveryError(source_id, str(exc), url) from None
-    headers = {"content-location": url} if url else {}
+    # Declaring the bytes XML keeps feedparser from calling every feed suspect for want of a header.
+    headers = {"content-type": "application/xml", **({"content-location": url} if url else {})}
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True,
                               resolve_relative_uris=True)
     entries = parsed.get("entries") or []

@@ -27,7 +27,7 @@ from ingest.news.markers import Markers, WallMarkers
 from ingest.news.page import Page
 
 # An article this short beside a wall marker is the wall's teaser, not the article.
-TEASER_WORDS = 150
+TEASER_WORDS = 120
 # With nothing but a consent manager's markers, only a page with (almost) no
 # article text is a wall: regulators' short notices carry banners too.
 EMPTY_WORDS = 50

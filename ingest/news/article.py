@@ -151,8 +151,8 @@ def _dates(page: Page) -> tuple[str | None, str | None]:
     published, modified = _structured_dates(page)
     if published is None or modified is None:
         options: dict[str, Any] = dict(extensive_search=False, outputformat="%Y-%m-%dT%H:%M:%S%z", url=page.url)
-        published = published or _iso(htmldate.find_date(page.html, original_date=True, **options))
-        modified = modified or _iso(htmldate.find_date(page.html, original_date=False, **options))
+        published = published or _iso(htmldate.find_date(page.markup, original_date=True, **options))
+        modified = modified or _iso(htmldate.find_date(page.markup, original_date=False, **options))
     return published, (modified if modified != published else None)
 
 
@@ -205,7 +205,7 @@ def find_corrections(text: str, title: str | None, markers: Markers, language: s
 def extract_article(page: Page, *, markers: Markers, declared_language: str | None = None) -> Article:
     """The article in ``page``; raises ``NoArticleText`` when there is none (an empty shell, a wall)."""
     document = trafilatura.bare_extraction(
-        page.html, url=page.url, favor_precision=True, include_comments=False, include_tables=True,
+        page.markup, url=page.url, favor_precision=True, include_comments=False, include_tables=True,
         include_images=False, include_links=False, with_metadata=True, deduplicate=False,
     )
     text = (getattr(document, "text", None) or "").strip() if document is not None else ""

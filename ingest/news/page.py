@@ -28,10 +28,33 @@ class PageError(ValueError):
 
 @dataclass(frozen=True)
 class Page:
-    """A fetched HTML page: ``html`` as given, ``url`` where it was fetched from (after redirects)."""
+    """A fetched HTML page: ``html`` as given, ``url`` where it was fetched from (after redirects), and the
+    charset of the HTTP ``Content-Type`` header when it named one."""
 
     html: bytes
     url: str
+    encoding: str | None = None
+
+    @property
+    def markup(self) -> bytes | str:
+        """The page for libraries that read HTML themselves: decoded when the server named the charset."""
+        if self.encoding:
+            try:
+                return self.html.decode(self.encoding, errors="replace")
+            except LookupError:
+                return self.html
+        return self.html
+
+    def _parser_encoding(self) -> str | None:
+        if self.encoding:
+            return self.encoding
+        if b"charset" in self.html[:4096].lower():
+            return None  # libxml2 reads the page's own declaration
+        try:
+            self.html.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return "utf-8"
 
     @cached_property
     def tree(self) -> lxml.html.HtmlElement:
@@ -40,8 +63,9 @@ class Page:
         if len(self.html) > MAX_PAGE_BYTES:
             raise PageError(f"{self.url}: {len(self.html)} bytes, more than the {MAX_PAGE_BYTES} a news page may have")
         try:
-            return lxml.html.document_fromstring(self.html)
-        except (etree.ParserError, ValueError) as exc:
+            parser = lxml.html.HTMLParser(encoding=self._parser_encoding())
+            return lxml.html.document_fromstring(self.html, parser=parser)
+        except (etree.ParserError, ValueError, LookupError) as exc:
             raise PageError(f"{self.url}: not readable as HTML: {exc}") from None
 
     @cached_property

@@ -219,11 +219,11 @@ def parse_feed(data: bytes, source_id: str, *, url: str | None = None, limits: D
                               resolve_relative_uris=True)
     entries = parsed.get("entries") or []
     feed_title = _plain(parsed.get("feed", {}).get("title"), limits.max_title_chars) or None
-    if parsed.get("bozo"):
-        reason = parsed.get("bozo_exception")
-        reason_text = f"{type(reason).__name__}: {reason}" if reason else "unknown error"
-        if not entries and not feed_title and not parsed.get("version"):
-            raise DiscoveryError(source_id, f"not an RSS or Atom feed ({reason_text})", url)
+    reason = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    reason_text = f"{type(reason).__name__}: {reason}" if reason else "no feed element"
+    if not entries and not parsed.get("version"):
+        raise DiscoveryError(source_id, f"not an RSS or Atom feed ({reason_text})", url)
+    if reason is not None:
         if not isinstance(reason, feedparser.CharacterEncodingOverride):
             notes.append(f"not well-formed XML ({reason_text}): read {len(entries)} items with the lenient parser")
     candidates: list[Candidate] = []
@@ -244,8 +244,9 @@ def parse_feed(data: bytes, source_id: str, *, url: str | None = None, limits: D
             title=_plain(entry.get("title"), limits.max_title_chars),
             summary=_plain(summary, limits.max_summary_chars),
             guid=str(guid)[:2_000] if guid else None,
-            published=_from_struct(entry.get("published_parsed")),
-            updated=_from_struct(entry.get("updated_parsed")),
+            # dict.get: feedparser's own get() answers one date for the other when either is missing.
+            published=_from_struct(dict.get(entry, "published_parsed")),
+            updated=_from_struct(dict.get(entry, "updated_parsed")),
             source_id=source_id,
         ))
     if no_link:
@@ -256,21 +257,40 @@ def parse_feed(data: bytes, source_id: str, *, url: str | None = None, limits: D
 
 # ----------------------------------------------------------------- sitemaps
 
-def _xml_root(body: bytes, source_id: str, url: str | None, notes: list[str]) -> etree._Element:
-    options = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                   remove_comments=True, remove_pis=True)
-    try:
-        return etree.fromstring(body, etree.XMLParser(**options))
-    except etree.XMLSyntaxError as exc:
-        root = etree.fromstring(body, etree.XMLParser(recover=True, **options)) if body.strip() else None
-        if root is None:
-            raise DiscoveryError(source_id, f"not XML: {exc}", url) from None
-        notes.append(f"not well-formed XML ({exc}): read what parsed")
-        return root
-
-
 def _local(tag: Any) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _sitemap_elements(body: bytes, source_id: str, url: str | None, notes: list[str]
+                      ) -> tuple[str, list[etree._Element]]:
+    """The root element's name and every complete <url> or <sitemap> element before the document breaks, if it does.
+
+    No DTD is loaded, no entity expanded and nothing fetched; each element is
+    detached once read, so memory stays that of one entry.
+    """
+    root_name = ""
+    elements: list[etree._Element] = []
+    events = etree.iterparse(io.BytesIO(body), events=("start", "end"), resolve_entities=False, no_network=True,
+                             load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True)
+    depth = 0
+    try:
+        for event, element in events:
+            if event == "start":
+                depth += 1
+                if depth == 1:
+                    root_name = _local(element.tag)
+                continue
+            depth -= 1
+            if depth == 1 and _local(element.tag) in ("url", "sitemap"):
+                elements.append(element)
+                parent = element.getparent()
+                if parent is not None:
+                    parent.remove(element)
+    except etree.XMLSyntaxError as exc:
+        if not root_name:
+            raise DiscoveryError(source_id, f"not XML: {exc}", url) from None
+        notes.append(f"not well-formed XML ({exc}): read the {len(elements)} entries before the error")
+    return root_name, elements
 
 
 def parse_sitemap(data: bytes, source_id: str, *, url: str | None = None,
@@ -281,11 +301,12 @@ def parse_sitemap(data: bytes, source_id: str, *, url: str | None = None,
         body = _cut(data, limits, notes)
     except ValueError as exc:
         raise DiscoveryError(source_id, str(exc), url) from None
-    root = _xml_root(body, source_id, url, notes)
-    kind = _local(root.tag)
+    if not body.strip():
+        raise DiscoveryError(source_id, "not XML: an empty document", url)
+    kind, elements = _sitemap_elements(body, source_id, url, notes)
     if kind == "sitemapindex":
         children: list[tuple[datetime | None, str]] = []
-        for node in root.iterchildren("{*}sitemap"):
+        for node in (e for e in elements if _local(e.tag) == "sitemap"):
             loc = _http_url(node.findtext("{*}loc"), url)
             if loc:
                 children.append((_from_w3c(node.findtext("{*}lastmod")), loc))
@@ -300,10 +321,10 @@ def parse_sitemap(data: bytes, source_id: str, *, url: str | None = None,
         return Discovery(source_id, (), 0, tuple(notes),
                          sitemaps=tuple(dict.fromkeys(u for _, u in ordered[:limits.max_child_sitemaps])))
     if kind != "urlset":
-        raise DiscoveryError(source_id, f"not a sitemap: the root element is <{kind or root.tag}>", url)
+        raise DiscoveryError(source_id, f"not a sitemap: the root element is <{kind}>", url)
     candidates: list[Candidate] = []
     seen = 0
-    for node in root.iterchildren("{*}url"):
+    for node in (e for e in elements if _local(e.tag) == "url"):
         seen += 1
         loc = _http_url(node.findtext("{*}loc"), url)
         if loc is None:

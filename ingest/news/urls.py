@@ -31,7 +31,7 @@ TRACKING_PARAMS: tuple[str, ...] = (
     "utm_*", "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
     "igshid", "mc_cid", "mc_eid", "_ga", "_gl", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id",
     "vero_id", "wt_mc", "wt_zmc", "wt_ref", "xtor", "xtref", "at_medium", "at_campaign", "at_custom*",
-    "ns_campaign", "ns_mchannel", "ns_source", "ns_linkname", "ns_fee", "cmpid", "icid", "ito", "s_cid",
+    "ns_campaign", "ns_mchannel", "ns_source", "ns_linkname", "ns_fee", "cmp", "cmpid", "icid", "ito", "s_cid",
     "ref_src", "ref_url", "smid", "sr_share", "ncid", "spm", "trk", "__twitter_impression",
 )
 _AMP_QUERY = {"amp": {"1", "true", ""}, "outputtype": {"amp"}}

@@ -6,7 +6,8 @@ advertising, comments and consent banners; measured in
 ``bench/article_extraction.py``). The dates are what the page declares
 (schema.org ``datePublished``/``dateModified``, ``article:published_time`` …)
 with their time and offset; htmldate reads the page for whatever is not
-declared (it returns only a date where the page gives no time). The
+declared, through trafilatura (it returns only a date where the page gives no
+time); a modified date is only ever one the page declares. The
 language comes from py3langid on the text.
 
 Why py3langid: it is the identifier trafilatura itself uses for language
@@ -29,7 +30,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-import htmldate
 import trafilatura
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -39,7 +39,7 @@ from ingest.news.page import Page
 # Below this many words the text says too little for the identifier to be trusted.
 LANGUAGE_MIN_WORDS = 25
 LANGUAGE_MIN_PROBABILITY = 0.8
-_LANGUAGE_SAMPLE_CHARS = 5_000
+_LANGUAGE_SAMPLE_CHARS = 2_000
 _MAX_NOTICE_CHARS = 600
 
 
@@ -105,6 +105,8 @@ def _iso(found: str | None) -> str | None:
     return parsed.isoformat()
 
 
+_HTMLDATE_OPTIONS: dict[str, Any] = {"extensive_search": False, "original_date": True,
+                                     "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
 _PUBLISHED_META = ("article:published_time", "datepublished", "date", "dc.date.issued", "dcterms.created",
                    "publish-date", "pubdate")
 _MODIFIED_META = ("article:modified_time", "datemodified", "og:updated_time", "last-modified", "dcterms.modified")
@@ -146,13 +148,15 @@ def _structured_dates(page: Page) -> tuple[str | None, str | None]:
     return published, modified
 
 
-def _dates(page: Page) -> tuple[str | None, str | None]:
-    """Published and modified dates: what the page declares first, htmldate's reading of the page otherwise."""
+def _dates(page: Page, read_by_htmldate: str | None) -> tuple[str | None, str | None]:
+    """Published and modified dates: what the page declares, else htmldate's reading of the published date.
+
+    A modified date is only ever what the page declares: read from the page
+    text, "the latest date on the page" is as often a comment's or a related
+    story's as the article's own.
+    """
     published, modified = _structured_dates(page)
-    if published is None or modified is None:
-        options: dict[str, Any] = dict(extensive_search=False, outputformat="%Y-%m-%dT%H:%M:%S%z", url=page.url)
-        published = published or _iso(htmldate.find_date(page.markup, original_date=True, **options))
-        modified = modified or _iso(htmldate.find_date(page.markup, original_date=False, **options))
+    published = published or _iso(read_by_htmldate)
     return published, (modified if modified != published else None)
 
 
@@ -207,6 +211,8 @@ def extract_article(page: Page, *, markers: Markers, declared_language: str | No
     document = trafilatura.bare_extraction(
         page.markup, url=page.url, favor_precision=True, include_comments=False, include_tables=True,
         include_images=False, include_links=False, with_metadata=True, deduplicate=False,
+        # trafilatura reads the date with htmldate: ask it for the original date with its time.
+        date_extraction_params=_HTMLDATE_OPTIONS,
     )
     text = (getattr(document, "text", None) or "").strip() if document is not None else ""
     title = getattr(document, "title", None) or None
@@ -221,7 +227,7 @@ def extract_article(page: Page, *, markers: Markers, declared_language: str | No
         language, language_from = page.html_language, "html"
     else:
         language, language_from = declared_language, "declared"
-    published, modified = _dates(page)
+    published, modified = _dates(page, getattr(document, "date", None))
     return Article(
         url=page.url,
         title=title,

@@ -38,10 +38,14 @@ _OPTIONAL = ("select", "remove", "filters", "fetch", "tags")
 
 
 class DeclarationError(ValueError):
+    """A declaration that cannot be used; the message names the file, the declared id and the field."""
+
+    declares = "source"  # what the id names, in messages
+
     def __init__(self, path: Path | str, message: str, source_id: str | None = None, field_name: str | None = None):
         where = str(path)
         if source_id:
-            where += f": source {source_id!r}"
+            where += f": {self.declares} {source_id!r}"
         if field_name:
             where += f": field {field_name!r}"
         super().__init__(f"{where}: {message}")

@@ -25,6 +25,7 @@ import yaml
 
 import news as _bundled
 from analysis.relevance import RelevanceRuleError, RelevanceRules, compile_rules
+from ingest.declarations import DeclarationError
 from ingest.news.markers import MarkerError, Markers, compile_markers
 from ingest.news.safeyaml import YamlLimitError, load_bounded
 
@@ -51,17 +52,8 @@ class OutletType(StrEnum):
     VENDOR = "vendor"
 
 
-class NewsDeclarationError(ValueError):
-    def __init__(self, path: Path | str, message: str, source_id: str | None = None, field_name: str | None = None):
-        where = str(path)
-        if source_id:
-            where += f": news source {source_id!r}"
-        if field_name:
-            where += f": field {field_name!r}"
-        super().__init__(f"{where}: {message}")
-        self.path = str(path)
-        self.source_id = source_id
-        self.field = field_name
+class NewsDeclarationError(DeclarationError):
+    declares = "news source"
 
 
 @dataclass(frozen=True)

@@ -32,19 +32,30 @@ USER_ERRORS = (UserError, ConfigError, DeclarationError, DatabaseError, Manifest
 Command = Callable[[Context, argparse.Namespace], int]
 
 
+def _global_options(parser: argparse.ArgumentParser, default: object = None) -> None:
+    parser.add_argument("--db", default=default, help="database: an SQLAlchemy URL or an SQLite file path "
+                        "(default: $POLICYWATCH_DB or ./policywatch.db)")
+    parser.add_argument("--sources", default=default,
+                        help="declarations file or directory (default: the bundled sources/)")
+    parser.add_argument("--config", default=default,
+                        help="settings file (TOML; default: ./policywatch.toml when present)")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default or False,
+                        help="print only failures (cron mails only what goes wrong)")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default or False,
+                        help="show the crawler's log")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policywatch", description=(
         "Keep a verifiable, diffable record of what vendors say about user data."))
-    parser.add_argument("--db", help="database: an SQLAlchemy URL or an SQLite file path "
-                        "(default: $POLICYWATCH_DB or ./policywatch.db)")
-    parser.add_argument("--sources", help="declarations file or directory (default: the bundled sources/)")
-    parser.add_argument("--config", help="settings file (TOML; default: ./policywatch.toml when present)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only failures")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show the crawler's log")
+    _global_options(parser)
+    # The same options are accepted after the command too (`policywatch changes --db x.db`).
+    after = argparse.ArgumentParser(add_help=False)
+    _global_options(after, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[after])
         p.set_defaults(func=func)
         return p
 

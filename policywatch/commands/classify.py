@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from typing import Iterable, Iterator
 
 from analysis.flags import classify_json_lines
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
+
+
+def _as_json_lines(lines: Iterable[str]) -> Iterator[str]:
+    """Plain text, one statement a line, as the JSON lines the flagger reads (with each line's number)."""
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            yield json.dumps({"line": number, "text": line.rstrip("\r\n")}, ensure_ascii=False)
 
 
 def classify(ctx: Context, args: argparse.Namespace) -> int:
@@ -17,7 +26,7 @@ def classify(ctx: Context, args: argparse.Namespace) -> int:
         raise UserError(f"{name}: {exc.strerror}") from None
     with stream:
         try:
-            for line in classify_json_lines(stream, args.language):
+            for line in classify_json_lines(_as_json_lines(stream) if args.text else stream, args.language):
                 print(line, file=ctx.out)
         except ValueError as exc:
             raise UserError(f"{'standard input' if name == '-' else name}: {exc}") from None
@@ -26,6 +35,8 @@ def classify(ctx: Context, args: argparse.Namespace) -> int:
 
 def register(add: AddCommand) -> None:
     p = add("classify", classify, "flag JSON lines: read objects with a `text` field, write them back "
-            "with `flags` and `evidence`")
+            "with `flags` and `evidence` (with --text: plain text, one statement a line)")
     p.add_argument("file", nargs="?", default="-", metavar="FILE", help="JSON lines (default: standard input)")
     p.add_argument("--language", choices=("en", "de", "fr"), help="default: detected per line")
+    p.add_argument("--text", action="store_true", help="read plain text lines instead of JSON lines; each output "
+                   "object carries the line's number and text")

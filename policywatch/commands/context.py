@@ -16,10 +16,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.declarations import Source, load_sources
-from ingest.importer import parse_time
 from policywatch.config import Settings
 from policywatch.terminal import safe
 from storage.db import make_engine, session_factory, upgrade
+from storage.times import parse_time
 
 
 class ExitStatus(IntEnum):

@@ -69,7 +69,8 @@ def run_demo(ctx: Context, directory: Path) -> int:
         site = directory / "site"
         demo.say("\n=== the report")
         print_build(demo, build_report(demo, site), site)
-        demo.say(f"\nThe record is in {db}. Try also:\n  policywatch --db {db} --sources {declarations} changes")
+        demo.say(f"\nThe record is in {db}. Try also (from this folder, after `make demo`):\n"
+                 f"  .venv/bin/policywatch --db {db} --sources {declarations} changes")
     finally:
         demo.close()
     return status

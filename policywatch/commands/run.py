@@ -96,7 +96,7 @@ def _crawl_settings(log: str | None) -> dict[str, Any]:
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
-    quiet = bool(ctx.quiet or args.run_quiet)
+    quiet = ctx.quiet
     base = base_url(args.base_url)
     out = Path(args.out)
     lock = RunLock(lock_path(ctx.settings.db_url, out))
@@ -146,7 +146,5 @@ def register(add: AddCommand) -> None:
             "exit 0 all fetched, 1 some failed, 2 configuration error or nothing fetched, 3 another run holds the lock")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"report directory (default: ./{DEFAULT_OUT})")
     p.add_argument("--base-url", metavar="URL", help="where the site is published, for feed links")
-    p.add_argument("-q", "--quiet", dest="run_quiet", action="store_true",
-                   help="print only failures, so cron mails only when something is wrong")
     p.add_argument("--log", metavar="FILE", help="append a timestamped log (and the crawler's log) to FILE")
     p.add_argument("--now", type=time_argument, metavar="TIME", help="record the crawl as made at TIME (replays, tests)")

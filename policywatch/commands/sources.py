@@ -23,14 +23,23 @@ def sources(ctx: Context, args: argparse.Namespace) -> int:
         ctx.print_json(rows)
         return ExitStatus.OK
     for sid, source in declared.items():
-        summary = summaries.get(sid)
-        state = "never checked"
-        if summary and summary.last_checked:
-            state = f"{summary.versions} version(s), checked {jsonview.when(summary.last_checked)}"
-            if summary.last_outcome == Outcome.FAILED:
-                state += f", FAILING ({summary.last_failure_kind})"
-        ctx.say(f"{sid:48} {source.language:3} {source.title} — {state}")
+        ctx.say(f"{sid:48} {source.language:3} {source.title} — {_state(summaries.get(sid))}")
+    undeclared = [s for sid, s in summaries.items() if sid not in declared]
+    if undeclared:
+        ctx.say("recorded, no longer declared:")
+        for summary in undeclared:
+            row = summary.source
+            ctx.say(f"{row.id:48} {row.language:3} {row.title} — {_state(summary)}")
     return ExitStatus.OK
+
+
+def _state(summary: queries.SourceSummary | None) -> str:
+    if summary is None or summary.last_checked is None:
+        return "never checked"
+    state = f"{summary.versions} version(s), checked {jsonview.when(summary.last_checked)}"
+    if summary.last_outcome == Outcome.FAILED:
+        state += f", FAILING ({summary.last_failure_kind})"
+    return state
 
 
 def register(add: AddCommand) -> None:

@@ -83,8 +83,13 @@ def privacy_source_id() -> str:
     return source_id(*PRIVACY_SERIES)
 
 
-def events(sid: str, versions: list[Row], vendor: str = "OpenAI") -> Iterator[SourceVersion]:
-    """The versions of one series as ``SourceVersion`` events, numbered from 1."""
+def events(sid: str, versions: list[Row], vendor: str = "OpenAI", classify: bool = True) -> Iterator[SourceVersion]:
+    """The versions of one series as ``SourceVersion`` events, numbered from 1.
+
+    ``classify=False`` calls every non-technical change substantive instead of
+    asking ``analysis.meaning``: the kind decides what is announced, not what
+    the engine does, and benchmarks need not pay for it.
+    """
     info = SourceInfo(id=sid, vendor=vendor, language="en")
     switches = next((dates for key, dates in TRACKING_CHANGES.items() if source_id(*key) == sid), ())
     previous: str | None = None
@@ -99,8 +104,10 @@ def events(sid: str, versions: list[Row], vendor: str = "OpenAI") -> Iterator[So
             kind = None
         elif row.kind == "technical_upgrade":
             kind = ChangeKind.TECHNICAL
-        else:
+        elif classify:
             kind = ChangeKind(analyse_change(previous, text, "en").kind)
+        else:
+            kind = ChangeKind.SUBSTANTIVE
         yield SourceVersion(source=info, number=number, at=row.at, text=text, change_kind=kind,
                             declaration_changed=declaration_changed)
         previous = text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,9 +12,11 @@ import pytest
 from analysis.claims import (
     Cause,
     ClaimSet,
+    ClaimState,
     ClaimStatus,
     EndReason,
     EngineState,
+    EvidenceInterval,
     Role,
     SourceConfirmed,
     SourceFailed,
@@ -21,6 +24,7 @@ from analysis.claims import (
     SourceState,
     SourceUndeclared,
     SourceVersion,
+    StatusEvent,
     apply,
     describe,
     evaluate,
@@ -315,3 +319,16 @@ def test_incremental_steps_resumed_from_stored_rows_equal_the_whole_history_fold
                          key=lambda iv: (iv.first.at, iv.identity))
     assert tuple(incremental) == folded.intervals
     assert {k: tuple(v) for k, v in timelines.items()} == folded.timelines
+
+
+def test_intervals_states_and_events_survive_their_json_form(claims: ClaimSet) -> None:
+    v2 = text(*BASE).replace("kept for 30 days", "kept for 90 days").replace("We do not sell", "We may sell")
+    result = evaluate(claims, [version(1, 1, text(*BASE)), version(2, 3, v2)])
+    assert result.intervals and any(iv.end for iv in result.intervals)
+    for iv in result.intervals:
+        assert EvidenceInterval.from_json(json.loads(json.dumps(iv.to_json()))) == iv
+    for timeline in result.timelines.values():
+        for event in timeline:
+            assert StatusEvent.from_json(json.loads(json.dumps(event.to_json()))) == event
+    for state in result.state.statuses.values():
+        assert ClaimState.from_json(json.loads(json.dumps(state.to_json()))) == state

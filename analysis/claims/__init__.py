@@ -35,18 +35,24 @@ Build once per declarations load::
     state, update = apply(claims, state, SourceVersion(info, number, detected_at, text, change_kind,
                                                        declaration_changed))
 
-   ``update.step.opened`` / ``closed`` / ``updated`` are the interval rows
-   to insert or update (``EvidenceInterval.identity`` is their key);
-   ``update.statuses`` the claim states to store; ``update.events`` the
-   status events to append (``announce`` says whether feeds may carry them);
-   ``update.errors`` the claims whose matching ran out of time on this
-   document (their evidence there is left as it was). The text of the
-   source's previous version is needed only when evidence ends, to tell
-   *reworded* (with its successor) from *removed*; pass it to
-   ``SourceState.resume``. ``SourceConfirmed`` advances ``last_confirmed``;
-   ``SourceFailed`` changes no status; ``SourceUndeclared`` ends the
-   source's evidence as ``source_undeclared``. Only claims whose in-scope
-   sources changed are re-read (``ClaimSet.for_source``).
+   What to store: ``update.step.state.intervals`` are the source's open
+   intervals after the step (upsert them by ``EvidenceInterval.identity``:
+   ``last`` and ``last_confirmed`` move on every version),
+   ``update.step.closed`` the ones that ended (with ``end``: reason, time,
+   version, successor); ``update.step.opened`` / ``updated`` say which are new
+   or now meet or fail their ``expect``. ``update.statuses`` are the states of
+   the claims re-read; ``update.events`` the status events to append
+   (``announce`` says whether feeds may carry them); ``update.errors`` the
+   claims whose matching ran out of time on this document (their evidence
+   there is left as it was). Every value round-trips through ``to_json`` /
+   ``from_json``, which is how rows come back into ``SourceState.resume``.
+   The text of the source's previous version is needed only when evidence
+   ends, to tell *reworded* (with its successor) from *removed*.
+   ``SourceConfirmed`` advances ``last_confirmed``; ``SourceFailed`` changes
+   no status; ``SourceUndeclared`` ends the source's evidence as
+   ``source_undeclared``. Only claims whose evidence changed, or that have no
+   state yet, are re-read; ``ClaimSet.for_source`` says which claims a source
+   counts for.
 
 (b) After a claims file changed (``Claim.fingerprint`` differs from the
    stored one), re-evaluate the history of the changed claims::
@@ -61,7 +67,7 @@ Build once per declarations load::
 (c) Status at a past time: ``status_at(timeline, at)``; evidence held then:
    ``evidence_at(intervals, at)``.
 
-(d) Pages: ``describe(claim, timeline, intervals, at=None, failing={sid: since})``
+(d) Pages: ``describe(claim, timeline, intervals, at=None, failing={sid: since}, state=…)``
    gives statement, status (``ClaimStatus.label``), since, timeline, evidence
    (sentence, matched span, reading, version range, end and successor),
    successors ("replaced by") and unconfirmed sources; ``to_json()`` is the
@@ -73,9 +79,16 @@ never evidence.
 
 Statuses (``analysis.claims.status`` has the rules): supported,
 contradicted, conflicting, weakened, no longer stated, unverified, and
-tracking changed (what we watch changed, so the difference needs review). A
-failing source never changes a status; the ``since`` of a status is the time
-of the change that caused it.
+tracking changed (what we watch changed, so the difference needs review).
+Every claim starts unverified (a state without an event); a failing source
+never changes a status; the ``since`` of a status is the time of the change
+that caused it.
+
+Bounded: matching a document stops a claim after ``DEFAULT_TIME_LIMIT``
+seconds (the ``regex`` module's timeout, checked inside its matching loop; the
+standard ``re`` cannot be interrupted, a thread cannot be killed and a process
+per claim would cost more than the matching) and reports it as an
+``EvaluationError`` while the other claims carry on.
 """
 
 from analysis.claims.compile import SpecError, compile_matcher, reuse_matcher

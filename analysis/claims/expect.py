@@ -50,6 +50,16 @@ class Reading:
     opt: Opt | None
     flags: tuple[FlagCategory, ...]
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reading:
+        return cls(
+            polarity=Polarity(data["polarity"]),
+            durations=tuple(Duration(days=d["days"], text=d["text"], unbounded=d.get("unbounded", False))
+                            for d in data["durations"]),
+            opt=None if data["opt"] is None else Opt(data["opt"]),
+            flags=tuple(FlagCategory(f) for f in data["flags"]),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "polarity": str(self.polarity),

@@ -25,7 +25,7 @@ Why an interval ends:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -44,10 +44,18 @@ def _iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
 @dataclass(frozen=True)
 class VersionRef:
     number: int
     at: datetime
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VersionRef:
+        return cls(number=int(data["number"]), at=_time(data["at"]))
 
     def to_json(self) -> dict[str, Any]:
         return {"number": self.number, "at": _iso(self.at)}
@@ -59,6 +67,11 @@ class IntervalEnd:
     at: datetime  # detected_at of the change (or time of the event) that ended the interval
     version: int | None  # the first version without the sentence; None when the source was undeclared
     successor: str | None = None  # the sentence that replaced it (reworded)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> IntervalEnd:
+        return cls(reason=EndReason(data["reason"]), at=_time(data["at"]), version=data["version"],
+                   successor=data.get("successor"))
 
     def to_json(self) -> dict[str, Any]:
         return {"reason": str(self.reason), "at": _iso(self.at), "version": self.version,
@@ -102,6 +115,18 @@ class EvidenceInterval:
     def held_at(self, at: datetime) -> bool:
         """Whether the sentence was in the source's version in force at ``at``."""
         return self.first.at <= at and (self.end is None or at < self.end.at)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> EvidenceInterval:
+        """The interval from its ``to_json`` form (extra keys such as ``match`` are ignored)."""
+        return cls(
+            claim_id=data["claim"], matcher_id=data["matcher"], role=Role(data["role"]), source_id=data["source"],
+            language=data["language"], key=sentence_key(data["sentence"]), sentence=data["sentence"],
+            span=(int(data["start"]), int(data["end"])), reading=Reading.from_json(data["reading"]),
+            failures=tuple(data["expect_failures"]), first=VersionRef.from_json(data["first_version"]),
+            last=VersionRef.from_json(data["last_version"]), last_confirmed=_time(data["last_confirmed"]),
+            end=None if data.get("ended") is None else IntervalEnd.from_json(data["ended"]),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

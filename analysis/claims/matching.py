@@ -168,16 +168,14 @@ def match_sentences(
     source: SourceInfo,
     sentences: Sequence[str],
     *,
-    only: Iterable[str] | None = None,
     version: int | None = None,
     time_limit: float = DEFAULT_TIME_LIMIT,
     cache: MatchCache | None = None,
 ) -> DocumentMatches:
-    """Hits of the claims that ``source`` counts for (or of those named in ``only``) in ``sentences``."""
+    """Hits in ``sentences`` of the claims that ``source`` counts for."""
     language = source.base_language
     index = claims.index(language)
-    covered = {c.id for c in claims.for_source(source)}
-    wanted = frozenset(covered & set(only) if only is not None else covered)
+    wanted = frozenset(c.id for c in claims.for_source(source))
     spent: dict[str, float] = {}
     errors: dict[str, EvaluationError] = {}
     hits: dict[str, dict[tuple[str, str], Hit]] = {cid: {} for cid in wanted}
@@ -239,7 +237,10 @@ def _match_sentence(
 
 
 def hits_in_text(claim: Claim, sentences: Sequence[str], language: str) -> list[Hit]:
-    """Every hit of ``claim``'s matchers in ``sentences``: for tests, suggestions and pages."""
+    """Every hit of ``claim``'s matchers in ``sentences``: for tests, suggestions and pages.
+
+    Each search is bounded by ``DEFAULT_TIME_LIMIT``; one that runs over raises ``TimeoutError``.
+    """
     language = base_language(language)
     out = []
     for matcher in claim.matchers:

@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from datetime import date
+import datetime as dt
 from typing import Any
 
 from analysis.claims.expect import Expect
@@ -76,7 +76,7 @@ class Matcher:
 @dataclass(frozen=True)
 class FirstAppearance:
     url: str
-    date: date
+    date: dt.date
     title: str = ""
 
     def to_json(self) -> dict[str, Any]:

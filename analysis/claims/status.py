@@ -28,9 +28,10 @@ stay open, last confirmed when it last answered) and nothing changes; a
 claim whose matching ran out of time keeps its evidence on that document.
 
 Deterministic and idempotent: the status depends only on the evidence and
-the step; re-applying a version that changes no evidence changes nothing. An
-event is produced only when the status differs from the one before; its
-"since" is the time of the change that caused it. Only a vendor's
+the step; re-applying a version that changes no evidence changes nothing. A
+claim starts *unverified* when its first in-scope source is first seen (a
+state, not an event); an event is produced only when the status differs from
+the one before, and its "since" is the time of the change that caused it. Only a vendor's
 substantive change is announced (``analysis.vocabulary.is_announced``), and
 never a step away from *tracking changed*, whose previous state nobody
 reviewed.
@@ -38,7 +39,7 @@ reviewed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,12 +54,21 @@ def _iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
 @dataclass(frozen=True)
 class ClaimState:
     claim_id: str
     status: ClaimStatus
     since: datetime
     cause: Cause
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ClaimState:
+        return cls(claim_id=data["claim"], status=ClaimStatus(data["status"]),
+                   since=datetime.fromisoformat(data["since"]), cause=Cause(data["cause"]))
 
     def to_json(self) -> dict[str, Any]:
         return {"claim": self.claim_id, "status": str(self.status), "since": _iso(self.since),
@@ -92,6 +102,18 @@ class StatusEvent:
     def identity(self) -> tuple[str, str, str, str, str | None, int | None]:
         """Stable id: the same status caused by the same step is the same event."""
         return (self.claim_id, str(self.status), _iso(self.since), str(self.cause), self.source_id, self.version)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StatusEvent:
+        return cls(
+            claim_id=data["claim"], status=ClaimStatus(data["status"]),
+            previous=None if data["previous"] is None else ClaimStatus(data["previous"]),
+            since=datetime.fromisoformat(data["since"]), cause=Cause(data["cause"]), source_id=data["source"],
+            version=data["version"],
+            change_kind=None if data["change_kind"] is None else ChangeKind(data["change_kind"]),
+            announce=bool(data["announce"]), removed=tuple(data["removed"]), added=tuple(data["added"]),
+            reevaluated_at=_time(data.get("reevaluated_at")),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -160,6 +182,9 @@ def next_status(claim: Claim, previous: ClaimState | None, open_intervals: Itera
     if previous is not None and status == prev:
         return previous, None
     state = ClaimState(claim_id=claim.id, status=status, since=step.at, cause=step.cause)
+    if previous is None and status is ClaimStatus.UNVERIFIED:
+        # Every claim starts unverified: only a status read from evidence is an event.
+        return state, None
     announce = (step.cause is Cause.VENDOR_CHANGE and step.change_kind is not None and is_announced(step.change_kind)
                 and prev is not None and prev is not ClaimStatus.TRACKING_CHANGED)
     event = StatusEvent(

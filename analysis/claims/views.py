@@ -17,7 +17,7 @@ from typing import Any
 
 from analysis.claims.intervals import EvidenceInterval
 from analysis.claims.model import Claim
-from analysis.claims.status import StatusEvent
+from analysis.claims.status import ClaimState, StatusEvent
 from analysis.claims.vocabulary import Cause, ClaimStatus, EndReason, Role
 
 
@@ -90,10 +90,13 @@ class ClaimView:
 
 
 def describe(claim: Claim, timeline: Sequence[StatusEvent], intervals: Iterable[EvidenceInterval], *,
-             at: datetime | None = None, failing: Mapping[str, datetime] | None = None) -> ClaimView:
+             at: datetime | None = None, failing: Mapping[str, datetime] | None = None,
+             state: ClaimState | None = None) -> ClaimView:
     """Everything a page needs about ``claim``, as of ``at`` (default: now, i.e. the latest records).
 
     ``failing`` maps failing sources to the time they started failing.
+    ``state`` is the claim's stored state: it dates an *unverified* status,
+    which has no event (claims start unverified).
     """
     mine = [iv for iv in intervals if iv.claim_id == claim.id and (at is None or iv.first.at <= at)]
     events = tuple(e for e in sorted(timeline, key=lambda e: e.since)
@@ -117,10 +120,14 @@ def describe(claim: Claim, timeline: Sequence[StatusEvent], intervals: Iterable[
     failing = failing or {}
     unconfirmed = tuple(sorted({(iv.source_id, failing[iv.source_id]) for iv in evidence
                                 if current(iv) and iv.source_id in failing}))
+    if last is None and state is not None and (at is None or state.since <= at):
+        since, cause = state.since, state.cause
+    else:
+        since, cause = (last.since, last.cause) if last is not None else (None, None)
     return ClaimView(
         claim=claim, at=at,
         status=last.status if last is not None else ClaimStatus.UNVERIFIED,
-        since=last.since if last is not None else None,
-        cause=last.cause if last is not None else None,
+        since=since,
+        cause=cause,
         timeline=events, evidence=tuple(evidence), successors=tuple(unique.values()), unconfirmed=unconfirmed,
     )

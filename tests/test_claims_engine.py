@@ -332,3 +332,11 @@ def test_intervals_states_and_events_survive_their_json_form(claims: ClaimSet) -
             assert StatusEvent.from_json(json.loads(json.dumps(event.to_json()))) == event
     for state in result.state.statuses.values():
         assert ClaimState.from_json(json.loads(json.dumps(state.to_json()))) == state
+
+
+def test_outcomes_of_a_source_without_any_version_change_nothing(claims: ClaimSet) -> None:
+    state = EngineState()
+    for event in (SourceFailed("testco/new", day(1), "http 503"), SourceConfirmed("testco/new", day(2)),
+                  SourceUndeclared("testco/new", day(3))):
+        after, update = apply(claims, state, event)
+        assert after == state and update.step is None and update.events == () and update.errors == ()

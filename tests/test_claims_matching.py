@@ -97,3 +97,14 @@ def test_a_pathological_pattern_is_stopped_and_reported_while_other_claims_carry
     assert "0.3 s limit" in error.message
     assert "testco/slow" not in found.hits
     assert [h.sentence for h in found.hits["testco/fine"].values()] == ["We kept for 30 days the logs."]
+
+
+MENTIONS = yaml.safe_load((DATA / "mentions.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", MENTIONS, ids=[f"{c['language']}-{c['claim'].split('/')[1]}-{i}"
+                                                for i, c in enumerate(MENTIONS)])
+def test_mentions_find_the_claim_in_press_sentences(case: dict) -> None:
+    condition = CLAIMS[case["claim"]].mentions[case["language"]]
+    sentence = case["sentence"]
+    assert (condition.find(sentence, sentence.lower(), timeout=1.0) is not None) is case["match"]

@@ -49,15 +49,20 @@ class EngineState:
 
 @dataclass(frozen=True)
 class Update:
-    """What one event changed: the source step, the new claim states, the status events."""
+    """What one event changed: the source step, the claim states re-read, the status events.
 
-    step: SourceStep
+    ``step`` is None for a fetch outcome or an undeclaration of a source the
+    engine holds no version of (a source failing on its first fetch): there is
+    no evidence to change.
+    """
+
+    step: SourceStep | None
     statuses: dict[str, ClaimState]
     events: tuple[StatusEvent, ...]
 
     @property
     def errors(self) -> tuple[EvaluationError, ...]:
-        return self.step.errors
+        return () if self.step is None else self.step.errors
 
 
 def _source_id(event: SourceEvent) -> str:
@@ -68,6 +73,8 @@ def apply(claims: ClaimSet, state: EngineState, event: SourceEvent, *, time_limi
           cache: MatchCache | None = None) -> tuple[EngineState, Update]:
     """The engine state after ``event``, and what changed. Pure: ``state`` is left as it was."""
     source_id = _source_id(event)
+    if not isinstance(event, SourceVersion) and source_id not in state.sources:
+        return state, Update(step=None, statuses={}, events=())
     step = step_source(claims, state.sources.get(source_id), event, time_limit=time_limit, cache=cache)
     sources = dict(state.sources)
     sources[source_id] = step.state
@@ -120,7 +127,8 @@ def evaluate(claims: ClaimSet, events: Iterable[SourceEvent], *, state: EngineSt
     errors: list[EvaluationError] = []
     for event in events:
         state, update = apply(claims, state, event, time_limit=time_limit, cache=cache)
-        ended.extend(update.step.closed)
+        if update.step is not None:
+            ended.extend(update.step.closed)
         errors.extend(update.errors)
         for status_event in update.events:
             timelines.setdefault(status_event.claim_id, []).append(status_event)

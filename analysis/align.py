@@ -10,6 +10,7 @@ normalised words elsewhere in the other version) are not changes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -40,6 +41,9 @@ class SentenceChange:
         return "modified"
 
 
+# Keys of the same sentences are asked for again and again: by every
+# alignment of two versions of a document and by claim evidence.
+@functools.lru_cache(maxsize=65536)
 def sentence_key(sentence: str) -> str:
     """The sentence's words, lower-cased, punctuation and typography ignored."""
     return " ".join(word_sequence(sentence))

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -36,44 +38,61 @@ from analysis.prefilter import Literals, TriggerIndex, necessary_literals, union
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 LANGUAGES: tuple[str, ...] = ("en", "de", "fr")
 _FLAGS = re.IGNORECASE | re.UNICODE
+# A compiled expression of ``re`` or of an engine with the same interface (``regex``).
+Pattern = Any
 
 
 class RuleError(ValueError):
-    """A rule or language file is malformed."""
+    """A rule or language file is malformed; ``key`` names the condition key at fault when known."""
+
+    key: str | None = None
 
 
 @dataclass(frozen=True)
-class Rule:
-    id: str
-    category: str
-    description: str
-    pattern: re.Pattern[str]
-    requires: re.Pattern[str] | None
-    unless: re.Pattern[str] | None
+class Condition:
+    """The matching part of a rule: ``patterns``, ``requires`` and ``unless``, compiled.
+
+    The flagger's rules and the claims' matchers share this format. The
+    expressions come from the ``re`` module by default; ``compile_condition``
+    can build them with another engine of the same interface (claims use the
+    ``regex`` module, whose searches take a time limit).
+    """
+
+    pattern: Pattern
+    requires: Pattern | None
+    unless: Pattern | None
     # Lower-case strings one of which every match contains (see
     # analysis.prefilter); None when unknown.
     literals: Literals | None = None
     # The same three expressions for lower-cased text, compiled without
     # IGNORECASE, which the regex engine runs about twice as fast.
-    lower: tuple[re.Pattern[str], re.Pattern[str] | None, re.Pattern[str] | None] | None = None
+    lower: tuple[Pattern, Pattern | None, Pattern | None] | None = None
 
-    def find(self, sentence: str, lowered: str | None = None) -> tuple[int, int] | None:
-        """Span of the first match of the rule in ``sentence`` once its context conditions hold.
+    def find(self, sentence: str, lowered: str | None = None, **search: Any) -> tuple[int, int] | None:
+        """Span of the first match in ``sentence`` once the context conditions hold.
 
         ``lowered`` is ``sentence.lower()`` when the caller has it; it must
-        have the same length as ``sentence`` to be used.
+        have the same length as ``sentence`` to be used. ``search`` is passed
+        to every search call (``timeout=`` for the ``regex`` engine).
         """
         pattern, requires, unless, text = self.pattern, self.requires, self.unless, sentence
         if self.lower is not None and lowered is not None and len(lowered) == len(sentence):
             (pattern, requires, unless), text = self.lower, lowered
-        m = pattern.search(text)
+        m = pattern.search(text, **search)
         if m is None:
             return None
-        if requires is not None and requires.search(text) is None:
+        if requires is not None and requires.search(text, **search) is None:
             return None
-        if unless is not None and unless.search(text) is not None:
+        if unless is not None and unless.search(text, **search) is not None:
             return None
         return m.span()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rule(Condition):
+    id: str
+    category: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -105,16 +124,17 @@ class LanguageData:
     category_index: TriggerIndex
 
 
-def _compile_any(patterns: list[str], where: str) -> re.Pattern[str]:
-    if not patterns or not all(isinstance(p, str) for p in patterns):
+def _compile_any(patterns: Any, where: str, engine: ModuleType = re) -> Pattern:
+    if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) for p in patterns):
         raise RuleError(f"{where}: expected a non-empty list of regular expressions")
+    flags = engine.IGNORECASE | engine.UNICODE
     try:
-        return re.compile("|".join(f"(?:{p})" for p in patterns), _FLAGS)
-    except re.error as exc:
+        return engine.compile("|".join(f"(?:{p})" for p in patterns), flags)
+    except engine.error as exc:
         for p in patterns:
             try:
-                re.compile(p, _FLAGS)
-            except re.error as inner:
+                engine.compile(p, flags)
+            except engine.error as inner:
                 raise RuleError(f"{where}: bad pattern {p!r}: {inner}") from inner
         raise RuleError(f"{where}: {exc}") from exc
 
@@ -129,14 +149,45 @@ def _lowercase_pattern(pattern: str) -> str:
     return "".join(out)
 
 
-def _compile_lower(patterns: list[str] | None) -> re.Pattern[str] | None:
+def _compile_lower(patterns: list[str] | None, engine: ModuleType = re) -> Pattern | None:
     if not patterns:
         return None
-    return re.compile("|".join(f"(?:{_lowercase_pattern(p)})" for p in patterns), re.UNICODE)
+    return engine.compile("|".join(f"(?:{_lowercase_pattern(p)})" for p in patterns), engine.UNICODE)
 
 
-def _compile_optional(patterns: list[str] | None, where: str) -> re.Pattern[str] | None:
-    return _compile_any(patterns, where) if patterns else None
+def _compile_optional(patterns: list[str] | None, where: str, engine: ModuleType = re) -> Pattern | None:
+    return _compile_any(patterns, where, engine) if patterns else None
+
+
+CONDITION_KEYS: tuple[str, ...] = ("patterns", "requires", "unless")
+
+
+def compile_condition(raw: Mapping[str, Any], where: str, engine: ModuleType = re) -> Condition:
+    """``patterns`` / ``requires`` / ``unless`` of ``raw`` compiled into a ``Condition``.
+
+    Other keys of ``raw`` are the caller's business. Errors are ``RuleError``
+    naming ``where`` and the key (``"<where> patterns: bad pattern …"``), with
+    the key also in ``RuleError.key``.
+    """
+    patterns = raw.get("patterns")
+    compiled = {}
+    for key in CONDITION_KEYS:
+        try:
+            if key == "patterns":
+                compiled[key] = _compile_any(patterns, f"{where} {key}", engine)
+            else:
+                compiled[key] = _compile_optional(raw.get(key), f"{where} {key}", engine)
+        except RuleError as exc:
+            exc.key = key
+            raise
+    pattern, requires, unless = compiled["patterns"], compiled["requires"], compiled["unless"]
+    lower = (
+        _compile_lower(patterns, engine),
+        _compile_lower(raw.get("requires"), engine),
+        _compile_lower(raw.get("unless"), engine),
+    )
+    return Condition(pattern=pattern, requires=requires, unless=unless, literals=_literals(patterns),
+                     lower=lower)  # type: ignore[arg-type]
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -166,22 +217,10 @@ def parse_rules(raw: list[dict[str, Any]], language: str, source: str) -> tuple[
         if unknown:
             raise RuleError(f"{where} ({rule_id}): unknown keys {sorted(unknown)}")
         seen.add(rule_id)
-        patterns = item.get("patterns")
+        condition = compile_condition(item, f"{where} ({rule_id})")
         rules.append(
-            Rule(
-                id=rule_id,
-                category=category,
-                description=str(item.get("description", "")),
-                pattern=_compile_any(patterns, f"{where} ({rule_id}) patterns"),
-                requires=_compile_optional(item.get("requires"), f"{where} ({rule_id}) requires"),
-                unless=_compile_optional(item.get("unless"), f"{where} ({rule_id}) unless"),
-                literals=_literals(patterns),
-                lower=(
-                    _compile_lower(patterns),  # type: ignore[arg-type]
-                    _compile_lower(item.get("requires")),
-                    _compile_lower(item.get("unless")),
-                ),
-            )
+            Rule(id=rule_id, category=category, description=str(item.get("description", "")),
+                 **{f.name: getattr(condition, f.name) for f in fields(Condition)})
         )
     return tuple(rules)
 

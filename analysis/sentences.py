@@ -18,6 +18,7 @@ escapes, word joiners and "(opens in a new window)" are removed (see
 
 from __future__ import annotations
 
+import functools
 import re
 
 from analysis.plaintext import inline_to_plain
@@ -132,12 +133,18 @@ def _split_block(block: str, data: LanguageData) -> list[str]:
     return sentences
 
 
+# The versions of one document repeat most of their blocks, and whole
+# histories are split again when claims are re-evaluated: split each block once.
+@functools.lru_cache(maxsize=32768)
+def _block_sentences(block: str, language: str) -> tuple[str, ...]:
+    plain = inline_to_plain(block)
+    return tuple(_split_block(plain, language_data(language))) if plain else ()
+
+
 def split_sentences(text: str, language: str) -> list[str]:
     """The sentences of a Markdown or plain text, as plain text, in order."""
-    data = language_data(language)
+    language_data(language)
     sentences: list[str] = []
     for block in _blocks(text):
-        plain = inline_to_plain(block)
-        if plain:
-            sentences.extend(_split_block(plain, data))
+        sentences.extend(_block_sentences(block, language))
     return sentences

@@ -57,3 +57,10 @@ def is_announced(kind: str) -> bool:
     rule change are not.
     """
     return kind == ChangeKind.SUBSTANTIVE
+
+
+class Opt(StrEnum):
+    """Whether a sentence describes a practice users must opt into or can opt out of."""
+
+    OPT_IN = "opt-in"
+    OPT_OUT = "opt-out"

@@ -1,0 +1,166 @@
+"""Claims about a vendor's data practices, followed against the vendor's own wording.
+
+Pure functions and immutable values: nothing here reads files or databases.
+``ingest.claims_declarations.load_claims`` turns ``claims/*.yaml`` into
+``Claim`` values; storage feeds the engine the versions it records.
+
+Why matchers and not similarity: a claim's status must follow its truth
+conditions (polarity, durations, opt-in/out, whose data), and the deciding
+evidence is often a contradiction rather than a paraphrase. So status comes
+from declared matchers (the rule format of ``analysis/rules/*.yaml``: patterns
+/ requires / unless per language, plus ``expect:`` checked with the flagger's
+reading of the sentence); BM25 only suggests sentences to whoever writes them.
+
+Values
+------
+``Claim``, ``Matcher``, ``Expect``, ``SourceInfo`` (model); ``Role``,
+``ClaimStatus``, ``EndReason``, ``Cause`` (vocabulary); ``EvidenceInterval``
+with ``VersionRef`` and ``IntervalEnd``; ``ClaimState`` and ``StatusEvent``;
+the source events ``SourceVersion``, ``SourceConfirmed``, ``SourceFailed``,
+``SourceUndeclared``. Every value has ``to_json()``; times are aware UTC
+``datetime``s, written ``…Z``.
+
+API for storage and commands
+----------------------------
+Build once per declarations load::
+
+    claims = ClaimSet(load_claims(path))
+
+(a) Incremental, per recorded version of a source (and per fetch outcome)::
+
+    state = EngineState(
+        sources={sid: SourceState.resume(info, VersionRef(n, first_seen), text_or_None, open_intervals,
+                                         failing_since, declared) ...},
+        statuses={claim_id: ClaimState(...) ...})
+    state, update = apply(claims, state, SourceVersion(info, number, detected_at, text, change_kind,
+                                                       declaration_changed))
+
+   What to store: ``update.step.state.intervals`` are the source's open
+   intervals after the step (upsert them by ``EvidenceInterval.identity``:
+   ``last`` and ``last_confirmed`` move on every version),
+   ``update.step.closed`` the ones that ended (with ``end``: reason, time,
+   version, successor); ``update.step.opened`` / ``updated`` say which are new
+   or now meet or fail their ``expect``. ``update.statuses`` are the states of
+   the claims re-read; ``update.events`` the status events to append
+   (``announce`` says whether feeds may carry them); ``update.errors`` the
+   claims whose matching ran out of time on this document (their evidence
+   there is left as it was). Every value round-trips through ``to_json`` /
+   ``from_json``, which is how rows come back into ``SourceState.resume``.
+   The text of the source's previous version is needed only when evidence
+   ends, to tell *reworded* (with its successor) from *removed*.
+   ``SourceConfirmed`` advances ``last_confirmed``; ``SourceFailed`` changes
+   no status; ``SourceUndeclared`` ends the source's evidence as
+   ``source_undeclared``. Only claims whose evidence changed, or that have no
+   state yet, are re-read; ``ClaimSet.for_source`` says which claims a source
+   counts for.
+
+(b) After a claims file changed (``Claim.fingerprint`` differs from the
+   stored one), re-evaluate the history of the changed claims::
+
+    evaluation = evaluate(ClaimSet(changed), history_events({sid: [events…]}))
+    timeline, revision = reconcile(claim_id, recorded_events, evaluation.timeline(claim_id), now)
+
+   and replace the claim's intervals with ``evaluation.intervals_of(id)``.
+   Events that were not recorded before come back with ``announce=False``
+   and ``reevaluated_at`` set: a declaration edit is shown, never announced.
+
+(c) Status at a past time: ``status_at(timeline, at)``; evidence held then:
+   ``evidence_at(intervals, at)``.
+
+(d) Pages: ``describe(claim, timeline, intervals, at=None, failing={sid: since}, state=…)``
+   gives statement, status (``ClaimStatus.label``), since, timeline, evidence
+   (sentence, matched span, reading, version range, end and successor),
+   successors ("replaced by") and unconfirmed sources; ``to_json()`` is the
+   ``claims show --json`` / ``claims/<id>.json`` form.
+
+Suggestions: ``suggest(claim, {source_id: text}, language)`` returns
+``Suggestion`` values (BM25 with Snowball stemming), labelled as such and
+never evidence.
+
+Statuses (``analysis.claims.status`` has the rules): supported,
+contradicted, conflicting, weakened, no longer stated, unverified, and
+tracking changed (what we watch changed, so the difference needs review).
+Every claim starts unverified (a state without an event); a failing source
+never changes a status; the ``since`` of a status is the time of the change
+that caused it.
+
+Bounded: matching a document stops a claim after ``DEFAULT_TIME_LIMIT``
+seconds (the ``regex`` module's timeout, checked inside its matching loop; the
+standard ``re`` cannot be interrupted, a thread cannot be killed and a process
+per claim would cost more than the matching) and reports it as an
+``EvaluationError`` while the other claims carry on.
+"""
+
+from analysis.claims.compile import SpecError, compile_matcher, reuse_matcher
+from analysis.claims.engine import (
+    EngineState,
+    Evaluation,
+    Revision,
+    Update,
+    apply,
+    evaluate,
+    history_events,
+    reconcile,
+)
+from analysis.claims.events import SourceConfirmed, SourceEvent, SourceFailed, SourceUndeclared, SourceVersion
+from analysis.claims.expect import Expect, Reading, parse_expect
+from analysis.claims.intervals import EvidenceInterval, IntervalEnd, SourceState, SourceStep, VersionRef, step_source
+from analysis.claims.matching import DEFAULT_TIME_LIMIT, ClaimSet, EvaluationError, Hit, hits_in_text, match_sentences
+from analysis.claims.model import Claim, FirstAppearance, Matcher, SourceInfo
+from analysis.claims.status import ClaimState, StatusEvent, evidence_status, next_status
+from analysis.claims.suggest import Suggestion, suggest
+from analysis.claims.views import ClaimView, Successor, describe, evidence_at, status_at
+from analysis.claims.vocabulary import Cause, ClaimStatus, EndReason, Role
+
+__all__ = [
+    "DEFAULT_TIME_LIMIT",
+    "Cause",
+    "Claim",
+    "ClaimSet",
+    "ClaimState",
+    "ClaimStatus",
+    "ClaimView",
+    "EndReason",
+    "EngineState",
+    "Evaluation",
+    "EvaluationError",
+    "EvidenceInterval",
+    "Expect",
+    "FirstAppearance",
+    "Hit",
+    "IntervalEnd",
+    "Matcher",
+    "Reading",
+    "Revision",
+    "Role",
+    "SourceConfirmed",
+    "SourceEvent",
+    "SourceFailed",
+    "SourceInfo",
+    "SourceState",
+    "SourceStep",
+    "SourceUndeclared",
+    "SourceVersion",
+    "SpecError",
+    "StatusEvent",
+    "Successor",
+    "Suggestion",
+    "Update",
+    "VersionRef",
+    "apply",
+    "compile_matcher",
+    "describe",
+    "evaluate",
+    "evidence_at",
+    "evidence_status",
+    "hits_in_text",
+    "history_events",
+    "match_sentences",
+    "next_status",
+    "parse_expect",
+    "reconcile",
+    "reuse_matcher",
+    "status_at",
+    "step_source",
+    "suggest",
+]

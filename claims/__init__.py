@@ -1,0 +1,1 @@
+"""Claim declarations (data, not code): shipped with the package like ``sources/``."""

@@ -76,6 +76,14 @@ def classify_sentence(sentence: str, language: str) -> tuple[Evidence, ...]:
     return tuple(best[c] for c in CATEGORIES if c in best)
 
 
+def matching_rules(sentence: str, language: str) -> tuple[str, ...]:
+    """Ids of every rule that matches ``sentence`` on its own, in file order (for measuring rules one by one)."""
+    data = language_data(language)
+    lowered = sentence.lower()
+    candidates = data.rule_index.candidates(lowered)
+    return tuple(rule.id for index, rule in enumerate(data.rules) if index in candidates and rule.find(sentence, lowered))
+
+
 def classify(text: str, language: str | None = None) -> Classification:
     """Flags and evidence for a Markdown or plain text; the language is detected when not given."""
     lang = language or detect_language(text)

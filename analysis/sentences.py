@@ -141,3 +141,8 @@ def split_sentences(text: str, language: str) -> list[str]:
         if plain:
             sentences.extend(_split_block(plain, data))
     return sentences
+
+
+def statement_sentences(text: str, language: str) -> list[str]:
+    """The sentences of a text that can carry a statement."""
+    return split_sentences(text, language)

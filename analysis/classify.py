@@ -20,7 +20,8 @@ from analysis.evidence import CATEGORIES, Classification, Duration, Evidence, or
 from analysis.language import detect_language
 from analysis.polarity import polarity
 from analysis.rules import language_data
-from analysis.sentences import split_sentences
+from analysis.sentences import Unit, split_sentences, split_units
+from analysis.vocabulary import UnitKind
 from analysis.values import data_categories, opt_kind
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
 def classify_sentence(sentence: str, language: str) -> tuple[Evidence, ...]:
     """Evidence for one plain-text sentence, at most one item per category, in ``CATEGORIES`` order."""
     data = language_data(language)
+    if data.no_statement is not None and data.no_statement.match(sentence):
+        return ()
     best: dict[str, Evidence] = {}
     durations: tuple[Duration, ...] | None = None
     opt: str | None = None
@@ -84,12 +87,65 @@ def matching_rules(sentence: str, language: str) -> tuple[str, ...]:
     return tuple(rule.id for index, rule in enumerate(data.rules) if index in candidates and rule.find(sentence, lowered))
 
 
+def classify_unit(unit: Unit, language: str) -> tuple[Evidence, ...]:
+    """Evidence for one unit of a document, at most one item per category, in ``CATEGORIES`` order.
+
+    Headings and table-of-contents entries name topics without stating
+    anything: they have none. A list item also carries the categories of the
+    sentence that introduces its list and that it has none of itself ("We
+    share data with these processors:" makes the item "Acme Analytics" a
+    sharing statement), with that sentence's rule and polarity and the item's
+    own values (or the lead's periods when the item names none), unless the
+    list enumerates purposes ("… when necessary to:", "for the following
+    reasons:"): a purpose says why, not what or to whom.
+    """
+    if not unit.kind.states:
+        return ()
+    own = classify_sentence(unit.text, language)
+    if unit.kind != UnitKind.ITEM or unit.lead is None:
+        return own
+    purpose = language_data(language).purpose_lead
+    if purpose is not None and purpose.search(unit.lead):
+        return own
+    present = {e.category for e in own}
+    from_lead = [e for e in classify_sentence(unit.lead, language) if e.category not in present]
+    if not from_lead:
+        return own
+    durations, opt, names = _item_values(unit.text, language)
+    inherited = [
+        Evidence(
+            category=e.category,
+            rule_id=e.rule_id,
+            start=0,
+            end=len(unit.text),
+            sentence=unit.text,
+            polarity=e.polarity,
+            durations=durations or e.durations,
+            opt=opt or e.opt,
+            data_categories=names,
+            lead=unit.lead,
+        )
+        for e in from_lead
+    ]
+    found = {e.category: e for e in (*own, *inherited)}
+    return tuple(found[c] for c in CATEGORIES if c in found)
+
+
+@functools.lru_cache(maxsize=4096)
+def _item_values(text: str, language: str) -> tuple[tuple[Duration, ...], str | None, tuple[str, ...]]:
+    data = language_data(language)
+    return extract_durations(text, data.durations), opt_kind(text, data), data_categories(text, data)
+
+
+def classify_units(text: str, language: str) -> list[tuple[Unit, tuple[Evidence, ...]]]:
+    """Every unit of a Markdown or plain text with its evidence (see ``classify_unit``), in order."""
+    return [(unit, classify_unit(unit, language)) for unit in split_units(text, language)]
+
+
 def classify(text: str, language: str | None = None) -> Classification:
     """Flags and evidence for a Markdown or plain text; the language is detected when not given."""
     lang = language or detect_language(text)
-    evidence: list[Evidence] = []
-    for sentence in split_sentences(text, lang):
-        evidence.extend(classify_sentence(sentence, lang))
+    evidence = [e for _, found in classify_units(text, lang) for e in found]
     return Classification(flags=order_categories([e.category for e in evidence]), evidence=tuple(evidence))
 
 

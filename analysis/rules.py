@@ -13,8 +13,11 @@ run on the lower-cased sentence (escapes such as ``\\W`` are left alone).
 
 ``lang_<xx>.yaml`` — what is not a rule: stop words for language detection,
 abbreviations the sentence splitter must not break after, negation and hedge
-cues, clause boundaries, duration vocabulary, opt-in/opt-out phrases and the named
-data categories.
+cues, clause boundaries, sentences that state no practice (``no_statement``:
+definitions of terms, sentences about the document itself), lead-ins whose
+list enumerates purposes rather than what the practice applies to
+(``purpose_lead``), duration
+vocabulary, opt-in/opt-out phrases and the named data categories.
 
 Files are read and compiled once per process.
 """
@@ -95,6 +98,8 @@ class LanguageData:
     negation_words_after: int
     hedges: re.Pattern[str]
     clause_boundaries: re.Pattern[str]
+    no_statement: re.Pattern[str] | None
+    purpose_lead: re.Pattern[str] | None
     durations: DurationVocabulary
     opt_in: re.Pattern[str]
     opt_out: re.Pattern[str]
@@ -231,6 +236,8 @@ def parse_language(lang_raw: dict[str, Any], rules_raw: dict[str, Any], language
         negation_words_after=int(negation.get("words_after", 3)),
         hedges=_compile_any(lang_raw.get("hedges"), f"{where} hedges"),
         clause_boundaries=_compile_any(lang_raw.get("clause_boundaries"), f"{where} clause_boundaries"),
+        no_statement=_compile_optional(lang_raw.get("no_statement"), f"{where} no_statement"),
+        purpose_lead=_compile_optional(lang_raw.get("purpose_lead"), f"{where} purpose_lead"),
         durations=compile_vocabulary(lang_raw["durations"]),
         opt_in=_compile_any(opt.get("opt-in"), f"{where} opt.opt-in"),
         opt_out=_compile_any(opt.get("opt-out"), f"{where} opt.opt-out"),

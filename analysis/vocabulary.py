@@ -40,6 +40,21 @@ class Severity(StrEnum):
         return list(Severity).index(self)
 
 
+class UnitKind(StrEnum):
+    """What a unit of text is in its document; headings and contents entries name topics, they state nothing."""
+
+    HEADING = "heading"
+    CONTENTS = "contents"  # a table-of-contents entry: a link to a place in the same page
+    ITEM = "item"  # a list item
+    CELL = "cell"  # a table cell, or one line of it
+    PARAGRAPH = "paragraph"
+
+    @property
+    def states(self) -> bool:
+        """Whether a unit of this kind can carry a statement about a practice."""
+        return self not in (UnitKind.HEADING, UnitKind.CONTENTS)
+
+
 class ChangeKind(StrEnum):
     """What kind of step a change is; only substantive changes are news."""
 

@@ -55,11 +55,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.classify import classify, matching_rules  # noqa: E402
+from analysis.classify import classify_units, matching_rules  # noqa: E402
+from analysis.evidence import order_categories  # noqa: E402
 from analysis.rules import language_data  # noqa: E402
-from analysis.sentences import statement_sentences  # noqa: E402
+from analysis.sentences import split_units  # noqa: E402
 
 FOLDS = 5
+# Pseudo rule id for flags a list item takes from the sentence introducing its list.
+LEAD = "(from lead-in)"
 LABELLED = ("retention", "training", "sharing", "controls")
 UNLABELLED = ("sensitive", "legal")
 TARGETS = {"retention": "F1 >= 0.70, R >= 0.80", "sharing": "F1 >= 0.70", "controls": "F1 >= 0.65",
@@ -148,23 +151,48 @@ class Passage:
     rules: dict[str, set[str]] = field(default_factory=dict)
 
 
+def _units_per_passage(markdown: list[str]) -> list[int]:
+    return [len(split_units(part, "en")) for part in markdown]
+
+
 def evaluate(labelled: LabelledSet, rows: list[dict], folds: set[int], with_rules: bool) -> list[Passage]:
+    """Classify each policy as one Markdown document and give every passage the flags of its units.
+
+    A list item is read with the sentence introducing its list, so a
+    passage's flags can depend on the passage before it, as in a real document.
+    """
     fold = fold_of([r[labelled.document_field] for r in rows])
     data = language_data("en")
     category_of = {rule.id: rule.category for rule in data.rules}
-    passages = []
+    documents: dict[str, list[dict]] = {}
     for row in rows:
-        f = fold[str(row[labelled.document_field])]
-        if f not in folds:
+        documents.setdefault(str(row[labelled.document_field]), []).append(row)
+    passages = []
+    for document, members in documents.items():
+        if fold[document] not in folds:
             continue
-        gold = {c: any(bool(row.get(label)) for label in labels) for c, labels in labelled.mapping.items()}
-        markdown = as_markdown(row)
-        passage = Passage(row, f, gold, classify(markdown, "en").flags)
-        if with_rules:
-            for sentence in statement_sentences(markdown, "en"):
-                for rule_id in matching_rules(sentence, "en"):
-                    passage.rules.setdefault(category_of[rule_id], set()).add(rule_id)
-        passages.append(passage)
+        markdown = [as_markdown(row) for row in members]
+        units = classify_units("\n\n".join(markdown), "en")
+        counts = _units_per_passage(markdown)
+        if sum(counts) != len(units):
+            raise SystemExit(f"{labelled.name} {document}: passages do not split into the document's units")
+        offset = 0
+        for row, count in zip(members, counts):
+            gold = {c: any(bool(row.get(label)) for label in labels) for c, labels in labelled.mapping.items()}
+            mine = units[offset : offset + count]
+            offset += count
+            evidence = [e for _, found in mine for e in found]
+            passage = Passage(row, fold[document], gold, order_categories([e.category for e in evidence]))
+            if with_rules:
+                for unit, found in mine:
+                    if not unit.kind.states:
+                        continue
+                    for rule_id in matching_rules(unit.text, "en"):
+                        passage.rules.setdefault(category_of[rule_id], set()).add(rule_id)
+                    for e in found:
+                        if e.lead is not None:
+                            passage.rules.setdefault(e.category, set()).add(f"{LEAD}.{e.category}")
+            passages.append(passage)
     return passages
 
 
@@ -210,14 +238,16 @@ def rule_report(labelled: LabelledSet, passages: list[Passage]) -> None:
                     counts.alone += 1
                     counts.alone_correct += gold
     print(f"\n{'rule':<40} {'hits':>5} {'prec':>6} {'alone':>6} {'aprec':>6}")
-    for rule in language_data("en").rules:
-        counts = stats.get(rule.id, RuleCounts())
-        if rule.category in labelled.mapping:
+    rows = [(rule.id, rule.category) for rule in language_data("en").rules]
+    rows += [(f"{LEAD}.{c}", c) for c in (*LABELLED, *UNLABELLED)]
+    for rule_id, category in rows:
+        counts = stats.get(rule_id, RuleCounts())
+        if category in labelled.mapping:
             prec = f"{counts.correct / counts.hits:.3f}" if counts.hits else "-"
             aprec = f"{counts.alone_correct / counts.alone:.3f}" if counts.alone else "-"
         else:
             prec = aprec = ""
-        print(f"{rule.id:<40} {counts.hits:>5} {prec:>6} {counts.alone:>6} {aprec:>6}")
+        print(f"{rule_id:<40} {counts.hits:>5} {prec:>6} {counts.alone:>6} {aprec:>6}")
 
 
 def print_errors(passages: list[Passage], category: str, limit: int) -> None:
@@ -232,7 +262,7 @@ def print_errors(passages: list[Passage], category: str, limit: int) -> None:
 
 def print_rule_hits(passages: list[Passage], rule_id: str, limit: int) -> None:
     chosen = [p for p in passages for ids in p.rules.values() if rule_id in ids]
-    category = rule_id.split(".")[1]
+    category = rule_id.split(".")[-1] if rule_id.startswith(LEAD) else rule_id.split(".")[1]
     print(f"\n--- passages hit by {rule_id} ({len(chosen)}) ---")
     for p in chosen[:limit]:
         mark = "+" if p.gold.get(category) else "-" if category in p.gold else "?"

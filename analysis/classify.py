@@ -91,8 +91,8 @@ def classify_unit(unit: Unit, language: str) -> tuple[Evidence, ...]:
     """Evidence for one unit of a document, at most one item per category, in ``CATEGORIES`` order.
 
     Headings and table-of-contents entries name topics without stating
-    anything: they have none. A list item also carries the categories of the
-    sentence that introduces its list and that it has none of itself ("We
+    anything: they have none. A list item that states nothing of its own
+    carries the categories of the sentence that introduces its list ("We
     share data with these processors:" makes the item "Acme Analytics" a
     sharing statement), with that sentence's rule and polarity and the item's
     own values (or the lead's periods when the item names none), unless the
@@ -102,17 +102,16 @@ def classify_unit(unit: Unit, language: str) -> tuple[Evidence, ...]:
     if not unit.kind.states:
         return ()
     own = classify_sentence(unit.text, language)
-    if unit.kind != UnitKind.ITEM or unit.lead is None:
+    if own or unit.kind != UnitKind.ITEM or unit.lead is None:
         return own
     purpose = language_data(language).purpose_lead
     if purpose is not None and purpose.search(unit.lead):
         return own
-    present = {e.category for e in own}
-    from_lead = [e for e in classify_sentence(unit.lead, language) if e.category not in present]
+    from_lead = classify_sentence(unit.lead, language)
     if not from_lead:
         return own
     durations, opt, names = _item_values(unit.text, language)
-    inherited = [
+    return tuple(
         Evidence(
             category=e.category,
             rule_id=e.rule_id,
@@ -126,9 +125,7 @@ def classify_unit(unit: Unit, language: str) -> tuple[Evidence, ...]:
             lead=unit.lead,
         )
         for e in from_lead
-    ]
-    found = {e.category: e for e in (*own, *inherited)}
-    return tuple(found[c] for c in CATEGORIES if c in found)
+    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -41,6 +41,8 @@ _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _CELL_BULLET = re.compile(r"^\s*(?:[*+\-•·])\s+")
 _BLOCKQUOTE = re.compile(r"^\s*>\s?")
+# An enumeration label left after a bullet ("* a. Text", "- (ii) Text"): part of the list's markup.
+_ITEM_LABEL = re.compile(r"^(?:(?:\d{1,3}|[a-zA-Z]|[ivxlcIVXLC]{1,5})\\?[.)]|\((?:\d{1,3}|[a-zA-Z]|[ivxlcIVXLC]{1,5})\))\s+")
 
 _BOUNDARY = re.compile(r"(?:[.!?]+|…)[\"'”’»)\]]*(?=\s)")
 # "obligations.Where": a full stop glued to the next sentence in the source
@@ -148,7 +150,7 @@ def _blocks(text: str) -> list[_Block]:
                 lists.pop()
             if not lists or lists[-1][0] < indent:
                 lists.append((indent, introducer()))
-            content = item.group(1)
+            content = _ITEM_LABEL.sub("", item.group(1), count=1)
             kind = UnitKind.CONTENTS if _CONTENTS_LINE.match(content) else UnitKind.ITEM
             lead = lists[-1][1]
             current.append(content)

@@ -1,8 +1,9 @@
-"""Values read from a flagged sentence besides durations: opt-in/opt-out and the kinds of data named."""
+"""Values read from a flagged sentence besides durations: opt-in/opt-out, the kinds of data and of recipients named."""
 
 from __future__ import annotations
 
-from analysis.rules import LanguageData
+from analysis.prefilter import TriggerIndex
+from analysis.rules import DataCategory, LanguageData
 
 
 def opt_kind(sentence: str, data: LanguageData) -> str | None:
@@ -24,10 +25,32 @@ def data_categories(sentence: str, data: LanguageData, lowered: str | None = Non
     Overlapping mentions resolve to the longest, so "temporary chats" is not
     also counted as "chats".
     """
-    candidates = data.category_index.candidates(lowered if lowered is not None else sentence.lower())
+    return _named(sentence, data.data_categories, data.category_index, lowered)
+
+
+def recipients(sentence: str, data: LanguageData, lowered: str | None = None) -> tuple[str, ...]:
+    """Names of the kinds of recipients in the sentence ("third parties", "advertisers"), in order of first mention."""
+    return _named(sentence, data.recipients, data.recipient_index, lowered)
+
+
+def value_spans(sentence: str, data: LanguageData) -> list[tuple[int, int]]:
+    """Character spans of the data categories, recipients and periods the sentence names."""
+    lowered = sentence.lower()
+    spans: list[tuple[int, int]] = []
+    for named, index in ((data.data_categories, data.category_index), (data.recipients, data.recipient_index)):
+        candidates = index.candidates(lowered)
+        for i, category in enumerate(named):
+            if i in candidates:
+                spans.extend(m.span() for m in category.pattern.finditer(sentence) if m.end() > m.start())
+    spans.extend(m.span() for m in data.durations.pattern.finditer(sentence))
+    return spans
+
+
+def _named(sentence: str, named: tuple[DataCategory, ...], index: TriggerIndex, lowered: str | None) -> tuple[str, ...]:
+    candidates = index.candidates(lowered if lowered is not None else sentence.lower())
     spans: list[tuple[int, int, str]] = []
-    for index, category in enumerate(data.data_categories):
-        if index not in candidates:
+    for index_, category in enumerate(named):
+        if index_ not in candidates:
             continue
         for m in category.pattern.finditer(sentence):
             if m.end() > m.start():

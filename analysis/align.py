@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from analysis.plaintext import word_sequence
+from analysis.plaintext import plain_words
 
 # Minimum Jaccard similarity of word sets for two sentences to count as one modified sentence.
 PAIR_THRESHOLD = 0.45
@@ -52,8 +52,8 @@ class SentenceChange:
 
 
 def sentence_key(sentence: str) -> str:
-    """The sentence's words, lower-cased, punctuation and typography ignored."""
-    return " ".join(word_sequence(sentence))
+    """The words of a plain-text sentence, lower-cased, punctuation and typography ignored."""
+    return " ".join(plain_words(sentence))
 
 
 def word_set(sentence: str) -> frozenset[str]:

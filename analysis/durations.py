@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.evidence import Duration
+from analysis.prefilter import necessary_literals, union_literals
 
 _FLAGS = re.IGNORECASE | re.UNICODE
 
@@ -40,6 +41,12 @@ class DurationVocabulary:
     skip_after: re.Pattern[str] | None
     age_context: re.Pattern[str] | None
     term_context: re.Pattern[str] | None
+    # Lower-case strings one of which every duration contains (a unit word, a
+    # piece of an unbounded phrase): a sentence without any is skipped before
+    # the full pattern runs. None when unknown (a unit as short as "an" or
+    # "hr"); then ``hint``, the units and unbounded phrases alone, decides.
+    literals: frozenset[str] | None = None
+    hint: re.Pattern[str] | None = None
 
 
 def _alternation(words: list[str]) -> str:
@@ -81,6 +88,7 @@ def compile_vocabulary(raw: dict[str, Any]) -> DurationVocabulary:
         rf"(?:{'|'.join(unit_groups)})(?!\w)",
         _FLAGS,
     )
+    hint_patterns = [rf"\b(?:{unit['pattern']})" for unit in raw["units"]] + list(raw.get("unbounded") or [])
     return DurationVocabulary(
         numbers=numbers,
         tens=tens,
@@ -93,6 +101,8 @@ def compile_vocabulary(raw: dict[str, Any]) -> DurationVocabulary:
         skip_after=_optional(raw.get("skip_after")),
         age_context=_optional(raw.get("age_context")),
         term_context=_optional(raw.get("term_context")),
+        literals=union_literals(necessary_literals(p, _FLAGS) for p in hint_patterns),
+        hint=re.compile("|".join(f"(?:{p})" for p in hint_patterns), _FLAGS),
     )
 
 
@@ -113,6 +123,12 @@ def extract_durations(sentence: str, vocab: DurationVocabulary) -> tuple[Duratio
     A sentence about the term of a contract or licence names no period of
     keeping data: it has none.
     """
+    if vocab.literals is not None:
+        lowered = sentence.lower()
+        if not any(literal in lowered for literal in vocab.literals):
+            return ()
+    elif vocab.hint is not None and not vocab.hint.search(sentence):
+        return ()
     if vocab.term_context is not None and vocab.term_context.search(sentence):
         return ()
     found: list[tuple[int, Duration]] = []

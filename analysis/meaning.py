@@ -109,13 +109,17 @@ _QUOTE_WHOLE_BELOW = 0.3
 # Two statements of the same practice are one edit only if they also share some words.
 _PRACTICE_MIN_SIMILARITY = 0.2
 # Data categories too generic to name what a sentence is about in a summary.
-_GENERIC = {"personal data", "content", "account information"}
+_GENERIC = {"", "personal data", "content", "account information"}
 # Too generic to tell two practices apart.
 _GENERIC_OBJECTS = {"personal data"}
 _PRACTICES = {FlagCategory.RETENTION, FlagCategory.TRAINING, FlagCategory.SHARING, FlagCategory.CONTROLS}
 # A negated statement in these categories is a promise ("we do not sell …").
 _PROMISES = {FlagCategory.RETENTION, FlagCategory.TRAINING, FlagCategory.SHARING, FlagCategory.SENSITIVE}
 _PERIODS = {FlagCategory.RETENTION, FlagCategory.LEGAL}
+# A negation added or dropped in these categories is high. In controls it is not
+# (a negation there usually bears on a verb near a feature's name: "temporary
+# chats will not appear"); a control's change shows in its opt-in/opt-out.
+_FLIPS = _PROMISES | {FlagCategory.LEGAL}
 # Categories whose statements an opt-in or opt-out qualifies.
 _OPT_VALUED = {FlagCategory.CONTROLS, FlagCategory.TRAINING, FlagCategory.SHARING}
 _LATIN = {"en", "de", "fr"}
@@ -295,7 +299,9 @@ class _Grader:
         """A negated statement by the service about what happens to data ("we do not sell your data …"), not a rule for users."""
         if evidence.polarity != Polarity.NEGATED or evidence.category not in _PROMISES or not evidence.data_categories:
             return False
-        return self.data.user_rule is None or not self.data.user_rule.search(evidence.sentence)
+        if self.data.user_rule is not None and self.data.user_rule.search(evidence.sentence):
+            return False
+        return self.data.promise is None or bool(self.data.promise.search(evidence.sentence))
 
     def add(self, severity: Severity, rank: int, text: str, category: str, position: int, weight: int = 1) -> None:
         self.findings.append(_Finding(severity, rank, weight, position, text, category))
@@ -317,7 +323,7 @@ class _Grader:
                 if not self._touched(edit, before, after):
                     continue
                 kept += [before, after]
-                if (before.polarity == Polarity.NEGATED) != (after.polarity == Polarity.NEGATED):
+                if category in _FLIPS and (before.polarity == Polarity.NEGATED) != (after.polarity == Polarity.NEGATED):
                     quote = self._quote(edit, whole, before, after, as_change=True)
                     self.add(Severity.HIGH, 1, f"{category}: {quote}", category, position, 0)
                     flipped = True
@@ -444,12 +450,12 @@ class _Grader:
 
         old_groups, new_groups = grouped(removed), grouped(added)
         reported: set[tuple[tuple[float | None, bool], ...]] = set()
-        # A period dropped (or introduced) for data the other version gives no period for at all.
+        # A period dropped (or introduced) for named data the other version gives no period for at all.
         for name in old_groups.keys() - new_groups.keys():
-            if name not in self.sides.period_categories("new"):
+            if name not in _GENERIC and not self.sides.has_period("new", name):
                 self._period_finding([e for _, e in old_groups[name]], [], min(p for p, _ in old_groups[name]))
         for name in new_groups.keys() - old_groups.keys():
-            if name not in self.sides.period_categories("old"):
+            if name not in _GENERIC and not self.sides.has_period("old", name):
                 self._period_finding([], [e for _, e in new_groups[name]], min(p for p, _ in new_groups[name]))
         for name in old_groups.keys() & new_groups.keys():
             before = [e for _, e in old_groups[name]]
@@ -462,6 +468,8 @@ class _Grader:
 
     def new_sensitive(self, new_ev: list[Evidence]) -> None:
         named = {n for e in new_ev if e.category == "sensitive" for n in e.data_categories if n in self.sensitive}
+        if not named:
+            return
         fresh = sorted(named - self.old_document_names())
         if fresh:
             self.add(Severity.HIGH, 3, f"sensitive: new data categor{'y' if len(fresh) == 1 else 'ies'} {', '.join(fresh)}",
@@ -495,7 +503,7 @@ class _Sides:
         self._evidence: dict[tuple[str, int], list[Evidence]] = {}
         self.keys = {side: [sentence_key(u.text) for u in units] for side, units in self.units.items()}
         self._words: dict[tuple[str, int], frozenset[str]] = {}
-        self._periods: dict[str, set[str]] = {}
+        self._periods: dict[tuple[str, str], bool] = {}
         self.practice = {rule.id: rule.practice for rule in language_data(language).rules}
 
     def evidence(self, side: str, index: int) -> list[Evidence]:
@@ -503,25 +511,35 @@ class _Sides:
         if key not in self._evidence:
             unit = self.units[side][index]
             found = classify_unit(unit, self.language)
-            if _is_bare_heading(unit.text):
+            if found and self._bare(side, index):
                 # A title-like line states nothing of its own; only its list's lead-in speaks for it.
                 found = tuple(e for e in found if e.lead is not None)
             self._evidence[key] = [e.with_side(side) for e in found]
         return self._evidence[key]
 
-    def period_categories(self, side: str) -> set[str]:
-        """The data categories ("" for none named) that a version gives a retention or legal period for."""
-        if side not in self._periods:
-            found: set[str] = set()
-            vocabulary = language_data(self.language).durations
+    def _bare(self, side: str, index: int) -> bool:
+        """A title-like line: at most six words and no sentence punctuation at its end."""
+        key = self.keys[side][index]
+        return key.count(" ") < _HEADING_MAX_WORDS and not _SENTENCE_END.search(self.units[side][index].text)
+
+    def has_period(self, side: str, name: str) -> bool:
+        """Whether a version gives a retention or legal period for the named data category anywhere."""
+        key = (side, name)
+        if key not in self._periods:
+            data = language_data(self.language)
+            category = next((c for c in data.data_categories if c.name == name), None)
+            found = False
             for index, unit in enumerate(self.units[side]):
-                if not extract_durations(unit.text, vocabulary):
+                if category is not None and not category.pattern.search(unit.text):
                     continue
-                for e in self.evidence(side, index):
-                    if e.category in _PERIODS and e.durations:
-                        found.update(e.data_categories or ("",))
-            self._periods[side] = found
-        return self._periods[side]
+                if not extract_durations(unit.text, data.durations):
+                    continue
+                if any(e.category in _PERIODS and e.durations and name in e.data_categories
+                       for e in self.evidence(side, index)):
+                    found = True
+                    break
+            self._periods[key] = found
+        return self._periods[key]
 
     def words(self, side: str, index: int) -> frozenset[str]:
         key = (side, index)
@@ -545,6 +563,9 @@ class _Sides:
 
     def score(self, removed: SentenceChange, added: SentenceChange) -> float:
         assert removed.old_index is not None and added.new_index is not None
+        # Pairing outside a replaced block matters only for what is flagged.
+        if not self.evidence("old", removed.old_index) and not self.evidence("new", added.new_index):
+            return 0.0
         lexical = similarity(self.words("old", removed.old_index), self.words("new", added.new_index))
         if lexical >= PAIR_THRESHOLD:
             return 1.0 + lexical

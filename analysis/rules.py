@@ -19,7 +19,8 @@ cues, clause boundaries, sentences that state no practice (``no_statement``:
 definitions of terms, sentences about the document itself), lead-ins whose
 list enumerates purposes rather than what the practice applies to
 (``purpose_lead``), rules addressed to the user rather than promises by the
-service (``user_rule``: "You may not …"), duration
+service (``user_rule``: "You may not …"), what makes a negated sentence the
+service's promise about data (``promise``: "we …", "is not sold"), duration
 vocabulary, opt-in/opt-out phrases, the named data categories and the named
 kinds of recipients (``recipients``, the values of a sharing statement).
 
@@ -106,6 +107,7 @@ class LanguageData:
     no_statement: re.Pattern[str] | None
     purpose_lead: re.Pattern[str] | None
     user_rule: re.Pattern[str] | None
+    promise: re.Pattern[str] | None
     durations: DurationVocabulary
     opt_in: re.Pattern[str]
     opt_out: re.Pattern[str]
@@ -254,6 +256,7 @@ def parse_language(lang_raw: dict[str, Any], rules_raw: dict[str, Any], language
         no_statement=_compile_optional(lang_raw.get("no_statement"), f"{where} no_statement"),
         purpose_lead=_compile_optional(lang_raw.get("purpose_lead"), f"{where} purpose_lead"),
         user_rule=_compile_optional(lang_raw.get("user_rule"), f"{where} user_rule"),
+        promise=_compile_optional(lang_raw.get("promise"), f"{where} promise"),
         durations=compile_vocabulary(lang_raw["durations"]),
         opt_in=_compile_any(opt.get("opt-in"), f"{where} opt.opt-in"),
         opt_out=_compile_any(opt.get("opt-out"), f"{where} opt.opt-out"),

@@ -59,10 +59,10 @@ _SHORT_NUMBER = re.compile(r"(?:^|\s)\d{1,2}$")
 class Unit:
     """One sentence (or list item, cell, heading) as plain text, with the kind of block it comes from.
 
-    ``lead`` is, for a list item, the sentence that introduces its list (the
-    last sentence of the paragraph or item before it when that ends with a
-    colon, or the heading right above it): "We share data with the following
-    processors:" for the item "Acme Analytics".
+    ``lead`` is, for a list item, the sentence that introduces its list: the
+    last sentence of the paragraph or item right before the list when it ends
+    with a colon ("We share data with the following processors:" for the item
+    "Acme Analytics"). A heading names a topic and introduces nothing.
     """
 
     text: str
@@ -104,9 +104,7 @@ def _blocks(text: str) -> list[_Block]:
         if not blocks:
             return None
         last = blocks[-1]
-        if last.kind == UnitKind.HEADING or _INTRODUCES.search(last.text):
-            return len(blocks) - 1
-        return None
+        return len(blocks) - 1 if last.kind != UnitKind.HEADING and _INTRODUCES.search(last.text) else None
 
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = _BLOCKQUOTE.sub("", line)

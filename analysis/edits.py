@@ -149,7 +149,7 @@ class Edit:
         text = _cut(self._text(sentence, tokens, start, end))
         if start > 0:
             text = "… " + text
-        if end < len(tokens):
+        if end < len(tokens) and not text.endswith("…"):
             text = text + " …"
         return text
 

@@ -204,6 +204,7 @@ def _is_bare_heading(sentence: str) -> bool:
 
 
 _WORD_SPAN = re.compile(r"\S+")
+_URL = re.compile(r"\b(?:https?://|www\.)\S+")
 
 
 def _excerpt(sentence: str, evidence: Evidence | None = None) -> str:
@@ -357,10 +358,12 @@ class _Grader:
             {(d.days, d.unbounded) for d in before.durations} != {(d.days, d.unbounded) for d in after.durations}
         ):
             return True
-        if set(before.data_categories) != set(after.data_categories):
+        # Values named inside a web address ("…/subprocessors") are no values of the sentence.
+        old_text, new_text = _URL.sub(" ", before.sentence), _URL.sub(" ", after.sentence)
+        if set(data_categories(old_text, self.data)) != set(data_categories(new_text, self.data)):
             return True
-        if before.category == FlagCategory.SHARING and set(recipients(before.sentence, self.data)) != set(
-            recipients(after.sentence, self.data)
+        if before.category == FlagCategory.SHARING and set(recipients(old_text, self.data)) != set(
+            recipients(new_text, self.data)
         ):
             return True
         return edit.touches((before.start, before.end), (after.start, after.end))

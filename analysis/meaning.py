@@ -199,10 +199,6 @@ def is_formatting_change(old_text: str, new_text: str) -> bool:
     )
 
 
-def _is_bare_heading(sentence: str) -> bool:
-    return len(word_sequence(sentence)) <= _HEADING_MAX_WORDS and not _SENTENCE_END.search(sentence)
-
-
 _WORD_SPAN = re.compile(r"\S+")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+")
 

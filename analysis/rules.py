@@ -120,7 +120,7 @@ class LanguageData:
     recipient_index: TriggerIndex
 
 
-def _compile_any(patterns: list[str], where: str) -> re.Pattern[str]:
+def _compile_any(patterns: Any, where: str) -> re.Pattern[str]:
     if not patterns or not all(isinstance(p, str) for p in patterns):
         raise RuleError(f"{where}: expected a non-empty list of regular expressions")
     try:

@@ -92,8 +92,8 @@ from analysis.language import dominant_script
 from analysis.plaintext import normalise_typography, word_sequence
 from analysis.rules import LANGUAGES, LanguageData, language_data
 from analysis.sentences import Unit, split_units
-from analysis.values import data_categories, recipients, sensitive_names, value_spans
-from analysis.vocabulary import ChangeKind, FlagCategory, Polarity, Severity
+from analysis.values import data_categories, recipient_mentions, recipients, sensitive_names, value_spans
+from analysis.vocabulary import ChangeKind, FlagCategory, Opt, Polarity, Severity
 
 _TITLE_MAX_WORDS = 12
 _TITLE_PUNCTUATION = re.compile(r"[.!?;:。！？；：]")
@@ -358,8 +358,8 @@ class _Grader:
         old_text, new_text = _URL.sub(" ", before.sentence), _URL.sub(" ", after.sentence)
         if set(data_categories(old_text, self.data)) != set(data_categories(new_text, self.data)):
             return True
-        if before.category == FlagCategory.SHARING and set(recipients(old_text, self.data)) != set(
-            recipients(new_text, self.data)
+        if before.category == FlagCategory.SHARING and set(recipient_mentions(old_text, self.data)) != set(
+            recipient_mentions(new_text, self.data)
         ):
             return True
         return edit.touches((before.start, before.end), (after.start, after.end))
@@ -394,17 +394,17 @@ class _Grader:
                     new_ev: list[Evidence], flipped: bool) -> None:
         before = {e.opt for e in old_ev if e.opt}
         after = {e.opt for e in new_ev if e.opt}
-        if "opt-out" in before and "opt-out" not in after:
-            if "opt-in" in after:
-                self.add(Severity.HIGH, 2, f"controls: opt-out replaced by opt-in: '{_excerpt(new)}'", "controls", position, 0)
+        if Opt.OPT_OUT in before and Opt.OPT_OUT not in after:
+            if Opt.OPT_IN in after:
+                self.add(Severity.HIGH, 2, f"controls: opt-out replaced by opt-in: '{_excerpt(new)}'", FlagCategory.CONTROLS, position, 0)
             else:
                 self.removed_opt_outs.append((position, old))
-        elif "opt-in" in before and "opt-in" not in after and "opt-out" in after:
-            self.add(Severity.HIGH, 2, f"controls: opt-in → opt-out: {self._quote(edit, whole, None, None)}", "controls",
+        elif Opt.OPT_IN in before and Opt.OPT_IN not in after and Opt.OPT_OUT in after:
+            self.add(Severity.HIGH, 2, f"controls: opt-in → opt-out: {self._quote(edit, whole, None, None)}", FlagCategory.CONTROLS,
                      position, 0)
 
     def removed(self, position: int, sentence: str, evidence: list[Evidence]) -> None:
-        if any(e.opt == "opt-out" for e in evidence):
+        if any(e.opt == Opt.OPT_OUT for e in evidence):
             self.removed_opt_outs.append((position, sentence))
         promise = next((e for e in evidence if self.is_promise(e)), None)
         if promise is not None:
@@ -421,9 +421,9 @@ class _Grader:
                  _weight(evidence))
 
     def opt_outs(self, new_ev: list[Evidence]) -> None:
-        if self.removed_opt_outs and not any(e.opt == "opt-out" for e in new_ev):
+        if self.removed_opt_outs and not any(e.opt == Opt.OPT_OUT for e in new_ev):
             for position, sentence in self.removed_opt_outs:
-                self.add(Severity.HIGH, 2, f"controls: opt-out '{_excerpt(sentence)}' removed", "controls", position, 0)
+                self.add(Severity.HIGH, 2, f"controls: opt-out '{_excerpt(sentence)}' removed", FlagCategory.CONTROLS, position, 0)
 
     @staticmethod
     def _periods_differ(before: list[Evidence], after: list[Evidence]) -> bool:
@@ -466,13 +466,13 @@ class _Grader:
                     self._period_finding(before, after, min(p for p, _ in new_groups[name]))
 
     def new_sensitive(self, new_ev: list[Evidence]) -> None:
-        named = {n for e in new_ev if e.category == "sensitive" for n in e.data_categories if n in self.sensitive}
+        named = {n for e in new_ev if e.category == FlagCategory.SENSITIVE for n in e.data_categories if n in self.sensitive}
         if not named:
             return
         fresh = sorted(named - self.old_document_names())
         if fresh:
             self.add(Severity.HIGH, 3, f"sensitive: new data categor{'y' if len(fresh) == 1 else 'ies'} {', '.join(fresh)}",
-                     "sensitive", 0, 0)
+                     FlagCategory.SENSITIVE, 0, 0)
 
     def outcome(self) -> tuple[Severity, str]:
         if not self.findings:
@@ -522,22 +522,19 @@ class _Sides:
         return key.count(" ") < _HEADING_MAX_WORDS and not _SENTENCE_END.search(self.units[side][index].text)
 
     def has_period(self, side: str, name: str) -> bool:
-        """Whether a version gives a retention or legal period for the named data category anywhere."""
+        """Whether a version names a period anywhere in a sentence about the named data category.
+
+        Any sentence counts, flagged or not: the question is whether the
+        period is new to that data, not which rule read it.
+        """
         key = (side, name)
         if key not in self._periods:
             data = language_data(self.language)
             category = next((c for c in data.data_categories if c.name == name), None)
-            found = False
-            for index, unit in enumerate(self.units[side]):
-                if category is not None and not category.pattern.search(unit.text):
-                    continue
-                if not extract_durations(unit.text, data.durations):
-                    continue
-                if any(e.category in _PERIODS and e.durations and name in e.data_categories
-                       for e in self.evidence(side, index)):
-                    found = True
-                    break
-            self._periods[key] = found
+            self._periods[key] = category is not None and any(
+                category.pattern.search(unit.text) and extract_durations(unit.text, data.durations)
+                for unit in self.units[side]
+            )
         return self._periods[key]
 
     def words(self, side: str, index: int) -> frozenset[str]:

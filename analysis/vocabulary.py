@@ -26,6 +26,13 @@ class Polarity(StrEnum):
     HEDGED = "hedged"
 
 
+class Opt(StrEnum):
+    """How a practice depends on the user's choice."""
+
+    OPT_IN = "opt-in"  # only if the user agrees or turns it on
+    OPT_OUT = "opt-out"  # unless the user objects or turns it off
+
+
 class Severity(StrEnum):
     """How much a change matters, most severe first."""
 

@@ -254,9 +254,9 @@ def _objects(evidence: Evidence) -> frozenset[str]:
 @dataclass
 class _Finding:
     severity: Severity
-    # Order inside a severity: duration, polarity, opt, sensitive, dropped
-    # promise; then removed, added, changed sentences. ``weight`` puts
-    # statements with values (periods, opt-in/out, a promise) before plain ones.
+    # Order inside a severity: statements with values (periods, opt-in/out, a
+    # negation) before plain ones (``weight``), then by ``rank``: duration,
+    # polarity, opt, sensitive, dropped promise; removed, added, changed.
     rank: int
     weight: int
     position: int
@@ -265,7 +265,7 @@ class _Finding:
 
     def key(self) -> tuple[int, int, int, int, int]:
         order = CATEGORIES.index(self.category) if self.category in CATEGORIES else 0
-        return self.severity.rank, self.rank, self.weight, order, self.position
+        return self.severity.rank, self.weight, self.rank, order, self.position
 
 
 def _weight(evidence: list[Evidence]) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 
@@ -41,13 +42,15 @@ __all__ = [
 def classify_sentence(sentence: str, language: str) -> tuple[Evidence, ...]:
     """Evidence for one plain-text sentence, at most one item per category, in ``CATEGORIES`` order."""
     data = language_data(language)
-    if data.no_statement is not None and data.no_statement.match(sentence):
+    lowered = sentence.lower()
+    if data.no_statement is not None and _may_state_nothing(lowered, data.no_statement_literals) and (
+        data.no_statement.match(sentence)
+    ):
         return ()
     best: dict[str, Evidence] = {}
     durations: tuple[Duration, ...] | None = None
     opt: str | None = None
     names: tuple[str, ...] = ()
-    lowered = sentence.lower()
     candidates = data.rule_index.candidates(lowered)
     for index, rule in enumerate(data.rules):
         if index not in candidates:
@@ -77,6 +80,10 @@ def classify_sentence(sentence: str, language: str) -> tuple[Evidence, ...]:
         if current is None or found.polarity != "negated":
             best[rule.category] = found
     return tuple(best[c] for c in CATEGORIES if c in best)
+
+
+def _may_state_nothing(lowered: str, literals: re.Pattern[str] | None) -> bool:
+    return literals is None or literals.search(lowered) is not None
 
 
 def matching_rules(sentence: str, language: str) -> tuple[str, ...]:

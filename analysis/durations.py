@@ -41,11 +41,11 @@ class DurationVocabulary:
     skip_after: re.Pattern[str] | None
     age_context: re.Pattern[str] | None
     term_context: re.Pattern[str] | None
-    # Lower-case strings one of which every duration contains (a unit word, a
-    # piece of an unbounded phrase): a sentence without any is skipped before
-    # the full pattern runs. None when unknown (a unit as short as "an" or
-    # "hr"); then ``hint``, the units and unbounded phrases alone, decides.
-    literals: frozenset[str] | None = None
+    # Finds one of the lower-case strings every duration contains (a unit
+    # word, a piece of an unbounded phrase): a sentence without any is skipped
+    # before the full pattern runs. None when unknown (a unit as short as "an"
+    # or "hr"); then ``hint``, the units and unbounded phrases alone, decides.
+    literals: re.Pattern[str] | None = None
     hint: re.Pattern[str] | None = None
 
 
@@ -57,6 +57,12 @@ def _optional(patterns: list[str] | None) -> re.Pattern[str] | None:
     if not patterns:
         return None
     return re.compile("|".join(f"(?:{p})" for p in patterns), _FLAGS)
+
+
+def _scan(literals: frozenset[str] | None) -> re.Pattern[str] | None:
+    if literals is None:
+        return None
+    return re.compile("|".join(re.escape(literal) for literal in sorted(literals, key=len, reverse=True)))
 
 
 def compile_vocabulary(raw: dict[str, Any]) -> DurationVocabulary:
@@ -101,7 +107,7 @@ def compile_vocabulary(raw: dict[str, Any]) -> DurationVocabulary:
         skip_after=_optional(raw.get("skip_after")),
         age_context=_optional(raw.get("age_context")),
         term_context=_optional(raw.get("term_context")),
-        literals=union_literals(necessary_literals(p, _FLAGS) for p in hint_patterns),
+        literals=_scan(union_literals(necessary_literals(p, _FLAGS) for p in hint_patterns)),
         hint=re.compile("|".join(f"(?:{p})" for p in hint_patterns), _FLAGS),
     )
 
@@ -124,8 +130,7 @@ def extract_durations(sentence: str, vocab: DurationVocabulary) -> tuple[Duratio
     keeping data: it has none.
     """
     if vocab.literals is not None:
-        lowered = sentence.lower()
-        if not any(literal in lowered for literal in vocab.literals):
+        if vocab.literals.search(sentence.lower()) is None:
             return ()
     elif vocab.hint is not None and not vocab.hint.search(sentence):
         return ()

@@ -105,6 +105,8 @@ class LanguageData:
     hedges: re.Pattern[str]
     clause_boundaries: re.Pattern[str]
     no_statement: re.Pattern[str] | None
+    # Finds one of the lower-case strings that every no_statement match contains; None when unknown.
+    no_statement_literals: re.Pattern[str] | None
     purpose_lead: re.Pattern[str] | None
     user_rule: re.Pattern[str] | None
     promise: re.Pattern[str] | None
@@ -206,6 +208,12 @@ def _literals(patterns: list[str] | None) -> Literals | None:
     return union_literals(necessary_literals(p, _FLAGS) for p in patterns or [])
 
 
+def _literal_scan(literals: Literals | None) -> re.Pattern[str] | None:
+    if literals is None:
+        return None
+    return re.compile("|".join(re.escape(literal) for literal in sorted(literals, key=len, reverse=True)))
+
+
 def _abbreviation_pattern(abbreviations: list[str]) -> re.Pattern[str] | None:
     if not abbreviations:
         return None
@@ -254,6 +262,7 @@ def parse_language(lang_raw: dict[str, Any], rules_raw: dict[str, Any], language
         hedges=_compile_any(lang_raw.get("hedges"), f"{where} hedges"),
         clause_boundaries=_compile_any(lang_raw.get("clause_boundaries"), f"{where} clause_boundaries"),
         no_statement=_compile_optional(lang_raw.get("no_statement"), f"{where} no_statement"),
+        no_statement_literals=_literal_scan(_literals(lang_raw.get("no_statement"))),
         purpose_lead=_compile_optional(lang_raw.get("purpose_lead"), f"{where} purpose_lead"),
         user_rule=_compile_optional(lang_raw.get("user_rule"), f"{where} user_rule"),
         promise=_compile_optional(lang_raw.get("promise"), f"{where} promise"),

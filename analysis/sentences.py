@@ -149,11 +149,11 @@ def _blocks(text: str) -> list[_Block]:
             if not lists or lists[-1][0] < indent:
                 lists.append((indent, introducer()))
             content = _ITEM_LABEL.sub("", item.group(1), count=1)
-            kind = UnitKind.CONTENTS if _CONTENTS_LINE.match(content) else UnitKind.ITEM
+            kind = UnitKind.CONTENTS if "](#" in content and _CONTENTS_LINE.match(content) else UnitKind.ITEM
             lead = lists[-1][1]
             current.append(content)
             continue
-        if _CONTENTS_LINE.match(line):
+        if "](#" in line and _CONTENTS_LINE.match(line):
             flush()
             blocks.append(_Block(line.strip(), UnitKind.CONTENTS))
             continue
@@ -162,12 +162,12 @@ def _blocks(text: str) -> list[_Block]:
             lists.clear()
         # A line break inside a block separates items (an address, a list
         # written with <br>), never the words of one sentence.
-        parts = _BR.split(line)
+        parts = _BR.split(line) if "<" in line else [line]
         for index, part in enumerate(parts):
             if index:
                 flush()
             current.append(part)
-        if _HARD_BREAK.search(line):
+        if line.endswith(("  ", "\\")) and _HARD_BREAK.search(line):
             flush()
     flush()
     return blocks

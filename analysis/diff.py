@@ -61,10 +61,9 @@ def _tokens(text: str) -> list[str]:
 
 
 def _key(token: str) -> str:
-    # A word with its trailing whitespace; only a line break in that whitespace
-    # counts, so spacing never turns words into changes.
-    word = token.rstrip()
-    return word + "\n" if "\n" in token[len(word):] else word
+    # A word without its trailing whitespace: spacing, line breaks included,
+    # never turns a word into a change (see the `equal` branch of `_word_diff`).
+    return token.rstrip()
 
 
 def _word_diff(old: str, new: str, out: list[Segment]) -> None:

@@ -23,7 +23,8 @@ from typing import Callable
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from crawler.extraction import BUILTIN_FILTERS, ExtractionRules, extract_html  # noqa: E402
+from ingest.extraction import BUILTIN_FILTERS, ExtractionRules, extract_html  # noqa: E402
+from policywatch.reference_data import shared_dir  # noqa: E402
 
 FILTERS = (BUILTIN_FILTERS["opens-in-new-window"], BUILTIN_FILTERS["tracking-params"])
 US_RULES = ExtractionRules(select=("#landings-privacy-policy",), remove=("header", "footer", "[aria-hidden=true]"),
@@ -34,10 +35,6 @@ US_UNTIL = "2024-05"  # file names start with the fetch time
 
 Page = tuple[str, bytes, ExtractionRules]
 
-
-def shared_dir() -> Path:
-    configured = os.environ.get("POLICYWATCH_SHARED")
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared"
 
 
 def load_pages(snapshots: Path) -> list[Page]:
@@ -89,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
-    snapshots = shared_dir() / "ota-data" / "snapshots"
+    snapshots = (shared_dir() or REPO) / "ota-data" / "snapshots"
     pages = load_pages(snapshots) if snapshots.is_dir() else []
     if not pages:
         print(f"skipped: {snapshots} not found or holds no .html snapshots")

@@ -16,7 +16,6 @@ Usage: python bench/flag_speed.py [-n RUNS]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -26,13 +25,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.classify import classify, classify_sentence  # noqa: E402
+from policywatch.reference_data import shared_path  # noqa: E402
 from analysis.meaning import analyse_change  # noqa: E402
 from analysis.sentences import split_sentences  # noqa: E402
 
-
-def shared_dir() -> Path:
-    env = os.environ.get("POLICYWATCH_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
 
 
 def median_ms(runs: int, work: Callable[[], object]) -> tuple[float, float]:
@@ -50,7 +46,7 @@ def main() -> int:
     parser.add_argument("-n", "--runs", type=int, default=21)
     args = parser.parse_args()
 
-    versions = shared_dir() / "ota-data" / "versions"
+    versions = shared_path("ota-data", "versions")
     current = versions / "genai-eu" / "ChatGPT" / "Privacy Policy" / "2026-07-25T10-30-09Z.md"
     contrib = versions / "genai-contrib" / "ChatGPT" / "Privacy Policy"
     pairs = {

@@ -33,7 +33,8 @@ from sqlalchemy import and_, func, literal_column, select  # noqa: E402
 
 from storage.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
 from storage.models import Version  # noqa: E402
-from storage.record import RawPage, finish_run, record_success, start_run, upsert_source  # noqa: E402
+from storage.record import RawPage, finish_run, start_run, upsert_source  # noqa: E402
+from ingest.record import record_text  # noqa: E402
 
 SECTIONS = 12
 DAY0 = datetime(2025, 1, 1, 3, 0, tzinfo=timezone.utc)
@@ -101,7 +102,7 @@ def record_slice(db: Path, numbers: range, versions: int) -> None:
                 if day:
                     paragraphs = edit(paragraphs, rng)
                 text = render(paragraphs)
-                record_success(session, run_id=run_id, source_id=source.id, at=at, pages=[page(source, text)],
+                record_text(session, run_id=run_id, source_id=source.id, at=at, pages=[page(source, text)],
                                text=text)
     engine.dispose()
 
@@ -172,7 +173,7 @@ def nightly_run(db: Path, day: int, changed: int) -> None:
     for index, source_id in enumerate(sorted(current)):
         text = current[source_id] + (f"\n{sentence(rng)}\n" if index < changed else "")
         with transaction(factory) as session:
-            record_success(session, run_id=run_id, source_id=source_id, at=at,
+            record_text(session, run_id=run_id, source_id=source_id, at=at,
                            pages=[page(Declared.from_id(source_id), text)], text=text)
     with transaction(factory) as session:
         finish_run(session, run_id, at)

@@ -12,7 +12,6 @@ SQLite file, and prints what each night costs.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import sqlite3
@@ -26,16 +25,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from storage.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
-from storage.record import RawPage, record_success, start_run, upsert_source  # noqa: E402
+from policywatch.reference_data import shared_dir  # noqa: E402
+from storage.record import RawPage, start_run, upsert_source  # noqa: E402
+from ingest.record import record_text  # noqa: E402
 
 TOKEN = re.compile(rb"[0-9a-f]{16,}|[A-Za-z0-9_-]{20,}={0,2}")
 
-
-def shared_dir() -> Path | None:
-    for candidate in (os.environ.get("POLICYWATCH_SHARED"), REPO.parent / "shared"):
-        if candidate and (Path(candidate) / "ota-data").is_dir():
-            return Path(candidate)
-    return None
 
 
 class Source:
@@ -91,7 +86,7 @@ def main() -> int:
             with transaction(factory) as s:
                 run = start_run(s, "crawl", at)
                 for src, body, tokens in zip(sources, bodies, token_sets):
-                    record_success(s, run_id=run.id, source_id=src.id, at=at,
+                    record_text(s, run_id=run.id, source_id=src.id, at=at,
                                    pages=[RawPage(src.urls[0], src.urls[0], 200, "text/html", noisy(body, rng, tokens))],
                                    text=f"unchanged text of {src.id}\n")
             seconds.append(time.perf_counter() - start)

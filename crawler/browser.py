@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import scrapy
 
 if TYPE_CHECKING:
-    from crawler.declarations import Source
+    from ingest.declarations import Source
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,6 @@ NETWORK_IDLE_MS = 5_000
 RENDER_TIMEOUT = 20.0
 # Media never changes the text; skipping it saves most of a page's bandwidth and CPU.
 SKIPPED_RESOURCES = frozenset({"image", "media", "font"})
-
-
-def configured_chromium(settings: object) -> str:
-    """The Chromium executable: the typed setting `chromium` (`POLICYWATCH_CHROMIUM`), else Debian's path."""
-    return getattr(settings, "chromium", None) or DEFAULT_CHROMIUM
 
 
 def browser_available(chromium: str = DEFAULT_CHROMIUM) -> str | None:

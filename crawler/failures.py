@@ -6,8 +6,9 @@ from twisted.internet import error as net
 from twisted.python.failure import Failure
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.items import FetchFailure
+from ingest.results import FetchFailure
 from crawler.middlewares import PRIVATE_ADDRESS_REFUSAL
+from storage.vocabulary import FailureKind
 
 _TIMEOUTS = (net.TimeoutError, net.TCPTimedOutError)
 _CONNECTION = (net.ConnectionRefusedError, net.DNSLookupError, net.ConnectError, net.ConnectionLost,
@@ -28,18 +29,18 @@ def classify_download_failure(failure: Failure, url: str) -> FetchFailure:
     value = failure.value
     text = _describe(failure)
     if isinstance(value, _TIMEOUTS) or "timeout" in type(value).__name__.lower():
-        return FetchFailure("timeout", f"{url}: no answer in time ({text})", url=url)
+        return FetchFailure(FailureKind.TIMEOUT, f"{url}: no answer in time ({text})", url=url)
     lowered = text.lower()
     if "max size" in lowered or "maxsize" in lowered:
-        return FetchFailure("oversize", f"{url}: {text}", url=url)
+        return FetchFailure(FailureKind.OVERSIZE, f"{url}: {text}", url=url)
     if isinstance(value, IgnoreRequest):
         if "robots.txt" in lowered:
-            return FetchFailure("robots", f"{url}: forbidden by robots.txt", url=url)
+            return FetchFailure(FailureKind.ROBOTS, f"{url}: forbidden by robots.txt", url=url)
         if "max redirections" in lowered:
-            return FetchFailure("redirect_loop", f"{url}: redirects in a loop or too many times", url=url)
+            return FetchFailure(FailureKind.REDIRECT_LOOP, f"{url}: redirects in a loop or too many times", url=url)
         if PRIVATE_ADDRESS_REFUSAL in text:
-            return FetchFailure("private_address", f"{url}: {text}", url=url)
-        return FetchFailure("connection", f"{url}: request dropped ({text})", url=url)
+            return FetchFailure(FailureKind.PRIVATE_ADDRESS, f"{url}: {text}", url=url)
+        return FetchFailure(FailureKind.CONNECTION, f"{url}: request dropped ({text})", url=url)
     if isinstance(value, _CONNECTION) or type(value).__name__ in _CONNECTION_NAMES:
-        return FetchFailure("connection", f"{url}: {text}", url=url)
-    return FetchFailure("connection", f"{url}: {text}", url=url)
+        return FetchFailure(FailureKind.CONNECTION, f"{url}: {text}", url=url)
+    return FetchFailure(FailureKind.CONNECTION, f"{url}: {text}", url=url)

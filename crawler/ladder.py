@@ -26,10 +26,11 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 
 from crawler import browser
-from crawler.declarations import Source
-from crawler.extraction import ExtractionError, extract_html
-from crawler.guard import BLOCKING_STATUSES, HTML_TYPES, challenge_vendor, content_type_charset
-from crawler.items import FetchFailure
+from ingest.declarations import Source
+from ingest.extraction import ExtractionError, extract_html
+from ingest.guard import BLOCKING_STATUSES, HTML_TYPES, challenge_vendor, content_type_charset
+from ingest.results import FetchFailure
+from storage.vocabulary import FailureKind
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def blocked(response: Response, source: Source) -> FetchFailure | None:
     status, url = response.status, response.url
     vendor = challenge_vendor(response.body, status, response_headers(response))
     if vendor is not None and (status in BLOCKING_STATUSES or 200 <= status < 300):
-        return FetchFailure("bot_challenge", f"HTTP {status} {vendor} challenge page at {url}", status, url)
+        return FetchFailure(FailureKind.BOT_CHALLENGE, f"HTTP {status} {vendor} challenge page at {url}", status, url)
     if not 200 <= status < 300:
         return None
     media, charset = content_type_charset(response.headers.get(b"Content-Type", b"").decode("latin-1"))
@@ -134,7 +135,7 @@ def rendered(request: Request, response: Response, maxsize: int = 0) -> Response
         status, _, headers = document
     if browser.settle_outcome(request.meta) == "changing":
         request.meta[FAILED] = FetchFailure(
-            "timeout", f"{response.url}: the text was still changing when the headless browser stopped waiting for "
+            FailureKind.TIMEOUT, f"{response.url}: the text was still changing when the headless browser stopped waiting for "
             "it to settle", status, response.url)
     media, _ = content_type_charset(headers.get("content-type"))
     if not isinstance(response, TextResponse) or (media and media not in HTML_TYPES):
@@ -143,7 +144,7 @@ def rendered(request: Request, response: Response, maxsize: int = 0) -> Response
     headers["content-type"] = f"{media or 'text/html'}; charset=utf-8"
     body = response.text.encode("utf-8")
     if maxsize and len(body) > maxsize:
-        request.meta[FAILED] = FetchFailure("oversize", f"{response.url}: the rendered page is {len(body)} bytes, "
+        request.meta[FAILED] = FetchFailure(FailureKind.OVERSIZE, f"{response.url}: the rendered page is {len(body)} bytes, "
                                             f"over the download limit of {maxsize}", status, response.url)
     return response.replace(status=status, headers=headers, body=body, encoding="utf-8")
 

@@ -9,11 +9,14 @@ from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 from sqlalchemy import select
 
-from crawler.items import FetchedDocument, FetchFailure
-from crawler.processing import GuardPolicy, Result, store_outcome
+from crawler.items import FetchedDocument
+from ingest.judge import GuardPolicy
+from ingest.record import store_outcome
+from ingest.results import FetchFailure, SourceResult
+from ingest.runs import begin_run, end_run
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.models import FetchOutcome
-from storage.record import abort_stale_runs, finish_run, start_run
+from storage.vocabulary import FailureKind, RunKind
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,7 @@ class StoragePipeline:
         self.fixed_time = crawl_time(crawler.settings)
         self.policy = GuardPolicy(crawler.settings.getfloat("POLICYWATCH_TOO_SHORT_FRACTION", GuardPolicy.min_fraction),
                                   crawler.settings.getint("POLICYWATCH_FAILING_AFTER_RUNS", GuardPolicy.confirm_after))
-        self.results: list[Result] = []
+        self.results: list[SourceResult] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
@@ -47,11 +50,7 @@ class StoragePipeline:
         self.engine = make_engine(self.db_url)
         upgrade(self.engine, say=log.info)
         self.factory = session_factory(self.engine)
-        with transaction(self.factory) as session:
-            aborted = abort_stale_runs(session, self.now())
-            if aborted:
-                log.warning("marked %d unfinished earlier run(s) as aborted", aborted)
-            self.run_id = start_run(session, "crawl", self.now()).id
+        self.run_id = begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning)
         self.crawler.stats.set_value("policywatch/run_id", self.run_id)
 
     def process_item(self, item: FetchedDocument, spider=None) -> FetchedDocument:  # type: ignore[no-untyped-def]
@@ -62,7 +61,7 @@ class StoragePipeline:
         except Exception as exc:  # one source's trouble must not stop the others
             log.exception("recording %s failed", source.id)
             result = store_outcome(self.factory, self.run_id, source, self.now(), [],
-                                   FetchFailure("error", f"{type(exc).__name__}: {exc}"))
+                                   FetchFailure(FailureKind.ERROR, f"{type(exc).__name__}: {exc}"))
         self.results.append(result)
         if result.failure:
             log.warning("%s: failed (%s) %s", source.id, result.failure.kind, result.failure.detail)
@@ -78,7 +77,6 @@ class StoragePipeline:
         for source in spider.selected:
             if source.id not in seen:
                 self.results.append(store_outcome(self.factory, self.run_id, source, self.now(), [], FetchFailure(
-                    "not_fetched", f"the crawl ended ({reason}) before {source.id} was fetched")))
-        with transaction(self.factory) as session:
-            finish_run(session, self.run_id, self.now())
+                    FailureKind.NOT_FETCHED, f"the crawl ended ({reason}) before {source.id} was fetched")))
+        end_run(self.factory, self.run_id, self.now())
         self.engine.dispose()

@@ -6,19 +6,17 @@ Twisted's reactor cannot be restarted within one process, so several crawls
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
-import sys
-
 from scrapy.crawler import Crawler, CrawlerProcess
-from scrapy.utils.reactor import install_reactor
 from scrapy.settings import Settings as ScrapySettings
+from scrapy.utils.reactor import install_reactor
 
-from crawler.settings import REACTOR, scrapy_settings
+from crawler.settings import REACTOR, CrawlOptions, scrapy_settings
 from crawler.spiders.policies import PoliciesSpider
-from policywatch.config import Settings
 
 
 @dataclass(frozen=True)
@@ -28,7 +26,7 @@ class CrawlPlan:
     before: Callable[[], None] | None = None  # called just before this crawl starts
 
 
-def _settings(settings: Settings, plan: CrawlPlan, extra: dict[str, Any], priority: str = "cmdline") -> ScrapySettings:
+def _settings(settings: CrawlOptions, plan: CrawlPlan, extra: dict[str, Any], priority: str = "cmdline") -> ScrapySettings:
     values = scrapy_settings(settings)
     values.update(extra)
     values["POLICYWATCH_ONLY"] = list(plan.only)
@@ -38,7 +36,7 @@ def _settings(settings: Settings, plan: CrawlPlan, extra: dict[str, Any], priori
     return ScrapySettings(values, priority=priority)
 
 
-def run_crawls(settings: Settings, plans: Sequence[CrawlPlan], extra: dict[str, Any] | None = None) -> list[int]:
+def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[str, Any] | None = None) -> list[int]:
     """Run the crawls in order; returns the run id each one recorded."""
     from twisted.internet import defer
 

@@ -1,42 +1,74 @@
-"""Scrapy settings for policywatch, built from the typed configuration.
+"""Scrapy settings for policywatch, built from the crawl's options.
 
-`scrapy crawl policies` reads this module (see scrapy.cfg); `policywatch crawl`
-uses `scrapy_settings()` with its own options applied on top.
+`policywatch crawl` and `run` build them with `scrapy_settings()` from the
+typed configuration. `scrapy crawl policies` and `scrapy list` load
+`policywatch.scrapy_settings` (named in scrapy.cfg), which applies the same
+configuration here: the crawler owns its defaults, the configuration reads
+them, never the reverse.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from crawler.browser import browser_settings, configured_chromium
-from policywatch.config import Settings, load_settings
+from crawler.browser import DEFAULT_CHROMIUM, browser_settings
+from ingest.declarations import BUNDLED_SOURCES
+from ingest.guard import TOO_SHORT_FRACTION
+from storage.db import DEFAULT_DB_URL
+from storage.health import FAILING_AFTER_RUNS
 
 BOT_NAME = "policywatch"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+CONTACT_URL = "https://github.com/policywatch/policywatch"
 
 
-def scrapy_settings(settings: Settings) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CrawlOptions:
+    """What a crawl needs to know, with the crawler's defaults."""
+
+    db_url: str = DEFAULT_DB_URL
+    sources: Path = BUNDLED_SOURCES
+    contact_url: str = CONTACT_URL
+    allow_private_addresses: bool = False
+    concurrency_per_domain: int = 1
+    download_timeout: float = 30.0
+    download_maxsize: int = 20 * 1024 * 1024
+    retry_times: int = 3
+    backoff_base: float = 2.0
+    autothrottle: bool = True
+    too_short_fraction: float = TOO_SHORT_FRACTION
+    failing_after_runs: int = FAILING_AFTER_RUNS
+    chromium: str = DEFAULT_CHROMIUM
+
+    @property
+    def user_agent(self) -> str:
+        return f"policywatch/0.1 (+{self.contact_url})"
+
+
+def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
     return {
         "BOT_NAME": BOT_NAME,
         "SPIDER_MODULES": SPIDER_MODULES,
         "NEWSPIDER_MODULE": NEWSPIDER_MODULE,
-        "USER_AGENT": settings.user_agent,
+        "USER_AGENT": options.user_agent,
         "ROBOTSTXT_OBEY": True,
         "ROBOTSTXT_USER_AGENT": "policywatch",
         "CONCURRENT_REQUESTS": 8,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": settings.concurrency_per_domain,
-        "DOWNLOAD_DELAY": 0.5 if settings.autothrottle else 0,
-        "AUTOTHROTTLE_ENABLED": settings.autothrottle,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": options.concurrency_per_domain,
+        "DOWNLOAD_DELAY": 0.5 if options.autothrottle else 0,
+        "AUTOTHROTTLE_ENABLED": options.autothrottle,
         "AUTOTHROTTLE_START_DELAY": 1.0,
         "AUTOTHROTTLE_MAX_DELAY": 30.0,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": 1.0,
         "RETRY_ENABLED": True,
-        "RETRY_TIMES": settings.retry_times,
+        "RETRY_TIMES": options.retry_times,
         "RETRY_HTTP_CODES": [408, 429, 500, 502, 503, 504, 522, 524],
-        "DOWNLOAD_TIMEOUT": settings.download_timeout,
-        "DOWNLOAD_MAXSIZE": settings.download_maxsize,
+        "DOWNLOAD_TIMEOUT": options.download_timeout,
+        "DOWNLOAD_MAXSIZE": options.download_maxsize,
         "DOWNLOAD_WARNSIZE": 0,
         "COOKIES_ENABLED": False,
         "HTTPCACHE_ENABLED": False,
@@ -53,17 +85,14 @@ def scrapy_settings(settings: Settings) -> dict[str, Any]:
                                    "crawler.middlewares.BackoffRetryMiddleware": 550,
                                    "crawler.ladder.BrowserLadderMiddleware": 580,
                                    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None},
-        "POLICYWATCH_BACKOFF_BASE": settings.backoff_base,
-        "POLICYWATCH_TOO_SHORT_FRACTION": settings.too_short_fraction,
-        "POLICYWATCH_FAILING_AFTER_RUNS": settings.failing_after_runs,
-        "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": settings.allow_private_addresses,
-        "POLICYWATCH_DB": settings.db_url,
-        "POLICYWATCH_SOURCES": str(settings.sources),
+        "POLICYWATCH_BACKOFF_BASE": options.backoff_base,
+        "POLICYWATCH_TOO_SHORT_FRACTION": options.too_short_fraction,
+        "POLICYWATCH_FAILING_AFTER_RUNS": options.failing_after_runs,
+        "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": options.allow_private_addresses,
+        "POLICYWATCH_DB": options.db_url,
+        "POLICYWATCH_SOURCES": str(options.sources),
         "POLICYWATCH_NOW": None,
         "POLICYWATCH_ONLY": [],
-        **browser_settings(configured_chromium(settings), settings.download_timeout,
-                           settings.allow_private_addresses),
+        **browser_settings(options.chromium or DEFAULT_CHROMIUM, options.download_timeout,
+                           options.allow_private_addresses),
     }
-
-
-globals().update(scrapy_settings(load_settings()))

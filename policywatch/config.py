@@ -13,7 +13,11 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "sources"
+from crawler.settings import CrawlOptions
+from ingest.declarations import BUNDLED_SOURCES
+from storage.db import DEFAULT_DB_URL
+
+_CRAWL = CrawlOptions()
 DEFAULT_CONFIG_FILE = Path("policywatch.toml")
 ENV_PREFIX = "POLICYWATCH_"
 
@@ -24,23 +28,21 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    db: str = "sqlite:///policywatch.db"
-    sources: Path = BUNDLED_SOURCES
-    contact_url: str = "https://github.com/policywatch/policywatch"
-    allow_private_addresses: bool = False
-    concurrency_per_domain: int = 1
-    download_timeout: float = 30.0
-    download_maxsize: int = 20 * 1024 * 1024
-    retry_times: int = 3
-    backoff_base: float = 2.0
-    autothrottle: bool = True
-    too_short_fraction: float = 0.5
-    failing_after_runs: int = 2
-    chromium: str = "/usr/bin/chromium"
+    """Every setting, with the default of the layer that owns it."""
 
-    @property
-    def user_agent(self) -> str:
-        return f"policywatch/0.1 (+{self.contact_url})"
+    db: str = DEFAULT_DB_URL
+    sources: Path = BUNDLED_SOURCES
+    contact_url: str = _CRAWL.contact_url
+    allow_private_addresses: bool = _CRAWL.allow_private_addresses
+    concurrency_per_domain: int = _CRAWL.concurrency_per_domain
+    download_timeout: float = _CRAWL.download_timeout
+    download_maxsize: int = _CRAWL.download_maxsize
+    retry_times: int = _CRAWL.retry_times
+    backoff_base: float = _CRAWL.backoff_base
+    autothrottle: bool = _CRAWL.autothrottle
+    too_short_fraction: float = _CRAWL.too_short_fraction
+    failing_after_runs: int = _CRAWL.failing_after_runs
+    chromium: str = _CRAWL.chromium
 
     @property
     def db_url(self) -> str:
@@ -49,6 +51,10 @@ class Settings:
             return self.db
         return f"sqlite:///{Path(self.db).expanduser()}"
 
+    def crawl_options(self) -> CrawlOptions:
+        """The settings a crawl reads (every crawler setting is also a setting here, under the same name)."""
+        shared = {f.name: getattr(self, f.name) for f in fields(CrawlOptions) if f.name != "db_url"}
+        return CrawlOptions(db_url=self.db_url, **shared)
 
 def _coerce(name: str, raw: Any, origin: str) -> Any:
     field = {f.name: f for f in fields(Settings)}.get(name)

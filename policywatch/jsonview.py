@@ -8,10 +8,11 @@ from typing import Any
 from analysis.diff import Diff
 from storage.models import FetchOutcome, Version
 from storage.queries import ChangeRow, SourceSummary
+from storage.times import utc_text
 
 
 def when(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
+    return utc_text(value) if value else None
 
 
 def source_json(source: Any, summary: SourceSummary | None, declared: bool) -> dict[str, Any]:

@@ -43,6 +43,10 @@ def render_diff(diff: Diff, colour: bool, context: int = 2) -> str:
             if seg.op == "equal":
                 out.append(text)
                 continue
+            if not text.strip():
+                # Only spacing changed here: show the new spacing, mark nothing.
+                out.append(text if seg.op == "insert" else "")
+                continue
             # Spacing after a changed word goes outside the marks; a deletion
             # followed by its replacement leaves the spacing to the replacement.
             body = text.rstrip()

@@ -17,16 +17,11 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from policywatch.config import Settings
-from storage.health import current_health, outcome_history, unstable_sources
-from storage.models import Change, FetchOutcome, Run, Snapshot, SourceRow, Version
+from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
+from storage.models import Change, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
+from storage.vocabulary import FailureKind, Outcome
 
 RECENT_RUNS = 30
-FAILING_AFTER = Settings.failing_after_runs
-# Changes of these kinds are recorded and shown, but not announced in feeds:
-# re-extraction after a rule change, a return to a recent wording, and
-# changes that alter formatting only.
-UNANNOUNCED_KINDS = frozenset({"technical", "revert", "formatting"})
 
 
 @dataclass(frozen=True)
@@ -79,19 +74,15 @@ class ChangeInfo:
     severity: str
     summary: str
     evidence_sha256: str
+    # Decided when the change was detected (analysis.vocabulary.is_announced): whether feeds announce it,
+    # and whether the flagged feed does; a later re-analysis changes neither.
+    announced: bool
+    announced_flagged: bool
     # The flagger's evidence as stored (JSON text), parsed only for the pages
     # that show it. Page keys hash its digest above instead: escaping
     # kilobytes of evidence per change into every key would double the time
     # of a nightly rebuild.
     evidence_json: str = field(default="", metadata={"hashed": False})
-
-    @property
-    def announced(self) -> bool:
-        return self.kind not in UNANNOUNCED_KINDS
-
-    @property
-    def flagged(self) -> bool:
-        return bool(self.flags)
 
     def evidence(self) -> tuple[dict[str, Any], ...]:
         try:
@@ -101,15 +92,8 @@ class ChangeInfo:
         return tuple(e for e in items if isinstance(e, dict)) if isinstance(items, list) else ()
 
 
-@dataclass(frozen=True)
-class SourceInfo:
-    id: str
-    vendor: str
-    title: str
-    document_type: str
-    language: str
-    urls: tuple[str, ...]
-    tags: tuple[str, ...]
+@dataclass(frozen=True, kw_only=True)
+class SourceInfo(SourceFields):
     last_checked: datetime | None
     health: Health
     versions: tuple[VersionInfo, ...] = ()
@@ -129,6 +113,15 @@ class FailedFetch:
     detail: str | None
     http_status: int | None
     url: str | None
+    refused_pages: tuple[str, ...] = ()  # sha256 of each page kept with the failure
+
+    @property
+    def description(self) -> str:
+        """What the failure kind means, as the README's table says it."""
+        try:
+            return FailureKind(self.kind).description
+        except ValueError:
+            return ""
 
 
 @dataclass(frozen=True)
@@ -182,15 +175,17 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
     by_id = {v.id: v for vs in versions.values() for v in vs}
     query = select(Change.id, Change.source_id, Change.from_version_id, Change.to_version_id, Change.detected_at,
                    Change.words_added, Change.words_removed, Change.lines_added, Change.lines_removed,
-                   Change.kind, Change.flags, Change.severity, Change.summary, cast(Change.evidence, Text))
+                   Change.kind, Change.flags, Change.severity, Change.summary, cast(Change.evidence, Text),
+                   Change.announced, Change.announced_flags)
     found: dict[str, list[ChangeInfo]] = defaultdict(list)
     for (cid, sid, from_id, to_id, at, wa, wr, la, lr, kind, flags, severity, summary,
-         evidence) in session.execute(query):
+         evidence, announced, announced_flags) in session.execute(query):
         old, new = by_id[from_id], by_id[to_id]
         found[sid].append(ChangeInfo(
             cid, sid, old.number, new.number, old.sha256, new.sha256, at, wa, wr, la, lr, kind,
             tuple(flags or ()), severity or "none", summary or "",
-            hashlib.sha256((evidence or "").encode("utf-8")).hexdigest(), evidence or ""))
+            hashlib.sha256((evidence or "").encode("utf-8")).hexdigest(), bool(announced), bool(announced_flags),
+            evidence or ""))
     for items in found.values():
         items.sort(key=lambda c: (c.to_number, c.id))
     return found
@@ -214,25 +209,32 @@ def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
     runs = session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)).all()
     failed: dict[int, list[FailedFetch]] = defaultdict(list)
     if runs:
+        refused = (select(FetchOutcome.id).where(FetchOutcome.outcome == Outcome.FAILED,
+                                                 FetchOutcome.run_id.in_([r.id for r in runs])))
+        pages: dict[int, list[str]] = defaultdict(list)
+        for outcome_id, sha in session.execute(select(Snapshot.outcome_id, Snapshot.blob_sha256)
+                                               .where(Snapshot.outcome_id.in_(refused))
+                                               .order_by(Snapshot.outcome_id, Snapshot.position)):
+            pages[outcome_id].append(sha)
         rows = session.execute(
-            select(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.failure_kind,
-                   FetchOutcome.detail, FetchOutcome.http_status, FetchOutcome.url)
-            .where(FetchOutcome.outcome == "failed", FetchOutcome.run_id.in_([r.id for r in runs]))
+            select(FetchOutcome.id, FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.at,
+                   FetchOutcome.failure_kind, FetchOutcome.detail, FetchOutcome.http_status, FetchOutcome.url)
+            .where(FetchOutcome.id.in_(refused))
             .order_by(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.id))
-        for row in rows:
-            failed[row[0]].append(FailedFetch(*row))
+        for outcome_id, *row in rows:
+            failed[row[0]].append(FailedFetch(*row, refused_pages=tuple(pages.get(outcome_id, ()))))
     return tuple(RunInfo(r.id, r.kind, r.status, r.started_at, r.finished_at, r.sources_checked, r.new_versions,
                          r.changes, r.failures, tuple(failed.get(r.id, ()))) for r in runs)
 
 
-def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after: int = FAILING_AFTER) -> Record:
+def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after: int = FAILING_AFTER_RUNS) -> Record:
     versions = _versions(session)
     changes = _changes(session, versions)
     last_checked, health = _health(session, failing_after)
     sources = tuple(
-        SourceInfo(row.id, row.vendor, row.title, row.document_type, row.language, tuple(row.urls or ()),
-                   tuple(row.tags or ()), last_checked.get(row.id), health.get(row.id, Health("unchecked")),
-                   tuple(versions.get(row.id, ())), tuple(changes.get(row.id, ())))
+        SourceInfo(**vars(row.fields()), last_checked=last_checked.get(row.id),
+                   health=health.get(row.id, Health("unchecked")), versions=tuple(versions.get(row.id, ())),
+                   changes=tuple(changes.get(row.id, ())))
         for row in session.scalars(select(SourceRow).order_by(SourceRow.id)))
     every_change = sorted((c for s in sources for c in s.changes), key=lambda c: (c.detected_at, c.id), reverse=True)
     return Record(sources, _runs(session, recent_runs), tuple(every_change))

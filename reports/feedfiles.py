@@ -89,7 +89,7 @@ def write_site_feeds(writer: SiteWriter, sources: Sequence[SourceInfo], changes:
     write_feed(writer, "flagged", urls.index_page(), base_url, urls.feed_tag("flagged"),
                "policywatch: flagged changes",
                "Changes whose wording touches retention, training, sharing, controls, sensitive data or legal "
-               "terms.", [(c, s) for c, s in announced if c.flagged], excerpts, with_severity=True)
+               "terms.", [(c, s) for c, s in announced if c.announced_flagged], excerpts, with_severity=True)
 
 
 def _health_entry(event: HealthEvent, source: SourceInfo | None, base_url: str) -> feeds.Entry:

@@ -11,7 +11,7 @@ site would be rewritten after each run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Sequence
 
@@ -19,6 +19,7 @@ from analysis.diff import Diff, diff_texts, count_words
 from reports import urls
 from reports.data import ChangeInfo, Health, Record, SnapshotInfo, SourceInfo, VersionInfo
 from reports.diffview import inline_view, side_by_side
+from storage.models import SourceFields
 
 INDEX_CHANGES = 50
 CONTENT_TYPE_SUFFIX = {"text/markdown": ".md", "text/plain": ".txt", "application/xhtml+xml": ".xhtml"}
@@ -42,15 +43,8 @@ class SourceLabel:
     language: str
 
 
-@dataclass(frozen=True)
-class SourceHeader:
-    id: str
-    vendor: str
-    title: str
-    document_type: str
-    language: str
-    urls: tuple[str, ...]
-    tags: tuple[str, ...]
+@dataclass(frozen=True, kw_only=True)
+class SourceHeader(SourceFields):
     health: Health
 
 
@@ -143,10 +137,17 @@ def index_page(record: Record) -> Page:
 def runs_page(record: Record) -> Page:
     path = urls.runs_page()
     hrefs = {s.id: urls.relative(path, urls.source_page(s.id)) for s in record.sources}
+    raw = {}
     for run in record.runs:
         for failure in run.failed:
             hrefs.setdefault(failure.source_id, urls.relative(path, urls.source_page(failure.source_id)))
-    return Page(path, "runs.html", _base(path) | {"runs": list(record.runs), "source_hrefs": hrefs})
+            raw.update({sha: urls.relative(path, urls.raw_snapshot(sha)) for sha in failure.refused_pages})
+    return Page(path, "runs.html", _base(path) | {"runs": list(record.runs), "source_hrefs": hrefs, "raw_hrefs": raw})
+
+
+def refused_pages(record: Record) -> list[str]:
+    """The sha256 of every page kept with a failed fetch that the runs page lists."""
+    return sorted({sha for run in record.runs for failure in run.failed for sha in failure.refused_pages})
 
 
 def source_page(source: SourceInfo) -> Page:
@@ -160,8 +161,7 @@ def source_page(source: SourceInfo) -> Page:
     feeds = {fmt: urls.relative(path, urls.source_feed(source.id, fmt)) for fmt in ("atom", "rss")}
     alternates = [_alternate(path, urls.source_feed(source.id, "atom"), f"{source.title} (Atom)", "atom"),
                   _alternate(path, urls.source_feed(source.id, "rss"), f"{source.title} (RSS)", "rss")]
-    header = SourceHeader(source.id, source.vendor, source.title, source.document_type, source.language,
-                          source.urls, source.tags, source.health)
+    header = SourceHeader(**{f.name: getattr(source, f.name) for f in fields(SourceFields)}, health=source.health)
     numbers = [v.number for v in source.versions]
     context = _base(path, alternates) | {
         "source": header, "timeline": timeline, "feeds": feeds, "texts_script": texts_script,

@@ -16,13 +16,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports import pages, urls
-from reports.data import FAILING_AFTER, load_record
+from reports.data import load_record
 from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
-from storage.health import health_events
+from storage.health import FAILING_AFTER_RUNS, health_events
 from reports.output import SiteWriter
 from reports.parallel import default_workers, write_sources_in_parallel
 from reports.render import STATIC, code_fingerprint, render
-from reports.sourcefiles import write_source
+from reports.sourcefiles import write_raw, write_source
 
 STATIC_FILES = ("site.css", "compare.js")
 
@@ -55,7 +55,7 @@ def _shared_db_url(factory: sessionmaker[Session]) -> str | None:
 
 
 def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None = None,
-               full: bool = False, workers: int | None = None, failing_after: int = FAILING_AFTER) -> BuildStats:
+               full: bool = False, workers: int | None = None, failing_after: int = FAILING_AFTER_RUNS) -> BuildStats:
     """Render the site into `out`; only what changed since the last build unless `full`.
 
     `workers`: processes for the per-source files (default: one per core, up
@@ -81,6 +81,8 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
                 write_source(session, writer, source, base, excerpts)
         write_site_feeds(writer, record.sources, record.changes, base, excerpts)
         write_health_feed(writer, record.sources, health_events(session, failing_after), base)
+        for sha in pages.refused_pages(record):
+            write_raw(session, writer, sha)
         for page in (pages.index_page(record), pages.runs_page(record)):
             writer.produce(page.path, writer.key(page.template, page.context),
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]

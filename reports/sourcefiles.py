@@ -27,19 +27,22 @@ def texts_script(texts: dict[int, str]) -> str:
     return f"policywatchVersions({data});\n"
 
 
+def write_raw(session: Session, writer: SiteWriter, sha256: str) -> None:
+    """A raw snapshot's file. Content-addressed: a file named by the sha256 of its bytes is kept when it
+    exists; --full checks that hash instead of decompressing and rewriting every snapshot."""
+    path = urls.raw_snapshot(sha256)
+    if path in writer.written_paths:
+        return
+    if writer.exists(path) and (
+            not writer.full or hashlib.sha256((writer.out / path).read_bytes()).hexdigest() == sha256):
+        return
+    writer.write(path, blobs.read(session, sha256))
+
+
 def _raw_snapshots(session: Session, writer: SiteWriter, source: SourceInfo) -> None:
-    # Content-addressed: a file named by the sha256 of its bytes is kept when
-    # it exists; --full checks that hash instead of decompressing and
-    # rewriting every snapshot.
     for version in source.versions:
         for snap in version.snapshots:
-            path = urls.raw_snapshot(snap.sha256)
-            if path in writer.written_paths:
-                continue
-            if writer.exists(path) and (
-                    not writer.full or hashlib.sha256((writer.out / path).read_bytes()).hexdigest() == snap.sha256):
-                continue
-            writer.write(path, blobs.read(session, snap.sha256))
+            write_raw(session, writer, snap.sha256)
 
 
 def write_source(session: Session, writer: SiteWriter, source: SourceInfo, base_url: str, excerpts: Excerpts) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_DIR = REPO_ROOT / "alembic"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_DB_URL = "sqlite:///policywatch.db"
 
 
 class DatabaseError(RuntimeError):

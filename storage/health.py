@@ -13,8 +13,11 @@ from typing import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from policywatch.config import Settings
 from storage.models import FetchOutcome
+from storage.vocabulary import Outcome as OutcomeKind
+
+# A source is announced as failing after this many failed fetches in a row.
+FAILING_AFTER_RUNS = 2
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class HealthEvent:
 
 
 def episodes(source_id: str, outcomes: Sequence[tuple[datetime, bool, str | None, str | None]],
-             failing_after: int = Settings.failing_after_runs) -> list[HealthEvent]:
+             failing_after: int = FAILING_AFTER_RUNS) -> list[HealthEvent]:
     """Events from (time, failed, failure_kind, detail) in time order: one `failing` when the
     `failing_after`-th consecutive failure happens, one `recovered` at the next success."""
     events: list[HealthEvent] = []
@@ -61,7 +64,7 @@ def outcome_history(session: Session, source_ids: Iterable[str] | None = None) -
         query = query.where(FetchOutcome.source_id.in_(list(source_ids)))
     per_source: dict[str, list[Outcome]] = {}
     for sid, at, outcome, kind, detail in session.execute(query):
-        per_source.setdefault(sid, []).append((at, outcome == "failed", kind, detail))
+        per_source.setdefault(sid, []).append((at, outcome == OutcomeKind.FAILED, kind, detail))
     return per_source
 
 
@@ -73,7 +76,7 @@ class CurrentHealth:
     detail: str | None = None
 
 
-def current_health(outcomes: Sequence[Outcome], failing_after: int = Settings.failing_after_runs) -> CurrentHealth:
+def current_health(outcomes: Sequence[Outcome], failing_after: int = FAILING_AFTER_RUNS) -> CurrentHealth:
     """The state a source is in after these outcomes: the same rule `episodes` announces."""
     streak: list[Outcome] = []
     for outcome in outcomes:
@@ -87,7 +90,7 @@ def current_health(outcomes: Sequence[Outcome], failing_after: int = Settings.fa
     return CurrentHealth(state, streak[0][0], streak[-1][2], streak[-1][3])
 
 
-def health_events(session: Session, failing_after: int = Settings.failing_after_runs,
+def health_events(session: Session, failing_after: int = FAILING_AFTER_RUNS,
                   source_ids: Iterable[str] | None = None) -> list[HealthEvent]:
     history = outcome_history(session, source_ids)
     events = [e for sid, rows in history.items() for e in episodes(sid, rows, failing_after)]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from storage import blobs
 from storage.models import Blob, Change, FetchOutcome, Run, Snapshot, Version
 from storage.record import text_sha256
+from storage.vocabulary import Outcome, RunStatus
 
 
 @dataclass
@@ -65,7 +66,7 @@ def _change_checks(session: Session, report: Report) -> None:
 
 
 def _outcome_checks(session: Session, report: Report) -> None:
-    for outcome in session.scalars(select(FetchOutcome).where(FetchOutcome.outcome != "failed")):
+    for outcome in session.scalars(select(FetchOutcome).where(FetchOutcome.outcome != Outcome.FAILED)):
         if outcome.version_id is None or not outcome.snapshots:
             report.problems.append(f"fetch outcome {outcome.id} ({outcome.source_id}, {outcome.outcome}): "
                                    "no version or no snapshot")
@@ -88,7 +89,7 @@ def check(session: Session) -> Report:
     _change_checks(session, report)
     _outcome_checks(session, report)
     _blob_checks(session, report)
-    unfinished = session.scalars(select(Run.id).where(Run.status == "running")).all()
+    unfinished = session.scalars(select(Run.id).where(Run.status == RunStatus.RUNNING)).all()
     if unfinished:
         report.notes.append(f"run(s) {', '.join(map(str, unfinished))} did not finish; the next crawl marks them aborted")
     for model in (Version, Change, Snapshot, Blob, FetchOutcome, Run):

@@ -6,11 +6,13 @@ naive and read back with UTC attached (see ``UTCDateTime``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -50,6 +52,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+@dataclass(frozen=True, kw_only=True)
+class SourceFields:
+    """What the record keeps about a tracked document, whoever declared it."""
+
+    id: str
+    vendor: str
+    title: str
+    document_type: str
+    language: str
+    urls: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -69,13 +84,17 @@ class SourceRow(Base):
 
     versions: Mapped[list["Version"]] = relationship(back_populates="source", order_by="Version.number")
 
+    def fields(self) -> SourceFields:
+        return SourceFields(id=self.id, vendor=self.vendor, title=self.title, document_type=self.document_type,
+                            language=self.language, urls=tuple(self.urls or ()), tags=tuple(self.tags or ()))
+
 
 class Run(Base):
     __tablename__ = "runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # crawl | import
-    status: Mapped[str] = mapped_column(String(20))  # running | ok | partial | failed | aborted
+    kind: Mapped[str] = mapped_column(String(20))  # storage.vocabulary.RunKind
+    status: Mapped[str] = mapped_column(String(20))  # storage.vocabulary.RunStatus
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     pid: Mapped[Optional[int]] = mapped_column(Integer)
@@ -113,8 +132,8 @@ class FetchOutcome(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    outcome: Mapped[str] = mapped_column(String(20))  # first | unchanged | changed | failed
-    failure_kind: Mapped[Optional[str]] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(20))  # storage.vocabulary.Outcome
+    failure_kind: Mapped[Optional[str]] = mapped_column(String(40))  # storage.vocabulary.FailureKind
     detail: Mapped[Optional[str]] = mapped_column(Text)
     http_status: Mapped[Optional[int]] = mapped_column(Integer)
     url: Mapped[Optional[str]] = mapped_column(Text)
@@ -128,7 +147,11 @@ class FetchOutcome(Base):
 
 
 class Snapshot(Base):
-    """One fetched page: a document combined from several URLs has one per URL."""
+    """One fetched page: a document combined from several URLs has one per URL.
+
+    The pages of a failed outcome are kept too (refused snapshots): they never
+    become versions, but show what was refused and can be judged again.
+    """
 
     __tablename__ = "snapshots"
     __table_args__ = (Index("ix_snapshots_source_at", "source_id", "fetched_at"),)
@@ -146,6 +169,10 @@ class Snapshot(Base):
 
     outcome: Mapped[FetchOutcome] = relationship(back_populates="snapshots")
     blob: Mapped[Blob] = relationship()
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome.outcome == "failed"
 
 
 class Version(Base):
@@ -177,13 +204,35 @@ class Change(Base):
     words_removed: Mapped[int] = mapped_column(Integer)
     lines_added: Mapped[int] = mapped_column(Integer)
     lines_removed: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(20))  # substantive | formatting | revert | technical
+    kind: Mapped[str] = mapped_column(String(20))  # analysis.vocabulary.ChangeKind
     reverts_to_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("versions.id"))
-    # What the change means in flagged terms (analysis.meaning.analyse_change).
+    # What the change means in flagged terms (analysis.meaning.analyse_change); `reanalyse` may replace it.
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    severity: Mapped[str] = mapped_column(String(10), default="none")  # high | medium | low | none
+    severity: Mapped[str] = mapped_column(String(10), default="none")  # analysis.vocabulary.Severity
     summary: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Decided once, when the change is detected (analysis.vocabulary.is_announced), and never by a re-analysis:
+    # whether feeds announce it, and under which flags.
+    announced: Mapped[bool] = mapped_column(Boolean, default=False)
+    announced_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     from_version: Mapped[Version] = relationship(foreign_keys=[from_version_id])
     to_version: Mapped[Version] = relationship(foreign_keys=[to_version_id])
+
+
+class ChangeAnalysisRow(Base):
+    """An analysis a change had before `reanalyse` replaced it, oldest first per change."""
+
+    __tablename__ = "change_analyses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("changes.id"), index=True)
+    run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("runs.id"))  # the re-analysis that replaced it
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(20))
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    severity: Mapped[str] = mapped_column(String(10))
+    summary: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    words_added: Mapped[int] = mapped_column(Integer)
+    words_removed: Mapped[int] = mapped_column(Integer)

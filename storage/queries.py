@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import Change, FetchOutcome, SourceRow, Version
+from storage.times import utc_text
 
 
 class NotFound(LookupError):
@@ -71,7 +72,7 @@ def version_at(session: Session, source_id: str, at: datetime) -> Version:
                            .order_by(Version.first_seen.desc(), Version.number.desc()).limit(1))
     if found is None:
         versions_of(session, source_id)
-        raise NotFound(f"{source_id} had no version yet at {at.isoformat()}")
+        raise NotFound(f"{source_id} had no version yet at {utc_text(at)}")
     return found
 
 

@@ -1,7 +1,9 @@
 """Recording what a fetch produced: snapshots, versions, changes, outcomes, runs.
 
-Callers wrap each source in one transaction (``storage.db.transaction``), so a
-crash leaves either everything about that fetch or nothing.
+Storage only stores: whether a text is acceptable, and what a change means,
+is decided by the caller (``ingest``), which hands the results over. Callers
+wrap each source in one transaction (``storage.db.transaction``), so a crash
+leaves either everything about that fetch or nothing.
 """
 
 from __future__ import annotations
@@ -11,27 +13,17 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Mapping, Protocol, Sequence
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analysis.diff import diff_texts
-from analysis.flags import analyse_change
 from storage import blobs
-from storage.models import Change, FetchOutcome, Run, Snapshot, SourceRow, Version
+from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow,
+                            Version)
+from storage.vocabulary import Outcome, RunStatus
 
 RECENT_VERSIONS_FOR_REVERT = 5
-
-
-class SourceLike(Protocol):
-    id: str
-    vendor: str
-    title: str
-    document_type: str
-    language: str
-    urls: Sequence[str]
-    tags: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -45,11 +37,28 @@ class RawPage:
     fetched_at: datetime | None = None  # when re-deriving from a stored snapshot: its original fetch time
 
 
+@dataclass(frozen=True)
+class ChangeFacts:
+    """What a change from the current version to a new text amounts to, as the caller worked it out."""
+
+    kind: str
+    words_added: int
+    words_removed: int
+    lines_added: int
+    lines_removed: int
+    flags: tuple[str, ...] = ()
+    severity: str = "none"
+    summary: str = ""
+    evidence: tuple[dict[str, Any], ...] = ()
+    announced: bool = False
+    reverts_to_version_id: int | None = None
+
+
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def upsert_source(session: Session, source: SourceLike) -> SourceRow:
+def upsert_source(session: Session, source: SourceFields) -> SourceRow:
     row = session.get(SourceRow, source.id)
     if row is None:
         row = SourceRow(id=source.id)
@@ -62,7 +71,7 @@ def upsert_source(session: Session, source: SourceLike) -> SourceRow:
 
 
 def start_run(session: Session, kind: str, at: datetime) -> Run:
-    run = Run(kind=kind, status="running", started_at=at, pid=os.getpid(), host=socket.gethostname(),
+    run = Run(kind=kind, status=RunStatus.RUNNING, started_at=at, pid=os.getpid(), host=socket.gethostname(),
               sources_checked=0, new_versions=0, changes=0, failures=0)
     session.add(run)
     session.flush()
@@ -94,9 +103,9 @@ def _gone(run: Run, at: datetime) -> bool:
 
 def abort_stale_runs(session: Session, at: datetime) -> int:
     """Mark runs left `running` by a process that is gone as `aborted`."""
-    stale = [run for run in session.scalars(select(Run).where(Run.status == "running")) if _gone(run, at)]
+    stale = [run for run in session.scalars(select(Run).where(Run.status == RunStatus.RUNNING)) if _gone(run, at)]
     for run in stale:
-        run.status, run.finished_at = "aborted", at
+        run.status, run.finished_at = RunStatus.ABORTED, at
     return len(stale)
 
 
@@ -106,16 +115,16 @@ def finish_run(session: Session, run_id: int, at: datetime) -> Run:
         select(FetchOutcome.outcome, func.count()).where(FetchOutcome.run_id == run_id).group_by(FetchOutcome.outcome)
     ).all())
     run.sources_checked = sum(counts.values())
-    run.failures = counts.get("failed", 0)
-    run.new_versions = counts.get("first", 0) + counts.get("changed", 0)
-    run.changes = counts.get("changed", 0)
+    run.failures = counts.get(Outcome.FAILED, 0)
+    run.new_versions = counts.get(Outcome.FIRST, 0) + counts.get(Outcome.CHANGED, 0)
+    run.changes = counts.get(Outcome.CHANGED, 0)
     run.finished_at = at
     if run.sources_checked and run.failures == run.sources_checked:
-        run.status = "failed"
+        run.status = RunStatus.FAILED
     elif run.failures:
-        run.status = "partial"
+        run.status = RunStatus.PARTIAL
     else:
-        run.status = "ok"
+        run.status = RunStatus.OK
     return run
 
 
@@ -146,9 +155,12 @@ def outcome_at(session: Session, source_id: str, at: datetime) -> FetchOutcome |
 
 
 def _previous_keyframe(session: Session, source_id: str, position: int) -> str | None:
+    # Refused pages (challenge pages, error pages) are kept, but the pages that
+    # became versions are the better dictionary for the next one.
     last = session.scalar(
-        select(Snapshot.blob_sha256)
-        .where(Snapshot.source_id == source_id, Snapshot.position == position)
+        select(Snapshot.blob_sha256).join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id)
+        .where(Snapshot.source_id == source_id, Snapshot.position == position,
+               FetchOutcome.outcome != Outcome.FAILED)
         .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1)
     )
     return blobs.keyframe_of(session, last) if last else None
@@ -173,16 +185,13 @@ def reverted_version(session: Session, source_id: str, new_sha: str, current: Ve
     return next((v for v in recent if v.sha256 == new_sha), None)
 
 
-def record_success(session: Session, *, run_id: int, source_id: str, at: datetime,
-                   pages: Sequence[RawPage], text: str, technical: bool = False) -> FetchOutcome:
-    """Keep the raw pages; add a version (and a change) only when the text differs.
-
-    `technical`: the text was re-derived from stored snapshots with new
-    extraction rules, so its change is `technical`, not the vendor's doing.
-    """
+def record_success(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
+                   text: str, change: ChangeFacts | None = None) -> FetchOutcome:
+    """Keep the raw pages; add a version (with `change`, its step from the current one) only when the text
+    differs from the current version."""
     current = current_version(session, source_id)
     sha = text_sha256(text)
-    outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome="unchanged",
+    outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome=Outcome.UNCHANGED,
                            http_status=pages[-1].status if pages else None,
                            url=pages[0].final_url if pages else None)
     session.add(outcome)
@@ -193,27 +202,26 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
         outcome.version_id = current.id
         session.flush()
         return outcome
-    reverted = reverted_version(session, source_id, sha, current) if current is not None else None
+    if current is not None and change is None:
+        raise ValueError(f"{source_id}: a new version needs the facts of its change from v{current.number}")
     version = Version(source_id=source_id, number=(current.number + 1) if current else 1, text=text,
                       sha256=sha, first_seen=at, last_confirmed=at, outcome_id=outcome.id)
     session.add(version)
     session.flush()
     outcome.version_id = version.id
     if current is None:
-        outcome.outcome = "first"
+        outcome.outcome = Outcome.FIRST
     else:
-        outcome.outcome = "changed"
-        diff = diff_texts(current.text, text)
-        source = session.get_one(SourceRow, source_id)
-        meaning = analyse_change(current.text, text, source.language.split("-")[0])
+        assert change is not None
+        outcome.outcome = Outcome.CHANGED
         session.add(Change(
             source_id=source_id, from_version_id=current.id, to_version_id=version.id, detected_at=at,
-            words_added=diff.words_added, words_removed=diff.words_removed,
-            lines_added=diff.lines_added, lines_removed=diff.lines_removed,
-            kind="technical" if technical else "revert" if reverted is not None else meaning.kind,
-            reverts_to_version_id=reverted.id if reverted is not None else None,
-            flags=list(meaning.flags), severity=meaning.severity, summary=meaning.summary,
-            evidence=[e.to_json() for e in meaning.evidence],
+            words_added=change.words_added, words_removed=change.words_removed,
+            lines_added=change.lines_added, lines_removed=change.lines_removed,
+            kind=change.kind, reverts_to_version_id=change.reverts_to_version_id,
+            flags=list(change.flags), severity=change.severity, summary=change.summary,
+            evidence=list(change.evidence), announced=change.announced,
+            announced_flags=list(change.flags) if change.announced else [],
         ))
     session.flush()
     return outcome
@@ -221,9 +229,32 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
 
 def record_failure(session: Session, *, run_id: int, source_id: str, at: datetime, kind: str,
                    detail: str, http_status: int | None = None, url: str | None = None,
-                   text_sha256: str | None = None) -> FetchOutcome:
-    outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome="failed", failure_kind=kind,
+                   text_sha256: str | None = None, pages: Sequence[RawPage] = ()) -> FetchOutcome:
+    """A fetch that did not become a version. Its pages, when there were any, are kept as refused snapshots:
+    the evidence of the refusal, and what `reextract` judges again after a declaration is fixed."""
+    outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome=Outcome.FAILED, failure_kind=kind,
                            detail=detail, http_status=http_status, url=url, text_sha256=text_sha256)
     session.add(outcome)
     session.flush()
+    _store_snapshots(session, outcome, pages, at)
+    session.flush()
     return outcome
+
+
+def replace_analysis(session: Session, change: Change, facts: ChangeFacts, *, at: datetime, run_id: int) -> None:
+    """Give a stored change a new analysis, keeping the one it replaces in the record.
+
+    Whether the change was announced is decided once, when it was detected,
+    and is not touched: a re-analysis never announces anything.
+    """
+    session.add(ChangeAnalysisRow(
+        change_id=change.id, run_id=run_id, replaced_at=at, kind=change.kind,
+        flags=list(change.flags or []), severity=change.severity, summary=change.summary,
+        evidence=list(change.evidence or []), words_added=change.words_added, words_removed=change.words_removed,
+    ))
+    change.kind = facts.kind
+    change.flags, change.severity, change.summary = list(facts.flags), facts.severity, facts.summary
+    change.evidence = list(facts.evidence)
+    change.words_added, change.words_removed = facts.words_added, facts.words_removed
+    change.lines_added, change.lines_removed = facts.lines_added, facts.lines_removed
+    session.flush()

@@ -12,16 +12,10 @@ from typing import Any, Iterator
 import pytest
 
 from policywatch.localserver import LocalServer
+from policywatch.reference_data import shared_dir
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-def shared_dir() -> Path | None:
-    candidates = [os.environ.get("POLICYWATCH_SHARED"), REPO.parent / "shared"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "ota-data").is_dir():
-            return Path(candidate)
-    return None
 
 
 @pytest.fixture

@@ -61,3 +61,39 @@ def test_an_older_database_is_upgraded_and_the_user_is_told(make_cli, tmp_path: 
     assert f"upgrading database schema 0001 → {head_revision()}" in out.stderr
     assert "no changes recorded" in out.stdout
     assert "upgrading" not in cli("changes").stderr
+
+
+def test_global_options_are_accepted_after_the_command(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cli = make_cli(db=tmp_path / "first.db")
+    out = cli("changes", "--db", str(tmp_path / "other.db"), check=False)
+    assert out.returncode == 2 and f"no database at {tmp_path / 'other.db'}" in out.stderr
+
+
+def test_sources_lists_recorded_sources_that_are_no_longer_declared(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = tmp_path / "sources.yaml"
+    entry = {"vendor": "V", "title": "Gone", "document_type": "Privacy Policy", "language": "en",
+             "urls": ["https://example.test/a"]}
+    decl.write_text(yaml.safe_dump({"sources": [entry | {"id": "t/gone"}]}), encoding="utf-8")
+    (tmp_path / "a.md").write_text("We keep logs.\n", encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text('{"source": "t/gone", "at": "2026-01-01T00:00:00Z", "path": "a.md"}\n',
+                                      encoding="utf-8")
+    cli = make_cli(decl)
+    cli("import", "--manifest", str(tmp_path / "m.jsonl"))
+    decl.write_text(yaml.safe_dump({"sources": [entry | {"id": "t/new", "title": "New"}]}), encoding="utf-8")
+    text = cli("sources").stdout
+    assert "recorded, no longer declared:" in text
+    assert text.index("t/gone") > text.index("recorded, no longer declared:") > text.index("t/new")
+    assert "1 version(s), checked 2026-01-01T00:00:00Z" in text
+
+
+def test_classify_reads_plain_text_lines(make_cli) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "policywatch", "classify", "--text", "--language", "en"],
+                         input="We keep your chats for 30 days.\n\nHello there.\n", capture_output=True, text=True,
+                         check=True)
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(r["line"], r["text"]) for r in rows] == [(1, "We keep your chats for 30 days."), (3, "Hello there.")]
+    assert "retention" in rows[0]["flags"] and rows[1]["flags"] == []

@@ -17,9 +17,15 @@ POLICY_V2 = b"<html><body><nav>Menu</nav><main><h1>Policy</h1><p>We keep chats f
 
 
 def counts(db: Path) -> dict[str, int]:
+    """Rows per table; `snapshots` counts the pages that became or confirmed versions, `refused_snapshots`
+    the pages kept with a failed fetch."""
     with sqlite3.connect(db) as conn:
-        return {t: conn.execute(f"select count(*) from {t}").fetchone()[0]
-                for t in ("versions", "changes", "snapshots", "fetch_outcomes", "runs")}
+        found = {t: conn.execute(f"select count(*) from {t}").fetchone()[0]
+                 for t in ("versions", "changes", "fetch_outcomes", "runs")}
+        for name, test in (("snapshots", "!="), ("refused_snapshots", "=")):
+            found[name] = conn.execute(f"select count(*) from snapshots s join fetch_outcomes o on o.id = s.outcome_id "
+                                       f"where o.outcome {test} 'failed'").fetchone()[0]
+        return found
 
 
 def outcomes(db: Path, source: str) -> list[tuple[str, str | None]]:

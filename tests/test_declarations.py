@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.declarations import DeclarationError, load_sources, select_sources
+from ingest.declarations import DeclarationError, load_sources, select_sources
 from policywatch.config import BUNDLED_SOURCES, ConfigError, load_settings
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "declarations" / "invalid.yaml").read_text(encoding="utf-8"))

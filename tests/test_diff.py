@@ -25,6 +25,8 @@ def test_diff_cases(case: dict) -> None:
     assert [s.text for s in diff.segments if s.op == "delete"] == case["deleted"]
     assert [s.text for s in diff.segments if s.op == "insert"] == case["inserted"]
     assert (diff.words_added, diff.words_removed) == (case["words_added"], case["words_removed"])
+    if "terminal" in case:
+        assert render_diff(diff, colour=False, context=10) == case["terminal"], "spacing alone is never marked"
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from crawler.extraction import (
+from ingest.extraction import (
     BUILTIN_FILTERS,
     COMBINED_SEPARATOR,
     ExtractionError,
@@ -123,7 +123,7 @@ def test_same_bytes_same_text_twice():
 def test_same_text_in_another_process_with_another_hash_seed():
     script = (
         "import sys\n"
-        "from crawler.extraction import extract_html, ExtractionRules, BUILTIN_FILTERS as B\n"
+        "from ingest.extraction import extract_html, ExtractionRules, BUILTIN_FILTERS as B\n"
         "rules = ExtractionRules(select=('.b', 'main', '.a'), remove=('pre',),"
         " filters=(B['tracking-params'], B['typography']))\n"
         "sys.stdout.write(extract_html(sys.stdin.buffer.read(), rules))\n"
@@ -273,7 +273,7 @@ def test_extraction_error_carries_kind_and_detail():
 def test_html_to_markdown_keeps_text_after_comments():
     from lxml import etree
 
-    from crawler.extraction import html_to_markdown
+    from ingest.extraction import html_to_markdown
 
     root = etree.fromstring("<div><pre>a<!-- c -->b</pre><p>t<!-- q -->u <code>x<br>y</code></p></div>", etree.HTMLParser())
     assert html_to_markdown([root.find("body")]) == "```\nab\n```\n\ntu `x y`"

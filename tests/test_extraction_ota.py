@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import csv
 import difflib
-import os
 import re
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
-from crawler.extraction import BUILTIN_FILTERS, ExtractionRules, combine, extract_html, extract_markdown
+from conftest import shared_dir
+from ingest.extraction import BUILTIN_FILTERS, ExtractionRules, combine, extract_html, extract_markdown
 
 MIN_RATIO = 0.9
 
@@ -33,13 +33,9 @@ US_UNTIL = "2024-05"
 PAGE_ORDER = ("eu-privacy-policy", "how-your-data-is-used-to-improve-model-performance")
 
 
-def shared_dir() -> Path:
-    configured = os.environ.get("POLICYWATCH_SHARED")
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared"
-
 
 def ota_dir() -> Path:
-    return shared_dir() / "ota-data"
+    return (shared_dir() or Path("/nonexistent")) / "ota-data"
 
 
 def _snapshot_groups() -> dict[tuple[str, str], list[dict[str, str]]]:

@@ -72,11 +72,11 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Record]:
         # Whatever the flagger found, the terms change is flagged with a known
         # summary; and what a re-extraction and a formatting-only edit would
         # have recorded.
-        made.sql("update changes set flags=?, severity='high', summary=? where source_id='t/terms'",
-                 '["training"]', "The terms now allow training on your content.")
-        made.sql("update changes set kind='technical' where source_id='t/faq' and "
+        made.sql("update changes set flags=?, announced_flags=?, severity='high', summary=? where source_id='t/terms'",
+                 '["training"]', '["training"]', "The terms now allow training on your content.")
+        made.sql("update changes set kind='technical', announced=0, announced_flags='[]' where source_id='t/faq' and "
                  "to_version_id=(select id from versions where source_id='t/faq' and number=2)")
-        made.sql("update changes set kind='formatting' where source_id='t/faq' and "
+        made.sql("update changes set kind='formatting', announced=0, announced_flags='[]' where source_id='t/faq' and "
                  "to_version_id=(select id from versions where source_id='t/faq' and number=3)")
         yield made
 

@@ -12,7 +12,8 @@ from sqlalchemy import create_engine, func, select, text
 from storage import blobs
 from storage.db import head_revision, current_revision, make_engine, session_factory, transaction, upgrade
 from storage.models import Change, Snapshot, Version
-from storage.record import RawPage, record_success, start_run, upsert_source
+from storage.record import RawPage, start_run, upsert_source
+from ingest.record import record_text
 
 URL = os.environ.get("POLICYWATCH_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(not URL, reason="POLICYWATCH_TEST_POSTGRES_URL is not set: no PostgreSQL server "
@@ -50,7 +51,7 @@ def test_schema_and_recording_on_postgresql(pg_url: str) -> None:
         run = start_run(s, "crawl", t0)
         for i, body in enumerate(bodies):
             text_ = "We keep chats for 90 days.\n" if i == 2 else "We keep chats for 30 days.\n"
-            record_success(s, run_id=run.id, source_id=Source.id, at=t0 + timedelta(days=i),
+            record_text(s, run_id=run.id, source_id=Source.id, at=t0 + timedelta(days=i),
                            pages=[RawPage("u", "u", 200, "text/html", body)], text=text_)
     with transaction(factory) as s:
         assert s.scalar(select(func.count()).select_from(Version)) == 2

@@ -16,7 +16,8 @@ from sqlalchemy import func, inspect, select
 from storage import blobs
 from storage.db import current_revision, head_revision, make_engine, session_factory, transaction, upgrade
 from storage.models import Base, Blob, Change, Snapshot, Version
-from storage.record import RawPage, finish_run, record_failure, record_success, start_run, upsert_source
+from storage.record import RawPage, finish_run, record_failure, start_run, upsert_source
+from ingest.record import record_text
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -76,10 +77,10 @@ def test_versions_only_when_text_differs(factory) -> None:  # type: ignore[no-un
     with transaction(factory) as s:
         upsert_source(s, FakeSource)
         run = start_run(s, "crawl", T0)
-        first = record_success(s, run_id=run.id, source_id=FakeSource.id, at=T0, pages=[page(b"<p>a</p>")], text="We keep data 30 days.\n")
-        same = record_success(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(days=1),
+        first = record_text(s, run_id=run.id, source_id=FakeSource.id, at=T0, pages=[page(b"<p>a</p>")], text="We keep data 30 days.\n")
+        same = record_text(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(days=1),
                               pages=[page(b"<p>a</p><!-- build 2 -->")], text="We keep data 30 days.\n")
-        changed = record_success(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(days=2),
+        changed = record_text(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(days=2),
                                  pages=[page(b"<p>b</p>")], text="We keep data 90 days.\n")
         failed = record_failure(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(days=3),
                                 kind="http_error", detail="HTTP 500", http_status=500)
@@ -101,7 +102,7 @@ def test_returning_to_a_recent_text_is_a_revert(factory) -> None:  # type: ignor
         upsert_source(s, FakeSource)
         run = start_run(s, "crawl", T0)
         for day, text in enumerate(["A text.\n", "B text.\n", "A text.\n"]):
-            record_success(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(days=day),
+            record_text(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(days=day),
                            pages=[page(text.encode())], text=text)
         kinds = [c.kind for c in s.scalars(select(Change).order_by(Change.id))]
     assert kinds == ["substantive", "revert"]
@@ -118,7 +119,7 @@ def test_every_snapshot_of_a_100_fetch_history_reads_back_exactly(factory) -> No
             if rng.random() < 0.1:
                 text = f"edition {i}"
             body = noisy_page(text, rng.getrandbits(128)) if rng.random() < 0.9 else rng.randbytes(3000)
-            outcome = record_success(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(hours=i),
+            outcome = record_text(s, run_id=run.id, source_id=FakeSource.id, at=T0 + timedelta(hours=i),
                                      pages=[page(body)], text=text + "\n")
             bodies[outcome.snapshots[0].id if outcome.snapshots else i] = body
     with transaction(factory) as s:

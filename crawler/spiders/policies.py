@@ -11,18 +11,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
+from urllib.parse import urlsplit
+
 import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from urllib.parse import urlsplit
-
 from crawler.browser import DEFAULT_CHROMIUM, INSTALL_HINT, LADDER, browser_available, browser_meta
-from crawler.declarations import FETCHED_SCHEMES, Source, load_sources, select_sources
 from crawler.failures import classify_download_failure
-from crawler.items import FetchedDocument, FetchFailure
+from crawler.items import FetchedDocument
 from crawler.ladder import FAILED, response_headers, with_note
+from ingest.declarations import FETCHED_SCHEMES, Source, load_sources, select_sources
+from ingest.results import FetchFailure
 from storage.record import RawPage
+from storage.vocabulary import FailureKind
 
 
 # Error responses reach the pipeline, where the fetch guard records them;
@@ -52,11 +54,11 @@ class PoliciesSpider(scrapy.Spider):
             bad = next((u for u in source.urls if urlsplit(u).scheme not in FETCHED_SCHEMES), None)
             if bad is not None:
                 yield FetchedDocument(source.id, failure=FetchFailure(
-                    "forbidden_url", f"{bad}: policywatch fetches http(s) URLs only", url=bad))
+                    FailureKind.FORBIDDEN_URL, f"{bad}: policywatch fetches http(s) URLs only", url=bad))
                 continue
             if source.fetch == "browser" and self.browser_missing:
                 yield FetchedDocument(source.id, failure=FetchFailure(
-                    "unsupported_fetch", f"fetch mode 'browser' needs the browser extra, which this installation "
+                    FailureKind.UNSUPPORTED_FETCH, f"fetch mode 'browser' needs the browser extra, which this installation "
                     f"does not have ({self.browser_missing}): {INSTALL_HINT}"))
                 continue
             yield self.page_request(source, 0, [], browser=source.fetch == "browser")
@@ -71,9 +73,6 @@ class PoliciesSpider(scrapy.Spider):
     def parse_page(self, response: Response) -> Iterator[Any]:
         meta = response.meta
         source = self.sources_by_id[meta["source_id"]]
-        if meta.get(FAILED) is not None:
-            yield FetchedDocument(source.id, failure=with_note(meta[FAILED], meta))
-            return
         content_type = response.headers.get(b"Content-Type")
         page = RawPage(
             url=source.urls[meta["index"]], final_url=response.url, status=response.status,
@@ -81,7 +80,13 @@ class PoliciesSpider(scrapy.Spider):
             headers=response_headers(response),
         )
         pages = [*meta["pages"], page]
-        if 200 <= response.status < 300 and len(pages) < len(source.urls):
+        failure = meta.get(FAILED)
+        if failure is not None:
+            # The refused page is kept with the failure, as evidence of what was served instead;
+            # a page over the download limit is not.
+            kept = meta["pages"] if failure.kind == FailureKind.OVERSIZE else pages
+            yield FetchedDocument(source.id, kept, failure=with_note(failure, meta))
+        elif 200 <= response.status < 300 and len(pages) < len(source.urls):
             # A site that needed the browser for one page will need it for the next.
             yield self.page_request(source, len(pages), pages, browser=meta.get(LADDER) == "browser")
         else:

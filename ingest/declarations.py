@@ -1,0 +1,206 @@
+"""Source declarations: YAML files that say what to track and how to extract it.
+
+A declarations file holds an optional ``filters:`` mapping of named, reusable
+filters and a ``sources:`` list. Filters named by a source are looked up in the
+file's own ``filters:`` first, then among the built-in ones. Every error names
+the file, the source id and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+from urllib.parse import urlsplit
+
+import yaml
+
+from storage.models import SourceFields
+
+from ingest.extraction import (
+    BUILTIN_FILTERS,
+    ExtractionRules,
+    FilterSpec,
+    FilterSpecError,
+    parse_filter,
+    validate_selector,
+)
+
+# The declarations that ship with policywatch: OpenAI's documents.
+BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "sources"
+FETCH_MODES = ("http", "browser")
+FETCHED_SCHEMES = ("http", "https")
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
+_LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
+_REQUIRED = ("id", "vendor", "title", "document_type", "language", "urls")
+_OPTIONAL = ("select", "remove", "filters", "fetch", "tags")
+
+
+class DeclarationError(ValueError):
+    """A declaration that cannot be used; the message names the file, the declared id and the field."""
+
+    declares = "source"  # what the id names, in messages
+
+    def __init__(self, path: Path | str, message: str, source_id: str | None = None, field_name: str | None = None):
+        where = str(path)
+        if source_id:
+            where += f": {self.declares} {source_id!r}"
+        if field_name:
+            where += f": field {field_name!r}"
+        super().__init__(f"{where}: {message}")
+        self.path = str(path)
+        self.source_id = source_id
+        self.field = field_name
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source(SourceFields):
+    """A declared source: what the record keeps about it, and how to fetch and extract it."""
+
+    rules: ExtractionRules
+    fetch: str = "http"
+    declared_in: str = ""
+    filter_names: tuple[str, ...] = field(default=())
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.vendor} — {self.title}"
+
+
+def _string_list(value: Any, path: Path, sid: str, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise DeclarationError(path, "expected a string or a list of non-empty strings", sid, name)
+    return tuple(v.strip() for v in value)
+
+
+def _selectors(value: Any, path: Path, sid: str, name: str) -> tuple[str, ...]:
+    selectors = _string_list(value, path, sid, name)
+    for css in selectors:
+        try:
+            validate_selector(css)
+        except ValueError as exc:
+            raise DeclarationError(path, str(exc), sid, name) from None
+    return selectors
+
+
+def _url(value: str, path: Path, sid: str) -> str:
+    # Other schemes (file:, ftp:) load, so that the crawl records them as a
+    # failed fetch of that one source instead of refusing every source.
+    parts = urlsplit(value)
+    if not parts.scheme or (parts.scheme in FETCHED_SCHEMES and not parts.netloc):
+        raise DeclarationError(path, f"{value!r} is not an absolute URL with a host", sid, "urls")
+    return value
+
+
+def _named_filters(raw: Any, path: Path) -> dict[str, FilterSpec]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise DeclarationError(path, "'filters' must be a mapping of filter name to its settings")
+    named: dict[str, FilterSpec] = {}
+    for name, data in raw.items():
+        if not isinstance(data, dict):
+            raise DeclarationError(path, f"filter {name!r} must be a mapping")
+        try:
+            named[str(name)] = parse_filter(str(name), data)
+        except FilterSpecError as exc:
+            raise DeclarationError(path, f"filter {name!r}: {exc}", field_name=f"filters.{name}.{exc.field}") from None
+    return named
+
+
+def _source(entry: Any, index: int, path: Path, filters: Mapping[str, FilterSpec]) -> Source:
+    if not isinstance(entry, dict):
+        raise DeclarationError(path, f"sources[{index}] must be a mapping")
+    sid = entry.get("id") if isinstance(entry.get("id"), str) else f"sources[{index}]"
+    unknown = sorted(set(entry) - set(_REQUIRED) - set(_OPTIONAL))
+    if unknown:
+        raise DeclarationError(path, f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: "
+                               f"{', '.join(_REQUIRED + _OPTIONAL)}", sid)
+    for name in _REQUIRED:
+        if entry.get(name) in (None, "", []):
+            raise DeclarationError(path, "is required", sid, name)
+    if not _ID.match(entry["id"]):
+        raise DeclarationError(path, "must be lower-case words separated by '/', e.g. 'openai/privacy-policy-eu'", sid, "id")
+    for name in ("vendor", "title", "document_type"):
+        if not isinstance(entry[name], str):
+            raise DeclarationError(path, "must be a string", sid, name)
+    language = str(entry["language"])
+    if not _LANGUAGE.match(language):
+        raise DeclarationError(path, f"{language!r} is not a language code such as 'en' or 'de'", sid, "language")
+    urls = tuple(_url(u, path, sid) for u in _string_list(entry["urls"], path, sid, "urls"))
+    fetch = entry.get("fetch", "http")
+    if fetch not in FETCH_MODES:
+        raise DeclarationError(path, f"{fetch!r} is not one of {', '.join(FETCH_MODES)}", sid, "fetch")
+    filter_names = _string_list(entry.get("filters"), path, sid, "filters")
+    specs = []
+    for name in filter_names:
+        spec = filters.get(name) or BUILTIN_FILTERS.get(name)
+        if spec is None:
+            known = sorted(set(filters) | set(BUILTIN_FILTERS))
+            raise DeclarationError(path, f"no filter named {name!r}; known: {', '.join(known)}", sid, "filters")
+        specs.append(spec)
+    rules = ExtractionRules(
+        select=_selectors(entry.get("select"), path, sid, "select"),
+        remove=_selectors(entry.get("remove"), path, sid, "remove"),
+        filters=tuple(specs),
+    )
+    return Source(
+        id=entry["id"], vendor=entry["vendor"], title=entry["title"],
+        document_type=entry["document_type"], language=language, urls=urls, rules=rules,
+        fetch=fetch, tags=_string_list(entry.get("tags"), path, sid, "tags"),
+        declared_in=str(path), filter_names=filter_names,
+    )
+
+
+def load_file(path: Path) -> list[Source]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DeclarationError(path, f"cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise DeclarationError(path, f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
+        raise DeclarationError(path, "expected a mapping with a 'sources:' list")
+    unknown = sorted(set(data) - {"filters", "sources"})
+    if unknown:
+        raise DeclarationError(path, f"unknown top-level key(s) {', '.join(map(repr, unknown))}; allowed: filters, sources")
+    filters = _named_filters(data.get("filters"), path)
+    return [_source(entry, i, path, filters) for i, entry in enumerate(data["sources"])]
+
+
+def declaration_files(location: Path) -> list[Path]:
+    if location.is_dir():
+        return sorted(p for p in location.iterdir() if p.suffix in (".yaml", ".yml"))
+    if location.is_file():
+        return [location]
+    raise DeclarationError(location, "no such file or directory of declarations")
+
+
+def load_sources(location: Path) -> dict[str, Source]:
+    """All declarations under `location` (a file or a directory), keyed by id."""
+    sources: dict[str, Source] = {}
+    files = declaration_files(location)
+    if not files:
+        raise DeclarationError(location, "holds no .yaml declarations")
+    for path in files:
+        for source in load_file(path):
+            if source.id in sources:
+                raise DeclarationError(path, f"declared twice (first in {sources[source.id].declared_in})", source.id, "id")
+            sources[source.id] = source
+    return sources
+
+
+def select_sources(sources: Mapping[str, Source], only: Iterable[str] | None) -> list[Source]:
+    """The sources named in `only` (all when empty); an unknown id is an error."""
+    wanted = list(only or [])
+    if not wanted:
+        return list(sources.values())
+    missing = [sid for sid in wanted if sid not in sources]
+    if missing:
+        raise DeclarationError("--only", f"unknown source id(s): {', '.join(missing)}")
+    return [sources[sid] for sid in wanted]

@@ -1,0 +1,141 @@
+"""The two entry points: a page's HTML bytes, or already-extracted Markdown, to normalised text."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from lxml import etree
+
+from storage.vocabulary import FailureKind
+
+from .decode import decode_html
+from .errors import ExtractionError
+from .filters import FilterSpec, _as_tuple
+from .html_markdown import html_to_markdown
+from .normalize import normalize_text
+from .selectors import compile_selectors
+from .transforms import apply_text_filters, rewrite_markdown_links, url_rewriter
+
+
+@dataclass(frozen=True)
+class ExtractionRules:
+    select: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    filters: tuple[FilterSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "select", _as_tuple(self.select))
+        object.__setattr__(self, "remove", _as_tuple(self.remove))
+        object.__setattr__(self, "filters", tuple(self.filters))
+
+
+# Elements that never carry visible wording; removed before anything else looks at the tree.
+_INVISIBLE_TAGS = ("script", "style", "noscript", "template", "svg")
+_HIDDEN_INPUTS = etree.XPath(
+    "//input[translate(@type, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') = 'hidden']"
+)
+
+_parsers = threading.local()
+_MAX_DEPTH = 2048  # libxml2's nesting limit with huge_tree (256 without); real policy pages stay under 30
+
+
+def _parser() -> etree.HTMLParser:
+    # lxml parsers must not be shared between threads; one per thread is reused. The plain
+    # etree parser, not lxml.html's: its Python-level element class lookup costs per node.
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
+        _parsers.parser = parser
+    return parser
+
+
+def _xpath(selectors: tuple[str, ...]) -> etree.XPath:
+    try:
+        return compile_selectors(selectors)
+    except ValueError as exc:
+        raise ExtractionError(FailureKind.INVALID_SELECTOR, str(exc)) from None
+
+
+def _drop(element) -> None:
+    """Remove ``element`` but keep its tail text, which belongs to what follows it."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail
+    if tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
+def _parse(html: bytes, encoding: str | None):
+    decoded = decode_html(html, encoding)
+    if decoded.encoding == "utf-8":
+        data = html[3:] if html.startswith(b"\xef\xbb\xbf") else html
+    else:
+        data = decoded.text.encode("utf-8")
+    parser = _parser()
+    root = etree.fromstring(data, parser) if data.strip() else None
+    last = parser.error_log.last_error
+    if last is not None and last.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT:
+        # libxml2 stops at its nesting limit and silently drops the rest of the page;
+        # a truncated text must not become a version.
+        raise ExtractionError(
+            "decode_error",
+            f"the HTML nests elements deeper than the parser's limit of {_MAX_DEPTH} levels (line {last.line}, "
+            f"column {last.column}); the rest of the page would be lost",
+        )
+    if root is None:
+        raise ExtractionError(FailureKind.EMPTY, f"the page has no content ({len(html)} bytes, charset {decoded.encoding} from {decoded.origin})")
+    return root
+
+
+def _select(root, selectors: tuple[str, ...]) -> list:
+    if not selectors:
+        body = root.find("body")
+        return [body if body is not None else root]
+    matches = _xpath(selectors)(root)
+    if not matches:
+        described = ", ".join(selectors)
+        raise ExtractionError(FailureKind.SELECTOR_MISS, f"selector {described!r} matched nothing")
+    if len(matches) > 1:
+        # A match inside another match would repeat its text: keep the outermost.
+        chosen = set(matches)
+        matches = [m for m in matches if not any(a in chosen for a in m.iterancestors())]
+    return matches
+
+
+def _describe(rules: ExtractionRules) -> str:
+    return f"select {', '.join(rules.select)!r}" if rules.select else "the whole <body>"
+
+
+def extract_html(html: bytes, rules: ExtractionRules, *, encoding: str | None = None) -> str:
+    """Normalised Markdown for the part of the page ``rules`` select."""
+    root = _parse(html, encoding)
+    etree.strip_elements(root, *_INVISIBLE_TAGS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+    for element in _HIDDEN_INPUTS(root):
+        _drop(element)
+    removals = tuple(css for spec in rules.filters for css in spec.drop) + rules.remove
+    if removals:
+        for element in _xpath(removals)(root):
+            _drop(element)
+    roots = _select(root, rules.select)
+    text = html_to_markdown(roots, url_rewriter(rules.filters))
+    text = normalize_text(apply_text_filters(text, rules.filters))
+    if not text:
+        raise ExtractionError(FailureKind.EMPTY, f"no text left after extraction ({_describe(rules)})")
+    return text
+
+
+def extract_markdown(text: str, rules: ExtractionRules) -> str:
+    """Normalised text for an imported .md/.txt file: link and text filters only, the HTML stages don't apply."""
+    rewrite = url_rewriter(rules.filters)
+    if rewrite is not None:
+        text = rewrite_markdown_links(text, rewrite)
+    text = normalize_text(apply_text_filters(text, rules.filters))
+    if not text:
+        raise ExtractionError(FailureKind.EMPTY, "the text is empty after filters and normalisation")
+    return text

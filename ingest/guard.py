@@ -1,0 +1,125 @@
+"""The fetch guard: decide, before extraction, whether a response can become a version.
+
+Anything suspicious becomes a failed fetch outcome with a kind
+(storage.vocabulary.FailureKind) and a human-readable detail; only what
+passes is extracted.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping, Sequence
+from urllib.parse import urlsplit
+
+from ingest.results import FetchFailure
+from storage.record import RawPage
+from storage.vocabulary import FailureKind
+
+# Text that shrank below this fraction of the current version is refused (`too_short`), unless the page says it moved.
+TOO_SHORT_FRACTION = 0.5
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Already-extracted text is accepted from imported files only (they have no
+# HTTP status); a live server answering text/plain is not serving the page.
+IMPORTED_TEXT_TYPES = ("text/markdown", "text/plain")
+
+
+def content_type_charset(content_type: str | None) -> tuple[str, str | None]:
+    """Split a Content-Type header into its media type and charset."""
+    if not content_type:
+        return "", None
+    media, _, params = content_type.partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"').strip("'")
+    return media.strip().lower(), charset
+
+
+# Markers specific to interstitials (scripts, element ids, titles), not words a
+# policy might use: OpenAI's own privacy policy names Cloudflare as a provider.
+CHALLENGE_MARKERS = (
+    ("Cloudflare", ("cf_chl_opt", "/cdn-cgi/challenge-platform/", "cf-browser-verification",
+                    "<title>just a moment...</title>", "<title>just a moment&hellip;</title>",
+                    "<title>attention required! | cloudflare</title>", 'id="cf-error-details"')),
+    ("Akamai", ("errors.edgesuite.net", "<title>access denied</title>", "_abck=", "bm-verify")),
+    ("DataDome", ("captcha-delivery.com", "geo.captcha-delivery.com", "datadome.co/captcha")),
+    ("PerimeterX", ("px-captcha", "_pxcaptcha", "perimeterx.net", "/px/captcha")),
+    ("hCaptcha", ("hcaptcha.com/1/api.js", 'class="h-captcha"')),
+    ("reCAPTCHA", ("www.google.com/recaptcha/api.js", "www.recaptcha.net/recaptcha", 'class="g-recaptcha"')),
+    ("a JavaScript check", ("enable javascript and cookies to continue", "please enable js and disable any ad blocker",
+                            "checking your browser before accessing", "verify you are human")),
+)
+CHALLENGE_HEADERS = (("cf-mitigated", "challenge", "Cloudflare"), ("x-datadome", "", "DataDome"))
+# Challenge pages are small; a real policy page carrying a CAPTCHA widget is not.
+CHALLENGE_MAX_BYTES = 200_000
+BLOCKING_STATUSES = (403, 406, 429, 503)
+LOGIN_PATH = re.compile(r"/(log-?in|sign-?in|auth|sso|oauth2?|session/new|account/login)(/|$|\?)", re.I)
+
+
+def challenge_vendor(body: bytes, status: int | None, headers: Mapping[str, str] | None = None) -> str | None:
+    """Who served a bot-protection page instead of the content, or None."""
+    for name, value, vendor in CHALLENGE_HEADERS:
+        found = (headers or {}).get(name)
+        if found is not None and value in found.lower():
+            return vendor
+    if len(body) > CHALLENGE_MAX_BYTES and status not in BLOCKING_STATUSES:
+        return None
+    head = body[:CHALLENGE_MAX_BYTES].decode("utf-8", "replace").lower()
+    for vendor, markers in CHALLENGE_MARKERS:
+        if any(marker in head for marker in markers):
+            return vendor
+    return None
+
+
+def is_login_redirect(page: RawPage) -> bool:
+    if page.final_url == page.url:
+        return False
+    return bool(LOGIN_PATH.search(urlsplit(page.final_url).path + "?")) and not LOGIN_PATH.search(urlsplit(page.url).path + "?")
+
+
+def check_page(page: RawPage, headers: Mapping[str, str] | None = None) -> FetchFailure | None:
+    """Why this response must not be extracted, or None."""
+    vendor = challenge_vendor(page.body, page.status, headers)
+    if vendor is not None:
+        status = f"HTTP {page.status} " if page.status else ""
+        return FetchFailure(FailureKind.BOT_CHALLENGE, f"{status}{vendor} challenge page at {page.final_url}", page.status,
+                            page.final_url)
+    if is_login_redirect(page):
+        return FetchFailure(FailureKind.LOGIN_WALL, f"{page.url} redirected to a sign-in page: {page.final_url}", page.status,
+                            page.final_url)
+    if page.status is not None and not 200 <= page.status < 300:
+        return FetchFailure(FailureKind.HTTP_ERROR, f"HTTP {page.status} from {page.final_url}", page.status, page.final_url)
+    media, _ = content_type_charset(page.content_type)
+    accepted = HTML_TYPES + IMPORTED_TEXT_TYPES if page.status is None else HTML_TYPES
+    if media and media not in accepted:
+        return FetchFailure(FailureKind.NOT_HTML, f"{page.final_url} is {media}, not HTML", page.status, page.final_url)
+    if not page.body.strip():
+        return FetchFailure(FailureKind.EMPTY, f"{page.final_url} returned an empty body", page.status, page.final_url)
+    return None
+
+
+def check_pages(pages: Sequence[RawPage]) -> FetchFailure | None:
+    if not pages:
+        return FetchFailure(FailureKind.EMPTY, "nothing was fetched")
+    for page in pages:
+        failure = check_page(page, page.headers)
+        if failure is not None:
+            return failure
+    return None
+
+
+MOVED_NOTICE = re.compile(r"\b(has moved|have moved|been moved|moved to|new location|no longer available here|"
+                          r"wurde verschoben|ist umgezogen|a été déplacée?|a déménagé)\b", re.I)
+
+
+def check_text(text: str, current: str | None, min_fraction: float, url: str | None = None) -> FetchFailure | None:
+    """Refuse text that shrank below `min_fraction` of the current version, unless it says the page moved."""
+    if current is None or min_fraction <= 0:
+        return None
+    if len(text) < min_fraction * len(current) and not MOVED_NOTICE.search(text):
+        return FetchFailure(FailureKind.TOO_SHORT, f"extracted text is {len(text)} characters, under {min_fraction:.0%} of "
+                            f"the current version's {len(current)}, and does not say the page moved", url=url,
+                            text=text)
+    return None

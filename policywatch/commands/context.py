@@ -1,0 +1,105 @@
+"""What every command shares: the context it runs in, user errors and exit statuses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from ingest.declarations import Source, load_sources
+from policywatch.config import Settings
+from policywatch.terminal import safe
+from storage.db import make_engine, session_factory, upgrade
+from storage.times import parse_time
+
+
+class ExitStatus(IntEnum):
+    """What cron and systemd see."""
+
+    OK = 0  # everything was fetched (or the command did what it was asked)
+    FAILURES = 1  # some sources failed, or `check` found problems
+    USAGE = 2  # a configuration or usage error, or nothing could be fetched
+    LOCKED = 3  # another `policywatch run` holds the lock
+    CRASH = 4  # an internal error: a crash, not a failed fetch
+
+
+def outcome_status(checked: int, failed: int) -> ExitStatus:
+    """The exit status of a command that fetched, imported or re-derived `checked` sources of which `failed` failed."""
+    if failed == checked:
+        return ExitStatus.USAGE
+    return ExitStatus.FAILURES if failed else ExitStatus.OK
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line without a traceback, exit status 2."""
+
+
+def time_argument(value: str) -> datetime:
+    """An ISO-8601 time on the command line; UTC when it names no zone."""
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO-8601 time such as 2026-01-31T12:00:00Z") from None
+
+
+@dataclass
+class Context:
+    """The configuration a command runs with, and the record it reads and writes."""
+
+    settings: Settings
+    quiet: bool = False
+    verbose: bool = False
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    _engine: Engine | None = None
+
+    def say(self, message: str) -> None:
+        """A line for the user, with anything taken from the web made safe for the terminal."""
+        print(safe(message), file=self.out, flush=True)
+
+    def warn(self, message: str) -> None:
+        print(f"policywatch: {safe(message)}", file=sys.stderr, flush=True)
+
+    def print_json(self, data: Any) -> None:
+        print(json.dumps(data, ensure_ascii=False, indent=2), file=self.out)
+
+    def sources(self) -> dict[str, Source]:
+        return load_sources(self.settings.sources)
+
+    def missing_database(self) -> str | None:
+        """The SQLite file the configuration names, when it does not exist yet."""
+        parsed = make_url(self.settings.db_url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            if not Path(parsed.database).exists():
+                return parsed.database
+        return None
+
+    def engine(self, must_exist: bool = False) -> Engine:
+        """The database, its schema brought up to date (the user is told when it is)."""
+        missing = self.missing_database() if must_exist else None
+        if missing is not None:
+            raise UserError(f"no database at {missing}: run `policywatch crawl` or "
+                            f"`policywatch import` first, or point --db at one")
+        if self._engine is None:
+            self._engine = make_engine(self.settings.db_url)
+            upgrade(self._engine, say=self.warn)
+        return self._engine
+
+    def factory(self, must_exist: bool = False) -> sessionmaker[Session]:
+        return session_factory(self.engine(must_exist))
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+AddCommand = Callable[[str, Callable[[Context, argparse.Namespace], int], str], argparse.ArgumentParser]

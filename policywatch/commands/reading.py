@@ -1,0 +1,148 @@
+"""Reading the record: `history`, `show`, `diff` and `changes`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from analysis.diff import diff_texts
+from analysis.vocabulary import FlagCategory, Severity
+from policywatch import jsonview
+from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, time_argument
+from policywatch.terminal import render_diff, safe, use_colour
+from storage import queries
+from storage.db import transaction
+from storage.models import Change
+from storage.vocabulary import Outcome
+
+
+def _change_brief(change: Change | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {"kind": change.kind, "words_added": change.words_added, "words_removed": change.words_removed}
+
+
+def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
+    with transaction(ctx.factory(must_exist=True)) as session:
+        versions = queries.versions_of(session, source_id)
+        outcomes = queries.outcomes_of(session, source_id)
+        changes = {row.change.to_version_id: row.change for row in queries.changes(session, source_id)}
+        if as_json:
+            ctx.print_json({"source": source_id,
+                            "versions": [jsonview.version_json(v) | {"change": _change_brief(changes.get(v.id))}
+                                         for v in versions],
+                            "outcomes": [jsonview.outcome_json(o) for o in outcomes]})
+            return ExitStatus.OK
+        source = queries.get_source(session, source_id)
+        ctx.say(f"{source.id}: {source.vendor} — {source.title} ({source.language})")
+        for v in versions:
+            change = changes.get(v.id)
+            what = "first version" if change is None else (
+                f"{change.kind}: +{change.words_added} / -{change.words_removed} words"
+                + (f"  [{change.severity}] {change.summary}" if change.flags else ""))
+            ctx.say(f"  v{v.number}  {jsonview.when(v.first_seen)}  confirmed {jsonview.when(v.last_confirmed)}  "
+                    f"{len(v.text.split())} words  {what}")
+        failed = [o for o in outcomes if o.outcome == Outcome.FAILED]
+        if failed:
+            latest = failed[-1]
+            kept = f"; the refused page is kept ({len(latest.snapshots)} snapshot(s))" if latest.snapshots else ""
+            ctx.say(f"  {len(failed)} failed fetch(es), latest {jsonview.when(latest.at)}: "
+                    f"{latest.failure_kind}: {latest.detail or ''}{kept}")
+    return ExitStatus.OK
+
+
+def history(ctx: Context, args: argparse.Namespace) -> int:
+    return print_history(ctx, args.id, args.json)
+
+
+def show(ctx: Context, args: argparse.Namespace) -> int:
+    with transaction(ctx.factory(must_exist=True)) as session:
+        if args.version is not None:
+            version = queries.version_by_number(session, args.id, args.version)
+        elif args.at is not None:
+            version = queries.version_at(session, args.id, args.at)
+        else:
+            version = queries.latest_version(session, args.id)
+        if args.json:
+            ctx.print_json(jsonview.version_json(version, with_text=True))
+        else:
+            sys.stdout.write(safe(version.text))
+    return ExitStatus.OK
+
+
+def print_diff(ctx: Context, source_id: str, a: int | None = None, b: int | None = None, colour: str = "auto",
+               context: int = 2, as_json: bool = False) -> int:
+    with transaction(ctx.factory(must_exist=True)) as session:
+        versions = queries.versions_of(session, source_id)
+        if len(versions) < 2 and (a is None or b is None):
+            raise UserError(f"{source_id} has {len(versions)} version(s): nothing to compare")
+        if b is None:
+            b = versions[-1].number
+        if a is None:
+            a = versions[-2].number
+        old = queries.version_by_number(session, source_id, a)
+        new = queries.version_by_number(session, source_id, b)
+        diff = diff_texts(old.text, new.text)
+        if as_json:
+            ctx.print_json(jsonview.diff_json(source_id, old, new, diff))
+            return ExitStatus.OK
+        ctx.say(f"{source_id}: v{old.number} ({jsonview.when(old.first_seen)}) → v{new.number} "
+                f"({jsonview.when(new.first_seen)}): +{diff.words_added} / -{diff.words_removed} words")
+        change = queries.change_for(session, new) if new.number == old.number + 1 else None
+        if change is not None and change.flags:
+            ctx.say(f"flags: {', '.join(change.flags)}  severity: {change.severity}")
+            ctx.say(f"summary: {change.summary}")
+        ctx.out.write(render_diff(diff, use_colour(ctx.out, colour), context=context))
+    return ExitStatus.OK
+
+
+def diff(ctx: Context, args: argparse.Namespace) -> int:
+    return print_diff(ctx, args.id, args.a, args.b, args.colour, args.context, args.json)
+
+
+def changes(ctx: Context, args: argparse.Namespace) -> int:
+    with transaction(ctx.factory(must_exist=True)) as session:
+        rows = queries.changes(session, args.source, args.since, flags=args.flag, severities=args.severity)
+        if args.json:
+            ctx.print_json([jsonview.change_json(r) for r in rows])
+            return ExitStatus.OK
+        for r in rows:
+            c = r.change
+            ctx.say(f"{jsonview.when(c.detected_at)}  {r.source.id}  v{r.from_number}→v{r.to_number}  {c.kind}  "
+                    f"+{c.words_added} / -{c.words_removed} words"
+                    + (f"  [{c.severity}] {c.summary}" if c.flags else ""))
+        if not rows:
+            ctx.say("no changes recorded")
+    return ExitStatus.OK
+
+
+def register(add: AddCommand) -> None:
+    p = add("history", history, "versions and fetch outcomes of one source")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+
+    p = add("show", show, "print one version's text (default: the latest)")
+    p.add_argument("id")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--version", type=int, metavar="N")
+    group.add_argument("--at", type=time_argument, metavar="TIME", help="the version in force at TIME")
+    p.add_argument("--json", action="store_true")
+
+    p = add("diff", diff, "word diff between two versions (default: the last two)")
+    p.add_argument("id")
+    p.add_argument("a", nargs="?", type=int, help="older version number")
+    p.add_argument("b", nargs="?", type=int, help="newer version number (default: the latest)")
+    p.add_argument("--colour", "--color", choices=("auto", "always", "never"), default="auto")
+    p.add_argument("--context", type=int, default=2, metavar="LINES")
+    p.add_argument("--json", action="store_true")
+
+    categories = [str(c) for c in FlagCategory]
+    p = add("changes", changes, "recorded changes, newest first")
+    p.add_argument("--source", metavar="ID")
+    p.add_argument("--since", type=time_argument, metavar="TIME")
+    p.add_argument("--flag", action="append", choices=categories, metavar="CATEGORY",
+                   help=f"only changes flagged with CATEGORY ({', '.join(categories)}); repeatable")
+    p.add_argument("--severity", action="append", choices=[str(s) for s in Severity],
+                   help="only changes of this severity; repeatable")
+    p.add_argument("--json", action="store_true")

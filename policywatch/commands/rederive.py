@@ -1,0 +1,59 @@
+"""`policywatch reextract` and `reanalyse`: bring the stored record up to date after rules change.
+
+Neither announces anything: the vendor did not change its wording.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+
+from ingest.declarations import select_sources
+from ingest.reanalyse import reanalyse as reanalyse_changes
+from ingest.reextract import reextract as reextract_sources
+from policywatch.commands.context import AddCommand, Context, ExitStatus, time_argument
+from storage.vocabulary import Outcome
+
+
+def reextract(ctx: Context, args: argparse.Namespace) -> int:
+    sources = select_sources(ctx.sources(), args.only)
+    results = reextract_sources(ctx.factory(must_exist=True), sources, args.now or datetime.now(timezone.utc))
+    for result in results:
+        if result.failure is not None:
+            ctx.say(f"{result.source_id}: failed: {result.failure.kind}: {result.failure.detail}")
+        elif result.outcome in (Outcome.CHANGED, Outcome.FIRST):
+            ctx.say(f"{result.source_id}: new version {result.version_number} (technical change, not announced)")
+        elif not ctx.quiet:
+            ctx.say(f"{result.source_id}: {result.outcome}")
+    changed = sum(r.outcome in (Outcome.CHANGED, Outcome.FIRST) for r in results)
+    failed = sum(r.outcome == Outcome.FAILED for r in results)
+    ctx.say(f"re-extracted {len(results)} source(s): {changed} new version(s), {failed} failure(s)")
+    return ExitStatus.FAILURES if failed else ExitStatus.OK
+
+
+def reanalyse(ctx: Context, args: argparse.Namespace) -> int:
+    report = reanalyse_changes(ctx.factory(must_exist=True), args.now or datetime.now(timezone.utc),
+                               args.only or (), args.since)
+    if not ctx.quiet:
+        for moved in report.moved:
+            what = [f"+{flag}" for flag in moved.gained] + [f"-{flag}" for flag in moved.lost]
+            if moved.old_severity != moved.new_severity:
+                what.append(f"severity {moved.old_severity} → {moved.new_severity}")
+            if moved.old_kind != moved.new_kind:
+                what.append(f"kind {moved.old_kind} → {moved.new_kind}")
+            ctx.say(f"  {moved.source_id} v{moved.to_number}: {', '.join(what) or 'new summary or evidence'}")
+    ctx.say(report.describe() + " (not announced)")
+    return ExitStatus.OK
+
+
+def register(add: AddCommand) -> None:
+    p = add("reextract", reextract, "extract the newest stored pages of each source again with the current "
+            "declarations (refused pages included); a different text becomes a `technical` change, never announced")
+    p.add_argument("--only", nargs="+", metavar="ID", help="only these source ids")
+    p.add_argument("--now", type=time_argument, metavar="TIME", help="record the re-extraction as made at TIME")
+
+    p = add("reanalyse", reanalyse, "analyse stored changes again with the current flagging rules (kind, flags, "
+            "severity, summary, evidence); the previous analysis is kept, nothing is announced")
+    p.add_argument("--only", nargs="+", metavar="ID", help="only the changes of these source ids")
+    p.add_argument("--since", type=time_argument, metavar="TIME", help="only changes detected at or after TIME")
+    p.add_argument("--now", type=time_argument, metavar="TIME", help="record the re-analysis as made at TIME")

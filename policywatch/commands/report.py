@@ -1,0 +1,97 @@
+"""`policywatch report` and `serve`: the static report and local browsing."""
+
+from __future__ import annotations
+
+import argparse
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
+from reports.site import BuildStats, build_site
+from reports.urls import normalise_base_url
+
+DEFAULT_OUT = "site"
+DEFAULT_PORT = 8765
+
+
+def base_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return normalise_base_url(value)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
+def print_build(ctx: Context, stats: BuildStats, out: Path) -> None:
+    index = stats.index_path.resolve()
+    ctx.say(f"wrote {stats.pages_written} file(s), {stats.pages_skipped} unchanged, in {stats.seconds:.2f} s")
+    ctx.say(f"report: {index}")
+    ctx.say(f"  open {index.as_uri()} in a browser, or run `policywatch serve --out {out}`")
+    if not stats.base_url_given:
+        ctx.say(f"  feeds link to {stats.base_url} because --base-url was not given; "
+                f"pass --base-url https://… when you publish the site")
+
+
+def build_report(ctx: Context, out: Path, base: str | None = None, full: bool = False) -> BuildStats:
+    return build_site(ctx.factory(must_exist=True), out, base, full=full,
+                      failing_after=ctx.settings.failing_after_runs)
+
+
+def report(ctx: Context, args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    print_build(ctx, build_report(ctx, out, base_url(args.base_url), args.full), out)
+    return ExitStatus.OK
+
+
+class _SiteHandler(SimpleHTTPRequestHandler):
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".html": "text/html; charset=utf-8",
+        ".css": "text/css; charset=utf-8",
+        ".js": "text/javascript; charset=utf-8",
+        ".atom": "application/atom+xml",
+        ".rss": "application/rss+xml",
+        # Raw snapshots: plain text, never HTML, whatever their bytes say.
+        ".txt": "text/plain",
+    }
+
+    def end_headers(self) -> None:
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        if self.path.split("?", 1)[0].startswith("/raw/"):
+            self.send_header("Content-Disposition", "attachment")
+        super().end_headers()
+
+
+def serve(ctx: Context, args: argparse.Namespace) -> int:
+    root = Path(args.out)
+    if not (root / "index.html").is_file():
+        raise UserError(f"no report in {root}: run `policywatch report --out {root}` first")
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", args.port), partial(_SiteHandler, directory=str(root)))
+    except OSError as exc:
+        raise UserError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}; "
+                        f"choose another port with --port") from None
+    port = server.server_address[1]
+    ctx.say(f"serving {root.resolve()} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return ExitStatus.OK
+
+
+def register(add: AddCommand) -> None:
+    p = add("report", report, "render the static HTML report and the RSS/Atom feeds")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output directory (default: ./{DEFAULT_OUT})")
+    p.add_argument("--base-url", metavar="URL", help="where the site will be published, for feed links "
+                   "(default: a file:// URL of the output directory)")
+    p.add_argument("--full", action="store_true", help="rebuild every page, not only what changed")
+
+    p = add("serve", serve, "serve the report on 127.0.0.1 for local browsing")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the report directory (default: ./{DEFAULT_OUT})")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")

@@ -1,0 +1,150 @@
+"""`policywatch run`: the nightly job — crawl every source, then render the report and the feeds.
+
+One run at a time: an exclusive `flock`, taken before anything else, is
+released by the kernel however the process ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from crawler.runner import CrawlPlan, run_crawls
+from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status, time_argument
+from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
+from policywatch.terminal import safe
+from storage.db import transaction
+from storage.models import Run
+from storage.vocabulary import Outcome
+
+
+class LockHeld(Exception):
+    def __init__(self, path: Path, holder: str):
+        super().__init__(f"another policywatch run holds the lock {path} (pid {holder or 'unknown'}); not starting")
+
+
+class RunLock:
+    """An exclusive, non-blocking flock; the kernel releases it when the process ends, however it ends.
+
+    The file is never deleted: removing a lock file another process has open
+    would let a third process lock a new file beside it.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise LockHeld(self.path, holder) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def lock_path(db_url: str, out: Path) -> Path:
+    """`<db>.lock` beside an SQLite file; for a database server, in the output directory."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        database = Path(url.database).expanduser()
+        if not database.resolve().parent.is_dir():
+            raise UserError(f"--db {db_url!r}: directory {database.resolve().parent} does not exist")
+        return database.with_name(database.name + ".lock")
+    out.mkdir(parents=True, exist_ok=True)
+    return out / ".policywatch-run.lock"
+
+
+class RunLog:
+    """`--log FILE`: timestamped lines appended to a file (nothing when no file is given)."""
+
+    def __init__(self, path: str | None):
+        self.path = Path(path) if path else None
+
+    def write(self, message: str) -> None:
+        if self.path is None:
+            return
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(f"{stamp} [{os.getpid()}] {safe(message)}\n")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _crawl_settings(log: str | None) -> dict[str, Any]:
+    if log:
+        return {"LOG_FILE": str(log), "LOG_FILE_APPEND": True, "LOG_LEVEL": "INFO"}
+    # Without a log file only errors reach the terminal: cron mails whatever is printed.
+    return {"LOG_LEVEL": "ERROR"}
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    quiet = ctx.quiet
+    base = base_url(args.base_url)
+    out = Path(args.out)
+    lock = RunLock(lock_path(ctx.settings.db_url, out))
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        ctx.warn(str(exc))
+        return ExitStatus.LOCKED
+    log = RunLog(args.log)
+    log.write(f"run started (lock {lock.path})")
+    try:
+        return _nightly(ctx, args, quiet, base, out, log)
+    except Exception as exc:
+        log.write(f"run stopped: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        lock.release()
+
+
+def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | None, out: Path, log: RunLog) -> int:
+    if not ctx.sources():
+        raise UserError(f"no sources are declared in {ctx.settings.sources}")
+    factory = ctx.factory()
+    run_ids = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(now=args.now)], _crawl_settings(args.log))
+    with transaction(factory) as session:
+        recorded = session.get_one(Run, run_ids[0])
+        failed = [(o.source_id, o.failure_kind or "", o.detail or "") for o in recorded.outcomes
+                  if o.outcome == Outcome.FAILED]
+        checked, new_versions, changes = recorded.sources_checked, recorded.new_versions, recorded.changes
+        failures, run_id = recorded.failures, recorded.id
+    stats = build_report(ctx, out, base)
+    summary = (f"policywatch run {run_id}: {_plural(checked, 'source')} checked, {_plural(new_versions, 'new version')}, "
+               f"{_plural(changes, 'change')}, {_plural(failures, 'failure')}; report: {stats.index_path.resolve()}")
+    log.write(summary)
+    log.write(f"report: {stats.pages_written} file(s) written, {stats.pages_skipped} unchanged, {stats.seconds:.2f} s")
+    if not quiet:
+        ctx.say(summary)
+    for source_id, kind, detail in failed:
+        line = f"failed {source_id}: {kind}: {detail}"
+        log.write(line)
+        ctx.say(line if quiet else f"  {line}")
+    return outcome_status(checked, failures)
+
+
+def register(add: AddCommand) -> None:
+    p = add("run", run, "the nightly job: crawl every source, then render the report and feeds; "
+            "exit 0 all fetched, 1 some failed, 2 configuration error or nothing fetched, 3 another run holds the lock")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"report directory (default: ./{DEFAULT_OUT})")
+    p.add_argument("--base-url", metavar="URL", help="where the site is published, for feed links")
+    p.add_argument("--log", metavar="FILE", help="append a timestamped log (and the crawler's log) to FILE")
+    p.add_argument("--now", type=time_argument, metavar="TIME", help="record the crawl as made at TIME (replays, tests)")

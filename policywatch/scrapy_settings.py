@@ -1,0 +1,11 @@
+"""The settings module of `scrapy crawl policies` and `scrapy list` (named in scrapy.cfg).
+
+It applies policywatch's typed configuration (options aside: the
+environment and the settings file) to the crawler's Scrapy settings, so a
+Scrapy command crawls exactly what `policywatch crawl` would.
+"""
+
+from crawler.settings import scrapy_settings
+from policywatch.config import load_settings
+
+globals().update(scrapy_settings(load_settings().crawl_options()))

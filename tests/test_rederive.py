@@ -1,0 +1,131 @@
+"""Bringing the record up to date after rules change: refused pages re-judged by `reextract`, stored changes
+analysed again by `reanalyse`, neither announced."""
+
+from __future__ import annotations
+
+import html
+import json
+import sqlite3
+from pathlib import Path
+
+import feedparser
+import yaml
+
+from conftest import write_declarations
+from policywatch.localserver import Page
+from storage import blobs
+from storage.db import make_engine, session_factory, transaction
+
+ARTICLE = (b"<html><body><nav>Menu</nav><article><h1>Chats</h1><p>We keep temporary chats for 30 days, "
+           b"then delete them.</p></article></body></html>")
+
+
+def sql(db: Path, statement: str, *args: object) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(statement, args).fetchall()
+
+
+def test_a_refused_page_is_kept_and_becomes_a_version_once_its_selector_is_fixed(server, make_cli,  # type: ignore[no-untyped-def]
+                                                                                 tmp_path: Path) -> None:
+    spec = {"id": "t/help", "urls": ["/help"], "select": "main"}
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [spec])
+    cli = make_cli(decl)
+    server.routes["/help"] = Page(ARTICLE)
+    refused = cli("crawl", "--now", "2026-05-01T00:00:00Z", check=False)
+    assert refused.returncode == 2 and "selector_miss" in refused.stdout
+    assert sql(cli.db, "select count(*) from versions") == [(0,)]
+    (sha,) = [row[0] for row in sql(cli.db, "select s.blob_sha256 from snapshots s join fetch_outcomes o "
+                                            "on o.id = s.outcome_id where o.outcome = 'failed'")]
+    engine = make_engine(f"sqlite:///{cli.db}")
+    with transaction(session_factory(engine)) as session:
+        assert blobs.read(session, sha) == ARTICLE, "the refused page is kept byte for byte"
+    engine.dispose()
+    assert "the refused page is kept (1 snapshot(s))" in cli("history", "t/help").stdout
+
+    site = tmp_path / "site"
+    cli("report", "--out", str(site))
+    runs = (site / "runs.html").read_text(encoding="utf-8")
+    assert f'href="raw/{sha}.txt"' in runs and "refused page as received" in runs
+    assert (site / "raw" / f"{sha}.txt").read_bytes() == ARTICLE
+    assert "selector_miss: the declared `select` matched nothing" in runs, "the failure kind says what it means"
+
+    write_declarations(decl, server.base_url, [spec | {"select": "article"}])
+    fixed = cli("reextract", "--now", "2026-05-02T00:00:00Z")
+    assert "t/help: new version 1 (technical change, not announced)" in fixed.stdout
+    history = cli.json("history", "t/help")
+    assert [v["number"] for v in history["versions"]] == [1]
+    assert history["versions"][0]["snapshots"][0]["sha256"] == sha
+    assert "We keep temporary chats for 30 days" in cli("show", "t/help").stdout
+    assert "t/help: unchanged" in cli("reextract").stdout, "a second re-extraction finds nothing new"
+
+
+def test_reextract_falls_back_to_the_last_accepted_page_when_the_latest_is_still_refused(  # type: ignore[no-untyped-def]
+        server, make_cli, tmp_path: Path) -> None:
+    spec = {"id": "t/help", "urls": ["/help"], "select": "article"}
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [spec])
+    cli = make_cli(decl)
+    server.routes["/help"] = Page(ARTICLE)
+    cli("crawl", "--now", "2026-05-01T00:00:00Z")
+    server.routes["/help"] = Page(b"<html><title>Just a moment...</title><body>cf_chl_opt</body></html>", status=403)
+    assert "bot_challenge" in cli("crawl", "--now", "2026-05-02T00:00:00Z", check=False).stdout
+    write_declarations(decl, server.base_url, [spec | {"remove": ["h1"]}])
+    out = cli("reextract", "--now", "2026-05-03T00:00:00Z")
+    assert "t/help: new version 2 (technical change, not announced)" in out.stdout
+    assert cli("show", "t/help").stdout.startswith("We keep temporary chats"), "the accepted page, without its h1"
+    (kind,) = sql(cli.db, "select kind from changes")
+    assert kind == ("technical",)
+
+
+def test_reanalyse_brings_stored_changes_up_to_date_keeps_the_old_analysis_and_announces_nothing(  # type: ignore[no-untyped-def]
+        server, make_cli, tmp_path: Path) -> None:
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
+        {"id": "t/help", "urls": ["/help"], "select": "article"},
+        {"id": "t/faq", "urls": ["/faq"], "select": "article"}])
+    cli = make_cli(decl)
+    faq = b"<article><p>Ask us anything about %s.</p></article>"
+    for day, (days, topic) in enumerate([(b"30", b"billing"), (b"90", b"accounts")], start=1):
+        server.routes["/help"] = Page(ARTICLE.replace(b"30", days))
+        server.routes["/faq"] = Page(faq % topic)
+        cli("crawl", "--now", f"2026-05-0{day}T00:00:00Z")
+    stored = sql(cli.db, "select id, flags, severity, summary from changes where source_id = 't/help'")
+    (change_id, flags, severity, summary), = stored
+    assert "retention" in json.loads(flags) and severity == "high"
+    gained = ", ".join(f"1 gained {flag}" for flag in sorted(json.loads(flags)))
+    # What an older flagger, without the retention rules, had recorded; it announced nothing flagged.
+    sql(cli.db, "update changes set flags = '[]', announced_flags = '[]', severity = 'low', summary = '', "
+                "evidence = '[]' where id = ?", change_id)
+
+    out = cli("reanalyse", "--now", "2026-05-10T00:00:00Z")
+    assert f"2 changes re-analysed: {gained}, 1 severity changed (not announced)" in out.stdout
+    assert "t/help v2: +" in out.stdout and "severity low → high" in out.stdout
+    assert sql(cli.db, "select flags, severity, summary from changes where id = ?", change_id) == [
+        (flags, severity, summary)]
+    kept = sql(cli.db, "select flags, severity, replaced_at, r.kind from change_analyses a join runs r "
+                       "on r.id = a.run_id where change_id = ?", change_id)
+    assert kept == [("[]", "low", "2026-05-10 00:00:00.000000", "reanalyse")], "the old analysis is kept"
+    assert "nothing moved" in cli("reanalyse").stdout, "a second re-analysis changes nothing"
+
+    site = tmp_path / "site"
+    cli("report", "--out", str(site))
+    flagged = feedparser.parse((site / "feeds" / "flagged.atom").read_bytes())
+    assert not flagged.bozo and flagged.entries == [], "a flag found by a re-analysis is not announced"
+    everything = feedparser.parse((site / "feeds" / "changes.atom").read_bytes())
+    assert len(everything.entries) == 2, "the changes announced when detected stay announced"
+    assert html.escape(str(summary)) in (site / "changes" / f"{change_id}.html").read_text(encoding="utf-8")
+
+    only = cli("reanalyse", "--only", "t/nope", check=False)
+    assert only.returncode == 2 and "no recorded source 't/nope'" in only.stderr
+
+
+def test_reanalyse_limits_itself_to_the_named_sources_and_times(server, make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = tmp_path / "sources.yaml"
+    decl.write_text(yaml.safe_dump({"sources": []}), encoding="utf-8")
+    decl = write_declarations(decl, server.base_url, [{"id": "t/help", "urls": ["/help"], "select": "article"}])
+    cli = make_cli(decl)
+    for day, days in enumerate([b"30", b"90", b"60"], start=1):
+        server.routes["/help"] = Page(ARTICLE.replace(b"30", days))
+        cli("crawl", "--now", f"2026-05-0{day}T00:00:00Z")
+    sql(cli.db, "update changes set severity = 'low'")
+    out = cli("reanalyse", "--only", "t/help", "--since", "2026-05-03T00:00:00Z")
+    assert "1 change re-analysed: 1 severity changed" in out.stdout
+    assert sql(cli.db, "select severity from changes order by id") == [("low",), ("high",)]

@@ -1,8 +1,8 @@
 """Measure the flagger on both labelled development sets, split by policy into folds.
 
 Classifies every passage of ../shared/labelled/opp115-dev.jsonl and
-gdpr200-dev.jsonl (or ``$POLICYWATCH_SHARED/labelled/…``) with
-``analysis.classify.classify`` (English) and compares the flags with the
+gdpr200-dev.jsonl (or ``$POLICYWATCH_SHARED/labelled/…``, as
+``policywatch.reference_data`` finds them) with ``analysis.classify`` (English) and compares the flags with the
 labels, with this mapping from labels to flag categories:
 
     retention  <- retention
@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import statistics
 import sys
 import time
@@ -59,6 +58,7 @@ from analysis.classify import classify_units, matching_rules  # noqa: E402
 from analysis.evidence import order_categories  # noqa: E402
 from analysis.rules import language_data  # noqa: E402
 from analysis.sentences import split_units  # noqa: E402
+from policywatch.reference_data import shared_dir  # noqa: E402
 
 FOLDS = 5
 # Pseudo rule id for flags a list item takes from the sentence introducing its list.
@@ -95,11 +95,6 @@ SETS = {
         citation="Cory et al., GDPR-Transparency-200, PoPETs 2026.1",
     ),
 }
-
-
-def shared_dir() -> Path:
-    env = os.environ.get("POLICYWATCH_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
 
 
 def fold_of(documents: Sequence[object]) -> dict[str, int]:
@@ -283,10 +278,14 @@ def main() -> int:
         parser.error(f"--folds: folds are 0 to {FOLDS - 1}")
 
     names = args.set or list(SETS)
-    paths = {name: shared_dir() / "labelled" / SETS[name].file for name in names}
+    shared = shared_dir()
+    if shared is None:
+        print("skipped: the shared reference data is not on this machine (set POLICYWATCH_SHARED to the shared directory)")
+        return 0
+    paths = {name: shared / "labelled" / SETS[name].file for name in names}
     missing = [p for p in paths.values() if not p.is_file()]
     if missing:
-        print(f"skipped: {missing[0]} not found (set POLICYWATCH_SHARED to the shared directory)")
+        print(f"skipped: {missing[0]} not found")
         return 0
     with_rules = not args.no_rules or bool(args.errors) or bool(args.rule)
     for name in names:

@@ -6,16 +6,21 @@ removed and added sentences are paired greedily by word-set similarity, so
 "kept for 30 days" → "kept for 90 days" comes out as one modified sentence
 rather than a removal and an addition. Sentences that merely moved (the same
 normalised words elsewhere in the other version) are not changes.
+
+``pair_across`` then pairs what is left anywhere in the change, with a score
+the caller gives (``analysis.meaning`` scores sentences that are similar or
+speak of the same practice), so that a promise removed in one place and its
+replacement added a few paragraphs further down come out as one edit.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
-from analysis.plaintext import word_sequence
+from analysis.plaintext import plain_words
 
 # Minimum Jaccard similarity of word sets for two sentences to count as one modified sentence.
 PAIR_THRESHOLD = 0.45
@@ -27,10 +32,16 @@ _WINDOW = 40
 
 @dataclass(frozen=True)
 class SentenceChange:
-    """One changed sentence: removed (``new`` is None), added (``old`` is None) or modified."""
+    """One changed sentence: removed (``new`` is None), added (``old`` is None) or modified.
+
+    ``old_index`` and ``new_index`` are the positions of the sentences in the
+    lists given to ``align_sentences``.
+    """
 
     old: str | None
     new: str | None
+    old_index: int | None = None
+    new_index: int | None = None
 
     @property
     def kind(self) -> str:
@@ -45,8 +56,12 @@ class SentenceChange:
 # alignment of two versions of a document and by claim evidence.
 @functools.lru_cache(maxsize=65536)
 def sentence_key(sentence: str) -> str:
-    """The sentence's words, lower-cased, punctuation and typography ignored."""
-    return " ".join(word_sequence(sentence))
+    """The words of a plain-text sentence, lower-cased, punctuation and typography ignored."""
+    return " ".join(plain_words(sentence))
+
+
+def word_set(sentence: str) -> frozenset[str]:
+    return frozenset(sentence_key(sentence).split())
 
 
 # A short sentence rewritten into a longer one ("We do not use images to train" →
@@ -57,7 +72,8 @@ CONTAINMENT_WEIGHT = 0.6
 CONTAINMENT_MIN_WORDS = 6
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+def similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """Jaccard similarity of two word sets, or scaled containment for longer sentences, whichever is higher."""
     if not a or not b:
         return 0.0
     shared = len(a & b)
@@ -67,47 +83,61 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return score
 
 
-def _pair_block(removed: Sequence[str], added: Sequence[str]) -> list[SentenceChange]:
-    old_words = [frozenset(sentence_key(s).split()) for s in removed]
-    new_words = [frozenset(sentence_key(s).split()) for s in added]
+def _window(i: int, count_i: int, count_j: int, full: bool) -> range:
+    if full:
+        return range(count_j)
+    centre = round(i * count_j / max(1, count_i))
+    return range(max(0, centre - _WINDOW), min(count_j, centre + _WINDOW + 1))
+
+
+def _greedy(scored: list[tuple[float, int, int]]) -> dict[int, int]:
+    scored.sort(key=lambda t: (-t[0], t[1], t[2]))
+    taken: dict[int, int] = {}
+    used: set[int] = set()
+    for _, i, j in scored:
+        if i not in taken and j not in used:
+            taken[i] = j
+            used.add(j)
+    return taken
+
+
+def _pair_block(removed: Sequence[tuple[int, str]], added: Sequence[tuple[int, str]],
+                old_keys: Sequence[str], new_keys: Sequence[str]) -> list[SentenceChange]:
+    old_words = [frozenset(old_keys[i].split()) for i, _ in removed]
+    new_words = [frozenset(new_keys[j].split()) for j, _ in added]
     scored: list[tuple[float, int, int]] = []
     full = len(removed) * len(added) <= _MAX_COMPARISONS
     for i, a in enumerate(old_words):
-        if full:
-            js = range(len(added))
-        else:
-            centre = round(i * len(added) / max(1, len(removed)))
-            js = range(max(0, centre - _WINDOW), min(len(added), centre + _WINDOW + 1))
-        for j in js:
-            score = _jaccard(a, new_words[j])
+        for j in _window(i, len(removed), len(added), full):
+            score = similarity(a, new_words[j])
             if score >= PAIR_THRESHOLD:
                 scored.append((score, i, j))
-    scored.sort(key=lambda t: (-t[0], t[1], t[2]))
-    old_taken: dict[int, int] = {}
-    new_taken: set[int] = set()
-    for _, i, j in scored:
-        if i not in old_taken and j not in new_taken:
-            old_taken[i] = j
-            new_taken.add(j)
+    old_taken = _greedy(scored)
+    new_taken = set(old_taken.values())
     changes: list[tuple[int, int, SentenceChange]] = []
-    for i, sentence in enumerate(removed):
+    for i, (oi, sentence) in enumerate(removed):
         if i in old_taken:
-            changes.append((old_taken[i], 0, SentenceChange(sentence, added[old_taken[i]])))
+            j = old_taken[i]
+            changes.append((j, 0, SentenceChange(sentence, added[j][1], oi, added[j][0])))
         else:
             # Removed sentences sort just before the added sentence that follows them.
             following = min((j for k, j in old_taken.items() if k > i), default=len(added))
-            changes.append((following, -1, SentenceChange(sentence, None)))
-    for j, sentence in enumerate(added):
+            changes.append((following, -1, SentenceChange(sentence, None, oi, None)))
+    for j, (nj, sentence) in enumerate(added):
         if j not in new_taken:
-            changes.append((j, 0, SentenceChange(None, sentence)))
+            changes.append((j, 0, SentenceChange(None, sentence, None, nj)))
     changes.sort(key=lambda t: (t[0], t[1]))
     return [c for _, _, c in changes]
 
 
-def align_sentences(old: Sequence[str], new: Sequence[str]) -> list[SentenceChange]:
-    """The changed sentences between two sentence lists, in document order."""
-    old_keys = [sentence_key(s) for s in old]
-    new_keys = [sentence_key(s) for s in new]
+def align_sentences(old: Sequence[str], new: Sequence[str], old_keys: Sequence[str] | None = None,
+                    new_keys: Sequence[str] | None = None) -> list[SentenceChange]:
+    """The changed sentences between two sentence lists, in document order.
+
+    ``old_keys`` and ``new_keys`` are the sentences' ``sentence_key``s when the caller has them.
+    """
+    old_keys = [sentence_key(s) for s in old] if old_keys is None else old_keys
+    new_keys = [sentence_key(s) for s in new] if new_keys is None else new_keys
     old_present = set(old_keys)
     new_present = set(new_keys)
     matcher = SequenceMatcher(None, old_keys, new_keys, autojunk=False)
@@ -115,7 +145,41 @@ def align_sentences(old: Sequence[str], new: Sequence[str]) -> list[SentenceChan
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        removed = [old[i] for i in range(i1, i2) if old_keys[i] and old_keys[i] not in new_present]
-        added = [new[j] for j in range(j1, j2) if new_keys[j] and new_keys[j] not in old_present]
-        changes.extend(_pair_block(removed, added))
+        removed = [(i, old[i]) for i in range(i1, i2) if old_keys[i] and old_keys[i] not in new_present]
+        added = [(j, new[j]) for j in range(j1, j2) if new_keys[j] and new_keys[j] not in old_present]
+        changes.extend(_pair_block(removed, added, old_keys, new_keys))
     return changes
+
+
+def pair_across(changes: list[SentenceChange], score: Callable[[SentenceChange, SentenceChange], float]) -> list[SentenceChange]:
+    """Pair removed and added sentences anywhere in ``changes``, greedily by ``score`` (0: not a pair).
+
+    A pair takes the place of its removed sentence; the added sentence's own
+    entry goes away. A large rewrite compares each removed sentence only with
+    added sentences at a similar relative position, which bounds the cost.
+    """
+    removed = [k for k, c in enumerate(changes) if c.new is None]
+    added = [k for k, c in enumerate(changes) if c.old is None]
+    if not removed or not added:
+        return changes
+    full = len(removed) * len(added) <= _MAX_COMPARISONS
+    scored: list[tuple[float, int, int]] = []
+    for i, k in enumerate(removed):
+        for j in _window(i, len(removed), len(added), full):
+            s = score(changes[k], changes[added[j]])
+            if s > 0:
+                scored.append((s, i, j))
+    if not scored:
+        return changes
+    taken = _greedy(scored)
+    merged = {removed[i]: added[j] for i, j in taken.items()}
+    dropped = set(merged.values())
+    result: list[SentenceChange] = []
+    for k, change in enumerate(changes):
+        if k in dropped:
+            continue
+        if k in merged:
+            other = changes[merged[k]]
+            change = replace(change, new=other.new, new_index=other.new_index)
+        result.append(change)
+    return result

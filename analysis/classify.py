@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 
@@ -20,7 +21,8 @@ from analysis.evidence import CATEGORIES, Classification, Duration, Evidence, or
 from analysis.language import detect_language
 from analysis.polarity import polarity
 from analysis.rules import language_data
-from analysis.sentences import split_sentences
+from analysis.sentences import Unit, split_sentences, split_units
+from analysis.vocabulary import UnitKind
 from analysis.values import data_categories, opt_kind
 
 __all__ = [
@@ -40,11 +42,15 @@ __all__ = [
 def classify_sentence(sentence: str, language: str) -> tuple[Evidence, ...]:
     """Evidence for one plain-text sentence, at most one item per category, in ``CATEGORIES`` order."""
     data = language_data(language)
+    lowered = sentence.lower()
+    if data.no_statement is not None and _may_state_nothing(lowered, data.no_statement_literals) and (
+        data.no_statement.match(sentence)
+    ):
+        return ()
     best: dict[str, Evidence] = {}
     durations: tuple[Duration, ...] | None = None
     opt: str | None = None
     names: tuple[str, ...] = ()
-    lowered = sentence.lower()
     candidates = data.rule_index.candidates(lowered)
     for index, rule in enumerate(data.rules):
         if index not in candidates:
@@ -76,12 +82,74 @@ def classify_sentence(sentence: str, language: str) -> tuple[Evidence, ...]:
     return tuple(best[c] for c in CATEGORIES if c in best)
 
 
+def _may_state_nothing(lowered: str, literals: re.Pattern[str] | None) -> bool:
+    return literals is None or literals.search(lowered) is not None
+
+
+def matching_rules(sentence: str, language: str) -> tuple[str, ...]:
+    """Ids of every rule that matches ``sentence`` on its own, in file order (for measuring rules one by one)."""
+    data = language_data(language)
+    lowered = sentence.lower()
+    candidates = data.rule_index.candidates(lowered)
+    return tuple(rule.id for index, rule in enumerate(data.rules) if index in candidates and rule.find(sentence, lowered))
+
+
+def classify_unit(unit: Unit, language: str) -> tuple[Evidence, ...]:
+    """Evidence for one unit of a document, at most one item per category, in ``CATEGORIES`` order.
+
+    Headings and table-of-contents entries name topics without stating
+    anything: they have none. A list item that states nothing of its own
+    carries the categories of the sentence that introduces its list ("We
+    share data with these processors:" makes the item "Acme Analytics" a
+    sharing statement), with that sentence's rule and polarity and the item's
+    own values (or the lead's periods when the item names none), unless the
+    list enumerates purposes ("… when necessary to:", "for the following
+    reasons:"): a purpose says why, not what or to whom.
+    """
+    if not unit.kind.states:
+        return ()
+    own = classify_sentence(unit.text, language)
+    if own or unit.kind != UnitKind.ITEM or unit.lead is None:
+        return own
+    purpose = language_data(language).purpose_lead
+    if purpose is not None and purpose.search(unit.lead):
+        return own
+    from_lead = classify_sentence(unit.lead, language)
+    if not from_lead:
+        return own
+    durations, opt, names = _item_values(unit.text, language)
+    return tuple(
+        Evidence(
+            category=e.category,
+            rule_id=e.rule_id,
+            start=0,
+            end=len(unit.text),
+            sentence=unit.text,
+            polarity=e.polarity,
+            durations=durations or e.durations,
+            opt=opt or e.opt,
+            data_categories=names,
+            lead=unit.lead,
+        )
+        for e in from_lead
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _item_values(text: str, language: str) -> tuple[tuple[Duration, ...], str | None, tuple[str, ...]]:
+    data = language_data(language)
+    return extract_durations(text, data.durations), opt_kind(text, data), data_categories(text, data)
+
+
+def classify_units(text: str, language: str) -> list[tuple[Unit, tuple[Evidence, ...]]]:
+    """Every unit of a Markdown or plain text with its evidence (see ``classify_unit``), in order."""
+    return [(unit, classify_unit(unit, language)) for unit in split_units(text, language)]
+
+
 def classify(text: str, language: str | None = None) -> Classification:
     """Flags and evidence for a Markdown or plain text; the language is detected when not given."""
     lang = language or detect_language(text)
-    evidence: list[Evidence] = []
-    for sentence in split_sentences(text, lang):
-        evidence.extend(classify_sentence(sentence, lang))
+    evidence = [e for _, found in classify_units(text, lang) for e in found]
     return Classification(flags=order_categories([e.category for e in evidence]), evidence=tuple(evidence))
 
 

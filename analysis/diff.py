@@ -19,8 +19,17 @@ Op = Literal["equal", "insert", "delete"]
 # Product of word counts above which a replaced block is not diffed word by word.
 WORD_DIFF_LIMIT = 4_000_000
 
-_TOKEN = re.compile(r"\S+\s*|\s+")
-_WORD = re.compile(r"\S+")
+# Scripts written without spaces between words (Han, kana): each character
+# counts as a word and is diffed on its own, so a 20,000-character Chinese
+# policy counts about 20,000 words, not the few hundred runs between spaces
+# and punctuation.
+_UNSPACED = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Their punctuation (、。「」, full-width ！（），：；？) is a token of its own but no word.
+_UNSPACED_PUNCTUATION = "\u3000-\u303f\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f"
+_TOKEN = re.compile(
+    rf"[{_UNSPACED}{_UNSPACED_PUNCTUATION}]\s*|[^\s{_UNSPACED}{_UNSPACED_PUNCTUATION}]+\s*|\s+"
+)
+_WORD = re.compile(rf"[{_UNSPACED}]|[^\s{_UNSPACED}{_UNSPACED_PUNCTUATION}]+")
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class Diff:
 
 
 def count_words(text: str) -> int:
+    """Words separated by spaces, plus one per character of a script written without spaces (Han, kana)."""
     return len(_WORD.findall(text))
 
 

@@ -1,11 +1,19 @@
 """Durations in sentences, normalised to days.
 
-The vocabulary (number words, units, unbounded phrases, age contexts) comes
-from ``analysis/rules/lang_<xx>.yaml``; this module compiles it and reads
-durations such as "30 days", "thirty (30) days", "30-day", "one year",
-"30 Tagen", "dreißig Tage", "einem Jahr", "30-tägig", "trente jours",
-"quatre-vingt-dix jours", "un an", plus the unbounded "indefinitely", "as long
-as necessary", "unbefristet", "aussi longtemps que nécessaire".
+The vocabulary (number words, units, qualifiers, unbounded phrases, age,
+look-back and contract-term contexts) comes from
+``analysis/rules/lang_<xx>.yaml``; this module compiles it and reads durations
+such as "30 days", "thirty (30) days", "thirty (30) rolling days", "five (5)
+additional years", "30-day", "one year", "30 Tagen", "dreißig (30) Tage",
+"einem Jahr", "30-tägig", "trente jours", "quatre-vingt-dix jours", "un an",
+plus the unbounded "indefinitely", "as long as necessary", "unbefristet",
+"aussi longtemps que nécessaire".
+
+Not periods of keeping data, so not read: ages ("children under 13 years",
+"over 18 year olds", "über 18-Jährige"), rates ("twice a year"), look-back
+windows ("in the preceding 12 months", "au cours des 12 derniers mois") and
+the term of a contract ("continues for an indefinite period, until
+terminated").
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analysis.evidence import Duration
+from analysis.prefilter import necessary_literals, union_literals
 
 _FLAGS = re.IGNORECASE | re.UNICODE
 
@@ -31,6 +40,13 @@ class DurationVocabulary:
     skip_before: re.Pattern[str] | None
     skip_after: re.Pattern[str] | None
     age_context: re.Pattern[str] | None
+    term_context: re.Pattern[str] | None
+    # Finds one of the lower-case strings every duration contains (a unit
+    # word, a piece of an unbounded phrase): a sentence without any is skipped
+    # before the full pattern runs. None when unknown (a unit as short as "an"
+    # or "hr"); then ``hint``, the units and unbounded phrases alone, decides.
+    literals: re.Pattern[str] | None = None
+    hint: re.Pattern[str] | None = None
 
 
 def _alternation(words: list[str]) -> str:
@@ -41,6 +57,12 @@ def _optional(patterns: list[str] | None) -> re.Pattern[str] | None:
     if not patterns:
         return None
     return re.compile("|".join(f"(?:{p})" for p in patterns), _FLAGS)
+
+
+def _scan(literals: frozenset[str] | None) -> re.Pattern[str] | None:
+    if literals is None:
+        return None
+    return re.compile("|".join(re.escape(literal) for literal in sorted(literals, key=len, reverse=True)))
 
 
 def compile_vocabulary(raw: dict[str, Any]) -> DurationVocabulary:
@@ -64,11 +86,15 @@ def compile_vocabulary(raw: dict[str, Any]) -> DurationVocabulary:
         unit_days.append(float(unit["days"]))
         unit_is_year.append(bool(unit.get("year", False)))
     parenthetical = r"(?:\s*\(\s*[^()]{1,24}?\s*\))?"
+    # Words that may stand between the number and its unit ("rolling", "additional").
+    qualifiers = raw.get("qualifiers") or []
+    qualifier = rf"(?:(?:{_alternation(qualifiers)})\s+)?" if qualifiers else ""
     pattern = re.compile(
-        rf"(?<![\w.,])(?P<num>{'|'.join(number_alts)}){parenthetical}(?:\s*-\s*|\s+|)"
+        rf"(?<![\w.,])(?P<num>{'|'.join(number_alts)}){parenthetical}(?:\s*-\s*|\s+|){qualifier}"
         rf"(?:{'|'.join(unit_groups)})(?!\w)",
         _FLAGS,
     )
+    hint_patterns = [rf"\b(?:{unit['pattern']})" for unit in raw["units"]] + list(raw.get("unbounded") or [])
     return DurationVocabulary(
         numbers=numbers,
         tens=tens,
@@ -80,6 +106,9 @@ def compile_vocabulary(raw: dict[str, Any]) -> DurationVocabulary:
         skip_before=_optional(raw.get("skip_before")),
         skip_after=_optional(raw.get("skip_after")),
         age_context=_optional(raw.get("age_context")),
+        term_context=_optional(raw.get("term_context")),
+        literals=_scan(union_literals(necessary_literals(p, _FLAGS) for p in hint_patterns)),
+        hint=re.compile("|".join(f"(?:{p})" for p in hint_patterns), _FLAGS),
     )
 
 
@@ -95,7 +124,18 @@ def _number_value(match: re.Match[str], vocab: DurationVocabulary) -> float | No
 
 
 def extract_durations(sentence: str, vocab: DurationVocabulary) -> tuple[Duration, ...]:
-    """All durations in ``sentence``, in order of appearance, without repeats of the same value."""
+    """All durations in ``sentence``, in order of appearance, without repeats of the same value.
+
+    A sentence about the term of a contract or licence names no period of
+    keeping data: it has none.
+    """
+    if vocab.literals is not None:
+        if vocab.literals.search(sentence.lower()) is None:
+            return ()
+    elif vocab.hint is not None and not vocab.hint.search(sentence):
+        return ()
+    if vocab.term_context is not None and vocab.term_context.search(sentence):
+        return ()
     found: list[tuple[int, Duration]] = []
     for m in vocab.pattern.finditer(sentence):
         before = sentence[max(0, m.start() - 40) : m.start()]

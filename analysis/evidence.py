@@ -62,7 +62,11 @@ class Evidence:
       "unbounded": bool}``;
     - ``opt``: ``"opt-in"``, ``"opt-out"`` or ``null``;
     - ``data_categories``: names of the kinds of data the sentence mentions;
-    - ``side``: ``"old"``, ``"new"`` or ``null`` (set for changes only).
+    - ``side``: ``"old"``, ``"new"`` or ``null`` (set for changes only);
+    - ``lead``: for a list item that carries the category of the sentence
+      introducing its list ("We share data with these processors:" → the item
+      "Acme Analytics"), that sentence; the rule matched there and the span
+      covers the whole item; otherwise ``null``.
     """
 
     category: str
@@ -75,6 +79,7 @@ class Evidence:
     opt: str | None = None
     data_categories: tuple[str, ...] = ()
     side: str | None = None
+    lead: str | None = None
 
     @property
     def match(self) -> str:
@@ -96,6 +101,7 @@ class Evidence:
             "opt": self.opt,
             "data_categories": list(self.data_categories),
             "side": self.side,
+            "lead": self.lead,
         }
 
 

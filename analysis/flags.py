@@ -2,15 +2,16 @@
 
 Callers (storage, reports, the CLI) import from here; the implementation
 lives in small modules: ``evidence`` (value types), ``rules`` (YAML rule
-files), ``sentences``, ``language``, ``polarity``, ``durations``,
-``values``, ``classify``, ``align`` and ``meaning``.
+files), ``sentences`` (units of a document), ``language``, ``polarity``,
+``durations``, ``values``, ``classify``, ``align``, ``edits`` (the words an
+edit changed) and ``meaning``.
 """
 
-from analysis.classify import classify, classify_json_lines, classify_sentence
+from analysis.classify import classify, classify_json_lines, classify_sentence, classify_units
 from analysis.evidence import CATEGORIES, Classification, Duration, Evidence
 from analysis.language import detect_language
-from analysis.meaning import ChangeAnalysis, analyse_change, is_formatting_change
-from analysis.sentences import split_sentences
+from analysis.meaning import ChangeAnalysis, analyse_change, is_formatting_change, not_analysed
+from analysis.sentences import Unit, split_sentences, split_units
 
 __all__ = [
     "CATEGORIES",
@@ -22,7 +23,11 @@ __all__ = [
     "classify",
     "classify_json_lines",
     "classify_sentence",
+    "classify_units",
     "detect_language",
     "is_formatting_change",
+    "not_analysed",
     "split_sentences",
+    "split_units",
+    "Unit",
 ]

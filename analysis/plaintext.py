@@ -104,6 +104,10 @@ def word_sequence(text: str) -> list[str]:
     targets, emphasis, bullets, headings underlines, table pipes, quotes,
     whitespace, case.
     """
-    plain = inline_to_plain(text)
+    return plain_words(inline_to_plain(text))
+
+
+def plain_words(plain: str) -> list[str]:
+    """``word_sequence`` of a text that is already plain and normalised (a sentence from ``analysis.sentences``)."""
     plain = _INNER_APOSTROPHE.sub("", plain)
     return [w.replace("_", "") for w in _WORD.findall(plain.casefold()) if w.strip("_")]

@@ -6,15 +6,23 @@ Two YAML files per language:
 cited by the evidence), a ``category`` (one of ``CATEGORIES``), ``patterns``
 (regular expressions; a sentence matches the rule where any of them matches),
 optional ``requires`` (at least one must also match somewhere in the
-sentence), optional ``unless`` (none may match in the sentence) and a
-``description``. Patterns match case-insensitively: they compile with
+sentence), optional ``unless`` (none may match in the sentence), an optional
+``practice`` (what the rule's statements are about when that is narrower than
+the category, such as ``sale`` for selling data; a change compares statements
+of the same practice) and a ``description``. Patterns match case-insensitively: they compile with
 ``re.IGNORECASE | re.UNICODE`` and, for speed, also as lower-cased patterns
 run on the lower-cased sentence (escapes such as ``\\W`` are left alone).
 
 ``lang_<xx>.yaml`` — what is not a rule: stop words for language detection,
 abbreviations the sentence splitter must not break after, negation and hedge
-cues, clause boundaries, duration vocabulary, opt-in/opt-out phrases and the named
-data categories.
+cues, clause boundaries, sentences that state no practice (``no_statement``:
+definitions of terms, sentences about the document itself), lead-ins whose
+list enumerates purposes rather than what the practice applies to
+(``purpose_lead``), rules addressed to the user rather than promises by the
+service (``user_rule``: "You may not …"), what makes a negated sentence the
+service's promise about data (``promise``: "we …", "is not sold"), duration
+vocabulary, opt-in/opt-out phrases, the named data categories and the named
+kinds of recipients (``recipients``, the values of a sharing statement).
 
 Files are read and compiled once per process.
 """
@@ -93,6 +101,7 @@ class Rule(Condition):
     id: str
     category: str
     description: str
+    practice: str  # what the rule's statements are about; the category unless narrower
 
 
 @dataclass(frozen=True)
@@ -114,14 +123,22 @@ class LanguageData:
     negation_words_after: int
     hedges: re.Pattern[str]
     clause_boundaries: re.Pattern[str]
+    no_statement: re.Pattern[str] | None
+    # Finds one of the lower-case strings that every no_statement match contains; None when unknown.
+    no_statement_literals: re.Pattern[str] | None
+    purpose_lead: re.Pattern[str] | None
+    user_rule: re.Pattern[str] | None
+    promise: re.Pattern[str] | None
     durations: DurationVocabulary
     opt_in: re.Pattern[str]
     opt_out: re.Pattern[str]
     data_categories: tuple[DataCategory, ...]
+    recipients: tuple[DataCategory, ...]
     rules: tuple[Rule, ...]
     # Which rules / data categories could match a lower-cased sentence.
     rule_index: TriggerIndex
     category_index: TriggerIndex
+    recipient_index: TriggerIndex
 
 
 def _compile_any(patterns: Any, where: str, engine: ModuleType = re) -> Pattern:
@@ -213,13 +230,14 @@ def parse_rules(raw: list[dict[str, Any]], language: str, source: str) -> tuple[
             raise RuleError(f"{where} ({rule_id}): unknown category {category!r}")
         if rule_id in seen:
             raise RuleError(f"{where}: duplicate id {rule_id}")
-        unknown = set(item) - {"id", "category", "patterns", "requires", "unless", "description"}
+        unknown = set(item) - {"id", "category", "patterns", "requires", "unless", "description", "practice"}
         if unknown:
             raise RuleError(f"{where} ({rule_id}): unknown keys {sorted(unknown)}")
         seen.add(rule_id)
         condition = compile_condition(item, f"{where} ({rule_id})")
         rules.append(
             Rule(id=rule_id, category=category, description=str(item.get("description", "")),
+                 practice=str(item.get("practice") or category),
                  **{f.name: getattr(condition, f.name) for f in fields(Condition)})
         )
     return tuple(rules)
@@ -227,6 +245,12 @@ def parse_rules(raw: list[dict[str, Any]], language: str, source: str) -> tuple[
 
 def _literals(patterns: list[str] | None) -> Literals | None:
     return union_literals(necessary_literals(p, _FLAGS) for p in patterns or [])
+
+
+def _literal_scan(literals: Literals | None) -> re.Pattern[str] | None:
+    if literals is None:
+        return None
+    return re.compile("|".join(re.escape(literal) for literal in sorted(literals, key=len, reverse=True)))
 
 
 def _abbreviation_pattern(abbreviations: list[str]) -> re.Pattern[str] | None:
@@ -241,20 +265,26 @@ def _abbreviation_pattern(abbreviations: list[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?:^|[\s(\[\"'])(?:{'|'.join(alts)})$", _FLAGS)
 
 
+def _named(items: list[dict[str, Any]] | None, where: str) -> tuple[DataCategory, ...]:
+    found = []
+    for item in items or []:
+        found.append(
+            DataCategory(
+                name=str(item["name"]),
+                sensitive=bool(item.get("sensitive", False)),
+                pattern=_compile_any(item.get("patterns"), f"{where} {item.get('name')!r}"),
+                literals=_literals(item.get("patterns")),
+            )
+        )
+    return tuple(found)
+
+
 def parse_language(lang_raw: dict[str, Any], rules_raw: dict[str, Any], language: str) -> LanguageData:
     where = f"lang_{language}.yaml"
     negation = lang_raw.get("negation") or {}
     opt = lang_raw.get("opt") or {}
-    categories = []
-    for item in lang_raw.get("data_categories") or []:
-        categories.append(
-            DataCategory(
-                name=str(item["name"]),
-                sensitive=bool(item.get("sensitive", False)),
-                pattern=_compile_any(item.get("patterns"), f"{where} data category {item.get('name')!r}"),
-                literals=_literals(item.get("patterns")),
-            )
-        )
+    categories = _named(lang_raw.get("data_categories"), f"{where} data category")
+    recipients = _named(lang_raw.get("recipients"), f"{where} recipient")
     rules = parse_rules(rules_raw.get("rules") or [], language, f"{language}.yaml")
     stopwords = lang_raw.get("stopwords") or []
     if not all(isinstance(w, str) for w in stopwords):
@@ -270,13 +300,20 @@ def parse_language(lang_raw: dict[str, Any], rules_raw: dict[str, Any], language
         negation_words_after=int(negation.get("words_after", 3)),
         hedges=_compile_any(lang_raw.get("hedges"), f"{where} hedges"),
         clause_boundaries=_compile_any(lang_raw.get("clause_boundaries"), f"{where} clause_boundaries"),
+        no_statement=_compile_optional(lang_raw.get("no_statement"), f"{where} no_statement"),
+        no_statement_literals=_literal_scan(_literals(lang_raw.get("no_statement"))),
+        purpose_lead=_compile_optional(lang_raw.get("purpose_lead"), f"{where} purpose_lead"),
+        user_rule=_compile_optional(lang_raw.get("user_rule"), f"{where} user_rule"),
+        promise=_compile_optional(lang_raw.get("promise"), f"{where} promise"),
         durations=compile_vocabulary(lang_raw["durations"]),
         opt_in=_compile_any(opt.get("opt-in"), f"{where} opt.opt-in"),
         opt_out=_compile_any(opt.get("opt-out"), f"{where} opt.opt-out"),
-        data_categories=tuple(categories),
+        data_categories=categories,
+        recipients=recipients,
         rules=rules,
         rule_index=TriggerIndex(enumerate(r.literals for r in rules)),
         category_index=TriggerIndex(enumerate(c.literals for c in categories)),
+        recipient_index=TriggerIndex(enumerate(r.literals for r in recipients)),
     )
 
 

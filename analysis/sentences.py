@@ -1,8 +1,13 @@
 """Sentence splitting for Markdown policy texts in English, German and French.
 
-Two stages. Blocks first: headings, list items, table cells (and the items
-inside a cell separated by ``<br>``) and paragraphs each start afresh, so a
-list item without a final full stop never runs into the next one. Then
+Two stages. Blocks first: headings, list items (nested ones too), table
+cells, table-of-contents entries (a line that is only a link to a place in
+the same page), paragraphs and the lines of a paragraph separated by a hard
+line break (``<br>``, two trailing spaces, a backslash) each start afresh, so
+a list item without a final full stop never runs into the next one, and a
+nested list or a table of contents never becomes one long sentence. Each
+sentence keeps the kind of its block (``UnitKind``): headings and contents
+entries name topics and carry no statement. Then
 sentences inside a block: a break after ``.``, ``!``, ``?`` or ``…``
 (optionally followed by closing quotes or brackets) when the next character
 opens a sentence (an upper-case letter, a digit, an opening quote or
@@ -21,8 +26,11 @@ from __future__ import annotations
 import functools
 import re
 
+from dataclasses import dataclass
+
 from analysis.plaintext import inline_to_plain
 from analysis.rules import LanguageData, language_data
+from analysis.vocabulary import UnitKind
 
 _ATX_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _SETEXT_UNDERLINE = re.compile(r"^\s{0,3}(?:=+|-+)\s*$")
@@ -34,6 +42,8 @@ _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _CELL_BULLET = re.compile(r"^\s*(?:[*+\-•·])\s+")
 _BLOCKQUOTE = re.compile(r"^\s*>\s?")
+# An enumeration label left after a bullet ("* a. Text", "- (ii) Text"): part of the list's markup.
+_ITEM_LABEL = re.compile(r"^(?:(?:\d{1,3}|[a-zA-Z]|[ivxlcIVXLC]{1,5})\\?[.)]|\((?:\d{1,3}|[a-zA-Z]|[ivxlcIVXLC]{1,5})\))\s+")
 
 _BOUNDARY = re.compile(r"(?:[.!?]+|…)[\"'”’»)\]]*(?=\s)")
 # "obligations.Where": a full stop glued to the next sentence in the source
@@ -46,15 +56,56 @@ _INITIAL = re.compile(r"(?:^|\s)[^\W\d_]$")
 _SHORT_NUMBER = re.compile(r"(?:^|\s)\d{1,2}$")
 
 
-def _blocks(text: str) -> list[str]:
+@dataclass(frozen=True)
+class Unit:
+    """One sentence (or list item, cell, heading) as plain text, with the kind of block it comes from.
+
+    ``lead`` is, for a list item, the sentence that introduces its list: the
+    last sentence of the paragraph or item right before the list when it ends
+    with a colon ("We share data with the following processors:" for the item
+    "Acme Analytics"). A heading names a topic and introduces nothing.
+    """
+
+    text: str
+    kind: UnitKind
+    lead: str | None = None
+
+
+@dataclass
+class _Block:
+    text: str
+    kind: UnitKind
+    lead: int | None = None  # index of the block that introduces this list item
+
+
+# A line that is nothing but a link to a place in the same page, optionally
+# numbered: a table-of-contents entry ("[4. Retention](#retention)").
+_CONTENTS_LINE = re.compile(r"^\s*(?:\d{1,3}(?:\.\d{1,3})*\\?[.)]?\s*)?\[[^\[\]]+\]\(#[^()\s]*\)\s*$")
+# A hard line break inside a paragraph: two trailing spaces or a backslash.
+_HARD_BREAK = re.compile(r"(?: {2,}|\\)$")
+_INDENT = re.compile(r"^\s*")
+_INTRODUCES = re.compile(r":[*_\s]*$")
+
+
+def _blocks(text: str) -> list[_Block]:
     """Markdown text cut into blocks whose boundaries are always sentence boundaries."""
-    blocks: list[str] = []
+    blocks: list[_Block] = []
     current: list[str] = []
+    kind = UnitKind.PARAGRAPH
+    lead: int | None = None
+    # Open lists: (indentation of their items, index of the block introducing them).
+    lists: list[tuple[int, int | None]] = []
 
     def flush() -> None:
         if current:
-            blocks.append(" ".join(part.strip() for part in current))
+            blocks.append(_Block(" ".join(part.strip() for part in current), kind, lead))
             current.clear()
+
+    def introducer() -> int | None:
+        if not blocks:
+            return None
+        last = blocks[-1]
+        return len(blocks) - 1 if last.kind != UnitKind.HEADING and _INTRODUCES.search(last.text) else None
 
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = _BLOCKQUOTE.sub("", line)
@@ -62,33 +113,63 @@ def _blocks(text: str) -> list[str]:
             flush()
             continue
         if _SETEXT_UNDERLINE.match(line) and current:
+            kind = UnitKind.HEADING
             flush()
+            lists.clear()
             continue
         if _THEMATIC_BREAK.match(line):
             flush()
+            lists.clear()
             continue
         heading = _ATX_HEADING.match(line)
         if heading:
             flush()
-            blocks.append(heading.group(1))
+            lists.clear()
+            blocks.append(_Block(heading.group(1), UnitKind.HEADING))
             continue
         row = _TABLE_ROW.match(line)
         if row:
             flush()
+            lists.clear()
             if _TABLE_SEPARATOR.match(line):
                 continue
             for cell in _CELL_SPLIT.split(row.group(1)):
                 for part in _BR.split(cell):
                     part = _CELL_BULLET.sub("", part).strip()
                     if part:
-                        blocks.append(part)
+                        blocks.append(_Block(part, UnitKind.CELL))
             continue
+        # Every list item starts a block, nested ones too: a nested list is
+        # not one sentence with its parent item.
         item = _LIST_ITEM.match(line)
-        if item and not (line.startswith("    ") and current):
+        if item:
             flush()
-            current.append(item.group(1))
+            indent = len(_INDENT.match(line).group(0))  # type: ignore[union-attr]
+            while lists and lists[-1][0] > indent:
+                lists.pop()
+            if not lists or lists[-1][0] < indent:
+                lists.append((indent, introducer()))
+            content = _ITEM_LABEL.sub("", item.group(1), count=1)
+            kind = UnitKind.CONTENTS if "](#" in content and _CONTENTS_LINE.match(content) else UnitKind.ITEM
+            lead = lists[-1][1]
+            current.append(content)
             continue
-        current.append(line)
+        if "](#" in line and _CONTENTS_LINE.match(line):
+            flush()
+            blocks.append(_Block(line.strip(), UnitKind.CONTENTS))
+            continue
+        if not current:
+            kind, lead = UnitKind.PARAGRAPH, None
+            lists.clear()
+        # A line break inside a block separates items (an address, a list
+        # written with <br>), never the words of one sentence.
+        parts = _BR.split(line) if "<" in line else [line]
+        for index, part in enumerate(parts):
+            if index:
+                flush()
+            current.append(part)
+        if line.endswith(("  ", "\\")) and _HARD_BREAK.search(line):
+            flush()
     flush()
     return blocks
 
@@ -141,10 +222,21 @@ def _block_sentences(block: str, language: str) -> tuple[str, ...]:
     return tuple(_split_block(plain, language_data(language))) if plain else ()
 
 
+def split_units(text: str, language: str) -> list[Unit]:
+    """The sentences of a Markdown or plain text, as plain text, in order, each with its kind of block and lead."""
+    language_data(language)
+    units: list[Unit] = []
+    sentences_of: list[tuple[str, ...]] = []
+    for block in _blocks(text):
+        sentences = _block_sentences(block.text, language)
+        sentences_of.append(sentences)
+        lead = sentences_of[block.lead][-1] if block.lead is not None and sentences_of[block.lead] else None
+        # The lead-in introduces the item, that is its first sentence.
+        units.extend(Unit(sentence, block.kind, lead if i == 0 else None) for i, sentence in enumerate(sentences))
+    return units
+
+
 def split_sentences(text: str, language: str) -> list[str]:
     """The sentences of a Markdown or plain text, as plain text, in order."""
-    language_data(language)
-    sentences: list[str] = []
-    for block in _blocks(text):
-        sentences.extend(_block_sentences(block, language))
-    return sentences
+    return [unit.text for unit in split_units(text, language)]
+

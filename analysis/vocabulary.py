@@ -26,6 +26,13 @@ class Polarity(StrEnum):
     HEDGED = "hedged"
 
 
+class Opt(StrEnum):
+    """How a practice depends on the user's choice."""
+
+    OPT_IN = "opt-in"  # only if the user agrees or turns it on
+    OPT_OUT = "opt-out"  # unless the user objects or turns it off
+
+
 class Severity(StrEnum):
     """How much a change matters, most severe first."""
 
@@ -38,6 +45,21 @@ class Severity(StrEnum):
     def rank(self) -> int:
         """0 for the most severe; sorts severities from high to none."""
         return list(Severity).index(self)
+
+
+class UnitKind(StrEnum):
+    """What a unit of text is in its document; headings and contents entries name topics, they state nothing."""
+
+    HEADING = "heading"
+    CONTENTS = "contents"  # a table-of-contents entry: a link to a place in the same page
+    ITEM = "item"  # a list item
+    CELL = "cell"  # a table cell, or one line of it
+    PARAGRAPH = "paragraph"
+
+    @property
+    def states(self) -> bool:
+        """Whether a unit of this kind can carry a statement about a practice."""
+        return self not in (UnitKind.HEADING, UnitKind.CONTENTS)
 
 
 class ChangeKind(StrEnum):

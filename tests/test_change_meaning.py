@@ -117,7 +117,8 @@ def test_removed_negated_training_sentence_is_reported() -> None:
     old = "Intro text.\n\nWe do not train on business data.\n\nOutro text."
     new = "Intro text.\n\nOutro text."
     result = analyse_change(old, new)
-    assert result.severity == "medium"
+    # A negated promise dropped without a replacement is high (issue 11; it used to be medium).
+    assert result.severity == "high"
     assert result.summary == "training: 'We do not train on business data.' removed"
     assert result.evidence[0].side == "old"
     assert result.evidence[0].polarity == "negated"
@@ -206,7 +207,9 @@ def test_french_polarity_flip() -> None:
 def test_to_json_is_stable() -> None:
     result = analyse_change("We keep logs for 30 days.", "We keep logs for 60 days.")
     data = result.to_json()
-    assert list(data) == ["kind", "flags", "evidence", "summary", "severity"]
+    # Fields are only ever added: "analysed" and "note" came with issue 11.
+    assert list(data) == ["kind", "flags", "evidence", "summary", "severity", "analysed", "note"]
+    assert data["analysed"] is True and data["note"] == ""
     assert data["evidence"][0]["side"] == "old"
     assert data["evidence"][1]["durations"][0]["days"] == 60.0
 
@@ -217,7 +220,8 @@ def test_summary_is_one_line_with_a_bounded_number_of_items() -> None:
     result = analyse_change(old, new)
     assert "\n" not in result.summary
     assert result.summary.count(";") <= 3
-    assert "more)" in result.summary
+    # What "+N more" hides is named by category (issue 11; it used to read "(+7 more)").
+    assert result.summary.endswith("(+7 more: 7 retention)")
 
 
 def test_alignment_of_large_rewrites_is_fast() -> None:

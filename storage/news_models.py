@@ -151,7 +151,7 @@ class ArticleFetch(Base):
     url: Mapped[str] = mapped_column(Text)
     final_url: Mapped[Optional[str]] = mapped_column(Text)
     http_status: Mapped[Optional[int]] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(20))  # storage.vocabulary.Outcome
+    outcome: Mapped[str] = mapped_column(String(20))  # storage.vocabulary.ArticleOutcome
     failure_kind: Mapped[Optional[str]] = mapped_column(String(40))
     detail: Mapped[Optional[str]] = mapped_column(Text)
     # The page as received (blobs), unless the publisher reserves text and data mining.

@@ -86,6 +86,16 @@ class ArticleStatus(StrEnum):
     UNAVAILABLE = "unavailable"  # the latest fetch failed otherwise; earlier versions stay
 
 
+class ArticleOutcome(StrEnum):
+    """What one fetch of an article page came to."""
+
+    FIRST = "first"  # the article's first version
+    UNCHANGED = "unchanged"  # the same text as its current version: only confirmed
+    CHANGED = "changed"  # a new edition
+    FAILED = "failed"  # no version: see the failure kind (paywall, consent_wall, http_error, …)
+    OFF_TOPIC = "off_topic"  # read, and not about a tracked vendor's data practices: nothing of it is kept
+
+
 class FetchReason(StrEnum):
     """Why an article page was fetched."""
 

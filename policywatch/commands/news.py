@@ -26,11 +26,15 @@ def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
 
 
-def news_run_line(run: Run, fetches: Sequence[ArticleFetch]) -> str:
+def news_run_line(session: Session, run: Run) -> str:
+    fetches = session.scalars(select(ArticleFetch).where(ArticleFetch.run_id == run.id)).all()
     refetched = sum(1 for f in fetches if f.reason == FetchReason.REFETCH)
-    new_articles = run.new_versions - run.changes
+    # An article is new in the run that made its first fetch, readable or walled.
+    seen = {f.article_id for f in fetches if f.article_id is not None}
+    earlier = set(session.scalars(select(ArticleFetch.article_id).where(
+        ArticleFetch.article_id.in_(seen), ArticleFetch.run_id < run.id).distinct())) if seen else set()
     return (f"news run {run.id} ({run.status}): {_plural(run.sources_checked, 'news source')} read, "
-            f"{_plural(new_articles, 'new article')}, {_plural(run.changes, 'new edition')}, "
+            f"{_plural(len(seen - earlier), 'new article')}, {_plural(run.changes, 'new edition')}, "
             f"{_plural(refetched, 'article')} checked again, {_plural(run.failures, 'source')} failed")
 
 
@@ -84,7 +88,7 @@ def report_news_runs(ctx: Context, run_ids: Sequence[int], quiet: bool = False,
                 worst = max(worst, ExitStatus.FAILURES)
             lines = coverage_lines(session, run_id)
             if log is not None:
-                log(news_run_line(run, fetches))
+                log(news_run_line(session, run))
                 for line in lines:
                     if line.startswith("  failed news source"):
                         log(line.strip())
@@ -93,7 +97,7 @@ def report_news_runs(ctx: Context, run_ids: Sequence[int], quiet: bool = False,
                     if line.startswith("  failed news source"):
                         ctx.say(line.strip())
                 continue
-            ctx.say(news_run_line(run, fetches))
+            ctx.say(news_run_line(session, run))
             for line in lines:
                 ctx.say(line)
             counted = Counter(f.failure_kind for f in fetches if f.failure_kind)

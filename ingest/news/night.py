@@ -176,7 +176,8 @@ class NewsNight:
         try:
             discovery = discover(source, fetched.body, url=fetched.final_url or fetched.url)
         except DiscoveryError as exc:
-            return DocumentPlan(replace(base, failure_kind=FailureKind.NOT_A_FEED, detail=exc.message, sha256=sha))
+            return DocumentPlan(replace(base, failure_kind=FailureKind.NOT_A_FEED, sha256=sha,
+                                        detail=f"{fetched.final_url or fetched.url}: {exc.message}"))
         notes = list(discovery.notes)
         keyed: list[tuple[Candidate, str]] = []
         for candidate in discovery.candidates:

@@ -195,7 +195,7 @@ def test_the_articles_and_article_commands(newsroom: Newsroom) -> None:
 
     text = cli("article", corrected["id"][:8]).stdout
     assert text.startswith(corrected["id"] + "\nWas ChatGPT mit hochgeladenen Fotos macht\n")
-    assert "  v2  2025-06-13T10:00:00Z" in text and "correction" in text and "Korrektur (11.06.2025): “" in text
+    assert "  v2  2025-06-13T10:00:00Z" in text and "correction" in text and "“Korrektur (11.06.2025): In einer früheren Fassung" in text
     assert "flagged sentences (v2):" in text
     detail = cli.json("article", corrected["id"])
     assert [v["number"] for v in detail["versions"]] == [1, 2] and detail["versions"][1]["is_correction"]

@@ -112,7 +112,7 @@ def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
             for version in versions:
                 ctx.say(_version_line(version))
                 for notice in (version.corrections or []) if version.is_correction else []:
-                    ctx.say(f"      {notice.get('marker', 'correction')}: “{notice.get('notice', '')}”")
+                    ctx.say(f"      “{notice.get('notice', '')}”")
         failed = [f for f in fetches if f.failure_kind]
         if failed:
             latest = failed[-1]

@@ -103,6 +103,10 @@ def test_feeds_that_fail_are_recorded_with_their_kind_and_set_the_exit_status(se
     only_failures = quiet("-q", "news", "--only", "t/gone", "--now", "2025-06-14T10:00:00Z", check=False)
     assert only_failures.stdout.splitlines() == [f"failed news source t/gone: http_error: HTTP 404 at "
                                                  f"{server.base_url}/gone.rss"]
+    cli("report", "--out", str(tmp_path / "site"))
+    runs = (tmp_path / "site" / "runs.html").read_text(encoding="utf-8")
+    assert '<a href="coverage/index.html">t/gone</a></th><td>http_error</td>' in runs
+    assert "news source &#39;t/html&#39;" not in runs and "not_a_feed: a news feed, sitemap or GDELT answer" in runs
     broken = tmp_path / "broken.yaml"
     broken.write_text("news:\n  - id: x/y\n    kind: podcast\n", encoding="utf-8")
     bad = CLI(tmp_path / "other.db", None, tmp_path, broken)("news", check=False)

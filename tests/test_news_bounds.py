@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from conftest import CLI, REPO
+from conftest import CLI, REPO, write_declarations
 from news_site import STORIES, serve_newsroom, write_news_declarations
 from policywatch.localserver import LocalServer, Page
 
@@ -124,3 +124,23 @@ def test_scrapy_crawl_news_works_from_the_project(server: LocalServer, tmp_path:
                    capture_output=True, text=True, check=True, timeout=120)
     assert rows(db, "select kind, status, sources_checked from runs") == [("news", "ok", 1)]
     assert rows(db, "select count(*) from news_articles where status = 'readable'") == [(5,)]
+
+
+def test_run_reads_the_news_after_the_policies_and_publishes_both(server: LocalServer, tmp_path: Path) -> None:
+    serve_newsroom(server)
+    server.routes["/policy"] = Page(b"<html><body><main><h1>Policy</h1><p>We keep chats for 30 days.</p></main>"
+                                    b"</body></html>")
+    sources = write_declarations(tmp_path / "sources.yaml", server.base_url,
+                                 [{"id": "t/policy", "urls": ["/policy"], "select": "main"}])
+    news = write_news_declarations(tmp_path / "news.yaml", server.base_url)
+    cli = CLI(tmp_path / "policywatch.db", sources, tmp_path, news)
+    site = tmp_path / "site"
+    result = cli("run", "--out", str(site), "--now", "2025-06-12T03:00:00Z")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("policywatch run 1: 1 source checked, 1 new version")
+    assert lines[1] == ("news run 2 (ok): 1 news source read, 7 new articles, 0 new editions, 0 articles checked "
+                        "again, 0 sources failed")
+    assert rows(cli.db, "select id, kind, status from runs") == [(1, "crawl", "ok"), (2, "news", "ok")]
+    assert len(list((site / "coverage").glob("*.html"))) == 1 + 7, "the report shows the night's coverage"
+    quiet = cli("run", "--out", str(site), "-q", "--now", "2025-06-13T03:00:00Z")
+    assert quiet.stdout == "", "cron mails nothing when the policies and the news were read"

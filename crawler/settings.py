@@ -76,6 +76,14 @@ class CrawlOptions:
         return f"policywatch/0.1 (+{self.contact_url})"
 
 
+def gdelt_interval(options: CrawlOptions) -> float:
+    """Seconds between requests to GDELT's host, robots.txt included. GDELT asks for five: a shorter interval
+    is only ever used for a stand-in (a mirror, a test server)."""
+    if options.gdelt_api == GDELT_API:
+        return max(options.gdelt_interval, GDELT_MIN_INTERVAL_SECONDS)
+    return options.gdelt_interval
+
+
 def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
     return {
         "BOT_NAME": BOT_NAME,
@@ -119,8 +127,7 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "POLICYWATCH_NEWS_MAX_CANDIDATES": options.news_max_candidates,
         "POLICYWATCH_NEWS_MAX_REFETCHES": options.news_max_refetches,
         "POLICYWATCH_GDELT_API": options.gdelt_api,
-        # GDELT asks for one request every 5 seconds: its host (robots.txt included) is spaced that far apart.
-        "POLICYWATCH_SPACED_HOSTS": {urlsplit(options.gdelt_api).netloc: options.gdelt_interval},
+        "POLICYWATCH_SPACED_HOSTS": {urlsplit(options.gdelt_api).netloc: gdelt_interval(options)},
         **browser_settings(options.chromium or DEFAULT_CHROMIUM, options.download_timeout,
                            options.allow_private_addresses),
     }

@@ -36,7 +36,8 @@ def version_json(version: ArticleVersion) -> dict[str, Any]:
         "language": version.language, "text_kept": version.text is not None,
         "words_added": version.words_added, "words_removed": version.words_removed,
         "is_correction": bool(version.is_correction), "corrections": list(version.corrections or []),
-        "flags": list(version.flags or []), "quotes": [quote_json(q) for q in quotes(version.evidence or [], version.words)],
+        "flags": list(version.flags or []),
+        "quotes": [quote_json(q) for q in quotes(version.evidence or [], version.words)],
     }
 
 

@@ -108,7 +108,8 @@ def load_coverage(session: Session) -> tuple[ArticleInfo, ...]:
                    ArticleVersion.text.is_not(None), ArticleVersion.words_added, ArticleVersion.words_removed,
                    ArticleVersion.is_correction, ArticleVersion.corrections, ArticleVersion.flags,
                    ArticleVersion.evidence).order_by(ArticleVersion.article_id, ArticleVersion.number)
-    for aid, number, first_seen, words, kept, added, removed, corrected, notices, flags, found in session.execute(query):
+    for aid, number, first_seen, words, kept, added, removed, corrected, notices, flags, found in \
+            session.execute(query):
         editions[aid].append(EditionInfo(number, first_seen, words, bool(kept), added, removed, bool(corrected),
                                          _corrections(notices), tuple(flags or ())))
         evidence[aid] = (list(found or []), words)

@@ -70,7 +70,8 @@ def coverage_page() -> str:
 
 def article_page(article_id: str) -> str:
     """An article's page, named by its id (the sha256 of its canonical URL: hexadecimal, never a path)."""
-    safe = article_id if re.fullmatch(r"[0-9a-f]{64}", article_id) else hashlib.sha256(article_id.encode()).hexdigest()
+    hexadecimal = re.fullmatch(r"[0-9a-f]{64}", article_id)
+    safe = article_id if hexadecimal else hashlib.sha256(article_id.encode()).hexdigest()
     return f"coverage/{safe}.html"
 
 

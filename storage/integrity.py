@@ -77,7 +77,8 @@ def _outcome_checks(session: Session, report: Report) -> None:
 
 def _news_checks(session: Session, report: Report) -> None:
     previous: dict[str, int] = {}
-    for version in session.scalars(select(ArticleVersion).order_by(ArticleVersion.article_id, ArticleVersion.number)):
+    versions = select(ArticleVersion).order_by(ArticleVersion.article_id, ArticleVersion.number)
+    for version in session.scalars(versions):
         where = f"article {version.article_id[:12]} v{version.number}"
         expected = previous.get(version.article_id, 0) + 1
         if version.number != expected:

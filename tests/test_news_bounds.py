@@ -144,3 +144,11 @@ def test_run_reads_the_news_after_the_policies_and_publishes_both(server: LocalS
     assert len(list((site / "coverage").glob("*.html"))) == 1 + 7, "the report shows the night's coverage"
     quiet = cli("run", "--out", str(site), "-q", "--now", "2025-06-13T03:00:00Z")
     assert quiet.stdout == "", "cron mails nothing when the policies and the news were read"
+
+
+def test_the_real_gdelt_is_never_asked_more_often_than_every_five_seconds() -> None:
+    from crawler.settings import CrawlOptions, scrapy_settings
+
+    assert scrapy_settings(CrawlOptions(gdelt_interval=0.5))["POLICYWATCH_SPACED_HOSTS"] == {"api.gdeltproject.org": 5.0}
+    stand_in = CrawlOptions(gdelt_interval=0.5, gdelt_api="http://127.0.0.1:8/api/v2/doc/doc")
+    assert scrapy_settings(stand_in)["POLICYWATCH_SPACED_HOSTS"] == {"127.0.0.1:8": 0.5}

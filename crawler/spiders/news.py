@@ -47,6 +47,7 @@ class NewsSpider(scrapy.Spider):
     config: NewsConfig
     selected: list[NewsSource]
     only: list[str]
+    gdelt_api: str
 
     def __init__(self, only: str | list[str] | None = None, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

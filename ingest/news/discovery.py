@@ -414,7 +414,8 @@ def parse_gdelt(data: bytes, source_id: str, *, url: str | None = None,
 
 # ----------------------------------------------------------------- by declaration
 
-def request_url(source: NewsSource, *, max_records: int = 75, timespan: str = "24h", gdelt_api: str = GDELT_API) -> str:
+def request_url(source: NewsSource, *, max_records: int = 75, timespan: str = "24h",
+                gdelt_api: str = GDELT_API) -> str:
     """What to fetch for a declaration: its feed or sitemap URL, or its GDELT request."""
     if source.kind is NewsKind.GDELT:
         assert source.query is not None

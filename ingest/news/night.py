@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable, Mapping, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker

@@ -97,8 +97,8 @@ def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
         a = found
         ctx.say(f"{a.id}")
         ctx.say(f"{a.title or '(no title)'}")
-        ctx.say(f"  outlet: {a.outlet} ({a.outlet_type}), found by {a.news_source_id}; language: {a.language or 'unknown'}"
-                + (f"; by {a.author}" if a.author else ""))
+        ctx.say(f"  outlet: {a.outlet} ({a.outlet_type}), found by {a.news_source_id}; "
+                f"language: {a.language or 'unknown'}" + (f"; by {a.author}" if a.author else ""))
         ctx.say(f"  published: {a.published or 'not declared'}" + (f"; modified: {a.modified}" if a.modified else ""))
         ctx.say(f"  first seen {when(a.first_seen)}; last checked {when(a.last_checked)}; "
                 + (f"next check {when(a.next_check)}" if a.next_check else "no further checks scheduled"))
@@ -152,13 +152,16 @@ def register(add: AddCommand) -> None:
     categories = [str(c) for c in FlagCategory]
     p = add("articles", articles, "news articles found, newest first")
     p.add_argument("--since", type=time_argument, metavar="TIME", help="first seen or published since TIME")
-    p.add_argument("--language", action="append", metavar="L", help="only articles in language L (en, de, fr, …); repeatable")
-    p.add_argument("--outlet", action="append", metavar="O", help="only articles of outlet O (its name or news source id); repeatable")
+    p.add_argument("--language", action="append", metavar="L",
+                   help="only articles in language L (en, de, fr, …); repeatable")
+    p.add_argument("--outlet", action="append", metavar="O",
+                   help="only articles of outlet O (its name or news source id); repeatable")
     p.add_argument("--vendor", action="append", metavar="V", help="only articles about vendor V; repeatable")
     p.add_argument("--flag", action="append", choices=categories, metavar="CATEGORY",
                    help=f"only articles with sentences flagged CATEGORY ({', '.join(categories)}); repeatable")
     p.add_argument("--json", action="store_true")
 
-    p = add("article", article, "one news article: dates, versions and corrections, syndicated copies, flagged sentences")
+    p = add("article", article,
+            "one news article: dates, versions and corrections, syndicated copies, flagged sentences")
     p.add_argument("id", help="the article id, or its first characters (at least 4)")
     p.add_argument("--json", action="store_true")

@@ -54,7 +54,8 @@ def coverage_lines(session: Session, run_id: int) -> list[str]:
             if version.tdm_reserved:
                 marks.append("TDM reserved: text not kept")
             if article is not None and article.cluster_id is not None and article.cluster_similarity is not None:
-                marks.append(f"syndicated copy (cluster {article.cluster_id}, similarity {article.cluster_similarity:.2f})")
+                marks.append(f"syndicated copy (cluster {article.cluster_id}, "
+                             f"similarity {article.cluster_similarity:.2f})")
             lines.append(f"  new article      {short}{language}{name}  [{'; '.join(marks)}]")
         elif fetch.outcome == ArticleOutcome.CHANGED and version is not None:
             what = "a correction" if version.is_correction else "an update"

@@ -278,7 +278,7 @@ def test_article_pages_quote_flagged_sentences_never_the_text(site: Path, newsro
 
 def test_article_pages_show_versions_corrections_copies_and_walls(site: Path, newsroom: Newsroom) -> None:
     corrected = _page(site, newsroom, "de-fotos")
-    assert '<span class="badge">correction</span>' in corrected and "<q>Korrektur (11.06.2025): In einer" in corrected
+    assert '<span class="badge">correction</span>' in corrected and "<br>“Korrektur (11.06.2025): In einer" in corrected
     assert "<th scope=\"row\">v2</th>" in corrected
     original = _page(site, newsroom, "en-temporary-chats")
     copy_page = f'href="../coverage/{newsroom.article_id("en-temporary-chats.syndicated")}.html"'

@@ -27,6 +27,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/eval_flagger.py
 	$(BIN)/python bench/render_speed.py
 	$(BIN)/python bench/claims_speed.py
+	$(BIN)/python bench/article_extraction.py
+	$(BIN)/python bench/news_night.py
 
 clean:
 	rm -rf $(VENV) demo site *.egg-info

@@ -12,10 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.browser import DEFAULT_CHROMIUM, browser_settings
 from ingest.declarations import BUNDLED_SOURCES
 from ingest.guard import TOO_SHORT_FRACTION
+from ingest.news.declarations import BUNDLED_DIR as BUNDLED_NEWS
+from ingest.news.discovery import GDELT_API, GDELT_MIN_INTERVAL_SECONDS
+from ingest.news.limits import NightLimits
 from storage.db import DEFAULT_DB_URL
 from storage.health import FAILING_AFTER_RUNS
 
@@ -24,6 +28,24 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 CONTACT_URL = "https://github.com/policywatch/policywatch"
+
+
+# The ladder at 580 sees responses after decompression (590) and redirects (600), and before the retries
+# (550), which would otherwise retry 429/503 challenge pages in vain. Spaced hosts at 650 see each request
+# after robots.txt (100) is settled, and each response before a redirect (600) or a retry (550) replaces it.
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.PrivateAddressMiddleware": 50,
+                          "crawler.middlewares.BackoffRetryMiddleware": 550,
+                          "crawler.ladder.BrowserLadderMiddleware": 580,
+                          "crawler.middlewares.SpacedHostsMiddleware": 650,
+                          "scrapy.downloadermiddlewares.retry.RetryMiddleware": None}
+
+# What the `news` spider adds (its `custom_settings`): the frontier that turns feeds into article requests,
+# the TDMRep reading of each site, and the pipeline that records the night.
+NEWS_COMPONENTS: dict[str, Any] = {
+    "ITEM_PIPELINES": {"crawler.news_pipeline.NewsPipeline": 300},
+    "SPIDER_MIDDLEWARES": {"crawler.news_frontier.NewsFrontierMiddleware": 950},
+    "DOWNLOADER_MIDDLEWARES": {**DOWNLOADER_MIDDLEWARES, "crawler.news_frontier.TdmRepMiddleware": 560},
+}
 
 
 @dataclass(frozen=True)
@@ -43,10 +65,23 @@ class CrawlOptions:
     too_short_fraction: float = TOO_SHORT_FRACTION
     failing_after_runs: int = FAILING_AFTER_RUNS
     chromium: str = DEFAULT_CHROMIUM
+    news: Path = BUNDLED_NEWS
+    news_max_candidates: int = NightLimits.max_candidates
+    news_max_refetches: int = NightLimits.max_refetches
+    gdelt_interval: float = GDELT_MIN_INTERVAL_SECONDS
+    gdelt_api: str = GDELT_API
 
     @property
     def user_agent(self) -> str:
         return f"policywatch/0.1 (+{self.contact_url})"
+
+
+def gdelt_interval(options: CrawlOptions) -> float:
+    """Seconds between requests to GDELT's host, robots.txt included. GDELT asks for five: a shorter interval
+    is only ever used for a stand-in (a mirror, a test server)."""
+    if options.gdelt_api == GDELT_API:
+        return max(options.gdelt_interval, GDELT_MIN_INTERVAL_SECONDS)
+    return options.gdelt_interval
 
 
 def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
@@ -79,12 +114,7 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "TWISTED_REACTOR": REACTOR,
         "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},
-        # The ladder at 580 sees responses after decompression (590) and redirects (600), and before
-        # the retries (550), which would otherwise retry 429/503 challenge pages in vain.
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.PrivateAddressMiddleware": 50,
-                                   "crawler.middlewares.BackoffRetryMiddleware": 550,
-                                   "crawler.ladder.BrowserLadderMiddleware": 580,
-                                   "scrapy.downloadermiddlewares.retry.RetryMiddleware": None},
+        "DOWNLOADER_MIDDLEWARES": DOWNLOADER_MIDDLEWARES,
         "POLICYWATCH_BACKOFF_BASE": options.backoff_base,
         "POLICYWATCH_TOO_SHORT_FRACTION": options.too_short_fraction,
         "POLICYWATCH_FAILING_AFTER_RUNS": options.failing_after_runs,
@@ -93,6 +123,11 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "POLICYWATCH_SOURCES": str(options.sources),
         "POLICYWATCH_NOW": None,
         "POLICYWATCH_ONLY": [],
+        "POLICYWATCH_NEWS": str(options.news),
+        "POLICYWATCH_NEWS_MAX_CANDIDATES": options.news_max_candidates,
+        "POLICYWATCH_NEWS_MAX_REFETCHES": options.news_max_refetches,
+        "POLICYWATCH_GDELT_API": options.gdelt_api,
+        "POLICYWATCH_SPACED_HOSTS": {urlsplit(options.gdelt_api).netloc: gdelt_interval(options)},
         **browser_settings(options.chromium or DEFAULT_CHROMIUM, options.download_timeout,
                            options.allow_private_addresses),
     }

@@ -15,8 +15,9 @@ from typing import Callable, Sequence
 
 from ingest.declarations import DeclarationError
 from ingest.importer import ManifestError
-from policywatch.commands import (check, classify, crawl, demo, extract, importing, reading, rederive, report, run,
-                                  sources)
+from ingest.news.declarations import NewsDeclarationError
+from policywatch.commands import (articles, check, classify, crawl, demo, extract, importing, news, reading, rederive,
+                                  report, run, sources)
 from policywatch.commands.context import Context, ExitStatus, UserError
 from policywatch.config import ConfigError, load_settings
 from policywatch.terminal import safe
@@ -24,10 +25,11 @@ from storage.db import DatabaseError
 from storage.queries import NotFound
 
 # In the order `policywatch --help` lists them.
-COMMAND_MODULES = (crawl, extract, importing, sources, reading, classify, check, rederive, report, run, demo)
+COMMAND_MODULES = (crawl, extract, importing, sources, reading, news, articles, classify, check, rederive, report,
+                   run, demo)
 
 # Errors of the layers below that a user can fix: shown as one line, exit status 2.
-USER_ERRORS = (UserError, ConfigError, DeclarationError, DatabaseError, ManifestError, NotFound)
+USER_ERRORS = (UserError, ConfigError, DeclarationError, NewsDeclarationError, DatabaseError, ManifestError, NotFound)
 
 Command = Callable[[Context, argparse.Namespace], int]
 
@@ -37,6 +39,8 @@ def _global_options(parser: argparse.ArgumentParser, default: object = None) -> 
                         "(default: $POLICYWATCH_DB or ./policywatch.db)")
     parser.add_argument("--sources", default=default,
                         help="declarations file or directory (default: the bundled sources/)")
+    parser.add_argument("--news", default=default,
+                        help="news declarations file or directory (default: the bundled news/)")
     parser.add_argument("--config", default=default,
                         help="settings file (TOML; default: ./policywatch.toml when present)")
     parser.add_argument("-q", "--quiet", action="store_true", default=default or False,
@@ -65,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _context(args: argparse.Namespace) -> Context:
-    settings = load_settings({"db": args.db, "sources": args.sources},
+    settings = load_settings({"db": args.db, "sources": args.sources, "news": args.news},
                              config_file=Path(args.config) if args.config else None)
     return Context(settings, quiet=args.quiet, verbose=args.verbose)
 

@@ -43,6 +43,11 @@ class Settings:
     too_short_fraction: float = _CRAWL.too_short_fraction
     failing_after_runs: int = _CRAWL.failing_after_runs
     chromium: str = _CRAWL.chromium
+    news: Path = _CRAWL.news
+    news_max_candidates: int = _CRAWL.news_max_candidates
+    news_max_refetches: int = _CRAWL.news_max_refetches
+    gdelt_interval: float = _CRAWL.gdelt_interval
+    gdelt_api: str = _CRAWL.gdelt_api
 
     @property
     def db_url(self) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
 from storage.models import Change, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
+from storage.news_models import FeedFetch
 from storage.vocabulary import FailureKind, Outcome
 
 RECENT_RUNS = 30
@@ -114,6 +115,7 @@ class FailedFetch:
     http_status: int | None
     url: str | None
     refused_pages: tuple[str, ...] = ()  # sha256 of each page kept with the failure
+    news: bool = False  # a news source's feed, sitemap or GDELT answer that could not be read
 
     @property
     def description(self) -> str:
@@ -223,6 +225,11 @@ def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
             .order_by(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.id))
         for outcome_id, *row in rows:
             failed[row[0]].append(FailedFetch(*row, refused_pages=tuple(pages.get(outcome_id, ()))))
+        for feed in session.scalars(select(FeedFetch).where(FeedFetch.run_id.in_([r.id for r in runs]),
+                                                            FeedFetch.failure_kind.is_not(None))
+                                    .order_by(FeedFetch.run_id, FeedFetch.news_source_id, FeedFetch.id)):
+            failed[feed.run_id].append(FailedFetch(feed.run_id, feed.news_source_id, feed.at, feed.failure_kind,
+                                                   feed.detail, feed.http_status, feed.url, news=True))
     return tuple(RunInfo(r.id, r.kind, r.status, r.started_at, r.finished_at, r.sources_checked, r.new_versions,
                          r.changes, r.failures, tuple(failed.get(r.id, ()))) for r in runs)
 

@@ -140,7 +140,8 @@ def runs_page(record: Record) -> Page:
     raw = {}
     for run in record.runs:
         for failure in run.failed:
-            hrefs.setdefault(failure.source_id, urls.relative(path, urls.source_page(failure.source_id)))
+            target = urls.coverage_page() if failure.news else urls.source_page(failure.source_id)
+            hrefs.setdefault(failure.source_id, urls.relative(path, target))
             raw.update({sha: urls.relative(path, urls.raw_snapshot(sha)) for sha in failure.refused_pages})
     return Page(path, "runs.html", _base(path) | {"runs": list(record.runs), "source_hrefs": hrefs, "raw_hrefs": raw})
 

@@ -2,7 +2,8 @@
 
 One pass over the sources writes, for each, the version, change and source
 pages and the feeds whose inputs changed (texts are read only for those);
-then come the site-wide feeds, the index and the runs page. `full=True`
+then come the site-wide feeds, the press coverage pages and feed, the index
+and the runs page. `full=True`
 ignores what earlier builds left and writes everything again.
 """
 
@@ -16,15 +17,17 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports import pages, urls
+from reports.coverage import write_coverage
 from reports.data import load_record
 from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
+from reports.news_data import load_coverage
 from storage.health import FAILING_AFTER_RUNS, health_events
 from reports.output import SiteWriter
 from reports.parallel import default_workers, write_sources_in_parallel
 from reports.render import STATIC, code_fingerprint, render
 from reports.sourcefiles import write_raw, write_source
 
-STATIC_FILES = ("site.css", "compare.js")
+STATIC_FILES = ("site.css", "compare.js", "coverage.js")
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
                 write_source(session, writer, source, base, excerpts)
         write_site_feeds(writer, record.sources, record.changes, base, excerpts)
         write_health_feed(writer, record.sources, health_events(session, failing_after), base)
+        write_coverage(writer, load_coverage(session), base)
         for sha in pages.refused_pages(record):
             write_raw(session, writer, sha)
         for page in (pages.index_page(record), pages.runs_page(record)):

@@ -64,6 +64,17 @@ def raw_snapshot(sha256: str) -> str:
     return f"raw/{sha256}.txt"
 
 
+def coverage_page() -> str:
+    return "coverage/index.html"
+
+
+def article_page(article_id: str) -> str:
+    """An article's page, named by its id (the sha256 of its canonical URL: hexadecimal, never a path)."""
+    hexadecimal = re.fullmatch(r"[0-9a-f]{64}", article_id)
+    safe = article_id if hexadecimal else hashlib.sha256(article_id.encode()).hexdigest()
+    return f"coverage/{safe}.html"
+
+
 def static_file(name: str) -> str:
     return f"static/{name}"
 
@@ -93,6 +104,10 @@ def change_tag(source_id: str, to_number: int) -> str:
 
 def health_tag(source_id: str, kind: str, since: str) -> str:
     return f"{TAG_AUTHORITY}health/{source_id}/{since}/{kind}"
+
+
+def article_tag(article_id: str) -> str:
+    return f"{TAG_AUTHORITY}article/{article_id}"
 
 
 def feed_tag(name: str) -> str:

@@ -2,7 +2,9 @@
 
 No version without its snapshots, no change without its versions, no raw
 snapshot whose bytes do not match their sha256, no half-written rows, and the
-database engine's own integrity check.
+database engine's own integrity check. News articles likewise: versions
+numbered without gaps, each kept text matching its sha256, no text kept under
+a TDM reservation, every kept raw page readable.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from storage import blobs
 from storage.models import Blob, Change, FetchOutcome, Run, Snapshot, Version
+from storage.news_models import ArticleFetch, ArticleRow, ArticleVersion
 from storage.record import text_sha256
 from storage.vocabulary import Outcome, RunStatus
 
@@ -72,8 +75,27 @@ def _outcome_checks(session: Session, report: Report) -> None:
                                    "no version or no snapshot")
 
 
+def _news_checks(session: Session, report: Report) -> None:
+    previous: dict[str, int] = {}
+    versions = select(ArticleVersion).order_by(ArticleVersion.article_id, ArticleVersion.number)
+    for version in session.scalars(versions):
+        where = f"article {version.article_id[:12]} v{version.number}"
+        expected = previous.get(version.article_id, 0) + 1
+        if version.number != expected:
+            report.problems.append(f"{where}: version numbers jump from {expected - 1} to {version.number}")
+        previous[version.article_id] = version.number
+        if version.text is not None and text_sha256(version.text) != version.sha256:
+            report.problems.append(f"{where}: text does not match its sha256")
+        if version.tdm_reserved and (version.text is not None or version.fetch.raw_sha256 is not None):
+            report.problems.append(f"{where}: the publisher reserves text and data mining, yet text or raw bytes "
+                                   "are kept")
+
+
 def _blob_checks(session: Session, report: Report) -> None:
-    for (sha,) in session.execute(select(Snapshot.blob_sha256).distinct()):
+    shas = {sha for (sha,) in session.execute(select(Snapshot.blob_sha256).distinct())}
+    shas |= {sha for (sha,) in session.execute(select(ArticleFetch.raw_sha256).where(
+        ArticleFetch.raw_sha256.is_not(None)).distinct())}
+    for sha in sorted(shas):
         try:
             blobs.read(session, sha)
         except blobs.BlobIntegrityError as exc:
@@ -88,10 +110,11 @@ def check(session: Session) -> Report:
     _version_checks(session, report)
     _change_checks(session, report)
     _outcome_checks(session, report)
+    _news_checks(session, report)
     _blob_checks(session, report)
     unfinished = session.scalars(select(Run.id).where(Run.status == RunStatus.RUNNING)).all()
     if unfinished:
         report.notes.append(f"run(s) {', '.join(map(str, unfinished))} did not finish; the next crawl marks them aborted")
-    for model in (Version, Change, Snapshot, Blob, FetchOutcome, Run):
+    for model in (Version, Change, Snapshot, Blob, FetchOutcome, Run, ArticleRow, ArticleVersion):
         report.counts[model.__tablename__] = session.scalar(select(func.count()).select_from(model)) or 0
     return report

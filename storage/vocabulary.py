@@ -53,6 +53,11 @@ class FailureKind(StrEnum):
     NOT_FETCHED = ("not_fetched", "the crawl ended before the source was fetched (e.g. it was stopped)")
     ERROR = ("error", "an unexpected error while recording that one source; the others carry on")
     UNSUPPORTED_FETCH = ("unsupported_fetch", "`fetch: browser` without the browser extra installed")
+    PAYWALL = ("paywall", "a news article behind a paywall (schema.org `isAccessibleForFree: false`, a locked content "
+               "tier, a subscribers-only teaser); never circumvented: the article keeps what its feed said")
+    CONSENT_WALL = ("consent_wall", "a news article hidden behind a consent manager or a consent-or-pay wall; never "
+                    "circumvented")
+    NOT_A_FEED = ("not_a_feed", "a news feed, sitemap or GDELT answer that cannot be read as one")
 
 
 class RunKind(StrEnum):
@@ -60,6 +65,7 @@ class RunKind(StrEnum):
     IMPORT = "import"  # `import --manifest`
     REEXTRACT = "reextract"  # versions re-derived from stored snapshots after a rule change
     REANALYSE = "reanalyse"  # stored changes analysed again after a rule change
+    NEWS = "news"  # `news`, `run` and `scrapy crawl news`: feeds read, articles fetched and re-fetched
 
 
 class RunStatus(StrEnum):
@@ -69,3 +75,38 @@ class RunStatus(StrEnum):
     FAILED = "failed"  # every source failed
     ABORTED = "aborted"  # the process went away before finishing
 
+
+
+class ArticleStatus(StrEnum):
+    """Where a news article stands after its latest fetch."""
+
+    READABLE = "readable"  # its text (or, under a TDM reservation, its quoted sentences) was read
+    PAYWALL = "paywall"  # only what the feed said is known: the page is behind a paywall
+    CONSENT_WALL = "consent_wall"  # … behind a consent wall
+    UNAVAILABLE = "unavailable"  # the latest fetch failed otherwise; earlier versions stay
+
+
+class ArticleOutcome(StrEnum):
+    """What one fetch of an article page came to."""
+
+    FIRST = "first"  # the article's first version
+    UNCHANGED = "unchanged"  # the same text as its current version: only confirmed
+    CHANGED = "changed"  # a new edition
+    FAILED = "failed"  # no version: see the failure kind (paywall, consent_wall, http_error, …)
+    OFF_TOPIC = "off_topic"  # read, and not about a tracked vendor's data practices: nothing of it is kept
+
+
+class FetchReason(StrEnum):
+    """Why an article page was fetched."""
+
+    DISCOVERED = "discovered"  # a feed, sitemap or GDELT query pointed at it
+    REFETCH = "refetch"  # the re-fetch schedule (+1, +7, +30 days) said so
+
+
+class DiscoveryDecision(StrEnum):
+    """What became of an item a feed pointed at."""
+
+    ARTICLE = "article"  # it is (or is an alias of) a recorded article
+    OFF_TOPIC = "off_topic"  # fetched and read: not about a tracked vendor's data practices; not fetched again
+    FAILED = "failed"  # its fetch failed before the article could be identified; tried again next night
+    ABANDONED = "abandoned"  # failed on too many nights: not tried again

@@ -147,7 +147,7 @@ def test_ids_and_bytes_survive_full_and_incremental_rebuilds(record: Record, tmp
     out = tmp_path / "site"
     record.build(out)
     feeds = sorted(p.relative_to(out) for p in (out / "feeds").rglob("*") if p.is_file())
-    assert len(feeds) == 4 + 2 + 6  # changes, flagged, health; three sources
+    assert len(feeds) == 4 + 2 + 2 + 6  # changes, flagged, health, coverage; three sources
     before = {p: (out / p).read_bytes() for p in feeds}
     ids = {p: [e.id for e in read(out / p).entries] for p in feeds}
 

@@ -62,3 +62,37 @@ def test_schema_and_recording_on_postgresql(pg_url: str) -> None:
         for snap in s.scalars(select(Snapshot).order_by(Snapshot.id)):
             assert blobs.read(s, snap.blob_sha256) == bodies[snap.outcome_id - 1]
     engine.dispose()
+
+
+def test_the_news_record_on_postgresql(pg_url: str) -> None:
+    from alembic import command
+
+    from ingest.news.declarations import NewsKind, NewsSource, OutletType
+    from ingest.news.night import Fetched, NewsNight
+    from news_support import NEWS_DATA, config
+    from storage.db import alembic_config
+    from storage.news_models import ArticleRow, ArticleVersion
+
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    source = NewsSource(id="ledger/tech", kind=NewsKind.FEED, language="en", outlet="The Evening Ledger",
+                        type=OutletType.PRESS, url="https://www.eveningledger.example/feed.rss")
+    night = NewsNight(session_factory(engine), config(), [source], now=lambda: datetime(2025, 6, 12, tzinfo=timezone.utc))
+    night.open()
+    plan = night.plan(source.id, Fetched(source.url, source.url, 200, (NEWS_DATA / "feeds" / "ledger-technology.rss")
+                                         .read_bytes()))
+    night.record_document(plan)
+    page = (NEWS_DATA / "articles" / "en-temporary-chats.html").read_bytes()
+    result = night.record_page(plan.targets[0], Fetched(plan.targets[0].url, plan.targets[0].url, 200, page,
+                                                        {"content-type": "text/html; charset=utf-8"}))
+    assert result.outcome == "first"
+    assert night.close().new_versions == 1
+    with transaction(session_factory(engine)) as s:
+        article = s.get_one(ArticleRow, result.article_id)
+        assert article.next_check == datetime(2025, 6, 13, tzinfo=timezone.utc)
+        version = s.scalars(select(ArticleVersion)).one()
+        assert version.text and version.flags and len(version.minhash or b"") == 128 * 8
+    engine.dispose()
+    cfg = alembic_config(pg_url)
+    command.downgrade(cfg, "0005")
+    command.upgrade(cfg, "head")

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.declarations import Source, load_sources
+from ingest.news.declarations import NewsConfig, load_news
 from policywatch.config import Settings
 from policywatch.terminal import safe
 from storage.db import make_engine, session_factory, upgrade
@@ -73,6 +74,9 @@ class Context:
 
     def sources(self) -> dict[str, Source]:
         return load_sources(self.settings.sources)
+
+    def news(self) -> NewsConfig:
+        return load_news(self.settings.news)
 
     def missing_database(self) -> str | None:
         """The SQLite file the configuration names, when it does not exist yet."""

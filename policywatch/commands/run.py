@@ -1,4 +1,5 @@
-"""`policywatch run`: the nightly job — crawl every source, then render the report and the feeds.
+"""`policywatch run`: the nightly job — crawl every source, then read the news, then render the report and
+the feeds.
 
 One run at a time: an exclusive `flock`, taken before anything else, is
 released by the kernel however the process ends.
@@ -15,10 +16,14 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from crawler.runner import CrawlPlan, run_crawls
+from crawler.runner import CrawlPlan, news_plan, run_crawls
+from ingest.news.declarations import select_news
+from ingest.news.schedule import DUE_MARGIN
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status, time_argument
+from policywatch.commands.news import report_news_runs
 from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
 from policywatch.terminal import safe
+from storage import news_queries
 from storage.db import transaction
 from storage.models import Run
 from storage.vocabulary import Outcome
@@ -116,11 +121,23 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         lock.release()
 
 
+def _news_due(ctx: Context, now: datetime) -> bool:
+    """Whether the news has anything to do tonight: an enabled news source, or a known article due again."""
+    if select_news(ctx.news().sources):
+        return True
+    with transaction(ctx.factory()) as session:
+        return bool(news_queries.due_articles(session, now + DUE_MARGIN, 1))
+
+
 def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | None, out: Path, log: RunLog) -> int:
     if not ctx.sources():
         raise UserError(f"no sources are declared in {ctx.settings.sources}")
+    ctx.news()  # broken news declarations stop the run before anything is fetched
     factory = ctx.factory()
-    run_ids = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(now=args.now)], _crawl_settings(args.log))
+    plans = [CrawlPlan(now=args.now)]
+    if _news_due(ctx, args.now or datetime.now(timezone.utc)):
+        plans.append(news_plan(now=args.now))
+    run_ids = run_crawls(ctx.settings.crawl_options(), plans, _crawl_settings(args.log))
     with transaction(factory) as session:
         recorded = session.get_one(Run, run_ids[0])
         failed = [(o.source_id, o.failure_kind or "", o.detail or "") for o in recorded.outcomes
@@ -138,11 +155,14 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
         line = f"failed {source_id}: {kind}: {detail}"
         log.write(line)
         ctx.say(line if quiet else f"  {line}")
-    return outcome_status(checked, failures)
+    status = outcome_status(checked, failures)
+    if len(run_ids) > 1:
+        status = max(status, report_news_runs(ctx, run_ids[1:], quiet=quiet, log=log.write))
+    return status
 
 
 def register(add: AddCommand) -> None:
-    p = add("run", run, "the nightly job: crawl every source, then render the report and feeds; "
+    p = add("run", run, "the nightly job: crawl every source, read the news, then render the report and feeds; "
             "exit 0 all fetched, 1 some failed, 2 configuration error or nothing fetched, 3 another run holds the lock")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"report directory (default: ./{DEFAULT_OUT})")
     p.add_argument("--base-url", metavar="URL", help="where the site is published, for feed links")

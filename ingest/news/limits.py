@@ -1,0 +1,14 @@
+"""How much one news night may do: the bounds the crawler's settings default to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class NightLimits:
+    max_candidates: int = 2_000  # new items whose pages are fetched in one night, across every source
+    max_refetches: int = 500  # known articles fetched again in one night, the most overdue first
+    max_attempts: int = 3  # nights an item whose page cannot be fetched is tried
+    syndication_window: timedelta = timedelta(days=30)  # copies are looked for among articles this recent

@@ -39,6 +39,7 @@ from typing import Any
 
 import yaml
 
+from analysis.errors import UserInputError
 from analysis.durations import DurationVocabulary, compile_vocabulary
 from analysis.evidence import CATEGORIES
 from analysis.prefilter import Literals, TriggerIndex, necessary_literals, union_literals
@@ -50,7 +51,7 @@ _FLAGS = re.IGNORECASE | re.UNICODE
 Pattern = Any
 
 
-class RuleError(ValueError):
+class RuleError(UserInputError):
     """A rule or language file is malformed; ``key`` names the condition key at fault when known."""
 
     key: str | None = None

@@ -20,7 +20,7 @@ from ingest.guard import TOO_SHORT_FRACTION
 from ingest.news.declarations import BUNDLED_DIR as BUNDLED_NEWS
 from ingest.news.discovery import GDELT_API, GDELT_MIN_INTERVAL_SECONDS
 from ingest.news.limits import NightLimits
-from storage.db import DEFAULT_DB_URL
+from storage.db import DEFAULT_DB_URL, database_url
 from storage.health import FAILING_AFTER_RUNS
 
 BOT_NAME = "policywatch"
@@ -52,7 +52,7 @@ NEWS_COMPONENTS: dict[str, Any] = {
 class CrawlOptions:
     """What a crawl needs to know, with the crawler's defaults."""
 
-    db_url: str = DEFAULT_DB_URL
+    db: str = DEFAULT_DB_URL  # an SQLAlchemy URL, or a bare path for an SQLite file
     sources: Path = BUNDLED_SOURCES
     contact_url: str = CONTACT_URL
     allow_private_addresses: bool = False
@@ -70,6 +70,10 @@ class CrawlOptions:
     news_max_refetches: int = NightLimits.max_refetches
     gdelt_interval: float = GDELT_MIN_INTERVAL_SECONDS
     gdelt_api: str = GDELT_API
+
+    @property
+    def db_url(self) -> str:
+        return database_url(self.db)
 
     @property
     def user_agent(self) -> str:

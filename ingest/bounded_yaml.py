@@ -12,12 +12,14 @@ from typing import Any
 
 import yaml
 
+from analysis.errors import UserInputError
+
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 24
 MAX_NODES = 200_000
 
 
-class YamlLimitError(ValueError):
+class YamlLimitError(UserInputError):
     """The document is refused before it is built."""
 
 

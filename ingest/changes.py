@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from analysis.diff import diff_texts
 from analysis.flags import analyse_change
-from analysis.vocabulary import ChangeKind, is_announced
+from analysis.vocabulary import ChangeKind, Severity, is_announced
 from storage.record import ChangeFacts
 
 
@@ -32,7 +32,7 @@ def change_facts(old_text: str, new_text: str, language: str, *, reverts_to_vers
     return ChangeFacts(
         kind=kind, words_added=diff.words_added, words_removed=diff.words_removed,
         lines_added=diff.lines_added, lines_removed=diff.lines_removed,
-        flags=tuple(meaning.flags), severity=meaning.severity, summary=meaning.summary,
+        flags=tuple(meaning.flags), severity=Severity(meaning.severity), summary=meaning.summary,
         evidence=tuple(e.to_json() for e in meaning.evidence), announced=is_announced(kind),
         reverts_to_version_id=reverts_to_version_id,
     )

@@ -41,6 +41,7 @@ from analysis.claims.model import Claim, FirstAppearance, Group, Matcher
 from analysis.claims.vocabulary import Role
 from analysis.rules import LANGUAGES, Condition
 from analysis.vocabulary import FlagCategory
+from ingest.declarations import DeclarationError
 from ingest.bounded_yaml import YamlLimitError, load_bounded
 
 BUNDLED_CLAIMS = Path(__file__).resolve().parent.parent / "claims"
@@ -51,19 +52,14 @@ OPTIONAL = ("topics", "said_by", "first_appearance", "scope", "require_all", "me
 FIRST_APPEARANCE_KEYS = ("url", "date", "title")
 
 
-class ClaimDeclarationError(ValueError):
+class ClaimDeclarationError(DeclarationError):
     """A claims file is malformed: the message names the file, the claim id and the field."""
 
-    def __init__(self, path: Path | str, message: str, claim_id: str | None = None, field_name: str | None = None):
-        where = str(path)
-        if claim_id:
-            where += f": claim {claim_id!r}"
-        if field_name:
-            where += f": field {field_name!r}"
-        super().__init__(f"{where}: {message}")
-        self.path = str(path)
-        self.claim_id = claim_id
-        self.field = field_name
+    declares = "claim"
+
+    @property
+    def claim_id(self) -> str | None:
+        return self.source_id
 
 
 @dataclass

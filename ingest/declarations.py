@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from analysis.errors import UserInputError
 from storage.models import SourceFields
 
 from ingest.extraction import (
@@ -37,7 +38,7 @@ _REQUIRED = ("id", "vendor", "title", "document_type", "language", "urls")
 _OPTIONAL = ("select", "remove", "filters", "fetch", "tags")
 
 
-class DeclarationError(ValueError):
+class DeclarationError(UserInputError):
     """A declaration that cannot be used; the message names the file, the declared id and the field."""
 
     declares = "source"  # what the id names, in messages

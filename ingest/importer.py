@@ -16,6 +16,7 @@ from typing import Mapping
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.errors import UserInputError
 from ingest.declarations import Source
 from ingest.judge import GuardPolicy
 from ingest.record import store_outcome
@@ -31,7 +32,7 @@ CONTENT_TYPES = {".html": "text/html", ".htm": "text/html", ".xhtml": "applicati
                  ".txt": "text/plain; charset=utf-8"}
 
 
-class ManifestError(ValueError):
+class ManifestError(UserInputError):
     pass
 
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.db import transaction
 from storage.models import Run
 from storage.record import abort_stale_runs, finish_run, start_run
+from storage.vocabulary import RunKind
 
 
-def begin_run(factory: sessionmaker[Session], kind: str, at: datetime,
+def begin_run(factory: sessionmaker[Session], kind: RunKind, at: datetime,
               say: Callable[[str], None] | None = None) -> int:
     with transaction(factory) as session:
         aborted = abort_stale_runs(session, at)
@@ -33,7 +34,7 @@ def end_run(factory: sessionmaker[Session], run_id: int, at: datetime) -> Run:
 
 
 @contextmanager
-def recorded_run(factory: sessionmaker[Session], kind: str, at: datetime,
+def recorded_run(factory: sessionmaker[Session], kind: RunKind, at: datetime,
                  end: Callable[[], datetime] | None = None) -> Iterator[int]:
     """A run around the block; it is finished (at `end()`, else `at`) however the block ends."""
     run_id = begin_run(factory, kind, at)

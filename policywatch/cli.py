@@ -13,23 +13,16 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ingest.declarations import DeclarationError
-from ingest.importer import ManifestError
-from ingest.news.declarations import NewsDeclarationError
+from analysis.errors import UserInputError
 from policywatch.commands import (articles, check, classify, crawl, demo, extract, importing, news, reading, rederive,
                                   report, run, sources)
-from policywatch.commands.context import Context, ExitStatus, UserError
-from policywatch.config import ConfigError, load_settings
+from policywatch.commands.context import Context, ExitStatus
+from policywatch.config import load_settings
 from policywatch.terminal import safe
-from storage.db import DatabaseError
-from storage.queries import NotFound
 
 # In the order `policywatch --help` lists them.
 COMMAND_MODULES = (crawl, extract, importing, sources, reading, news, articles, classify, check, rederive, report,
                    run, demo)
-
-# Errors of the layers below that a user can fix: shown as one line, exit status 2.
-USER_ERRORS = (UserError, ConfigError, DeclarationError, NewsDeclarationError, DatabaseError, ManifestError, NotFound)
 
 Command = Callable[[Context, argparse.Namespace], int]
 
@@ -80,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ctx = _context(args)
         return int(args.func(ctx, args))
-    except USER_ERRORS as exc:
+    except UserInputError as exc:  # every layer's errors that a user can fix
         print(f"policywatch: {safe(str(exc))}", file=sys.stderr)
         return ExitStatus.USAGE
     except BrokenPipeError:

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from storage.models import Run
 from storage.vocabulary import Outcome
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def nightly_line(run: Run, report: Path) -> str:
+    """What `policywatch run` prints (and logs) once the night's crawl and report are done."""
+    return (f"policywatch run {run.id}: {_plural(run.sources_checked, 'source')} checked, "
+            f"{_plural(run.new_versions, 'new version')}, {_plural(run.changes, 'change')}, "
+            f"{_plural(run.failures, 'failure')}; report: {report}")
 
 
 def run_line(run: Run) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
@@ -18,17 +18,16 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
-from storage.models import Change, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
+from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
 from storage.news_models import FeedFetch
-from storage.vocabulary import FailureKind, Outcome
+from storage.vocabulary import FailureKind, HealthState, Outcome, RunKind
 
 RECENT_RUNS = 30
 
 
 @dataclass(frozen=True)
 class Health:
-    # ok | failing (K failed runs in a row) | retrying (the last fetch failed, not yet K in a row) | unchecked
-    state: str
+    state: HealthState
     since: datetime | None = None  # failing since (the first failure of the current streak)
     kind: str | None = None
     detail: str | None = None
@@ -55,6 +54,16 @@ class VersionInfo:
     first_seen: datetime
     chars: int
     snapshots: tuple[SnapshotInfo, ...]
+    # Re-derived from stored pages by `reextract`, rather than taken from a fetch when it was made.
+    rederived: bool = False
+
+
+@dataclass(frozen=True)
+class FirstAnalysis:
+    kind: str
+    flags: tuple[str, ...]
+    severity: str
+    summary: str
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,17 @@ class ChangeInfo:
     # kilobytes of evidence per change into every key would double the time
     # of a nightly rebuild.
     evidence_json: str = field(default="", metadata={"hashed": False})
+    # When `reanalyse` replaced the analysis the change was detected with: that first analysis
+    # (what the feeds announced, and keep announcing), and when it was last replaced.
+    first_analysis: "FirstAnalysis | None" = None
+    revised_at: datetime | None = None
+
+    def as_announced(self) -> "ChangeInfo":
+        """The change as it was announced: with the analysis it was detected with."""
+        if self.first_analysis is None:
+            return self
+        first = self.first_analysis
+        return replace(self, kind=first.kind, flags=first.flags, severity=first.severity, summary=first.summary)
 
     def evidence(self) -> tuple[dict[str, Any], ...]:
         try:
@@ -165,12 +185,27 @@ def _snapshots(session: Session) -> dict[int, tuple[SnapshotInfo, ...]]:
 def _versions(session: Session) -> dict[str, list[VersionInfo]]:
     snapshots = _snapshots(session)
     query = (select(Version.id, Version.source_id, Version.number, Version.sha256, Version.first_seen,
-                    func.length(Version.text))
+                    func.length(Version.text), Run.kind)
+             .join(FetchOutcome, FetchOutcome.id == Version.outcome_id).join(Run, Run.id == FetchOutcome.run_id)
              .order_by(Version.source_id, Version.number))
     found: dict[str, list[VersionInfo]] = defaultdict(list)
-    for vid, sid, number, sha, first, chars in session.execute(query):
-        found[sid].append(VersionInfo(vid, sid, number, sha, first, chars or 0, snapshots.get(vid, ())))
+    for vid, sid, number, sha, first, chars, run_kind in session.execute(query):
+        found[sid].append(VersionInfo(vid, sid, number, sha, first, chars or 0, snapshots.get(vid, ()),
+                                      run_kind == RunKind.REEXTRACT))
     return found
+
+
+def _replaced_analyses(session: Session) -> tuple[dict[int, FirstAnalysis], dict[int, datetime]]:
+    """For changes `reanalyse` revised: the analysis each was detected with, and when it was last replaced."""
+    first: dict[int, FirstAnalysis] = {}
+    revised: dict[int, datetime] = {}
+    rows = session.execute(select(ChangeAnalysisRow.change_id, ChangeAnalysisRow.kind, ChangeAnalysisRow.flags,
+                                  ChangeAnalysisRow.severity, ChangeAnalysisRow.summary, ChangeAnalysisRow.replaced_at)
+                           .order_by(ChangeAnalysisRow.change_id, ChangeAnalysisRow.id))
+    for change_id, kind, flags, severity, summary, replaced_at in rows:
+        first.setdefault(change_id, FirstAnalysis(kind, tuple(flags or ()), severity, summary))
+        revised[change_id] = replaced_at
+    return first, revised
 
 
 def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[str, list[ChangeInfo]]:
@@ -179,6 +214,7 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
                    Change.words_added, Change.words_removed, Change.lines_added, Change.lines_removed,
                    Change.kind, Change.flags, Change.severity, Change.summary, cast(Change.evidence, Text),
                    Change.announced, Change.announced_flags)
+    first, revised = _replaced_analyses(session)
     found: dict[str, list[ChangeInfo]] = defaultdict(list)
     for (cid, sid, from_id, to_id, at, wa, wr, la, lr, kind, flags, severity, summary,
          evidence, announced, announced_flags) in session.execute(query):
@@ -187,7 +223,7 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
             cid, sid, old.number, new.number, old.sha256, new.sha256, at, wa, wr, la, lr, kind,
             tuple(flags or ()), severity or "none", summary or "",
             hashlib.sha256((evidence or "").encode("utf-8")).hexdigest(), bool(announced), bool(announced_flags),
-            evidence or ""))
+            evidence or "", first.get(cid), revised.get(cid)))
     for items in found.values():
         items.sort(key=lambda c: (c.to_number, c.id))
     return found
@@ -240,7 +276,7 @@ def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after:
     last_checked, health = _health(session, failing_after)
     sources = tuple(
         SourceInfo(**vars(row.fields()), last_checked=last_checked.get(row.id),
-                   health=health.get(row.id, Health("unchecked")), versions=tuple(versions.get(row.id, ())),
+                   health=health.get(row.id, Health(HealthState.UNCHECKED)), versions=tuple(versions.get(row.id, ())),
                    changes=tuple(changes.get(row.id, ())))
         for row in session.scalars(select(SourceRow).order_by(SourceRow.id)))
     every_change = sorted((c for s in sources for c in s.changes), key=lambda c: (c.detected_at, c.id), reverse=True)

@@ -20,6 +20,7 @@ from reports import urls
 from reports.data import ChangeInfo, Health, Record, SnapshotInfo, SourceInfo, VersionInfo
 from reports.diffview import inline_view, side_by_side
 from storage.models import SourceFields
+from storage.vocabulary import CHECKING_RUN_KINDS
 
 INDEX_CHANGES = 50
 CONTENT_TYPE_SUFFIX = {"text/markdown": ".md", "text/plain": ".txt", "application/xhtml+xml": ".xhtml"}
@@ -129,7 +130,7 @@ def index_page(record: Record) -> Page:
                   _alternate(path, urls.feed("flagged", "atom"), "Flagged changes (Atom)", "atom")]
     context = _base(path, alternates) | {
         "changes": changes, "more_changes": len(record.changes) > INDEX_CHANGES, "sources": rows,
-        "totals": totals, "last_run": record.runs[0] if record.runs else None,
+        "totals": totals, "last_run": next((r for r in record.runs if r.kind in CHECKING_RUN_KINDS), None),
     }
     return Page(path, "index.html", context)
 

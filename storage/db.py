@@ -16,13 +16,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.errors import UserInputError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_DIR = REPO_ROOT / "alembic"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 DEFAULT_DB_URL = "sqlite:///policywatch.db"
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(UserInputError, RuntimeError):
     pass
 
 
@@ -33,6 +35,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def database_url(value: str) -> str:
+    """The SQLAlchemy URL for a configured database: a URL as it is, a bare path as an SQLite file."""
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser()}"
 
 
 def make_engine(url: str) -> Engine:

@@ -170,9 +170,6 @@ class Snapshot(Base):
     outcome: Mapped[FetchOutcome] = relationship(back_populates="snapshots")
     blob: Mapped[Blob] = relationship()
 
-    @property
-    def refused(self) -> bool:
-        return self.outcome.outcome == "failed"
 
 
 class Version(Base):
@@ -204,6 +201,8 @@ class Change(Base):
     words_removed: Mapped[int] = mapped_column(Integer)
     lines_added: Mapped[int] = mapped_column(Integer)
     lines_removed: Mapped[int] = mapped_column(Integer)
+    lines_added: Mapped[int] = mapped_column(Integer)
+    lines_removed: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))  # analysis.vocabulary.ChangeKind
     reverts_to_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("versions.id"))
     # What the change means in flagged terms (analysis.meaning.analyse_change); `reanalyse` may replace it.
@@ -218,6 +217,8 @@ class Change(Base):
 
     from_version: Mapped[Version] = relationship(foreign_keys=[from_version_id])
     to_version: Mapped[Version] = relationship(foreign_keys=[to_version_id])
+    previous_analyses: Mapped[list["ChangeAnalysisRow"]] = relationship(
+        order_by="ChangeAnalysisRow.id", lazy="selectin", viewonly=True)
 
 
 class ChangeAnalysisRow(Base):
@@ -236,3 +237,5 @@ class ChangeAnalysisRow(Base):
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     words_added: Mapped[int] = mapped_column(Integer)
     words_removed: Mapped[int] = mapped_column(Integer)
+    lines_added: Mapped[int] = mapped_column(Integer)
+    lines_removed: Mapped[int] = mapped_column(Integer)

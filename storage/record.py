@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from storage import blobs
 from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow,
                             Version)
-from storage.vocabulary import Outcome, RunStatus
+from analysis.vocabulary import ChangeKind, Severity
+from storage.vocabulary import FailureKind, Outcome, RunKind, RunStatus
 
 RECENT_VERSIONS_FOR_REVERT = 5
 
@@ -41,13 +42,13 @@ class RawPage:
 class ChangeFacts:
     """What a change from the current version to a new text amounts to, as the caller worked it out."""
 
-    kind: str
+    kind: ChangeKind
     words_added: int
     words_removed: int
     lines_added: int
     lines_removed: int
     flags: tuple[str, ...] = ()
-    severity: str = "none"
+    severity: Severity = Severity.NONE
     summary: str = ""
     evidence: tuple[dict[str, Any], ...] = ()
     announced: bool = False
@@ -70,7 +71,7 @@ def upsert_source(session: Session, source: SourceFields) -> SourceRow:
     return row
 
 
-def start_run(session: Session, kind: str, at: datetime) -> Run:
+def start_run(session: Session, kind: RunKind, at: datetime) -> Run:
     run = Run(kind=kind, status=RunStatus.RUNNING, started_at=at, pid=os.getpid(), host=socket.gethostname(),
               sources_checked=0, new_versions=0, changes=0, failures=0)
     session.add(run)
@@ -227,7 +228,7 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
     return outcome
 
 
-def record_failure(session: Session, *, run_id: int, source_id: str, at: datetime, kind: str,
+def record_failure(session: Session, *, run_id: int, source_id: str, at: datetime, kind: FailureKind,
                    detail: str, http_status: int | None = None, url: str | None = None,
                    text_sha256: str | None = None, pages: Sequence[RawPage] = ()) -> FetchOutcome:
     """A fetch that did not become a version. Its pages, when there were any, are kept as refused snapshots:
@@ -251,6 +252,7 @@ def replace_analysis(session: Session, change: Change, facts: ChangeFacts, *, at
         change_id=change.id, run_id=run_id, replaced_at=at, kind=change.kind,
         flags=list(change.flags or []), severity=change.severity, summary=change.summary,
         evidence=list(change.evidence or []), words_added=change.words_added, words_removed=change.words_removed,
+        lines_added=change.lines_added, lines_removed=change.lines_removed,
     ))
     change.kind = facts.kind
     change.flags, change.severity, change.summary = list(facts.flags), facts.severity, facts.summary

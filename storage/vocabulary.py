@@ -67,6 +67,12 @@ class RunKind(StrEnum):
     REANALYSE = "reanalyse"  # stored changes analysed again after a rule change
     NEWS = "news"  # `news`, `run` and `scrapy crawl news`: feeds read, articles fetched and re-fetched
 
+    @property
+    def looks_at_sources(self) -> bool:
+        """Whether the run fetched or read pages (and so says something about a source's health and last
+        check), rather than working over what was already stored."""
+        return self not in (RunKind.REEXTRACT, RunKind.REANALYSE)
+
 
 class RunStatus(StrEnum):
     RUNNING = "running"
@@ -110,3 +116,23 @@ class DiscoveryDecision(StrEnum):
     OFF_TOPIC = "off_topic"  # fetched and read: not about a tracked vendor's data practices; not fetched again
     FAILED = "failed"  # its fetch failed before the article could be identified; tried again next night
     ABANDONED = "abandoned"  # failed on too many nights: not tried again
+
+
+class HealthState(StrEnum):
+    """Where a source stands after its latest fetches (storage.health.current_health)."""
+
+    OK = "ok"
+    RETRYING = "retrying"  # the last fetch failed, fewer than `failing_after_runs` in a row
+    FAILING = "failing"  # `failing_after_runs` failed fetches in a row or more
+    UNCHECKED = "unchecked"  # never fetched
+
+
+class HealthEventKind(StrEnum):
+    """What the health feed announces, once per failure episode."""
+
+    FAILING = "failing"
+    RECOVERED = "recovered"
+
+
+# The runs whose outcomes say something about a source's health and last check.
+CHECKING_RUN_KINDS: tuple[RunKind, ...] = tuple(kind for kind in RunKind if kind.looks_at_sources)

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from ingest.declarations import DeclarationError, load_sources, select_sources
-from policywatch.config import BUNDLED_SOURCES, ConfigError, load_settings
+from ingest.declarations import BUNDLED_SOURCES
+from policywatch.config import ConfigError, load_settings
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "declarations" / "invalid.yaml").read_text(encoding="utf-8"))
 

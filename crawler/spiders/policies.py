@@ -46,7 +46,7 @@ class PoliciesSpider(scrapy.Spider):
         only = spider._only or crawler.settings.getlist("POLICYWATCH_ONLY")
         spider.selected = select_sources(all_sources, only)
         spider.sources_by_id = {s.id: s for s in spider.selected}
-        spider.browser_missing = browser_available(crawler.settings.get("POLICYWATCH_CHROMIUM", DEFAULT_CHROMIUM))
+        spider.browser_unavailable = browser_available(crawler.settings.get("POLICYWATCH_CHROMIUM", DEFAULT_CHROMIUM))
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -56,10 +56,10 @@ class PoliciesSpider(scrapy.Spider):
                 yield FetchedDocument(source.id, failure=FetchFailure(
                     FailureKind.FORBIDDEN_URL, f"{bad}: policywatch fetches http(s) URLs only", url=bad))
                 continue
-            if source.fetch == "browser" and self.browser_missing:
+            if source.fetch == "browser" and self.browser_unavailable:
                 yield FetchedDocument(source.id, failure=FetchFailure(
                     FailureKind.UNSUPPORTED_FETCH, f"fetch mode 'browser' needs the browser extra, which this installation "
-                    f"does not have ({self.browser_missing}): {INSTALL_HINT}"))
+                    f"does not have ({self.browser_unavailable}): {INSTALL_HINT}"))
                 continue
             yield self.page_request(source, 0, [], browser=source.fetch == "browser")
 

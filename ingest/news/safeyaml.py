@@ -13,12 +13,14 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from analysis.errors import UserInputError
+
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 40
 MAX_NODES = 200_000
 
 
-class YamlLimitError(ValueError):
+class YamlLimitError(UserInputError):
     """The document is too large, too deep, or expands too far through aliases."""
 
 

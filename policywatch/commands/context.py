@@ -15,7 +15,9 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.errors import UserInputError
 from ingest.declarations import Source, load_sources
+from ingest.judge import GuardPolicy
 from ingest.news.declarations import NewsConfig, load_news
 from policywatch.config import Settings
 from policywatch.terminal import safe
@@ -40,7 +42,7 @@ def outcome_status(checked: int, failed: int) -> ExitStatus:
     return ExitStatus.FAILURES if failed else ExitStatus.OK
 
 
-class UserError(Exception):
+class UserError(UserInputError):
     """A problem the user can fix; printed as one line without a traceback, exit status 2."""
 
 
@@ -71,6 +73,9 @@ class Context:
 
     def print_json(self, data: Any) -> None:
         print(json.dumps(data, ensure_ascii=False, indent=2), file=self.out)
+
+    def guard_policy(self) -> GuardPolicy:
+        return GuardPolicy(self.settings.too_short_fraction, self.settings.failing_after_runs)
 
     def sources(self) -> dict[str, Source]:
         return load_sources(self.settings.sources)

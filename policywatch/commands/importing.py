@@ -7,14 +7,12 @@ from collections import Counter
 from pathlib import Path
 
 from ingest.importer import import_manifest
-from ingest.judge import GuardPolicy
-from policywatch.commands.context import AddCommand, Context, ExitStatus
+from policywatch.commands.context import AddCommand, Context, ExitStatus, outcome_status
 from storage.vocabulary import Outcome
 
 
 def import_command(ctx: Context, args: argparse.Namespace) -> int:
-    policy = GuardPolicy(ctx.settings.too_short_fraction, ctx.settings.failing_after_runs)
-    report = import_manifest(ctx.factory(), Path(args.manifest), ctx.sources(), policy)
+    report = import_manifest(ctx.factory(), Path(args.manifest), ctx.sources(), ctx.guard_policy())
     counts = Counter(result.outcome for result in report.applied)
     for result in report.applied:
         if result.failure:
@@ -23,7 +21,7 @@ def import_command(ctx: Context, args: argparse.Namespace) -> int:
     ctx.say(f"imported {entries} entr{'y' if entries == 1 else 'ies'} "
             f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'nothing new'}), "
             f"{report.skipped} already recorded")
-    return ExitStatus.FAILURES if counts.get(Outcome.FAILED) else ExitStatus.OK
+    return outcome_status(entries, counts.get(Outcome.FAILED, 0)) if entries else ExitStatus.OK
 
 
 def register(add: AddCommand) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from analysis.diff import diff_texts
@@ -11,7 +12,7 @@ from analysis.vocabulary import FlagCategory, Severity
 from policywatch import jsonview
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, time_argument
 from policywatch.terminal import render_diff, safe, use_colour
-from storage import queries
+from storage import blobs, queries
 from storage.db import transaction
 from storage.models import Change
 from storage.vocabulary import Outcome
@@ -46,9 +47,11 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
         failed = [o for o in outcomes if o.outcome == Outcome.FAILED]
         if failed:
             latest = failed[-1]
-            kept = f"; the refused page is kept ({len(latest.snapshots)} snapshot(s))" if latest.snapshots else ""
             ctx.say(f"  {len(failed)} failed fetch(es), latest {jsonview.when(latest.at)}: "
-                    f"{latest.failure_kind}: {latest.detail or ''}{kept}")
+                    f"{latest.failure_kind}: {latest.detail or ''}")
+            for snapshot in latest.snapshots:
+                ctx.say(f"    refused page kept as received: sha256 {snapshot.blob_sha256} "
+                        f"(`policywatch raw {snapshot.blob_sha256[:12]}`)")
     return ExitStatus.OK
 
 
@@ -68,6 +71,19 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
             ctx.print_json(jsonview.version_json(version, with_text=True))
         else:
             sys.stdout.write(safe(version.text))
+    return ExitStatus.OK
+
+
+def raw(ctx: Context, args: argparse.Namespace) -> int:
+    """The bytes of a stored page, exactly as they were fetched, verified against their sha256."""
+    with transaction(ctx.factory(must_exist=True)) as session:
+        data = blobs.read(session, queries.snapshot_sha256(session, args.sha256))
+    if args.out:
+        Path(args.out).write_bytes(data)
+    elif sys.stdout.isatty():
+        raise UserError("the raw bytes of a page are not shown in a terminal: pass --out FILE or redirect the output")
+    else:
+        sys.stdout.buffer.write(data)
     return ExitStatus.OK
 
 
@@ -128,6 +144,11 @@ def register(add: AddCommand) -> None:
     group.add_argument("--version", type=int, metavar="N")
     group.add_argument("--at", type=time_argument, metavar="TIME", help="the version in force at TIME")
     p.add_argument("--json", action="store_true")
+
+    p = add("raw", raw, "write the raw bytes of a stored page (a version's snapshot or a refused page), "
+            "verified against their sha256")
+    p.add_argument("sha256", metavar="SHA256", help="the page's sha256, or its first 8 or more characters")
+    p.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output, when not a terminal)")
 
     p = add("diff", diff, "word diff between two versions (default: the last two)")
     p.add_argument("id")

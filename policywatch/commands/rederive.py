@@ -10,14 +10,15 @@ from datetime import datetime, timezone
 
 from ingest.declarations import select_sources
 from ingest.reanalyse import reanalyse as reanalyse_changes
-from ingest.reextract import reextract as reextract_sources
-from policywatch.commands.context import AddCommand, Context, ExitStatus, time_argument
+from ingest.reextract import NOTHING_STORED, reextract as reextract_sources
+from policywatch.commands.context import AddCommand, Context, ExitStatus, outcome_status, time_argument
 from storage.vocabulary import Outcome
 
 
 def reextract(ctx: Context, args: argparse.Namespace) -> int:
     sources = select_sources(ctx.sources(), args.only)
-    results = reextract_sources(ctx.factory(must_exist=True), sources, args.now or datetime.now(timezone.utc))
+    results = reextract_sources(ctx.factory(must_exist=True), sources, args.now or datetime.now(timezone.utc),
+                                ctx.guard_policy())
     for result in results:
         if result.failure is not None:
             ctx.say(f"{result.source_id}: failed: {result.failure.kind}: {result.failure.detail}")
@@ -25,10 +26,13 @@ def reextract(ctx: Context, args: argparse.Namespace) -> int:
             ctx.say(f"{result.source_id}: new version {result.version_number} (technical change, not announced)")
         elif not ctx.quiet:
             ctx.say(f"{result.source_id}: {result.outcome}")
-    changed = sum(r.outcome in (Outcome.CHANGED, Outcome.FIRST) for r in results)
-    failed = sum(r.outcome == Outcome.FAILED for r in results)
-    ctx.say(f"re-extracted {len(results)} source(s): {changed} new version(s), {failed} failure(s)")
-    return ExitStatus.FAILURES if failed else ExitStatus.OK
+    judged = [r for r in results if r.outcome != NOTHING_STORED]
+    changed = sum(r.outcome in (Outcome.CHANGED, Outcome.FIRST) for r in judged)
+    failed = sum(r.outcome == Outcome.FAILED for r in judged)
+    never = len(results) - len(judged)
+    ctx.say(f"re-extracted {len(judged)} source(s): {changed} new version(s), {failed} failure(s)"
+            + (f"; {never} with nothing stored to judge again" if never else ""))
+    return outcome_status(len(judged), failed) if judged else ExitStatus.OK
 
 
 def reanalyse(ctx: Context, args: argparse.Namespace) -> int:

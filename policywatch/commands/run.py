@@ -22,6 +22,7 @@ from ingest.news.schedule import DUE_MARGIN
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status, time_argument
 from policywatch.commands.news import report_news_runs
 from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
+from policywatch.summary import nightly_line
 from policywatch.terminal import safe
 from storage import news_queries
 from storage.db import transaction
@@ -89,10 +90,6 @@ class RunLog:
             handle.write(f"{stamp} [{os.getpid()}] {safe(message)}\n")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _crawl_settings(log: str | None) -> dict[str, Any]:
     if log:
         return {"LOG_FILE": str(log), "LOG_FILE_APPEND": True, "LOG_LEVEL": "INFO"}
@@ -138,15 +135,13 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
     if _news_due(ctx, args.now or datetime.now(timezone.utc)):
         plans.append(news_plan(now=args.now))
     run_ids = run_crawls(ctx.settings.crawl_options(), plans, _crawl_settings(args.log))
+    stats = build_report(ctx, out, base)
     with transaction(factory) as session:
         recorded = session.get_one(Run, run_ids[0])
         failed = [(o.source_id, o.failure_kind or "", o.detail or "") for o in recorded.outcomes
                   if o.outcome == Outcome.FAILED]
-        checked, new_versions, changes = recorded.sources_checked, recorded.new_versions, recorded.changes
-        failures, run_id = recorded.failures, recorded.id
-    stats = build_report(ctx, out, base)
-    summary = (f"policywatch run {run_id}: {_plural(checked, 'source')} checked, {_plural(new_versions, 'new version')}, "
-               f"{_plural(changes, 'change')}, {_plural(failures, 'failure')}; report: {stats.index_path.resolve()}")
+        checked, failures = recorded.sources_checked, recorded.failures
+        summary = nightly_line(recorded, stats.index_path.resolve())
     log.write(summary)
     log.write(f"report: {stats.pages_written} file(s) written, {stats.pages_skipped} unchanged, {stats.seconds:.2f} s")
     if not quiet:

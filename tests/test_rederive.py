@@ -166,5 +166,5 @@ def test_reextract_uses_only_fetches_that_kept_every_page(server, make_cli, tmp_
     sql(cli.db, "delete from snapshots where position = 1")
     write_declarations(decl, server.base_url, [{"id": "t/two", "urls": ["/one", "/two"], "select": "main, div"}])
     out = cli("reextract", "--now", "2026-05-02T00:00:00Z")
-    assert "t/two: nothing stored to judge again" in out.stdout and "new version" not in out.stdout
+    assert "t/two: nothing stored to judge again" in out.stdout and "0 new version(s)" in out.stdout
     assert sql(cli.db, "select count(*) from versions") == [(0,)], "half a document never becomes a version"

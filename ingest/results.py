@@ -24,3 +24,4 @@ class SourceResult:
     outcome: str  # storage.vocabulary.Outcome, or "never fetched" when re-extraction found no snapshot
     version_number: int | None = None
     failure: FetchFailure | None = None
+    detail: str | None = None  # why a capture was held for confirmation, or how a held one was confirmed

@@ -16,7 +16,7 @@ from typing import Any
 from crawler.browser import DEFAULT_CHROMIUM, browser_settings
 from ingest.declarations import BUNDLED_SOURCES
 from ingest.guard import TOO_SHORT_FRACTION
-from storage.db import DEFAULT_DB_URL
+from storage.db import DEFAULT_DB_URL, LOCK_TIMEOUT
 from storage.health import FAILING_AFTER_RUNS
 
 BOT_NAME = "policywatch"
@@ -43,6 +43,7 @@ class CrawlOptions:
     too_short_fraction: float = TOO_SHORT_FRACTION
     failing_after_runs: int = FAILING_AFTER_RUNS
     chromium: str = DEFAULT_CHROMIUM
+    lock_timeout: float = LOCK_TIMEOUT
 
     @property
     def user_agent(self) -> str:
@@ -50,6 +51,8 @@ class CrawlOptions:
 
 
 def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
+    browser = browser_settings(options.chromium or DEFAULT_CHROMIUM, options.download_timeout,
+                               options.allow_private_addresses)
     return {
         "BOT_NAME": BOT_NAME,
         "SPIDER_MODULES": SPIDER_MODULES,
@@ -70,6 +73,11 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "DOWNLOAD_TIMEOUT": options.download_timeout,
         "DOWNLOAD_MAXSIZE": options.download_maxsize,
         "DOWNLOAD_WARNSIZE": 0,
+        # A body shorter than its Content-Length reaches crawler.completeness, which records it as `truncated`
+        # (and keeps what arrived as evidence) instead of a bare connection error.
+        "DOWNLOAD_FAIL_ON_DATALOSS": False,
+        # Every name is resolved through the private-address guard: the address connected to is the one checked.
+        "TWISTED_DNS_RESOLVER": "crawler.resolver.GuardedResolver",
         "COOKIES_ENABLED": False,
         "HTTPCACHE_ENABLED": False,
         "REDIRECT_MAX_TIMES": 10,
@@ -80,19 +88,27 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "TWISTED_REACTOR": REACTOR,
         "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},
         # The ladder at 580 sees responses after decompression (590) and redirects (600), and before
-        # the retries (550), which would otherwise retry 429/503 challenge pages in vain.
+        # the retries (550), which would otherwise retry 429/503 challenge pages in vain. Decompression is
+        # crawler.completeness's, which notices streams cut short; redirects out of http(s) are refused at 610,
+        # before the redirect middleware would hand them back as a bare 3xx.
         "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.PrivateAddressMiddleware": 50,
                                    "crawler.middlewares.BackoffRetryMiddleware": 550,
                                    "crawler.ladder.BrowserLadderMiddleware": 580,
+                                   "crawler.completeness.CompleteCompressionMiddleware": 590,
+                                   "crawler.middlewares.RedirectSchemeMiddleware": 610,
+                                   "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
                                    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None},
         "POLICYWATCH_BACKOFF_BASE": options.backoff_base,
         "POLICYWATCH_TOO_SHORT_FRACTION": options.too_short_fraction,
         "POLICYWATCH_FAILING_AFTER_RUNS": options.failing_after_runs,
         "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": options.allow_private_addresses,
         "POLICYWATCH_DB": options.db_url,
+        "POLICYWATCH_LOCK_TIMEOUT": options.lock_timeout,
         "POLICYWATCH_SOURCES": str(options.sources),
         "POLICYWATCH_NOW": None,
         "POLICYWATCH_ONLY": [],
-        **browser_settings(options.chromium or DEFAULT_CHROMIUM, options.download_timeout,
-                           options.allow_private_addresses),
+        **browser,
+        # Only http(s) is fetched: nothing may reach a local file, inline data or an FTP server.
+        "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None,
+                              **browser.get("DOWNLOAD_HANDLERS", {})},
     }

@@ -20,7 +20,9 @@ from policywatch.commands import (check, classify, crawl, demo, extract, importi
 from policywatch.commands.context import Context, ExitStatus, UserError
 from policywatch.config import ConfigError, load_settings
 from policywatch.terminal import safe
-from storage.db import DatabaseError
+from sqlalchemy.exc import DBAPIError
+
+from storage.db import DatabaseError, database_problem, is_database_problem
 from storage.queries import NotFound
 
 # In the order `policywatch --help` lists them.
@@ -70,15 +72,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitStatus.USAGE
     except BrokenPipeError:
         return ExitStatus.OK
+    except DBAPIError as exc:
+        if not is_database_problem(exc):
+            return _crash()
+        # Locked, full, damaged or read-only: the database's state, which the user can act on.
+        timeout = ctx.settings.lock_timeout if ctx is not None else 0.0
+        print(f"policywatch: {safe(database_problem(exc, timeout))}", file=sys.stderr)
+        return ExitStatus.USAGE
     except Exception:
-        # Distinct from 1 ("some sources failed"), so cron and systemd see a crash as a crash.
-        traceback.print_exc()
-        print("policywatch: internal error (traceback above); nothing after the last completed source was recorded",
-              file=sys.stderr)
-        return ExitStatus.CRASH
+        return _crash()
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _crash() -> int:
+    # Distinct from 1 ("some sources failed"), so cron and systemd see a crash as a crash.
+    traceback.print_exc()
+    print("policywatch: internal error (traceback above); nothing after the last completed source was recorded",
+          file=sys.stderr)
+    return ExitStatus.CRASH
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,6 +43,7 @@ class Settings:
     too_short_fraction: float = _CRAWL.too_short_fraction
     failing_after_runs: int = _CRAWL.failing_after_runs
     chromium: str = _CRAWL.chromium
+    lock_timeout: float = _CRAWL.lock_timeout
 
     @property
     def db_url(self) -> str:

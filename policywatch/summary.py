@@ -14,3 +14,9 @@ def run_line(run: Run) -> str:
 def failure_lines(run: Run) -> list[str]:
     return [f"  failed {o.source_id}: {o.failure_kind}: {o.detail or ''}"
             for o in run.outcomes if o.outcome == Outcome.FAILED]
+
+
+def held_lines(run: Run) -> list[str]:
+    """Captures of this run held for confirmation (or already confirmed or dropped by a later one)."""
+    return [f"  {o.outcome} {o.source_id}: {o.detail or ''}"
+            for o in run.outcomes if o.outcome in (Outcome.PENDING, Outcome.DROPPED)]

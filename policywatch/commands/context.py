@@ -89,7 +89,7 @@ class Context:
             raise UserError(f"no database at {missing}: run `policywatch crawl` or "
                             f"`policywatch import` first, or point --db at one")
         if self._engine is None:
-            self._engine = make_engine(self.settings.db_url)
+            self._engine = make_engine(self.settings.db_url, self.settings.lock_timeout)
             upgrade(self._engine, say=self.warn)
         return self._engine
 

@@ -57,10 +57,10 @@ def run_demo(ctx: Context, directory: Path) -> int:
                 demo.say(f"--- day {number}: the vendor serves edition {number}")
             plans.append(CrawlPlan(now=FIRST_DAY + timedelta(days=number - 1), before=publish))
         demo.say(f"serving the demo vendor at {server.base_url}; declarations in {declarations}")
-        run_ids = run_crawls(demo.settings.crawl_options(), plans, {"LOG_LEVEL": "WARNING"})
+        results = run_crawls(demo.settings.crawl_options(), plans, {"LOG_LEVEL": "WARNING"})
     try:
         demo.say("\n=== the four nightly runs")
-        status = report_runs(demo, run_ids)
+        status = report_runs(demo, results)
         demo.say("\n=== history of each document")
         for source_id in ("nimbus/privacy-policy", RETENTION_SOURCE):
             print_history(demo, source_id)

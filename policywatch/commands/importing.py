@@ -6,7 +6,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from ingest.importer import import_manifest
+from ingest.importer import import_entries, read_manifest
 from ingest.judge import GuardPolicy
 from policywatch.commands.context import AddCommand, Context, ExitStatus
 from storage.vocabulary import Outcome
@@ -14,18 +14,31 @@ from storage.vocabulary import Outcome
 
 def import_command(ctx: Context, args: argparse.Namespace) -> int:
     policy = GuardPolicy(ctx.settings.too_short_fraction, ctx.settings.failing_after_runs)
-    report = import_manifest(ctx.factory(), Path(args.manifest), ctx.sources(), policy)
+    sources = ctx.sources()
+    # The manifest is read and checked before the database is opened: a refused manifest writes nothing.
+    manifest = Path(args.manifest)
+    entries, duplicates = read_manifest(manifest, sources, allow_outside=args.allow_outside,
+                                        max_bytes=ctx.settings.download_maxsize)
+    report = import_entries(ctx.factory(), manifest, entries, policy, duplicates=duplicates,
+                            max_bytes=ctx.settings.download_maxsize)
     counts = Counter(result.outcome for result in report.applied)
     for result in report.applied:
         if result.failure:
             ctx.say(f"  failed {result.source_id}: {result.failure.kind}: {result.failure.detail}")
+        elif result.detail:
+            ctx.say(f"  {result.outcome} {result.source_id}: {result.detail}")
+    for reason in report.not_applied:
+        ctx.say(f"  {reason}")
     entries = len(report.applied)
+    repeated = f", {report.duplicates} repeated in the manifest" if report.duplicates else ""
     ctx.say(f"imported {entries} entr{'y' if entries == 1 else 'ies'} "
             f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'nothing new'}), "
-            f"{report.skipped} already recorded")
-    return ExitStatus.FAILURES if counts.get(Outcome.FAILED) else ExitStatus.OK
+            f"{report.skipped} already recorded{repeated}")
+    return ExitStatus.FAILURES if counts.get(Outcome.FAILED) or report.not_applied else ExitStatus.OK
 
 
 def register(add: AddCommand) -> None:
     p = add("import", import_command, "import saved snapshots listed in a JSON-lines manifest")
     p.add_argument("--manifest", required=True, metavar="FILE")
+    p.add_argument("--allow-outside", action="store_true",
+                   help="import files from outside the manifest's folder (absolute paths, '..', symlinks out of it)")

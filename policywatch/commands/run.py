@@ -19,7 +19,7 @@ from crawler.runner import CrawlPlan, run_crawls
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status, time_argument
 from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
 from policywatch.terminal import safe
-from storage.db import transaction
+from storage.db import reading
 from storage.models import Run
 from storage.vocabulary import Outcome
 
@@ -120,13 +120,15 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
     if not ctx.sources():
         raise UserError(f"no sources are declared in {ctx.settings.sources}")
     factory = ctx.factory()
-    run_ids = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(now=args.now)], _crawl_settings(args.log))
-    with transaction(factory) as session:
-        recorded = session.get_one(Run, run_ids[0])
+    crawled = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(now=args.now)], _crawl_settings(args.log))[0]
+    with reading(factory) as session:
+        recorded = session.get_one(Run, crawled.run_id)
         failed = [(o.source_id, o.failure_kind or "", o.detail or "") for o in recorded.outcomes
                   if o.outcome == Outcome.FAILED]
+        failed += [(source_id, "not recorded", why) for source_id, why in crawled.unrecorded]
         checked, new_versions, changes = recorded.sources_checked, recorded.new_versions, recorded.changes
-        failures, run_id = recorded.failures, recorded.id
+        checked += len(crawled.unrecorded)
+        failures, run_id = recorded.failures + len(crawled.unrecorded), recorded.id
     stats = build_report(ctx, out, base)
     summary = (f"policywatch run {run_id}: {_plural(checked, 'source')} checked, {_plural(new_versions, 'new version')}, "
                f"{_plural(changes, 'change')}, {_plural(failures, 'failure')}; report: {stats.index_path.resolve()}")

@@ -7,10 +7,11 @@ from twisted.python.failure import Failure
 from scrapy.exceptions import IgnoreRequest
 
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from crawler.completeness import OVERSIZE_AT
 from crawler.middlewares import FORBIDDEN_REDIRECT
-from crawler.resolver import PRIVATE_ADDRESS_REFUSAL
+from crawler.resolver import PRIVATE_ADDRESS_REFUSAL, refused_address
 from ingest.results import FetchFailure
 from storage.vocabulary import FailureKind
 
@@ -56,6 +57,12 @@ def classify_download_failure(failure: Failure, url: str, meta: Mapping[str, Any
     if PRIVATE_ADDRESS_REFUSAL in every:
         refusal = next(str(c) for c in causes if PRIVATE_ADDRESS_REFUSAL in str(c))
         return FetchFailure(FailureKind.PRIVATE_ADDRESS, f"{url}: {refusal}", url=url)
+    host = urlsplit(url).hostname or ""
+    address = refused_address(host) if "dns" in every.lower() or "resolve" in every.lower() else None
+    if address is not None:
+        return FetchFailure(FailureKind.PRIVATE_ADDRESS, f"{url}: {PRIVATE_ADDRESS_REFUSAL} {address} for {host}, "
+                            "the address the connection would have gone to (set allow_private_addresses to fetch "
+                            "it)", url=url)
     if FORBIDDEN_REDIRECT in every:
         refusal = next(str(c) for c in causes if FORBIDDEN_REDIRECT in str(c))
         return FetchFailure(FailureKind.FORBIDDEN_URL, refusal, url=url)

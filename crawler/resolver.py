@@ -15,10 +15,20 @@ from typing import Any, Sequence
 from urllib.parse import urlsplit
 
 from scrapy.resolver import CachingThreadedResolver
+from scrapy.utils.datatypes import LocalCache
 from twisted.internet.defer import Deferred
 from twisted.internet.error import DNSLookupError
 
 PRIVATE_ADDRESS_REFUSAL = "refused: private or loopback address"
+
+# Names this process refused to connect to, with the address they resolved to. Twisted reports a refused
+# lookup to the download only as "no results", so the download failure is matched here by its host.
+REFUSED: LocalCache[str, str] = LocalCache(10000)
+
+
+def refused_address(host: str) -> str | None:
+    """The private address a connection to `host` was refused for, if it was."""
+    return REFUSED.get(host.lower())
 
 
 class PrivateAddressRefused(DNSLookupError):
@@ -83,5 +93,6 @@ class GuardedResolver(CachingThreadedResolver):
     @staticmethod
     def _checked(address: str, name: str) -> str:
         if private_literal(address) is not None:
+            REFUSED[name.lower()] = address
             raise PrivateAddressRefused(name, address)
         return address

@@ -15,8 +15,8 @@ from typing import Callable, Sequence
 
 from ingest.declarations import DeclarationError
 from ingest.importer import ManifestError
-from policywatch.commands import (check, classify, crawl, demo, extract, importing, reading, rederive, report, run,
-                                  sources)
+from policywatch.commands import (check, classify, crawl, demo, extract, importing, reading, rederive, report,
+                                  review, run, sources)
 from policywatch.commands.context import Context, ExitStatus, UserError
 from policywatch.config import ConfigError, load_settings
 from policywatch.terminal import safe
@@ -26,7 +26,7 @@ from storage.db import DatabaseError, database_problem, is_database_problem
 from storage.queries import NotFound
 
 # In the order `policywatch --help` lists them.
-COMMAND_MODULES = (crawl, extract, importing, sources, reading, classify, check, rederive, report, run, demo)
+COMMAND_MODULES = (crawl, extract, importing, sources, reading, review, classify, check, rederive, report, run, demo)
 
 # Errors of the layers below that a user can fix: shown as one line, exit status 2.
 USER_ERRORS = (UserError, ConfigError, DeclarationError, DatabaseError, ManifestError, NotFound)

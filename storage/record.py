@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import blobs
+from storage.processes import alive
 from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, HeldText, Run, Snapshot, SourceFields,
                             SourceLock, SourceRow, Version)
 from storage.vocabulary import Outcome, RunStatus
@@ -80,25 +81,9 @@ def start_run(session: Session, kind: str, at: datetime) -> Run:
     return run
 
 
-def _zombie(pid: int) -> bool:
-    """A killed process its parent has not reaped yet: it still answers signals, but it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[-1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return False
-
-
 def _alive(pid: int | None) -> bool:
-    if not pid or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _zombie(pid)
+    # A run of this very process is not left behind by anyone.
+    return bool(pid) and pid != os.getpid() and alive(pid)
 
 
 # A run on another machine sharing the database cannot be checked for life:

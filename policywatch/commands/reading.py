@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from typing import Any
 
 from analysis.diff import diff_texts
@@ -12,7 +13,7 @@ from policywatch import jsonview
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, time_argument
 from policywatch.terminal import render_diff, safe, use_colour
 from storage import queries
-from storage.db import transaction
+from storage.db import reading
 from storage.models import Change
 from storage.vocabulary import Outcome
 
@@ -20,11 +21,12 @@ from storage.vocabulary import Outcome
 def _change_brief(change: Change | None) -> dict[str, Any] | None:
     if change is None:
         return None
-    return {"kind": change.kind, "words_added": change.words_added, "words_removed": change.words_removed}
+    return {"kind": change.kind, "words_added": change.words_added, "words_removed": change.words_removed,
+            "note": change.note}
 
 
 def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         versions = queries.versions_of(session, source_id)
         outcomes = queries.outcomes_of(session, source_id)
         changes = {row.change.to_version_id: row.change for row in queries.changes(session, source_id)}
@@ -43,12 +45,21 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
                 + (f"  [{change.severity}] {change.summary}" if change.flags else ""))
             ctx.say(f"  v{v.number}  {jsonview.when(v.first_seen)}  confirmed {jsonview.when(v.last_confirmed)}  "
                     f"{len(v.text.split())} words  {what}")
+            if change is not None and change.note:
+                ctx.say(f"      note: {change.note}")
+        for o in outcomes:
+            if o.outcome in (Outcome.PENDING, Outcome.DROPPED):
+                ctx.say(f"  {o.outcome}  {jsonview.when(o.at)}  {o.detail or ''}")
         failed = [o for o in outcomes if o.outcome == Outcome.FAILED]
         if failed:
             latest = failed[-1]
             kept = f"; the refused page is kept ({len(latest.snapshots)} snapshot(s))" if latest.snapshots else ""
             ctx.say(f"  {len(failed)} failed fetch(es), latest {jsonview.when(latest.at)}: "
                     f"{latest.failure_kind}: {latest.detail or ''}{kept}")
+            kinds = Counter(o.failure_kind or "unknown" for o in failed)
+            ctx.say(f"  failures by kind: {', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}")
+            if any(o.text_sha256 for o in failed):
+                ctx.say(f"  refused texts are kept: `policywatch review {source_id}` lists them")
     return ExitStatus.OK
 
 
@@ -57,7 +68,7 @@ def history(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def show(ctx: Context, args: argparse.Namespace) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         if args.version is not None:
             version = queries.version_by_number(session, args.id, args.version)
         elif args.at is not None:
@@ -73,7 +84,7 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
 
 def print_diff(ctx: Context, source_id: str, a: int | None = None, b: int | None = None, colour: str = "auto",
                context: int = 2, as_json: bool = False) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         versions = queries.versions_of(session, source_id)
         if len(versions) < 2 and (a is None or b is None):
             raise UserError(f"{source_id} has {len(versions)} version(s): nothing to compare")
@@ -102,7 +113,7 @@ def diff(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def changes(ctx: Context, args: argparse.Namespace) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         rows = queries.changes(session, args.source, args.since, flags=args.flag, severities=args.severity)
         if args.json:
             ctx.print_json([jsonview.change_json(r) for r in rows])

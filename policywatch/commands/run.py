@@ -134,6 +134,9 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
                f"{_plural(changes, 'change')}, {_plural(failures, 'failure')}; report: {stats.index_path.resolve()}")
     log.write(summary)
     log.write(f"report: {stats.pages_written} file(s) written, {stats.pages_skipped} unchanged, {stats.seconds:.2f} s")
+    for problem in stats.problems:
+        log.write(problem)
+        ctx.warn(problem)
     if not quiet:
         ctx.say(summary)
     for source_id, kind, detail in failed:

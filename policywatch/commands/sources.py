@@ -7,7 +7,7 @@ import argparse
 from policywatch import jsonview
 from policywatch.commands.context import AddCommand, Context, ExitStatus
 from storage import queries
-from storage.db import transaction
+from storage.db import reading
 from storage.vocabulary import Outcome
 
 
@@ -15,7 +15,7 @@ def sources(ctx: Context, args: argparse.Namespace) -> int:
     declared = ctx.sources()
     summaries: dict[str, queries.SourceSummary] = {}
     if ctx.missing_database() is None:
-        with transaction(ctx.factory()) as session:
+        with reading(ctx.factory()) as session:
             summaries = {s.source.id: s for s in queries.source_summaries(session)}
     if args.json:
         rows = [jsonview.source_json(source, summaries.get(sid), True) for sid, source in declared.items()]

@@ -93,13 +93,13 @@ def _lines(manifest: Path) -> list[tuple[int, str]]:
                     return lines
                 if number > MAX_MANIFEST_LINES:
                     raise ManifestError(f"{manifest}: more than {MAX_MANIFEST_LINES} lines; split it")
-                if len(raw) > MAX_LINE_BYTES:
-                    raise ManifestError(f"{manifest}:{number}: line longer than {MAX_LINE_BYTES} bytes "
-                                        "(a manifest line names one snapshot)")
                 if number == 1 and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
                     raise ManifestError(f"{manifest}: is UTF-16; a manifest is UTF-8 JSON lines")
                 if b"\x00" in raw:
                     raise ManifestError(f"{manifest}:{number}: contains NUL bytes; a manifest is UTF-8 JSON lines")
+                if len(raw) > MAX_LINE_BYTES:
+                    raise ManifestError(f"{manifest}:{number}: line longer than {MAX_LINE_BYTES} bytes "
+                                        "(a manifest line names one snapshot)")
                 try:
                     text = raw.decode("utf-8").removeprefix("\ufeff") if number == 1 else raw.decode("utf-8")
                 except UnicodeDecodeError as exc:

@@ -7,6 +7,7 @@ import sys
 
 from analysis.flags import classify_json_lines
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
+from policywatch.terminal import json_safe
 
 
 def classify(ctx: Context, args: argparse.Namespace) -> int:
@@ -18,7 +19,7 @@ def classify(ctx: Context, args: argparse.Namespace) -> int:
     with stream:
         try:
             for line in classify_json_lines(stream, args.language):
-                print(line, file=ctx.out)
+                print(json_safe(line), file=ctx.out)
         except ValueError as exc:
             raise UserError(f"{'standard input' if name == '-' else name}: {exc}") from None
     return ExitStatus.OK

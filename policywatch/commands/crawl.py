@@ -7,7 +7,7 @@ from typing import Sequence
 
 from crawler.runner import CrawlPlan, CrawlResult, run_crawls
 from ingest.declarations import select_sources
-from policywatch.commands.context import AddCommand, Context, ExitStatus, outcome_status, time_argument
+from policywatch.commands.context import AddCommand, Context, ExitStatus, now_argument, outcome_status
 from policywatch.summary import failure_lines, held_lines, run_line
 from storage.db import reading
 from storage.models import Run
@@ -45,4 +45,4 @@ def crawl(ctx: Context, args: argparse.Namespace) -> int:
 def register(add: AddCommand) -> None:
     p = add("crawl", crawl, "fetch every declared source once and record what changed")
     p.add_argument("--only", nargs="+", metavar="ID", help="crawl only these source ids")
-    p.add_argument("--now", type=time_argument, help="record this crawl as made at TIME (replays, demos)")
+    p.add_argument("--now", type=now_argument, help="record this crawl as made at TIME (replays, demos)")

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from crawler.runner import CrawlPlan, run_crawls
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status, time_argument
+from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, now_argument, outcome_status
 from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
 from policywatch.terminal import safe
 from storage.db import reading
@@ -154,4 +154,4 @@ def register(add: AddCommand) -> None:
     p.add_argument("-q", "--quiet", dest="run_quiet", action="store_true",
                    help="print only failures, so cron mails only when something is wrong")
     p.add_argument("--log", metavar="FILE", help="append a timestamped log (and the crawler's log) to FILE")
-    p.add_argument("--now", type=time_argument, metavar="TIME", help="record the crawl as made at TIME (replays, tests)")
+    p.add_argument("--now", type=now_argument, metavar="TIME", help="record the crawl as made at TIME (replays, tests)")

@@ -72,8 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitStatus.USAGE
     except BrokenPipeError:
         return ExitStatus.OK
-    except DBAPIError as exc:
-        if not is_database_problem(exc):
+    except (DBAPIError, ValueError) as exc:
+        if not _from_the_database(exc):
             return _crash()
         # Locked, full, damaged or read-only: the database's state, which the user can act on.
         timeout = ctx.settings.lock_timeout if ctx is not None else 0.0
@@ -84,6 +84,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _from_the_database(exc: BaseException) -> bool:
+    """An error that is the database's state (locked, full, damaged, read-only), not a fault in policywatch: the
+    driver's own errors of that kind, and a stored value that no longer reads back (damaged text or times),
+    which fails inside SQLAlchemy's conversion of the row."""
+    if isinstance(exc, DBAPIError):
+        return is_database_problem(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and "sqlalchemy" in frames[-1].filename
 
 
 def _crash() -> int:

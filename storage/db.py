@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,9 @@ _PROBLEMS = (
      "(lock_timeout); try again when it has finished"),
     (("database or disk is full", "no space left on device"), "the database or disk is full"),
     (("disk i/o error",), "a disk I/O error while using the database"),
-    (("malformed", "file is not a database", "file is encrypted"),
+    # A damaged file also shows as text that does not decode or as a schema with pieces missing.
+    (("malformed", "file is not a database", "file is encrypted", "could not decode", "no such column",
+      "no such table", "database schema has changed"),
      "the database file is damaged ({detail}); `policywatch check` lists what it can"),
     (("readonly database", "read-only"), "the database is read-only ({detail})"),
     (("unable to open database",), "the database file cannot be opened ({detail})"),
@@ -49,6 +51,9 @@ _PROBLEMS = (
 def database_problem(exc: BaseException, lock_timeout: float = LOCK_TIMEOUT) -> str:
     """One line saying what went wrong with the database, for a message to the user."""
     original = getattr(exc, "orig", None) or exc
+    if isinstance(original, ValueError) and not isinstance(original, DBAPIError):
+        return f"the database file is damaged (a stored value does not read back: {str(original)[:120]}); " \
+               "`policywatch check` lists what it can"
     detail = (str(original).strip().splitlines() or [type(original).__name__])[0]
     lowered = detail.lower()
     for needles, message in _PROBLEMS:
@@ -87,12 +92,16 @@ def _sqlite_setup(lock_timeout: float, read_only: bool) -> Callable[[Any, Any], 
         # write and leave reads outside any transaction: a report would then read a crawl's half-written record.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
-        if not read_only:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
+            if not read_only:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        except UnicodeDecodeError as exc:  # a damaged header or schema page
+            raise DatabaseError(database_problem(exc)) from None
+        finally:
+            cursor.close()
     return connect
 
 

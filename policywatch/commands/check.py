@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy.exc import DBAPIError
-
-from policywatch.commands.context import AddCommand, Context, ExitStatus
-from storage.db import DatabaseError, database_problem
+from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
+from storage.db import database_problem
 from storage.integrity import Report, check as check_record
 
 
 def check(ctx: Context, args: argparse.Namespace) -> int:
     try:
         report = check_record(ctx.factory(must_exist=True))
-    except (DBAPIError, DatabaseError) as exc:
+    except UserError:
+        raise
+    except Exception as exc:  # a damaged file fails in ways no single check foresees
         # Not even the schema can be read: that is the one problem to report.
         report = Report(problems=[f"the database cannot be opened: {database_problem(exc)}"])
     for note in report.notes:

@@ -1,8 +1,9 @@
 """Responses cut short, streams that never end and redirects out of http(s), served on purpose by a local server.
 
 Night 1 serves every page whole; night 2 serves each one broken in its own
-way. A broken response must be a failed fetch of the right kind, never a
-version, and nothing may be announced.
+way; night 3 still cuts one short. A broken response must be a failed fetch
+of the right kind, never a version, and nothing may be announced; a source
+cut short two nights running is announced as failing in the health feed.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ def two_nights(tmp_path_factory):  # type: ignore[no-untyped-def]
         server.routes.update({f"/{sid}": page for sid, (page, _) in BROKEN.items()})
         server.routes.update({f"/{sid}": page for sid, page in WHOLE.items()})
         second = cli("crawl", "--now", "2026-05-02T00:00:00Z", check=False, env=env)
+        server.routes.update({f"/{sid}": Page(HTML) for sid in ids if sid != "t/gzip-80"})
+        cli("crawl", "--now", "2026-05-03T00:00:00Z", check=False, env=env)
         site = tmp / "site"
         cli("report", "--out", str(site))
         yield cli, first, second, site
@@ -112,7 +115,9 @@ def test_a_response_cut_short_is_a_failed_fetch_of_its_kind(two_nights) -> None:
     assert {sid: kinds[1] for sid, kinds in recorded.items() if sid in BROKEN} == \
         {sid: kind for sid, (_, kind) in BROKEN.items()}
     assert {sid: kinds for sid, kinds in recorded.items() if sid in WHOLE} == \
-        {sid: ["first", "unchanged"] for sid in WHOLE}
+        {sid: ["first", "unchanged", "unchanged"] for sid in WHOLE}
+    assert {sid: kinds[2] for sid, kinds in recorded.items() if sid in BROKEN} == \
+        {sid: "truncated" if sid == "t/gzip-80" else "unchanged" for sid in BROKEN}
     assert "failed t/gzip-80: truncated:" in second.stdout and "stream ends before its end" in second.stdout
     assert "failed t/partial: truncated: HTTP 206 Partial Content" in second.stdout
 
@@ -133,6 +138,9 @@ def test_the_truncated_kind_shows_in_history_and_on_the_runs_page(two_nights) ->
     assert "truncated" in history and "the connection closed after" in history
     runs = (site / "runs.html").read_text(encoding="utf-8")
     assert "truncated" in runs and "the response was cut short" in runs
+    health = feedparser.parse((site / "feeds" / "health.atom").read_bytes())
+    assert [e.title for e in health.entries if "t/gzip-80" in e.title] == \
+        ["Testco — t/gzip-80: failing since 2026-05-02 00:00 UTC (truncated)"]
     # What arrived is kept as the evidence of the refusal, decoded.
     with sqlite3.connect(cli.db) as conn:
         kept = conn.execute("select count(*) from snapshots s join fetch_outcomes o on o.id = s.outcome_id "

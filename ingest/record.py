@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.changes import change_facts
 from ingest.declarations import Source
-from ingest.decide import Accept, Decision, Hold, Known, Refuse, SourceState, decide
+from ingest.decide import Decision, Hold, Known, Refuse, SourceState, decide
 from ingest.guard import HTML_TYPES, content_type_charset, ends_document
 from ingest.judge import GuardPolicy
 from ingest.results import FetchFailure, SourceResult
@@ -98,7 +98,7 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> So
     )
 
 
-def _apply(session: Session, decision: Decision, state: SourceState, *, run_id: int, source: Source, at: datetime,
+def _apply(session: Session, decision: Decision, *, run_id: int, source: Source, at: datetime,
            pages: Sequence[RawPage], expect: tuple[int | None, ...] | None) -> SourceResult:
     upsert_source(session, source)
     held = lock_holder(session, source.id, run_id)
@@ -143,11 +143,11 @@ def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, a
         decision = decide(source, pages, failure, state, policy, at)
         try:
             with transaction(factory) as session:
-                return _apply(session, decision, state, run_id=run_id, source=source, at=at, pages=pages,
+                return _apply(session, decision, run_id=run_id, source=source, at=at, pages=pages,
                               expect=state.stamp)
         except _Moved:
             continue
     with transaction(factory) as session:
         state = load_state(session, source.id, pages)
         decision = decide(source, pages, failure, state, policy, at)
-        return _apply(session, decision, state, run_id=run_id, source=source, at=at, pages=pages, expect=None)
+        return _apply(session, decision, run_id=run_id, source=source, at=at, pages=pages, expect=None)

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ingest.declarations import load_sources
-from ingest.extraction import ExtractionRules, extract_markdown
+from ingest.extraction import ExtractionRules, extract_html, extract_markdown
 from ingest.importer import import_manifest
 from ingest.review import ReviewError, accept, candidates
 from storage.db import make_engine, reading, session_factory, upgrade
@@ -184,3 +184,37 @@ def test_a_refused_text_is_kept_and_can_be_accepted_on_review(shared: Path, arch
     assert candidates(archive.factory, SID, archive.sources[SID]) == []
     with pytest.raises(ReviewError, match="only a refused or held text"):
         accept(archive.factory, SID, found[0].outcome_id, "again", datetime.now(timezone.utc), archive.sources[SID])
+
+
+def test_an_imported_page_cut_short_is_refused_where_earlier_pages_ended_properly(shared: Path,
+                                                                                   tmp_path: Path) -> None:
+    """The real EU privacy policy page of 2025-05-20, saved whole, then saved again cut off in the middle of
+    a word well into the policy's text (more than half of its words are still there)."""
+    page = (shared / "ota-data" / "snapshots" / "ChatGPT" / "Privacy Policy" / "2025-05-20T12-30-10Z.html").read_bytes()
+    start, end = page.index(b"<main"), page.index(b"</main>")
+    cut = start + int((end - start) * 0.7)
+    while not page[cut:cut + 1].isalpha():
+        cut += 1
+    cut += 2  # inside the word
+    (tmp_path / "whole.html").write_bytes(page)
+    (tmp_path / "cut.html").write_bytes(page[:cut])
+    (tmp_path / "sources.yaml").write_text(yaml.safe_dump({"sources": [
+        {"id": SID, "vendor": "OpenAI", "title": "Privacy Policy", "document_type": "Privacy Policy",
+         "language": "en", "urls": ["https://openai.com/policies/eu-privacy-policy/"], "select": "main",
+         "remove": ['select[name="Locale Select"]', "main .sr-only"]}]}), encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text(
+        json.dumps({"source": SID, "at": "2025-05-20T12:30:10Z", "path": "whole.html"}) + "\n"
+        + json.dumps({"source": SID, "at": "2025-05-21T12:30:10Z", "path": "cut.html"}) + "\n", encoding="utf-8")
+    engine = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    upgrade(engine)
+    factory = session_factory(engine)
+    sources = load_sources(tmp_path / "sources.yaml")
+    whole_text = extract_html(page, sources[SID].rules)
+    cut_text = extract_html(page[:cut], sources[SID].rules)
+    assert 0.5 * len(whole_text.split()) < len(cut_text.split()) < len(whole_text.split())
+    report = import_manifest(factory, tmp_path / "m.jsonl", sources)
+    assert [r.failure.kind if r.failure else r.outcome for r in report.applied] == ["first", "truncated"]
+    assert "ends inside the document" in report.applied[1].failure.detail
+    with reading(factory) as session:
+        assert session.scalar(select(func.count()).select_from(Version)) == 1
+    engine.dispose()

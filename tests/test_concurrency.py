@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import CLI, REPO, write_declarations
+from conftest import CLI, write_declarations
 from policywatch.localserver import LocalServer, Page
 
 

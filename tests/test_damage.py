@@ -208,3 +208,25 @@ def test_a_killed_reports_half_written_files_are_removed_by_the_next(tmp_path: P
     assert main(argv + ["report", "--out", str(site)]) == 0
     assert not any(path.exists() for path in stale)
     assert live.exists()
+
+
+def test_check_flags_records_dated_in_the_future(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A record written by an older policywatch from a manifest typo (2062 for 2026)."""
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    (tmp_path / "a.md").write_text("We keep chats for 30 days.\n", encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - {id: t/a, vendor: T, title: A, document_type: P, language: en, "
+        "urls: ['https://example.test/']}\n", encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text('{"source": "t/a", "at": "2026-01-01T00:00:00Z", "path": "a.md"}\n',
+                                      encoding="utf-8")
+    argv = ["--db", str(tmp_path / "pw.db"), "--sources", str(tmp_path / "sources.yaml")]
+    assert main(argv + ["import", "--manifest", str(tmp_path / "m.jsonl")]) == 0
+    assert main(argv + ["check"]) == 0
+    with sqlite3.connect(tmp_path / "pw.db") as conn:
+        conn.execute("insert into fetch_outcomes (run_id, source_id, at, outcome, failure_kind, detail) "
+                     "values (1, 't/a', '2062-01-02 00:00:00', 'failed', 'empty', 'typo')")
+    capsys.readouterr()
+    assert main(argv + ["check"]) == 1
+    assert "PROBLEM: t/a: 1 fetch outcome(s) dated in the future, the latest 2062-01-02T00:00:00Z" in \
+        capsys.readouterr().out

@@ -49,7 +49,7 @@ class SourceState:
     """What the decision needs to know of one source's record, read in one consistent snapshot."""
 
     current: Known | None = None
-    earlier: tuple[Known, ...] = ()  # the versions before the current one, newest first
+    earlier: tuple[Known, ...] = ()  # the versions before the current one, newest first (text of the first only)
     pending: Known | None = None
     refused_sha256: str | None = None  # the text the latest too_short refusals refused …
     refused_count: int = 0  # … and how many of them in a row

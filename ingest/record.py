@@ -89,8 +89,9 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> So
     refused_sha, refused_count = refused_streak(session, source_id, FailureKind.TOO_SHORT)
     return SourceState(
         current=Known(current.id, current.sha256, current.text, current.number, current.first_seen),
-        earlier=tuple(Known(v.id, v.sha256, v.text, v.number, v.first_seen)
-                      for v in earlier_versions(session, source_id, current)),
+        # Only the version just before the current one is ever compared as text; the others only by sha256.
+        earlier=tuple(Known(v.id, v.sha256, v.text if i == 0 else "", v.number, v.first_seen)
+                      for i, v in enumerate(earlier_versions(session, source_id, current))),
         pending=Known(pending.id, pending.text_sha256 or "", pending_text, 0, pending.at)
         if pending is not None and pending_text is not None and pending.at >= current.last_confirmed else None,
         refused_sha256=refused_sha, refused_count=refused_count,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from storage import blobs
 from storage.processes import alive
@@ -182,8 +182,9 @@ def refused_streak(session: Session, source_id: str, kind: str) -> tuple[str | N
 
 def earlier_versions(session: Session, source_id: str, current: Version, limit: int = RECENT_VERSIONS_FOR_REVERT
                      ) -> Sequence[Version]:
-    """The versions before `current`, newest first."""
-    return session.scalars(select(Version).where(Version.source_id == source_id, Version.number < current.number)
+    """The versions before `current`, newest first; their texts are read only when asked for."""
+    return session.scalars(select(Version).options(defer(Version.text))
+                           .where(Version.source_id == source_id, Version.number < current.number)
                            .order_by(Version.number.desc()).limit(limit)).all()
 
 

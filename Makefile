@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/flag_speed.py
 	$(BIN)/python bench/eval_flagger.py
 	$(BIN)/python bench/render_speed.py
+	$(BIN)/python bench/record_speed.py
 
 clean:
 	rm -rf $(VENV) demo site *.egg-info

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -218,3 +219,27 @@ def test_an_imported_page_cut_short_is_refused_where_earlier_pages_ended_properl
     with reading(factory) as session:
         assert session.scalar(select(func.count()).select_from(Version)) == 1
     engine.dispose()
+
+
+def test_the_review_command_lists_shows_and_accepts(shared: Path, archive: Archive, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from policywatch.cli import main
+
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    real = series(shared, "Privacy Policy")[:2]
+    short = normalised(["\n\n".join(real[1][1].split("\n\n")[:12])])[0]
+    archive.add(real + [(real[1][0] + timedelta(days=1), short)])
+    argv = ["--db", str(archive.tmp / "a.db"), "--sources", str(archive.tmp / "sources.yaml")]
+    capsys.readouterr()
+    assert main(argv + ["review", SID]) == 0
+    listing = capsys.readouterr().out
+    fetch = int(listing.split("fetch ", 1)[1].split()[0])
+    assert "failed (too_short)" in listing and "can be accepted" in listing
+    assert main(argv + ["review", SID, "--show", str(fetch)]) == 0
+    assert capsys.readouterr().out == short
+    assert main(argv + ["review", SID, "--accept", str(fetch)]) == 2
+    assert "--note is required" in capsys.readouterr().err
+    assert main(argv + ["review", SID, "--accept", str(fetch), "--note", "checked against the live page"]) == 0
+    assert f"fetch {fetch} accepted as version 3" in capsys.readouterr().out
+    assert main(argv + ["history", SID]) == 0
+    assert "note: accepted on review: checked against the live page" in capsys.readouterr().out

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage import blobs
 from storage.db import database_problem, reading
-from storage.models import Blob, Change, FetchOutcome, Run, Snapshot, Version
+from storage.models import Blob, Change, FetchOutcome, HeldText, Run, Snapshot, Version
 from storage.record import text_sha256
 from storage.vocabulary import Outcome, RunStatus
 
@@ -72,10 +72,17 @@ def _change_checks(session: Session, report: Report) -> None:
 
 
 def _outcome_checks(session: Session, report: Report) -> None:
-    for outcome in session.scalars(select(FetchOutcome).where(FetchOutcome.outcome != Outcome.FAILED)):
+    recorded = (Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED)
+    for outcome in session.scalars(select(FetchOutcome).where(FetchOutcome.outcome.in_(recorded))):
         if outcome.version_id is None or not outcome.snapshots:
             report.problems.append(f"fetch outcome {outcome.id} ({outcome.source_id}, {outcome.outcome}): "
                                    "no version or no snapshot")
+    # A capture held for confirmation, or dropped, keeps its pages and its text, and has no version.
+    for outcome in session.scalars(select(FetchOutcome).where(
+            FetchOutcome.outcome.in_((Outcome.PENDING, Outcome.DROPPED)))):
+        if not outcome.snapshots or outcome.text_sha256 is None or session.get(HeldText, outcome.text_sha256) is None:
+            report.problems.append(f"fetch outcome {outcome.id} ({outcome.source_id}, {outcome.outcome}): "
+                                   "its pages or its held text are missing")
 
 
 def _blob_checks(session: Session, report: Report) -> None:

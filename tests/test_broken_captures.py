@@ -26,6 +26,7 @@ from ingest.extraction import ExtractionRules, extract_html, extract_markdown
 from ingest.importer import import_manifest
 from ingest.review import ReviewError, accept, candidates
 from storage.db import make_engine, reading, session_factory, upgrade
+from storage.integrity import check
 from storage.models import Change, FetchOutcome, Version
 
 SID = "ota/privacy"
@@ -130,6 +131,7 @@ def test_a_bundle_of_every_document_is_held_and_dropped(shared: Path, archive: A
     results = archive.add(sorted(real + [(glitch_at, glitch)]))
     assert results[4] == "pending"
     assert archive.outcomes()[4] == "dropped"
+    assert check(archive.factory).problems == []
     assert archive.versions() == versions_of([text for _, text in real])
     assert len(archive.changes()) == len(archive.versions()) - 1
     assert max(c["words_added"] for c in archive.changes()) < 3000
@@ -159,6 +161,7 @@ def test_another_document_in_place_of_this_one_waits_for_confirmation(shared: Pa
     swapped = [(later + timedelta(days=1), terms[-2][1]), (later + timedelta(days=2), terms[-1][1])]
     results = archive.add(real + swapped)
     assert results[3:] == ["pending", "changed"], results
+    assert check(archive.factory).problems == []
     versions = archive.versions()
     assert versions[-2:] == normalised([terms[-2][1], terms[-1][1]])
     confirmed = archive.changes()[-2]

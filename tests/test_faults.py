@@ -193,6 +193,8 @@ def test_a_held_capture_is_announced_only_once_confirmed(faulty_history) -> None
     assert "dropped" in history and "did not confirm it" in history
     runs = (site / "runs.html").read_text(encoding="utf-8")
     assert "Captures held for confirmation" in runs and "t/glitch" in runs
+    # Held (t/shrink) and dropped (t/glitch) captures are whole records: pages and text, no version.
+    assert "ok: 0 problem(s)" in cli("check").stdout
 
 
 def test_a_source_that_keeps_reverting_is_unstable(faulty_history) -> None:  # type: ignore[no-untyped-def]

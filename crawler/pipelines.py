@@ -136,13 +136,17 @@ class StoragePipeline:
                 seen = set(session.scalars(select(FetchOutcome.source_id).where(FetchOutcome.run_id == self.run_id)))
             seen |= {sid for sid, _ in self.unrecorded}
             for source in spider.selected:
-                if source.id not in seen:
+                if source.id in seen:
+                    continue
+                try:
                     self.results.append(store_outcome(self.factory, self.run_id, source, self.now(), [], FetchFailure(
                         FailureKind.NOT_FETCHED, f"the crawl ended ({reason}) before {source.id} was fetched")))
+                except SourceBusy as busy:
+                    self._not_recorded(source.id, f"the crawl ended ({reason}) before it was fetched, and {busy}")
             end_run(self.factory, self.run_id, self.now())
-        except (DBAPIError, SourceBusy) as exc:
+        except DBAPIError as exc:
             # The run stays `running`; the next command marks it aborted.
-            message = database_problem(exc, self.lock_timeout) if isinstance(exc, DBAPIError) else str(exc)
+            message = database_problem(exc, self.lock_timeout)
             log.error("the crawl could not be finished in the database: %s", message)
             seen = {sid for sid, _ in self.unrecorded}
             for source in spider.selected:

@@ -26,6 +26,7 @@ from reports.output import SiteWriter
 from reports.parallel import default_workers, write_sources_in_parallel
 from reports.render import STATIC, code_fingerprint, render
 from reports.sourcefiles import write_raw, write_source
+from storage.db import reading
 
 STATIC_FILES = ("site.css", "compare.js", "coverage.js")
 
@@ -39,6 +40,7 @@ class BuildStats:
     base_url: str
     base_url_given: bool  # False: feeds link to a file:// URL of the output directory
     files_removed: int = 0
+    problems: tuple[str, ...] = ()  # what could not be written, e.g. a damaged raw snapshot
 
 
 def _static(writer: SiteWriter) -> None:
@@ -71,7 +73,8 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
     out.mkdir(parents=True, exist_ok=True)
     base = urls.normalise_base_url(base_url) if base_url else out.resolve().as_uri() + "/"
     writer = SiteWriter(out, code_fingerprint() + base, full)
-    with factory() as session:
+    # One read snapshot: a crawl recording meanwhile is seen whole or not at all.
+    with reading(factory) as session:
         record = load_record(session, failing_after=failing_after)
         excerpts = Excerpts(session)
         _static(writer)
@@ -92,4 +95,4 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]
     removed = writer.finish()
     return BuildStats(writer.written, writer.skipped, perf_counter() - started, out / urls.index_page(), base,
-                      bool(base_url), len(removed))
+                      bool(base_url), len(removed), tuple(writer.problems))

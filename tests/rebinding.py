@@ -46,7 +46,7 @@ def main(db: str, sources: str) -> int:
     from crawler.runner import CrawlPlan, run_crawls
     from crawler.settings import CrawlOptions
 
-    options = CrawlOptions(db_url=f"sqlite:///{db}", sources=Path(sources), autothrottle=False, retry_times=0,
+    options = CrawlOptions(db=f"sqlite:///{db}", sources=Path(sources), autothrottle=False, retry_times=0,
                            allow_private_addresses=False)
     run_crawls(options, [CrawlPlan()], {"TWISTED_DNS_RESOLVER": "rebinding.RebindingResolver",
                                        "LOG_LEVEL": "WARNING"})

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from pathlib import Path
 
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 from sqlalchemy import select
 
 from crawler.items import FetchedDocument
+from analysis.claims import DEFAULT_TIME_LIMIT
+from ingest.claims import ClaimsPlan
+from ingest.declarations import load_sources
 from ingest.judge import GuardPolicy
 from ingest.record import store_outcome
 from ingest.results import FetchFailure, SourceResult
@@ -30,6 +34,15 @@ def crawl_time(settings: BaseSettings) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
+def claims_plan(settings: BaseSettings) -> ClaimsPlan | None:
+    """Claims evaluated around the crawl's run (``ingest.claims``), against every declared source."""
+    location = settings.get("POLICYWATCH_CLAIMS")
+    if not location:
+        return None
+    return ClaimsPlan(Path(location), load_sources(Path(settings.get("POLICYWATCH_SOURCES"))),
+                      settings.getfloat("POLICYWATCH_CLAIM_TIME_LIMIT", DEFAULT_TIME_LIMIT))
+
+
 class StoragePipeline:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
@@ -38,6 +51,7 @@ class StoragePipeline:
         self.policy = GuardPolicy(crawler.settings.getfloat("POLICYWATCH_TOO_SHORT_FRACTION", GuardPolicy.min_fraction),
                                   crawler.settings.getint("POLICYWATCH_FAILING_AFTER_RUNS", GuardPolicy.confirm_after))
         self.results: list[SourceResult] = []
+        self.claims = claims_plan(crawler.settings)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
@@ -50,7 +64,7 @@ class StoragePipeline:
         self.engine = make_engine(self.db_url)
         upgrade(self.engine, say=log.info)
         self.factory = session_factory(self.engine)
-        self.run_id = begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning)
+        self.run_id = begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning, claims=self.claims)
         self.crawler.stats.set_value("policywatch/run_id", self.run_id)
 
     def process_item(self, item: FetchedDocument, spider=None) -> FetchedDocument:  # type: ignore[no-untyped-def]
@@ -78,5 +92,5 @@ class StoragePipeline:
             if source.id not in seen:
                 self.results.append(store_outcome(self.factory, self.run_id, source, self.now(), [], FetchFailure(
                     FailureKind.NOT_FETCHED, f"the crawl ended ({reason}) before {source.id} was fetched")))
-        end_run(self.factory, self.run_id, self.now())
+        end_run(self.factory, self.run_id, self.now(), claims=self.claims)
         self.engine.dispose()

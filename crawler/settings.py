@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.browser import DEFAULT_CHROMIUM, browser_settings
+from analysis.claims import DEFAULT_TIME_LIMIT
+from ingest.claims_declarations import BUNDLED_CLAIMS
 from ingest.declarations import BUNDLED_SOURCES
 from ingest.guard import TOO_SHORT_FRACTION
 from storage.db import DEFAULT_DB_URL
@@ -43,6 +45,8 @@ class CrawlOptions:
     too_short_fraction: float = TOO_SHORT_FRACTION
     failing_after_runs: int = FAILING_AFTER_RUNS
     chromium: str = DEFAULT_CHROMIUM
+    claims: Path = BUNDLED_CLAIMS
+    claim_time_limit: float = DEFAULT_TIME_LIMIT
 
     @property
     def user_agent(self) -> str:
@@ -91,6 +95,8 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": options.allow_private_addresses,
         "POLICYWATCH_DB": options.db_url,
         "POLICYWATCH_SOURCES": str(options.sources),
+        "POLICYWATCH_CLAIMS": str(options.claims),
+        "POLICYWATCH_CLAIM_TIME_LIMIT": options.claim_time_limit,
         "POLICYWATCH_NOW": None,
         "POLICYWATCH_ONLY": [],
         **browser_settings(options.chromium or DEFAULT_CHROMIUM, options.download_timeout,

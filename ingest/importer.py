@@ -16,6 +16,7 @@ from typing import Mapping
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.claims import ClaimsPlan
 from ingest.declarations import Source
 from ingest.judge import GuardPolicy
 from ingest.record import store_outcome
@@ -131,7 +132,7 @@ def _pending(session: Session, manifest: Path, entries: list[Entry]) -> tuple[li
 
 
 def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Mapping[str, Source],
-                    policy: GuardPolicy = GuardPolicy()) -> ImportReport:
+                    policy: GuardPolicy = GuardPolicy(), claims: ClaimsPlan | None = None) -> ImportReport:
     entries = read_manifest(manifest, sources)
     with transaction(factory) as session:
         pending, skipped = _pending(session, manifest, entries)
@@ -140,7 +141,8 @@ def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Map
         return ImportReport(applied, skipped, None)
     # Entries are stored one transaction each: whatever was applied is a finished run.
     with recorded_run(factory, RunKind.IMPORT, pending[0].at,
-                      end=lambda: pending[len(applied) - 1].at if applied else pending[0].at) as run_id:
+                      end=lambda: pending[len(applied) - 1].at if applied else pending[0].at,
+                      claims=claims) as run_id:
         for entry in pending:
             applied.append(store_outcome(factory, run_id, entry.source, entry.at, _pages(entry), None, policy))
     return ImportReport(applied, skipped, run_id)

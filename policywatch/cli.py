@@ -13,10 +13,11 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ingest.claims_declarations import ClaimDeclarationError
 from ingest.declarations import DeclarationError
 from ingest.importer import ManifestError
-from policywatch.commands import (check, classify, crawl, demo, extract, importing, reading, rederive, report, run,
-                                  sources)
+from policywatch.commands import (check, claims, classify, crawl, demo, extract, importing, reading, rederive, report,
+                                  run, sources)
 from policywatch.commands.context import Context, ExitStatus, UserError
 from policywatch.config import ConfigError, load_settings
 from policywatch.terminal import safe
@@ -24,10 +25,10 @@ from storage.db import DatabaseError
 from storage.queries import NotFound
 
 # In the order `policywatch --help` lists them.
-COMMAND_MODULES = (crawl, extract, importing, sources, reading, classify, check, rederive, report, run, demo)
+COMMAND_MODULES = (crawl, extract, importing, sources, reading, claims, classify, check, rederive, report, run, demo)
 
 # Errors of the layers below that a user can fix: shown as one line, exit status 2.
-USER_ERRORS = (UserError, ConfigError, DeclarationError, DatabaseError, ManifestError, NotFound)
+USER_ERRORS = (UserError, ConfigError, DeclarationError, ClaimDeclarationError, DatabaseError, ManifestError, NotFound)
 
 Command = Callable[[Context, argparse.Namespace], int]
 
@@ -37,6 +38,8 @@ def _global_options(parser: argparse.ArgumentParser, default: object = None) -> 
                         "(default: $POLICYWATCH_DB or ./policywatch.db)")
     parser.add_argument("--sources", default=default,
                         help="declarations file or directory (default: the bundled sources/)")
+    parser.add_argument("--claims", default=default,
+                        help="claims file or directory (default: the bundled claims/)")
     parser.add_argument("--config", default=default,
                         help="settings file (TOML; default: ./policywatch.toml when present)")
     parser.add_argument("-q", "--quiet", action="store_true", default=default or False,
@@ -65,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _context(args: argparse.Namespace) -> Context:
-    settings = load_settings({"db": args.db, "sources": args.sources},
+    settings = load_settings({"db": args.db, "sources": args.sources, "claims": args.claims},
                              config_file=Path(args.config) if args.config else None)
     return Context(settings, quiet=args.quiet, verbose=args.verbose)
 

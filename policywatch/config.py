@@ -43,6 +43,8 @@ class Settings:
     too_short_fraction: float = _CRAWL.too_short_fraction
     failing_after_runs: int = _CRAWL.failing_after_runs
     chromium: str = _CRAWL.chromium
+    claims: Path = _CRAWL.claims
+    claim_time_limit: float = _CRAWL.claim_time_limit
 
     @property
     def db_url(self) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.claims import ClaimsPlan
 from ingest.declarations import Source, load_sources
 from policywatch.config import Settings
 from policywatch.terminal import safe
@@ -73,6 +74,11 @@ class Context:
 
     def sources(self) -> dict[str, Source]:
         return load_sources(self.settings.sources)
+
+    def claims_plan(self, sources: dict[str, Source] | None = None) -> ClaimsPlan:
+        """The claims every recording command evaluates, against the declared sources."""
+        return ClaimsPlan(self.settings.claims, sources if sources is not None else self.sources(),
+                          self.settings.claim_time_limit)
 
     def missing_database(self) -> str | None:
         """The SQLite file the configuration names, when it does not exist yet."""

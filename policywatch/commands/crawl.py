@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
+from datetime import datetime, timezone
+
 from crawler.runner import CrawlPlan, run_crawls
+from ingest.claims import evaluate_claims
 from ingest.declarations import select_sources
+from policywatch.commands.claims import print_claims, print_run_claims
 from policywatch.commands.context import AddCommand, Context, ExitStatus, outcome_status, time_argument
 from policywatch.summary import failure_lines, run_line
 from storage.db import transaction
@@ -28,12 +32,22 @@ def report_runs(ctx: Context, run_ids: Sequence[int]) -> ExitStatus:
     return worst
 
 
+def prepare_claims(ctx: Context, now: datetime | None) -> None:
+    """Claims files read and synchronised before the crawler starts: their errors stop the command first."""
+    claims = ctx.claims_plan()
+    evaluate_claims(ctx.factory(), claims, now or datetime.now(timezone.utc))
+    print_claims(ctx, claims.reports)
+
+
 def crawl(ctx: Context, args: argparse.Namespace) -> int:
     select_sources(ctx.sources(), args.only)
     ctx.engine()  # schema errors surface before the crawl starts
+    prepare_claims(ctx, args.now)
     extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING"}
     run_ids = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(only=args.only or (), now=args.now)], extra)
-    return report_runs(ctx, run_ids)
+    status = report_runs(ctx, run_ids)
+    print_run_claims(ctx, run_ids)
+    return status
 
 
 def register(add: AddCommand) -> None:

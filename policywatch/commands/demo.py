@@ -5,6 +5,11 @@ Editions (policywatch/demo_pages/edition-N): 1 the first publication; 2 markup
 only (wrappers, attributes, whitespace: no new version); 3 a retention period
 changes in the help article; 4 the privacy policy changes what it says about
 training on images and about sharing.
+
+The vendor also gets claims (policywatch/demo_pages/claims.yaml, copied
+beside the declarations): the third edition weakens "temporary chats are
+deleted after 30 days", which the terminal shows after the diff and the
+claims feed announces.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from crawler.runner import CrawlPlan, run_crawls
+from policywatch.commands.claims import list_claims, print_run_claims
 from policywatch.commands.context import AddCommand, Context
 from policywatch.commands.crawl import report_runs
 from policywatch.commands.reading import print_diff, print_history
@@ -26,6 +32,7 @@ EDITIONS = 4
 FIRST_DAY = datetime(2026, 1, 1, 6, 0, tzinfo=timezone.utc)
 ROUTES = {"/legal/privacy": "privacy.html", "/help/articles/42-chat-retention": "help-retention.html"}
 RETENTION_SOURCE = "nimbus/help-chat-retention"
+CLAIM = "nimbus/temporary-chats-deleted-after-30-days"
 
 
 def edition_routes(number: int) -> dict[str, Page]:
@@ -40,6 +47,12 @@ def write_declarations(directory: Path, base_url: str) -> Path:
     return path
 
 
+def write_claims(directory: Path) -> Path:
+    path = directory / "claims.yaml"
+    path.write_bytes((PAGES / "claims.yaml").read_bytes())
+    return path
+
+
 def run_demo(ctx: Context, directory: Path) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     db = directory / "policywatch.db"
@@ -47,7 +60,9 @@ def run_demo(ctx: Context, directory: Path) -> int:
         stale.unlink(missing_ok=True)
     with LocalServer() as server:
         declarations = write_declarations(directory, server.base_url)
-        demo = Context(replace(ctx.settings, db=str(db), sources=declarations, allow_private_addresses=True,
+        claims = write_claims(directory)
+        demo = Context(replace(ctx.settings, db=str(db), sources=declarations, claims=claims,
+                               allow_private_addresses=True,
                                autothrottle=False, retry_times=1, backoff_base=0.1), out=ctx.out)
         plans = []
         for number in range(1, EDITIONS + 1):
@@ -66,11 +81,16 @@ def run_demo(ctx: Context, directory: Path) -> int:
             print_history(demo, source_id)
         demo.say(f"\n=== the retention change ({RETENTION_SOURCE}, word diff)")
         status = max(status, print_diff(demo, RETENTION_SOURCE))
+        demo.say(f"\n=== claims about Nimbus AI ({claims})")
+        print_run_claims(demo, run_ids)
+        status = max(status, list_claims(demo, argparse.Namespace(id=None, status=None, json=False)))
         site = directory / "site"
         demo.say("\n=== the report")
         print_build(demo, build_report(demo, site), site)
         demo.say(f"\nThe record is in {db}. Try also (from this folder, after `make demo`):\n"
-                 f"  .venv/bin/policywatch --db {db} --sources {declarations} changes")
+                 f"  .venv/bin/policywatch --db {db} --sources {declarations} changes\n"
+                 f"  .venv/bin/policywatch --db {db} --sources {declarations} --claims {claims} "
+                 f"claims show {CLAIM}")
     finally:
         demo.close()
     return status

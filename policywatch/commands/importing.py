@@ -8,13 +8,16 @@ from pathlib import Path
 
 from ingest.importer import import_manifest
 from ingest.judge import GuardPolicy
+from policywatch.commands.claims import print_claims
 from policywatch.commands.context import AddCommand, Context, ExitStatus
 from storage.vocabulary import Outcome
 
 
 def import_command(ctx: Context, args: argparse.Namespace) -> int:
     policy = GuardPolicy(ctx.settings.too_short_fraction, ctx.settings.failing_after_runs)
-    report = import_manifest(ctx.factory(), Path(args.manifest), ctx.sources(), policy)
+    sources = ctx.sources()
+    claims = ctx.claims_plan(sources)
+    report = import_manifest(ctx.factory(), Path(args.manifest), sources, policy, claims)
     counts = Counter(result.outcome for result in report.applied)
     for result in report.applied:
         if result.failure:
@@ -23,6 +26,7 @@ def import_command(ctx: Context, args: argparse.Namespace) -> int:
     ctx.say(f"imported {entries} entr{'y' if entries == 1 else 'ies'} "
             f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'nothing new'}), "
             f"{report.skipped} already recorded")
+    print_claims(ctx, claims.reports)
     return ExitStatus.FAILURES if counts.get(Outcome.FAILED) else ExitStatus.OK
 
 

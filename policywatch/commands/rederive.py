@@ -11,13 +11,16 @@ from datetime import datetime, timezone
 from ingest.declarations import select_sources
 from ingest.reanalyse import reanalyse as reanalyse_changes
 from ingest.reextract import reextract as reextract_sources
+from policywatch.commands.claims import print_claims
 from policywatch.commands.context import AddCommand, Context, ExitStatus, time_argument
 from storage.vocabulary import Outcome
 
 
 def reextract(ctx: Context, args: argparse.Namespace) -> int:
-    sources = select_sources(ctx.sources(), args.only)
-    results = reextract_sources(ctx.factory(must_exist=True), sources, args.now or datetime.now(timezone.utc))
+    declared = ctx.sources()
+    sources = select_sources(declared, args.only)
+    claims = ctx.claims_plan(declared)
+    results = reextract_sources(ctx.factory(must_exist=True), sources, args.now or datetime.now(timezone.utc), claims)
     for result in results:
         if result.failure is not None:
             ctx.say(f"{result.source_id}: failed: {result.failure.kind}: {result.failure.detail}")
@@ -28,12 +31,14 @@ def reextract(ctx: Context, args: argparse.Namespace) -> int:
     changed = sum(r.outcome in (Outcome.CHANGED, Outcome.FIRST) for r in results)
     failed = sum(r.outcome == Outcome.FAILED for r in results)
     ctx.say(f"re-extracted {len(results)} source(s): {changed} new version(s), {failed} failure(s)")
+    print_claims(ctx, claims.reports)
     return ExitStatus.FAILURES if failed else ExitStatus.OK
 
 
 def reanalyse(ctx: Context, args: argparse.Namespace) -> int:
+    claims = ctx.claims_plan()
     report = reanalyse_changes(ctx.factory(must_exist=True), args.now or datetime.now(timezone.utc),
-                               args.only or (), args.since)
+                               args.only or (), args.since, claims)
     if not ctx.quiet:
         for moved in report.moved:
             what = [f"+{flag}" for flag in moved.gained] + [f"-{flag}" for flag in moved.lost]
@@ -43,6 +48,7 @@ def reanalyse(ctx: Context, args: argparse.Namespace) -> int:
                 what.append(f"kind {moved.old_kind} → {moved.new_kind}")
             ctx.say(f"  {moved.source_id} v{moved.to_number}: {', '.join(what) or 'new summary or evidence'}")
     ctx.say(report.describe() + " (not announced)")
+    print_claims(ctx, claims.reports)
     return ExitStatus.OK
 
 

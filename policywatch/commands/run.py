@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from crawler.runner import CrawlPlan, run_crawls
+from policywatch.commands.claims import print_run_claims
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status, time_argument
+from policywatch.commands.crawl import prepare_claims
 from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
 from policywatch.terminal import safe
 from storage.db import transaction
@@ -120,6 +122,7 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
     if not ctx.sources():
         raise UserError(f"no sources are declared in {ctx.settings.sources}")
     factory = ctx.factory()
+    prepare_claims(ctx, args.now)
     run_ids = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(now=args.now)], _crawl_settings(args.log))
     with transaction(factory) as session:
         recorded = session.get_one(Run, run_ids[0])
@@ -138,6 +141,7 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
         line = f"failed {source_id}: {kind}: {detail}"
         log.write(line)
         ctx.say(line if quiet else f"  {line}")
+    print_run_claims(ctx, run_ids)
     return outcome_status(checked, failures)
 
 

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from reports.claim_links import ClaimMark
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
 from storage.models import Change, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
 from storage.vocabulary import FailureKind, Outcome
@@ -98,6 +99,7 @@ class SourceInfo(SourceFields):
     health: Health
     versions: tuple[VersionInfo, ...] = ()
     changes: tuple[ChangeInfo, ...] = ()  # oldest first
+    claims: tuple[ClaimMark, ...] = ()  # the claims its versions and changes bear on (reports.claims_site)
 
     @property
     def last_changed(self) -> datetime | None:

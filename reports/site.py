@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports import pages, urls
+from reports.claims_site import load_claims_site, with_claim_marks, write_claims
 from reports.data import load_record
 from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
 from storage.health import FAILING_AFTER_RUNS, health_events
@@ -24,7 +25,7 @@ from reports.parallel import default_workers, write_sources_in_parallel
 from reports.render import STATIC, code_fingerprint, render
 from reports.sourcefiles import write_raw, write_source
 
-STATIC_FILES = ("site.css", "compare.js")
+STATIC_FILES = ("site.css", "compare.js", "claims.js")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
     writer = SiteWriter(out, code_fingerprint() + base, full)
     with factory() as session:
         record = load_record(session, failing_after=failing_after)
+        claims = load_claims_site(session, record, failing_after)
+        record = with_claim_marks(record, claims)
         excerpts = Excerpts(session)
         _static(writer)
         count = workers if workers is not None else default_workers(len(record.sources), writer.everything_stale)
@@ -80,6 +83,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
             for source in record.sources:
                 write_source(session, writer, source, base, excerpts)
         write_site_feeds(writer, record.sources, record.changes, base, excerpts)
+        write_claims(session, writer, record, claims, base)
         write_health_feed(writer, record.sources, health_events(session, failing_after), base)
         for sha in pages.refused_pages(record):
             write_raw(session, writer, sha)

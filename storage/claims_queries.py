@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -41,6 +42,7 @@ from storage.claims_models import (
 from storage.claims_record import META_ID
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history
 from storage.models import Change, Version
+from storage.times import utc_text
 
 
 def claims_digest(session: Session) -> str | None:
@@ -194,6 +196,30 @@ class RecordedClaim:
     revisions: tuple[ClaimRevisionRow, ...]
     errors: tuple[ClaimErrorRow, ...]
     state: ClaimState | None
+
+    def to_json(self, titles: Mapping[str, str]) -> dict[str, Any]:
+        """``claims show --json`` and the report's ``claims/<id>.json``: the view, plus what the record adds.
+
+        ``titles`` maps source ids to what they are called ("OpenAI — Privacy Policy (EU)").
+        """
+        data = self.view.to_json()
+        data["declared"] = self.declared
+        data["removed_at"] = _when(self.removed_at)
+        data["declared_in"] = self.declared_in
+        data["tracked"] = self.state is not None
+        data["sources"] = {sid: titles.get(sid, sid) for sid in sorted({iv.source_id for iv in self.intervals})}
+        data["revisions"] = [{"at": _when(r.at), "reason": r.reason, "status_before": r.status_before,
+                              "status_after": r.status_after, "events_added": r.events_added,
+                              "events_withdrawn": r.events_withdrawn} for r in self.revisions]
+        data["withdrawn_events"] = [r.event.to_json() | {"withdrawn_at": _when(r.withdrawn_at)}
+                                    for r in self.withdrawn]
+        data["errors"] = [{"at": _when(e.at), "source": e.source_id, "version": e.version, "matcher": e.matcher_id,
+                           "message": e.message} for e in self.errors]
+        return data
+
+
+def _when(at: datetime | None) -> str | None:
+    return None if at is None else utc_text(at)
 
 
 def failing_sources(session: Session, failing_after: int = FAILING_AFTER_RUNS) -> dict[str, datetime]:

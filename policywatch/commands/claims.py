@@ -182,21 +182,6 @@ def _range(iv: EvidenceInterval, current: bool) -> str:
     return f"said from {said} to v{iv.last.number} ({_day(iv.last.at)}); ended: {reason}{at} ({_day(end.at)})"
 
 
-def _show_json(item: queries.RecordedClaim, titles: dict[str, str]) -> dict[str, Any]:
-    data = item.view.to_json()
-    data["declared"] = item.declared
-    data["removed_at"] = when(item.removed_at)
-    data["declared_in"] = item.declared_in
-    data["sources"] = {sid: titles.get(sid, sid) for sid in sorted({iv.source_id for iv in item.intervals})}
-    data["revisions"] = [{"at": when(r.at), "reason": r.reason, "status_before": r.status_before,
-                          "status_after": r.status_after, "events_added": r.events_added,
-                          "events_withdrawn": r.events_withdrawn} for r in item.revisions]
-    data["withdrawn_events"] = [r.event.to_json() | {"withdrawn_at": when(r.withdrawn_at)} for r in item.withdrawn]
-    data["errors"] = [{"at": when(e.at), "source": e.source_id, "version": e.version, "matcher": e.matcher_id,
-                       "message": e.message} for e in item.errors]
-    return data
-
-
 def show_claim(ctx: Context, args: argparse.Namespace) -> int:
     if not args.id:
         raise UserError("`policywatch claims show` needs a claim id, e.g. openai/chat-history-can-be-turned-off")
@@ -205,7 +190,7 @@ def show_claim(ctx: Context, args: argparse.Namespace) -> int:
         (item,) = _claims_or_fail(session, args.id, args.at, ctx.settings.failing_after_runs)
         titles = {r.id: f"{r.vendor} — {r.title}" for r in session.scalars(select(SourceRow))}
     if args.json:
-        ctx.print_json(_show_json(item, titles))
+        ctx.print_json(item.to_json(titles))
         return ExitStatus.OK
     colour = use_colour(ctx.out)
     claim, view = item.claim, item.view

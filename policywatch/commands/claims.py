@@ -44,7 +44,8 @@ def _day(at: datetime | None) -> str:
 
 def _event_line(event: StatusEvent) -> str:
     previous = ClaimStatus(event.previous).label if event.previous is not None else "not tracked"
-    where = f"{event.source_id} v{event.version}" if event.source_id else "no source"
+    where = (f"{event.source_id} v{event.version}" if event.version is not None
+             else f"{event.source_id} withdrawn" if event.source_id else "no source")
     quiet = "" if event.announce else " (not announced)"
     return f"claims: {event.claim_id}: {previous} → {event.status.label} ({where}, {when(event.since)}){quiet}"
 

@@ -203,7 +203,8 @@ def _entry(item: RecordedClaim, recorded: Any, site: ClaimsSite, base_url: str) 
 
 def _write(writer: SiteWriter, stem: str, tag: str, title: str, subtitle: str, html_path: str,
            entries: Sequence[tuple[RecordedClaim, Any]], site: ClaimsSite, base_url: str) -> None:
-    chosen = sorted(entries, key=lambda e: (e[1].event.since, e[0].claim.id), reverse=True)[:feeds.MAX_ENTRIES]
+    by_claim = sorted(entries, key=lambda e: e[0].claim.id)
+    chosen = sorted(by_claim, key=lambda e: e[1].event.since, reverse=True)[:feeds.MAX_ENTRIES]  # newest first
     key = writer.key("claims-feed", stem, title, [(item.claim.statement, item.claim.vendor, item.claim.topics,
                                                    recorded.event, site.sources.get(recorded.event.source_id or ""))
                                                   for item, recorded in chosen])

@@ -66,6 +66,7 @@ class ClaimsCLI(CLI):
     def __init__(self, root: Path, sources_file: Path, claims_file: Path):
         super().__init__(root / "policywatch.db", sources_file, root)
         self.claims_file = claims_file
+        self.imported = ""
 
     def __call__(self, *args: str, **kwargs: Any):  # type: ignore[no-untyped-def, override]
         return super().__call__("--claims", str(self.claims_file), *args, **kwargs)
@@ -82,3 +83,45 @@ class ClaimsCLI(CLI):
 
     def timeline(self, claim_id: str) -> list[tuple[str, str, bool]]:
         return [(e["since"], e["status"], e["announce"]) for e in self.show(claim_id)["timeline"]]
+
+
+HOSTILE_SENTENCE = "We keep </script><script>alert(1)</script> logs for 10 days."
+HOSTILE_CLAIM = {
+    "id": "acme/hostile", "vendor": "Acme AI", "topics": ["retention"],
+    "statement": {"en": "Acme keeps <script>alert('claim')</script> logs </script> briefly & safely.",
+                  "fr": "Acme garde les journaux « peu » de temps <b>."},
+    "said_by": "Someone <img src=x onerror=alert(2)>",
+    "first_appearance": {"url": 'https://acme.example/said?q="><script>alert(3)</script>', "date": "2025-01-01", "title": "<i>a title</i>"},
+    "note": "A note with <style>body{display:none}</style>",
+    "scope": ["acme/privacy"],
+    "evidence": {"supports": [{"id": "logs-kept", "en": {"patterns": [r"\blogs for \d+ days\b"]}}]},
+}
+NIGHTS = [
+    ("2026-03-01T06:00:00Z", {"acme/help": HELP.format(days=30), "acme/privacy": f"{SALE} {HOSTILE_SENTENCE}"}),
+    ("2026-03-02T06:00:00Z", {"acme/help": HELP.format(days=90)}),
+    ("2026-03-03T06:00:00Z", {"acme/privacy": "We do not sell or share personal data."}),
+]
+
+
+def import_record(root: Path) -> ClaimsCLI:
+    """Three nights of Acme AI, imported as Markdown files: the help article weakens the 30-day claim (night 2),
+    the privacy policy rewords its no-sale sentence and drops the hostile one (night 3)."""
+    decl = root / "sources.yaml"
+    decl.write_text(yaml.safe_dump({"sources": [
+        {"id": "acme/help", "vendor": "Acme AI", "title": "Help: chats", "document_type": "Help article",
+         "language": "en", "urls": ["https://acme.example/help"]},
+        {"id": "acme/privacy", "vendor": "Acme AI", "title": "Privacy Policy", "document_type": "Privacy Policy",
+         "language": "en", "urls": ["https://acme.example/privacy"]},
+    ]}), encoding="utf-8")
+    lines = []
+    for n, (at, texts) in enumerate(NIGHTS, 1):
+        for sid, text in texts.items():
+            name = f"{sid.replace('/', '-')}-{n}.md"
+            (root / name).write_text(f"# {sid}\n\nThis document explains how Acme AI handles your data.\n\n{text}\n",
+                                     encoding="utf-8")
+            lines.append(json.dumps({"source": sid, "at": at, "path": name}))
+    manifest = root / "manifest.jsonl"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cli = ClaimsCLI(root, decl, write_claims(root / "claims.yaml", CLAIMS + [HOSTILE_CLAIM]))
+    cli.imported = cli("import", "--manifest", str(manifest)).stdout
+    return cli

@@ -50,6 +50,15 @@ def _event_line(event: StatusEvent) -> str:
     return f"claims: {event.claim_id}: {previous} → {event.status.label} ({where}, {when(event.since)}){quiet}"
 
 
+def _event_lines(event: StatusEvent) -> list[str]:
+    """The status change, and for an announced one the sentences that went and came."""
+    lines = [_event_line(event)]
+    if event.announce:
+        lines += [f"  was: “{sentence}”" for sentence in event.removed]
+        lines += [f"  now: “{sentence}”" for sentence in event.added]
+    return lines
+
+
 def _error_line(claim_id: str, source_id: str, version: int | None, message: str) -> str:
     at = f" v{version}" if version is not None else ""
     return f"claims: {claim_id}: not evaluated on {source_id}{at}: {message}"
@@ -60,7 +69,8 @@ def print_claims(ctx: Context, reports: Iterable[ClaimsReport]) -> None:
     for report in reports:
         if not ctx.quiet:
             for event in report.events:
-                ctx.say(_event_line(event))
+                for line in _event_lines(event):
+                    ctx.say(line)
             for revised in report.revised:
                 if revised.added or revised.withdrawn or revised.before != revised.after:
                     before = ClaimStatus(revised.before).label if revised.before else "not tracked"
@@ -84,12 +94,8 @@ def print_run_claims(ctx: Context, run_ids: Sequence[int]) -> None:
                                  .order_by(ClaimErrorRow.id)).all()
         if not ctx.quiet:
             for recorded in events:
-                ctx.say(_event_line(recorded.event))
-                if recorded.event.announce:
-                    for sentence in recorded.event.removed:
-                        ctx.say(f"  was: “{sentence}”")
-                    for sentence in recorded.event.added:
-                        ctx.say(f"  now: “{sentence}”")
+                for line in _event_lines(recorded.event):
+                    ctx.say(line)
         for error in errors:
             ctx.say(_error_line(error.claim_id, error.source_id, error.version, error.message))
 
@@ -102,7 +108,7 @@ def _claims_or_fail(session: Any, claim_id: str | None = None, at: datetime | No
     found = queries.recorded_claims(session, claim_id, at, failing_after)
     if claim_id is not None and not found:
         known = sorted(queries.declarations(session, current_only=False))
-        close = difflib.get_close_matches(claim_id, known, n=3, cutoff=0.5)
+        close = difflib.get_close_matches(claim_id, known, n=3, cutoff=0.75)
         hint = f"; did you mean {', '.join(close)}?" if close else (
             f"; recorded claims: {len(known)}" if known else "; no claim is recorded yet (run `policywatch claims evaluate`)")
         raise UserError(f"no recorded claim {claim_id!r}{hint}")
@@ -284,7 +290,7 @@ def suggest_command(ctx: Context, args: argparse.Namespace) -> int:
         raise UserError("`policywatch claims suggest` needs a claim id")
     claims = ctx.claims_plan().claims()
     if args.id not in claims:
-        close = difflib.get_close_matches(args.id, list(claims.claims), n=3, cutoff=0.5)
+        close = difflib.get_close_matches(args.id, list(claims.claims), n=3, cutoff=0.75)
         raise UserError(f"no claim {args.id!r} is declared in {ctx.settings.claims}"
                         + (f"; did you mean {', '.join(close)}?" if close else ""))
     claim = claims[args.id]

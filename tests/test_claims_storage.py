@@ -14,12 +14,18 @@ from sqlalchemy import create_engine, func, select, text
 
 from analysis.claims import ClaimSet, ClaimStatus, SourceInfo, SourceVersion, evaluate, history_events
 from analysis.vocabulary import ChangeKind
+from ingest.claims import ClaimsPlan, evaluate_claims
 from ingest.claims_declarations import load_claims
+from ingest.declarations import load_sources
+from ingest.record import record_text
+from ingest.runs import recorded_run
 from storage import claims_queries as queries
 from storage import claims_record as record
 from storage.claims_models import ClaimEventRow, ClaimEvidenceRow, ClaimMetaRow
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.models import SourceRow
+from storage.record import RawPage, upsert_source
+from storage.vocabulary import RunKind
 
 from conftest import REPO
 
@@ -142,3 +148,33 @@ def test_the_evaluation_lock_row_is_there_or_made(factory) -> None:  # type: ign
     with transaction(factory) as session:
         row = record.lock_evaluation(session, T0 + timedelta(seconds=1))
         assert row.evaluated_at == T0 + timedelta(seconds=1) and row.claims_digest is None
+
+
+def test_the_run_lifecycle_evaluates_what_each_run_recorded(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    declarations = tmp_path / "sources.yaml"
+    declarations.write_text(
+        "sources:\n  - {id: nimbus/help-chat-retention, vendor: Nimbus AI, title: Help, document_type: Help,\n"
+        "     language: en, urls: ['http://127.0.0.1/help']}\n", encoding="utf-8")
+    sources = load_sources(declarations)
+    plan = ClaimsPlan(DEMO_CLAIMS, sources)
+    source = sources["nimbus/help-chat-retention"]
+    for day, text in enumerate([HELP_1, HELP_2, HELP_3]):
+        at = T0 + timedelta(days=day)
+        with recorded_run(factory, RunKind.IMPORT, at, claims=plan) as run_id:
+            with transaction(factory) as session:
+                upsert_source(session, source)
+                record_text(session, run_id=run_id, source_id=source.id, at=at, text=text,
+                            pages=[RawPage("u", "u", None, "text/markdown", text.encode())])
+    evaluate_claims(factory, plan, T0 + timedelta(days=5))  # nothing new: changes nothing
+    with transaction(factory) as session:
+        timeline = {cid: [(r.event.status, r.event.announce, r.run_id is not None) for r in queries.events(session, cid)]
+                    for cid in ("nimbus/temporary-chats-deleted-after-30-days", "nimbus/deleted-chats-removed-within-30-days")}
+        assert timeline == {
+            "nimbus/temporary-chats-deleted-after-30-days": [(ClaimStatus.SUPPORTED, False, True),
+                                                             (ClaimStatus.WEAKENED, True, True)],
+            "nimbus/deleted-chats-removed-within-30-days": [(ClaimStatus.SUPPORTED, False, True),
+                                                            (ClaimStatus.NO_LONGER_STATED, True, True)]}
+        changes = {r.event.version: r.change_id for r in queries.events(session) if r.event.version and r.event.version > 1}
+        assert all(change is not None for change in changes.values()), "events link to the change that caused them"
+        assert {c.source_id: c.version for c in queries.cursors(session).values()} == {source.id: 3}
+        assert [row.kind for row in queries.evaluations(session)][-1] == "incremental"

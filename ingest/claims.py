@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -171,6 +171,7 @@ class ClaimsReport:
     revised: list[Revised] = field(default_factory=list)
     errors: list[EvaluationError] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    sources: int = 0  # sources whose versions the engine read
     versions: int = 0
     claims_read: set[str] = field(default_factory=set)
     compiled: bool = False
@@ -204,7 +205,7 @@ def evaluate_claims(factory: sessionmaker[Session], plan: ClaimsPlan, at: dateti
             record.set_claims_digest(session, digest)
         report.seconds = perf_counter() - started
         record.log_evaluation(session, run_id=run_id, at=at, kind="history" if report.revised else "incremental",
-                              sources=0, versions=report.versions, claims_read=report.claims_read,
+                              sources=report.sources, versions=report.versions, claims_read=report.claims_read,
                               events=len(report.events), errors=len(report.errors), seconds=report.seconds)
     plan.reports.append(report)
     return report
@@ -283,6 +284,7 @@ def _incremental(session: Session, plan: ClaimsPlan, unchanged: Mapping[str, Cla
             record.confirm_open_intervals(session, sid, max(i.at for i in confirmed), claim_ids)
     final: dict[str, SourceState] = {}
     if engine_sources:
+        report.sources += len(engine_sources)
         claims = _claim_set(plan, unchanged, report)
         final = _apply(session, claims, {sid: work[sid] for sid in sorted(engine_sources)}, cursors, at, run_id,
                        report, plan.time_limit)
@@ -412,6 +414,7 @@ def _reevaluate(session: Session, plan: ClaimsPlan, claims: ClaimSet, reasons: M
     infos = {sid: info for sid, info in source_infos(session, upto).items()
              if any(c.in_scope(info) for c in claims)}
     planned = history_plan(session, infos, upto)
+    report.sources += len(infos)
     evaluation = evaluate(claims, materialise(session, planned), time_limit=plan.time_limit)
     confirmed = {(m.source_id, m.number): m.last_confirmed
                  for metas in versions(session, infos, upto=upto).values() for m in metas}

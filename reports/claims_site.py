@@ -11,6 +11,7 @@ Version and change pages link back through the marks each source carries
 from __future__ import annotations
 
 import json
+from functools import partial
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -160,7 +161,7 @@ def write_claims(session: Session, writer: SiteWriter, record: Record, site: Cla
         writer.produce(page, key, make)
         data = item.to_json(titles) | {"page": base_url + page}
         body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-        writer.produce(urls.claim_json(item.claim.id), writer.key("claim.json", body), lambda body=body: body)
+        writer.produce(urls.claim_json(item.claim.id), writer.key("claim.json", body), partial(str, body))
         _write_claim_feed(writer, item, site, base_url)
     rows = [claim_pages.index_row(item) for item in site.items]
     rows.sort(key=claim_pages.index_order)

@@ -12,7 +12,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from claims_support import CLAIMS, HELP, ClaimsCLI, help_page, privacy_page, sources, write_claims
+from claims_support import CLAIMS, ClaimsCLI, help_page, privacy_page, sources, write_claims
 from policywatch.localserver import LocalServer, Page
 
 TEMPORARY = "acme/temporary-chats-deleted-after-30-days"

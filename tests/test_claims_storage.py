@@ -158,13 +158,13 @@ def test_the_run_lifecycle_evaluates_what_each_run_recorded(factory, tmp_path: P
     sources = load_sources(declarations)
     plan = ClaimsPlan(DEMO_CLAIMS, sources)
     source = sources["nimbus/help-chat-retention"]
-    for day, text in enumerate([HELP_1, HELP_2, HELP_3]):
+    for day, body in enumerate([HELP_1, HELP_2, HELP_3]):
         at = T0 + timedelta(days=day)
         with recorded_run(factory, RunKind.IMPORT, at, claims=plan) as run_id:
             with transaction(factory) as session:
                 upsert_source(session, source)
-                record_text(session, run_id=run_id, source_id=source.id, at=at, text=text,
-                            pages=[RawPage("u", "u", None, "text/markdown", text.encode())])
+                record_text(session, run_id=run_id, source_id=source.id, at=at, text=body,
+                            pages=[RawPage("u", "u", None, "text/markdown", body.encode())])
     evaluate_claims(factory, plan, T0 + timedelta(days=5))  # nothing new: changes nothing
     with transaction(factory) as session:
         timeline = {cid: [(r.event.status, r.event.announce, r.run_id is not None) for r in queries.events(session, cid)]

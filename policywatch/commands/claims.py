@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from analysis.claims import ClaimStatus, EvidenceInterval, StatusEvent, status_at, suggest
+from analysis.claims import ClaimStatus, EvidenceInterval, StatusEvent, Suggestion, status_at, suggest
 from analysis.claims.suggest import LABEL
 from ingest.claims import ClaimsReport, claims_digest, evaluate_claims
 from ingest.claims_events import source_info
@@ -260,7 +260,7 @@ def evaluate_command(ctx: Context, args: argparse.Namespace) -> int:
     at = args.at or now
     with transaction(factory) as session:
         items = queries.recorded_claims(session, failing_after=ctx.settings.failing_after_runs)
-    rows = []
+    rows: list[tuple[str, str | None, str, datetime | None]] = []
     for item in items:
         if not item.declared:
             continue
@@ -310,7 +310,7 @@ def suggest_command(ctx: Context, args: argparse.Namespace) -> int:
                 texts.setdefault(row.language.split("-")[0].lower(), {})[row.id] = text
     if not texts:
         raise UserError(f"no recorded version of a source in scope of {claim.id}; nothing to suggest from")
-    found = []
+    found: list[tuple[str, Suggestion]] = []
     for language in sorted(texts):
         try:
             found.extend((language, s) for s in suggest(claim, texts[language], language, top=args.top))

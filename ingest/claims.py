@@ -63,6 +63,7 @@ from analysis.claims import (
     evaluate,
     reconcile,
 )
+from analysis.claims.matching import MatchCache
 from ingest.claims_declarations import claim_files, load_claims
 from ingest.claims_events import (
     PendingOutcome,
@@ -228,8 +229,9 @@ class _Work:
 
 def _plan_work(session: Session, plan: ClaimsPlan, run_id: int | None, at: datetime,
                cursors: Mapping[str, queries.ClaimSourceRow]) -> dict[str, _Work]:
-    after = {sid: c.outcome_id for sid, c in cursors.items()}
-    pending = pending_outcomes(session, after)
+    # A source withdrawn long ago is fetched no more: its cursor must not hold back the search for new outcomes.
+    after = {sid: c.outcome_id for sid, c in cursors.items() if c.declared or sid in plan.sources}
+    pending = pending_outcomes(session, after, set(cursors))
     stale = {sid for sid, c in cursors.items() if c.declared and c.version > 0 and sid not in plan.sources}
     infos = source_infos(session, set(pending) | stale)
     new_versions = versions(session, pending, after={sid: c.version for sid, c in cursors.items()})
@@ -327,11 +329,12 @@ def _apply(session: Session, claims: ClaimSet, work: Mapping[str, _Work],
            report: ClaimsReport, time_limit: float) -> dict[str, SourceState]:
     state = _resume(session, claims, work, cursors)
     planned = in_time_order([item for w in work.values() for item in w.items])
+    cache = MatchCache()  # a sentence unchanged from one version to the next is matched once
     closed: list[EvidenceInterval] = []
     events: list[StatusEvent] = []
     statuses: dict[str, ClaimState] = {}
     for event in materialise(session, planned):
-        state, update = apply(claims, state, event, time_limit=time_limit)
+        state, update = apply(claims, state, event, time_limit=time_limit, cache=cache)
         if update.step is not None:
             closed.extend(update.step.closed)
             report.versions += update.step.version is not None
@@ -372,7 +375,7 @@ def _advance_cursors(session: Session, plan: ClaimsPlan, work: Mapping[str, _Wor
         if w.undeclared:
             record.add_tracking_change(session, source_id=sid, at=at, kind=TrackingKind.UNDECLARED, version=None,
                                        before=fingerprint, after=None, detail={})
-        record.set_cursor(session, sid, version=w.last_version, outcome_id=w.last_outcome,
+        record.set_cursor(session, sid, cursor, version=w.last_version, outcome_id=w.last_outcome,
                           tracking_fingerprint=fingerprint, declared=declared, at=at)
 
 

@@ -101,17 +101,29 @@ class PendingOutcome:
     run_id: int
 
 
-def pending_outcomes(session: Session, after: Mapping[str, int]) -> dict[str, list[PendingOutcome]]:
-    """Fetch outcomes not yet evaluated (id above the source's cursor), per source in the order recorded."""
-    floor = min(after.values(), default=0)
-    query = (select(FetchOutcome.id, FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome,
-                    FetchOutcome.version_id, FetchOutcome.run_id)
-             .where(FetchOutcome.id > floor).order_by(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id))
+def pending_outcomes(session: Session, after: Mapping[str, int], evaluated: Iterable[str]) -> dict[str, list[PendingOutcome]]:
+    """Fetch outcomes not yet evaluated, per source in the order recorded: above ``after[sid]`` for a source
+    evaluated before, all of them for a source never evaluated (not in ``evaluated``).
+
+    One range scan from the lowest cursor in ``after`` (the caller leaves out sources that are fetched no
+    more), and one query for sources never evaluated.
+    """
+    columns = (FetchOutcome.id, FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome,
+               FetchOutcome.version_id, FetchOutcome.run_id)
+    order = (FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id)
+    known = set(evaluated)
+    rows: list[PendingOutcome] = []
+    if after:
+        query = select(*columns).where(FetchOutcome.id > min(after.values())).order_by(*order)
+        rows += [PendingOutcome(*row) for row in session.execute(query)
+                 if row.source_id in after and row.id > after[row.source_id]]
+    new = sorted(set(session.scalars(select(SourceRow.id))) - known)
+    if new:
+        query = select(*columns).where(FetchOutcome.source_id.in_(new)).order_by(*order)
+        rows += [PendingOutcome(*row) for row in session.execute(query)]
     found: dict[str, list[PendingOutcome]] = {}
-    for row in session.execute(query):
-        outcome = PendingOutcome(*row)
-        if outcome.id > after.get(outcome.source_id, 0):
-            found.setdefault(outcome.source_id, []).append(outcome)
+    for outcome in rows:
+        found.setdefault(outcome.source_id, []).append(outcome)
     return found
 
 

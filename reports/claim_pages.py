@@ -321,13 +321,8 @@ def evidence(item: RecordedClaim, sources: Mapping[str, SourceRef], page: str) -
 
 
 def successors(item: RecordedClaim, sources: Mapping[str, SourceRef], page: str) -> list[SuccessorItem]:
-    """Wording that took the claim's place, except sentences that are themselves current evidence (a claim
-    weakened by a rewording is shown with that sentence in its evidence, not as replaced by it)."""
-    current = {iv.sentence for iv in item.view.current()}
     out = []
     for s in item.view.successors:
-        if s.sentence in current:
-            continue
         source = _source(sources, s.source_id)
         via = "declared as the wording that replaces the claim" if s.via.startswith("matcher") else "reworded sentence"
         out.append(SuccessorItem(s.sentence, source.title, urls.relative(page, urls.source_page(source.id)), s.since,

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from analysis.claims import Claim, ClaimState, EvaluationError, EvidenceInterval, StatusEvent
@@ -106,28 +106,27 @@ def _interval_values(iv: EvidenceInterval) -> dict[str, Any]:
 
 
 def upsert_intervals(session: Session, intervals: Iterable[EvidenceInterval]) -> int:
-    """Insert new intervals and bring known ones (same identity) up to date; the number written."""
-    values = [_interval_values(iv) for iv in intervals]
+    """Insert new intervals and bring known ones (same identity) up to date, in two bulk statements;
+    the number written."""
+    values: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for iv in intervals:
+        value = _interval_values(iv)
+        values[(value["claim_id"], value["matcher_id"], value["source_id"], value["key_sha256"],
+                value["first_version"])] = value
     if not values:
         return 0
-    claims = sorted({v["claim_id"] for v in values})
-    sources = sorted({v["source_id"] for v in values})
-    existing = {(r.claim_id, r.matcher_id, r.source_id, r.key_sha256, r.first_version): r
-                for r in session.scalars(select(ClaimEvidenceRow).where(
-                    ClaimEvidenceRow.claim_id.in_(claims), ClaimEvidenceRow.source_id.in_(sources)))}
-    for value in values:
-        identity = (value["claim_id"], value["matcher_id"], value["source_id"], value["key_sha256"],
-                    value["first_version"])
-        row = existing.get(identity)
-        if row is None:
-            row = ClaimEvidenceRow(**value)
-            session.add(row)
-            existing[identity] = row
-        else:
-            for name, item in value.items():
-                if getattr(row, name) != item:
-                    setattr(row, name, item)
     session.flush()
+    known = {tuple(row[1:]): row[0] for row in session.execute(
+        select(ClaimEvidenceRow.id, ClaimEvidenceRow.claim_id, ClaimEvidenceRow.matcher_id, ClaimEvidenceRow.source_id,
+               ClaimEvidenceRow.key_sha256, ClaimEvidenceRow.first_version)
+        .where(ClaimEvidenceRow.claim_id.in_(sorted({k[0] for k in values})),
+               ClaimEvidenceRow.source_id.in_(sorted({k[2] for k in values}))))}
+    new = [value for identity, value in values.items() if identity not in known]
+    changed = [{"id": known[identity], **value} for identity, value in values.items() if identity in known]
+    if new:
+        session.execute(insert(ClaimEvidenceRow), new)
+    if changed:
+        session.execute(update(ClaimEvidenceRow), changed)
     return len(values)
 
 
@@ -150,10 +149,15 @@ def confirm_open_intervals(session: Session, source_id: str, at: datetime, claim
 
 
 def set_states(session: Session, states: Iterable[ClaimState], at: datetime) -> None:
-    for state in states:
-        row = session.get(ClaimStateRow, state.claim_id)
+    wanted = {state.claim_id: state for state in states}
+    if not wanted:
+        return
+    rows = {r.claim_id: r for r in session.scalars(select(ClaimStateRow)
+                                                    .where(ClaimStateRow.claim_id.in_(sorted(wanted))))}
+    for claim_id, state in wanted.items():
+        row = rows.get(claim_id)
         if row is None:
-            row = ClaimStateRow(claim_id=state.claim_id)
+            row = ClaimStateRow(claim_id=claim_id)
             session.add(row)
         row.status, row.since, row.cause, row.updated_at = str(state.status), state.since, str(state.cause), at
     session.flush()
@@ -214,9 +218,9 @@ def add_errors(session: Session, errors: Iterable[EvaluationError], at: datetime
 # --- evaluation progress
 
 
-def set_cursor(session: Session, source_id: str, *, version: int, outcome_id: int, tracking_fingerprint: str | None,
-               declared: bool, at: datetime) -> None:
-    row = session.get(ClaimSourceRow, source_id)
+def set_cursor(session: Session, source_id: str, row: ClaimSourceRow | None, *, version: int, outcome_id: int,
+               tracking_fingerprint: str | None, declared: bool, at: datetime) -> None:
+    """How far ``source_id`` is evaluated; ``row`` is its current cursor (None for a source never evaluated)."""
     if row is None:
         row = ClaimSourceRow(source_id=source_id)
         session.add(row)

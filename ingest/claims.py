@@ -33,10 +33,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from time import perf_counter
@@ -81,18 +80,9 @@ from ingest.claims_events import (
 from ingest.declarations import Source
 from storage import claims_queries as queries
 from storage import claims_record as record
-from storage.claims_record import TrackingKind
 from storage.db import transaction
 from storage.models import Version
-
-
-class RevisionReason(StrEnum):
-    """Why a claim's history was evaluated again."""
-
-    DECLARED = "declared"  # the claim is new to the record
-    DECLARATION_CHANGED = "declaration_changed"  # its matchers, scope or require_all changed
-    ENGINE_CHANGED = "engine_changed"  # the matching code or the flagger's rules changed
-    REQUESTED = "requested"  # `policywatch claims evaluate --full`
+from storage.vocabulary import EvaluationKind, RevisionReason, TrackingKind
 
 
 ANALYSIS_DIR = Path(analysis.__file__).resolve().parent
@@ -142,15 +132,27 @@ class ClaimsPlan:
     time_limit: float = DEFAULT_TIME_LIMIT
     reports: list[ClaimsReport] = field(default_factory=list)
     _claims: ClaimSet | None = None
+    _subsets: dict[frozenset[str], ClaimSet] = field(default_factory=dict)
 
     def digest(self) -> str:
         return claims_digest(self.location)
 
     def claims(self) -> ClaimSet:
-        """The declared claims, compiled (once per plan)."""
+        """The declared claims, compiled (once per plan). An empty claims directory declares none."""
         if self._claims is None:
-            self._claims = ClaimSet(load_claims(self.location))
+            empty = self.location.is_dir() and not claim_files(self.location)
+            self._claims = ClaimSet(() if empty else load_claims(self.location))
         return self._claims
+
+    def subset(self, claim_ids: Iterable[str]) -> ClaimSet:
+        """The compiled claims among ``claim_ids``; the same set (and its prefilter indexes) each time it is asked for."""
+        every = self.claims()
+        wanted = frozenset(claim_ids) & frozenset(every.claims)
+        if wanted == frozenset(every.claims):
+            return every
+        if wanted not in self._subsets:
+            self._subsets[wanted] = ClaimSet(c for c in every if c.id in wanted)
+        return self._subsets[wanted]
 
 
 @dataclass(frozen=True)
@@ -205,9 +207,10 @@ def evaluate_claims(factory: sessionmaker[Session], plan: ClaimsPlan, at: dateti
             _synchronise(session, plan, declared, unchanged, at, run_id, report, full)
             record.set_claims_digest(session, digest)
         report.seconds = perf_counter() - started
-        record.log_evaluation(session, run_id=run_id, at=at, kind="history" if report.revised else "incremental",
-                              sources=report.sources, versions=report.versions, claims_read=report.claims_read,
-                              events=len(report.events), errors=len(report.errors), seconds=report.seconds)
+        kind = EvaluationKind.HISTORY if report.revised else EvaluationKind.INCREMENTAL
+        record.log_evaluation(session, run_id=run_id, at=at, kind=kind, sources=report.sources,
+                              versions=report.versions, claims_read=report.claims_read, events=len(report.events),
+                              errors=len(report.errors), seconds=report.seconds)
     plan.reports.append(report)
     return report
 
@@ -234,7 +237,7 @@ def _plan_work(session: Session, plan: ClaimsPlan, run_id: int | None, at: datet
     pending = pending_outcomes(session, after, set(cursors))
     stale = {sid for sid, c in cursors.items() if c.declared and c.version > 0 and sid not in plan.sources}
     infos = source_infos(session, set(pending) | stale)
-    new_versions = versions(session, pending, after={sid: c.version for sid, c in cursors.items()})
+    new_versions = versions(session, pending, after_cursor=True)
     by_id: dict[int, VersionMeta] = {m.id: m for metas in new_versions.values() for m in metas}
     work: dict[str, _Work] = {}
     for sid in sorted(set(pending) | stale):
@@ -277,13 +280,14 @@ def _incremental(session: Session, plan: ClaimsPlan, unchanged: Mapping[str, Cla
         return
     in_scope = {sid for sid, w in work.items() if any(c.in_scope(w.info) for c in unchanged.values())}
     engine_sources = {sid for sid in in_scope if any(_needs_engine(i) for i in work[sid].items)}
-    claim_ids = sorted(unchanged)
+    confirmed: dict[datetime, list[str]] = {}
     for sid, w in work.items():
-        if sid in engine_sources:
-            continue
-        confirmed = [i for i in w.items if isinstance(i, SourceConfirmed)]
-        if confirmed and claim_ids:
-            record.confirm_open_intervals(session, sid, max(i.at for i in confirmed), claim_ids)
+        times = [i.at for i in w.items if isinstance(i, SourceConfirmed)]
+        if sid not in engine_sources and times:
+            confirmed.setdefault(max(times), []).append(sid)
+    for at_time, sids in confirmed.items():  # a night's fetches share one time: one update
+        if unchanged:
+            record.confirm_open_intervals(session, sids, at_time, sorted(unchanged))
     final: dict[str, SourceState] = {}
     if engine_sources:
         report.sources += len(engine_sources)
@@ -295,9 +299,8 @@ def _incremental(session: Session, plan: ClaimsPlan, unchanged: Mapping[str, Cla
 
 def _claim_set(plan: ClaimsPlan, wanted: Mapping[str, Claim], report: ClaimsReport) -> ClaimSet:
     """The compiled claims among ``wanted`` (compiling the files the first time they are needed)."""
-    compiled = plan.claims()
     report.compiled = True
-    return ClaimSet(c for c in compiled if c.id in wanted)
+    return plan.subset(wanted)
 
 
 def _resume(session: Session, claims: ClaimSet, work: Mapping[str, _Work],
@@ -416,11 +419,11 @@ def _reevaluate(session: Session, plan: ClaimsPlan, claims: ClaimSet, reasons: M
     upto = {sid: c.version for sid, c in cursors.items() if c.version > 0}
     infos = {sid: info for sid, info in source_infos(session, upto).items()
              if any(c.in_scope(info) for c in claims)}
-    planned = history_plan(session, infos, upto)
+    planned = history_plan(session, infos)
     report.sources += len(infos)
     evaluation = evaluate(claims, materialise(session, planned), time_limit=plan.time_limit)
     confirmed = {(m.source_id, m.number): m.last_confirmed
-                 for metas in versions(session, infos, upto=upto).values() for m in metas}
+                 for metas in versions(session, infos, after_cursor=False).values() for m in metas}
     before_states = queries.states(session)
     engine = engine_fingerprint()
     change_ids = queries.change_ids(session, infos)

@@ -12,15 +12,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analysis.claims import SourceConfirmed, SourceEvent, SourceFailed, SourceInfo, SourceUndeclared, SourceVersion
 from analysis.vocabulary import ChangeKind
-from storage.claims_record import TrackingKind
+from storage.claims_models import ClaimSourceRow
 from storage.models import Change, FetchOutcome, SourceRow, Version
 from storage.claims_queries import tracking_changes
-from storage.vocabulary import Outcome
+from storage.vocabulary import Outcome, TrackingKind
 
 TEXT_BATCH = 32
 
@@ -70,22 +70,21 @@ def _source_id(item: Planned) -> str:
     return item.source_id
 
 
-def versions(session: Session, source_ids: Iterable[str], *, after: Mapping[str, int] | None = None,
-             upto: Mapping[str, int] | None = None) -> dict[str, list[VersionMeta]]:
-    """Version metadata per source in number order, after ``after[sid]`` and up to ``upto[sid]`` when given."""
+def versions(session: Session, source_ids: Iterable[str], *, after_cursor: bool) -> dict[str, list[VersionMeta]]:
+    """Version metadata per source in number order: those after the source's evaluation cursor
+    (``after_cursor``), or those up to and including it (the history already evaluated)."""
     ids = sorted(set(source_ids))
     if not ids:
         return {}
+    evaluated = func.coalesce(ClaimSourceRow.version, 0)
     query = (select(Version.id, Version.source_id, Version.number, Version.first_seen, Version.last_confirmed,
                     Change.kind)
              .outerjoin(Change, Change.to_version_id == Version.id)
-             .where(Version.source_id.in_(ids)).order_by(Version.source_id, Version.number))
+             .outerjoin(ClaimSourceRow, ClaimSourceRow.source_id == Version.source_id)
+             .where(Version.source_id.in_(ids), Version.number > evaluated if after_cursor else Version.number <= evaluated)
+             .order_by(Version.source_id, Version.number))
     found: dict[str, list[VersionMeta]] = {}
     for vid, sid, number, first, confirmed, kind in session.execute(query):
-        if after is not None and number <= after.get(sid, 0):
-            continue
-        if upto is not None and number > upto.get(sid, 0):
-            continue
         found.setdefault(sid, []).append(VersionMeta(vid, sid, number, first, confirmed,
                                                      None if kind is None else ChangeKind(kind)))
     return found
@@ -101,7 +100,8 @@ class PendingOutcome:
     run_id: int
 
 
-def pending_outcomes(session: Session, after: Mapping[str, int], evaluated: Iterable[str]) -> dict[str, list[PendingOutcome]]:
+def pending_outcomes(session: Session, after: Mapping[str, int],
+                     evaluated: Iterable[str]) -> dict[str, list[PendingOutcome]]:
     """Fetch outcomes not yet evaluated, per source in the order recorded: above ``after[sid]`` for a source
     evaluated before, all of them for a source never evaluated (not in ``evaluated``).
 
@@ -136,9 +136,9 @@ def outcome_event(outcome: PendingOutcome) -> SourceConfirmed | SourceFailed | N
     return None
 
 
-def history_plan(session: Session, infos: Mapping[str, SourceInfo], upto: Mapping[str, int]) -> list[Planned]:
-    """Every recorded version of these sources up to ``upto[sid]``, with the recorded tracking changes."""
-    metas = versions(session, infos, upto=upto)
+def history_plan(session: Session, infos: Mapping[str, SourceInfo]) -> list[Planned]:
+    """Every version of these sources evaluated so far (up to their cursors), with the recorded tracking changes."""
+    metas = versions(session, infos, after_cursor=False)
     changed: set[tuple[str, int]] = set()
     planned: list[Planned] = []
     for row in tracking_changes(session, infos):

@@ -215,7 +215,8 @@ def why(item: RecordedClaim, sources: Mapping[str, SourceRef]) -> str:
     if item.state is None and not view.timeline:
         return "No document of the vendor that this claim covers has been recorded yet."
     if status is ClaimStatus.SUPPORTED:
-        text = f"{supports} sentence{'s' if supports != 1 else ''} in the vendor's current documents say{'s' if supports == 1 else ''} it."
+        text = (f"{supports} sentence{'s' if supports != 1 else ''} in the vendor's current documents "
+                f"say{'s' if supports == 1 else ''} it.")
     elif status is ClaimStatus.WEAKENED:
         failures = sorted({f for iv in view.current() if iv.role == "supports" for f in iv.failures})
         text = ("The vendor's current wording says something like it, but not all of it"
@@ -227,11 +228,12 @@ def why(item: RecordedClaim, sources: Mapping[str, SourceRef]) -> str:
         text = (f"The vendor's current documents both say it ({supports} sentence{'s' if supports != 1 else ''}) "
                 f"and contradict it ({contradicts}).")
     elif status is ClaimStatus.NO_LONGER_STATED:
-        ended = [iv for iv in item.intervals if iv.role == "supports" and iv.end is not None]
-        last = max(ended, key=lambda iv: iv.end.at) if ended else None  # type: ignore[union-attr]
-        text = ("The vendor's documents said it, and no longer do"
-                + (f": the wording was {END_REASONS.get(str(last.end.reason), str(last.end.reason))} "  # type: ignore[union-attr]
-                   f"on {last.end.at.strftime('%Y-%m-%d')}." if last is not None else "."))  # type: ignore[union-attr]
+        ends = [iv.end for iv in item.intervals if iv.role == "supports" and iv.end is not None]
+        last = max(ends, key=lambda end: end.at) if ends else None
+        text = "The vendor's documents said it, and no longer do"
+        if last is not None:
+            text += f": the wording was {END_REASONS.get(str(last.reason), str(last.reason))} on {last.at:%Y-%m-%d}"
+        text += "."
         if view.successors:
             text += " See what replaced it below."
     elif status is ClaimStatus.TRACKING_CHANGED:
@@ -276,7 +278,8 @@ def timeline(item: RecordedClaim, sources: Mapping[str, SourceRef], page: str) -
             continue
         source = _source(sources, event.source_id) if event.source_id else None
         out.append(TimelineItem(
-            anchor=anchor(recorded), since=event.since, previous=status_label(None if event.previous is None else str(event.previous)),
+            anchor=anchor(recorded), since=event.since,
+            previous=status_label(None if event.previous is None else str(event.previous)),
             label=event.status.label, value=str(event.status), cause=CAUSES.get(str(event.cause), str(event.cause)),
             source_title=source.title if source else None,
             source_href=urls.relative(page, urls.source_page(source.id)) if source else None,

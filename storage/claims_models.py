@@ -103,7 +103,7 @@ class ClaimRevisionRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_id: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    reason: Mapped[str] = mapped_column(String(30))  # ingest.claims.RevisionReason
+    reason: Mapped[str] = mapped_column(String(30))  # storage.vocabulary.RevisionReason
     run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("runs.id"))
     fingerprint_before: Mapped[Optional[str]] = mapped_column(String(64))
     fingerprint_after: Mapped[str] = mapped_column(String(64))
@@ -187,7 +187,7 @@ class TrackingChangeRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    kind: Mapped[str] = mapped_column(String(30))  # storage.claims_record.TrackingKind
+    kind: Mapped[str] = mapped_column(String(30))  # storage.vocabulary.TrackingKind
     version: Mapped[Optional[int]] = mapped_column(Integer)
     fingerprint_before: Mapped[Optional[str]] = mapped_column(String(64))
     fingerprint_after: Mapped[Optional[str]] = mapped_column(String(64))
@@ -202,7 +202,7 @@ class ClaimEvaluationRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("runs.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    kind: Mapped[str] = mapped_column(String(20))  # incremental | history
+    kind: Mapped[str] = mapped_column(String(20))  # storage.vocabulary.EvaluationKind
     sources: Mapped[int] = mapped_column(Integer, default=0)
     versions: Mapped[int] = mapped_column(Integer, default=0)
     claims_read: Mapped[list[str]] = mapped_column(JSON)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -31,15 +30,9 @@ from storage.claims_models import (
     TrackingChangeRow,
 )
 
+from storage.vocabulary import TrackingKind
+
 META_ID = 1
-
-
-class TrackingKind(StrEnum):
-    """What changed in the tracking of a source (``tracking_changes.kind``)."""
-
-    DECLARATION_CHANGED = "declaration_changed"  # URLs, selectors or language: `version` was the first under it
-    UNDECLARED = "undeclared"  # the source left the declarations
-    REDECLARED = "redeclared"  # and came back
 
 
 def key_sha256(key: str) -> str:
@@ -137,10 +130,11 @@ def replace_intervals(session: Session, claim_id: str, intervals: Sequence[Evide
     session.flush()
 
 
-def confirm_open_intervals(session: Session, source_id: str, at: datetime, claim_ids: Sequence[str]) -> None:
-    """A fetch found the source's current version unchanged: the claims' open evidence there is confirmed at ``at``."""
+def confirm_open_intervals(session: Session, source_ids: Sequence[str], at: datetime, claim_ids: Sequence[str]) -> None:
+    """Fetches found these sources' current versions unchanged: the claims' open evidence there is confirmed
+    at ``at``."""
     session.execute(update(ClaimEvidenceRow).where(
-        ClaimEvidenceRow.source_id == source_id, ClaimEvidenceRow.end_reason.is_(None),
+        ClaimEvidenceRow.source_id.in_(list(source_ids)), ClaimEvidenceRow.end_reason.is_(None),
         ClaimEvidenceRow.claim_id.in_(list(claim_ids)), ClaimEvidenceRow.last_confirmed < at)
         .values(last_confirmed=at))
 

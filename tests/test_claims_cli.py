@@ -107,3 +107,16 @@ def test_without_a_database_it_says_where_it_looked(tmp_path: Path) -> None:
     cli = ClaimsCLI(tmp_path, tmp_path / "none.yaml", tmp_path / "claims.yaml")
     out = cli("claims", check=False)
     assert out.returncode == 2 and out.stderr.startswith(f"policywatch: no database at {tmp_path / 'policywatch.db'}")
+
+
+def test_an_empty_claims_directory_withdraws_every_claim_and_keeps_its_record(tmp_path: Path) -> None:
+    cli = import_record(tmp_path)
+    cli.claims_file = tmp_path / "no-claims"
+    cli.claims_file.mkdir()
+    out = cli("claims", "evaluate").stdout
+    assert "claims: acme/no-sale: no longer declared; its record is kept" in out
+    assert "(0 declared;" in out
+    listed = cli("claims").stdout
+    assert "acme/no-sale  (Acme AI; sharing)  [no longer declared since " in listed
+    shown = cli.json("claims", "show", "acme/no-sale")
+    assert shown["declared"] is False and [e["status"] for e in shown["timeline"]] == ["supported", "no_longer_stated"]

@@ -117,8 +117,8 @@ def test_upsert_by_identity_updates_instead_of_duplicating(factory, evaluation) 
         assert session.scalar(select(func.count()).select_from(ClaimEvidenceRow)) == 1
         (back,) = queries.intervals(session)
         assert back.last_confirmed == later and back.identity == current.identity
-        record.confirm_open_intervals(session, current.source_id, later + timedelta(days=1), [current.claim_id])
-        record.confirm_open_intervals(session, current.source_id, later, [current.claim_id])  # never backwards
+        record.confirm_open_intervals(session, [current.source_id], later + timedelta(days=1), [current.claim_id])
+        record.confirm_open_intervals(session, [current.source_id], later, [current.claim_id])  # never backwards
     with transaction(factory) as session:
         (back,) = queries.intervals(session)
         assert back.last_confirmed == later + timedelta(days=1)

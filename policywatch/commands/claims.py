@@ -212,7 +212,8 @@ def show_claim(ctx: Context, args: argparse.Namespace) -> int:
     if not item.declared:
         ctx.say(f"no longer declared since {when(item.removed_at)}: the record below is as it was then")
     moment = f" at {when(args.at)}" if args.at else ""
-    ctx.say(f"status{moment}: {_status_text(item) if args.at is None else view.status.label + ' since ' + str(when(view.since))}")
+    status = _status_text(item) if args.at is None else f"{view.status.label} since {when(view.since)}"
+    ctx.say(f"status{moment}: {status}")
     if view.cause is not None and view.timeline:
         last = view.timeline[-1]
         ctx.say(f"  caused by: {last.cause.replace('_', ' ')} ({last.source_id} v{last.version})")

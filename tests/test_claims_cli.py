@@ -120,3 +120,17 @@ def test_an_empty_claims_directory_withdraws_every_claim_and_keeps_its_record(tm
     assert "acme/no-sale  (Acme AI; sharing)  [no longer declared since " in listed
     shown = cli.json("claims", "show", "acme/no-sale")
     assert shown["declared"] is False and [e["status"] for e in shown["timeline"]] == ["supported", "no_longer_stated"]
+
+
+def test_the_claims_location_is_a_setting_like_the_sources(tmp_path: Path) -> None:
+    from ingest.claims_declarations import BUNDLED_CLAIMS
+    from policywatch.config import load_settings
+
+    config = tmp_path / "policywatch.toml"
+    config.write_text('[policywatch]\nclaims = "/from/file"\nclaim_time_limit = 0.5\n', encoding="utf-8")
+    assert load_settings(environ={}).claims == BUNDLED_CLAIMS
+    assert load_settings(config_file=config, environ={}).claims == Path("/from/file")
+    assert load_settings(config_file=config, environ={}).claim_time_limit == 0.5
+    env = {"POLICYWATCH_CLAIMS": "/from/env"}
+    assert load_settings(config_file=config, environ=env).claims == Path("/from/env")
+    assert load_settings({"claims": "/from/option"}, config_file=config, environ=env).claims == Path("/from/option")

@@ -2,6 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+JOBS ?= auto
 
 .PHONY: demo test install bench clean
 
@@ -17,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/policywatch demo --dir demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/extract_speed.py

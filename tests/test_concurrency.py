@@ -78,11 +78,13 @@ def test_three_crawls_create_a_new_database_at_once(served, tmp_path: Path) -> N
     assert rows(db, "select count(*), min(status), max(status) from runs") == [(3, "ok", "ok")]
 
 
-def _hold_write_lock(db: Path, seconds: float, started: threading.Event) -> None:
+def _hold_write_lock(db: Path, seconds: float, started: threading.Event,
+                     release: threading.Event | None = None) -> None:
+    """Hold the write lock for `seconds`, or until `release` is set (whatever the machine's load)."""
     conn = sqlite3.connect(db, timeout=30, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
     started.set()
-    time.sleep(seconds)
+    (release or threading.Event()).wait(seconds)
     conn.execute("ROLLBACK")
     conn.close()
 
@@ -102,12 +104,16 @@ def test_a_crawl_waits_for_a_writer_then_refuses_in_one_line(served, tmp_path: P
     assert waited.returncode == 0, waited.stdout + waited.stderr
     # One that holds the database longer is refused, before anything is fetched.
     started.clear()
-    holder = threading.Thread(target=_hold_write_lock, args=(cli.db, 6.0, started))
+    release = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(cli.db, 300.0, started, release))
     holder.start()
     started.wait()
     hits = len(server.hits)
-    refused = cli("crawl", "--only", "t/p02", check=False, env={"POLICYWATCH_LOCK_TIMEOUT": "1"})
-    holder.join()
+    try:
+        refused = cli("crawl", "--only", "t/p02", check=False, env={"POLICYWATCH_LOCK_TIMEOUT": "1"})
+    finally:
+        release.set()
+        holder.join()
     no_crash(refused)
     assert refused.returncode == 2
     lines = [line for line in refused.stderr.splitlines() if line.startswith("policywatch:")]

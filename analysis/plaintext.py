@@ -44,18 +44,32 @@ _URL_TAIL = re.compile(r"(https?://[^\s?#)\]]*)[?#][^\s)\]]*")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
 _EMPHASIS = re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1")
-_EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
-_EMPH_UNDERSCORE = re.compile(r"(?<![\w_])_(?=\S)([^_]+?)(?<=\S)_(?![\w_])")
+# The next three start with the marker and look behind it after: an expression that starts with a
+# character is scanned for quickly, one that starts with a lookbehind is tried at every position.
+_EMPH_STAR = re.compile(r"\*(?<![\w*]\*)(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
+_EMPH_UNDERSCORE = re.compile(r"_(?<![\w_]_)(?=\S)([^_]+?)(?<=\S)_(?![\w_])")
 _CODE = re.compile(r"`([^`]*)`")
-_STRAY_UNDERSCORE = re.compile(r"(?<!\w)_+|_+(?!\w)")
+# A run of underscores not after a word character, or not before one.
+_STRAY_UNDERSCORE = re.compile(r"_(?:(?<!\w_)_*|_*(?!\w))")
 _MULTISPACE = re.compile(r" {2,}")
+
+
+# str.translate looks every character of a non-ASCII text up in the table; an expression finds the few
+# that are in it.
+_TYPOGRAPHIC = re.compile("[" + "".join(map(chr, _TYPOGRAPHY)) + "]")
+
+
+def _plain_character(match: re.Match[str]) -> str:
+    return _TYPOGRAPHY[ord(match.group())]
 
 
 def normalise_typography(text: str) -> str:
     """Straight quotes, plain hyphens, plain spaces; invisible characters removed."""
+    if text.isascii():
+        return text.replace("\t", " ")  # the only one of them in ASCII
     text = _INVISIBLE.sub("", text)
     text = _SPACES.sub(" ", text)
-    return text.translate(_TYPOGRAPHY)
+    return _TYPOGRAPHIC.sub(_plain_character, text)
 
 
 def inline_to_plain(text: str) -> str:

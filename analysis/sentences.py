@@ -84,6 +84,9 @@ _CONTENTS_LINE = re.compile(r"^\s*(?:\d{1,3}(?:\.\d{1,3})*\\?[.)]?\s*)?\[[^\[\]]
 # A hard line break inside a paragraph: two trailing spaces or a backslash.
 _HARD_BREAK = re.compile(r"(?: {2,}|\\)$")
 _INDENT = re.compile(r"^\s*")
+# What every line with block markup starts with (quote, heading, underline, break, table, list item);
+# a line that does not is paragraph text and is not tried against each of them.
+_MAY_BE_MARKUP = re.compile(r"\s*(?:[#>|=*+\-•·_(\d]|[^\W\d_]\\?[.)])")
 _INTRODUCES = re.compile(r":[*_\s]*$")
 
 
@@ -107,7 +110,32 @@ def _blocks(text: str) -> list[_Block]:
         last = blocks[-1]
         return len(blocks) - 1 if last.kind != UnitKind.HEADING and _INTRODUCES.search(last.text) else None
 
+    def paragraph_line(line: str) -> None:
+        nonlocal kind, lead
+        if "](#" in line and _CONTENTS_LINE.match(line):
+            flush()
+            blocks.append(_Block(line.strip(), UnitKind.CONTENTS))
+            return
+        if not current:
+            kind, lead = UnitKind.PARAGRAPH, None
+            lists.clear()
+        # A line break inside a block separates items (an address, a list
+        # written with <br>), never the words of one sentence.
+        parts = _BR.split(line) if "<" in line else [line]
+        for index, part in enumerate(parts):
+            if index:
+                flush()
+            current.append(part)
+        if line.endswith(("  ", "\\")) and _HARD_BREAK.search(line):
+            flush()
+
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if not _MAY_BE_MARKUP.match(line):
+            if not line.strip():
+                flush()
+                continue
+            paragraph_line(line)
+            continue
         line = _BLOCKQUOTE.sub("", line)
         if not line.strip():
             flush()
@@ -154,22 +182,7 @@ def _blocks(text: str) -> list[_Block]:
             lead = lists[-1][1]
             current.append(content)
             continue
-        if "](#" in line and _CONTENTS_LINE.match(line):
-            flush()
-            blocks.append(_Block(line.strip(), UnitKind.CONTENTS))
-            continue
-        if not current:
-            kind, lead = UnitKind.PARAGRAPH, None
-            lists.clear()
-        # A line break inside a block separates items (an address, a list
-        # written with <br>), never the words of one sentence.
-        parts = _BR.split(line) if "<" in line else [line]
-        for index, part in enumerate(parts):
-            if index:
-                flush()
-            current.append(part)
-        if line.endswith(("  ", "\\")) and _HARD_BREAK.search(line):
-            flush()
+        paragraph_line(line)
     flush()
     return blocks
 
@@ -199,7 +212,23 @@ def _is_break(block: str, end: int, following: str, data: LanguageData) -> bool:
     if head_end == 0 or block[head_end - 1] != ".":
         return True
     before_end = head_end - 1
-    return not _no_break_after(data).search(block[max(0, before_end - 24):before_end])
+    return not _follows_no_break(block[max(0, before_end - 24):before_end], data)
+
+
+# Repetitive text (tables, generated lists) asks about the same few words again and again.
+_FOLLOWS_NO_BREAK: dict[tuple[int, str], bool] = {}
+_FOLLOWS_NO_BREAK_SIZE = 20_000
+
+
+def _follows_no_break(before: str, data: LanguageData) -> bool:
+    pattern = _no_break_after(data)
+    key = (id(pattern), before)
+    found = _FOLLOWS_NO_BREAK.get(key)
+    if found is None:
+        if len(_FOLLOWS_NO_BREAK) >= _FOLLOWS_NO_BREAK_SIZE:
+            _FOLLOWS_NO_BREAK.clear()
+        found = _FOLLOWS_NO_BREAK[key] = pattern.search(before) is not None
+    return found
 
 
 _NO_BREAK: dict[tuple[str | None, bool], re.Pattern[str]] = {}

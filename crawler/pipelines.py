@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from scrapy.crawler import Crawler
@@ -31,6 +33,14 @@ def crawl_time(settings: BaseSettings) -> datetime | None:
 
 
 class StoragePipeline:
+    """Records each fetched document in a worker thread of its own.
+
+    Judging, extracting what the fetch ladder did not, and analysing a changed
+    page run there, off the reactor, so the crawl keeps fetching meanwhile. One
+    worker: sources are recorded one after the other, each in its own
+    transaction, as before.
+    """
+
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.db_url: str = crawler.settings.get("POLICYWATCH_DB")
@@ -52,12 +62,17 @@ class StoragePipeline:
         self.factory = session_factory(self.engine)
         self.run_id = begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning)
         self.crawler.stats.set_value("policywatch/run_id", self.run_id)
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policywatch-record")
 
-    def process_item(self, item: FetchedDocument, spider=None) -> FetchedDocument:  # type: ignore[no-untyped-def]
+    async def process_item(self, item: FetchedDocument, spider=None) -> FetchedDocument:  # type: ignore[no-untyped-def]
+        await asyncio.get_running_loop().run_in_executor(self.worker, self.record, item)
+        return item
+
+    def record(self, item: FetchedDocument) -> None:
         source = self.crawler.spider.sources_by_id[item.source_id]
         try:
             result = store_outcome(self.factory, self.run_id, source, self.now(), item.pages, item.failure,
-                                   self.policy)
+                                   self.policy, item.prepared)
         except Exception as exc:  # one source's trouble must not stop the others
             log.exception("recording %s failed", source.id)
             result = store_outcome(self.factory, self.run_id, source, self.now(), [],
@@ -67,9 +82,9 @@ class StoragePipeline:
             log.warning("%s: failed (%s) %s", source.id, result.failure.kind, result.failure.detail)
         else:
             log.info("%s: %s (version %s)", source.id, result.outcome, result.version_number)
-        return item
 
     def close_spider(self, spider=None) -> None:  # type: ignore[no-untyped-def]
+        self.worker.shutdown(wait=True)
         spider = self.crawler.spider
         with transaction(self.factory) as session:
             seen = set(session.scalars(select(FetchOutcome.source_id).where(FetchOutcome.run_id == self.run_id)))

@@ -35,6 +35,7 @@ class RawPage:
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names; not stored
     fetched_at: datetime | None = None  # when re-deriving from a stored snapshot: its original fetch time
+    content_key: str | None = None  # the key of the part extraction selected, when it was worked out
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class ChangeFacts:
     evidence: tuple[dict[str, Any], ...] = ()
     announced: bool = False
     reverts_to_version_id: int | None = None
+    analysed: bool = True
+    note: str = ""
 
 
 def text_sha256(text: str) -> str:
@@ -172,8 +175,23 @@ def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[Ra
         session.add(Snapshot(
             outcome_id=outcome.id, source_id=outcome.source_id, position=position, url=page.url,
             final_url=page.final_url, http_status=page.status, content_type=page.content_type,
-            fetched_at=page.fetched_at or at, blob_sha256=stored.sha256,
+            fetched_at=page.fetched_at or at, blob_sha256=stored.sha256, content_key=page.content_key,
         ))
+
+
+def accepted_content_keys(session: Session, source_id: str, current: Version | None) -> tuple[str | None, ...] | None:
+    """The content keys, by position, of the pages of the source's latest accepted fetch, when that fetch's
+    text is the current version; None otherwise."""
+    if current is None:
+        return None
+    latest = session.execute(
+        select(FetchOutcome.id, FetchOutcome.version_id).where(FetchOutcome.source_id == source_id,
+                                                              FetchOutcome.outcome != Outcome.FAILED)
+        .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1)).first()
+    if latest is None or latest.version_id != current.id:
+        return None
+    return tuple(session.scalars(select(Snapshot.content_key).where(Snapshot.outcome_id == latest.id)
+                                 .order_by(Snapshot.position)))
 
 
 def reverted_version(session: Session, source_id: str, new_sha: str, current: Version) -> Version | None:
@@ -222,6 +240,7 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
             flags=list(change.flags), severity=change.severity, summary=change.summary,
             evidence=list(change.evidence), announced=change.announced,
             announced_flags=list(change.flags) if change.announced else [],
+            analysed=change.analysed, note=change.note,
         ))
     session.flush()
     return outcome
@@ -251,8 +270,10 @@ def replace_analysis(session: Session, change: Change, facts: ChangeFacts, *, at
         change_id=change.id, run_id=run_id, replaced_at=at, kind=change.kind,
         flags=list(change.flags or []), severity=change.severity, summary=change.summary,
         evidence=list(change.evidence or []), words_added=change.words_added, words_removed=change.words_removed,
+        analysed=change.analysed, note=change.note,
     ))
     change.kind = facts.kind
+    change.analysed, change.note = facts.analysed, facts.note
     change.flags, change.severity, change.summary = list(facts.flags), facts.severity, facts.summary
     change.evidence = list(facts.evidence)
     change.words_added, change.words_removed = facts.words_added, facts.words_removed

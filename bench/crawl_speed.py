@@ -111,7 +111,7 @@ def load_pages(snapshots: Path) -> list[BasePage]:
         body = path.read_bytes()
         filters = tuple(BUILTIN_FILTERS[n] for n in ("tracking-params", "relative-dates", "typography"))
         text = extract_html(body, ExtractionRules(select=(select,), remove=remove, filters=filters))
-        found = sorted(set(TOKEN.findall(body)), key=len)[-60:]
+        found = sorted(set(TOKEN.findall(body)), key=lambda t: (len(t), t))[-60:]
         # A value with a digit in it (a hash, a nonce), never a name such as an id or class a selector uses.
         tokens = tuple(t for t in found if re.search(rb"\d", t) and t.decode("latin-1") not in text)
         pages.append(BasePage(path.name, body, tokens, select, remove, index))
@@ -218,11 +218,15 @@ def digest(db: Path, workdir: Path, env: dict[str, str]) -> str:
             for row in conn.execute(query):
                 h.update(repr(row).encode("utf-8"))
     site = workdir / "site"
-    subprocess.run([sys.executable, "-m", "policywatch", "--db", str(db), "report", "--out", str(site)],
-                   env=env, cwd=REPO, check=True, capture_output=True)
-    for feed in sorted(site.rglob("*.xml")):
-        # The feeds' own build time is not part of what was recorded.
-        h.update(re.sub(rb"<(updated|lastBuildDate)>[^<]*</\1>", b"", feed.read_bytes()))
+    subprocess.run([sys.executable, "-m", "policywatch", "--db", str(db), "report", "--out", str(site),
+                    "--base-url", "https://policywatch.example/"], env=env, cwd=REPO, check=True, capture_output=True)
+    for feed in sorted([*site.rglob("*.atom"), *site.rglob("*.rss")]):
+        # The feeds' own build time is not part of what was recorded, and change numbers follow the order
+        # in which concurrent fetches happened to be recorded: lines are compared as a set, numbers left out.
+        text = re.sub(rb"<(updated|lastBuildDate)>[^<]*</\1>", b"", feed.read_bytes())
+        text = re.sub(rb"changes/\d+\.html", b"changes/N.html", text)
+        h.update(feed.relative_to(site).as_posix().encode())
+        h.update(b"\n".join(sorted(text.splitlines())))
     return h.hexdigest()[:16]
 
 
@@ -233,6 +237,7 @@ def main() -> int:
     parser.add_argument("--changed", type=float, default=0.0, help="also measure a night in which this fraction of "
                         "sources serve their next real version")
     parser.add_argument("--digest", action="store_true", help="print a hash of everything recorded (slow: builds the report)")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the last run's database and report in DIR")
     args = parser.parse_args()
     shared = shared_dir()
     if shared is None:
@@ -277,6 +282,11 @@ def main() -> int:
                     (cpu, mem))
             if args.digest:
                 digests.append(digest(db, work, env))
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(db, args.keep / "bench.db")
+                if (work / "site").is_dir():
+                    shutil.copytree(work / "site", args.keep / "site", dirs_exist_ok=True)
             db.unlink()
             for extra in (work / "site",):
                 shutil.rmtree(extra, ignore_errors=True)

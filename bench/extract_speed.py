@@ -26,7 +26,8 @@ from typing import Callable
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ingest.declarations import BUNDLED_SOURCES, load_sources  # noqa: E402
+from ingest import BUNDLED_SOURCES  # noqa: E402
+from ingest.declarations import load_sources  # noqa: E402
 from ingest.extraction import ExtractionRules, extract_html, html_to_markdown, normalize_text, select_content  # noqa: E402
 from ingest.extraction.transforms import apply_text_filters, url_rewriter  # noqa: E402
 from policywatch.reference_data import shared_dir  # noqa: E402

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.browser import DEFAULT_CHROMIUM, browser_settings
-from ingest.declarations import BUNDLED_SOURCES
+from ingest import BUNDLED_SOURCES
 from ingest.guard import TOO_SHORT_FRACTION
 from storage.db import DEFAULT_DB_URL
 from storage.health import FAILING_AFTER_RUNS

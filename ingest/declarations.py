@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from ingest import BUNDLED_SOURCES  # noqa: F401 (also named from here)
 from storage.models import SourceFields
 
 from ingest.extraction import (
@@ -27,8 +28,6 @@ from ingest.extraction import (
     validate_selector,
 )
 
-# The declarations that ship with policywatch: OpenAI's documents.
-BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "sources"
 FETCH_MODES = ("http", "browser")
 FETCHED_SCHEMES = ("http", "https")
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")

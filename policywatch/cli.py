@@ -13,8 +13,6 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ingest.declarations import DeclarationError
-from ingest.importer import ManifestError
 from policywatch.commands import (check, classify, crawl, demo, extract, importing, reading, rederive, report, run,
                                   sources)
 from policywatch.commands.context import Context, ExitStatus, UserError
@@ -26,8 +24,15 @@ from storage.queries import NotFound
 # In the order `policywatch --help` lists them.
 COMMAND_MODULES = (crawl, extract, importing, sources, reading, classify, check, rederive, report, run, demo)
 
-# Errors of the layers below that a user can fix: shown as one line, exit status 2.
-USER_ERRORS = (UserError, ConfigError, DeclarationError, DatabaseError, ManifestError, NotFound)
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """Errors of the layers below that a user can fix: shown as one line, exit status 2. (Imported when
+    asked: a command that never reads declarations or manifests does not load their modules.)"""
+    from ingest.declarations import DeclarationError
+    from ingest.importer import ManifestError
+
+    return (UserError, ConfigError, DeclarationError, DatabaseError, ManifestError, NotFound)
 
 Command = Callable[[Context, argparse.Namespace], int]
 
@@ -76,12 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ctx = _context(args)
         return int(args.func(ctx, args))
-    except USER_ERRORS as exc:
-        print(f"policywatch: {safe(str(exc))}", file=sys.stderr)
-        return ExitStatus.USAGE
     except BrokenPipeError:
         return ExitStatus.OK
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, user_errors()):
+            print(f"policywatch: {safe(str(exc))}", file=sys.stderr)
+            return ExitStatus.USAGE
         # Distinct from 1 ("some sources failed"), so cron and systemd see a crash as a crash.
         traceback.print_exc()
         print("policywatch: internal error (traceback above); nothing after the last completed source was recorded",

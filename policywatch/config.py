@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from crawler.settings import CrawlOptions
-from ingest.declarations import BUNDLED_SOURCES
+from ingest import BUNDLED_SOURCES
 from storage.db import DEFAULT_DB_URL
 
 _CRAWL = CrawlOptions()

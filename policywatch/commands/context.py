@@ -9,17 +9,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.declarations import Source, load_sources
 from policywatch.config import Settings
 from policywatch.terminal import safe
 from storage.db import make_engine, session_factory, upgrade
 from storage.times import parse_time
+
+if TYPE_CHECKING:
+    from ingest.declarations import Source
 
 
 class ExitStatus(IntEnum):
@@ -72,6 +74,8 @@ class Context:
         print(json.dumps(data, ensure_ascii=False, indent=2), file=self.out)
 
     def sources(self) -> dict[str, Source]:
+        from ingest.declarations import load_sources  # not every command reads the declarations
+
         return load_sources(self.settings.sources)
 
     def missing_database(self) -> str | None:

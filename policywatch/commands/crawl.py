@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from crawler.runner import CrawlPlan, run_crawls
-from ingest.declarations import select_sources
 from policywatch.commands.context import AddCommand, Context, ExitStatus, outcome_status, time_argument
 from policywatch.summary import failure_lines, run_line
 from storage.db import transaction
@@ -29,6 +27,9 @@ def report_runs(ctx: Context, run_ids: Sequence[int]) -> ExitStatus:
 
 
 def crawl(ctx: Context, args: argparse.Namespace) -> int:
+    from crawler.runner import CrawlPlan, run_crawls
+    from ingest.declarations import select_sources
+
     select_sources(ctx.sources(), args.only)
     ctx.engine()  # schema errors surface before the crawl starts
     extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING"}

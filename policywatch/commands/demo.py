@@ -14,7 +14,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from crawler.runner import CrawlPlan, run_crawls
 from policywatch.commands.context import AddCommand, Context
 from policywatch.commands.crawl import report_runs
 from policywatch.commands.reading import print_diff, print_history
@@ -41,6 +40,8 @@ def write_declarations(directory: Path, base_url: str) -> Path:
 
 
 def run_demo(ctx: Context, directory: Path) -> int:
+    from crawler.runner import CrawlPlan, run_crawls
+
     directory.mkdir(parents=True, exist_ok=True)
     db = directory / "policywatch.db"
     for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):

@@ -6,13 +6,14 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from ingest.importer import import_manifest
-from ingest.judge import GuardPolicy
 from policywatch.commands.context import AddCommand, Context, ExitStatus
 from storage.vocabulary import Outcome
 
 
 def import_command(ctx: Context, args: argparse.Namespace) -> int:
+    from ingest.importer import import_manifest
+    from ingest.judge import GuardPolicy
+
     policy = GuardPolicy(ctx.settings.too_short_fraction, ctx.settings.failing_after_runs)
     report = import_manifest(ctx.factory(), Path(args.manifest), ctx.sources(), policy)
     counts = Counter(result.outcome for result in report.applied)

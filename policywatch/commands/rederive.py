@@ -8,14 +8,14 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from ingest.declarations import select_sources
-from ingest.reanalyse import reanalyse as reanalyse_changes
-from ingest.reextract import reextract as reextract_sources
 from policywatch.commands.context import AddCommand, Context, ExitStatus, time_argument
 from storage.vocabulary import Outcome
 
 
 def reextract(ctx: Context, args: argparse.Namespace) -> int:
+    from ingest.declarations import select_sources
+    from ingest.reextract import reextract as reextract_sources
+
     sources = select_sources(ctx.sources(), args.only)
     results = reextract_sources(ctx.factory(must_exist=True), sources, args.now or datetime.now(timezone.utc))
     for result in results:
@@ -32,6 +32,8 @@ def reextract(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def reanalyse(ctx: Context, args: argparse.Namespace) -> int:
+    from ingest.reanalyse import reanalyse as reanalyse_changes
+
     report = reanalyse_changes(ctx.factory(must_exist=True), args.now or datetime.now(timezone.utc),
                                args.only or (), args.since)
     if not ctx.quiet:

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from crawler.runner import CrawlPlan, run_crawls
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status, time_argument
 from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
 from policywatch.terminal import safe
@@ -117,6 +116,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | None, out: Path, log: RunLog) -> int:
+    from crawler.runner import CrawlPlan, run_crawls
+
     if not ctx.sources():
         raise UserError(f"no sources are declared in {ctx.settings.sources}")
     factory = ctx.factory()

@@ -82,3 +82,29 @@ def test_settings_errors_name_their_origin(tmp_path: Path) -> None:
     bad.write_text("[policywatch]\ncolour = 'blue'\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=f"{bad}: unknown setting 'colour'"):
         load_settings(config_file=bad, environ={})
+
+
+def test_a_declarations_file_is_parsed_once_per_process_until_it_changes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import ingest.declarations as declarations
+
+    parsed: list[Path] = []
+    parse = declarations._parse_file
+    monkeypatch.setattr(declarations, "_parse_file", lambda path: parsed.append(path) or parse(path))
+    path = tmp_path / "sources.yaml"
+    entry = ("sources:\n  - {id: testco/policy, vendor: Testco, title: Policy, document_type: Privacy Policy, "
+             "language: en, urls: ['https://example.test/p']}\n")
+    path.write_text(entry, encoding="utf-8")
+    first = declarations.load_sources(path)
+    again = declarations.load_sources(path)
+    assert len(parsed) == 1 and first == again
+    path.write_text(entry.replace("title: Policy", "title: Privacy policy"), encoding="utf-8")
+    assert declarations.load_sources(path)["testco/policy"].title == "Privacy policy"
+    assert len(parsed) == 2
+
+
+def test_declarations_are_read_with_libyaml_where_pyyaml_has_it() -> None:
+    import yaml
+
+    import ingest.declarations as declarations
+
+    assert declarations._SAFE_LOADER is (yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)

@@ -57,7 +57,7 @@ def change_json(row: ChangeRow) -> dict[str, Any]:
         "lines_added": change.lines_added, "lines_removed": change.lines_removed,
         "reverts_to_version": row.reverts_to_number,
         "flags": list(change.flags or []), "severity": change.severity, "summary": change.summary,
-        "evidence": list(change.evidence or []),
+        "evidence": list(change.evidence or []), "analysed": change.analysed, "note": change.note,
     }
 
 

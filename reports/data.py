@@ -83,6 +83,9 @@ class ChangeInfo:
     # kilobytes of evidence per change into every key would double the time
     # of a nightly rebuild.
     evidence_json: str = field(default="", metadata={"hashed": False})
+    # False when the flagger did not (fully) analyse the change; `note` says why.
+    analysed: bool = True
+    note: str = ""
 
     def evidence(self) -> tuple[dict[str, Any], ...]:
         try:
@@ -176,16 +179,16 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
     query = select(Change.id, Change.source_id, Change.from_version_id, Change.to_version_id, Change.detected_at,
                    Change.words_added, Change.words_removed, Change.lines_added, Change.lines_removed,
                    Change.kind, Change.flags, Change.severity, Change.summary, cast(Change.evidence, Text),
-                   Change.announced, Change.announced_flags)
+                   Change.announced, Change.announced_flags, Change.analysed, Change.note)
     found: dict[str, list[ChangeInfo]] = defaultdict(list)
     for (cid, sid, from_id, to_id, at, wa, wr, la, lr, kind, flags, severity, summary,
-         evidence, announced, announced_flags) in session.execute(query):
+         evidence, announced, announced_flags, analysed, note) in session.execute(query):
         old, new = by_id[from_id], by_id[to_id]
         found[sid].append(ChangeInfo(
             cid, sid, old.number, new.number, old.sha256, new.sha256, at, wa, wr, la, lr, kind,
             tuple(flags or ()), severity or "none", summary or "",
             hashlib.sha256((evidence or "").encode("utf-8")).hexdigest(), bool(announced), bool(announced_flags),
-            evidence or ""))
+            evidence or "", analysed=analysed is not False, note=note or ""))
     for items in found.values():
         items.sort(key=lambda c: (c.to_number, c.id))
     return found

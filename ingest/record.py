@@ -46,7 +46,8 @@ def record_text(session: Session, *, run_id: int, source_id: str, at: datetime, 
         facts = change_facts(current.text, text, session.get_one(SourceRow, source_id).language,
                              reverts_to_version_id=reverted.id if reverted is not None else None, technical=technical,
                              analysed=analysed)
-    return record_success(session, run_id=run_id, source_id=source_id, at=at, pages=pages, text=text, change=facts)
+    return record_success(session, run_id=run_id, source_id=source_id, at=at, pages=pages, text=text, change=facts,
+                          current=current)
 
 
 @dataclass(frozen=True)

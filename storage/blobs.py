@@ -99,13 +99,6 @@ def store(session: Session, data: bytes, keyframe_sha256: str | None) -> StoredB
     return StoredBlob(digest, True, len(payload))
 
 
-def keyframe_of(session: Session, sha256: str) -> str:
-    blob = session.get(Blob, sha256)
-    if blob is None:
-        raise BlobIntegrityError(f"blob {sha256} is missing")
-    return blob.base_sha256 or blob.sha256
-
-
 def read(session: Session, sha256: str) -> bytes:
     """The exact bytes stored under `sha256`, verified."""
     row = session.execute(select(Blob.data, Blob.base_sha256).where(Blob.sha256 == sha256)).one_or_none()

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import blobs
-from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow,
+from storage.models import (Blob, Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow,
                             Version)
 from storage.vocabulary import Outcome, RunStatus
 
@@ -160,13 +160,13 @@ def outcome_at(session: Session, source_id: str, at: datetime) -> FetchOutcome |
 def _previous_keyframe(session: Session, source_id: str, position: int) -> str | None:
     # Refused pages (challenge pages, error pages) are kept, but the pages that
     # became versions are the better dictionary for the next one.
-    last = session.scalar(
-        select(Snapshot.blob_sha256).join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id)
+    return session.scalar(
+        select(func.coalesce(Blob.base_sha256, Blob.sha256)).select_from(Snapshot)
+        .join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id).join(Blob, Blob.sha256 == Snapshot.blob_sha256)
         .where(Snapshot.source_id == source_id, Snapshot.position == position,
                FetchOutcome.outcome != Outcome.FAILED)
         .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1)
     )
-    return blobs.keyframe_of(session, last) if last else None
 
 
 def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[RawPage], at: datetime) -> None:
@@ -203,11 +203,15 @@ def reverted_version(session: Session, source_id: str, new_sha: str, current: Ve
     return next((v for v in recent if v.sha256 == new_sha), None)
 
 
+_LOOK_UP: Any = object()
+
+
 def record_success(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
-                   text: str, change: ChangeFacts | None = None) -> FetchOutcome:
+                   text: str, change: ChangeFacts | None = None, current: Version | None = _LOOK_UP) -> FetchOutcome:
     """Keep the raw pages; add a version (with `change`, its step from the current one) only when the text
-    differs from the current version."""
-    current = current_version(session, source_id)
+    differs from the current version (`current`, when the caller has just read it in this session)."""
+    if current is _LOOK_UP:
+        current = current_version(session, source_id)
     sha = text_sha256(text)
     outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome=Outcome.UNCHANGED,
                            http_status=pages[-1].status if pages else None,

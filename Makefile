@@ -27,6 +27,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/eval_flagger.py
 	$(BIN)/python bench/render_speed.py
 	$(BIN)/python bench/claims_speed.py
+	$(BIN)/python bench/article_extraction.py
+	$(BIN)/python bench/news_night.py
+	$(BIN)/python bench/record_speed.py
+	$(BIN)/python bench/claims_record_speed.py
 
 clean:
 	rm -rf $(VENV) demo site *.egg-info

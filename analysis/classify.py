@@ -22,7 +22,7 @@ from analysis.language import detect_language
 from analysis.polarity import polarity
 from analysis.rules import language_data
 from analysis.sentences import Unit, split_sentences, split_units
-from analysis.vocabulary import UnitKind
+from analysis.vocabulary import Polarity, UnitKind
 from analysis.values import data_categories, opt_kind
 
 __all__ = [
@@ -56,7 +56,7 @@ def classify_sentence(sentence: str, language: str) -> tuple[Evidence, ...]:
         if index not in candidates:
             continue
         current = best.get(rule.category)
-        if current is not None and current.polarity != "negated":
+        if current is not None and current.polarity != Polarity.NEGATED:
             continue
         span = rule.find(sentence, lowered)
         if span is None:
@@ -77,7 +77,7 @@ def classify_sentence(sentence: str, language: str) -> tuple[Evidence, ...]:
             opt=opt,
             data_categories=names,
         )
-        if current is None or found.polarity != "negated":
+        if current is None or found.polarity != Polarity.NEGATED:
             best[rule.category] = found
     return tuple(best[c] for c in CATEGORIES if c in best)
 

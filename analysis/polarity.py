@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from analysis.rules import LanguageData
+from analysis.vocabulary import Polarity
 
 _CLAUSE_END = re.compile(r"[,;:.!?()\[\]]")
 _WORD = re.compile(r"\S+")
@@ -40,11 +41,11 @@ def scope(sentence: str, start: int, end: int, data: LanguageData) -> str:
     return sentence[scope_start:end] + after
 
 
-def polarity(sentence: str, start: int, end: int, data: LanguageData) -> str:
+def polarity(sentence: str, start: int, end: int, data: LanguageData) -> Polarity:
     """``"negated"``, ``"hedged"`` or ``"affirmative"`` for the match at ``start:end``."""
     text = _mask(scope(sentence, start, end, data), data.negation_ignore)
     if data.negation.search(text):
-        return "negated"
+        return Polarity.NEGATED
     if data.hedges.search(text):
-        return "hedged"
-    return "affirmative"
+        return Polarity.HEDGED
+    return Polarity.AFFIRMATIVE

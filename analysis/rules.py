@@ -37,8 +37,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import yaml
 
+from analysis.errors import UserInputError
 from analysis.durations import DurationVocabulary, compile_vocabulary
 from analysis.evidence import CATEGORIES
 from analysis.prefilter import Literals, TriggerIndex, necessary_literals, union_literals
@@ -50,7 +50,7 @@ _FLAGS = re.IGNORECASE | re.UNICODE
 Pattern = Any
 
 
-class RuleError(ValueError):
+class RuleError(UserInputError):
     """A rule or language file is malformed; ``key`` names the condition key at fault when known."""
 
     key: str | None = None
@@ -208,6 +208,8 @@ def compile_condition(raw: Mapping[str, Any], where: str, engine: ModuleType = r
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml  # only when a language's rules are first loaded: reading the record needs none
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

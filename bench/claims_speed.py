@@ -24,7 +24,6 @@ Usage: python bench/claims_speed.py [-n RUNS]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -49,13 +48,9 @@ from analysis.rules import language_data  # noqa: E402
 from analysis.sentences import _block_sentences  # noqa: E402
 from ingest.claims_declarations import BUNDLED_CLAIMS, load_claims  # noqa: E402
 from ota_series import events, privacy_source_id, series  # noqa: E402
+from policywatch.reference_data import shared_dir  # noqa: E402
 
 CHANGED_AT = "2026-05-18"
-
-
-def shared_dir() -> Path:
-    env = os.environ.get("POLICYWATCH_SHARED")
-    return Path(env) if env else ROOT.parent / "shared"
 
 
 def clear_caches() -> None:
@@ -68,7 +63,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=5)
     args = parser.parse_args()
-    ota = shared_dir() / "ota-data"
+    ota = (shared_dir() or ROOT) / "ota-data"
     if not (ota / "versions" / "index.csv").is_file():
         print(f"skipped: {ota} not found")
         return 0

@@ -28,6 +28,7 @@ from scrapy.http import Response, TextResponse
 from scrapy import signals
 
 from crawler import browser
+from crawler.completeness import TRUNCATED
 from ingest.declarations import Source
 from ingest.guard import BLOCKING_STATUSES, HTML_TYPES, challenge_vendor, content_type_charset
 from ingest.judge import PreparedPage, prepare_page
@@ -205,7 +206,7 @@ class BrowserLadderMiddleware:
             request.meta["dont_retry"] = True
             return rendered(request, response, self.maxsize)
         source = self._source(request)
-        if source is None:
+        if source is None or request.meta.get(TRUNCATED):
             return response
         failure, prepared = blocked(response, source, self._known_key(request, source))
         if prepared is not None:

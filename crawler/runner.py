@@ -1,7 +1,8 @@
-"""Running the `policies` spider from Python (the CLI and the demo).
+"""Running the spiders from Python (the CLI and the demo): `policies`, then `news`.
 
 Twisted's reactor cannot be restarted within one process, so several crawls
-(the demo's simulated days) run one after another inside a single reactor run.
+(the nightly job's two, the demo's simulated days) run one after another
+inside a single reactor run.
 """
 
 from __future__ import annotations
@@ -11,23 +12,41 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
+from scrapy import Spider
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
 from scrapy.utils.reactor import install_reactor
 
+from crawler.pipelines import DATABASE_ERROR, RUN_ID, UNRECORDED
 from crawler.settings import REACTOR, CrawlOptions, scrapy_settings
+from crawler.spiders.news import NewsSpider
 from crawler.spiders.policies import PoliciesSpider
+from storage.db import DatabaseError
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    run_id: int
+    unrecorded: tuple[tuple[str, str], ...] = ()  # (source id, why) of sources the database would not take
 
 
 @dataclass(frozen=True)
 class CrawlPlan:
-    only: Sequence[str] = ()
+    only: Sequence[str] = ()  # source ids (policies) or news source ids (news)
     now: datetime | None = None
     before: Callable[[], None] | None = None  # called just before this crawl starts
+    spider: type[Spider] = PoliciesSpider
+
+
+def news_plan(only: Sequence[str] = (), now: datetime | None = None,
+              before: Callable[[], None] | None = None) -> CrawlPlan:
+    return CrawlPlan(only, now, before, NewsSpider)
 
 
 def _settings(settings: CrawlOptions, plan: CrawlPlan, extra: dict[str, Any], priority: str = "cmdline") -> ScrapySettings:
     values = scrapy_settings(settings)
+    # A spider's own components (the news pipeline and middlewares) must outrank the shared ones here.
+    values.update(plan.spider.custom_settings or {})
     values.update(extra)
     values["POLICYWATCH_ONLY"] = list(plan.only)
     values["POLICYWATCH_NOW"] = plan.now.isoformat() if plan.now else None
@@ -36,13 +55,14 @@ def _settings(settings: CrawlOptions, plan: CrawlPlan, extra: dict[str, Any], pr
     return ScrapySettings(values, priority=priority)
 
 
-def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[str, Any] | None = None) -> list[int]:
-    """Run the crawls in order; returns the run id each one recorded."""
+def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[str, Any] | None = None
+               ) -> list[CrawlResult]:
+    """Run the crawls in order; what each one recorded. DatabaseError when the database could not be used at all."""
     from twisted.internet import defer
 
     extra = extra or {}
     process = CrawlerProcess(_settings(settings, CrawlPlan(), extra, priority="project"))
-    run_ids: list[int] = []
+    results: list[CrawlResult] = []
     errors: list[BaseException] = []
 
     @defer.inlineCallbacks
@@ -52,9 +72,13 @@ def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[s
             for plan in plans:
                 if plan.before is not None:
                     plan.before()
-                crawler = Crawler(PoliciesSpider, _settings(settings, plan, extra))
+                crawler = Crawler(plan.spider, _settings(settings, plan, extra))
                 yield process.crawl(crawler)
-                run_ids.append(crawler.stats.get_value("policywatch/run_id"))
+                problem = crawler.stats.get_value(DATABASE_ERROR)
+                if problem:
+                    raise DatabaseError(f"nothing was crawled: {problem}")
+                results.append(CrawlResult(crawler.stats.get_value(RUN_ID),
+                                           tuple(crawler.stats.get_value(UNRECORDED) or ())))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -67,4 +91,4 @@ def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[s
     process.start(stop_after_crawl=False)
     if errors:
         raise errors[0]
-    return run_ids
+    return results

@@ -12,11 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.browser import DEFAULT_CHROMIUM, browser_settings
-from ingest import BUNDLED_SOURCES
+from analysis.claims.matching import DEFAULT_TIME_LIMIT
+from ingest import BUNDLED_CLAIMS, BUNDLED_NEWS, BUNDLED_SOURCES
 from ingest.guard import TOO_SHORT_FRACTION
-from storage.db import DEFAULT_DB_URL
+from ingest.news.limits import GDELT_API, GDELT_MIN_INTERVAL_SECONDS, NightLimits
+from storage.db import DEFAULT_DB_URL, LOCK_TIMEOUT, database_url
 from storage.health import FAILING_AFTER_RUNS
 
 BOT_NAME = "policywatch"
@@ -26,11 +29,34 @@ REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 CONTACT_URL = "https://github.com/policywatch/policywatch"
 
 
+# The ladder at 580 sees responses after decompression (590) and redirects (600), and before the retries
+# (550), which would otherwise retry 429/503 challenge pages in vain. Decompression is crawler.completeness's,
+# which notices streams cut short; redirects out of http(s) are refused at 610, before the redirect middleware
+# would hand them back as a bare 3xx. Spaced hosts at 650 see each request after robots.txt (100) is settled,
+# and each response before a redirect (600) or a retry (550) replaces it.
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.PrivateAddressMiddleware": 50,
+                          "crawler.middlewares.BackoffRetryMiddleware": 550,
+                          "crawler.ladder.BrowserLadderMiddleware": 580,
+                          "crawler.completeness.CompleteCompressionMiddleware": 590,
+                          "crawler.middlewares.RedirectSchemeMiddleware": 610,
+                          "crawler.middlewares.SpacedHostsMiddleware": 650,
+                          "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+                          "scrapy.downloadermiddlewares.retry.RetryMiddleware": None}
+
+# What the `news` spider adds (its `custom_settings`): the frontier that turns feeds into article requests,
+# the TDMRep reading of each site, and the pipeline that records the night.
+NEWS_COMPONENTS: dict[str, Any] = {
+    "ITEM_PIPELINES": {"crawler.news_pipeline.NewsPipeline": 300},
+    "SPIDER_MIDDLEWARES": {"crawler.news_frontier.NewsFrontierMiddleware": 950},
+    "DOWNLOADER_MIDDLEWARES": {**DOWNLOADER_MIDDLEWARES, "crawler.news_frontier.TdmRepMiddleware": 560},
+}
+
+
 @dataclass(frozen=True)
 class CrawlOptions:
     """What a crawl needs to know, with the crawler's defaults."""
 
-    db_url: str = DEFAULT_DB_URL
+    db: str = DEFAULT_DB_URL  # an SQLAlchemy URL, or a bare path for an SQLite file
     sources: Path = BUNDLED_SOURCES
     contact_url: str = CONTACT_URL
     allow_private_addresses: bool = False
@@ -43,13 +69,35 @@ class CrawlOptions:
     too_short_fraction: float = TOO_SHORT_FRACTION
     failing_after_runs: int = FAILING_AFTER_RUNS
     chromium: str = DEFAULT_CHROMIUM
+    news: Path = BUNDLED_NEWS
+    news_max_candidates: int = NightLimits.max_candidates
+    news_max_refetches: int = NightLimits.max_refetches
+    gdelt_interval: float = GDELT_MIN_INTERVAL_SECONDS
+    gdelt_api: str = GDELT_API
+    lock_timeout: float = LOCK_TIMEOUT
+    claims: Path = BUNDLED_CLAIMS
+    claim_time_limit: float = DEFAULT_TIME_LIMIT
+
+    @property
+    def db_url(self) -> str:
+        return database_url(self.db)
 
     @property
     def user_agent(self) -> str:
         return f"policywatch/0.1 (+{self.contact_url})"
 
 
+def gdelt_interval(options: CrawlOptions) -> float:
+    """Seconds between requests to GDELT's host, robots.txt included. GDELT asks for five: a shorter interval
+    is only ever used for a stand-in (a mirror, a test server)."""
+    if options.gdelt_api == GDELT_API:
+        return max(options.gdelt_interval, GDELT_MIN_INTERVAL_SECONDS)
+    return options.gdelt_interval
+
+
 def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
+    browser = browser_settings(options.chromium or DEFAULT_CHROMIUM, options.download_timeout,
+                               options.allow_private_addresses)
     return {
         "BOT_NAME": BOT_NAME,
         "SPIDER_MODULES": SPIDER_MODULES,
@@ -70,6 +118,11 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "DOWNLOAD_TIMEOUT": options.download_timeout,
         "DOWNLOAD_MAXSIZE": options.download_maxsize,
         "DOWNLOAD_WARNSIZE": 0,
+        # A body shorter than its Content-Length reaches crawler.completeness, which records it as `truncated`
+        # (and keeps what arrived as evidence) instead of a bare connection error.
+        "DOWNLOAD_FAIL_ON_DATALOSS": False,
+        # Every name is resolved through the private-address guard: the address connected to is the one checked.
+        "TWISTED_DNS_RESOLVER": "crawler.resolver.GuardedResolver",
         "COOKIES_ENABLED": False,
         "HTTPCACHE_ENABLED": False,
         "REDIRECT_MAX_TIMES": 10,
@@ -79,20 +132,25 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "TWISTED_REACTOR": REACTOR,
         "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},
-        # The ladder at 580 sees responses after decompression (590) and redirects (600), and before
-        # the retries (550), which would otherwise retry 429/503 challenge pages in vain.
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.PrivateAddressMiddleware": 50,
-                                   "crawler.middlewares.BackoffRetryMiddleware": 550,
-                                   "crawler.ladder.BrowserLadderMiddleware": 580,
-                                   "scrapy.downloadermiddlewares.retry.RetryMiddleware": None},
+        "DOWNLOADER_MIDDLEWARES": DOWNLOADER_MIDDLEWARES,
         "POLICYWATCH_BACKOFF_BASE": options.backoff_base,
         "POLICYWATCH_TOO_SHORT_FRACTION": options.too_short_fraction,
         "POLICYWATCH_FAILING_AFTER_RUNS": options.failing_after_runs,
         "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": options.allow_private_addresses,
         "POLICYWATCH_DB": options.db_url,
+        "POLICYWATCH_LOCK_TIMEOUT": options.lock_timeout,
         "POLICYWATCH_SOURCES": str(options.sources),
+        "POLICYWATCH_CLAIMS": str(options.claims),
+        "POLICYWATCH_CLAIM_TIME_LIMIT": options.claim_time_limit,
         "POLICYWATCH_NOW": None,
         "POLICYWATCH_ONLY": [],
-        **browser_settings(options.chromium or DEFAULT_CHROMIUM, options.download_timeout,
-                           options.allow_private_addresses),
+        "POLICYWATCH_NEWS": str(options.news),
+        "POLICYWATCH_NEWS_MAX_CANDIDATES": options.news_max_candidates,
+        "POLICYWATCH_NEWS_MAX_REFETCHES": options.news_max_refetches,
+        "POLICYWATCH_GDELT_API": options.gdelt_api,
+        "POLICYWATCH_SPACED_HOSTS": {urlsplit(options.gdelt_api).netloc: gdelt_interval(options)},
+        **browser,
+        # Only http(s) is fetched: nothing may reach a local file, inline data or an FTP server.
+        "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None,
+                              **browser.get("DOWNLOAD_HANDLERS", {})},
     }

@@ -7,6 +7,9 @@ re-extraction and the run lifecycle.
 
 from pathlib import Path
 
-# The declarations that ship with policywatch: OpenAI's documents. (Here rather than in `declarations`, so
-# that the configuration can name it without loading YAML and extraction.)
+# What ships with policywatch: OpenAI's documents, claims about them, and the press read about them. (Here
+# rather than in the modules that read them, so that the configuration can name them without loading YAML
+# and extraction.)
 BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "sources"
+BUNDLED_CLAIMS = Path(__file__).resolve().parent.parent / "claims"
+BUNDLED_NEWS = Path(__file__).resolve().parent.parent / "news"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from analysis.budget import Budget
 from analysis.diff import diff_texts
 from analysis.flags import ChangeAnalysis, analyse_change
-from analysis.vocabulary import ChangeKind, is_announced
+from analysis.vocabulary import ChangeKind, Severity, is_announced
 from storage.record import ChangeFacts, text_sha256
 
 # A change whose analysis takes longer than this is recorded as "analysis incomplete": one page must not
@@ -69,7 +69,7 @@ def change_facts(old_text: str, new_text: str, language: str, *, reverts_to_vers
     return ChangeFacts(
         kind=kind, words_added=analysed.words_added, words_removed=analysed.words_removed,
         lines_added=analysed.lines_added, lines_removed=analysed.lines_removed,
-        flags=tuple(meaning.flags), severity=meaning.severity, summary=meaning.summary,
+        flags=tuple(meaning.flags), severity=Severity(meaning.severity), summary=meaning.summary,
         evidence=tuple(e.to_json() for e in meaning.evidence), announced=is_announced(kind),
-        reverts_to_version_id=reverts_to_version_id, analysed=meaning.analysed, note=meaning.note,
+        reverts_to_version_id=reverts_to_version_id, analysed=meaning.analysed, analysis_note=meaning.note,
     )

@@ -20,7 +20,7 @@ A file holds a ``claims:`` list. Each claim::
 Every error names the file, the claim id and the field; a file with an
 error yields no claims, and neither does a directory holding such a file.
 YAML aliases, deep nesting and oversized files are refused
-(``ingest.bounded_yaml``).
+(``ingest.safeyaml``, through ``ingest.declarations.read_declarations``).
 """
 
 from __future__ import annotations
@@ -34,16 +34,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 
 from analysis.claims.compile import SpecError, compile_language_condition, compile_matcher, reuse_matcher
 from analysis.claims.model import Claim, FirstAppearance, Group, Matcher
 from analysis.claims.vocabulary import Role
 from analysis.rules import LANGUAGES, Condition
 from analysis.vocabulary import FlagCategory
-from ingest.bounded_yaml import YamlLimitError, load_bounded
+from ingest import BUNDLED_CLAIMS  # noqa: F401 (also named from here)
+from ingest.declarations import DeclarationError, read_declarations
 
-BUNDLED_CLAIMS = Path(__file__).resolve().parent.parent / "claims"
 CLAIM_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)+$")
 SCOPE_PATTERN = re.compile(r"^[a-z0-9*?\[\]!/._-]+$")
 REQUIRED = ("id", "vendor", "statement", "evidence")
@@ -51,19 +50,14 @@ OPTIONAL = ("topics", "said_by", "first_appearance", "scope", "require_all", "me
 FIRST_APPEARANCE_KEYS = ("url", "date", "title")
 
 
-class ClaimDeclarationError(ValueError):
+class ClaimDeclarationError(DeclarationError):
     """A claims file is malformed: the message names the file, the claim id and the field."""
 
-    def __init__(self, path: Path | str, message: str, claim_id: str | None = None, field_name: str | None = None):
-        where = str(path)
-        if claim_id:
-            where += f": claim {claim_id!r}"
-        if field_name:
-            where += f": field {field_name!r}"
-        super().__init__(f"{where}: {message}")
-        self.path = str(path)
-        self.claim_id = claim_id
-        self.field = field_name
+    declares = "claim"
+
+    @property
+    def claim_id(self) -> str | None:
+        return self.source_id
 
 
 @dataclass
@@ -313,18 +307,7 @@ def _resolve(drafts: Mapping[str, _Draft]) -> list[Claim]:
 
 
 def _read(path: Path) -> list[Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ClaimDeclarationError(path, f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise ClaimDeclarationError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        data = load_bounded(text)
-    except YamlLimitError as exc:
-        raise ClaimDeclarationError(path, f"refused: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise ClaimDeclarationError(path, f"not valid YAML: {exc}") from None
+    data = read_declarations(path, ClaimDeclarationError)
     if not isinstance(data, Mapping) or not isinstance(data.get("claims"), list):
         raise ClaimDeclarationError(path, "expected a mapping with a 'claims:' list")
     unknown = sorted(set(map(str, data)) - {"claims"})

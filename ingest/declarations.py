@@ -9,6 +9,7 @@ the file, the source id and the field.
 from __future__ import annotations
 
 import re
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -16,7 +17,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from analysis.errors import UserInputError
 from ingest import BUNDLED_SOURCES  # noqa: F401 (also named from here)
+from ingest.safeyaml import MAX_BYTES, YamlLimitError, load_bounded
 from storage.models import SourceFields
 
 from ingest.extraction import (
@@ -34,9 +37,20 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
 _LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 _REQUIRED = ("id", "vendor", "title", "document_type", "language", "urls")
 _OPTIONAL = ("select", "remove", "filters", "fetch", "tags")
+# Values from a declaration are shown in errors this long at most: a hostile value may be enormous.
+_shown = reprlib.Repr()
+_shown.maxstring = 80
+_shown.maxother = 80
+_shown.maxlist = _shown.maxdict = 4
+_shown.maxlevel = 2
 
 
-class DeclarationError(ValueError):
+def shown(value: Any) -> str:
+    """A value from a declaration, as an error message shows it: bounded however large it is."""
+    return _shown.repr(value)
+
+
+class DeclarationError(UserInputError):
     """A declaration that cannot be used; the message names the file, the declared id and the field."""
 
     declares = "source"  # what the id names, in messages
@@ -92,7 +106,7 @@ def _url(value: str, path: Path, sid: str) -> str:
     # failed fetch of that one source instead of refusing every source.
     parts = urlsplit(value)
     if not parts.scheme or (parts.scheme in FETCHED_SCHEMES and not parts.netloc):
-        raise DeclarationError(path, f"{value!r} is not an absolute URL with a host", sid, "urls")
+        raise DeclarationError(path, f"{shown(value)} is not an absolute URL with a host", sid, "urls")
     return value
 
 
@@ -103,12 +117,14 @@ def _named_filters(raw: Any, path: Path) -> dict[str, FilterSpec]:
         raise DeclarationError(path, "'filters' must be a mapping of filter name to its settings")
     named: dict[str, FilterSpec] = {}
     for name, data in raw.items():
+        if not isinstance(name, str):
+            raise DeclarationError(path, f"filter name {shown(name)} must be a string")
         if not isinstance(data, dict):
-            raise DeclarationError(path, f"filter {name!r} must be a mapping")
+            raise DeclarationError(path, f"filter {shown(name)} must be a mapping")
         try:
-            named[str(name)] = parse_filter(str(name), data)
+            named[name] = parse_filter(name, data)
         except FilterSpecError as exc:
-            raise DeclarationError(path, f"filter {name!r}: {exc}", field_name=f"filters.{name}.{exc.field}") from None
+            raise DeclarationError(path, f"filter {shown(name)}: {exc}", field_name=f"filters.{name}.{exc.field}") from None
     return named
 
 
@@ -116,32 +132,32 @@ def _source(entry: Any, index: int, path: Path, filters: Mapping[str, FilterSpec
     if not isinstance(entry, dict):
         raise DeclarationError(path, f"sources[{index}] must be a mapping")
     sid = entry.get("id") if isinstance(entry.get("id"), str) else f"sources[{index}]"
-    unknown = sorted(set(entry) - set(_REQUIRED) - set(_OPTIONAL))
+    unknown = sorted(shown(k) for k in set(entry) - set(_REQUIRED) - set(_OPTIONAL))
     if unknown:
-        raise DeclarationError(path, f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: "
+        raise DeclarationError(path, f"unknown field(s) {', '.join(unknown[:5])}; allowed: "
                                f"{', '.join(_REQUIRED + _OPTIONAL)}", sid)
     for name in _REQUIRED:
         if entry.get(name) in (None, "", []):
             raise DeclarationError(path, "is required", sid, name)
+    for name in ("id", "vendor", "title", "document_type", "language"):
+        if not isinstance(entry[name], str):
+            raise DeclarationError(path, f"must be a string, not {shown(entry[name])}", sid, name)
     if not _ID.match(entry["id"]):
         raise DeclarationError(path, "must be lower-case words separated by '/', e.g. 'openai/privacy-policy-eu'", sid, "id")
-    for name in ("vendor", "title", "document_type"):
-        if not isinstance(entry[name], str):
-            raise DeclarationError(path, "must be a string", sid, name)
-    language = str(entry["language"])
+    language = entry["language"]
     if not _LANGUAGE.match(language):
-        raise DeclarationError(path, f"{language!r} is not a language code such as 'en' or 'de'", sid, "language")
+        raise DeclarationError(path, f"{shown(language)} is not a language code such as 'en' or 'de'", sid, "language")
     urls = tuple(_url(u, path, sid) for u in _string_list(entry["urls"], path, sid, "urls"))
     fetch = entry.get("fetch", "http")
-    if fetch not in FETCH_MODES:
-        raise DeclarationError(path, f"{fetch!r} is not one of {', '.join(FETCH_MODES)}", sid, "fetch")
+    if not isinstance(fetch, str) or fetch not in FETCH_MODES:
+        raise DeclarationError(path, f"{shown(fetch)} is not one of {', '.join(FETCH_MODES)}", sid, "fetch")
     filter_names = _string_list(entry.get("filters"), path, sid, "filters")
     specs = []
     for name in filter_names:
         spec = filters.get(name) or BUILTIN_FILTERS.get(name)
         if spec is None:
             known = sorted(set(filters) | set(BUILTIN_FILTERS))
-            raise DeclarationError(path, f"no filter named {name!r}; known: {', '.join(known)}", sid, "filters")
+            raise DeclarationError(path, f"no filter named {shown(name)}; known: {', '.join(known)}", sid, "filters")
         specs.append(spec)
     rules = ExtractionRules(
         select=_selectors(entry.get("select"), path, sid, "select"),
@@ -156,10 +172,34 @@ def _source(entry: Any, index: int, path: Path, filters: Mapping[str, FilterSpec
     )
 
 
-# libyaml's parser where PyYAML has it: the same documents and the same safe constructors, about ten
-# times faster than the pure-Python parser (a thousand declarations: 6 s), and it refuses nesting past
-# 1,000 levels instead of exhausting Python's recursion.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _text(path: Path, error: type[DeclarationError]) -> str:
+    """The file as UTF-8 text, read with a bound; a file in another encoding is named as such."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise error(path, f"cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise error(path, f"larger than the {MAX_BYTES} bytes a declarations file may have")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise error(path, "is UTF-16; declarations are UTF-8 text")
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise error(path, f"not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); declarations are "
+                               "UTF-8 text (was it saved as Latin-1?)") from None
+
+
+def read_declarations(path: Path, error: type[DeclarationError] = DeclarationError) -> Any:
+    """A declarations file (sources, news, claims) as plain values: UTF-8, bounded YAML; `error` names the file."""
+    try:
+        return load_bounded(_text(path, error))
+    except YamlLimitError as exc:
+        raise error(path, f"refused: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise error(path, f"not valid YAML: {exc}") from None
+
 
 # Declarations already read in this process, by file, with the modification time and size they had.
 _LOADED: dict[Path, tuple[tuple[int, int], list[Source]]] = {}
@@ -182,17 +222,12 @@ def load_file(path: Path) -> list[Source]:
 
 
 def _parse_file(path: Path) -> list[Source]:
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
-    except OSError as exc:
-        raise DeclarationError(path, f"cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise DeclarationError(path, f"not valid YAML: {exc}") from None
+    data = read_declarations(path)
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise DeclarationError(path, "expected a mapping with a 'sources:' list")
-    unknown = sorted(set(data) - {"filters", "sources"})
+    unknown = sorted(shown(k) for k in set(data) - {"filters", "sources"})
     if unknown:
-        raise DeclarationError(path, f"unknown top-level key(s) {', '.join(map(repr, unknown))}; allowed: filters, sources")
+        raise DeclarationError(path, f"unknown top-level key(s) {', '.join(unknown[:5])}; allowed: filters, sources")
     filters = _named_filters(data.get("filters"), path)
     return [_source(entry, i, path, filters) for i, entry in enumerate(data["sources"])]
 

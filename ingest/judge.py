@@ -11,7 +11,8 @@ from typing import Callable, Sequence
 
 from ingest.declarations import Source
 from ingest.extraction import ExtractionError, ExtractionRules, combine, extract_html, extract_markdown, select_content
-from ingest.guard import IMPORTED_TEXT_TYPES, TOO_SHORT_FRACTION, check_pages, check_text, content_type_charset
+from ingest.guard import (IMPORTED_TEXT_TYPES, TOO_SHORT_FRACTION, check_complete, check_pages, check_text,
+                          content_type_charset)
 from ingest.results import FetchFailure
 from storage.health import FAILING_AFTER_RUNS
 from storage.record import RawPage
@@ -42,15 +43,19 @@ class GuardPolicy:
     """How strict the guard is: see `too_short_fraction` and `failing_after_runs` in the configuration."""
 
     min_fraction: float = TOO_SHORT_FRACTION
-    # A page that really got shorter says so every time: the same refused text
-    # this many fetches in a row is accepted as the new version.
+    # A page that really got shorter says so every time: the same refused text this many fetches in a row
+    # is accepted as the new version, unless it is a shell of the old one (`breadth.Breadth.shell`).
     confirm_after: int = FAILING_AFTER_RUNS
 
 
 def judge(source: Source, pages: Sequence[RawPage], current: str | None = None,
-          min_fraction: float = TOO_SHORT_FRACTION) -> str | FetchFailure:
-    """The text to record, or why the fetch must not become a version."""
-    return judge_pages(source, pages, current, min_fraction).verdict
+          min_fraction: float = TOO_SHORT_FRACTION, earlier_ended: Sequence[bool | None] = ()) -> str | FetchFailure:
+    """The text to record, or why the fetch must not become a version.
+
+    `earlier_ended`: for each page position, whether the source's latest
+    accepted page there ended its document (see `guard.check_complete`).
+    """
+    return judge_pages(source, pages, current, min_fraction, earlier_ended=earlier_ended).verdict
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,14 @@ def prepare_page(body: bytes, rules: ExtractionRules, charset: str | None, known
         return PreparedPage(body, key, selection.text())
     except ExtractionError as exc:
         return PreparedPage(body, key, error=exc)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The content keys, by position, of the pages of a source's latest accepted fetch, and the text they gave."""
+
+    keys: tuple[str | None, ...]
+    text: str
 
 
 @dataclass(frozen=True)
@@ -161,15 +174,18 @@ def _pages(source: Source, pages: Sequence[RawPage], prepared: Sequence[Prepared
 
 def judge_pages(source: Source, pages: Sequence[RawPage], current: str | None = None,
                 min_fraction: float = TOO_SHORT_FRACTION, prepared: Sequence[PreparedPage | None] = (),
-                accepted_keys: Sequence[str | None] | None = None) -> Judgement:
+                accepted: Accepted | None = None, earlier_ended: Sequence[bool | None] = ()) -> Judgement:
     """The text to record, or why the fetch must not become a version, with each page's content key.
 
-    ``prepared``: what the crawler already extracted of each page.
-    ``accepted_keys``: the content keys of the latest accepted fetch, whose
-    text is ``current``; when every page has the same key again, its text is
-    ``current`` without extracting it.
+    ``current``: the text a too-short text is measured against (none: the
+    caller measures it). ``prepared``: what the crawler already extracted of
+    each page. ``accepted``: the latest accepted fetch's content keys and
+    text; when every page has the same key again, its text is that text,
+    without extracting it. ``earlier_ended``: for each page position, whether
+    the source's latest accepted page there ended its document (see
+    ``guard.check_complete``).
     """
-    failure = check_pages(pages)
+    failure = check_pages(pages) or check_complete(pages, earlier_ended)
     if failure is not None:
         return Judgement(failure, tuple(pages))
     last = pages[-1]
@@ -177,8 +193,8 @@ def judge_pages(source: Source, pages: Sequence[RawPage], current: str | None = 
         ready = _pages(source, pages, prepared)
         keyed = tuple(replace(p.page, content_key=p.key) if p.key != p.page.content_key else p.page for p in ready)
         keys = [p.key for p in ready]
-        if current is not None and accepted_keys is not None and None not in keys and list(accepted_keys) == keys:
-            return Judgement(current, keyed, reused=True)
+        if accepted is not None and None not in keys and list(accepted.keys) == keys:
+            return Judgement(accepted.text, keyed, reused=True)
         parts = [p.text() for p in ready]
     except ExtractionError as exc:
         return Judgement(FetchFailure(exc.kind, exc.detail, last.status, last.final_url), tuple(pages))

@@ -16,16 +16,18 @@ from datetime import datetime
 from typing import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.vocabulary import ChangeKind
 from ingest.changes import change_facts
+from ingest.claims import ClaimsPlan
 from ingest.runs import recorded_run
 from storage.db import transaction
-from storage.models import Change, SourceRow, Version
+from storage.models import Change, SourceRow
 from storage.queries import get_source
 from storage.record import ChangeFacts, replace_analysis
 from storage.vocabulary import RunKind
+
 
 @dataclass(frozen=True)
 class Moved:
@@ -73,36 +75,36 @@ def _differs(change: Change, facts: ChangeFacts) -> bool:
     return (change.kind != facts.kind or list(change.flags or []) != list(facts.flags)
             or change.severity != facts.severity or change.summary != facts.summary
             or list(change.evidence or []) != list(facts.evidence)
-            or (change.analysed, change.note) != (facts.analysed, facts.note)
+            or (change.analysed, change.analysis_note) != (facts.analysed, facts.analysis_note)
             or (change.words_added, change.words_removed, change.lines_added, change.lines_removed)
             != (facts.words_added, facts.words_removed, facts.lines_added, facts.lines_removed))
 
 
 def _reanalyse_source(session: Session, source_id: str, since: datetime | None, run_id: int, at: datetime,
                       report: ReanalyseReport) -> None:
-    old, new = aliased(Version), aliased(Version)
-    query = (select(Change, old, new).join(old, old.id == Change.from_version_id)
-             .join(new, new.id == Change.to_version_id)
-             .where(Change.source_id == source_id).order_by(Change.detected_at, Change.id))
+    query = select(Change.id).where(Change.source_id == source_id).order_by(Change.detected_at, Change.id)
     if since is not None:
         query = query.where(Change.detected_at >= since)
     language = session.get_one(SourceRow, source_id).language
-    for change, before, after in session.execute(query).all():
+    # One change (and its two texts) in memory at a time, however long the history.
+    for change_id in session.scalars(query).all():
+        change = session.get_one(Change, change_id)
+        before, after = change.from_version, change.to_version
         report.examined += 1
         facts = change_facts(before.text, after.text, language, reverts_to_version_id=change.reverts_to_version_id,
                              technical=change.kind == ChangeKind.TECHNICAL)
-        if not _differs(change, facts):
-            continue
-        previous_flags = set(change.flags or [])
-        report.moved.append(Moved(
-            change.id, source_id, after.number, change.kind, facts.kind,
-            tuple(sorted(set(facts.flags) - previous_flags)), tuple(sorted(previous_flags - set(facts.flags))),
-            change.severity, facts.severity))
-        replace_analysis(session, change, facts, at=at, run_id=run_id)
+        if _differs(change, facts):
+            previous_flags = set(change.flags or [])
+            report.moved.append(Moved(
+                change.id, source_id, after.number, change.kind, facts.kind,
+                tuple(sorted(set(facts.flags) - previous_flags)), tuple(sorted(previous_flags - set(facts.flags))),
+                change.severity, facts.severity))
+            replace_analysis(session, change, facts, at=at, run_id=run_id)
+        session.expunge_all()
 
 
 def reanalyse(factory: sessionmaker[Session], at: datetime, only: Sequence[str] = (),
-              since: datetime | None = None) -> ReanalyseReport:
+              since: datetime | None = None, claims: ClaimsPlan | None = None) -> ReanalyseReport:
     """Analyse the stored changes of the sources named in `only` (all when empty), detected at or after
     `since`, with the current rules; one transaction per source."""
     with transaction(factory) as session:
@@ -110,7 +112,7 @@ def reanalyse(factory: sessionmaker[Session], at: datetime, only: Sequence[str] 
             get_source(session, source_id)
         source_ids = list(only) or list(session.scalars(
             select(Change.source_id).distinct().order_by(Change.source_id)))
-    with recorded_run(factory, RunKind.REANALYSE, at) as run_id:
+    with recorded_run(factory, RunKind.REANALYSE, at, claims=claims) as run_id:
         report = ReanalyseReport(run_id)
         for source_id in source_ids:
             with transaction(factory) as session:

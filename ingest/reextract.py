@@ -1,13 +1,18 @@
 """Re-deriving versions from stored raw snapshots after extraction rules change.
 
 When a declaration's selectors or filters change, the newest stored pages of
-each source are judged again with the rules as declared now. That is the
-latest fetch, even a refused one (a page refused as `selector_miss` before a
-selector was fixed becomes the version it should have been), or, when the
-latest fetch is still refused, the latest fetch that became a version. A text
-that differs from the current version becomes a new version whose change is
-`technical`: recorded and shown, never announced as news, because the vendor
-did not change anything.
+each source are judged again with the rules as declared now, by the same
+guard as a fetch (the too-short check against the current version included).
+That is the latest fetch when it was refused for a reason the declaration
+decides (`selector_miss`, `invalid_selector`, `empty`: a page refused before
+a selector was fixed becomes the version it should have been), else the
+latest fetch that became a version. A fetch refused for what the server sent
+(a challenge page, an error, a text too short) is never re-judged, and a
+fetch whose pages were not all kept is never used. A text that differs from
+the current version becomes a new version whose change is `technical`:
+recorded and shown, never announced as news, because the vendor did not
+change anything. Such a version is dated when it was re-derived; its
+snapshots keep the time their pages were fetched.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.claims import ClaimsPlan
 from ingest.declarations import Source
-from ingest.judge import judge
+from ingest.judge import GuardPolicy, judge
 from ingest.record import record_text
 from ingest.results import FetchFailure, SourceResult
 from ingest.runs import recorded_run
@@ -29,7 +35,8 @@ from storage.models import FetchOutcome, Snapshot
 from storage.record import RawPage, current_version
 from storage.vocabulary import FailureKind, Outcome, RunKind
 
-NEVER_FETCHED = "never fetched"
+# What a source comes to when no stored fetch can be judged again (never fetched, or none usable).
+NOTHING_STORED = "nothing stored to judge again"
 
 
 def _pages(session: Session, outcome: FetchOutcome) -> list[RawPage]:
@@ -37,33 +44,40 @@ def _pages(session: Session, outcome: FetchOutcome) -> list[RawPage]:
                     fetched_at=s.fetched_at) for s in outcome.snapshots]
 
 
-def _candidates(session: Session, source_id: str) -> list[FetchOutcome]:
-    """The latest fetch with stored pages, then (if that one was refused) the latest that became a version."""
-    with_pages = (select(FetchOutcome).where(FetchOutcome.source_id == source_id)
-                  .where(FetchOutcome.id.in_(select(Snapshot.outcome_id).where(Snapshot.source_id == source_id)))
-                  .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1))
-    latest = session.scalars(with_pages).first()
+# Refusals that a declaration decides, and that a fixed declaration may therefore undo.
+DECLARATION_REFUSALS = (FailureKind.SELECTOR_MISS, FailureKind.INVALID_SELECTOR, FailureKind.EMPTY)
+
+
+def _candidates(session: Session, source: Source) -> list[FetchOutcome]:
+    """The fetches worth judging again, newest first: the latest one when the declaration refused it, then the
+    latest that became a version; only fetches that kept a page for every declared URL."""
+    with_pages = (select(FetchOutcome).where(FetchOutcome.source_id == source.id)
+                  .where(FetchOutcome.id.in_(select(Snapshot.outcome_id).where(Snapshot.source_id == source.id)))
+                  .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()))
+    latest = session.scalars(with_pages.limit(1)).first()
     if latest is None:
         return []
-    if latest.outcome != Outcome.FAILED:
-        return [latest]
-    accepted = session.scalars(with_pages.where(FetchOutcome.outcome != Outcome.FAILED)).first()
-    return [latest] + ([accepted] if accepted is not None else [])
+    found = [latest] if latest.outcome != Outcome.FAILED or latest.failure_kind in DECLARATION_REFUSALS else []
+    if latest.outcome == Outcome.FAILED:
+        accepted = session.scalars(with_pages.where(FetchOutcome.outcome != Outcome.FAILED).limit(1)).first()
+        found += [accepted] if accepted is not None else []
+    return [outcome for outcome in found if len(outcome.snapshots) == len(source.urls)]
 
 
-def _reextract_one(session: Session, source: Source, run_id: int, at: datetime) -> SourceResult:
-    candidates = _candidates(session, source.id)
+def _reextract_one(session: Session, source: Source, run_id: int, at: datetime,
+                   policy: GuardPolicy) -> SourceResult:
+    candidates = _candidates(session, source)
     if not candidates:
-        return SourceResult(source.id, NEVER_FETCHED)
+        return SourceResult(source.id, NOTHING_STORED)
+    current = current_version(session, source.id)
     verdict: str | FetchFailure = FetchFailure(FailureKind.EMPTY, "nothing stored")
     for outcome in candidates:
         pages = _pages(session, outcome)
-        verdict = judge(source, pages)
+        verdict = judge(source, pages, current.text if current is not None else None, policy.min_fraction)
         if not isinstance(verdict, FetchFailure):
             break
     if isinstance(verdict, FetchFailure):
         return SourceResult(source.id, Outcome.FAILED, failure=verdict)
-    current = current_version(session, source.id)
     if current is not None and current.text == verdict:
         return SourceResult(source.id, Outcome.UNCHANGED, current.number)
     recorded = record_text(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict,
@@ -71,10 +85,11 @@ def _reextract_one(session: Session, source: Source, run_id: int, at: datetime) 
     return SourceResult(source.id, recorded.outcome, recorded.version.number if recorded.version else None)
 
 
-def reextract(factory: sessionmaker[Session], sources: Sequence[Source], at: datetime) -> list[SourceResult]:
+def reextract(factory: sessionmaker[Session], sources: Sequence[Source], at: datetime,
+              policy: GuardPolicy = GuardPolicy(), claims: ClaimsPlan | None = None) -> list[SourceResult]:
     results: list[SourceResult] = []
-    with recorded_run(factory, RunKind.REEXTRACT, at) as run_id:
+    with recorded_run(factory, RunKind.REEXTRACT, at, claims=claims) as run_id:
         for source in sources:
             with transaction(factory) as session:
-                results.append(_reextract_one(session, source, run_id, at))
+                results.append(_reextract_one(session, source, run_id, at, policy))
     return results

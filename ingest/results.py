@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.vocabulary import FailureKind
+
 
 @dataclass(frozen=True)
 class FetchFailure:
     """Why a fetch must not become a version."""
 
-    kind: str  # storage.vocabulary.FailureKind
+    kind: FailureKind
     detail: str
     http_status: int | None = None
     url: str | None = None
@@ -21,6 +23,7 @@ class SourceResult:
     """What one source came to in a crawl, an import or a re-extraction."""
 
     source_id: str
-    outcome: str  # storage.vocabulary.Outcome, or "never fetched" when re-extraction found no snapshot
+    outcome: str  # storage.vocabulary.Outcome, or ingest.reextract.NOTHING_STORED
     version_number: int | None = None
     failure: FetchFailure | None = None
+    detail: str | None = None  # why a capture was held for confirmation, or how a held one was confirmed

@@ -13,26 +13,19 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
-from policywatch.commands import (check, classify, crawl, demo, extract, importing, reading, rederive, report, run,
-                                  sources)
-from policywatch.commands.context import Context, ExitStatus, UserError
-from policywatch.config import ConfigError, load_settings
+from sqlalchemy.exc import DBAPIError
+
+from analysis.errors import UserInputError
+from policywatch.commands import (articles, check, claims, classify, crawl, demo, extract, importing, news, reading,
+                                  rederive, report, review, run, sources)
+from policywatch.commands.context import Context, ExitStatus
+from policywatch.config import load_settings
 from policywatch.terminal import safe
-from storage.db import DatabaseError
-from storage.queries import NotFound
+from storage.db import database_problem, is_database_problem
 
 # In the order `policywatch --help` lists them.
-COMMAND_MODULES = (crawl, extract, importing, sources, reading, classify, check, rederive, report, run, demo)
-
-
-
-def user_errors() -> tuple[type[Exception], ...]:
-    """Errors of the layers below that a user can fix: shown as one line, exit status 2. (Imported when
-    asked: a command that never reads declarations or manifests does not load their modules.)"""
-    from ingest.declarations import DeclarationError
-    from ingest.importer import ManifestError
-
-    return (UserError, ConfigError, DeclarationError, DatabaseError, ManifestError, NotFound)
+COMMAND_MODULES = (crawl, extract, importing, sources, reading, review, claims, news, articles, classify, check,
+                   rederive, report, run, demo)
 
 Command = Callable[[Context, argparse.Namespace], int]
 
@@ -42,6 +35,10 @@ def _global_options(parser: argparse.ArgumentParser, default: object = None) -> 
                         "(default: $POLICYWATCH_DB or ./policywatch.db)")
     parser.add_argument("--sources", default=default,
                         help="declarations file or directory (default: the bundled sources/)")
+    parser.add_argument("--news", default=default,
+                        help="news declarations file or directory (default: the bundled news/)")
+    parser.add_argument("--claims", default=default,
+                        help="claims file or directory (default: the bundled claims/)")
     parser.add_argument("--config", default=default,
                         help="settings file (TOML; default: ./policywatch.toml when present)")
     parser.add_argument("-q", "--quiet", action="store_true", default=default or False,
@@ -70,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _context(args: argparse.Namespace) -> Context:
-    settings = load_settings({"db": args.db, "sources": args.sources},
+    settings = load_settings({"db": args.db, "sources": args.sources, "news": args.news, "claims": args.claims},
                              config_file=Path(args.config) if args.config else None)
     return Context(settings, quiet=args.quiet, verbose=args.verbose)
 
@@ -81,20 +78,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ctx = _context(args)
         return int(args.func(ctx, args))
+    except UserInputError as exc:  # every layer's errors that a user can fix
+        print(f"policywatch: {safe(str(exc))}", file=sys.stderr)
+        return ExitStatus.USAGE
     except BrokenPipeError:
         return ExitStatus.OK
-    except Exception as exc:
-        if isinstance(exc, user_errors()):
-            print(f"policywatch: {safe(str(exc))}", file=sys.stderr)
-            return ExitStatus.USAGE
-        # Distinct from 1 ("some sources failed"), so cron and systemd see a crash as a crash.
-        traceback.print_exc()
-        print("policywatch: internal error (traceback above); nothing after the last completed source was recorded",
-              file=sys.stderr)
-        return ExitStatus.CRASH
+    except (DBAPIError, ValueError) as exc:
+        if not _from_the_database(exc):
+            return _crash()
+        # Locked, full, damaged or read-only: the database's state, which the user can act on.
+        timeout = ctx.settings.lock_timeout if ctx is not None else 0.0
+        print(f"policywatch: {safe(database_problem(exc, timeout))}", file=sys.stderr)
+        return ExitStatus.USAGE
+    except Exception:
+        return _crash()
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _from_the_database(exc: BaseException) -> bool:
+    """An error that is the database's state (locked, full, damaged, read-only), not a fault in policywatch: the
+    driver's own errors of that kind, and a stored value that no longer reads back (damaged text or times),
+    which fails inside SQLAlchemy's conversion of the row."""
+    if isinstance(exc, DBAPIError):
+        return is_database_problem(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and "sqlalchemy" in frames[-1].filename
+
+
+def _crash() -> int:
+    # Distinct from 1 ("some sources failed"), so cron and systemd see a crash as a crash.
+    traceback.print_exc()
+    print("policywatch: internal error (traceback above); nothing after the last completed source was recorded",
+          file=sys.stderr)
+    return ExitStatus.CRASH
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,48 +13,30 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from analysis.errors import UserInputError
 from crawler.settings import CrawlOptions
-from ingest import BUNDLED_SOURCES
-from storage.db import DEFAULT_DB_URL
 
-_CRAWL = CrawlOptions()
 DEFAULT_CONFIG_FILE = Path("policywatch.toml")
 ENV_PREFIX = "POLICYWATCH_"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserInputError):
     """A setting that cannot be used; the message names where it came from."""
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Every setting, with the default of the layer that owns it."""
+class Settings(CrawlOptions):
+    """Every setting, with the default of the layer that owns it.
 
-    db: str = DEFAULT_DB_URL
-    sources: Path = BUNDLED_SOURCES
-    contact_url: str = _CRAWL.contact_url
-    allow_private_addresses: bool = _CRAWL.allow_private_addresses
-    concurrency_per_domain: int = _CRAWL.concurrency_per_domain
-    download_timeout: float = _CRAWL.download_timeout
-    download_maxsize: int = _CRAWL.download_maxsize
-    retry_times: int = _CRAWL.retry_times
-    backoff_base: float = _CRAWL.backoff_base
-    autothrottle: bool = _CRAWL.autothrottle
-    too_short_fraction: float = _CRAWL.too_short_fraction
-    failing_after_runs: int = _CRAWL.failing_after_runs
-    chromium: str = _CRAWL.chromium
-
-    @property
-    def db_url(self) -> str:
-        """The SQLAlchemy URL; a bare path means an SQLite file."""
-        if "://" in self.db:
-            return self.db
-        return f"sqlite:///{Path(self.db).expanduser()}"
+    The crawler's options are settings under the same names (`CrawlOptions`
+    holds them and their defaults); the settings only the other commands
+    read are declared here.
+    """
 
     def crawl_options(self) -> CrawlOptions:
-        """The settings a crawl reads (every crawler setting is also a setting here, under the same name)."""
-        shared = {f.name: getattr(self, f.name) for f in fields(CrawlOptions) if f.name != "db_url"}
-        return CrawlOptions(db_url=self.db_url, **shared)
+        """The settings a crawl reads."""
+        return self
+
 
 def _coerce(name: str, raw: Any, origin: str) -> Any:
     field = {f.name: f for f in fields(Settings)}.get(name)

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from analysis.diff import Diff
-from storage.models import FetchOutcome, Version
+from storage.health import CurrentHealth
+from storage.models import FetchOutcome, Snapshot, Version
 from storage.queries import ChangeRow, SourceSummary
 from storage.times import utc_text
 
@@ -15,7 +16,8 @@ def when(value: datetime | None) -> str | None:
     return utc_text(value) if value else None
 
 
-def source_json(source: Any, summary: SourceSummary | None, declared: bool) -> dict[str, Any]:
+def source_json(source: Any, summary: SourceSummary | None, declared: bool,
+                health: CurrentHealth | None = None) -> dict[str, Any]:
     """`source`: its declaration, or its recorded row once it is no longer declared."""
     return {
         "id": source.id, "vendor": source.vendor, "title": source.title, "document_type": source.document_type,
@@ -25,6 +27,8 @@ def source_json(source: Any, summary: SourceSummary | None, declared: bool) -> d
         "last_changed": when(summary.last_changed) if summary else None,
         "last_outcome": summary.last_outcome if summary else None,
         "last_failure_kind": summary.last_failure_kind if summary else None,
+        "health": str(health.state) if health is not None else "unchecked",
+        "failing_since": when(health.since) if health is not None and health.state == "failing" else None,
     }
 
 
@@ -33,19 +37,25 @@ def version_json(version: Version, with_text: bool = False) -> dict[str, Any]:
         "source": version.source_id, "number": version.number, "sha256": version.sha256,
         "first_seen": when(version.first_seen), "last_confirmed": when(version.last_confirmed),
         "words": len(version.text.split()),
-        "snapshots": [{"url": s.url, "final_url": s.final_url, "http_status": s.http_status,
-                       "content_type": s.content_type, "fetched_at": when(s.fetched_at),
-                       "sha256": s.blob_sha256} for s in version.outcome.snapshots],
+        "snapshots": [snapshot_json(s) for s in version.outcome.snapshots],
     }
     if with_text:
         data["text"] = version.text
     return data
 
 
+def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
+    return {"url": snapshot.url, "final_url": snapshot.final_url, "http_status": snapshot.http_status,
+            "content_type": snapshot.content_type, "fetched_at": when(snapshot.fetched_at),
+            "sha256": snapshot.blob_sha256}
+
+
 def outcome_json(outcome: FetchOutcome) -> dict[str, Any]:
+    """`snapshots`: the pages kept with the outcome; for a failed one, the refused pages as received."""
     return {"at": when(outcome.at), "run": outcome.run_id, "outcome": outcome.outcome,
             "failure_kind": outcome.failure_kind, "detail": outcome.detail,
-            "http_status": outcome.http_status, "version": outcome.version.number if outcome.version else None}
+            "http_status": outcome.http_status, "version": outcome.version.number if outcome.version else None,
+            "snapshots": [snapshot_json(s) for s in outcome.snapshots]}
 
 
 def change_json(row: ChangeRow) -> dict[str, Any]:
@@ -57,7 +67,11 @@ def change_json(row: ChangeRow) -> dict[str, Any]:
         "lines_added": change.lines_added, "lines_removed": change.lines_removed,
         "reverts_to_version": row.reverts_to_number,
         "flags": list(change.flags or []), "severity": change.severity, "summary": change.summary,
-        "evidence": list(change.evidence or []), "analysed": change.analysed, "note": change.note,
+        "evidence": list(change.evidence or []), "analysed": change.analysed, "analysis_note": change.analysis_note,
+        "announced": change.announced,
+        "previous_analyses": [{"replaced_at": when(a.replaced_at), "kind": a.kind, "flags": list(a.flags or []),
+                               "severity": a.severity, "summary": a.summary, "words_added": a.words_added,
+                               "words_removed": a.words_removed} for a in change.previous_analyses],
     }
 
 

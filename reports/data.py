@@ -3,6 +3,8 @@
 Everything except version texts is loaded at once: metadata for 30,000
 versions is a fraction of a second, while their texts may be gigabytes, so
 texts are read per source and only when a page that shows them is written.
+The caller reads it all in one consistent snapshot (`storage.db.reading`),
+so a crawl writing meanwhile is seen either whole or not at all.
 """
 
 from __future__ import annotations
@@ -10,24 +12,25 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from reports.claim_links import ClaimMark
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
-from storage.models import Change, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
-from storage.vocabulary import FailureKind, Outcome
+from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
+from storage.news_models import FeedFetch
+from storage.vocabulary import FailureKind, HealthState, Outcome, RunKind
 
 RECENT_RUNS = 30
 
 
 @dataclass(frozen=True)
 class Health:
-    # ok | failing (K failed runs in a row) | retrying (the last fetch failed, not yet K in a row) | unchecked
-    state: str
+    state: HealthState
     since: datetime | None = None  # failing since (the first failure of the current streak)
     kind: str | None = None
     detail: str | None = None
@@ -54,6 +57,16 @@ class VersionInfo:
     first_seen: datetime
     chars: int
     snapshots: tuple[SnapshotInfo, ...]
+    # Re-derived from stored pages by `reextract`, rather than taken from a fetch when it was made.
+    rederived: bool = False
+
+
+@dataclass(frozen=True)
+class FirstAnalysis:
+    kind: str
+    flags: tuple[str, ...]
+    severity: str
+    summary: str
 
 
 @dataclass(frozen=True)
@@ -83,9 +96,22 @@ class ChangeInfo:
     # kilobytes of evidence per change into every key would double the time
     # of a nightly rebuild.
     evidence_json: str = field(default="", metadata={"hashed": False})
-    # False when the flagger did not (fully) analyse the change; `note` says why.
+    # Why the change was recorded other than by the guard alone (a held capture confirmed, a review).
+    note: str | None = None
+    # When `reanalyse` replaced the analysis the change was detected with: that first analysis
+    # (what the feeds announced, and keep announcing), and when it was last replaced.
+    first_analysis: "FirstAnalysis | None" = None
+    revised_at: datetime | None = None
+    # False when the flagger did not (fully) analyse the change; `analysis_note` says why.
     analysed: bool = True
-    note: str = ""
+    analysis_note: str = ""
+
+    def as_announced(self) -> "ChangeInfo":
+        """The change as it was announced: with the analysis it was detected with."""
+        if self.first_analysis is None:
+            return self
+        first = self.first_analysis
+        return replace(self, kind=first.kind, flags=first.flags, severity=first.severity, summary=first.summary)
 
     def evidence(self) -> tuple[dict[str, Any], ...]:
         try:
@@ -95,12 +121,25 @@ class ChangeInfo:
         return tuple(e for e in items if isinstance(e, dict)) if isinstance(items, list) else ()
 
 
+@dataclass(frozen=True)
+class HeldCapture:
+    """A fetch whose text was held for confirmation instead of becoming a version, or dropped."""
+
+    run_id: int
+    source_id: str
+    at: datetime
+    outcome: str  # pending | dropped
+    detail: str | None
+
+
 @dataclass(frozen=True, kw_only=True)
 class SourceInfo(SourceFields):
     last_checked: datetime | None
     health: Health
     versions: tuple[VersionInfo, ...] = ()
     changes: tuple[ChangeInfo, ...] = ()  # oldest first
+    pending: HeldCapture | None = None  # a capture waiting for a later fetch to confirm it
+    claims: tuple[ClaimMark, ...] = ()  # the claims its versions and changes bear on (reports.claims_site)
 
     @property
     def last_changed(self) -> datetime | None:
@@ -117,6 +156,7 @@ class FailedFetch:
     http_status: int | None
     url: str | None
     refused_pages: tuple[str, ...] = ()  # sha256 of each page kept with the failure
+    news: bool = False  # a news source's feed, sitemap or GDELT answer that could not be read
 
     @property
     def description(self) -> str:
@@ -139,6 +179,7 @@ class RunInfo:
     changes: int
     failures: int
     failed: tuple[FailedFetch, ...] = ()
+    held: tuple[HeldCapture, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,12 +207,27 @@ def _snapshots(session: Session) -> dict[int, tuple[SnapshotInfo, ...]]:
 def _versions(session: Session) -> dict[str, list[VersionInfo]]:
     snapshots = _snapshots(session)
     query = (select(Version.id, Version.source_id, Version.number, Version.sha256, Version.first_seen,
-                    func.length(Version.text))
+                    func.length(Version.text), Run.kind)
+             .join(FetchOutcome, FetchOutcome.id == Version.outcome_id).join(Run, Run.id == FetchOutcome.run_id)
              .order_by(Version.source_id, Version.number))
     found: dict[str, list[VersionInfo]] = defaultdict(list)
-    for vid, sid, number, sha, first, chars in session.execute(query):
-        found[sid].append(VersionInfo(vid, sid, number, sha, first, chars or 0, snapshots.get(vid, ())))
+    for vid, sid, number, sha, first, chars, run_kind in session.execute(query):
+        found[sid].append(VersionInfo(vid, sid, number, sha, first, chars or 0, snapshots.get(vid, ()),
+                                      run_kind == RunKind.REEXTRACT))
     return found
+
+
+def _replaced_analyses(session: Session) -> tuple[dict[int, FirstAnalysis], dict[int, datetime]]:
+    """For changes `reanalyse` revised: the analysis each was detected with, and when it was last replaced."""
+    first: dict[int, FirstAnalysis] = {}
+    revised: dict[int, datetime] = {}
+    rows = session.execute(select(ChangeAnalysisRow.change_id, ChangeAnalysisRow.kind, ChangeAnalysisRow.flags,
+                                  ChangeAnalysisRow.severity, ChangeAnalysisRow.summary, ChangeAnalysisRow.replaced_at)
+                           .order_by(ChangeAnalysisRow.change_id, ChangeAnalysisRow.id))
+    for change_id, kind, flags, severity, summary, replaced_at in rows:
+        first.setdefault(change_id, FirstAnalysis(kind, tuple(flags or ()), severity, summary))
+        revised[change_id] = replaced_at
+    return first, revised
 
 
 def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[str, list[ChangeInfo]]:
@@ -179,16 +235,18 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
     query = select(Change.id, Change.source_id, Change.from_version_id, Change.to_version_id, Change.detected_at,
                    Change.words_added, Change.words_removed, Change.lines_added, Change.lines_removed,
                    Change.kind, Change.flags, Change.severity, Change.summary, cast(Change.evidence, Text),
-                   Change.announced, Change.announced_flags, Change.analysed, Change.note)
+                   Change.announced, Change.announced_flags, Change.note, Change.analysed, Change.analysis_note)
+    first, revised = _replaced_analyses(session)
     found: dict[str, list[ChangeInfo]] = defaultdict(list)
     for (cid, sid, from_id, to_id, at, wa, wr, la, lr, kind, flags, severity, summary,
-         evidence, announced, announced_flags, analysed, note) in session.execute(query):
+         evidence, announced, announced_flags, note, analysed, analysis_note) in session.execute(query):
         old, new = by_id[from_id], by_id[to_id]
         found[sid].append(ChangeInfo(
             cid, sid, old.number, new.number, old.sha256, new.sha256, at, wa, wr, la, lr, kind,
             tuple(flags or ()), severity or "none", summary or "",
             hashlib.sha256((evidence or "").encode("utf-8")).hexdigest(), bool(announced), bool(announced_flags),
-            evidence or "", analysed=analysed is not False, note=note or ""))
+            evidence or "", note, first.get(cid), revised.get(cid), analysed=analysed is not False,
+            analysis_note=analysis_note or ""))
     for items in found.values():
         items.sort(key=lambda c: (c.to_number, c.id))
     return found
@@ -226,18 +284,41 @@ def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
             .order_by(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.id))
         for outcome_id, *row in rows:
             failed[row[0]].append(FailedFetch(*row, refused_pages=tuple(pages.get(outcome_id, ()))))
+    held: dict[int, list[HeldCapture]] = defaultdict(list)
+    if runs:
+        for row in session.execute(_held_query().where(FetchOutcome.run_id.in_([r.id for r in runs]))):
+            held[row[0]].append(HeldCapture(*row))
+        for feed in session.scalars(select(FeedFetch).where(FeedFetch.run_id.in_([r.id for r in runs]),
+                                                            FeedFetch.failure_kind.is_not(None))
+                                    .order_by(FeedFetch.run_id, FeedFetch.news_source_id, FeedFetch.id)):
+            failed[feed.run_id].append(FailedFetch(feed.run_id, feed.news_source_id, feed.at, feed.failure_kind,
+                                                   feed.detail, feed.http_status, feed.url, news=True))
     return tuple(RunInfo(r.id, r.kind, r.status, r.started_at, r.finished_at, r.sources_checked, r.new_versions,
-                         r.changes, r.failures, tuple(failed.get(r.id, ()))) for r in runs)
+                         r.changes, r.failures, tuple(failed.get(r.id, ())), tuple(held.get(r.id, ()))) for r in runs)
+
+
+def _held_query():  # type: ignore[no-untyped-def]
+    return (select(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome,
+                   FetchOutcome.detail)
+            .where(FetchOutcome.outcome.in_([Outcome.PENDING, Outcome.DROPPED]))
+            .order_by(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.id))
+
+
+def _pending(session: Session) -> dict[str, HeldCapture]:
+    """Each source's capture still waiting for confirmation."""
+    return {row[1]: HeldCapture(*row) for row in session.execute(
+        _held_query().where(FetchOutcome.outcome == Outcome.PENDING))}
 
 
 def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after: int = FAILING_AFTER_RUNS) -> Record:
     versions = _versions(session)
     changes = _changes(session, versions)
     last_checked, health = _health(session, failing_after)
+    pending = _pending(session)
     sources = tuple(
         SourceInfo(**vars(row.fields()), last_checked=last_checked.get(row.id),
-                   health=health.get(row.id, Health("unchecked")), versions=tuple(versions.get(row.id, ())),
-                   changes=tuple(changes.get(row.id, ())))
+                   health=health.get(row.id, Health(HealthState.UNCHECKED)), versions=tuple(versions.get(row.id, ())),
+                   changes=tuple(changes.get(row.id, ())), pending=pending.get(row.id))
         for row in session.scalars(select(SourceRow).order_by(SourceRow.id)))
     every_change = sorted((c for s in sources for c in s.changes), key=lambda c: (c.detected_at, c.id), reverse=True)
     return Record(sources, _runs(session, recent_runs), tuple(every_change))

@@ -13,6 +13,7 @@ from reports.excerpt import Sentence, important_sentences
 from reports.output import SiteWriter
 from reports.render import render
 from storage.health import HealthEvent
+from storage.vocabulary import HealthEventKind
 
 
 class Excerpts:
@@ -39,6 +40,7 @@ class Excerpts:
 
 def _entry(change: ChangeInfo, source: SourceInfo, base_url: str, excerpts: Excerpts,
            with_severity: bool) -> feeds.Entry:
+    change = change.as_announced()  # a re-analysis never changes what was announced
     link = base_url + urls.change_page(change.id)
     content = render("feed_entry.html", change=change, summary=change.summary, source_title=source.title,
                      sentences=excerpts.get(change), link=link)
@@ -95,7 +97,7 @@ def write_site_feeds(writer: SiteWriter, sources: Sequence[SourceInfo], changes:
 def _health_entry(event: HealthEvent, source: SourceInfo | None, base_url: str) -> feeds.Entry:
     name = f"{source.vendor} — {source.title}" if source else event.source_id
     since = event.since.strftime("%Y-%m-%d %H:%M UTC")
-    if event.kind == "failing":
+    if event.kind == HealthEventKind.FAILING:
         title = f"{name}: failing since {since} ({event.failure_kind})"
         content = render("health_entry.html", event=event, name=name, since=since,
                          what=f"{event.failed_runs} failed fetches in a row")

@@ -17,9 +17,11 @@ from typing import Any, Sequence
 
 from analysis.diff import Diff, diff_texts, count_words
 from reports import urls
+from reports.claim_links import change_links, version_links
 from reports.data import ChangeInfo, Health, Record, SnapshotInfo, SourceInfo, VersionInfo
 from reports.diffview import inline_view, side_by_side
 from storage.models import SourceFields
+from storage.vocabulary import CHECKING_RUN_KINDS
 
 INDEX_CHANGES = 50
 CONTENT_TYPE_SUFFIX = {"text/markdown": ".md", "text/plain": ".txt", "application/xhtml+xml": ".xhtml"}
@@ -129,7 +131,7 @@ def index_page(record: Record) -> Page:
                   _alternate(path, urls.feed("flagged", "atom"), "Flagged changes (Atom)", "atom")]
     context = _base(path, alternates) | {
         "changes": changes, "more_changes": len(record.changes) > INDEX_CHANGES, "sources": rows,
-        "totals": totals, "last_run": record.runs[0] if record.runs else None,
+        "totals": totals, "last_run": next((r for r in record.runs if r.kind in CHECKING_RUN_KINDS), None),
     }
     return Page(path, "index.html", context)
 
@@ -139,8 +141,11 @@ def runs_page(record: Record) -> Page:
     hrefs = {s.id: urls.relative(path, urls.source_page(s.id)) for s in record.sources}
     raw = {}
     for run in record.runs:
+        for held in run.held:
+            hrefs.setdefault(held.source_id, urls.relative(path, urls.source_page(held.source_id)))
         for failure in run.failed:
-            hrefs.setdefault(failure.source_id, urls.relative(path, urls.source_page(failure.source_id)))
+            target = urls.coverage_page() if failure.news else urls.source_page(failure.source_id)
+            hrefs.setdefault(failure.source_id, urls.relative(path, target))
             raw.update({sha: urls.relative(path, urls.raw_snapshot(sha)) for sha in failure.refused_pages})
     return Page(path, "runs.html", _base(path) | {"runs": list(record.runs), "source_hrefs": hrefs, "raw_hrefs": raw})
 
@@ -165,6 +170,7 @@ def source_page(source: SourceInfo) -> Page:
     numbers = [v.number for v in source.versions]
     context = _base(path, alternates) | {
         "source": header, "timeline": timeline, "feeds": feeds, "texts_script": texts_script,
+        "pending": source.pending,
         "default_a": numbers[-2] if len(numbers) > 1 else None, "default_b": numbers[-1] if numbers else None,
     }
     return Page(path, "source.html", context)
@@ -195,6 +201,7 @@ def version_pages(source: SourceInfo) -> list[Page]:
             if version.number - 1 in numbers else None,
             "next_href": urls.relative(path, urls.version_page(source.id, version.number + 1))
             if version.number + 1 in numbers else None,
+            "claims": version_links(source.claims, path, version.number),
         }
         pages.append(Page(path, "version.html", context, (version.number,), "version"))
     return pages
@@ -233,6 +240,7 @@ def change_pages(source: SourceInfo, base_url: str) -> list[Page]:
             "prev_href": urls.relative(path, urls.change_page(changes[index - 1].id)) if index > 0 else None,
             "next_href": urls.relative(path, urls.change_page(changes[index + 1].id)) if index + 1 < len(changes) else None,
             "permalink": base_url + path,
+            "claims": change_links(source.claims, path, change.to_number),
         }
         pages.append(Page(path, "change.html", context, (change.from_number, change.to_number), "change"))
     return pages

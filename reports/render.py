@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 import analysis.diff
 from reports.urls import is_web_url
@@ -26,13 +28,21 @@ def human(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+
+
+def code_spans(text: str) -> Markup:
+    """Our own one-line descriptions, written with Markdown code spans, as HTML: escaped, `x` as <code>x</code>."""
+    return Markup(_CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(text))))
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     # autoescape=True for every template, not only *.html: a template added
     # later under another name must not silently stop escaping.
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(iso=iso, human=human, is_web_url=is_web_url)
+    env.filters.update(iso=iso, human=human, is_web_url=is_web_url, code_spans=code_spans)
     return env
 
 

@@ -2,7 +2,8 @@
 
 One pass over the sources writes, for each, the version, change and source
 pages and the feeds whose inputs changed (texts are read only for those);
-then come the site-wide feeds, the index and the runs page. `full=True`
+then come the site-wide feeds, the press coverage pages and feed, the index
+and the runs page. `full=True`
 ignores what earlier builds left and writes everything again.
 """
 
@@ -16,15 +17,19 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from reports import pages, urls
+from reports.coverage import write_coverage
+from reports.claims_site import load_claims_site, with_claim_marks, write_claims
 from reports.data import load_record
 from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
+from reports.news_data import load_coverage
 from storage.health import FAILING_AFTER_RUNS, health_events
 from reports.output import SiteWriter
 from reports.parallel import default_workers, write_sources_in_parallel
 from reports.render import STATIC, code_fingerprint, render
 from reports.sourcefiles import write_raw, write_source
+from storage.db import reading
 
-STATIC_FILES = ("site.css", "compare.js")
+STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class BuildStats:
     base_url: str
     base_url_given: bool  # False: feeds link to a file:// URL of the output directory
     files_removed: int = 0
+    problems: tuple[str, ...] = ()  # what could not be written, e.g. a damaged raw snapshot
 
 
 def _static(writer: SiteWriter) -> None:
@@ -68,8 +74,11 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
     out.mkdir(parents=True, exist_ok=True)
     base = urls.normalise_base_url(base_url) if base_url else out.resolve().as_uri() + "/"
     writer = SiteWriter(out, code_fingerprint() + base, full)
-    with factory() as session:
+    # One read snapshot: a crawl recording meanwhile is seen whole or not at all.
+    with reading(factory) as session:
         record = load_record(session, failing_after=failing_after)
+        claims = load_claims_site(session, record, failing_after)
+        record = with_claim_marks(record, claims)
         excerpts = Excerpts(session)
         _static(writer)
         count = workers if workers is not None else default_workers(len(record.sources), writer.everything_stale)
@@ -80,7 +89,9 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
             for source in record.sources:
                 write_source(session, writer, source, base, excerpts)
         write_site_feeds(writer, record.sources, record.changes, base, excerpts)
+        write_claims(session, writer, record, claims, base)
         write_health_feed(writer, record.sources, health_events(session, failing_after), base)
+        write_coverage(writer, load_coverage(session), base)
         for sha in pages.refused_pages(record):
             write_raw(session, writer, sha)
         for page in (pages.index_page(record), pages.runs_page(record)):
@@ -88,4 +99,4 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]
     removed = writer.finish()
     return BuildStats(writer.written, writer.skipped, perf_counter() - started, out / urls.index_page(), base,
-                      bool(base_url), len(removed))
+                      bool(base_url), len(removed), tuple(writer.problems))

@@ -64,6 +64,17 @@ def raw_snapshot(sha256: str) -> str:
     return f"raw/{sha256}.txt"
 
 
+def coverage_page() -> str:
+    return "coverage/index.html"
+
+
+def article_page(article_id: str) -> str:
+    """An article's page, named by its id (the sha256 of its canonical URL: hexadecimal, never a path)."""
+    hexadecimal = re.fullmatch(r"[0-9a-f]{64}", article_id)
+    safe = article_id if hexadecimal else hashlib.sha256(article_id.encode()).hexdigest()
+    return f"coverage/{safe}.html"
+
+
 def static_file(name: str) -> str:
     return f"static/{name}"
 
@@ -75,6 +86,27 @@ def feed(name: str, fmt: str) -> str:
 
 def source_feed(source_id: str, fmt: str) -> str:
     return f"feeds/sources/{source_dir(source_id)}.{fmt}"
+
+
+def claims_index() -> str:
+    return "claims/index.html"
+
+
+def claim_page(claim_id: str) -> str:
+    """`openai/chat-history-can-be-turned-off` → `claims/openai/chat-history-can-be-turned-off.html`."""
+    return f"claims/{source_dir(claim_id)}.html"
+
+
+def claim_json(claim_id: str) -> str:
+    return f"claims/{source_dir(claim_id)}.json"
+
+
+def claims_feed(fmt: str) -> str:
+    return f"feeds/claims.{fmt}"
+
+
+def claim_feed(claim_id: str, fmt: str) -> str:
+    return f"feeds/claims/{source_dir(claim_id)}.{fmt}"
 
 
 def relative(from_page: str, to_path: str) -> str:
@@ -93,6 +125,15 @@ def change_tag(source_id: str, to_number: int) -> str:
 
 def health_tag(source_id: str, kind: str, since: str) -> str:
     return f"{TAG_AUTHORITY}health/{source_id}/{since}/{kind}"
+
+
+def article_tag(article_id: str) -> str:
+    return f"{TAG_AUTHORITY}article/{article_id}"
+
+
+def claim_event_tag(claim_id: str, status: str, since: str, source_id: str | None, version: int | None) -> str:
+    """A status event's id: the same status caused by the same version of the same source is the same entry."""
+    return f"{TAG_AUTHORITY}claim/{claim_id}/{status}/{since}/{source_id or '-'}/{version if version is not None else '-'}"
 
 
 def feed_tag(name: str) -> str:

@@ -7,14 +7,15 @@ once per failed run.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.models import FetchOutcome
-from storage.vocabulary import Outcome as OutcomeKind
+from analysis.vocabulary import ChangeKind
+from storage.models import Change, FetchOutcome, Run
+from storage.vocabulary import CHECKING_RUN_KINDS, HealthEventKind, HealthState, Outcome
 
 # A source is announced as failing after this many failed fetches in a row.
 FAILING_AFTER_RUNS = 2
@@ -23,7 +24,7 @@ FAILING_AFTER_RUNS = 2
 @dataclass(frozen=True)
 class HealthEvent:
     source_id: str
-    kind: str  # "failing" | "recovered"
+    kind: HealthEventKind
     at: datetime
     failure_kind: str | None  # the latest failure's kind when failing, the episode's last kind when recovered
     detail: str | None
@@ -31,7 +32,7 @@ class HealthEvent:
     since: datetime  # first failure of the episode
 
 
-def episodes(source_id: str, outcomes: Sequence[tuple[datetime, bool, str | None, str | None]],
+def episodes(source_id: str, outcomes: Sequence[OutcomeRow],
              failing_after: int = FAILING_AFTER_RUNS) -> list[HealthEvent]:
     """Events from (time, failed, failure_kind, detail) in time order: one `failing` when the
     `failing_after`-th consecutive failure happens, one `recovered` at the next success."""
@@ -43,50 +44,53 @@ def episodes(source_id: str, outcomes: Sequence[tuple[datetime, bool, str | None
         if failed:
             streak.append(outcome)
             if not announced and len(streak) >= failing_after:
-                events.append(HealthEvent(source_id, "failing", at, kind, detail, len(streak), streak[0][0]))
+                events.append(HealthEvent(source_id, HealthEventKind.FAILING, at, kind, detail, len(streak), streak[0][0]))
                 announced = True
             continue
         if announced:
             last = streak[-1]
-            events.append(HealthEvent(source_id, "recovered", at, last[2], last[3], len(streak), streak[0][0]))
+            events.append(HealthEvent(source_id, HealthEventKind.RECOVERED, at, last[2], last[3], len(streak), streak[0][0]))
         streak, announced = [], False
     return events
 
 
-Outcome = tuple[datetime, bool, str | None, str | None]  # (time, failed, failure kind, detail)
+OutcomeRow = tuple[datetime, bool, str | None, str | None]  # (time, failed, failure kind, detail)
 
 
-def outcome_history(session: Session, source_ids: Iterable[str] | None = None) -> dict[str, list[Outcome]]:
-    """Every fetch outcome per source, in time order."""
-    query = select(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome, FetchOutcome.failure_kind,
-                   FetchOutcome.detail).order_by(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id)
+def outcome_history(session: Session, source_ids: Iterable[str] | None = None) -> dict[str, list[OutcomeRow]]:
+    """Every fetch outcome per source, in time order; re-extractions and re-analyses looked at no page and
+    are left out."""
+    query = (select(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome, FetchOutcome.failure_kind,
+                    FetchOutcome.detail).join(Run, Run.id == FetchOutcome.run_id)
+             .where(Run.kind.in_(CHECKING_RUN_KINDS))
+             .order_by(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id))
     if source_ids is not None:
         query = query.where(FetchOutcome.source_id.in_(list(source_ids)))
-    per_source: dict[str, list[Outcome]] = {}
+    per_source: dict[str, list[OutcomeRow]] = {}
     for sid, at, outcome, kind, detail in session.execute(query):
-        per_source.setdefault(sid, []).append((at, outcome == OutcomeKind.FAILED, kind, detail))
+        per_source.setdefault(sid, []).append((at, outcome == Outcome.FAILED, kind, detail))
     return per_source
 
 
 @dataclass(frozen=True)
 class CurrentHealth:
-    state: str  # ok | failing (K failed fetches in a row) | retrying (fewer) ; see `current_health`
+    state: HealthState
     since: datetime | None = None  # first failure of the current streak
     failure_kind: str | None = None  # the latest failure's
     detail: str | None = None
 
 
-def current_health(outcomes: Sequence[Outcome], failing_after: int = FAILING_AFTER_RUNS) -> CurrentHealth:
+def current_health(outcomes: Sequence[OutcomeRow], failing_after: int = FAILING_AFTER_RUNS) -> CurrentHealth:
     """The state a source is in after these outcomes: the same rule `episodes` announces."""
-    streak: list[Outcome] = []
+    streak: list[OutcomeRow] = []
     for outcome in outcomes:
         if outcome[1]:
             streak.append(outcome)
         else:
             streak.clear()
     if not streak:
-        return CurrentHealth("ok")
-    state = "failing" if len(streak) >= failing_after else "retrying"
+        return CurrentHealth(HealthState.OK)
+    state = HealthState.FAILING if len(streak) >= failing_after else HealthState.RETRYING
     return CurrentHealth(state, streak[0][0], streak[-1][2], streak[-1][3])
 
 
@@ -105,13 +109,7 @@ def unstable_sources(session: Session, now: datetime, min_reverts: int = UNSTABL
                      window_days: int = UNSTABLE_WINDOW_DAYS) -> dict[str, int]:
     """Sources that went back to an earlier text at least `min_reverts` times in the last `window_days`,
     with their revert counts: their page flips between states, so their changes are not news."""
-    from datetime import timedelta
-
-    from sqlalchemy import func
-
-    from storage.models import Change
-
     since = now - timedelta(days=window_days)
     rows = session.execute(select(Change.source_id, func.count()).where(
-        Change.kind == "revert", Change.detected_at >= since, Change.detected_at <= now).group_by(Change.source_id))
+        Change.kind == ChangeKind.REVERT, Change.detected_at >= since, Change.detected_at <= now).group_by(Change.source_id))
     return {sid: count for sid, count in rows if count >= min_reverts}

@@ -9,17 +9,19 @@ from typing import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import Change, FetchOutcome, SourceRow, Version
+from analysis.errors import UserInputError
+from storage.models import Change, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
 from storage.times import utc_text
+from storage.vocabulary import CHECKING_RUN_KINDS
 
 
-class NotFound(LookupError):
+class NotFound(UserInputError, LookupError):
     pass
 
 
 @dataclass(frozen=True)
 class SourceSummary:
-    source: SourceRow
+    source: SourceFields
     versions: int
     last_checked: datetime | None
     last_changed: datetime | None
@@ -32,6 +34,7 @@ def source_summaries(session: Session) -> list[SourceSummary]:
     last_changed = dict(session.execute(
         select(Version.source_id, func.max(Version.first_seen)).group_by(Version.source_id)).all())
     last_at = (select(FetchOutcome.source_id, func.max(FetchOutcome.id).label("last_id"))
+               .join(Run, Run.id == FetchOutcome.run_id).where(Run.kind.in_(CHECKING_RUN_KINDS))
                .group_by(FetchOutcome.source_id).subquery())
     latest = {o.source_id: o for o in session.scalars(
         select(FetchOutcome).join(last_at, FetchOutcome.id == last_at.c.last_id))}
@@ -39,7 +42,7 @@ def source_summaries(session: Session) -> list[SourceSummary]:
     for row in session.scalars(select(SourceRow).order_by(SourceRow.id)):
         outcome = latest.get(row.id)
         result.append(SourceSummary(
-            row, counts.get(row.id, 0), outcome.at if outcome else None, last_changed.get(row.id),
+            row.fields(), counts.get(row.id, 0), outcome.at if outcome else None, last_changed.get(row.id),
             outcome.outcome if outcome else None, outcome.failure_kind if outcome else None))
     return result
 
@@ -122,3 +125,17 @@ def changes(session: Session, source_id: str | None = None, since: datetime | No
 def outcomes_of(session: Session, source_id: str) -> Sequence[FetchOutcome]:
     return session.scalars(select(FetchOutcome).where(FetchOutcome.source_id == source_id)
                            .order_by(FetchOutcome.at, FetchOutcome.id)).all()
+
+
+def snapshot_sha256(session: Session, prefix: str) -> str:
+    """The sha256 of the one stored page whose sha256 starts with `prefix` (at least 8 hexadecimal digits)."""
+    wanted = prefix.strip().lower()
+    if len(wanted) < 8 or any(c not in "0123456789abcdef" for c in wanted):
+        raise NotFound(f"{prefix!r} is not a sha256 or a prefix of at least 8 hexadecimal digits")
+    found = session.scalars(select(Snapshot.blob_sha256).where(Snapshot.blob_sha256.startswith(wanted))
+                            .distinct().limit(2)).all()
+    if not found:
+        raise NotFound(f"no stored page has a sha256 starting with {wanted}")
+    if len(found) > 1:
+        raise NotFound(f"more than one stored page has a sha256 starting with {wanted}: give more digits")
+    return found[0]

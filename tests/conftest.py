@@ -15,6 +15,9 @@ from policywatch.localserver import LocalServer
 from policywatch.reference_data import shared_dir
 
 REPO = Path(__file__).resolve().parent.parent
+# Declarations with no enabled news source: a test's `run` reads no news (never the bundled, real feeds)
+# unless it declares its own.
+NO_NEWS = REPO / "tests" / "data" / "news" / "declarations" / "none.yaml"
 
 
 
@@ -29,14 +32,15 @@ def shared() -> Path:
 class CLI:
     """Runs `policywatch` as a user would, in a subprocess (Twisted's reactor runs once per process)."""
 
-    def __init__(self, db: Path, sources: Path | None, cwd: Path):
-        self.db, self.sources, self.cwd = db, sources, cwd
+    def __init__(self, db: Path, sources: Path | None, cwd: Path, news: Path | None = None):
+        self.db, self.sources, self.cwd, self.news = db, sources, cwd, news
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 120,
                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "policywatch", "--db", str(self.db)]
         if self.sources is not None:
             command += ["--sources", str(self.sources)]
+        command += ["--news", str(self.news or NO_NEWS)]
         environ = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
         environ.update({"POLICYWATCH_BACKOFF_BASE": "0.05", "POLICYWATCH_AUTOTHROTTLE": "false",
                         "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": "true"})
@@ -60,8 +64,8 @@ def server() -> Iterator[LocalServer]:
 
 @pytest.fixture
 def make_cli(tmp_path: Path):  # type: ignore[no-untyped-def]
-    def factory(sources: Path | None = None, db: Path | None = None) -> CLI:
-        return CLI(db or tmp_path / "policywatch.db", sources, tmp_path)
+    def factory(sources: Path | None = None, db: Path | None = None, news: Path | None = None) -> CLI:
+        return CLI(db or tmp_path / "policywatch.db", sources, tmp_path, news)
     return factory
 
 

@@ -2,7 +2,7 @@
 
 Its analysis may have been skipped (a language without rules) or stopped at
 its budget ("analysis incomplete"); either way it is recorded as a
-substantive change with `analysed` false and a note, and `history`, `diff`,
+substantive change with `analysed` false and a note (`analysis_note`), and `history`, `diff`,
 `changes`, `--json` and the report's change page show the note.
 """
 
@@ -70,13 +70,13 @@ def test_a_change_whose_analysis_ran_out_of_time_is_recorded_with_its_note(facto
     monkeypatch.setattr(ingest.changes, "ANALYSIS_SECONDS", -1.0)  # every analysis is already past its time
     change = record_two_versions(factory, source())
     assert (change.kind, change.analysed, change.flags) == ("substantive", False, [])
-    assert change.note.startswith("analysis incomplete: it needed more than its budget of -1 s")
+    assert change.analysis_note.startswith("analysis incomplete: it needed more than its budget of -1 s")
     assert change.announced and (change.words_added, change.words_removed) == (7, 5), "the size is still the real edit"
 
 
 def test_a_change_in_a_language_without_rules_is_recorded_as_not_analysed(factory) -> None:  # type: ignore[no-untyped-def]
     change = record_two_versions(factory, source("zh"))
-    assert (change.analysed, change.note) == (False, "not analysed: no rules for zh")
+    assert (change.analysed, change.analysis_note) == (False, "not analysed: no rules for zh")
 
 
 def test_every_view_of_the_change_shows_why_it_was_not_analysed(factory, make_cli, tmp_path: Path,  # type: ignore[no-untyped-def]
@@ -88,9 +88,9 @@ def test_every_view_of_the_change_shows_why_it_was_not_analysed(factory, make_cl
     for command in (["history", "testco/policy"], ["changes"], ["diff", "testco/policy"]):
         assert note in cli(*command).stdout, command
     assert [c["analysed"] for c in cli.json("changes")] == [False]
-    assert cli.json("changes")[0]["note"] == note
+    assert cli.json("changes")[0]["analysis_note"] == note
     briefs = [v["change"] for v in cli.json("history", "testco/policy")["versions"]]
-    assert briefs[1]["analysed"] is False and briefs[1]["note"] == note
+    assert briefs[1]["analysed"] is False and briefs[1]["analysis_note"] == note
     build_site(factory, tmp_path / "site", "https://policywatch.example/")
     page = next((tmp_path / "site" / "changes").glob("*.html")).read_text(encoding="utf-8")
     assert f"<dt>Analysis</dt><dd>{note}</dd>" in page
@@ -108,10 +108,10 @@ def test_a_change_is_analysed_before_its_write_transaction_opens(factory, tmp_pa
     # While the change is analysed, another writer can write at once: the record holds no lock meanwhile.
     import sqlite3
 
-    import ingest.record
+    import ingest.changes
 
     writes: list[str] = []
-    analyse = ingest.record.analyse_texts
+    analyse = ingest.changes.analyse_texts
 
     def analyse_while_another_writes(*args, **kwargs):  # type: ignore[no-untyped-def]
         other = sqlite3.connect(tmp_path / "policywatch.db", timeout=0)
@@ -126,7 +126,7 @@ def test_a_change_is_analysed_before_its_write_transaction_opens(factory, tmp_pa
             other.close()
         return analyse(*args, **kwargs)
 
-    monkeypatch.setattr(ingest.record, "analyse_texts", analyse_while_another_writes)
+    monkeypatch.setattr(ingest.changes, "analyse_texts", analyse_while_another_writes)
     change = record_two_versions(factory, source())
     assert writes == ["written"]
     assert change.analysed and change.flags, "the analysis worked out beforehand is the one stored"
@@ -143,13 +143,13 @@ def test_the_crawl_records_and_analyses_off_the_reactor_thread(tmp_path: Path) -
     driver = tmp_path / "driver.py"
     driver.write_text(
         "import json, sys, threading\n"
-        "import ingest.record\n"
+        "import ingest.changes\n"
         "threads = []\n"
-        "analyse = ingest.record.analyse_texts\n"
+        "analyse = ingest.changes.analyse_texts\n"
         "def spy(*args, **kwargs):\n"
         "    threads.append(threading.current_thread() is threading.main_thread())\n"
         "    return analyse(*args, **kwargs)\n"
-        "ingest.record.analyse_texts = spy\n"
+        "ingest.changes.analyse_texts = spy\n"
         "from policywatch.cli import main\n"
         "main(['--db', sys.argv[1], '--sources', sys.argv[2], '-q', 'crawl', '--now', sys.argv[3]])\n"
         "print(json.dumps(threads))\n", encoding="utf-8")

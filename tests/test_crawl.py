@@ -106,7 +106,7 @@ def test_scrapy_list_and_scrapy_crawl_work_from_the_project(server, tmp_path: Pa
            "POLICYWATCH_DB": str(db), "POLICYWATCH_SOURCES": str(decl), "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": "1"}
     scrapy = [sys.executable, "-m", "scrapy"]
     listed = subprocess.run([*scrapy, "list"], cwd=REPO, env=env, capture_output=True, text=True, check=True)
-    assert listed.stdout.split() == ["policies"]
+    assert listed.stdout.split() == ["news", "policies"]
     subprocess.run([*scrapy, "crawl", "policies"], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert counts(db)["versions"] == 1
     assert "/policy" in server.hits

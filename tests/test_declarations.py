@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from ingest.declarations import DeclarationError, load_sources, select_sources
-from policywatch.config import BUNDLED_SOURCES, ConfigError, load_settings
+from ingest.declarations import BUNDLED_SOURCES
+from policywatch.config import ConfigError, load_settings
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "declarations" / "invalid.yaml").read_text(encoding="utf-8"))
 
@@ -102,9 +104,46 @@ def test_a_declarations_file_is_parsed_once_per_process_until_it_changes(tmp_pat
     assert len(parsed) == 2
 
 
-def test_declarations_are_read_with_libyaml_where_pyyaml_has_it() -> None:
+BOUNDED_CASES = [
+    ("a: &x {b: 1}\nc: *x\n", {"a": {"b": 1}, "c": {"b": 1}}),
+    ("[" * 40 + "]" * 40, None),
+    ("[" * 41 + "]" * 41, "nested deeper than 40 levels (line 1)"),
+    ("a:\n  " + "- " * 2000 + "x\n", "nested deeper than 40 levels (line 2)"),  # past libyaml's own limit
+    ("a: 1\nb: 2\na: 3\n", "duplicate key 'a' on line 3 (first on line 1)"),
+]
+
+
+def test_declarations_are_read_with_libyaml_where_pyyaml_has_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import yaml
 
-    import ingest.declarations as declarations
+    from ingest import safeyaml
 
-    assert declarations._SAFE_LOADER is (yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
+    if not yaml.__with_libyaml__:
+        pytest.skip("this PyYAML was built without libyaml")
+
+    class Unused(yaml.SafeLoader):
+        def __init__(self, *args: object) -> None:
+            raise AssertionError("the pure-Python parser was used")
+
+    monkeypatch.setattr(safeyaml, "_BoundedLoader", Unused)
+    assert safeyaml.load_bounded("sources: [{id: a}]") == {"sources": [{"id": "a"}]}
+
+
+@pytest.mark.parametrize("libyaml", [True, False], ids=["libyaml", "pure-python"])
+def test_both_yaml_parsers_give_the_same_values_and_the_same_refusals(libyaml: bool, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    from ingest import safeyaml
+
+    if libyaml and not yaml.__with_libyaml__:
+        pytest.skip("this PyYAML was built without libyaml")
+    if not libyaml:
+        monkeypatch.setattr(safeyaml, "_CSafeLoader", None)
+    for text, expected in BOUNDED_CASES:
+        if isinstance(expected, str):
+            with pytest.raises(safeyaml.YamlLimitError, match=re.escape(expected)):
+                safeyaml.load_bounded(text)
+        elif expected is not None:
+            assert safeyaml.load_bounded(text) == expected
+        else:
+            safeyaml.load_bounded(text)

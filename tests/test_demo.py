@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
-
-import feedparser
 import sys
 from pathlib import Path
 
+import feedparser
+import pytest
 
-def test_demo_shows_histories_and_the_retention_diff(tmp_path: Path) -> None:
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    tmp_path = tmp_path_factory.mktemp("demo")
     out = subprocess.run([sys.executable, "-m", "policywatch", "demo", "--dir", str(tmp_path / "demo")],
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    return out, tmp_path
+
+
+def test_demo_shows_histories_and_the_retention_diff(demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    out, tmp_path = demo
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "nimbus/privacy-policy: Nimbus AI" in text and "nimbus/help-chat-retention: Nimbus AI" in text
@@ -36,3 +45,49 @@ def test_demo_shows_histories_and_the_retention_diff(tmp_path: Path) -> None:
     assert "retention: 30 days → 90 days" in retention[0].content[0].value
     change_pages = [p.read_text(encoding="utf-8") for p in (site / "changes").glob("*.html")]
     assert any("retention: 30 days → 90 days" in page for page in change_pages)
+    claims_at = text.index("=== claims about Nimbus AI")
+    assert claims_at > text.index("{+90+}"), "the claims come after the diff"
+    claims = text[claims_at:]
+    weakened = ("claims: nimbus/temporary-chats-deleted-after-30-days: supported → weakened "
+                "(nimbus/help-chat-retention v2, 2026-01-03T06:00:00Z)\n"
+                "  was: “We keep a copy for up to 30 days to monitor for abuse, then delete it.”\n")
+    assert weakened in claims
+    assert "nimbus/temporary-chats-deleted-after-30-days  (Nimbus AI; retention, controls)\n" \
+           "  weakened since 2026-01-03T06:00:00Z\n" in claims
+    assert claims.count("  supported since 2026-01-01T06:00:00Z\n") == 3, "the other claims stay supported"
+    feed = feedparser.parse((site / "feeds" / "claims.atom").read_bytes())
+    assert not feed.bozo
+    assert [e.id for e in feed.entries] == [
+        "tag:policywatch,2026:claim/nimbus/temporary-chats-deleted-after-30-days/weakened/20260103T060000Z/"
+        "nimbus/help-chat-retention/2"], "exactly the weakening, announced once"
+    page = (site / "claims" / "nimbus" / "temporary-chats-deleted-after-30-days.html").read_text(encoding="utf-8")
+    assert "<mark>We keep a copy for up to 90 days</mark>" in page
+
+
+def test_demo_reads_the_press_after_the_policies(demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    out, tmp_path = demo
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    press = text[text.index("=== the press, read after the policies each night"):]
+    assert "off topic        " in press and "nimbus-ai-lisbon-office" in press
+    assert "new edition      " in press and "[v2: a correction, +" in press
+    assert "syndicated copy (cluster 1, similarity 0." in press
+    db = tmp_path / "demo" / "policywatch.db"
+    with sqlite3.connect(db) as conn:
+        articles = dict(conn.execute("select language, count(*) from news_articles group by language"))
+        office = conn.execute("select count(*) from news_articles where canonical_url like '%lisbon%'").fetchone()[0]
+        corrected = conn.execute("select a.language, v.number from news_article_versions v join news_articles a "
+                                 "on a.id = v.article_id where v.is_correction").fetchall()
+        clustered = conn.execute("select outlet from news_articles where cluster_id is not null order by outlet").fetchall()
+        german = conn.execute("select v.evidence from news_article_versions v join news_articles a on a.id = v.article_id "
+                              "where a.language = 'de'").fetchone()[0]
+    assert articles == {"en": 2, "de": 1, "fr": 1} and office == 0, "the off-topic article is not kept"
+    assert corrected == [("fr", 2)]
+    assert clustered == [("Privacy Desk Europe",), ("The Harbour Times",)]
+    sentences = [e["sentence"] for e in json.loads(german)]
+    assert "Nach Angaben des Unternehmens werden temporäre Chats nach 30 Tagen gelöscht." in sentences, \
+        "the German article's stale claim is a flagged sentence"
+    site = tmp_path / "demo" / "site"
+    coverage = feedparser.parse((site / "feeds" / "coverage.atom").read_bytes())
+    assert not coverage.bozo and len(coverage.entries) == 4
+    assert (site / "coverage" / "index.html").is_file()

@@ -19,21 +19,16 @@ reference the implementation is checked against.
 from __future__ import annotations
 
 import csv
-import os
 import re
 from pathlib import Path
 
 import pytest
 
 from analysis.meaning import analyse_change
+from conftest import shared_dir
 
 
-def _shared_dir() -> Path:
-    env = os.environ.get("POLICYWATCH_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
-
-
-OTA = _shared_dir() / "ota-data"
+OTA = (shared_dir() or Path("/nonexistent")) / "ota-data"
 INDEX = OTA / "versions" / "index.csv"
 
 pytestmark = pytest.mark.skipif(not INDEX.is_file(), reason=f"real history not available: {INDEX} not found")

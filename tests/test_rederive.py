@@ -40,14 +40,20 @@ def test_a_refused_page_is_kept_and_becomes_a_version_once_its_selector_is_fixed
     with transaction(session_factory(engine)) as session:
         assert blobs.read(session, sha) == ARTICLE, "the refused page is kept byte for byte"
     engine.dispose()
-    assert "the refused page is kept (1 snapshot(s))" in cli("history", "t/help").stdout
+    assert f"refused page kept as received: sha256 {sha}" in cli("history", "t/help").stdout
+    (outcome,) = cli.json("history", "t/help")["outcomes"]
+    assert [s["sha256"] for s in outcome["snapshots"]] == [sha]
+    raw = tmp_path / "refused.html"
+    cli("raw", sha[:12], "--out", str(raw))
+    assert raw.read_bytes() == ARTICLE
+    assert cli("raw", "0123", check=False).returncode == 2
 
     site = tmp_path / "site"
     cli("report", "--out", str(site))
     runs = (site / "runs.html").read_text(encoding="utf-8")
     assert f'href="raw/{sha}.txt"' in runs and "refused page as received" in runs
     assert (site / "raw" / f"{sha}.txt").read_bytes() == ARTICLE
-    assert "selector_miss: the declared `select` matched nothing" in runs, "the failure kind says what it means"
+    assert "selector_miss: the declared <code>select</code> matched nothing" in runs, "the failure kind says what it means"
 
     write_declarations(decl, server.base_url, [spec | {"select": "article"}])
     fixed = cli("reextract", "--now", "2026-05-02T00:00:00Z")
@@ -57,6 +63,10 @@ def test_a_refused_page_is_kept_and_becomes_a_version_once_its_selector_is_fixed
     assert history["versions"][0]["snapshots"][0]["sha256"] == sha
     assert "We keep temporary chats for 30 days" in cli("show", "t/help").stdout
     assert "t/help: unchanged" in cli("reextract").stdout, "a second re-extraction finds nothing new"
+    cli("report", "--out", str(site))
+    page = (site / "versions" / "t" / "help" / "1.html").read_text(encoding="utf-8")
+    assert "re-derived by <code>reextract</code> on" in page and "the first successful fetch" not in page
+    assert cli.json("sources")[0]["last_checked"] == "2026-05-01T00:00:00Z", "a re-extraction checks no page"
 
 
 def test_reextract_falls_back_to_the_last_accepted_page_when_the_latest_is_still_refused(  # type: ignore[no-untyped-def]
@@ -129,3 +139,32 @@ def test_reanalyse_limits_itself_to_the_named_sources_and_times(server, make_cli
     out = cli("reanalyse", "--only", "t/help", "--since", "2026-05-03T00:00:00Z")
     assert "1 change re-analysed: 1 severity changed" in out.stdout
     assert sql(cli.db, "select severity from changes order by id") == [("low",), ("high",)]
+
+
+def test_reextract_never_turns_a_doubtful_fetch_into_a_version(server, make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    paragraphs = "".join(f"<p>Paragraph {i}: we keep chats for 30 days.</p>" for i in range(40))
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
+        {"id": "t/long", "urls": ["/long"], "select": "article"}])
+    cli = make_cli(decl)
+    server.routes["/long"] = Page(f"<article>{paragraphs}</article>".encode())
+    cli("crawl", "--now", "2026-05-01T00:00:00Z")
+    server.routes["/long"] = Page(b"<article><p>Paragraph 0: we keep chats for 30 days.</p></article>")
+    assert "too_short" in cli("crawl", "--now", "2026-05-02T00:00:00Z", check=False).stdout
+    out = cli("reextract", "--now", "2026-05-03T00:00:00Z")
+    assert "t/long: unchanged" in out.stdout, "a page refused as too short stays refused"
+    assert sql(cli.db, "select count(*) from versions") == [(1,)]
+
+
+def test_reextract_uses_only_fetches_that_kept_every_page(server, make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
+        {"id": "t/two", "urls": ["/one", "/two"], "select": "main"}])
+    cli = make_cli(decl)
+    server.routes["/one"] = Page(b"<main><p>Part one.</p></main>")
+    server.routes["/two"] = Page(b"<div><p>Part two.</p></div>")
+    assert "selector_miss" in cli("crawl", "--now", "2026-05-01T00:00:00Z", check=False).stdout
+    # Keep only the first page of that fetch, as when the second was over the size limit.
+    sql(cli.db, "delete from snapshots where position = 1")
+    write_declarations(decl, server.base_url, [{"id": "t/two", "urls": ["/one", "/two"], "select": "main, div"}])
+    out = cli("reextract", "--now", "2026-05-02T00:00:00Z")
+    assert "t/two: nothing stored to judge again" in out.stdout and "0 new version(s)" in out.stdout
+    assert sql(cli.db, "select count(*) from versions") == [(0,)], "half a document never becomes a version"

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import write_declarations
+from conftest import NO_NEWS, write_declarations
 from policywatch.localserver import Page
 
 GOOD = b"<html><body><main><h1>Policy</h1><p>We keep chats for 30 days.</p></main></body></html>"
@@ -29,7 +29,7 @@ def test_a_second_run_started_at_the_same_time_exits_with_the_lock_code(server, 
                               [{"id": "t/slow", "urls": ["/slow"], "select": "main"}])
     db = tmp_path / "policywatch.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
-    env.update(POLICYWATCH_ALLOW_PRIVATE_ADDRESSES="true", POLICYWATCH_AUTOTHROTTLE="false")
+    env.update(POLICYWATCH_ALLOW_PRIVATE_ADDRESSES="true", POLICYWATCH_AUTOTHROTTLE="false", POLICYWATCH_NEWS=str(NO_NEWS))
     command = [sys.executable, "-m", "policywatch", "--db", str(db), "--sources", str(decl), "run",
                "--out", str(tmp_path / "site")]
     started = time.monotonic()

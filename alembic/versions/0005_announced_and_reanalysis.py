@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column("evidence", sa.JSON(), nullable=False),
         sa.Column("words_added", sa.Integer(), nullable=False),
         sa.Column("words_removed", sa.Integer(), nullable=False),
+        sa.Column("lines_added", sa.Integer(), nullable=False),
+        sa.Column("lines_removed", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["change_id"], ["changes.id"], name="fk_change_analyses_change_id_changes"),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_change_analyses_run_id_runs"),
         sa.PrimaryKeyConstraint("id", name="pk_change_analyses"),

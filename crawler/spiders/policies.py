@@ -19,6 +19,7 @@ from twisted.python.failure import Failure
 
 from crawler.browser import DEFAULT_CHROMIUM, INSTALL_HINT, LADDER, browser_available, browser_meta
 from crawler.failures import classify_download_failure
+from crawler.completeness import TRUNCATED
 from crawler.items import FetchedDocument
 from crawler.ladder import FAILED, PREPARED, response_headers, with_note
 from ingest.judge import PreparedPage
@@ -47,7 +48,7 @@ class PoliciesSpider(scrapy.Spider):
         only = spider._only or crawler.settings.getlist("POLICYWATCH_ONLY")
         spider.selected = select_sources(all_sources, only)
         spider.sources_by_id = {s.id: s for s in spider.selected}
-        spider.browser_missing = browser_available(crawler.settings.get("POLICYWATCH_CHROMIUM", DEFAULT_CHROMIUM))
+        spider.browser_unavailable = browser_available(crawler.settings.get("POLICYWATCH_CHROMIUM", DEFAULT_CHROMIUM))
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -57,10 +58,10 @@ class PoliciesSpider(scrapy.Spider):
                 yield FetchedDocument(source.id, failure=FetchFailure(
                     FailureKind.FORBIDDEN_URL, f"{bad}: policywatch fetches http(s) URLs only", url=bad))
                 continue
-            if source.fetch == "browser" and self.browser_missing:
+            if source.fetch == "browser" and self.browser_unavailable:
                 yield FetchedDocument(source.id, failure=FetchFailure(
                     FailureKind.UNSUPPORTED_FETCH, f"fetch mode 'browser' needs the browser extra, which this installation "
-                    f"does not have ({self.browser_missing}): {INSTALL_HINT}"))
+                    f"does not have ({self.browser_unavailable}): {INSTALL_HINT}"))
                 continue
             yield self.page_request(source, 0, [], browser=source.fetch == "browser")
 
@@ -85,7 +86,7 @@ class PoliciesSpider(scrapy.Spider):
         pages = [*meta["pages"], page]
         ready = meta.get(PREPARED)
         prepared = [*meta.get("prepared", []), ready if ready is not None and ready.body is response.body else None]
-        failure = meta.get(FAILED)
+        failure = meta.get(FAILED) or meta.get(TRUNCATED)
         if failure is not None:
             # The refused page is kept with the failure, as evidence of what was served instead;
             # a page over the download limit is not.
@@ -100,4 +101,5 @@ class PoliciesSpider(scrapy.Spider):
     def fetch_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
         yield FetchedDocument(request.meta["source_id"],
-                              failure=with_note(classify_download_failure(failure, request.url), request.meta))
+                              failure=with_note(classify_download_failure(failure, request.url, request.meta),
+                                                request.meta))

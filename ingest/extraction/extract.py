@@ -14,8 +14,9 @@ from storage.vocabulary import FailureKind
 
 from .decode import decode_html
 from .errors import ExtractionError
-from .filters import FilterSpec, _as_tuple
+from .filters import DEFAULT_FILTERS, FilterSpec, _as_tuple
 from .html_markdown import converter_input, html_to_markdown
+from .noise import decode_cloudflare_emails
 from .normalize import normalize_text
 from .selectors import compile_selectors
 from .transforms import apply_text_filters, rewrite_markdown_links, url_rewriter
@@ -116,6 +117,10 @@ def _describe(rules: ExtractionRules) -> str:
     return f"select {', '.join(rules.select)!r}" if rules.select else "the whole <body>"
 
 
+def _filters(rules: ExtractionRules) -> tuple[FilterSpec, ...]:
+    return DEFAULT_FILTERS + tuple(f for f in rules.filters if f not in DEFAULT_FILTERS)
+
+
 # A content key covers the code that turns selected content into text: a text
 # made by another version of extraction is never taken for this one's.
 _CODE_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))).digest()
@@ -133,19 +138,20 @@ class Selection:
     def __init__(self, roots: list, rules: ExtractionRules):
         self.roots = roots
         self.rules = rules
-        self._rewrite = url_rewriter(rules.filters)
+        self.filters = _filters(rules)
+        self._rewrite = url_rewriter(self.filters)
 
     @cached_property
     def key(self) -> str:
         digest = hashlib.sha256(_CODE_DIGEST)
-        digest.update(repr(self.rules).encode("utf-8"))
+        digest.update(repr((self.rules, self.filters)).encode("utf-8"))
         digest.update(converter_input(self.roots, self._rewrite))
         return digest.hexdigest()
 
     def text(self) -> str:
         """Normalised Markdown of the selected elements (they are not to be used again after this)."""
         text = html_to_markdown(self.roots, self._rewrite)
-        text = normalize_text(apply_text_filters(text, self.rules.filters))
+        text = normalize_text(apply_text_filters(text, self.filters))
         if not text:
             raise ExtractionError(FailureKind.EMPTY, f"no text left after extraction ({_describe(self.rules)})")
         return text
@@ -157,6 +163,9 @@ def select_content(html: bytes, rules: ExtractionRules, *, encoding: str | None 
     etree.strip_elements(root, *_INVISIBLE_TAGS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     for element in _HIDDEN_INPUTS(root):
         _drop(element)
+    filters = _filters(rules)
+    if any(f.cloudflare_emails for f in filters):
+        decode_cloudflare_emails(root)
     removals = tuple(css for spec in rules.filters for css in spec.drop) + rules.remove
     if removals:
         for element in _xpath(removals)(root):
@@ -171,10 +180,11 @@ def extract_html(html: bytes, rules: ExtractionRules, *, encoding: str | None = 
 
 def extract_markdown(text: str, rules: ExtractionRules) -> str:
     """Normalised text for an imported .md/.txt file: link and text filters only, the HTML stages don't apply."""
-    rewrite = url_rewriter(rules.filters)
+    filters = _filters(rules)
+    rewrite = url_rewriter(filters)
     if rewrite is not None:
         text = rewrite_markdown_links(text, rewrite)
-    text = normalize_text(apply_text_filters(text, rules.filters))
+    text = normalize_text(apply_text_filters(text, filters, markdown_input=True))
     if not text:
         raise ExtractionError(FailureKind.EMPTY, "the text is empty after filters and normalisation")
     return text

@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 from urllib.parse import unquote_plus
 
 from .filters import PATTERN_GATES, FilterSpec
+from .noise import decode_markdown_cloudflare_emails, drop_ui_lines, normalise_dates
 
 UrlRewriter = Callable[[str], str]
 
@@ -137,19 +138,30 @@ def _filter_gate(rules: tuple[tuple[str, str], ...]) -> re.Pattern[str] | None:
     return _compiled("|".join(gates))  # type: ignore[arg-type]
 
 
-def apply_text_filters(text: str, filters: Sequence[FilterSpec]) -> str:
-    """The text stage: each filter's replacements in order, then its typography, filter by filter."""
-    for spec in filters:
-        gate = _filter_gate(spec.replace)
-        if gate is not None and not gate.search(text):
-            if spec.typography:
-                text = typography(text)
+def _replace(text: str, rules: tuple[tuple[str, str], ...]) -> str:
+    gate = _filter_gate(rules)
+    if gate is not None and not gate.search(text):
+        return text
+    for pattern, replacement in rules:
+        pattern_gate = PATTERN_GATES.get(pattern)
+        if pattern_gate is not None and not _compiled(pattern_gate).search(text):
             continue
-        for pattern, replacement in spec.replace:
-            gate = PATTERN_GATES.get(pattern)
-            if gate is not None and not _compiled(gate).search(text):
-                continue
-            text = _compiled(pattern).sub(replacement, text)
+        text = _compiled(pattern).sub(replacement, text)
+    return text
+
+
+def apply_text_filters(text: str, filters: Sequence[FilterSpec], markdown_input: bool = False) -> str:
+    """The text stage, filter by filter: its replacements in order, then its typography, dates and interface
+    strings. `markdown_input`: the text was imported as Markdown, so obfuscated addresses are still links."""
+    for spec in filters:
+        if markdown_input and spec.cloudflare_emails:
+            text = decode_markdown_cloudflare_emails(text)
+        if spec.replace:
+            text = _replace(text, spec.replace)
         if spec.typography:
             text = typography(text)
+        if spec.dates:
+            text = normalise_dates(text, spec.dates)
+        if spec.ui_strings:
+            text = drop_ui_lines(text)
     return text

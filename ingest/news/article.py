@@ -26,6 +26,7 @@ vocabulary is data (``news/markers.yaml``).
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,9 @@ from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from ingest.news.markers import CorrectionMarkers, Markers
 from ingest.news.page import Page
+
+# trafilatura warns when it discards a page it cannot read: the outcome of the page says so already.
+logging.getLogger("trafilatura").setLevel(logging.ERROR)
 
 # Below this many words the text says too little for the identifier to be trusted.
 LANGUAGE_MIN_WORDS = 25

@@ -29,10 +29,8 @@ import lxml.html
 from lxml import etree
 
 from ingest.news.declarations import NewsKind, NewsSource
+from ingest.news.limits import GDELT_API, GDELT_MIN_INTERVAL_SECONDS  # noqa: F401 (also named from here)
 
-GDELT_API = "https://api.gdeltproject.org/api/v2/doc/doc"
-# GDELT asks for at most one request every 5 seconds.
-GDELT_MIN_INTERVAL_SECONDS = 5.0
 GDELT_MAX_RECORDS = 250  # the API's own ceiling
 _GDELT_LANGUAGES = {"english": "en", "german": "de", "french": "fr"}
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -355,12 +353,13 @@ def parse_sitemap(data: bytes, source_id: str, *, url: str | None = None,
 
 # ----------------------------------------------------------------- GDELT
 
-def gdelt_request_url(query: str, *, max_records: int = 75, timespan: str = "24h") -> str:
-    """The GDELT DOC 2.0 article-list request for ``query`` (newest first, JSON)."""
+def gdelt_request_url(query: str, *, max_records: int = 75, timespan: str = "24h", api: str = GDELT_API) -> str:
+    """The GDELT DOC 2.0 article-list request for ``query`` (newest first, JSON); ``api`` is where the API
+    answers (its real address unless a mirror or a test server stands in)."""
     records = max(1, min(int(max_records), GDELT_MAX_RECORDS))
     params = {"query": query, "mode": "ArtList", "format": "json", "maxrecords": str(records),
               "timespan": timespan, "sort": "DateDesc"}
-    return f"{GDELT_API}?{urlencode(params)}"
+    return f"{api}?{urlencode(params)}"
 
 
 def parse_gdelt(data: bytes, source_id: str, *, url: str | None = None,
@@ -413,11 +412,12 @@ def parse_gdelt(data: bytes, source_id: str, *, url: str | None = None,
 
 # ----------------------------------------------------------------- by declaration
 
-def request_url(source: NewsSource, *, max_records: int = 75, timespan: str = "24h") -> str:
+def request_url(source: NewsSource, *, max_records: int = 75, timespan: str = "24h",
+                gdelt_api: str = GDELT_API) -> str:
     """What to fetch for a declaration: its feed or sitemap URL, or its GDELT request."""
     if source.kind is NewsKind.GDELT:
         assert source.query is not None
-        return gdelt_request_url(source.query, max_records=max_records, timespan=timespan)
+        return gdelt_request_url(source.query, max_records=max_records, timespan=timespan, api=gdelt_api)
     assert source.url is not None
     return source.url
 

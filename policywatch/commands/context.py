@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TextIO
@@ -15,13 +14,17 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.errors import UserInputError
 from policywatch.config import Settings
-from policywatch.terminal import safe
+from policywatch.terminal import json_text, safe
 from storage.db import make_engine, session_factory, upgrade
 from storage.times import parse_time
 
 if TYPE_CHECKING:
+    from ingest.claims import ClaimsPlan
     from ingest.declarations import Source
+    from ingest.judge import GuardPolicy
+    from ingest.news.declarations import NewsConfig
 
 
 class ExitStatus(IntEnum):
@@ -41,7 +44,7 @@ def outcome_status(checked: int, failed: int) -> ExitStatus:
     return ExitStatus.FAILURES if failed else ExitStatus.OK
 
 
-class UserError(Exception):
+class UserError(UserInputError):
     """A problem the user can fix; printed as one line without a traceback, exit status 2."""
 
 
@@ -51,6 +54,17 @@ def time_argument(value: str) -> datetime:
         return parse_time(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an ISO-8601 time such as 2026-01-31T12:00:00Z") from None
+
+
+def now_argument(value: str) -> datetime:
+    """`--now`: a time to record something as made at, which cannot be in the future (a typo in the year would
+    date records there, and every later import would have to come after them)."""
+    from ingest.importer import CLOCK_SKEW  # commands import the layers below only when they use them
+
+    when = time_argument(value)
+    if when > datetime.now(timezone.utc) + CLOCK_SKEW:
+        raise argparse.ArgumentTypeError(f"{value!r} is in the future")
+    return when
 
 
 @dataclass
@@ -71,12 +85,29 @@ class Context:
         print(f"policywatch: {safe(message)}", file=sys.stderr, flush=True)
 
     def print_json(self, data: Any) -> None:
-        print(json.dumps(data, ensure_ascii=False, indent=2), file=self.out)
+        print(json_text(data), file=self.out)
+
+    def guard_policy(self) -> GuardPolicy:
+        from ingest.judge import GuardPolicy
+
+        return GuardPolicy(self.settings.too_short_fraction, self.settings.failing_after_runs)
 
     def sources(self) -> dict[str, Source]:
         from ingest.declarations import load_sources  # not every command reads the declarations
 
         return load_sources(self.settings.sources)
+
+    def news(self) -> NewsConfig:
+        from ingest.news.declarations import load_news
+
+        return load_news(self.settings.news)
+
+    def claims_plan(self, sources: dict[str, Source] | None = None) -> ClaimsPlan:
+        """The claims every recording command evaluates, against the declared sources."""
+        from ingest.claims import ClaimsPlan
+
+        return ClaimsPlan(self.settings.claims, sources if sources is not None else self.sources(),
+                          self.settings.claim_time_limit)
 
     def missing_database(self) -> str | None:
         """The SQLite file the configuration names, when it does not exist yet."""
@@ -93,7 +124,7 @@ class Context:
             raise UserError(f"no database at {missing}: run `policywatch crawl` or "
                             f"`policywatch import` first, or point --db at one")
         if self._engine is None:
-            self._engine = make_engine(self.settings.db_url)
+            self._engine = make_engine(self.settings.db_url, self.settings.lock_timeout)
             upgrade(self._engine, say=self.warn)
         return self._engine
 

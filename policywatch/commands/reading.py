@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from analysis.diff import diff_texts
@@ -11,8 +13,8 @@ from analysis.vocabulary import FlagCategory, Severity
 from policywatch import jsonview
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, time_argument
 from policywatch.terminal import render_diff, safe, use_colour
-from storage import queries
-from storage.db import transaction
+from storage import blobs, queries
+from storage.db import reading
 from storage.models import Change
 from storage.vocabulary import Outcome
 
@@ -21,19 +23,19 @@ def _change_brief(change: Change | None) -> dict[str, Any] | None:
     if change is None:
         return None
     return {"kind": change.kind, "words_added": change.words_added, "words_removed": change.words_removed,
-            "analysed": change.analysed, "note": change.note}
+            "analysed": change.analysed, "analysis_note": change.analysis_note, "note": change.note}
 
 
 def _meaning(change: Change) -> str:
     """What the flagger made of a change, for one line: its severity and summary when flagged, why it was
     not (fully) analysed when it was not."""
     if not change.analysed:
-        return f"  ({change.note or 'not analysed'})"
+        return f"  ({change.analysis_note or 'not analysed'})"
     return f"  [{change.severity}] {change.summary}" if change.flags else ""
 
 
 def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         versions = queries.versions_of(session, source_id)
         outcomes = queries.outcomes_of(session, source_id)
         changes = {row.change.to_version_id: row.change for row in queries.changes(session, source_id)}
@@ -51,12 +53,23 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
                 f"{change.kind}: +{change.words_added} / -{change.words_removed} words" + _meaning(change))
             ctx.say(f"  v{v.number}  {jsonview.when(v.first_seen)}  confirmed {jsonview.when(v.last_confirmed)}  "
                     f"{len(v.text.split())} words  {what}")
+            if change is not None and change.note:
+                ctx.say(f"      note: {change.note}")
+        for o in outcomes:
+            if o.outcome in (Outcome.PENDING, Outcome.DROPPED):
+                ctx.say(f"  {o.outcome}  {jsonview.when(o.at)}  {o.detail or ''}")
         failed = [o for o in outcomes if o.outcome == Outcome.FAILED]
         if failed:
             latest = failed[-1]
-            kept = f"; the refused page is kept ({len(latest.snapshots)} snapshot(s))" if latest.snapshots else ""
             ctx.say(f"  {len(failed)} failed fetch(es), latest {jsonview.when(latest.at)}: "
-                    f"{latest.failure_kind}: {latest.detail or ''}{kept}")
+                    f"{latest.failure_kind}: {latest.detail or ''}")
+            for snapshot in latest.snapshots:
+                ctx.say(f"    refused page kept as received: sha256 {snapshot.blob_sha256} "
+                        f"(`policywatch raw {snapshot.blob_sha256[:12]}`)")
+            kinds = Counter(o.failure_kind or "unknown" for o in failed)
+            ctx.say(f"  failures by kind: {', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}")
+            if any(o.text_sha256 for o in failed):
+                ctx.say(f"  refused texts are kept: `policywatch review {source_id}` lists them")
     return ExitStatus.OK
 
 
@@ -65,7 +78,7 @@ def history(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def show(ctx: Context, args: argparse.Namespace) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         if args.version is not None:
             version = queries.version_by_number(session, args.id, args.version)
         elif args.at is not None:
@@ -79,9 +92,22 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
+def raw(ctx: Context, args: argparse.Namespace) -> int:
+    """The bytes of a stored page, exactly as they were fetched, verified against their sha256."""
+    with reading(ctx.factory(must_exist=True)) as session:
+        data = blobs.read(session, queries.snapshot_sha256(session, args.sha256))
+    if args.out:
+        Path(args.out).write_bytes(data)
+    elif sys.stdout.isatty():
+        raise UserError("the raw bytes of a page are not shown in a terminal: pass --out FILE or redirect the output")
+    else:
+        sys.stdout.buffer.write(data)
+    return ExitStatus.OK
+
+
 def print_diff(ctx: Context, source_id: str, a: int | None = None, b: int | None = None, colour: str = "auto",
                context: int = 2, as_json: bool = False) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         versions = queries.versions_of(session, source_id)
         if len(versions) < 2 and (a is None or b is None):
             raise UserError(f"{source_id} has {len(versions)} version(s): nothing to compare")
@@ -102,7 +128,7 @@ def print_diff(ctx: Context, source_id: str, a: int | None = None, b: int | None
             ctx.say(f"flags: {', '.join(change.flags)}  severity: {change.severity}")
             ctx.say(f"summary: {change.summary}")
         if change is not None and not change.analysed:
-            ctx.say(f"analysis: {change.note or 'not analysed'}")
+            ctx.say(f"analysis: {change.analysis_note or 'not analysed'}")
         ctx.out.write(render_diff(diff, use_colour(ctx.out, colour), context=context))
     return ExitStatus.OK
 
@@ -112,7 +138,7 @@ def diff(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def changes(ctx: Context, args: argparse.Namespace) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         rows = queries.changes(session, args.source, args.since, flags=args.flag, severities=args.severity)
         if args.json:
             ctx.print_json([jsonview.change_json(r) for r in rows])
@@ -137,6 +163,11 @@ def register(add: AddCommand) -> None:
     group.add_argument("--version", type=int, metavar="N")
     group.add_argument("--at", type=time_argument, metavar="TIME", help="the version in force at TIME")
     p.add_argument("--json", action="store_true")
+
+    p = add("raw", raw, "write the raw bytes of a stored page (a version's snapshot or a refused page), "
+            "verified against their sha256")
+    p.add_argument("sha256", metavar="SHA256", help="the page's sha256, or its first 8 or more characters")
+    p.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output, when not a terminal)")
 
     p = add("diff", diff, "word diff between two versions (default: the last two)")
     p.add_argument("id")

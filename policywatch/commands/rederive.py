@@ -8,16 +8,20 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus, time_argument
+from policywatch.commands.context import AddCommand, Context, ExitStatus, now_argument, outcome_status, time_argument
+from policywatch.commands.claims import print_claims
 from storage.vocabulary import Outcome
 
 
 def reextract(ctx: Context, args: argparse.Namespace) -> int:
     from ingest.declarations import select_sources
-    from ingest.reextract import reextract as reextract_sources
+    from ingest.reextract import NOTHING_STORED, reextract as reextract_sources
 
-    sources = select_sources(ctx.sources(), args.only)
-    results = reextract_sources(ctx.factory(must_exist=True), sources, args.now or datetime.now(timezone.utc))
+    declared = ctx.sources()
+    sources = select_sources(declared, args.only)
+    claims = ctx.claims_plan(declared)
+    results = reextract_sources(ctx.factory(must_exist=True), sources, args.now or datetime.now(timezone.utc),
+                                ctx.guard_policy(), claims)
     for result in results:
         if result.failure is not None:
             ctx.say(f"{result.source_id}: failed: {result.failure.kind}: {result.failure.detail}")
@@ -25,17 +29,22 @@ def reextract(ctx: Context, args: argparse.Namespace) -> int:
             ctx.say(f"{result.source_id}: new version {result.version_number} (technical change, not announced)")
         elif not ctx.quiet:
             ctx.say(f"{result.source_id}: {result.outcome}")
-    changed = sum(r.outcome in (Outcome.CHANGED, Outcome.FIRST) for r in results)
-    failed = sum(r.outcome == Outcome.FAILED for r in results)
-    ctx.say(f"re-extracted {len(results)} source(s): {changed} new version(s), {failed} failure(s)")
-    return ExitStatus.FAILURES if failed else ExitStatus.OK
+    judged = [r for r in results if r.outcome != NOTHING_STORED]
+    changed = sum(r.outcome in (Outcome.CHANGED, Outcome.FIRST) for r in judged)
+    failed = sum(r.outcome == Outcome.FAILED for r in judged)
+    never = len(results) - len(judged)
+    ctx.say(f"re-extracted {len(judged)} source(s): {changed} new version(s), {failed} failure(s)"
+            + (f"; {never} with nothing stored to judge again" if never else ""))
+    print_claims(ctx, claims.reports)
+    return outcome_status(len(judged), failed) if judged else ExitStatus.OK
 
 
 def reanalyse(ctx: Context, args: argparse.Namespace) -> int:
     from ingest.reanalyse import reanalyse as reanalyse_changes
 
+    claims = ctx.claims_plan()
     report = reanalyse_changes(ctx.factory(must_exist=True), args.now or datetime.now(timezone.utc),
-                               args.only or (), args.since)
+                               args.only or (), args.since, claims)
     if not ctx.quiet:
         for moved in report.moved:
             what = [f"+{flag}" for flag in moved.gained] + [f"-{flag}" for flag in moved.lost]
@@ -45,6 +54,7 @@ def reanalyse(ctx: Context, args: argparse.Namespace) -> int:
                 what.append(f"kind {moved.old_kind} → {moved.new_kind}")
             ctx.say(f"  {moved.source_id} v{moved.to_number}: {', '.join(what) or 'new summary or evidence'}")
     ctx.say(report.describe() + " (not announced)")
+    print_claims(ctx, claims.reports)
     return ExitStatus.OK
 
 
@@ -52,10 +62,10 @@ def register(add: AddCommand) -> None:
     p = add("reextract", reextract, "extract the newest stored pages of each source again with the current "
             "declarations (refused pages included); a different text becomes a `technical` change, never announced")
     p.add_argument("--only", nargs="+", metavar="ID", help="only these source ids")
-    p.add_argument("--now", type=time_argument, metavar="TIME", help="record the re-extraction as made at TIME")
+    p.add_argument("--now", type=now_argument, metavar="TIME", help="record the re-extraction as made at TIME")
 
     p = add("reanalyse", reanalyse, "analyse stored changes again with the current flagging rules (kind, flags, "
             "severity, summary, evidence); the previous analysis is kept, nothing is announced")
     p.add_argument("--only", nargs="+", metavar="ID", help="only the changes of these source ids")
     p.add_argument("--since", type=time_argument, metavar="TIME", help="only changes detected at or after TIME")
-    p.add_argument("--now", type=time_argument, metavar="TIME", help="record the re-analysis as made at TIME")
+    p.add_argument("--now", type=now_argument, metavar="TIME", help="record the re-analysis as made at TIME")

@@ -1,4 +1,5 @@
-"""`policywatch run`: the nightly job — crawl every source, then render the report and the feeds.
+"""`policywatch run`: the nightly job — crawl every source, then read the news, then render the report and
+the feeds.
 
 One run at a time: an exclusive `flock`, taken before anything else, is
 released by the kernel however the process ends.
@@ -15,10 +16,15 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status, time_argument
+from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, now_argument, outcome_status, time_argument
+from policywatch.commands.news import report_news_runs
+from policywatch.commands.claims import print_run_claims
+from policywatch.commands.crawl import prepare_claims
 from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
+from policywatch.summary import nightly_line
 from policywatch.terminal import safe
-from storage.db import transaction
+from storage import news_queries
+from storage.db import reading
 from storage.models import Run
 from storage.vocabulary import Outcome
 
@@ -83,10 +89,6 @@ class RunLog:
             handle.write(f"{stamp} [{os.getpid()}] {safe(message)}\n")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _crawl_settings(log: str | None) -> dict[str, Any]:
     if log:
         return {"LOG_FILE": str(log), "LOG_FILE_APPEND": True, "LOG_LEVEL": "INFO"}
@@ -115,37 +117,61 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         lock.release()
 
 
+def _news_due(ctx: Context, now: datetime) -> bool:
+    from ingest.news.declarations import select_news
+    from ingest.news.schedule import DUE_MARGIN
+
+    """Whether the news has anything to do tonight: an enabled news source, or a known article due again."""
+    if select_news(ctx.news().sources):
+        return True
+    with reading(ctx.factory()) as session:
+        return bool(news_queries.due_articles(session, now + DUE_MARGIN, 1))
+
+
 def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | None, out: Path, log: RunLog) -> int:
-    from crawler.runner import CrawlPlan, run_crawls
+    from crawler.runner import CrawlPlan, news_plan, run_crawls
 
     if not ctx.sources():
         raise UserError(f"no sources are declared in {ctx.settings.sources}")
+    ctx.news()  # broken news declarations stop the run before anything is fetched
     factory = ctx.factory()
-    run_ids = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(now=args.now)], _crawl_settings(args.log))
-    with transaction(factory) as session:
-        recorded = session.get_one(Run, run_ids[0])
+    prepare_claims(ctx, args.now)
+    plans = [CrawlPlan(now=args.now)]
+    if _news_due(ctx, args.now or datetime.now(timezone.utc)):
+        plans.append(news_plan(now=args.now))
+    results = run_crawls(ctx.settings.crawl_options(), plans, _crawl_settings(args.log))
+    crawled = results[0]
+    stats = build_report(ctx, out, base)
+    with reading(factory) as session:
+        recorded = session.get_one(Run, crawled.run_id)
         failed = [(o.source_id, o.failure_kind or "", o.detail or "") for o in recorded.outcomes
                   if o.outcome == Outcome.FAILED]
-        checked, new_versions, changes = recorded.sources_checked, recorded.new_versions, recorded.changes
-        failures, run_id = recorded.failures, recorded.id
-    stats = build_report(ctx, out, base)
-    summary = (f"policywatch run {run_id}: {_plural(checked, 'source')} checked, {_plural(new_versions, 'new version')}, "
-               f"{_plural(changes, 'change')}, {_plural(failures, 'failure')}; report: {stats.index_path.resolve()}")
+        failed += [(source_id, "not recorded", why) for source_id, why in crawled.unrecorded]
+        checked = recorded.sources_checked + len(crawled.unrecorded)
+        failures = recorded.failures + len(crawled.unrecorded)
+        summary = nightly_line(recorded, stats.index_path.resolve(), unrecorded=len(crawled.unrecorded))
     log.write(summary)
     log.write(f"report: {stats.pages_written} file(s) written, {stats.pages_skipped} unchanged, {stats.seconds:.2f} s")
+    for problem in stats.problems:
+        log.write(problem)
+        ctx.warn(problem)
     if not quiet:
         ctx.say(summary)
     for source_id, kind, detail in failed:
         line = f"failed {source_id}: {kind}: {detail}"
         log.write(line)
         ctx.say(line if quiet else f"  {line}")
-    return outcome_status(checked, failures)
+    status = outcome_status(checked, failures)
+    print_run_claims(ctx, [crawled.run_id])
+    if len(results) > 1:
+        status = max(status, report_news_runs(ctx, results[1:], quiet=quiet, log=log.write))
+    return status
 
 
 def register(add: AddCommand) -> None:
-    p = add("run", run, "the nightly job: crawl every source, then render the report and feeds; "
+    p = add("run", run, "the nightly job: crawl every source, read the news, then render the report and feeds; "
             "exit 0 all fetched, 1 some failed, 2 configuration error or nothing fetched, 3 another run holds the lock")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"report directory (default: ./{DEFAULT_OUT})")
     p.add_argument("--base-url", metavar="URL", help="where the site is published, for feed links")
     p.add_argument("--log", metavar="FILE", help="append a timestamped log (and the crawler's log) to FILE")
-    p.add_argument("--now", type=time_argument, metavar="TIME", help="record the crawl as made at TIME (replays, tests)")
+    p.add_argument("--now", type=now_argument, metavar="TIME", help="record the crawl as made at TIME (replays, tests)")

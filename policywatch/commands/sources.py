@@ -7,38 +7,47 @@ import argparse
 from policywatch import jsonview
 from policywatch.commands.context import AddCommand, Context, ExitStatus
 from storage import queries
-from storage.db import transaction
-from storage.vocabulary import Outcome
+from storage.db import reading
+from storage.health import CurrentHealth, current_health, outcome_history
+from storage.vocabulary import HealthState
 
 
 def sources(ctx: Context, args: argparse.Namespace) -> int:
     declared = ctx.sources()
     summaries: dict[str, queries.SourceSummary] = {}
+    health: dict[str, CurrentHealth] = {}
     if ctx.missing_database() is None:
-        with transaction(ctx.factory()) as session:
+        with reading(ctx.factory()) as session:
             summaries = {s.source.id: s for s in queries.source_summaries(session)}
+            health = {sid: current_health(rows, ctx.settings.failing_after_runs)
+                      for sid, rows in outcome_history(session).items()}
     if args.json:
-        rows = [jsonview.source_json(source, summaries.get(sid), True) for sid, source in declared.items()]
-        rows += [jsonview.source_json(s.source, s, False) for sid, s in summaries.items() if sid not in declared]
+        rows = [jsonview.source_json(source, summaries.get(sid), True, health.get(sid))
+                for sid, source in declared.items()]
+        rows += [jsonview.source_json(s.source, s, False, health.get(sid))
+                 for sid, s in summaries.items() if sid not in declared]
         ctx.print_json(rows)
         return ExitStatus.OK
     for sid, source in declared.items():
-        ctx.say(f"{sid:48} {source.language:3} {source.title} — {_state(summaries.get(sid))}")
+        ctx.say(f"{sid:48} {source.language:3} {source.title} — {_state(summaries.get(sid), health.get(sid))}")
     undeclared = [s for sid, s in summaries.items() if sid not in declared]
     if undeclared:
         ctx.say("recorded, no longer declared:")
         for summary in undeclared:
             row = summary.source
-            ctx.say(f"{row.id:48} {row.language:3} {row.title} — {_state(summary)}")
+            ctx.say(f"{row.id:48} {row.language:3} {row.title} — {_state(summary, health.get(row.id))}")
     return ExitStatus.OK
 
 
-def _state(summary: queries.SourceSummary | None) -> str:
+def _state(summary: queries.SourceSummary | None, health: CurrentHealth | None) -> str:
+    """The same health the report and the health feed show (storage.health)."""
     if summary is None or summary.last_checked is None:
         return "never checked"
     state = f"{summary.versions} version(s), checked {jsonview.when(summary.last_checked)}"
-    if summary.last_outcome == Outcome.FAILED:
-        state += f", FAILING ({summary.last_failure_kind})"
+    if health is not None and health.state == HealthState.FAILING:
+        state += f", FAILING since {jsonview.when(health.since)} ({health.failure_kind})"
+    elif health is not None and health.state == HealthState.RETRYING:
+        state += f", the last fetch failed ({health.failure_kind}); retried at the next run"
     return state
 
 

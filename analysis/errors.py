@@ -1,0 +1,14 @@
+"""The one kind of error a user can fix: every layer's such errors derive from it.
+
+A declaration, a rule or claims file, a setting, a manifest, a database
+address, an id typed on the command line: when one of these is wrong, the
+command line says so in one line and exits with status 2, without a
+traceback. The class lives in the lowest layer so that every layer can
+derive from it.
+"""
+
+from __future__ import annotations
+
+
+class UserInputError(ValueError):
+    """Something the user can fix; the message names where it is (a file, a line, a field, an id)."""

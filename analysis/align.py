@@ -18,9 +18,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from difflib import SequenceMatcher
 
+from analysis.budget import UNBOUNDED, Budget
 from analysis.plaintext import plain_words
+from analysis.sequence import opcodes
 
 # Minimum Jaccard similarity of word sets for two sentences to count as one modified sentence.
 PAIR_THRESHOLD = 0.45
@@ -102,27 +103,32 @@ def _greedy(scored: list[tuple[float, int, int]]) -> dict[int, int]:
 
 
 def _pair_block(removed: Sequence[tuple[int, str]], added: Sequence[tuple[int, str]],
-                old_keys: Sequence[str], new_keys: Sequence[str]) -> list[SentenceChange]:
+                old_keys: Sequence[str], new_keys: Sequence[str], budget: Budget = UNBOUNDED) -> list[SentenceChange]:
     old_words = [frozenset(old_keys[i].split()) for i, _ in removed]
     new_words = [frozenset(new_keys[j].split()) for j, _ in added]
     scored: list[tuple[float, int, int]] = []
     full = len(removed) * len(added) <= _MAX_COMPARISONS
     for i, a in enumerate(old_words):
-        for j in _window(i, len(removed), len(added), full):
+        window = _window(i, len(removed), len(added), full)
+        budget.spend(len(window))
+        for j in window:
             score = similarity(a, new_words[j])
             if score >= PAIR_THRESHOLD:
                 scored.append((score, i, j))
     old_taken = _greedy(scored)
     new_taken = set(old_taken.values())
+    # Removed sentences sort just before the added sentence that follows them: the first one paired
+    # with a later removed sentence.
+    following = [len(added)] * (len(removed) + 1)
+    for i in range(len(removed) - 1, -1, -1):
+        following[i] = min(following[i + 1], old_taken.get(i + 1, len(added)) if i + 1 < len(removed) else len(added))
     changes: list[tuple[int, int, SentenceChange]] = []
     for i, (oi, sentence) in enumerate(removed):
         if i in old_taken:
             j = old_taken[i]
             changes.append((j, 0, SentenceChange(sentence, added[j][1], oi, added[j][0])))
         else:
-            # Removed sentences sort just before the added sentence that follows them.
-            following = min((j for k, j in old_taken.items() if k > i), default=len(added))
-            changes.append((following, -1, SentenceChange(sentence, None, oi, None)))
+            changes.append((following[i], -1, SentenceChange(sentence, None, oi, None)))
     for j, (nj, sentence) in enumerate(added):
         if j not in new_taken:
             changes.append((j, 0, SentenceChange(None, sentence, None, nj)))
@@ -131,7 +137,7 @@ def _pair_block(removed: Sequence[tuple[int, str]], added: Sequence[tuple[int, s
 
 
 def align_sentences(old: Sequence[str], new: Sequence[str], old_keys: Sequence[str] | None = None,
-                    new_keys: Sequence[str] | None = None) -> list[SentenceChange]:
+                    new_keys: Sequence[str] | None = None, budget: Budget = UNBOUNDED) -> list[SentenceChange]:
     """The changed sentences between two sentence lists, in document order.
 
     ``old_keys`` and ``new_keys`` are the sentences' ``sentence_key``s when the caller has them.
@@ -140,18 +146,18 @@ def align_sentences(old: Sequence[str], new: Sequence[str], old_keys: Sequence[s
     new_keys = [sentence_key(s) for s in new] if new_keys is None else new_keys
     old_present = set(old_keys)
     new_present = set(new_keys)
-    matcher = SequenceMatcher(None, old_keys, new_keys, autojunk=False)
     changes: list[SentenceChange] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in opcodes(old_keys, new_keys):
         if tag == "equal":
             continue
         removed = [(i, old[i]) for i in range(i1, i2) if old_keys[i] and old_keys[i] not in new_present]
         added = [(j, new[j]) for j in range(j1, j2) if new_keys[j] and new_keys[j] not in old_present]
-        changes.extend(_pair_block(removed, added, old_keys, new_keys))
+        changes.extend(_pair_block(removed, added, old_keys, new_keys, budget))
     return changes
 
 
-def pair_across(changes: list[SentenceChange], score: Callable[[SentenceChange, SentenceChange], float]) -> list[SentenceChange]:
+def pair_across(changes: list[SentenceChange], score: Callable[[SentenceChange, SentenceChange], float],
+                budget: Budget = UNBOUNDED) -> list[SentenceChange]:
     """Pair removed and added sentences anywhere in ``changes``, greedily by ``score`` (0: not a pair).
 
     A pair takes the place of its removed sentence; the added sentence's own
@@ -165,7 +171,9 @@ def pair_across(changes: list[SentenceChange], score: Callable[[SentenceChange, 
     full = len(removed) * len(added) <= _MAX_COMPARISONS
     scored: list[tuple[float, int, int]] = []
     for i, k in enumerate(removed):
-        for j in _window(i, len(removed), len(added), full):
+        window = _window(i, len(removed), len(added), full)
+        budget.spend(len(window))
+        for j in window:
             s = score(changes[k], changes[added[j]])
             if s > 0:
                 scored.append((s, i, j))

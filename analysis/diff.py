@@ -3,8 +3,13 @@
 Whole-document word-level SequenceMatcher costs 23-145 ms on a real policy and
 difflib.HtmlDiff takes seconds on a rewrite, so the work is split: difflib aligns
 lines (cheap, few items), and only the lines inside a replaced block are diffed
-word by word. A replaced block too large for that (a complete rewrite) is shown
-as one deletion and one insertion, which keeps the cost bounded.
+word by word. A replaced block too large for difflib's word diff (a long
+paragraph, a complete rewrite) is diffed by the bounded search for a smallest
+edit (``analysis.sequence``): one changed word in a 1 MB paragraph is one word,
+and a rewrite beyond the search's budget is one deletion and one insertion
+between the words both versions share at the start and end. Repetitive text
+(lines that recur, which difflib's heuristics refuse to anchor on) is aligned
+the same way, so its diff is the real edit.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Literal
 
+from analysis.sequence import opcodes, smallest_edit_opcodes
+
 Op = Literal["equal", "insert", "delete"]
 
-# Product of word counts above which a replaced block is not diffed word by word.
+# Product of word counts above which a replaced block is not diffed by difflib (whose cost grows with it).
 WORD_DIFF_LIMIT = 4_000_000
 
 # Scripts written without spaces between words (Han, kana): each character
@@ -69,9 +76,21 @@ def _key(token: str) -> str:
 def _word_diff(old: str, new: str, out: list[Segment]) -> None:
     a = _tokens(old)
     b = _tokens(new)
-    matcher = SequenceMatcher(None, [_key(t) for t in a], [_key(t) for t in b], autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    a_keys, b_keys = [_key(t) for t in a], [_key(t) for t in b]
+    if len(a) * len(b) <= WORD_DIFF_LIMIT:
+        steps: list | None = SequenceMatcher(None, a_keys, b_keys, autojunk=False).get_opcodes()
+    else:
+        steps = smallest_edit_opcodes(a_keys, b_keys)
+    if steps is None:
+        # A rewrite too large to search: one deletion and one insertion.
+        out.append(Segment("delete", old))
+        out.append(Segment("insert", new))
+        return
+    for tag, i1, i2, j1, j2 in steps:
         if tag == "equal":
+            if a[i1:i2] == b[j1:j2]:
+                out.append(Segment("equal", "".join(b[j1:j2])))
+                continue
             for x, y in zip(a[i1:i2], b[j1:j2]):
                 if x == y:
                     out.append(Segment("equal", y))
@@ -98,15 +117,25 @@ def _trailing_space(text: str) -> str:
     return text[len(text.rstrip()):]
 
 
+def _is_blank(line: object) -> bool:
+    return isinstance(line, str) and not line.strip()
+
+
 def _merge(segments: list[Segment]) -> tuple[Segment, ...]:
+    # Joined once per run: adding strings one at a time would be quadratic in a long paragraph.
     merged: list[Segment] = []
+    run: list[str] = []
+    op: Op | None = None
     for seg in segments:
         if not seg.text:
             continue
-        if merged and merged[-1].op == seg.op:
-            merged[-1] = Segment(seg.op, merged[-1].text + seg.text)
-        else:
-            merged.append(seg)
+        if seg.op != op:
+            if run:
+                merged.append(Segment(op, "".join(run)))  # type: ignore[arg-type]
+            run, op = [], seg.op
+        run.append(seg.text)
+    if run:
+        merged.append(Segment(op, "".join(run)))  # type: ignore[arg-type]
     return tuple(merged)
 
 
@@ -120,10 +149,10 @@ def diff_texts(old: str, new: str) -> Diff:
     b_lines = new.splitlines(keepends=True)
     # autojunk keeps blank lines (the most common line) from anchoring the
     # alignment, which would make a rewrite quadratic in the number of paragraphs.
-    matcher = SequenceMatcher(None, a_lines, b_lines, autojunk=True)
+    steps = opcodes(a_lines, b_lines, autojunk=True, junk_allowed=_is_blank)
     out: list[Segment] = []
     words_added = words_removed = lines_added = lines_removed = 0
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in steps:
         old_block = "".join(a_lines[i1:i2])
         new_block = "".join(b_lines[j1:j2])
         if tag == "equal":
@@ -131,7 +160,7 @@ def diff_texts(old: str, new: str) -> Diff:
             continue
         lines_removed += i2 - i1
         lines_added += j2 - j1
-        if tag == "replace" and count_words(old_block) * count_words(new_block) <= WORD_DIFF_LIMIT:
+        if tag == "replace":
             _word_diff(old_block, new_block, out)
         else:
             out.append(Segment("delete", old_block))

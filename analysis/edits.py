@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from analysis.plaintext import normalise_typography
+from analysis.sequence import opcodes
 
 _TOKEN = re.compile(r"\S+")
 _KEY = re.compile(r"\w+")
@@ -28,6 +29,9 @@ CONTEXT_WORDS = 3
 # A replacement shows a little more of what follows, where the object of the changed verb usually is.
 CONTEXT_WORDS_AFTER = 4
 QUOTE_CHARS = 80
+# A respelling is short: longer runs are never compared character by character (which grows with the square
+# of their length).
+TYPO_MAX_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ class Edit:
                 return False
             if meaningful is not None and (meaningful.search(before) or meaningful.search(after)):
                 return False
-            if abs(len(before) - len(after)) > TYPO_MAX_LENGTH_CHANGE:
+            if abs(len(before) - len(after)) > TYPO_MAX_LENGTH_CHANGE or len(before) > TYPO_MAX_CHARS:
                 return False
             if SequenceMatcher(None, before.lower(), after.lower()).ratio() < TYPO_RATIO:
                 return False
@@ -193,10 +197,9 @@ def compare(old: str, new: str) -> Edit:
     new_tokens = _tokens(new)
     old_keys = _keys(old, old_tokens)
     new_keys = _keys(new, new_tokens)
-    matcher = SequenceMatcher(None, old_keys, new_keys, autojunk=False)
     hunks = tuple(
         Hunk(tag, i1, i2, j1, j2)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        for tag, i1, i2, j1, j2 in opcodes(old_keys, new_keys)
         if tag != "equal" and ("".join(old_keys[i1:i2]) or "".join(new_keys[j1:j2]))
     )
     return Edit(old, new, old_tokens, new_tokens, hunks)

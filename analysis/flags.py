@@ -10,16 +10,19 @@ edit changed) and ``meaning``.
 from analysis.classify import classify, classify_json_lines, classify_sentence, classify_units
 from analysis.evidence import CATEGORIES, Classification, Duration, Evidence
 from analysis.language import detect_language
-from analysis.meaning import ChangeAnalysis, analyse_change, is_formatting_change, not_analysed
+from analysis.budget import Budget
+from analysis.meaning import ChangeAnalysis, analyse_change, analysis_incomplete, is_formatting_change, not_analysed
 from analysis.sentences import Unit, split_sentences, split_units
 
 __all__ = [
+    "Budget",
     "CATEGORIES",
     "ChangeAnalysis",
     "Classification",
     "Duration",
     "Evidence",
     "analyse_change",
+    "analysis_incomplete",
     "classify",
     "classify_json_lines",
     "classify_sentence",

@@ -22,6 +22,10 @@ mostly in another script than the declared language's, is never guessed at:
 the change is ``substantive`` and ``low`` with ``analysed`` false and a note
 ("not analysed: no rules for zh") that is also its summary.
 
+Incomplete. Each analysis has a budget (``analysis.budget``: steps or
+time, given by the caller); past it the change is ``substantive`` and ``low``
+with ``analysed`` false and the note "analysis incomplete: …", never a stall.
+
 Units. Both versions are split into units (``analysis.sentences``): list
 items, nested items and table-of-contents entries are units of their own;
 headings and contents entries state nothing. A short line without sentence
@@ -84,6 +88,7 @@ from analysis.align import (
     similarity,
     word_set,
 )
+from analysis.budget import UNBOUNDED, Budget, BudgetExceeded
 from analysis.classify import classify_unit
 from analysis.durations import extract_durations
 from analysis.edits import Edit, compare
@@ -165,7 +170,15 @@ FORMATTING = ChangeAnalysis(
 
 def not_analysed(reason: str) -> ChangeAnalysis:
     """A substantive change that was not analysed, saying why."""
-    note = f"not analysed: {reason}"
+    return _unanalysed(f"not analysed: {reason}")
+
+
+def analysis_incomplete(budget: Budget) -> ChangeAnalysis:
+    """A substantive change whose analysis went past its budget."""
+    return _unanalysed(f"analysis incomplete: it needed more than its budget of {budget.describe()}")
+
+
+def _unanalysed(note: str) -> ChangeAnalysis:
     return ChangeAnalysis(
         kind=ChangeKind.SUBSTANTIVE, flags=(), evidence=(), summary=note, severity=Severity.LOW, analysed=False, note=note
     )
@@ -182,16 +195,33 @@ def _title_line(text: str) -> tuple[str, str] | None:
     return first, rest
 
 
+# What can open markup that runs across a line break (links, emphasis, code, tags, escapes, the
+# "(opens in a new window)" note): a first line without any of these has the same words on its own as at
+# the head of its text.
+_SPANNING_MARKUP = re.compile(r"[\[*_`<~(\\]")
+
+
+def _body_words(text: str, words: list[str]) -> list[str] | None:
+    """The words of ``text`` after its title line (``words``: those of the whole text), or None without one."""
+    title = _title_line(text)
+    if title is None:
+        return None
+    first, rest = title
+    if not _SPANNING_MARKUP.search(first):
+        head = word_sequence(first)
+        if words[:len(head)] == head:
+            return words[len(head):]
+    return word_sequence(rest)
+
+
 def is_formatting_change(old_text: str, new_text: str) -> bool:
     """True when the two texts differ only in formatting or in a page-title line (see module doc)."""
     old_words = word_sequence(old_text)
     new_words = word_sequence(new_text)
     if old_words == new_words:
         return True
-    old_title = _title_line(old_text)
-    new_title = _title_line(new_text)
-    old_body = word_sequence(old_title[1]) if old_title else None
-    new_body = word_sequence(new_title[1]) if new_title else None
+    old_body = _body_words(old_text, old_words)
+    new_body = _body_words(new_text, new_words)
     return (
         (old_body is not None and old_body == new_words)
         or (new_body is not None and new_body == old_words)
@@ -496,8 +526,9 @@ class _Grader:
 class _Sides:
     """Units of both versions with their evidence, computed once per unit."""
 
-    def __init__(self, language: str, old_units: list[Unit], new_units: list[Unit]) -> None:
+    def __init__(self, language: str, old_units: list[Unit], new_units: list[Unit], budget: Budget = UNBOUNDED) -> None:
         self.language = language
+        self.budget = budget
         self.units = {"old": old_units, "new": new_units}
         self._evidence: dict[tuple[str, int], list[Evidence]] = {}
         self.keys = {side: [sentence_key(u.text) for u in units] for side, units in self.units.items()}
@@ -508,6 +539,7 @@ class _Sides:
     def evidence(self, side: str, index: int) -> list[Evidence]:
         key = (side, index)
         if key not in self._evidence:
+            self.budget.spend()
             unit = self.units[side][index]
             found = classify_unit(unit, self.language)
             if found and self._bare(side, index):
@@ -580,24 +612,35 @@ def _language_problem(old_text: str, new_text: str, language: str) -> str | None
     return None
 
 
-def analyse_change(old_text: str, new_text: str, language: str = "en") -> ChangeAnalysis:
-    """Kind, flags, evidence, one-line summary and severity of the change from ``old_text`` to ``new_text``."""
+def analyse_change(old_text: str, new_text: str, language: str = "en", budget: Budget = UNBOUNDED) -> ChangeAnalysis:
+    """Kind, flags, evidence, one-line summary and severity of the change from ``old_text`` to ``new_text``;
+    ``analysis_incomplete`` past ``budget``."""
     if is_formatting_change(old_text, new_text):
         return FORMATTING
     problem = _language_problem(old_text, new_text, language)
     if problem is not None:
         return not_analysed(problem)
+    try:
+        return _analyse(old_text, new_text, language, budget)
+    except BudgetExceeded:
+        return analysis_incomplete(budget)
+
+
+def _analyse(old_text: str, new_text: str, language: str, budget: Budget) -> ChangeAnalysis:
     old_units = split_units(old_text, language)
     new_units = split_units(new_text, language)
-    sides = _Sides(language, old_units, new_units)
-    changes = align_sentences([u.text for u in old_units], [u.text for u in new_units], sides.keys["old"], sides.keys["new"])
-    changes = pair_across(changes, sides.score)
+    budget.spend(len(old_units) + len(new_units))
+    sides = _Sides(language, old_units, new_units, budget)
+    changes = align_sentences([u.text for u in old_units], [u.text for u in new_units], sides.keys["old"], sides.keys["new"],
+                              budget)
+    changes = pair_across(changes, sides.score, budget)
     grader = _Grader(language_data(language), old_units, sides)
     evidence: list[Evidence] = []
     new_side: list[Evidence] = []
     unpaired_old: list[tuple[int, Evidence]] = []
     unpaired_new: list[tuple[int, Evidence]] = []
     for position, change in enumerate(changes):
+        budget.spend(1 + (len(change.old or "") + len(change.new or "")) // 500)
         old_ev = sides.evidence("old", change.old_index) if change.old_index is not None else []
         new_ev = sides.evidence("new", change.new_index) if change.new_index is not None else []
         if not old_ev and not new_ev:

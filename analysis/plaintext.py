@@ -37,25 +37,39 @@ _TYPOGRAPHY = str.maketrans(
     }
 )
 # [text](target "title") and ![alt](target); targets may hold one level of parentheses.
-_LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
+# (Written to start with a character set, "!" or "[", rather than an optional "!", so it is scanned for quickly.)
+_LINK = re.compile(r"[!\[](?:(?<=!)\[|(?<=\[))([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
 _REF_LINK = re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]")
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
 _URL_TAIL = re.compile(r"(https?://[^\s?#)\]]*)[?#][^\s)\]]*")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
 _EMPHASIS = re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1")
-_EMPH_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
-_EMPH_UNDERSCORE = re.compile(r"(?<![\w_])_(?=\S)([^_]+?)(?<=\S)_(?![\w_])")
+# The next three start with the marker and look behind it after: an expression that starts with a
+# character is scanned for quickly, one that starts with a lookbehind is tried at every position.
+_EMPH_STAR = re.compile(r"\*(?<![\w*]\*)(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
+_EMPH_UNDERSCORE = re.compile(r"_(?<![\w_]_)(?=\S)([^_]+?)(?<=\S)_(?![\w_])")
 _CODE = re.compile(r"`([^`]*)`")
-_STRAY_UNDERSCORE = re.compile(r"(?<!\w)_+|_+(?!\w)")
+# A run of underscores not after a word character, or not before one.
+_STRAY_UNDERSCORE = re.compile(r"_(?:(?<!\w_)_*|_*(?!\w))")
 _MULTISPACE = re.compile(r" {2,}")
+
+
+# str.translate looks every character of a non-ASCII text up in the table; replacing each of its few
+# characters in turn scans the text in C.
+_PLAIN_CHARACTERS = tuple((chr(code), plain) for code, plain in _TYPOGRAPHY.items())
 
 
 def normalise_typography(text: str) -> str:
     """Straight quotes, plain hyphens, plain spaces; invisible characters removed."""
+    if text.isascii():
+        return text.replace("\t", " ")  # the only one of them in ASCII
     text = _INVISIBLE.sub("", text)
     text = _SPACES.sub(" ", text)
-    return text.translate(_TYPOGRAPHY)
+    for character, plain in _PLAIN_CHARACTERS:
+        if character in text:
+            text = text.replace(character, plain)
+    return text
 
 
 def inline_to_plain(text: str) -> str:
@@ -90,11 +104,13 @@ def inline_to_plain(text: str) -> str:
     if "_" in text:
         # Escaped emphasis around punctuation ("However\_,\_ we") leaves stray marks.
         text = _STRAY_UNDERSCORE.sub("", text)
-    return _MULTISPACE.sub(" ", text).strip()
+    if "  " in text:
+        text = _MULTISPACE.sub(" ", text)
+    return text.strip()
 
 
 _WORD = re.compile(r"\w+")
-_INNER_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
+_INNER_APOSTROPHE = re.compile(r"'(?<=\w')(?=\w)")
 
 
 def word_sequence(text: str) -> list[str]:
@@ -109,5 +125,9 @@ def word_sequence(text: str) -> list[str]:
 
 def plain_words(plain: str) -> list[str]:
     """``word_sequence`` of a text that is already plain and normalised (a sentence from ``analysis.sentences``)."""
-    plain = _INNER_APOSTROPHE.sub("", plain)
-    return [w.replace("_", "") for w in _WORD.findall(plain.casefold()) if w.strip("_")]
+    if "'" in plain:
+        plain = _INNER_APOSTROPHE.sub("", plain)
+    words = _WORD.findall(plain.casefold())
+    if "_" not in plain:
+        return words
+    return [w.replace("_", "") for w in words if w.strip("_")]

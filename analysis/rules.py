@@ -37,7 +37,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import yaml
 
 from analysis.errors import UserInputError
 from analysis.durations import DurationVocabulary, compile_vocabulary
@@ -209,6 +208,8 @@ def compile_condition(raw: Mapping[str, Any], where: str, engine: ModuleType = r
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml  # only when a language's rules are first loaded: reading the record needs none
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

@@ -48,7 +48,7 @@ _ITEM_LABEL = re.compile(r"^(?:(?:\d{1,3}|[a-zA-Z]|[ivxlcIVXLC]{1,5})\\?[.)]|\((
 _BOUNDARY = re.compile(r"(?:[.!?]+|…)[\"'”’»)\]]*(?=\s)")
 # "obligations.Where": a full stop glued to the next sentence in the source
 # page; only between words, so "openai.com" and "e.g.X" are left alone.
-_GLUED = re.compile(r"(?<=[^\W\d_]{3}[.!?])(?=[A-Z][^\W\d_A-Z]{2})")
+_GLUED = re.compile(r"[.!?](?<=[^\W\d_]{3}[.!?])(?=[A-Z][^\W\d_A-Z]{2})")
 _OPENER = re.compile(r"\s+(?:[\"'“‘„«(\[¿¡]\s?)*\w")
 _ENUMERATION = re.compile(r"^\(?(?:\d{1,3}|[a-zA-Z]|[ivxlc]{1,5})$", re.IGNORECASE)
 # A single letter before a full stop is an initial or part of an abbreviation ("z. B.", "p. ex.").
@@ -84,6 +84,9 @@ _CONTENTS_LINE = re.compile(r"^\s*(?:\d{1,3}(?:\.\d{1,3})*\\?[.)]?\s*)?\[[^\[\]]
 # A hard line break inside a paragraph: two trailing spaces or a backslash.
 _HARD_BREAK = re.compile(r"(?: {2,}|\\)$")
 _INDENT = re.compile(r"^\s*")
+# What every line with block markup starts with (quote, heading, underline, break, table, list item);
+# a line that does not is paragraph text and is not tried against each of them.
+_MAY_BE_MARKUP = re.compile(r"\s*(?:[#>|=*+\-•·_(\d]|[^\W\d_]\\?[.)])")
 _INTRODUCES = re.compile(r":[*_\s]*$")
 
 
@@ -107,7 +110,32 @@ def _blocks(text: str) -> list[_Block]:
         last = blocks[-1]
         return len(blocks) - 1 if last.kind != UnitKind.HEADING and _INTRODUCES.search(last.text) else None
 
+    def paragraph_line(line: str) -> None:
+        nonlocal kind, lead
+        if "](#" in line and _CONTENTS_LINE.match(line):
+            flush()
+            blocks.append(_Block(line.strip(), UnitKind.CONTENTS))
+            return
+        if not current:
+            kind, lead = UnitKind.PARAGRAPH, None
+            lists.clear()
+        # A line break inside a block separates items (an address, a list
+        # written with <br>), never the words of one sentence.
+        parts = _BR.split(line) if "<" in line else [line]
+        for index, part in enumerate(parts):
+            if index:
+                flush()
+            current.append(part)
+        if line.endswith(("  ", "\\")) and _HARD_BREAK.search(line):
+            flush()
+
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if not _MAY_BE_MARKUP.match(line):
+            if not line.strip():
+                flush()
+                continue
+            paragraph_line(line)
+            continue
         line = _BLOCKQUOTE.sub("", line)
         if not line.strip():
             flush()
@@ -154,24 +182,22 @@ def _blocks(text: str) -> list[_Block]:
             lead = lists[-1][1]
             current.append(content)
             continue
-        if "](#" in line and _CONTENTS_LINE.match(line):
-            flush()
-            blocks.append(_Block(line.strip(), UnitKind.CONTENTS))
-            continue
-        if not current:
-            kind, lead = UnitKind.PARAGRAPH, None
-            lists.clear()
-        # A line break inside a block separates items (an address, a list
-        # written with <br>), never the words of one sentence.
-        parts = _BR.split(line) if "<" in line else [line]
-        for index, part in enumerate(parts):
-            if index:
-                flush()
-            current.append(part)
-        if line.endswith(("  ", "\\")) and _HARD_BREAK.search(line):
-            flush()
+        paragraph_line(line)
     flush()
     return blocks
+
+
+_CLOSERS = "\"'”’»)]"
+_NON_SPACE = re.compile(r"\S")
+# The longest enumeration label: "(", five roman numerals and a line break ($ matches before one).
+_LABEL_CHARS = 7
+
+
+def _run_start(block: str, end: int, chars: str, limit: int = 0) -> int:
+    """Where the run of ``chars`` ending at ``end`` starts (not before ``limit``)."""
+    while end > limit and block[end - 1] in chars:
+        end -= 1
+    return end
 
 
 def _is_break(block: str, end: int, following: str, data: LanguageData) -> bool:
@@ -180,34 +206,85 @@ def _is_break(block: str, end: int, following: str, data: LanguageData) -> bool:
     start_char = following.lstrip(" \"'“‘„«([¿¡")[:1]
     if start_char.islower():
         return False
-    head = block[:end].rstrip("\"'”’»)]")
-    if not head.endswith("."):
+    # Only the few characters before the candidate are read: copying the block up to each
+    # candidate would make a long block quadratic.
+    head_end = _run_start(block, end, _CLOSERS)
+    if head_end == 0 or block[head_end - 1] != ".":
         return True
-    before = head[:-1]
-    if data.abbreviation is not None and data.abbreviation.search(before[-24:]):
+    before_end = head_end - 1
+    return not _follows_no_break(block[max(0, before_end - 24):before_end], data)
+
+
+# Repetitive text (tables, generated lists) asks about the same few words again and again.
+_FOLLOWS_NO_BREAK: dict[tuple[int, str], bool] = {}
+_FOLLOWS_NO_BREAK_SIZE = 20_000
+
+
+def _follows_no_break(before: str, data: LanguageData) -> bool:
+    pattern = _no_break_after(data)
+    key = (id(pattern), before)
+    found = _FOLLOWS_NO_BREAK.get(key)
+    if found is None:
+        if len(_FOLLOWS_NO_BREAK) >= _FOLLOWS_NO_BREAK_SIZE:
+            _FOLLOWS_NO_BREAK.clear()
+        found = _FOLLOWS_NO_BREAK[key] = pattern.search(before) is not None
+    return found
+
+
+_NO_BREAK: dict[tuple[str | None, bool], re.Pattern[str]] = {}
+
+
+def _no_break_after(data: LanguageData) -> re.Pattern[str]:
+    """What a full stop that ends no sentence follows: an abbreviation of the language ("e.g."), a single
+    initial ("J."), and in languages that write ordinals with a dot, a day or ordinal number ("am 4.").
+
+    One expression read over the 24 characters before the stop; the initial and the number,
+    anchored at its end, read the same there as over their own 3 and 4 characters.
+    """
+    key = (data.abbreviation.pattern if data.abbreviation is not None else None, data.ordinal_dot)
+    pattern = _NO_BREAK.get(key)
+    if pattern is None:
+        parts = [_INITIAL.pattern] + ([_SHORT_NUMBER.pattern] if data.ordinal_dot else [])
+        if data.abbreviation is not None:
+            parts.insert(0, f"(?:{data.abbreviation.pattern})")
+        flags = data.abbreviation.flags if data.abbreviation is not None else 0
+        pattern = _NO_BREAK[key] = re.compile("|".join(parts), flags)
+    return pattern
+
+
+def _first_non_space(block: str, start: int) -> int:
+    found = _NON_SPACE.search(block, start)
+    return found.start() if found is not None else len(block)
+
+
+def _is_label(block: str, first: int, end: int) -> bool:
+    """Whether ``block[first:end]`` (``first``: its first character that is not a space) is an enumeration
+    label ending in "." or ")" ("1.", "(iv)")."""
+    if first >= end or block[end - 1] not in ".)":
         return False
-    if _INITIAL.search(before[-3:]):
-        return False
-    if data.ordinal_dot and _SHORT_NUMBER.search(before[-4:]):
-        return False
-    return True
+    core_end = _run_start(block, end, ".)", first)
+    return core_end - first <= _LABEL_CHARS and bool(_ENUMERATION.match(block[first:core_end]))
 
 
 def _split_block(block: str, data: LanguageData) -> list[str]:
     sentences: list[str] = []
     start = 0
-    ends = sorted({m.end() for m in _BOUNDARY.finditer(block)} | {m.start() for m in _GLUED.finditer(block)})
+    first = _first_non_space(block, 0)
+    # (_GLUED matches the full stop itself: a pattern that starts with a character, not a lookbehind, is
+    # scanned for quickly.)
+    ends = sorted({m.end() for m in _BOUNDARY.finditer(block)} | {m.end() for m in _GLUED.finditer(block)})
     for end in ends:
-        segment = block[start:end].strip()
-        if _ENUMERATION.match(segment.rstrip(".)")) and segment.endswith((".", ")")):
+        if _is_label(block, first, end):
             continue
         following = block[end:end + 8]
         if not following[:1].isspace():
             following = " " + following
         if _is_break(block, end, following, data):
+            segment = block[start:end].strip()
             if segment:
                 sentences.append(segment)
             start = end
+            first = _first_non_space(block, start)
     tail = block[start:].strip()
     if tail:
         sentences.append(tail)

@@ -3,8 +3,11 @@
     python bench/extract_speed.py [--repeat N]
 
 Reads every .html under ../shared/ota-data/snapshots (or $POLICYWATCH_SHARED),
-extracts each with the rules of the declaration that produced it, and times,
-in one process pinned to one core, (a) ``extract_html`` and (b) the baseline
+extracts each with the rules of the declaration that produced it and the
+filters the bundled OpenAI declarations use (sources/openai.yaml:
+openai-noise, tracking-params, relative-dates, typography), and times, in one
+process pinned to one core, (a) ``extract_html``, (b) each stage of it (parse
+and select, conversion, each filter, normalisation) and (c) the baseline
 ``BeautifulSoup(html, "lxml")`` + ``select`` + ``decompose`` of the removed
 elements + ``markdownify``. Each figure is the median of N timed passes after
 one warm-up pass.
@@ -23,10 +26,13 @@ from typing import Callable
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ingest.extraction import BUILTIN_FILTERS, ExtractionRules, extract_html  # noqa: E402
+from ingest import BUNDLED_SOURCES  # noqa: E402
+from ingest.declarations import load_sources  # noqa: E402
+from ingest.extraction import ExtractionRules, extract_html, html_to_markdown, normalize_text, select_content  # noqa: E402
+from ingest.extraction.transforms import apply_text_filters, url_rewriter  # noqa: E402
 from policywatch.reference_data import shared_dir  # noqa: E402
 
-FILTERS = (BUILTIN_FILTERS["opens-in-new-window"], BUILTIN_FILTERS["tracking-params"])
+FILTERS = load_sources(BUNDLED_SOURCES)["openai/privacy-policy-eu"].rules.filters
 US_RULES = ExtractionRules(select=("#landings-privacy-policy",), remove=("header", "footer", "[aria-hidden=true]"),
                            filters=FILTERS)
 EU_RULES = ExtractionRules(select=("main",), remove=('select[name="Locale Select"]', "main .sr-only"),
@@ -56,6 +62,29 @@ def baseline(page: Page) -> str:
             element.decompose()
     selected = [element for css in page[2].select for element in soup.select(css)]
     return "\n\n".join(markdownify(str(element)) for element in selected)
+
+
+def stages(pages: list[Page], repeat: int) -> list[tuple[str, float]]:
+    """Median seconds per page of each stage of ``extract_html``, the bundled filters one by one."""
+    totals: dict[str, list[float]] = {}
+    for _ in range(repeat + 1):
+        passes: dict[str, float] = {}
+
+        def timed(name: str, work: Callable[[], object]) -> object:
+            started = time.perf_counter()
+            result = work()
+            passes[name] = passes.get(name, 0.0) + time.perf_counter() - started
+            return result
+
+        for _, body, rules in pages:
+            selection = timed("parse, drop and select", lambda: select_content(body, rules))
+            text = timed("convert to Markdown", lambda: html_to_markdown(selection.roots, url_rewriter(rules.filters)))
+            for spec in rules.filters:
+                text = timed(f"filter {spec.name}", lambda: apply_text_filters(text, (spec,)))
+            timed("normalise", lambda: normalize_text(text))
+        for name, seconds in passes.items():
+            totals.setdefault(name, []).append(seconds / len(pages))
+    return [(name, statistics.median(runs[1:])) for name, runs in totals.items()]
 
 
 def time_passes(extract: Callable[[Page], str], pages: list[Page], repeat: int) -> float:
@@ -111,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<44} {seconds * 1000:>9.2f} {1 / seconds:>9.1f}")
     if len(rows) == 2:
         print(f"\nspeed ratio: extract_html is {rows[1][1] / rows[0][1]:.1f}x faster than the baseline")
+    print(f"\n{'stage of extract_html':<44} {'ms/page':>9}")
+    for name, seconds in stages(pages, args.repeat):
+        print(f"{name:<44} {seconds * 1000:>9.2f}")
     return 0
 
 

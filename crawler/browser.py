@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-import scrapy
 
 if TYPE_CHECKING:
     from ingest.declarations import Source
@@ -48,6 +47,8 @@ def browser_available(chromium: str = DEFAULT_CHROMIUM) -> str | None:
     for module in ("playwright", "scrapy_playwright"):
         if importlib.util.find_spec(module) is None:
             return f"the Python package {module} is not installed"
+    import scrapy  # here, not at the top: the configuration reads this module's defaults without Scrapy
+
     # BrowserDownloadHandler overrides the coroutine API scrapy-playwright uses from Scrapy 2.14 on.
     if scrapy.version_info < (2, 14):
         return f"the browser fetch needs Scrapy 2.14 or later, not {scrapy.__version__}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ingest.judge import PreparedPage
 from ingest.results import FetchFailure
 from storage.record import RawPage
 
@@ -19,3 +20,5 @@ class FetchedDocument:
     source_id: str
     pages: list[RawPage] = field(default_factory=list)
     failure: FetchFailure | None = None
+    # What the fetch ladder already extracted of each page (None where it did not).
+    prepared: list[PreparedPage | None] = field(default_factory=list)

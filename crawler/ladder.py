@@ -25,11 +25,14 @@ from lxml import etree
 from scrapy import Request
 from scrapy.http import Response, TextResponse
 
+from scrapy import signals
+
 from crawler import browser
 from crawler.completeness import TRUNCATED
 from ingest.declarations import Source
-from ingest.extraction import ExtractionError, extract_html
 from ingest.guard import BLOCKING_STATUSES, HTML_TYPES, challenge_vendor, content_type_charset
+from ingest.judge import PreparedPage, prepare_page
+from ingest.record import accepted_keys_by_source
 from ingest.results import FetchFailure
 from storage.vocabulary import FailureKind
 
@@ -37,6 +40,7 @@ log = logging.getLogger(__name__)
 
 FAILED = "policywatch_failed"  # the FetchFailure a response amounts to, already decided here
 DECLINED = "policywatch_ladder_declined"  # why the browser was not tried
+PREPARED = "policywatch_prepared"  # the page's extraction (ingest.judge.PreparedPage), worked out here
 
 # Containers that client-side applications (React, Next.js, Vue, Nuxt, Gatsby) render into.
 _APP_SHELL = etree.XPath("//*[@id='root' or @id='app' or @id='__next' or @id='__nuxt' or @id='___gatsby' "
@@ -73,32 +77,30 @@ def needs_scripts(body: bytes) -> bool:
     return len(" ".join(page.text_content().split())) < SHELL_TEXT_CHARS
 
 
-def extraction_miss(body: bytes, source: Source, charset: str | None) -> ExtractionError | None:
-    """The extraction's complaint if the declared selector finds no text, else None."""
-    try:
-        extract_html(body, source.rules, encoding=charset)
-    except ExtractionError as exc:
-        return exc if exc.kind in ("selector_miss", "empty") else None
-    return None
+def blocked(response: Response, source: Source, known_key: str | None = None) -> tuple[FetchFailure | None,
+                                                                                     PreparedPage | None]:
+    """What blocked a plain fetch, worded as the fetch guard would (None if it was not blocked), and the
+    page's extraction when it is an HTML page that may become a version.
 
-
-def blocked(response: Response, source: Source) -> FetchFailure | None:
-    """What blocked a plain fetch, worded as the fetch guard would, or None if it was not blocked."""
+    The page is parsed once, for its extraction; whether it needs scripts is
+    asked (parsing it again) only when its selector found nothing.
+    ``known_key``: the content key the page had at the source's latest
+    accepted fetch (see ``ingest.judge.prepare_page``).
+    """
     status, url = response.status, response.url
     vendor = challenge_vendor(response.body, status, response_headers(response))
     if vendor is not None and (status in BLOCKING_STATUSES or 200 <= status < 300):
-        return FetchFailure(FailureKind.BOT_CHALLENGE, f"HTTP {status} {vendor} challenge page at {url}", status, url)
+        return FetchFailure(FailureKind.BOT_CHALLENGE, f"HTTP {status} {vendor} challenge page at {url}", status, url), None
     if not 200 <= status < 300:
-        return None
+        return None, None
     media, charset = content_type_charset(response.headers.get(b"Content-Type", b"").decode("latin-1"))
     if media and media not in HTML_TYPES:
-        return None
-    if not needs_scripts(response.body):
-        return None
-    miss = extraction_miss(response.body, source, charset)
-    if miss is None:
-        return None
-    return FetchFailure(miss.kind, f"{url}: {miss.detail}, in a page that needs JavaScript", status, url)
+        return None, None
+    prepared = prepare_page(response.body, source.rules, charset, known_key)
+    miss = prepared.error if prepared.error is not None and prepared.error.kind in ("selector_miss", "empty") else None
+    if miss is None or not needs_scripts(response.body):
+        return None, prepared
+    return FetchFailure(miss.kind, f"{url}: {miss.detail}, in a page that needs JavaScript", status, url), prepared
 
 
 def is_connection_reset(exception: BaseException) -> bool:
@@ -157,9 +159,26 @@ class BrowserLadderMiddleware:
         self.unavailable = browser.browser_available(crawler.settings.get("POLICYWATCH_CHROMIUM",
                                                                           browser.DEFAULT_CHROMIUM))
 
+        # Content keys of each source's latest accepted fetch, read when the spider opens (after the
+        # pipeline has brought the schema up to date).
+        self.known_keys: dict[str, tuple[str | None, ...]] = {}
+
     @classmethod
     def from_crawler(cls, crawler: Any) -> "BrowserLadderMiddleware":
-        return cls(crawler)
+        middleware = cls(crawler)
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        return middleware
+
+    def spider_opened(self, spider: Any = None) -> None:
+        db_url = self.crawler.settings.get("POLICYWATCH_DB")
+        selected = getattr(self.crawler.spider, "selected", [])
+        if db_url and selected:
+            self.known_keys = accepted_keys_by_source(db_url, [s.id for s in selected])
+
+    def _known_key(self, request: Request, source: Source) -> str | None:
+        keys = self.known_keys.get(source.id, ())
+        index = request.meta.get("index", 0)
+        return keys[index] if index < len(keys) else None
 
     def _source(self, request: Request) -> Source | None:
         """The source a plain page request fetches; None for robots.txt, browser requests and second tries."""
@@ -181,6 +200,7 @@ class BrowserLadderMiddleware:
         # A retried request carries a copy of the meta its earlier try left behind.
         request.meta.pop(FAILED, None)
         request.meta.pop(DECLINED, None)
+        request.meta.pop(PREPARED, None)
         if "playwright" in response.flags:
             # The browser already waited for the page; retrying would only launch it again.
             request.meta["dont_retry"] = True
@@ -188,7 +208,9 @@ class BrowserLadderMiddleware:
         source = self._source(request)
         if source is None or request.meta.get(TRUNCATED):
             return response
-        failure = blocked(response, source)
+        failure, prepared = blocked(response, source, self._known_key(request, source))
+        if prepared is not None:
+            request.meta[PREPARED] = prepared
         if failure is None:
             return response
         retry = self._climb(request, source, failure.detail)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -64,6 +65,14 @@ def claims_plan(settings: BaseSettings) -> ClaimsPlan | None:
 
 
 class StoragePipeline:
+    """Records each fetched document in a worker thread of its own.
+
+    Judging, extracting what the fetch ladder did not, and analysing a changed
+    page run there, off the reactor, so the crawl keeps fetching meanwhile. One
+    worker: sources are recorded one after the other, each in its own
+    transaction, as before.
+    """
+
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.db_url: str = crawler.settings.get("POLICYWATCH_DB")
@@ -95,6 +104,7 @@ class StoragePipeline:
             self.crawler.stats.set_value(DATABASE_ERROR, message)
             raise CloseSpider(reason="database_unavailable") from None
         self.crawler.stats.set_value(RUN_ID, self.run_id)
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policywatch-record")
 
     def _not_recorded(self, source_id: str, why: str) -> SourceResult:
         self.unrecorded.append((source_id, why))
@@ -102,13 +112,30 @@ class StoragePipeline:
         log.error("%s: not recorded: %s", source_id, why)
         return SourceResult(source_id, Outcome.FAILED, failure=FetchFailure(FailureKind.ERROR, f"not recorded: {why}"))
 
-    async def _store(self, source, pages, failure) -> SourceResult:  # type: ignore[no-untyped-def]
+    def _record(self, source, pages, failure, prepared) -> SourceResult:  # type: ignore[no-untyped-def]
+        """In the worker thread: the source recorded, or its failure to record (a waiting source and a
+        database that cannot be written are the caller's to handle)."""
+        assert self.run_id is not None
+        try:
+            return store_outcome(self.factory, self.run_id, source, self.now(), pages, failure, self.policy, prepared)
+        except (SourceBusy, DBAPIError):
+            raise
+        except Exception as exc:  # one source's trouble must not stop the others
+            log.exception("recording %s failed", source.id)
+            try:
+                return store_outcome(self.factory, self.run_id, source, self.now(), [],
+                                     FetchFailure(FailureKind.ERROR, f"{type(exc).__name__}: {exc}"))
+            except Exception as again:
+                return self._not_recorded(source.id, database_problem(again, self.lock_timeout))
+
+    async def _store(self, source, pages, failure, prepared) -> SourceResult:  # type: ignore[no-untyped-def]
         assert self.run_id is not None
         deadline = time.monotonic() + SOURCE_WAIT_SECONDS
         said = False
+        loop = asyncio.get_running_loop()
         while True:
             try:
-                return store_outcome(self.factory, self.run_id, source, self.now(), pages, failure, self.policy)
+                return await loop.run_in_executor(self.worker, self._record, source, pages, failure, prepared)
             except SourceBusy as busy:
                 if time.monotonic() > deadline:
                     return self._not_recorded(source.id, f"{busy} for more than {SOURCE_WAIT_SECONDS:.0f} s")
@@ -122,28 +149,21 @@ class StoragePipeline:
             return item
         source = self.crawler.spider.sources_by_id[item.source_id]
         try:
-            result = await self._store(source, item.pages, item.failure)
+            result = await self._store(source, item.pages, item.failure, item.prepared)
         except DBAPIError as exc:  # the database, not this source: nothing more can be written for it
             result = self._not_recorded(source.id, database_problem(exc, self.lock_timeout))
-        except Exception as exc:  # one source's trouble must not stop the others
-            log.exception("recording %s failed", source.id)
-            try:
-                result = store_outcome(self.factory, self.run_id, source, self.now(), [],
-                                       FetchFailure(FailureKind.ERROR, f"{type(exc).__name__}: {exc}"))
-            except Exception as again:
-                result = self._not_recorded(source.id, database_problem(again, self.lock_timeout))
         self.results.append(result)
         if result.failure:
             log.warning("%s: failed (%s) %s", source.id, result.failure.kind, result.failure.detail)
         else:
             log.info("%s: %s (version %s)", source.id, result.outcome, result.version_number)
-        return item
 
     def close_spider(self, spider=None) -> None:  # type: ignore[no-untyped-def]
         if self.run_id is None:
             if hasattr(self, "engine"):
                 self.engine.dispose()
             return
+        self.worker.shutdown(wait=True)
         spider = self.crawler.spider
         reason = self.crawler.stats.get_value("finish_reason") or "unknown"
         try:

@@ -15,13 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.browser import DEFAULT_CHROMIUM, browser_settings
-from analysis.claims import DEFAULT_TIME_LIMIT
-from ingest.claims_declarations import BUNDLED_CLAIMS
-from ingest.declarations import BUNDLED_SOURCES
+from analysis.claims.matching import DEFAULT_TIME_LIMIT
+from ingest import BUNDLED_CLAIMS, BUNDLED_NEWS, BUNDLED_SOURCES
 from ingest.guard import TOO_SHORT_FRACTION
-from ingest.news.declarations import BUNDLED_DIR as BUNDLED_NEWS
-from ingest.news.discovery import GDELT_API, GDELT_MIN_INTERVAL_SECONDS
-from ingest.news.limits import NightLimits
+from ingest.news.limits import GDELT_API, GDELT_MIN_INTERVAL_SECONDS, NightLimits
 from storage.db import DEFAULT_DB_URL, LOCK_TIMEOUT, database_url
 from storage.health import FAILING_AFTER_RUNS
 

@@ -40,9 +40,9 @@ from analysis.claims.model import Claim, FirstAppearance, Group, Matcher
 from analysis.claims.vocabulary import Role
 from analysis.rules import LANGUAGES, Condition
 from analysis.vocabulary import FlagCategory
+from ingest import BUNDLED_CLAIMS  # noqa: F401 (also named from here)
 from ingest.declarations import DeclarationError, read_declarations
 
-BUNDLED_CLAIMS = Path(__file__).resolve().parent.parent / "claims"
 CLAIM_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)+$")
 SCOPE_PATTERN = re.compile(r"^[a-z0-9*?\[\]!/._-]+$")
 REQUIRED = ("id", "vendor", "statement", "evidence")

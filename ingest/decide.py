@@ -28,7 +28,7 @@ from ingest.breadth import breadth, plausible_after
 from ingest.changes import change_facts
 from ingest.declarations import Source
 from ingest.guard import check_text
-from ingest.judge import GuardPolicy, judge
+from ingest.judge import Accepted, GuardPolicy, PreparedPage, judge_pages
 from ingest.results import FetchFailure
 from storage.record import ChangeFacts, RawPage, text_sha256
 
@@ -55,6 +55,7 @@ class SourceState:
     refused_count: int = 0  # … and how many of them in a row
     earlier_ended: tuple[bool | None, ...] = ()  # per page position: the latest accepted page ended its document
     stamp: tuple[int | None, ...] = ()  # what must not have moved when the decision is applied
+    accepted: Accepted | None = None  # the content keys of the latest accepted fetch, whose text is `current`
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Decision:
     verdict: Refuse | Hold | Accept
     drop: tuple[Known, str] | None = None  # a held capture this fetch did not confirm, and why
     confirm: Confirm | None = None  # a held capture this fetch confirmed: it becomes a version first
+    pages: tuple[RawPage, ...] = ()  # the fetch's pages with the content keys worked out for them, when judged
 
 
 def _when(at: datetime | None) -> str:
@@ -121,16 +123,19 @@ def _against(current: Known, earlier: Sequence[Known], text: str, state: SourceS
 
 
 def decide(source: Source, pages: Sequence[RawPage], failure: FetchFailure | None, state: SourceState,
-           policy: GuardPolicy, at: datetime) -> Decision:
+           policy: GuardPolicy, at: datetime, prepared: Sequence[PreparedPage | None] = ()) -> Decision:
+    """`prepared`: what the crawler already extracted of each page."""
     if failure is not None:
         return Decision(Refuse(failure))
-    verdict = judge(source, pages, earlier_ended=state.earlier_ended)
+    judgement = judge_pages(source, pages, prepared=prepared, accepted=state.accepted,
+                            earlier_ended=state.earlier_ended)
+    verdict, judged = judgement.verdict, judgement.pages
     if isinstance(verdict, FetchFailure):
-        return Decision(Refuse(verdict))
+        return Decision(Refuse(verdict), pages=judged)
     text, url = verdict, pages[-1].final_url if pages else None
     current, pending = state.current, state.pending
     if current is None:
-        return Decision(Accept(text))
+        return Decision(Accept(text), pages=judged)
     earlier = state.earlier
     drop = None
     if pending is not None:
@@ -141,6 +146,6 @@ def decide(source: Source, pages: Sequence[RawPage], failure: FetchFailure | Non
                               f"held for confirmation on {_when(pending.at)}, confirmed by the fetch of {_when(at)}")
             confirmed = Known(pending.id, pending.sha256, pending.text, current.number + 1, pending.at)
             return Decision(_against(confirmed, (current, *earlier), text, state, policy, source.language, url),
-                            confirm=confirm)
+                            confirm=confirm, pages=judged)
         drop = (pending, f"the fetch of {_when(at)} did not confirm it")
-    return Decision(_against(current, earlier, text, state, policy, source.language, url), drop=drop)
+    return Decision(_against(current, earlier, text, state, policy, source.language, url), drop=drop, pages=judged)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from analysis.errors import UserInputError
+from ingest import BUNDLED_SOURCES  # noqa: F401 (also named from here)
 from ingest.safeyaml import MAX_BYTES, YamlLimitError, load_bounded
 from storage.models import SourceFields
 
@@ -30,8 +31,6 @@ from ingest.extraction import (
     validate_selector,
 )
 
-# The declarations that ship with policywatch: OpenAI's documents.
-BUNDLED_SOURCES = Path(__file__).resolve().parent.parent / "sources"
 FETCH_MODES = ("http", "browser")
 FETCHED_SCHEMES = ("http", "https")
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
@@ -202,7 +201,27 @@ def read_declarations(path: Path, error: type[DeclarationError] = DeclarationErr
         raise error(path, f"not valid YAML: {exc}") from None
 
 
+# Declarations already read in this process, by file, with the modification time and size they had.
+_LOADED: dict[Path, tuple[tuple[int, int], list[Source]]] = {}
+
+
 def load_file(path: Path) -> list[Source]:
+    """The sources a file declares; a file read before in this process and unchanged since is not parsed again."""
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    stamp = (stat.st_mtime_ns, stat.st_size) if stat is not None else None
+    known = _LOADED.get(path.resolve())
+    if known is not None and known[0] == stamp:
+        return list(known[1])
+    sources = _parse_file(path)
+    if stamp is not None:
+        _LOADED[path.resolve()] = (stamp, sources)
+    return list(sources)
+
+
+def _parse_file(path: Path) -> list[Source]:
     data = read_declarations(path)
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise DeclarationError(path, "expected a mapping with a 'sources:' list")

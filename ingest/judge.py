@@ -6,11 +6,11 @@ file is held to exactly the same rules as a fetched page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
 
 from ingest.declarations import Source
-from ingest.extraction import ExtractionError, combine, extract_html, extract_markdown
+from ingest.extraction import ExtractionError, ExtractionRules, combine, extract_html, extract_markdown, select_content
 from ingest.guard import (IMPORTED_TEXT_TYPES, TOO_SHORT_FRACTION, check_complete, check_pages, check_text,
                           content_type_charset)
 from ingest.results import FetchFailure
@@ -55,12 +55,148 @@ def judge(source: Source, pages: Sequence[RawPage], current: str | None = None,
     `earlier_ended`: for each page position, whether the source's latest
     accepted page there ended its document (see `guard.check_complete`).
     """
+    return judge_pages(source, pages, current, min_fraction, earlier_ended=earlier_ended).verdict
+
+
+@dataclass(frozen=True)
+class PreparedPage:
+    """A fetched page's extraction, worked out where the page was parsed first (the crawler's fetch ladder).
+
+    ``key`` is the content key of the selected part (None when selecting
+    failed); ``text`` is None when that key was the one expected (``known_key``),
+    the page then having the text it had before, or when extraction failed
+    (``error``).
+    """
+
+    body: bytes
+    key: str | None = None
+    text: str | None = None
+    error: ExtractionError | None = None
+
+
+def prepare_page(body: bytes, rules: ExtractionRules, charset: str | None, known_key: str | None = None) -> PreparedPage:
+    try:
+        selection = select_content(body, rules, encoding=charset)
+    except ExtractionError as exc:
+        return PreparedPage(body, error=exc)
+    key = selection.key
+    if key == known_key:
+        return PreparedPage(body, key)
+    try:
+        return PreparedPage(body, key, selection.text())
+    except ExtractionError as exc:
+        return PreparedPage(body, key, error=exc)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The content keys, by position, of the pages of a source's latest accepted fetch, and the text they gave."""
+
+    keys: tuple[str | None, ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The text to record or why not (``verdict``), and the pages with the content keys worked out for them."""
+
+    verdict: str | FetchFailure
+    pages: tuple[RawPage, ...]
+    # True when every page's content was the latest accepted fetch's, so the text was not extracted again.
+    reused: bool = False
+
+
+class _Page:
+    """One page on its way to text: its content key, and how to get its text."""
+
+    def __init__(self, page: RawPage, key: str | None, text: Callable[[], str], name_page: bool = True):
+        self.page, self.key, self._text, self._name_page = page, key, text, name_page
+
+    def text(self) -> str:
+        try:
+            return self._text()
+        except ExtractionError as exc:
+            if not self._name_page:
+                raise
+            raise ExtractionError(exc.kind, f"{self.page.final_url}: {exc.detail}") from None
+
+
+def _raise(error: ExtractionError) -> Callable[[], str]:
+    def fail() -> str:
+        raise error
+    return fail
+
+
+def _html_page(source: Source, page: RawPage, charset: str | None, prepared: PreparedPage | None) -> _Page:
+    if prepared is not None:
+        if prepared.error is not None and prepared.key is None:
+            raise ExtractionError(prepared.error.kind, f"{page.final_url}: {prepared.error.detail}")
+        if prepared.error is not None:
+            return _Page(page, prepared.key, _raise(prepared.error))
+        if prepared.text is not None:
+            return _Page(page, prepared.key, lambda: prepared.text)  # type: ignore[return-value]
+        # The crawler expected this page's text to be the one before; if that text is not at hand, extract it.
+        return _Page(page, prepared.key, lambda: extract_html(page.body, source.rules, encoding=charset))
+    try:
+        selection = select_content(page.body, source.rules, encoding=charset)
+    except ExtractionError as exc:
+        raise ExtractionError(exc.kind, f"{page.final_url}: {exc.detail}") from None
+    return _Page(page, selection.key, selection.text)
+
+
+def _text_page(source: Source, page: RawPage, charset: str | None) -> _Page:
+    try:
+        text = page.body.decode(charset or "utf-8")
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ExtractionError(FailureKind.DECODE_ERROR, f"{page.final_url}: {exc}") from None
+    return _Page(page, None, lambda: extract_markdown(text, source.rules), name_page=False)
+
+
+def _pages(source: Source, pages: Sequence[RawPage], prepared: Sequence[PreparedPage | None]) -> list[_Page]:
+    """Each page selected, in order; a page that fails fails the document, but an earlier page's failure
+    (an empty text) is reported first, as extracting them one after the other would."""
+    ready: list[_Page] = []
+    for index, page in enumerate(pages):
+        media, charset = content_type_charset(page.content_type)
+        try:
+            if media in IMPORTED_TEXT_TYPES:
+                ready.append(_text_page(source, page, charset))
+                continue
+            known = prepared[index] if index < len(prepared) else None
+            ready.append(_html_page(source, page, charset, known if known is not None and known.body is page.body
+                                    else None))
+        except ExtractionError:
+            for earlier in ready:
+                earlier.text()
+            raise
+    return ready
+
+
+def judge_pages(source: Source, pages: Sequence[RawPage], current: str | None = None,
+                min_fraction: float = TOO_SHORT_FRACTION, prepared: Sequence[PreparedPage | None] = (),
+                accepted: Accepted | None = None, earlier_ended: Sequence[bool | None] = ()) -> Judgement:
+    """The text to record, or why the fetch must not become a version, with each page's content key.
+
+    ``current``: the text a too-short text is measured against (none: the
+    caller measures it). ``prepared``: what the crawler already extracted of
+    each page. ``accepted``: the latest accepted fetch's content keys and
+    text; when every page has the same key again, its text is that text,
+    without extracting it. ``earlier_ended``: for each page position, whether
+    the source's latest accepted page there ended its document (see
+    ``guard.check_complete``).
+    """
     failure = check_pages(pages) or check_complete(pages, earlier_ended)
     if failure is not None:
-        return failure
+        return Judgement(failure, tuple(pages))
     last = pages[-1]
     try:
-        text = extract_document(source, pages)
+        ready = _pages(source, pages, prepared)
+        keyed = tuple(replace(p.page, content_key=p.key) if p.key != p.page.content_key else p.page for p in ready)
+        keys = [p.key for p in ready]
+        if accepted is not None and None not in keys and list(accepted.keys) == keys:
+            return Judgement(accepted.text, keyed, reused=True)
+        parts = [p.text() for p in ready]
     except ExtractionError as exc:
-        return FetchFailure(exc.kind, exc.detail, last.status, last.final_url)
-    return check_text(text, current, min_fraction, last.final_url) or text
+        return Judgement(FetchFailure(exc.kind, exc.detail, last.status, last.final_url), tuple(pages))
+    text = parts[0] if len(parts) == 1 else combine(parts)
+    return Judgement(check_text(text, current, min_fraction, last.final_url) or text, keyed)

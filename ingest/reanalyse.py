@@ -75,6 +75,7 @@ def _differs(change: Change, facts: ChangeFacts) -> bool:
     return (change.kind != facts.kind or list(change.flags or []) != list(facts.flags)
             or change.severity != facts.severity or change.summary != facts.summary
             or list(change.evidence or []) != list(facts.evidence)
+            or (change.analysed, change.analysis_note) != (facts.analysed, facts.analysis_note)
             or (change.words_added, change.words_removed, change.lines_added, change.lines_removed)
             != (facts.words_added, facts.words_removed, facts.lines_added, facts.lines_removed))
 

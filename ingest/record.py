@@ -3,8 +3,9 @@
 `store_outcome` reads what the record holds of the source (one consistent
 read), decides what the fetch does to it (`ingest.decide`: extraction and
 analysis, outside any write lock), then applies the decision in one write
-transaction, provided nothing moved meanwhile (else it decides again).
-`record_text` records a re-derived text (`reextract`).
+transaction, provided nothing moved meanwhile (else it decides again): a long
+analysis holds no lock, and a crash at any moment leaves all of the fetch or
+none of it. `record_text` records a re-derived text (`reextract`).
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ from ingest.changes import change_facts
 from ingest.declarations import Source
 from ingest.decide import Decision, Hold, Known, Refuse, SourceState, decide
 from ingest.guard import HTML_TYPES, content_type_charset, ends_document
-from ingest.judge import GuardPolicy
+from ingest.judge import Accepted, GuardPolicy, PreparedPage
 from ingest.results import FetchFailure, SourceResult
 from storage import blobs
-from storage.db import reading, transaction
+from storage.db import make_engine, reading, session_factory, transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
-from storage.record import (RawPage, current_version, drop_pending, earlier_versions, held_text, latest_accepted_page,
-                            lock_holder, pending_outcome, record_failure, record_pending, record_success,
-                            refused_streak, reverted_version, text_sha256, upsert_source, version_from_outcome)
+from storage.record import (RawPage, accepted_content_keys, current_version, drop_pending, earlier_versions,
+                            held_text, latest_accepted_page, lock_holder, pending_outcome, record_failure,
+                            record_pending, record_success, refused_streak, reverted_version, text_sha256,
+                            upsert_source, version_from_outcome)
 from storage.vocabulary import FailureKind, Outcome
 
 # Attempts at deciding outside the write lock before deciding inside it.
@@ -57,7 +59,8 @@ def record_text(session: Session, *, run_id: int, source_id: str, at: datetime, 
         reverted = reverted_version(session, source_id, sha, current)
         facts = change_facts(current.text, text, session.get_one(SourceRow, source_id).language,
                              reverts_to_version_id=reverted.id if reverted is not None else None, technical=technical)
-    return record_success(session, run_id=run_id, source_id=source_id, at=at, pages=pages, text=text, change=facts)
+    return record_success(session, run_id=run_id, source_id=source_id, at=at, pages=pages, text=text, change=facts,
+                          current=current)
 
 
 def _earlier_ended(session: Session, source_id: str, pages: Sequence[RawPage]) -> tuple[bool | None, ...]:
@@ -87,6 +90,7 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> So
     pending = pending_outcome(session, source_id)
     pending_text = held_text(session, pending.text_sha256) if pending is not None else None
     refused_sha, refused_count = refused_streak(session, source_id, FailureKind.TOO_SHORT)
+    keys = accepted_content_keys(session, source_id, current)
     return SourceState(
         current=Known(current.id, current.sha256, current.text, current.number, current.first_seen),
         # Only the version just before the current one is ever compared as text; the others only by sha256.
@@ -96,6 +100,7 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> So
         if pending is not None and pending_text is not None and pending.at >= current.last_confirmed else None,
         refused_sha256=refused_sha, refused_count=refused_count,
         earlier_ended=_earlier_ended(session, source_id, pages), stamp=_stamp(session, source_id),
+        accepted=Accepted(keys, current.text) if keys else None,
     )
 
 
@@ -133,22 +138,40 @@ def _apply(session: Session, decision: Decision, *, run_id: int, source: Source,
 
 def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, at: datetime,
                   pages: Sequence[RawPage], failure: FetchFailure | None,
-                  policy: GuardPolicy = GuardPolicy()) -> SourceResult:
+                  policy: GuardPolicy = GuardPolicy(), prepared: Sequence[PreparedPage | None] = ()) -> SourceResult:
     """Judge the pages against the source's record and record the result, in one write transaction.
 
-    Raises `SourceBusy` (and records nothing) while another run holds the source.
+    `prepared`: what the crawler already extracted of each page. Raises
+    `SourceBusy` (and records nothing) while another run holds the source.
     """
     for _ in range(OPTIMISTIC_ATTEMPTS):
         with reading(factory) as session:
             state = load_state(session, source.id, pages)
-        decision = decide(source, pages, failure, state, policy, at)
+        decision = decide(source, pages, failure, state, policy, at, prepared)
         try:
             with transaction(factory) as session:
-                return _apply(session, decision, run_id=run_id, source=source, at=at, pages=pages,
-                              expect=state.stamp)
+                return _apply(session, decision, run_id=run_id, source=source, at=at,
+                              pages=decision.pages or pages, expect=state.stamp)
         except _Moved:
             continue
     with transaction(factory) as session:
         state = load_state(session, source.id, pages)
-        decision = decide(source, pages, failure, state, policy, at)
-        return _apply(session, decision, run_id=run_id, source=source, at=at, pages=pages, expect=None)
+        decision = decide(source, pages, failure, state, policy, at, prepared)
+        return _apply(session, decision, run_id=run_id, source=source, at=at, pages=decision.pages or pages,
+                      expect=None)
+
+
+def accepted_keys_by_source(db_url: str, source_ids: Sequence[str]) -> dict[str, tuple[str | None, ...]]:
+    """For each source, the content keys of its latest accepted fetch when its text is the current version
+    (what the crawler compares a page with before converting it); sources without any are left out."""
+    engine = make_engine(db_url)
+    try:
+        with reading(session_factory(engine)) as session:
+            found = {}
+            for source_id in source_ids:
+                keys = accepted_content_keys(session, source_id, current_version(session, source_id))
+                if keys:
+                    found[source_id] = keys
+            return found
+    finally:
+        engine.dispose()

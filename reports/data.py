@@ -102,6 +102,9 @@ class ChangeInfo:
     # (what the feeds announced, and keep announcing), and when it was last replaced.
     first_analysis: "FirstAnalysis | None" = None
     revised_at: datetime | None = None
+    # False when the flagger did not (fully) analyse the change; `analysis_note` says why.
+    analysed: bool = True
+    analysis_note: str = ""
 
     def as_announced(self) -> "ChangeInfo":
         """The change as it was announced: with the analysis it was detected with."""
@@ -232,17 +235,18 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
     query = select(Change.id, Change.source_id, Change.from_version_id, Change.to_version_id, Change.detected_at,
                    Change.words_added, Change.words_removed, Change.lines_added, Change.lines_removed,
                    Change.kind, Change.flags, Change.severity, Change.summary, cast(Change.evidence, Text),
-                   Change.announced, Change.announced_flags, Change.note)
+                   Change.announced, Change.announced_flags, Change.note, Change.analysed, Change.analysis_note)
     first, revised = _replaced_analyses(session)
     found: dict[str, list[ChangeInfo]] = defaultdict(list)
     for (cid, sid, from_id, to_id, at, wa, wr, la, lr, kind, flags, severity, summary,
-         evidence, announced, announced_flags, note) in session.execute(query):
+         evidence, announced, announced_flags, note, analysed, analysis_note) in session.execute(query):
         old, new = by_id[from_id], by_id[to_id]
         found[sid].append(ChangeInfo(
             cid, sid, old.number, new.number, old.sha256, new.sha256, at, wa, wr, la, lr, kind,
             tuple(flags or ()), severity or "none", summary or "",
             hashlib.sha256((evidence or "").encode("utf-8")).hexdigest(), bool(announced), bool(announced_flags),
-            evidence or "", note, first.get(cid), revised.get(cid)))
+            evidence or "", note, first.get(cid), revised.get(cid), analysed=analysed is not False,
+            analysis_note=analysis_note or ""))
     for items in found.values():
         items.sort(key=lambda c: (c.to_number, c.id))
     return found

@@ -1,23 +1,28 @@
-"""Engine, sessions and schema upgrades (through Alembic only)."""
+"""Engine, sessions and schema upgrades (through Alembic only).
+
+Alembic is imported only when the schema is not at its newest revision: a
+command on an up-to-date database reads the revision it is at with one query
+and compares it with the newest one named in the migration files.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import UserInputError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_DIR = REPO_ROOT / "alembic"
@@ -155,6 +160,8 @@ def is_read_only(engine: Engine) -> bool:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(ALEMBIC_DIR))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -162,19 +169,56 @@ def alembic_config(url: str) -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert head is not None
     return head
 
 
 def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
     scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
     return {rev.revision for rev in scripts.walk_revisions()}
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+_REVISION = re.compile(r"""^revision\s*=\s*["']([^"']+)["']\s*$""", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"""^down_revision\s*=\s*(?:None|["']([^"']+)["'])\s*$""", re.MULTILINE)
+
+
+def _head_named_in_files() -> str | None:
+    """The newest revision as the migration files name it (``revision = "…"``, ``down_revision = "…"``),
+    without importing them; None when they do not name exactly one."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (ALEMBIC_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        if down.group(1):
+            parents.add(down.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _stamped_revision(engine: Engine) -> str | None:
+    """The one revision the database says it is at, or None (no schema yet, or not one plain row)."""
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except DBAPIError:
+        return None
+    return rows[0][0] if len(rows) == 1 else None
 
 
 def _check_known(current: str | None, head: str) -> None:
@@ -190,6 +234,12 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
     runs under the database's write lock (SQLite) or an advisory lock
     (PostgreSQL), and whoever gets it second finds the work done.
     """
+    stamped = _stamped_revision(engine)
+    if stamped is not None and stamped == _head_named_in_files():
+        return False
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     head = head_revision()
     current = current_revision(engine)
     if current == head:

@@ -166,6 +166,9 @@ class Snapshot(Base):
     content_type: Mapped[Optional[str]] = mapped_column(String(200))
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     blob_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    # The key of the part extraction selected (ingest.extraction.Selection.key): a later page with the same
+    # key has the same text. None when not known (imports of text files, re-derivations, older records).
+    content_key: Mapped[Optional[str]] = mapped_column(String(64))
 
     outcome: Mapped[FetchOutcome] = relationship(back_populates="snapshots")
     blob: Mapped[Blob] = relationship()
@@ -208,6 +211,10 @@ class Change(Base):
     severity: Mapped[str] = mapped_column(String(10), default="none")  # analysis.vocabulary.Severity
     summary: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # False when the flagger did not (fully) analyse the change; `analysis_note` says why ("not analysed: …",
+    # "analysis incomplete: …").
+    analysed: Mapped[bool] = mapped_column(Boolean, default=True)
+    analysis_note: Mapped[str] = mapped_column(Text, default="")
     # Decided once, when the change is detected (analysis.vocabulary.is_announced), and never by a re-analysis:
     # whether feeds announce it, and under which flags.
     announced: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -241,6 +248,8 @@ class ChangeAnalysisRow(Base):
     words_removed: Mapped[int] = mapped_column(Integer)
     lines_added: Mapped[int] = mapped_column(Integer)
     lines_removed: Mapped[int] = mapped_column(Integer)
+    analysed: Mapped[bool] = mapped_column(Boolean, default=True)
+    analysis_note: Mapped[str] = mapped_column(Text, default="")
 
 
 class HeldText(Base):

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, defer
 
 from storage import blobs
 from analysis.vocabulary import ChangeKind, Severity
-from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, HeldText, Run, Snapshot, SourceFields,
+from storage.models import (Blob, Change, ChangeAnalysisRow, FetchOutcome, HeldText, Run, Snapshot, SourceFields,
                             SourceLock, SourceRow, Version)
 from storage.processes import alive
 from storage.vocabulary import FailureKind, Outcome, RunKind, RunStatus
@@ -37,6 +37,7 @@ class RawPage:
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names; not stored
     fetched_at: datetime | None = None  # when re-deriving from a stored snapshot: its original fetch time
+    content_key: str | None = None  # the key of the part extraction selected, when it was worked out
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class ChangeFacts:
     evidence: tuple[dict[str, Any], ...] = ()
     announced: bool = False
     reverts_to_version_id: int | None = None
+    analysed: bool = True
+    analysis_note: str = ""  # why the flagger did not (fully) analyse it, when `analysed` is false
 
 
 def text_sha256(text: str) -> str:
@@ -228,18 +231,13 @@ def outcome_at(session: Session, source_id: str, at: datetime) -> FetchOutcome |
 def _previous_keyframe(session: Session, source_id: str, position: int) -> str | None:
     # Refused pages (challenge pages, error pages) are kept, but the pages that
     # became versions are the better dictionary for the next one.
-    last = session.scalar(
-        select(Snapshot.blob_sha256).join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id)
+    return session.scalar(
+        select(func.coalesce(Blob.base_sha256, Blob.sha256)).select_from(Snapshot)
+        .join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id).join(Blob, Blob.sha256 == Snapshot.blob_sha256)
         .where(Snapshot.source_id == source_id, Snapshot.position == position,
                FetchOutcome.outcome.in_([Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED]))
         .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1)
     )
-    if not last:
-        return None
-    try:
-        return blobs.keyframe_of(session, last)
-    except blobs.BlobIntegrityError:
-        return None  # a damaged earlier page must not stop this one being kept: it is stored on its own
 
 
 def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[RawPage], at: datetime) -> None:
@@ -248,8 +246,23 @@ def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[Ra
         session.add(Snapshot(
             outcome_id=outcome.id, source_id=outcome.source_id, position=position, url=page.url,
             final_url=page.final_url, http_status=page.status, content_type=page.content_type,
-            fetched_at=page.fetched_at or at, blob_sha256=stored.sha256,
+            fetched_at=page.fetched_at or at, blob_sha256=stored.sha256, content_key=page.content_key,
         ))
+
+
+def accepted_content_keys(session: Session, source_id: str, current: Version | None) -> tuple[str | None, ...] | None:
+    """The content keys, by position, of the pages of the source's latest accepted fetch, when that fetch's
+    text is the current version; None otherwise."""
+    if current is None:
+        return None
+    latest = session.execute(
+        select(FetchOutcome.id, FetchOutcome.version_id).where(FetchOutcome.source_id == source_id,
+                                                              FetchOutcome.outcome != Outcome.FAILED)
+        .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1)).first()
+    if latest is None or latest.version_id != current.id:
+        return None
+    return tuple(session.scalars(select(Snapshot.content_key).where(Snapshot.outcome_id == latest.id)
+                                 .order_by(Snapshot.position)))
 
 
 def reverted_version(session: Session, source_id: str, new_sha: str, current: Version) -> Version | None:
@@ -261,11 +274,15 @@ def reverted_version(session: Session, source_id: str, new_sha: str, current: Ve
     return next((v for v in recent if v.sha256 == new_sha), None)
 
 
+_LOOK_UP: Any = object()
+
+
 def record_success(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
-                   text: str, change: ChangeFacts | None = None) -> FetchOutcome:
+                   text: str, change: ChangeFacts | None = None, current: Version | None = _LOOK_UP) -> FetchOutcome:
     """Keep the raw pages; add a version (with `change`, its step from the current one) only when the text
-    differs from the current version."""
-    current = current_version(session, source_id)
+    differs from the current version (`current`, when the caller has just read it in this session)."""
+    if current is _LOOK_UP:
+        current = current_version(session, source_id)
     sha = text_sha256(text)
     outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome=Outcome.UNCHANGED,
                            http_status=pages[-1].status if pages else None,
@@ -334,7 +351,8 @@ def _add_change(session: Session, source_id: str, old: Version, new: Version, at
         kind=change.kind, reverts_to_version_id=change.reverts_to_version_id,
         flags=list(change.flags), severity=change.severity, summary=change.summary,
         evidence=list(change.evidence), announced=change.announced,
-        announced_flags=list(change.flags) if change.announced else [], note=note,
+        announced_flags=list(change.flags) if change.announced else [],
+        analysed=change.analysed, analysis_note=change.analysis_note, note=note,
     )
     session.add(row)
     session.flush()
@@ -380,8 +398,10 @@ def replace_analysis(session: Session, change: Change, facts: ChangeFacts, *, at
         flags=list(change.flags or []), severity=change.severity, summary=change.summary,
         evidence=list(change.evidence or []), words_added=change.words_added, words_removed=change.words_removed,
         lines_added=change.lines_added, lines_removed=change.lines_removed,
+        analysed=change.analysed, analysis_note=change.analysis_note,
     ))
     change.kind = facts.kind
+    change.analysed, change.analysis_note = facts.analysed, facts.analysis_note
     change.flags, change.severity, change.summary = list(facts.flags), facts.severity, facts.summary
     change.evidence = list(facts.evidence)
     change.words_added, change.words_removed = facts.words_added, facts.words_removed

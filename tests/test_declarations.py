@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,66 @@ def test_settings_errors_name_their_origin(tmp_path: Path) -> None:
     bad.write_text("[policywatch]\ncolour = 'blue'\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=f"{bad}: unknown setting 'colour'"):
         load_settings(config_file=bad, environ={})
+
+
+def test_a_declarations_file_is_parsed_once_per_process_until_it_changes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import ingest.declarations as declarations
+
+    parsed: list[Path] = []
+    parse = declarations._parse_file
+    monkeypatch.setattr(declarations, "_parse_file", lambda path: parsed.append(path) or parse(path))
+    path = tmp_path / "sources.yaml"
+    entry = ("sources:\n  - {id: testco/policy, vendor: Testco, title: Policy, document_type: Privacy Policy, "
+             "language: en, urls: ['https://example.test/p']}\n")
+    path.write_text(entry, encoding="utf-8")
+    first = declarations.load_sources(path)
+    again = declarations.load_sources(path)
+    assert len(parsed) == 1 and first == again
+    path.write_text(entry.replace("title: Policy", "title: Privacy policy"), encoding="utf-8")
+    assert declarations.load_sources(path)["testco/policy"].title == "Privacy policy"
+    assert len(parsed) == 2
+
+
+BOUNDED_CASES = [
+    ("a: &x {b: 1}\nc: *x\n", {"a": {"b": 1}, "c": {"b": 1}}),
+    ("[" * 40 + "]" * 40, None),
+    ("[" * 41 + "]" * 41, "nested deeper than 40 levels (line 1)"),
+    ("a:\n  " + "- " * 2000 + "x\n", "nested deeper than 40 levels (line 2)"),  # past libyaml's own limit
+    ("a: 1\nb: 2\na: 3\n", "duplicate key 'a' on line 3 (first on line 1)"),
+]
+
+
+def test_declarations_are_read_with_libyaml_where_pyyaml_has_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    from ingest import safeyaml
+
+    if not yaml.__with_libyaml__:
+        pytest.skip("this PyYAML was built without libyaml")
+
+    class Unused(yaml.SafeLoader):
+        def __init__(self, *args: object) -> None:
+            raise AssertionError("the pure-Python parser was used")
+
+    monkeypatch.setattr(safeyaml, "_BoundedLoader", Unused)
+    assert safeyaml.load_bounded("sources: [{id: a}]") == {"sources": [{"id": "a"}]}
+
+
+@pytest.mark.parametrize("libyaml", [True, False], ids=["libyaml", "pure-python"])
+def test_both_yaml_parsers_give_the_same_values_and_the_same_refusals(libyaml: bool, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    from ingest import safeyaml
+
+    if libyaml and not yaml.__with_libyaml__:
+        pytest.skip("this PyYAML was built without libyaml")
+    if not libyaml:
+        monkeypatch.setattr(safeyaml, "_CSafeLoader", None)
+    for text, expected in BOUNDED_CASES:
+        if isinstance(expected, str):
+            with pytest.raises(safeyaml.YamlLimitError, match=re.escape(expected)):
+                safeyaml.load_bounded(text)
+        elif expected is not None:
+            assert safeyaml.load_bounded(text) == expected
+        else:
+            safeyaml.load_bounded(text)

@@ -72,3 +72,33 @@ def test_terminal_diff_marks_words_and_neutralises_escapes() -> None:
     coloured = render_diff(diff, colour=True)
     assert "\x1b[31m" in coloured and "\x1b[2J" not in coloured
     assert safe("a\u202eb") == "a\\u202eb"
+
+
+REPETITIVE = yaml.safe_load((Path(__file__).parent / "data" / "diff" / "repetitive.yaml").read_text(encoding="utf-8"))
+
+
+def repetitive_pair(case: dict) -> tuple[str, str]:
+    rng = random.Random(case["id"])
+    pieces = [rng.choice(case["pieces"]) for _ in range(case["count"])]
+    changed = list(pieces)
+    changed[case["at"]] = case["to"]
+    return case["separator"].join(pieces) + "\n", case["separator"].join(changed) + "\n"
+
+
+@pytest.mark.parametrize("case", REPETITIVE, ids=[c["id"] for c in REPETITIVE])
+def test_repetitive_text_gives_the_real_edit(case: dict) -> None:
+    old, new = repetitive_pair(case)
+    diff = diff_texts(old, new)
+    assert [diff.words_added, diff.words_removed] == case["words"]
+    assert [diff.lines_added, diff.lines_removed] == case["lines"]
+    assert rebuild(diff, "old") == old and rebuild(diff, "new") == new
+
+
+@pytest.mark.parametrize("case", REPETITIVE, ids=[c["id"] for c in REPETITIVE])
+def test_repetitive_text_is_diffed_with_work_independent_of_its_length(case: dict, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # difflib is refused (its work grows with the pairs of equal items), and the search for the smallest
+    # edit finds it within 50 steps, however long the text.
+    monkeypatch.setattr("analysis.sequence.EDIT_STEPS_LIMIT", 50)
+    old, new = repetitive_pair(case)
+    diff = diff_texts(old, new)
+    assert [diff.words_added, diff.words_removed] == case["words"]

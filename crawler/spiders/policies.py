@@ -21,7 +21,8 @@ from crawler.browser import DEFAULT_CHROMIUM, INSTALL_HINT, LADDER, browser_avai
 from crawler.failures import classify_download_failure
 from crawler.completeness import TRUNCATED
 from crawler.items import FetchedDocument
-from crawler.ladder import FAILED, response_headers, with_note
+from crawler.ladder import FAILED, PREPARED, response_headers, with_note
+from ingest.judge import PreparedPage
 from ingest.declarations import FETCHED_SCHEMES, Source, load_sources, select_sources
 from ingest.results import FetchFailure
 from storage.record import RawPage
@@ -64,8 +65,10 @@ class PoliciesSpider(scrapy.Spider):
                 continue
             yield self.page_request(source, 0, [], browser=source.fetch == "browser")
 
-    def page_request(self, source: Source, index: int, pages: list[RawPage], browser: bool = False) -> scrapy.Request:
-        meta = {"source_id": source.id, "index": index, "pages": pages, "handle_httpstatus_list": ERROR_STATUSES}
+    def page_request(self, source: Source, index: int, pages: list[RawPage], browser: bool = False,
+                     prepared: list[PreparedPage | None] | None = None) -> scrapy.Request:
+        meta = {"source_id": source.id, "index": index, "pages": pages, "prepared": prepared or [],
+                "handle_httpstatus_list": ERROR_STATUSES}
         if browser:
             meta.update(browser_meta(source, self.settings))
         return scrapy.Request(source.urls[index], callback=self.parse_page, errback=self.fetch_failed,
@@ -81,6 +84,8 @@ class PoliciesSpider(scrapy.Spider):
             headers=response_headers(response),
         )
         pages = [*meta["pages"], page]
+        ready = meta.get(PREPARED)
+        prepared = [*meta.get("prepared", []), ready if ready is not None and ready.body is response.body else None]
         failure = meta.get(FAILED) or meta.get(TRUNCATED)
         if failure is not None:
             # The refused page is kept with the failure, as evidence of what was served instead;
@@ -89,9 +94,9 @@ class PoliciesSpider(scrapy.Spider):
             yield FetchedDocument(source.id, kept, failure=with_note(failure, meta))
         elif 200 <= response.status < 300 and len(pages) < len(source.urls):
             # A site that needed the browser for one page will need it for the next.
-            yield self.page_request(source, len(pages), pages, browser=meta.get(LADDER) == "browser")
+            yield self.page_request(source, len(pages), pages, browser=meta.get(LADDER) == "browser", prepared=prepared)
         else:
-            yield FetchedDocument(source.id, pages)
+            yield FetchedDocument(source.id, pages, prepared=prepared)
 
     def fetch_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ text, whatever server the bytes came from.
 """
 
 from .errors import ExtractionError, FilterSpecError
-from .extract import ExtractionRules, extract_html, extract_markdown
+from .extract import ExtractionRules, Selection, extract_html, extract_markdown, select_content
 from .filters import BUILTIN_FILTERS, FilterSpec, parse_filter
 from .html_markdown import html_to_markdown
 from .normalize import COMBINED_SEPARATOR, combine, normalize_text
@@ -16,6 +16,7 @@ __all__ = [
     "COMBINED_SEPARATOR",
     "ExtractionError",
     "ExtractionRules",
+    "Selection",
     "FilterSpec",
     "FilterSpecError",
     "combine",
@@ -24,5 +25,6 @@ __all__ = [
     "html_to_markdown",
     "normalize_text",
     "parse_filter",
+    "select_content",
     "validate_selector",
 ]

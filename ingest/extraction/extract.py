@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
 from lxml import etree
 
 from storage.vocabulary import FailureKind
@@ -11,8 +15,8 @@ from storage.vocabulary import FailureKind
 from .decode import decode_html
 from .errors import ExtractionError
 from .filters import DEFAULT_FILTERS, FilterSpec, _as_tuple
+from .html_markdown import converter_input, html_to_markdown
 from .noise import decode_cloudflare_emails
-from .html_markdown import html_to_markdown
 from .normalize import normalize_text
 from .selectors import compile_selectors
 from .transforms import apply_text_filters, rewrite_markdown_links, url_rewriter
@@ -117,8 +121,44 @@ def _filters(rules: ExtractionRules) -> tuple[FilterSpec, ...]:
     return DEFAULT_FILTERS + tuple(f for f in rules.filters if f not in DEFAULT_FILTERS)
 
 
-def extract_html(html: bytes, rules: ExtractionRules, *, encoding: str | None = None) -> str:
-    """Normalised Markdown for the part of the page ``rules`` select."""
+# A content key covers the code that turns selected content into text: a text
+# made by another version of extraction is never taken for this one's.
+_CODE_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))).digest()
+
+
+class Selection:
+    """The part of a page that ``rules`` select, parsed once: its content key, and its text on demand.
+
+    Two selections with the same ``key`` give the same text (the key covers
+    the rules, the extraction code and everything of the selected elements
+    the conversion reads), so a page whose key is that of an earlier fetch
+    need not be converted again.
+    """
+
+    def __init__(self, roots: list, rules: ExtractionRules):
+        self.roots = roots
+        self.rules = rules
+        self.filters = _filters(rules)
+        self._rewrite = url_rewriter(self.filters)
+
+    @cached_property
+    def key(self) -> str:
+        digest = hashlib.sha256(_CODE_DIGEST)
+        digest.update(repr((self.rules, self.filters)).encode("utf-8"))
+        digest.update(converter_input(self.roots, self._rewrite))
+        return digest.hexdigest()
+
+    def text(self) -> str:
+        """Normalised Markdown of the selected elements (they are not to be used again after this)."""
+        text = html_to_markdown(self.roots, self._rewrite)
+        text = normalize_text(apply_text_filters(text, self.filters))
+        if not text:
+            raise ExtractionError(FailureKind.EMPTY, f"no text left after extraction ({_describe(self.rules)})")
+        return text
+
+
+def select_content(html: bytes, rules: ExtractionRules, *, encoding: str | None = None) -> Selection:
+    """The page parsed, invisible and removed elements dropped, and the part ``rules`` select."""
     root = _parse(html, encoding)
     etree.strip_elements(root, *_INVISIBLE_TAGS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     for element in _HIDDEN_INPUTS(root):
@@ -130,12 +170,12 @@ def extract_html(html: bytes, rules: ExtractionRules, *, encoding: str | None = 
     if removals:
         for element in _xpath(removals)(root):
             _drop(element)
-    roots = _select(root, rules.select)
-    text = html_to_markdown(roots, url_rewriter(filters))
-    text = normalize_text(apply_text_filters(text, filters))
-    if not text:
-        raise ExtractionError(FailureKind.EMPTY, f"no text left after extraction ({_describe(rules)})")
-    return text
+    return Selection(_select(root, rules.select), rules)
+
+
+def extract_html(html: bytes, rules: ExtractionRules, *, encoding: str | None = None) -> str:
+    """Normalised Markdown for the part of the page ``rules`` select."""
+    return select_content(html, rules, encoding=encoding).text()
 
 
 def extract_markdown(text: str, rules: ExtractionRules) -> str:

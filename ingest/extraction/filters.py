@@ -71,6 +71,15 @@ _RELATIVE_DATES = (
     (rf"(?i){_START}mis\s+à\s+jour[*_:\s]+il\s+y\s+a\s+{_NUMBER_FR}\s+{_UNIT_FR}(?!\w)\.?{_EMPHASIS}", ""),
 )
 
+# What every match of a pattern above contains, found by one quick search before the pattern itself
+# (which, starting with optional emphasis and a lookbehind, is tried at every position of the text). The
+# gate reads the text as its pattern does (the same flags), so a text it does not find is one the pattern
+# cannot change. A filter whose every pattern has a gate is first looked for with all its gates at once.
+PATTERN_GATES: Mapping[str, str] = MappingProxyType(dict(zip(
+    (pattern for pattern, _ in _RELATIVE_DATES),
+    (r"(?i:updated[*_:\s]+(?:\d|a|one|yesterday|today|just))", r"(?i:aktualisiert)", r"(?i:mis\s+à\s+jour[*_:\s]+il\s+y\s+a)"),
+)))
+
 # OpenAI marks external links with a visually hidden "(opens in a new window)",
 # preceded by a U+2060 word joiner that glues it to the link text.
 _OPENS_IN_NEW_WINDOW = ((r"(?i)[\u2060 \t]*\(opens in a new window\)", ""),)

@@ -652,3 +652,36 @@ _END: dict[str, Callable[[MarkdownConverter, object], None]] = {
 def html_to_markdown(roots: Iterable, rewrite_url: UrlRewriter | None = None) -> str:
     """Markdown for the elements ``roots``, in order (not normalised)."""
     return MarkdownConverter(rewrite_url).convert(roots)
+
+
+_READ_URLS = etree.XPath("descendant-or-self::a[@href] | descendant-or-self::img[@src]")
+
+
+def _url_as_read(raw: str, rewrite_url: UrlRewriter) -> str:
+    # What `_start_link` and `_start_img` make of an address; the converter reads nothing else of it.
+    url = md.clean_url(raw)
+    return rewrite_url(url) if url and url[:11].lower() != "javascript:" else url
+
+
+def converter_input(roots: Iterable, rewrite_url: UrlRewriter | None = None) -> bytes:
+    """Everything of ``roots`` that ``html_to_markdown`` reads, as bytes: equal bytes give equal Markdown.
+
+    The elements are serialised whole, except that link and image addresses
+    appear as the converter uses them (per-request tracking parameters
+    removed), so a page that only changed those serialises the same.
+    """
+    parts = []
+    for root in roots:
+        restore = []
+        if rewrite_url is not None:
+            for element in _READ_URLS(root):
+                name = "href" if element.tag == "a" else "src"
+                raw = element.get(name)
+                read = _url_as_read(raw, rewrite_url)
+                if read != raw:
+                    restore.append((element, name, raw))
+                    element.set(name, read)
+        parts.append(etree.tostring(root, encoding="utf-8", with_tail=False))
+        for element, name, raw in restore:
+            element.set(name, raw)
+    return b"\0".join(parts)

@@ -29,10 +29,8 @@ import lxml.html
 from lxml import etree
 
 from ingest.news.declarations import NewsKind, NewsSource
+from ingest.news.limits import GDELT_API, GDELT_MIN_INTERVAL_SECONDS  # noqa: F401 (also named from here)
 
-GDELT_API = "https://api.gdeltproject.org/api/v2/doc/doc"
-# GDELT asks for at most one request every 5 seconds.
-GDELT_MIN_INTERVAL_SECONDS = 5.0
 GDELT_MAX_RECORDS = 250  # the API's own ceiling
 _GDELT_LANGUAGES = {"english": "en", "german": "de", "french": "fr"}
 _GZIP_MAGIC = b"\x1f\x8b"

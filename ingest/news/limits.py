@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+GDELT_API = "https://api.gdeltproject.org/api/v2/doc/doc"
+# GDELT asks for at most one request every 5 seconds.
+GDELT_MIN_INTERVAL_SECONDS = 5.0
+
 
 @dataclass(frozen=True)
 class NightLimits:

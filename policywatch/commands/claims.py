@@ -15,14 +15,12 @@ import argparse
 import difflib
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from analysis.claims import ClaimStatus, EvidenceInterval, StatusEvent, Suggestion, status_at, suggest
 from analysis.claims.suggest import LABEL
-from ingest.claims import ClaimsReport, claims_digest, evaluate_claims
-from ingest.claims_events import source_info
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, time_argument
 from policywatch.jsonview import when
 from policywatch.terminal import BOLD, RESET, use_colour
@@ -30,6 +28,9 @@ from storage import claims_queries as queries
 from storage.claims_models import ClaimErrorRow
 from storage.db import transaction
 from storage.models import SourceRow, Version
+
+if TYPE_CHECKING:
+    from ingest.claims import ClaimsReport
 
 ACTIONS = ("list", "show", "evaluate", "suggest")
 
@@ -117,6 +118,8 @@ def _claims_or_fail(session: Any, claim_id: str | None = None, at: datetime | No
 
 def _stale_warning(ctx: Context, session: Any) -> None:
     try:
+        from ingest.claims import claims_digest  # the claims readers, loaded by the claims commands only
+
         digest = claims_digest(ctx.settings.claims)
     except ValueError:
         return
@@ -256,6 +259,8 @@ def evaluate_command(ctx: Context, args: argparse.Namespace) -> int:
     factory = ctx.factory(must_exist=True)
     now = datetime.now(timezone.utc)
     plan = ctx.claims_plan()
+    from ingest.claims import evaluate_claims
+
     report = evaluate_claims(factory, plan, now, full=args.full)
     print_claims(ctx, [report])
     at = args.at or now
@@ -302,6 +307,8 @@ def suggest_command(ctx: Context, args: argparse.Namespace) -> int:
             if not rows:
                 raise UserError(f"no recorded source {args.source!r}")
         else:
+            from ingest.claims_events import source_info
+
             rows = [r for r in rows if claim.in_scope(source_info(r))]
         texts: dict[str, dict[str, str]] = {}
         for row in rows:

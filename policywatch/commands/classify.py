@@ -7,7 +7,6 @@ import json
 import sys
 from typing import Iterable, Iterator
 
-from analysis.flags import classify_json_lines
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
 from policywatch.terminal import json_safe
 
@@ -20,6 +19,8 @@ def _as_json_lines(lines: Iterable[str]) -> Iterator[str]:
 
 
 def classify(ctx: Context, args: argparse.Namespace) -> int:
+    from analysis.flags import classify_json_lines
+
     name = args.file
     try:
         stream = sys.stdin if name == "-" else open(name, encoding="utf-8")

@@ -8,22 +8,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import UserInputError
-from ingest.claims import ClaimsPlan
-from ingest.declarations import Source, load_sources
-from ingest.judge import GuardPolicy
-from ingest.news.declarations import NewsConfig, load_news
-from ingest.importer import CLOCK_SKEW
 from policywatch.config import Settings
 from policywatch.terminal import json_text, safe
 from storage.db import make_engine, session_factory, upgrade
 from storage.times import parse_time
+
+if TYPE_CHECKING:
+    from ingest.claims import ClaimsPlan
+    from ingest.declarations import Source
+    from ingest.judge import GuardPolicy
+    from ingest.news.declarations import NewsConfig
 
 
 class ExitStatus(IntEnum):
@@ -58,6 +59,8 @@ def time_argument(value: str) -> datetime:
 def now_argument(value: str) -> datetime:
     """`--now`: a time to record something as made at, which cannot be in the future (a typo in the year would
     date records there, and every later import would have to come after them)."""
+    from ingest.importer import CLOCK_SKEW  # commands import the layers below only when they use them
+
     when = time_argument(value)
     if when > datetime.now(timezone.utc) + CLOCK_SKEW:
         raise argparse.ArgumentTypeError(f"{value!r} is in the future")
@@ -85,16 +88,24 @@ class Context:
         print(json_text(data), file=self.out)
 
     def guard_policy(self) -> GuardPolicy:
+        from ingest.judge import GuardPolicy
+
         return GuardPolicy(self.settings.too_short_fraction, self.settings.failing_after_runs)
 
     def sources(self) -> dict[str, Source]:
+        from ingest.declarations import load_sources  # not every command reads the declarations
+
         return load_sources(self.settings.sources)
 
     def news(self) -> NewsConfig:
+        from ingest.news.declarations import load_news
+
         return load_news(self.settings.news)
 
     def claims_plan(self, sources: dict[str, Source] | None = None) -> ClaimsPlan:
         """The claims every recording command evaluates, against the declared sources."""
+        from ingest.claims import ClaimsPlan
+
         return ClaimsPlan(self.settings.claims, sources if sources is not None else self.sources(),
                           self.settings.claim_time_limit)
 

@@ -6,16 +6,18 @@ import argparse
 from datetime import datetime, timezone
 from typing import Sequence
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.exc import DBAPIError
 
-from crawler.runner import CrawlPlan, CrawlResult, run_crawls
-from ingest.claims import evaluate_claims
-from ingest.declarations import select_sources
 from policywatch.commands.claims import print_claims, print_run_claims
 from policywatch.commands.context import AddCommand, Context, ExitStatus, now_argument, outcome_status
 from policywatch.summary import failure_lines, held_lines, run_line
 from storage.db import DatabaseError, database_problem, is_database_problem, reading
 from storage.models import Run
+
+if TYPE_CHECKING:
+    from crawler.runner import CrawlResult
 
 
 def report_runs(ctx: Context, results: Sequence[CrawlResult]) -> ExitStatus:
@@ -41,12 +43,17 @@ def report_runs(ctx: Context, results: Sequence[CrawlResult]) -> ExitStatus:
 
 def prepare_claims(ctx: Context, now: datetime | None) -> None:
     """Claims files read and synchronised before the crawler starts: their errors stop the command first."""
+    from ingest.claims import evaluate_claims
+
     claims = ctx.claims_plan()
     evaluate_claims(ctx.factory(), claims, now or datetime.now(timezone.utc))
     print_claims(ctx, claims.reports)
 
 
 def crawl(ctx: Context, args: argparse.Namespace) -> int:
+    from crawler.runner import CrawlPlan, run_crawls
+    from ingest.declarations import select_sources
+
     select_sources(ctx.sources(), args.only)
     ctx.engine()  # schema errors surface before the crawl starts
     try:

@@ -30,10 +30,6 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-import yaml
-
-from crawler.runner import CrawlPlan, news_plan, run_crawls
-from ingest.news.declarations import BUNDLED_DIR as BUNDLED_NEWS
 from policywatch.commands.articles import article_line, print_article
 from policywatch.commands.claims import list_claims, print_run_claims
 from policywatch.commands.context import AddCommand, Context
@@ -64,6 +60,8 @@ def edition_routes(number: int) -> dict[str, Page]:
 
 
 def _stories() -> dict[str, Any]:
+    import yaml  # the demo alone writes YAML: other commands do not load PyYAML for it
+
     data: dict[str, Any] = yaml.safe_load((NEWS_PAGES / "stories.yaml").read_text(encoding="utf-8"))
     return data
 
@@ -96,6 +94,10 @@ def press_routes(day: int, base: str) -> dict[str, Page]:
 
 def write_news_declarations(directory: Path, base_url: str) -> Path:
     """The demo press as news declarations, with the bundled relevance rules taught the demo vendor's name."""
+    import yaml
+
+    from ingest.news.declarations import BUNDLED_DIR as BUNDLED_NEWS
+
     folder = directory / "news"
     folder.mkdir(parents=True, exist_ok=True)
     news = [{"id": o["id"], "kind": "feed", "url": base_url + o["feed"], "language": o["language"],
@@ -123,6 +125,8 @@ def write_claims(directory: Path) -> Path:
 
 
 def run_demo(ctx: Context, directory: Path) -> int:
+    from crawler.runner import CrawlPlan, news_plan, run_crawls
+
     directory.mkdir(parents=True, exist_ok=True)
     db = directory / "policywatch.db"
     for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):

@@ -6,16 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from ingest.declarations import select_sources
-from ingest.extraction import ExtractionError
-from ingest.importer import CONTENT_TYPES
-from ingest.judge import extract_document
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
 from policywatch.terminal import safe
 from storage.record import RawPage
 
 
 def extract(ctx: Context, args: argparse.Namespace) -> int:
+    from ingest.declarations import select_sources
+    from ingest.extraction import ExtractionError
+    from ingest.importer import CONTENT_TYPES
+    from ingest.judge import extract_document
+
     source = select_sources(ctx.sources(), [args.source])[0]
     pages = []
     for name in args.files:

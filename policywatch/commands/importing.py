@@ -6,13 +6,14 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from ingest.importer import import_entries, read_manifest
 from policywatch.commands.context import AddCommand, Context, ExitStatus, outcome_status
 from policywatch.commands.claims import print_claims
 from storage.vocabulary import Outcome
 
 
 def import_command(ctx: Context, args: argparse.Namespace) -> int:
+    from ingest.importer import import_entries, read_manifest
+
     sources = ctx.sources()
     # The manifest is read and checked before the database is opened: a refused manifest writes nothing.
     manifest = Path(args.manifest)

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.runner import CrawlResult, news_plan, run_crawls
-from ingest.news.declarations import select_news
 from policywatch.commands.context import (AddCommand, Context, ExitStatus, UserError, now_argument, outcome_status,
                                           time_argument)
 from policywatch.jsonview import when
@@ -19,6 +17,9 @@ from storage.db import reading
 from storage.models import Run
 from storage.news_models import ArticleFetch, ArticleRow, ArticleVersion, FeedFetch
 from storage.vocabulary import ArticleOutcome, FetchReason
+
+if TYPE_CHECKING:
+    from crawler.runner import CrawlResult
 
 SHORT_ID = 12
 
@@ -109,6 +110,9 @@ def report_news_runs(ctx: Context, results: Sequence[CrawlResult], quiet: bool =
 
 
 def news(ctx: Context, args: argparse.Namespace) -> int:
+    from crawler.runner import news_plan, run_crawls
+    from ingest.news.declarations import select_news
+
     config = ctx.news()
     selected = select_news(config.sources, args.only)
     if not selected:

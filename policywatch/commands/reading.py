@@ -23,7 +23,15 @@ def _change_brief(change: Change | None) -> dict[str, Any] | None:
     if change is None:
         return None
     return {"kind": change.kind, "words_added": change.words_added, "words_removed": change.words_removed,
-            "note": change.note}
+            "analysed": change.analysed, "analysis_note": change.analysis_note, "note": change.note}
+
+
+def _meaning(change: Change) -> str:
+    """What the flagger made of a change, for one line: its severity and summary when flagged, why it was
+    not (fully) analysed when it was not."""
+    if not change.analysed:
+        return f"  ({change.analysis_note or 'not analysed'})"
+    return f"  [{change.severity}] {change.summary}" if change.flags else ""
 
 
 def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
@@ -42,8 +50,7 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
         for v in versions:
             change = changes.get(v.id)
             what = "first version" if change is None else (
-                f"{change.kind}: +{change.words_added} / -{change.words_removed} words"
-                + (f"  [{change.severity}] {change.summary}" if change.flags else ""))
+                f"{change.kind}: +{change.words_added} / -{change.words_removed} words" + _meaning(change))
             ctx.say(f"  v{v.number}  {jsonview.when(v.first_seen)}  confirmed {jsonview.when(v.last_confirmed)}  "
                     f"{len(v.text.split())} words  {what}")
             if change is not None and change.note:
@@ -120,6 +127,8 @@ def print_diff(ctx: Context, source_id: str, a: int | None = None, b: int | None
         if change is not None and change.flags:
             ctx.say(f"flags: {', '.join(change.flags)}  severity: {change.severity}")
             ctx.say(f"summary: {change.summary}")
+        if change is not None and not change.analysed:
+            ctx.say(f"analysis: {change.analysis_note or 'not analysed'}")
         ctx.out.write(render_diff(diff, use_colour(ctx.out, colour), context=context))
     return ExitStatus.OK
 
@@ -137,8 +146,7 @@ def changes(ctx: Context, args: argparse.Namespace) -> int:
         for r in rows:
             c = r.change
             ctx.say(f"{jsonview.when(c.detected_at)}  {r.source.id}  v{r.from_number}→v{r.to_number}  {c.kind}  "
-                    f"+{c.words_added} / -{c.words_removed} words"
-                    + (f"  [{c.severity}] {c.summary}" if c.flags else ""))
+                    f"+{c.words_added} / -{c.words_removed} words" + _meaning(c))
         if not rows:
             ctx.say("no changes recorded")
     return ExitStatus.OK

@@ -8,15 +8,15 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from ingest.declarations import select_sources
-from ingest.reanalyse import reanalyse as reanalyse_changes
-from ingest.reextract import NOTHING_STORED, reextract as reextract_sources
 from policywatch.commands.context import AddCommand, Context, ExitStatus, now_argument, outcome_status, time_argument
 from policywatch.commands.claims import print_claims
 from storage.vocabulary import Outcome
 
 
 def reextract(ctx: Context, args: argparse.Namespace) -> int:
+    from ingest.declarations import select_sources
+    from ingest.reextract import NOTHING_STORED, reextract as reextract_sources
+
     declared = ctx.sources()
     sources = select_sources(declared, args.only)
     claims = ctx.claims_plan(declared)
@@ -40,6 +40,8 @@ def reextract(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def reanalyse(ctx: Context, args: argparse.Namespace) -> int:
+    from ingest.reanalyse import reanalyse as reanalyse_changes
+
     claims = ctx.claims_plan()
     report = reanalyse_changes(ctx.factory(must_exist=True), args.now or datetime.now(timezone.utc),
                                args.only or (), args.since, claims)

@@ -8,8 +8,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
-from reports.site import BuildStats, build_site
-from reports.urls import normalise_base_url
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reports.site import BuildStats
 
 DEFAULT_OUT = "site"
 DEFAULT_PORT = 8765
@@ -18,6 +20,8 @@ DEFAULT_PORT = 8765
 def base_url(value: str | None) -> str | None:
     if value is None:
         return None
+    from reports.urls import normalise_base_url
+
     try:
         return normalise_base_url(value)
     except ValueError as exc:
@@ -37,6 +41,8 @@ def print_build(ctx: Context, stats: BuildStats, out: Path) -> None:
 
 
 def build_report(ctx: Context, out: Path, base: str | None = None, full: bool = False) -> BuildStats:
+    from reports.site import build_site
+
     return build_site(ctx.factory(must_exist=True), out, base, full=full,
                       failing_after=ctx.settings.failing_after_runs)
 

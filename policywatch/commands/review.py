@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from ingest.review import ReviewError, accept, candidates, describe
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
 
 
 def review(ctx: Context, args: argparse.Namespace) -> int:
+    from ingest.review import ReviewError, accept, candidates, describe
+
     source = ctx.sources().get(args.id)
     factory = ctx.factory(must_exist=True)
     if args.accept is not None:

@@ -16,9 +16,6 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from crawler.runner import CrawlPlan, news_plan, run_crawls
-from ingest.news.declarations import select_news
-from ingest.news.schedule import DUE_MARGIN
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, now_argument, outcome_status, time_argument
 from policywatch.commands.news import report_news_runs
 from policywatch.commands.claims import print_run_claims
@@ -121,6 +118,9 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _news_due(ctx: Context, now: datetime) -> bool:
+    from ingest.news.declarations import select_news
+    from ingest.news.schedule import DUE_MARGIN
+
     """Whether the news has anything to do tonight: an enabled news source, or a known article due again."""
     if select_news(ctx.news().sources):
         return True
@@ -129,6 +129,8 @@ def _news_due(ctx: Context, now: datetime) -> bool:
 
 
 def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | None, out: Path, log: RunLog) -> int:
+    from crawler.runner import CrawlPlan, news_plan, run_crawls
+
     if not ctx.sources():
         raise UserError(f"no sources are declared in {ctx.settings.sources}")
     ctx.news()  # broken news declarations stop the run before anything is fetched

@@ -1,0 +1,307 @@
+"""A nightly crawl against its floor: `policywatch crawl` beside a bare Scrapy + lxml spider.
+
+    python bench/crawl_speed.py [--sources 1000] [--repeat 1] [--changed 0.02] [--digest]
+
+Serves N copies of the real OpenAI policy snapshots of ../shared/ota-data
+from a local server on 127.0.0.1 (TCP_NODELAY, one write per response), each
+response with fresh random values in place of the page's own hashes and
+nonces (as real pages have on every fetch; the values are chosen so the
+extracted text stays the same). Then, each in its own process, it measures:
+
+- the floor: a bare Scrapy spider that fetches every page and parses it with lxml;
+- the first night: `policywatch crawl` into a fresh SQLite database;
+- the unchanged night: `policywatch crawl` again, every page with new nonces, the same text;
+- with --changed F: a night in which a fraction F of the sources serve their next real version.
+
+Both crawlers fetch 8 pages at a time from the one host, AutoThrottle off.
+It prints CPU-seconds (user + system, the whole process), the ratio to the
+floor, and peak memory (maximum resident set). With --repeat N each figure is
+the median of N runs (each policywatch run starts from a fresh database).
+--digest prints a hash of every stored text, snapshot, change and feed entry, to
+compare before and after a change to the code: responses are random but
+seeded by night and path, so the same code records the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from policywatch.localserver import LocalServer, Page  # noqa: E402
+from policywatch.reference_data import shared_dir  # noqa: E402
+
+US_UNTIL = "2024-05"  # snapshots before this were taken with the US page's selector
+TOKEN = re.compile(rb"[0-9a-f]{16,}|[A-Za-z0-9_-]{20,}={0,2}")
+HEX = b"0123456789abcdef"
+
+DECLARATIONS_HEAD = """\
+filters:
+  openai-noise:
+    strip_query_params: ["openaicom-did", "openaicom_referred", "utm_*"]
+    replace:
+      - pattern: "\\u2060?\\\\(opens in a new window\\\\)"
+        with: ""
+sources:
+"""
+
+FLOOR_SPIDER = textwrap.dedent("""\
+    import sys
+    import lxml.html
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    URLS = open(sys.argv[1]).read().split()
+
+    class Floor(scrapy.Spider):
+        name = "floor"
+
+        async def start(self):
+            for url in URLS:
+                yield scrapy.Request(url, dont_filter=True)
+
+        def parse(self, response):
+            root = lxml.html.document_fromstring(response.body)
+            yield {"url": response.url, "elements": sum(1 for _ in root.iter())}
+
+    process = CrawlerProcess({
+        "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False,
+        "CONCURRENT_REQUESTS": 8, "CONCURRENT_REQUESTS_PER_DOMAIN": 8, "AUTOTHROTTLE_ENABLED": False,
+        "DOWNLOAD_DELAY": 0, "ROBOTSTXT_OBEY": False, "COOKIES_ENABLED": False,
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    })
+    process.crawl(Floor)
+    process.start()
+""")
+
+
+@dataclass(frozen=True)
+class BasePage:
+    name: str
+    body: bytes
+    tokens: tuple[bytes, ...]  # values that may change on every fetch without changing the text
+    select: str
+    remove: tuple[str, ...]
+    successor: int  # index of the page holding this document's next real version
+
+
+def load_pages(snapshots: Path) -> list[BasePage]:
+    from ingest.extraction import BUILTIN_FILTERS, ExtractionRules, extract_html
+
+    paths = sorted(snapshots.rglob("*.html"))
+    pages = []
+    for index, path in enumerate(paths):
+        us = path.name < US_UNTIL
+        select = "#landings-privacy-policy" if us else "main"
+        remove = ("header", "footer", "[aria-hidden=true]") if us else ('select[name="Locale Select"]', "main .sr-only")
+        body = path.read_bytes()
+        filters = tuple(BUILTIN_FILTERS[n] for n in ("tracking-params", "relative-dates", "typography"))
+        text = extract_html(body, ExtractionRules(select=(select,), remove=remove, filters=filters))
+        found = sorted(set(TOKEN.findall(body)), key=lambda t: (len(t), t))[-60:]
+        # A value with a digit in it (a hash, a nonce), never a name such as an id or class a selector uses.
+        tokens = tuple(t for t in found if re.search(rb"\d", t) and t.decode("latin-1") not in text)
+        pages.append(BasePage(path.name, body, tokens, select, remove, index))
+    # The next version of the same document, in time; the newest one's is the one before it.
+    def document(page: BasePage) -> tuple[bool, bool]:
+        return page.name < US_UNTIL, "improve-model-performance" in page.name
+
+    result = []
+    for index, page in enumerate(pages):
+        same = sorted((p.name, i) for i, p in enumerate(pages) if document(p) == document(page))
+        names = [name for name, _ in same]
+        at = names.index(page.name)
+        successor = same[at + 1][1] if at + 1 < len(same) else same[max(0, at - 1)][1]
+        result.append(BasePage(page.name, page.body, page.tokens, page.select, page.remove, successor))
+    return result
+
+
+def fetched_body(page: BasePage, night: str, path: str) -> bytes:
+    rng = random.Random(f"{night}:{path}")
+    body = page.body
+    for token in page.tokens:
+        body = body.replace(token, bytes(rng.choice(HEX) for _ in token))
+    return body
+
+
+class Night:
+    """Which page each path serves tonight, with tonight's nonces."""
+
+    def __init__(self, pages: list[BasePage], count: int):
+        self.pages, self.count = pages, count
+        self.name = "first"
+        self.served = [i % len(pages) for i in range(count)]
+
+    def route(self, index: int):  # type: ignore[no-untyped-def]
+        path = f"/policy/{index}"
+        return lambda: Page(fetched_body(self.pages[self.served[index]], self.name, path))
+
+
+def write_declarations(path: Path, base_url: str, night: Night) -> None:
+    lines = [DECLARATIONS_HEAD]
+    for index in range(night.count):
+        page = night.pages[night.served[index]]
+        remove = ", ".join(json.dumps(r) for r in page.remove)
+        lines.append(f"""\
+  - id: bench/s{index:05d}
+    vendor: OpenAI
+    title: Privacy Policy copy {index}
+    document_type: Privacy Policy
+    language: en
+    urls: ["{base_url}/policy/{index}"]
+    select: {json.dumps(page.select)}
+    remove: [{remove}]
+    filters: [openai-noise, tracking-params, relative-dates, typography]
+""")
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """CPU-seconds (user + system) and peak resident memory (MB) of one process run to its end."""
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        output = out.read().decode("utf-8", "replace")
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{output[-3000:]}")
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output
+
+
+def policywatch(db: Path, sources: Path, now: str) -> list[str]:
+    return [sys.executable, "-m", "policywatch", "--db", str(db), "--sources", str(sources), "crawl", "--now", now]
+
+
+def crawl_env(workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+    env.update({"POLICYWATCH_AUTOTHROTTLE": "false", "POLICYWATCH_CONCURRENCY_PER_DOMAIN": "8",
+                "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": "true", "POLICYWATCH_CONFIG": str(workdir / "none.toml")})
+    (workdir / "none.toml").write_text("", encoding="utf-8")
+    return env
+
+
+def outcome_counts(db: Path) -> dict[str, int]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        row = conn.execute("SELECT id FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+        return dict(conn.execute("SELECT outcome, count(*) FROM fetch_outcomes WHERE run_id = ? GROUP BY outcome",
+                                 (row[0],)).fetchall())
+
+
+def digest(db: Path, workdir: Path, env: dict[str, str]) -> str:
+    """A hash of what the record holds: versions, snapshots' bytes, changes, and the report's feeds."""
+    import sqlite3
+
+    h = hashlib.sha256()
+    with sqlite3.connect(db) as conn:
+        for query in ("SELECT source_id, number, sha256, text FROM versions ORDER BY source_id, number",
+                      "SELECT s.source_id, s.position, s.fetched_at, s.blob_sha256, s.http_status FROM snapshots s "
+                      "ORDER BY s.source_id, s.fetched_at, s.position",
+                      "SELECT source_id, detected_at, words_added, words_removed, lines_added, lines_removed, kind, "
+                      "flags, severity, summary, evidence, announced, announced_flags FROM changes "
+                      "ORDER BY source_id, detected_at"):
+            for row in conn.execute(query):
+                h.update(repr(row).encode("utf-8"))
+    site = workdir / "site"
+    subprocess.run([sys.executable, "-m", "policywatch", "--db", str(db), "report", "--out", str(site),
+                    "--base-url", "https://policywatch.example/"], env=env, cwd=REPO, check=True, capture_output=True)
+    for feed in sorted([*site.rglob("*.atom"), *site.rglob("*.rss")]):
+        # The feeds' own build time is not part of what was recorded, and change numbers follow the order
+        # in which concurrent fetches happened to be recorded: lines are compared as a set, numbers left out.
+        text = re.sub(rb"<(updated|lastBuildDate)>[^<]*</\1>", b"", feed.read_bytes())
+        text = re.sub(rb"changes/\d+\.html", b"changes/N.html", text)
+        h.update(feed.relative_to(site).as_posix().encode())
+        h.update(b"\n".join(sorted(text.splitlines())))
+    return h.hexdigest()[:16]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement; the median is shown")
+    parser.add_argument("--changed", type=float, default=0.0, help="also measure a night in which this fraction of "
+                        "sources serve their next real version")
+    parser.add_argument("--digest", action="store_true", help="print a hash of everything recorded (slow: builds the report)")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the last run's database and report in DIR")
+    args = parser.parse_args()
+    shared = shared_dir()
+    if shared is None:
+        print("skipped: ../shared/ota-data not found")
+        return 0
+    pages = load_pages(shared / "ota-data" / "snapshots")
+    night = Night(pages, args.sources)
+    average = sum(len(p.body) for p in pages) / len(pages)
+    print(f"{args.sources} sources served locally from {len(pages)} real OpenAI snapshots (average {average / 1024:.0f} KB), "
+          f"{args.repeat} run(s) each, median shown")
+    figures: dict[str, list[tuple[float, float]]] = {}
+    digests: list[str] = []
+    with LocalServer({f"/policy/{i}": night.route(i) for i in range(args.sources)}) as server, \
+            tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        env = crawl_env(work)
+        urls = work / "urls.txt"
+        urls.write_text("\n".join(f"{server.base_url}/policy/{i}" for i in range(args.sources)), encoding="utf-8")
+        floor = work / "floor.py"
+        floor.write_text(FLOOR_SPIDER, encoding="utf-8")
+        declarations = work / "sources.yaml"
+        for run in range(args.repeat):
+            night.name, night.served = "first", [i % len(pages) for i in range(args.sources)]
+            figures.setdefault("floor (Scrapy + lxml)", []).append(measure([sys.executable, str(floor), str(urls)])[:2])
+            db = work / f"run{run}.db"
+            write_declarations(declarations, server.base_url, night)
+            cpu, mem, _ = measure(policywatch(db, declarations, "2026-03-01T02:00:00Z"), env)
+            figures.setdefault("policywatch, first night", []).append((cpu, mem))
+            night.name = "unchanged"
+            cpu, mem, _ = measure(policywatch(db, declarations, "2026-03-02T02:00:00Z"), env)
+            figures.setdefault("policywatch, unchanged night", []).append((cpu, mem))
+            counts = outcome_counts(db)
+            if counts != {"unchanged": args.sources}:
+                raise SystemExit(f"the unchanged night recorded {counts}, not {args.sources} unchanged sources")
+            if args.changed:
+                night.name = "changed"
+                step = max(1, round(1 / args.changed))
+                night.served = [pages[s].successor if i % step == 0 else s for i, s in enumerate(night.served)]
+                write_declarations(declarations, server.base_url, night)
+                cpu, mem, _ = measure(policywatch(db, declarations, "2026-03-03T02:00:00Z"), env)
+                figures.setdefault(f"policywatch, night with {outcome_counts(db).get('changed', 0)} changed", []).append(
+                    (cpu, mem))
+            if args.digest:
+                digests.append(digest(db, work, env))
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(db, args.keep / "bench.db")
+                if (work / "site").is_dir():
+                    shutil.copytree(work / "site", args.keep / "site", dirs_exist_ok=True)
+            db.unlink()
+            for extra in (work / "site",):
+                shutil.rmtree(extra, ignore_errors=True)
+    floor_cpu = statistics.median(c for c, _ in figures["floor (Scrapy + lxml)"])
+    print()
+    print(f"{'':<34} {'CPU-s':>8} {'× floor':>8} {'peak MB':>8}")
+    for name, runs in figures.items():
+        cpu = statistics.median(c for c, _ in runs)
+        mem = statistics.median(m for _, m in runs)
+        print(f"{name:<34} {cpu:>8.2f} {cpu / floor_cpu:>8.2f} {mem:>8.0f}")
+    print(f"\ngoals: first night ≤ 2× the floor, unchanged night ≤ 1.5×, peak memory < 250 MB")
+    if digests:
+        print(f"record digest: {', '.join(sorted(set(digests)))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

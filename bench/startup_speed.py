@@ -1,0 +1,102 @@
+"""How long the reading commands take to answer, as a user runs them (a fresh process each time).
+
+    python bench/startup_speed.py [-n RUNS]
+
+Records a small history (three sources, a few versions each, real OpenAI
+text from ../shared/ota-data when present) into an SQLite file, then times
+`policywatch --help`, `history`, `show` and `changes` end to end, the median
+of N runs each, with Python's bytecode cache on (as an installed policywatch
+has it). For scale it also times the interpreter alone and the import of
+SQLAlchemy's ORM, which every command that reads the record needs. Goal:
+`history`, `show` and `changes` under 0.3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ingest.record import record_text  # noqa: E402
+from policywatch.reference_data import shared_dir  # noqa: E402
+from storage.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
+from storage.models import SourceFields  # noqa: E402
+from storage.record import RawPage, finish_run, start_run, upsert_source  # noqa: E402
+
+
+def texts() -> list[str]:
+    shared = shared_dir()
+    if shared is not None:
+        found = sorted((shared / "ota-data" / "versions" / "genai-contrib" / "ChatGPT" / "Privacy Policy").glob("*.md"))
+        if found:
+            return [p.read_text(encoding="utf-8") for p in found[-4:]]
+    return [f"We keep your chats for {days} days.\n" for days in (30, 60, 90, 120)]
+
+
+def record_history(db: Path) -> None:
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    factory = session_factory(engine)
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    versions = texts()
+    for index in range(3):
+        source = SourceFields(id=f"bench/source-{index}", vendor="OpenAI", title="Privacy Policy", document_type="Privacy Policy",
+                              language="en", urls=(f"https://example.test/{index}",))
+        with transaction(factory) as session:
+            upsert_source(session, source)
+            run = start_run(session, "crawl", t0)
+            for day, text in enumerate(versions):
+                at = t0 + timedelta(days=day)
+                record_text(session, run_id=run.id, source_id=source.id, at=at, pages=[RawPage(
+                    source.urls[0], source.urls[0], 200, "text/html", text.encode())], text=text)
+            finish_run(session, run.id, t0 + timedelta(days=len(versions)))
+    engine.dispose()
+
+
+def median_seconds(command: list[str], runs: int, env: dict[str, str]) -> float:
+    subprocess.run(command, env=env, capture_output=True, check=False)  # bytecode written once, as after installing
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = subprocess.run(command, env=env, capture_output=True)
+        times.append(time.perf_counter() - start)
+        if result.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} exited {result.returncode}: {result.stderr.decode()[-2000:]}")
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--runs", type=int, default=7)
+    args = parser.parse_args()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("POLICYWATCH_")}
+    env["PYTHONPATH"] = str(REPO)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "record.db"
+        record_history(db)
+        cli = [sys.executable, "-m", "policywatch", "--db", str(db)]
+        rows = [
+            ("python -c pass (the interpreter alone)", [sys.executable, "-c", "pass"]),
+            ("python -c 'import sqlalchemy.orm'", [sys.executable, "-c", "import sqlalchemy.orm"]),
+            ("policywatch --help", cli + ["--help"]),
+            ("policywatch history", cli + ["history", "bench/source-1"]),
+            ("policywatch show", cli + ["show", "bench/source-1"]),
+            ("policywatch changes", cli + ["changes"]),
+        ]
+        print(f"median of {args.runs} runs, each a fresh process")
+        for label, command in rows:
+            print(f"{label:<42} {median_seconds(command, args.runs, env) * 1000:>6.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

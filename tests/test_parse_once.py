@@ -1,0 +1,132 @@
+"""Each fetched page is parsed once, and a page whose selected part did not change is not converted again.
+
+Work is counted (parses, conversions, script-shell tests), never timed; the
+texts recorded are the same either way. Timings: bench/crawl_speed.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from scrapy.http import HtmlResponse, Request
+
+import crawler.ladder as ladder
+import ingest.extraction.extract as extract
+from ingest.declarations import Source
+from ingest.extraction import BUILTIN_FILTERS, ExtractionRules, extract_html
+from ingest.judge import judge_pages, prepare_page
+from ingest.record import store_outcome
+from storage.db import make_engine, session_factory, transaction, upgrade
+from storage.models import Snapshot, Version
+from storage.record import RawPage, start_run
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+RULES = ExtractionRules(select=("main",), remove=("nav",),
+                        filters=(BUILTIN_FILTERS["tracking-params"], BUILTIN_FILTERS["typography"]))
+
+
+def html(nonce: str, tracking: str = "1", wording: str = "We keep your chats for 30 days.") -> bytes:
+    return (f"<html><head><script nonce='{nonce}'>window.build='{nonce}'</script></head><body>"
+            f"<nav>Menu</nav><main><h1>Privacy</h1><p>{wording}</p>"
+            f"<p>See <a href='https://example.test/help?utm_source={tracking}&amp;id=7'>help</a>.</p></main>"
+            f"</body></html>").encode()
+
+
+def source() -> Source:
+    return Source(id="testco/policy", vendor="Testco", title="Policy", document_type="Privacy Policy", language="en",
+                  urls=("http://127.0.0.1/policy",), rules=RULES)
+
+
+def page(body: bytes) -> RawPage:
+    return RawPage("http://127.0.0.1/policy", "http://127.0.0.1/policy", 200, "text/html; charset=utf-8", body)
+
+
+class Counts:
+    def __init__(self, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        self.parses = self.conversions = self.shell_tests = 0
+        parse, convert, shell = extract._parse, extract.html_to_markdown, ladder.needs_scripts
+
+        def counted_parse(*args):  # type: ignore[no-untyped-def]
+            self.parses += 1
+            return parse(*args)
+
+        def counted_convert(*args):  # type: ignore[no-untyped-def]
+            self.conversions += 1
+            return convert(*args)
+
+        def counted_shell(*args):  # type: ignore[no-untyped-def]
+            self.shell_tests += 1
+            return shell(*args)
+
+        monkeypatch.setattr(extract, "_parse", counted_parse)
+        monkeypatch.setattr(extract, "html_to_markdown", counted_convert)
+        monkeypatch.setattr(ladder, "needs_scripts", counted_shell)
+
+
+@pytest.fixture
+def counts(monkeypatch) -> Counts:  # type: ignore[no-untyped-def]
+    return Counts(monkeypatch)
+
+
+@pytest.fixture
+def factory(tmp_path: Path):  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'policywatch.db'}")
+    upgrade(engine)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+def response(body: bytes) -> HtmlResponse:
+    return HtmlResponse("http://127.0.0.1/policy", status=200, body=body, headers={"Content-Type": "text/html; charset=utf-8"},
+                        request=Request("http://127.0.0.1/policy"))
+
+
+def test_the_ladder_parses_a_page_once_and_hands_its_text_on(counts: Counts) -> None:
+    failure, prepared = ladder.blocked(response(html("a1")), source())
+    assert failure is None and prepared is not None
+    assert (counts.parses, counts.conversions, counts.shell_tests) == (1, 1, 0)
+    judged = judge_pages(source(), [page(prepared.body)], prepared=[prepared])
+    assert judged.verdict == extract_html(html("a1"), RULES)
+    assert counts.parses == 2, "only the reference extraction in this test parsed again"
+
+
+def test_the_script_shell_test_runs_only_when_the_selector_finds_nothing(counts: Counts) -> None:
+    shell = b"<html><head><script src='/app.js'></script></head><body><div id='root'></div></body></html>"
+    failure, prepared = ladder.blocked(response(shell), source())
+    assert failure is not None and failure.kind == "selector_miss" and "needs JavaScript" in failure.detail
+    assert counts.shell_tests == 1 and prepared is not None and prepared.error is not None
+
+
+def test_a_page_whose_selected_part_is_unchanged_is_not_converted_again(counts: Counts) -> None:
+    first = prepare_page(html("a1", tracking="1"), RULES, "utf-8")
+    # Other nonces, another per-request tracking value in a link, and the removed menu changed: the same key.
+    again = prepare_page(html("b2", tracking="2").replace(b"Menu", b"Menu 2"), RULES, "utf-8", known_key=first.key)
+    assert again.key == first.key and again.text is None
+    changed = prepare_page(html("c3", wording="We keep your chats for 90 days."), RULES, "utf-8", known_key=first.key)
+    assert changed.key != first.key and changed.text is not None and "90 days" in changed.text
+    assert counts.conversions == 2
+
+
+def test_the_record_reuses_the_current_text_for_an_unchanged_selection_and_stores_the_same(factory, counts: Counts) -> None:  # type: ignore[no-untyped-def]
+    with transaction(factory) as session:
+        run_id = start_run(session, "crawl", T0).id
+    ninety = "We keep your chats for 90 days."
+    bodies = [html("a1", "1"), html("b2", "2"), html("c3", "3", ninety), html("d4", "4", ninety), html("e5", "5")]
+    results = []
+    for day, body in enumerate(bodies):
+        conversions = counts.conversions
+        outcome = store_outcome(factory, run_id, source(), T0 + timedelta(days=day), [page(body)], None).outcome
+        results.append((str(outcome), counts.conversions - conversions))
+    assert results == [("first", 1), ("unchanged", 0), ("changed", 1), ("unchanged", 0), ("changed", 1)]
+    with transaction(factory) as session:
+        texts = [v.text for v in session.query(Version).order_by(Version.number)]
+        keys = [s.content_key for s in session.query(Snapshot).order_by(Snapshot.id)]
+    assert texts == [extract_html(bodies[0], RULES), extract_html(bodies[2], RULES), extract_html(bodies[4], RULES)]
+    assert keys[0] == keys[1] == keys[4] != keys[2] == keys[3] and None not in keys
+
+
+def test_a_key_from_another_version_of_the_rules_is_never_taken_for_this_one() -> None:
+    other = ExtractionRules(select=("main",), remove=("nav",), filters=(BUILTIN_FILTERS["tracking-params"],))
+    assert prepare_page(html("a1"), RULES, "utf-8").key != prepare_page(html("a1"), other, "utf-8").key

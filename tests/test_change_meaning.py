@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
 from analysis.align import align_sentences
+from analysis.budget import Budget
 from analysis.meaning import ChangeAnalysis, analyse_change, is_formatting_change
 
 POLICY = """\
@@ -224,12 +224,13 @@ def test_summary_is_one_line_with_a_bounded_number_of_items() -> None:
     assert result.summary.endswith("(+7 more: 7 retention)")
 
 
-def test_alignment_of_large_rewrites_is_fast() -> None:
+def test_alignment_of_large_rewrites_is_not_quadratic() -> None:
+    # Counted in the analysis budget's steps, not seconds: pairing every removed paragraph with every added one
+    # would take 360,000 comparisons for 600 paragraphs.
     old = "\n\n".join(f"Paragraph {i} says we keep item {i} for {i % 90 + 1} days and share it." for i in range(600))
     new = "\n\n".join(f"Section {i} explains that records {i} are retained {i % 60 + 2} weeks." for i in range(600))
-    start = time.perf_counter()
-    result = analyse_change(old, new)
-    assert time.perf_counter() - start < 3.0
+    result = analyse_change(old, new, budget=Budget(steps=150_000))
+    assert result.analysed, result.note
     assert result.severity == "high"
 
 

@@ -3,7 +3,10 @@
 A manifest is JSON lines, one snapshot each:
 ``{"source": ID, "at": ISO-8601, "path": FILE}`` or ``"paths": [FILE, ...]``
 for a document combined from several pages. Paths are relative to the
-manifest. Entries are applied in time order, exactly as if fetched then.
+manifest. An entry may say where its files were saved from (`"url"`, or
+`"urls"` in the order of `paths`): that address is recorded as the snapshot's
+URL instead of the file's. Entries are applied in time order, exactly as if
+fetched then.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class Entry:
     source: Source
     at: datetime
     paths: tuple[Path, ...]
+    urls: tuple[str, ...] = ()  # where each file was saved from, when the manifest says so
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,11 @@ def _entry(manifest: Path, number: int, raw: str, sources: Mapping[str, Source])
             raise ManifestError(f"{where}: {path}: unsupported file type (use {', '.join(CONTENT_TYPES)})")
         if not path.is_file():
             raise ManifestError(f"{where}: {path}: no such file")
-    return Entry(number, sources[sid], at, paths)
+    origins = [data["url"]] if "url" in data else data.get("urls", [])
+    if origins and (not isinstance(origins, list) or len(origins) != len(paths)
+                    or not all(isinstance(u, str) and "://" in u for u in origins)):
+        raise ManifestError(f"{where}: field 'url'/'urls': one absolute URL per file of 'path'/'paths'")
+    return Entry(number, sources[sid], at, paths, tuple(origins))
 
 
 def read_manifest(manifest: Path, sources: Mapping[str, Source]) -> list[Entry]:
@@ -98,8 +106,9 @@ def read_manifest(manifest: Path, sources: Mapping[str, Source]) -> list[Entry]:
 
 
 def _pages(entry: Entry) -> list[RawPage]:
-    return [RawPage(url=p.resolve().as_uri(), final_url=p.resolve().as_uri(), status=None,
-                    content_type=CONTENT_TYPES[p.suffix.lower()], body=p.read_bytes()) for p in entry.paths]
+    origins = entry.urls or tuple(p.resolve().as_uri() for p in entry.paths)
+    return [RawPage(url=url, final_url=url, status=None, content_type=CONTENT_TYPES[p.suffix.lower()],
+                    body=p.read_bytes()) for p, url in zip(entry.paths, origins)]
 
 
 def _pending(session: Session, manifest: Path, entries: list[Entry]) -> tuple[list[Entry], int]:

@@ -16,13 +16,14 @@ from typing import Callable, Sequence
 from analysis.errors import UserInputError
 from policywatch.commands import (articles, check, classify, crawl, demo, extract, importing, news, reading, rederive,
                                   report, run, sources)
+from policywatch.commands import backfill, doctor, export, notify
 from policywatch.commands.context import Context, ExitStatus
 from policywatch.config import load_settings
 from policywatch.terminal import safe
 
 # In the order `policywatch --help` lists them.
 COMMAND_MODULES = (crawl, extract, importing, sources, reading, news, articles, classify, check, rederive, report,
-                   run, demo)
+                   run, demo) + (notify, export, backfill, doctor)
 
 Command = Callable[[Context, argparse.Namespace], int]
 

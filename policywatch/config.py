@@ -15,6 +15,8 @@ from typing import Any, Mapping
 
 from analysis.errors import UserInputError
 from crawler.settings import CrawlOptions
+from ingest.backfill.wayback import WaybackOptions
+from reports.notify.targets import NotifyTarget, parse_targets
 
 DEFAULT_CONFIG_FILE = Path("policywatch.toml")
 ENV_PREFIX = "POLICYWATCH_"
@@ -33,6 +35,13 @@ class Settings(CrawlOptions):
     read are declared here.
     """
 
+    notify: tuple[NotifyTarget, ...] = ()  # [[policywatch.notify]] entries (reports.notify.targets)
+    notify_timeout: float = 10.0  # seconds to connect, and to wait for an answer, per notification
+    wayback_cdx: str = WaybackOptions.cdx_url
+    wayback_replay: str = WaybackOptions.replay_url
+    wayback_interval: float = WaybackOptions.interval
+    wayback_max_captures: int = WaybackOptions.max_captures
+
     def crawl_options(self) -> CrawlOptions:
         """The settings a crawl reads."""
         return self
@@ -43,6 +52,8 @@ def _coerce(name: str, raw: Any, origin: str) -> Any:
     if field is None:
         raise ConfigError(f"{origin}: unknown setting {name!r}")
     default = getattr(Settings(), name)
+    if name in _PARSED:
+        return _PARSED[name](raw, origin)
     try:
         if isinstance(default, bool):
             if isinstance(raw, bool):
@@ -62,6 +73,10 @@ def _coerce(name: str, raw: Any, origin: str) -> Any:
         return str(raw)
     except ValueError as exc:
         raise ConfigError(f"{origin}: setting {name!r}: {exc}") from None
+
+
+# Settings with a structure of their own, parsed (and checked) by the layer that owns them.
+_PARSED = {"notify": parse_targets}
 
 
 def _from_file(path: Path) -> dict[str, Any]:

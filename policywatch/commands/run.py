@@ -21,6 +21,7 @@ from ingest.news.declarations import select_news
 from ingest.news.schedule import DUE_MARGIN
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status, time_argument
 from policywatch.commands.news import report_news_runs
+from policywatch.commands.notify import night_notifications
 from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
 from policywatch.summary import nightly_line
 from policywatch.terminal import safe
@@ -135,6 +136,7 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
     if _news_due(ctx, args.now or datetime.now(timezone.utc)):
         plans.append(news_plan(now=args.now))
     run_ids = run_crawls(ctx.settings.crawl_options(), plans, _crawl_settings(args.log))
+    notified = night_notifications(ctx, base, out, log.write)  # before the report, so runs.html shows them
     stats = build_report(ctx, out, base)
     with transaction(factory) as session:
         recorded = session.get_one(Run, run_ids[0])
@@ -150,6 +152,7 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
         line = f"failed {source_id}: {kind}: {detail}"
         log.write(line)
         ctx.say(line if quiet else f"  {line}")
+    notified(quiet)
     status = outcome_status(checked, failures)
     if len(run_ids) > 1:
         status = max(status, report_news_runs(ctx, run_ids[1:], quiet=quiet, log=log.write))

@@ -1,0 +1,6 @@
+"""placeholder"""
+from policywatch.commands.context import AddCommand
+
+
+def register(add: AddCommand) -> None:
+    pass

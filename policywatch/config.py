@@ -53,7 +53,10 @@ def _coerce(name: str, raw: Any, origin: str) -> Any:
         raise ConfigError(f"{origin}: unknown setting {name!r}")
     default = getattr(Settings(), name)
     if name in _PARSED:
-        return _PARSED[name](raw, origin)
+        try:
+            return _PARSED[name](raw, origin)
+        except UserInputError as exc:
+            raise ConfigError(str(exc)) from None
     try:
         if isinstance(default, bool):
             if isinstance(raw, bool):

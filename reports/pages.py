@@ -19,7 +19,9 @@ from analysis.diff import Diff, diff_texts, count_words
 from reports import urls
 from reports.data import ChangeInfo, Health, Record, SnapshotInfo, SourceInfo, VersionInfo
 from reports.diffview import inline_view, side_by_side
+from reports.notify.dispatch import MAX_ATTEMPTS
 from storage.models import SourceFields
+from storage.notify_record import UndeliveredInfo
 from storage.vocabulary import CHECKING_RUN_KINDS
 
 INDEX_CHANGES = 50
@@ -135,7 +137,8 @@ def index_page(record: Record) -> Page:
     return Page(path, "index.html", context)
 
 
-def runs_page(record: Record) -> Page:
+def runs_page(record: Record, undelivered: Sequence[UndeliveredInfo] = ()) -> Page:
+    """`undelivered`: notifications not delivered (storage.notify_record.undelivered)."""
     path = urls.runs_page()
     hrefs = {s.id: urls.relative(path, urls.source_page(s.id)) for s in record.sources}
     raw = {}
@@ -144,7 +147,8 @@ def runs_page(record: Record) -> Page:
             target = urls.coverage_page() if failure.news else urls.source_page(failure.source_id)
             hrefs.setdefault(failure.source_id, urls.relative(path, target))
             raw.update({sha: urls.relative(path, urls.raw_snapshot(sha)) for sha in failure.refused_pages})
-    return Page(path, "runs.html", _base(path) | {"runs": list(record.runs), "source_hrefs": hrefs, "raw_hrefs": raw})
+    return Page(path, "runs.html", _base(path) | {"runs": list(record.runs), "source_hrefs": hrefs, "raw_hrefs": raw,
+                                                  "undelivered": list(undelivered), "max_attempts": MAX_ATTEMPTS})
 
 
 def refused_pages(record: Record) -> list[str]:

@@ -22,6 +22,7 @@ from reports.data import load_record
 from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
 from reports.news_data import load_coverage
 from storage.health import FAILING_AFTER_RUNS, health_events
+from storage.notify_record import undelivered
 from reports.output import SiteWriter
 from reports.parallel import default_workers, write_sources_in_parallel
 from reports.render import STATIC, code_fingerprint, render
@@ -87,7 +88,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
         write_coverage(writer, load_coverage(session), base)
         for sha in pages.refused_pages(record):
             write_raw(session, writer, sha)
-        for page in (pages.index_page(record), pages.runs_page(record)):
+        for page in (pages.index_page(record), pages.runs_page(record, undelivered(session))):
             writer.produce(page.path, writer.key(page.template, page.context),
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]
     removed = writer.finish()

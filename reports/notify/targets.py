@@ -124,7 +124,7 @@ def parse_target(entry: Any, where: str) -> NotifyTarget:
         except ValueError:
             raise NotifyConfigError(f"{where}: field 'min_severity': {severity!r} is not one of high, medium, "
                                     f"low") from None
-    claims = entry.get("claims", ())
+    claims = entry.get("claims", [])
     if isinstance(claims, bool):
         claims = ("*",) if claims else ()
     else:

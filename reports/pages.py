@@ -44,6 +44,7 @@ class SourceLabel:
     vendor: str
     title: str
     language: str
+    document_type: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,7 +106,7 @@ class EvidenceItem:
 
 
 def label(source: SourceInfo) -> SourceLabel:
-    return SourceLabel(source.id, source.vendor, source.title, source.language)
+    return SourceLabel(source.id, source.vendor, source.title, source.language, source.document_type)
 
 
 def _base(path: str, alternates: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
@@ -117,7 +118,17 @@ def _alternate(page: str, target: str, title: str, fmt: str) -> dict[str, str]:
     return {"href": urls.relative(page, target), "title": title, "type": kind}
 
 
-def index_page(record: Record) -> Page:
+@dataclass(frozen=True)
+class DataLink:
+    """The published export (reports.export): where it is and what it is."""
+
+    href: str
+    name: str
+    size: int
+    dated: datetime
+
+
+def index_page(record: Record, data: DataLink | None = None) -> Page:
     path = urls.index_page()
     sources = {s.id: s for s in record.sources}
     changes = [ChangeLink(c, c.source_id, sources[c.source_id].vendor, sources[c.source_id].title,
@@ -133,8 +144,18 @@ def index_page(record: Record) -> Page:
     context = _base(path, alternates) | {
         "changes": changes, "more_changes": len(record.changes) > INDEX_CHANGES, "sources": rows,
         "totals": totals, "last_run": next((r for r in record.runs if r.kind in CHECKING_RUN_KINDS), None),
+        "data": data,
     }
     return Page(path, "index.html", context)
+
+
+SEARCH_FILTERS = (("vendor", "Vendor"), ("document", "Document type"), ("language", "Language"), ("flag", "Flag"),
+                  ("page", "Versions or changes"))
+
+
+def search_page(available: bool, note: str) -> Page:
+    path = urls.search_page()
+    return Page(path, "search.html", _base(path) | {"filters": SEARCH_FILTERS, "available": available, "note": note})
 
 
 def runs_page(record: Record, undelivered: Sequence[UndeliveredInfo] = ()) -> Page:

@@ -25,10 +25,12 @@ from storage.health import FAILING_AFTER_RUNS, health_events
 from storage.notify_record import undelivered
 from reports.output import SiteWriter
 from reports.parallel import default_workers, write_sources_in_parallel
+from reports.export.archive import ExportError, write_export
 from reports.render import STATIC, code_fingerprint, render
+from reports.search import INDEX_DIR, build_index, pagefind_problem
 from reports.sourcefiles import write_raw, write_source
 
-STATIC_FILES = ("site.css", "compare.js", "coverage.js")
+STATIC_FILES = ("site.css", "compare.js", "coverage.js", "search.js")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class BuildStats:
     base_url: str
     base_url_given: bool  # False: feeds link to a file:// URL of the output directory
     files_removed: int = 0
+    notes: tuple[str, ...] = ()  # what became of the search index and the published export
 
 
 def _static(writer: SiteWriter) -> None:
@@ -88,9 +91,24 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
         write_coverage(writer, load_coverage(session), base)
         for sha in pages.refused_pages(record):
             write_raw(session, writer, sha)
-        for page in (pages.index_page(record), pages.runs_page(record, undelivered(session))):
+        data, data_note = _publish_export(factory, out, full)
+        problem = pagefind_problem()
+        searchable = problem is None or (out / INDEX_DIR / "pagefind.js").is_file()
+        for page in (pages.index_page(record, data), pages.runs_page(record, undelivered(session)),
+                     pages.search_page(searchable, problem or "")):
             writer.produce(page.path, writer.key(page.template, page.context),
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]
     removed = writer.finish()
+    search = build_index(out, writer.written > 0 or bool(removed))
     return BuildStats(writer.written, writer.skipped, perf_counter() - started, out / urls.index_page(), base,
-                      bool(base_url), len(removed))
+                      bool(base_url), len(removed), (search.note, data_note))
+
+
+def _publish_export(factory: sessionmaker[Session], out: Path, full: bool) -> tuple[pages.DataLink | None, str]:
+    """The latest export of the record in `data/`, for the index to link to."""
+    try:
+        result = write_export(factory, out / urls.data_dir(), "jsonl", only_latest=True, force=full)
+    except ExportError as exc:
+        return None, f"data export: not published: {exc}"
+    link = pages.DataLink(f"{urls.data_dir()}/{result.path.name}", result.path.name, result.size, result.dated)
+    return link, f"data export: {link.href} ({'written' if result.written else 'up to date'})"

@@ -86,7 +86,7 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "title", "link", "body", "a", "header", "nav", "ul", "ol", "li", "main", "footer", "p",
     "h1", "h2", "h3", "section", "dl", "dt", "dd", "time", "span", "br", "code", "strong", "table", "caption",
     "colgroup", "col", "thead", "tbody", "tr", "th", "td", "div", "details", "summary", "ins", "del", "pre", "form",
-    "label", "select", "option", "button", "noscript", "script", "mark",
+    "label", "select", "option", "button", "noscript", "script", "mark", "input", "fieldset", "legend",
 }
 
 
@@ -103,7 +103,8 @@ def check_markup(where: str, html: str, scripts_allowed: bool) -> str:
                 scheme = (value or "").strip().lower().split(":", 1)[0]
                 assert scheme not in ("javascript", "data", "vbscript"), f"{where}: <{tag} {name}={value!r}>"
         if tag == "script":
-            assert scripts_allowed and attrs.get("src", "").endswith(("static/compare.js", "static/coverage.js")), \
+            assert scripts_allowed and attrs.get("src", "").endswith(("static/compare.js", "static/coverage.js",
+                                                                         "static/search.js")), \
                 f"{where}: a script"
         if tag == "meta" and "http-equiv" in attrs:
             assert attrs["http-equiv"] == "Content-Security-Policy", f"{where}: {attrs}"
@@ -145,13 +146,19 @@ def test_hostile_text_is_escaped_in_every_page_and_feed(server, make_cli, tmp_pa
             # The evidence itself, byte for byte: only ever as text/plain.
             assert path.suffix == ".txt" and mimetypes.guess_type(path.name)[0] == "text/plain", rel
             continue
-        if rel.startswith("static/") or rel == ".policywatch-site.json":
+        if rel.startswith(("static/", "pagefind/")) or rel == ".policywatch-site.json":
+            continue  # our own files, and Pagefind's index (its excerpts are rebuilt as text by static/search.js)
+        if rel.startswith("data/"):
+            # The published export: the record's texts as data, verbatim, in JSON lines inside a ZIP.
+            assert rel.endswith((".zip", "/.policywatch-export.json")), rel
             continue
         data = path.read_text(encoding="utf-8")
         if path.suffix == ".html":
-            text = check_markup(rel, data, scripts_allowed=rel.startswith("sources/") or rel == "coverage/index.html")
+            text = check_markup(rel, data, scripts_allowed=rel.startswith("sources/")
+                                or rel in ("coverage/index.html", "search.html"))
             seen_alerts.update(a for a in ALERTS if a in text)
-            assert "<script>alert('title')</script>" in text or rel in ("runs.html", "coverage/index.html"), \
+            assert "<script>alert('title')</script>" in text or rel in ("runs.html", "coverage/index.html",
+                                                                       "search.html"), \
                 f"{rel}: the title is shown as text"
             checked["html"] += 1
         elif path.suffix == ".js":
@@ -177,5 +184,6 @@ def test_hostile_text_is_escaped_in_every_page_and_feed(server, make_cli, tmp_pa
         else:
             raise AssertionError(f"unexpected file {rel}")
     # the Coverage index (empty here) and the coverage feeds come on top of the pages and feeds above
-    assert checked == {"html": 2 + 2 + 2 + 4 + 1, "js": 2, "feed": 2 + 2 + 2 + 2 + 4}
+    # … and the search page
+    assert checked == {"html": 2 + 2 + 2 + 4 + 1 + 1, "js": 2, "feed": 2 + 2 + 2 + 2 + 4}
     assert seen_alerts == set(ALERTS), "every hostile snippet was shown, as text"

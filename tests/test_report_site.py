@@ -109,9 +109,11 @@ def parse(path: Path) -> Links:
 
 
 def files(out: Path) -> dict[str, tuple[int, int]]:
-    """Every file of the site with its inode and size: an atomic rewrite gets a new inode."""
+    """Every file of the site with its inode and size: an atomic rewrite gets a new inode. Pagefind's search
+    index is left out: its file names and bytes differ from one indexing to the next."""
     return {p.relative_to(out).as_posix(): (p.stat().st_ino, p.stat().st_size)
-            for p in out.rglob("*") if p.is_file() and p.name != ".policywatch-site.json"}
+            for p in out.rglob("*") if p.is_file() and p.name != ".policywatch-site.json"
+            and not p.relative_to(out).as_posix().startswith("pagefind/")}
 
 
 def test_every_internal_link_and_anchor_resolves(vendor: Vendor, tmp_path: Path) -> None:
@@ -239,7 +241,8 @@ def test_rebuild_rewrites_nothing_and_a_new_crawl_rewrites_only_what_it_affects(
     flagged = {"feeds/flagged.atom", "feeds/flagged.rss"} if json.loads(flags) else set()
     stats = build(db, out)
     after = files(out)
-    rewritten = {p for p, ident in after.items() if before.get(p) != ident}
+    # The published export is written again whole when anything was recorded.
+    rewritten = {p for p, ident in after.items() if before.get(p) != ident and not p.startswith("data/")}
     assert rewritten == flagged | {
         "index.html", "runs.html", "sources/t/policy/index.html", f"changes/{new_change}.html",
         f"changes/{old_change}.html",  # gains its "next change" link

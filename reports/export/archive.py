@@ -109,8 +109,9 @@ def _stamps(folder: Path) -> dict[str, str]:
 
 
 def write_export(factory: sessionmaker[Session], folder: Path, fmt: str = "jsonl",
-                 tables: Sequence[Table] = TABLES, only_latest: bool = False) -> ExportResult:
-    """Export the record into `folder`; `only_latest` removes earlier exports there (the site keeps one)."""
+                 tables: Sequence[Table] = TABLES, only_latest: bool = False, force: bool = False) -> ExportResult:
+    """Export the record into `folder`; `only_latest` removes earlier exports there (the site keeps one);
+    `force` writes it even when the same record was exported there already."""
     if fmt not in FORMATS:
         raise ExportError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
     try:
@@ -125,7 +126,7 @@ def write_export(factory: sessionmaker[Session], folder: Path, fmt: str = "jsonl
         target = folder / name
         stamps = _stamps(folder)
         print_ = fingerprint(session, tables, fmt)
-        if target.is_file() and stamps.get(name) == print_:
+        if not force and target.is_file() and stamps.get(name) == print_:
             written, rows = False, {}
         else:
             temporary = folder / f".{name}.{os.getpid()}.tmp"
@@ -151,5 +152,7 @@ def write_export(factory: sessionmaker[Session], folder: Path, fmt: str = "jsonl
         stamps = {name: print_}
     else:
         stamps[name] = print_
-    (folder / STAMPS).write_text(json.dumps(stamps, sort_keys=True, indent=1), encoding="utf-8")
+    temporary = folder / f".{STAMPS}.{os.getpid()}.tmp"
+    temporary.write_text(json.dumps(stamps, sort_keys=True, indent=1), encoding="utf-8")
+    os.replace(temporary, folder / STAMPS)
     return ExportResult(target, written, target.stat().st_size, dated, rows)

@@ -69,7 +69,7 @@ def test_backfill_imports_distinct_captures_politely_through_the_guard(make_cli,
     cli = make_cli(declarations(tmp_path))
     result = cli("backfill", "--wayback", "--only", "t/policy", "--dir", str(tmp_path / "wb"), env=fake.env(1.0))
     out = result.stdout
-    assert "t/policy: 7 capture(s) listed, 5 distinct; 4 downloaded, 1 already on disk; imported: 3 changed, " \
+    assert "t/policy: 7 capture(s) listed, 5 distinct; 4 downloaded, 1 reused; imported: 3 changed, " \
            "1 failed, 1 first" in out, out
     assert "refused by the fetch guard: bot_challenge: Cloudflare challenge page" in out
     assert "HTTP 429 from 127.0.0.1" in out and "waiting 1 s as asked" in out
@@ -120,7 +120,7 @@ def test_an_interrupted_backfill_resumes_without_duplicates(make_cli, tmp_path: 
 
     fake.on_request = None
     resumed = cli("backfill", "--wayback", "--only", "t/policy", "--dir", str(tmp_path / "wb"), env=fake.env(0.05))
-    assert "2 downloaded, 3 already on disk" in resumed.stdout, resumed.stdout
+    assert "2 downloaded, 3 reused" in resumed.stdout, resumed.stdout
     replays = fake.replays()
     assert replays.count(f"/web/20230101000000id_/{URL}") == 1 and replays.count(f"/web/20230301000000id_/{URL}") == 1
     assert rows(cli.db, "select at, outcome, failure_kind from fetch_outcomes order by at") == EXPECTED_OUTCOMES

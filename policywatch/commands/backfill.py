@@ -54,7 +54,7 @@ def backfill(ctx: Context, args: argparse.Namespace) -> int:
         counts = Counter(r.outcome for r in result.imported.applied) if result.imported else Counter()
         imported = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing new"
         line = (f"{source.id}: {result.listed} capture(s) listed, {result.distinct} distinct; "
-                f"{result.downloaded} downloaded, {result.reused} already on disk; imported: {imported}")
+                f"{result.downloaded} downloaded, {result.reused} reused; imported: {imported}")
         if result.already_recorded:
             line += f"; {result.already_recorded} already recorded"
         ctx.say(line)

@@ -31,6 +31,8 @@ from reports.search import INDEX_DIR, build_index, pagefind_problem
 from reports.sourcefiles import write_raw, write_source
 
 STATIC_FILES = ("site.css", "compare.js", "coverage.js", "search.js")
+# The pages the search index holds: it is built again only when one of them was written or removed.
+INDEXED_PAGES = ("versions/", "changes/")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class BuildStats:
     base_url_given: bool  # False: feeds link to a file:// URL of the output directory
     files_removed: int = 0
     notes: tuple[str, ...] = ()  # what became of the search index and the published export
+    search_seconds: float = 0.0  # of `seconds`, building the search index
 
 
 def _static(writer: SiteWriter) -> None:
@@ -99,9 +102,10 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
             writer.produce(page.path, writer.key(page.template, page.context),
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]
     removed = writer.finish()
-    search = build_index(out, writer.written > 0 or bool(removed))
+    indexed = [p for p in [*writer.written_paths, *removed] if p.startswith(INDEXED_PAGES) and p.endswith(".html")]
+    search = build_index(out, writer.everything_stale or bool(indexed))
     return BuildStats(writer.written, writer.skipped, perf_counter() - started, out / urls.index_page(), base,
-                      bool(base_url), len(removed), (search.note, data_note))
+                      bool(base_url), len(removed), (search.note, data_note), search.seconds)
 
 
 def _publish_export(factory: sessionmaker[Session], out: Path, full: bool) -> tuple[pages.DataLink | None, str]:

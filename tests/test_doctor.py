@@ -67,7 +67,8 @@ def test_doctor_says_what_to_fix_without_touching_the_network(make_cli, tmp_path
     assert result.returncode == 1, result.stdout + result.stderr
     assert lines[0] == f"ok    settings: {config}; 2 notification target(s)"
     assert "ok    notifications: team hook: Apprise reads the URL" in lines
-    assert "fix   notifications: nosuchservice://x/…: Apprise does not recognise this URL (scheme or syntax)" in lines
+    assert any(line.startswith("fix   notifications: nosuchservice target ") and line.endswith(
+        ": Apprise does not recognise this URL (scheme or syntax)") for line in lines), lines
     assert any(line.startswith("ok    database: sqlite:///") and line.endswith("(current)") for line in lines)
     assert ("fix   browser: no Chromium executable at /nonexistent/chromium: sudo apt-get install chromium (Debian, "
             "Ubuntu), or set chromium = \"/path/to/chromium\" in the settings; without it, pages that need a browser "

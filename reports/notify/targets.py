@@ -4,7 +4,7 @@ In the settings file (TOML)::
 
     [[policywatch.notify]]
     url = "mailtos://user:app-password@example.org?to=dpo@example.org"
-    name = "DPO mailbox"           # shown on runs.html instead of the URL (whose secrets are masked anyway)
+    name = "DPO mailbox"           # shown on runs.html and in messages of the run (default: scheme and a hash)
     vendors = ["OpenAI"]           # any of these vendors (default: every vendor)
     sources = ["openai/help-*"]    # source ids, shell-style patterns (default: every source)
     flags = ["retention", "training"]   # a change with at least one of these flags (default: any change)
@@ -55,12 +55,11 @@ class NotifyTarget:
 
     @property
     def label(self) -> str:
-        """The target's name, or its URL's scheme and host with everything else left out."""
+        """The target's name, else its scheme and a short hash: never a part of the URL, where many services
+        keep their tokens (even in the host name), since the label is shown on the published runs page."""
         if self.name:
             return self.name
-        scheme, _, rest = self.url.partition("://")
-        host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
-        return f"{scheme}://{host}/…" if host else f"{scheme}://…"
+        return f"{self.url.partition('://')[0]} target {self.key[:8]}"
 
     def wants(self, kind: str, *, vendor: str = "", source_id: str = "", flags: Iterable[str] = (),
               severity: str = "", claim_id: str = "") -> bool:

@@ -212,7 +212,7 @@ async def skip_media_and_private(request: Any) -> bool:
     """Also refuse what the page asks for inside private networks, as the crawler does for its own requests."""
     if request.resource_type in SKIPPED_RESOURCES:
         return True
-    from crawler.middlewares import private_address
+    from crawler.resolver import private_address
 
     address = await asyncio.to_thread(private_address, request.url)
     if address is not None:

@@ -26,6 +26,7 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 
 from crawler import browser
+from crawler.completeness import TRUNCATED
 from ingest.declarations import Source
 from ingest.extraction import ExtractionError, extract_html
 from ingest.guard import BLOCKING_STATUSES, HTML_TYPES, challenge_vendor, content_type_charset
@@ -185,7 +186,7 @@ class BrowserLadderMiddleware:
             request.meta["dont_retry"] = True
             return rendered(request, response, self.maxsize)
         source = self._source(request)
-        if source is None:
+        if source is None or request.meta.get(TRUNCATED):
             return response
         failure = blocked(response, source)
         if failure is None:

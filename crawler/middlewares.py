@@ -1,23 +1,23 @@
-"""Downloader middlewares: polite retries, spaced requests to hosts that ask for it, and no requests to
-private addresses."""
+"""Downloader middlewares: polite retries, spaced requests to hosts that ask for it, no requests to private
+addresses, no redirects out of http(s)."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
-from urllib.parse import urlsplit
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
-from scrapy.exceptions import IgnoreRequest
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+
+from crawler.resolver import PRIVATE_ADDRESS_REFUSAL, PrivateAddressRefused, private_literal
 
 MAX_BACKOFF_SECONDS = 120.0
 
@@ -62,37 +62,38 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return retried
 
 
-PRIVATE_ADDRESS_REFUSAL = "refused: private or loopback address"
+FORBIDDEN_REDIRECT = "refused: a redirect out of http(s)"
 
 
-@lru_cache(maxsize=1024)
-def _addresses(host: str) -> tuple[str, ...]:
-    try:
-        return (str(ipaddress.ip_address(host)),)
-    except ValueError:
-        pass
-    try:
-        return tuple(sorted({info[4][0] for info in socket.getaddrinfo(host, None)}))
-    except OSError:
-        return ()  # the download itself reports the DNS failure
+class RedirectSchemeMiddleware:
+    """Refuse a redirect to anything but http(s): `file:`, `data:`, `ftp:`, `javascript:` …
 
+    Scrapy does not follow such a redirect but hands the 3xx back, which
+    would be recorded as a dropped request; it is a forbidden URL.
+    """
 
-def private_address(url: str) -> str | None:
-    """The first private, loopback, link-local or reserved address `url`'s host resolves to."""
-    host = urlsplit(url).hostname or ""
-    for address in _addresses(host.strip("[]")):
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
-            return address
-    return None
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
+        if not 300 <= response.status < 400 or b"Location" not in response.headers:
+            return response
+        location = response.headers[b"Location"].decode("latin-1").strip()
+        target = urljoin(request.url, location)
+        scheme = urlsplit(target).scheme.lower()
+        if scheme in ("http", "https"):
+            return response
+        raise IgnoreRequest(f"{FORBIDDEN_REDIRECT}: {request.url} redirected to {scheme or 'no'}: URL "
+                            f"{target[:200]!r}; policywatch fetches http(s) URLs only")
 
 
 class PrivateAddressMiddleware:
     """Refuse requests (redirects included) to addresses inside private networks.
 
     A page on the public web must not make the crawler reach into the network
-    it runs in. `allow_private_addresses` lifts this, for intranet sources,
-    tests and the demo.
+    it runs in. Host names are looked up through the reactor's resolver,
+    which is `crawler.resolver.GuardedResolver`: the same guard applies again
+    to the address a connection is actually made to, so a name that resolves
+    to a public address here and to a private one a moment later (DNS
+    rebinding) is still refused. `allow_private_addresses` lifts both, for
+    intranet sources, tests and the demo.
     """
 
     def __init__(self, allowed: bool):
@@ -102,12 +103,24 @@ class PrivateAddressMiddleware:
     def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
         return cls(crawler.settings.getbool("POLICYWATCH_ALLOW_PRIVATE_ADDRESSES"))
 
-    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if self.allowed:
             return None
-        address = private_address(request.url)
-        if address is not None:
-            raise IgnoreRequest(f"{PRIVATE_ADDRESS_REFUSAL} {address} for {request.url} "
+        host = (urlsplit(request.url).hostname or "").strip("[]")
+        try:
+            refused = private_literal(host)
+        except ValueError:
+            refused = None
+            from twisted.internet import reactor
+
+            try:
+                await maybe_deferred_to_future(reactor.resolver.getHostByName(host))  # type: ignore[attr-defined]
+            except PrivateAddressRefused as exc:
+                refused = exc.address
+            except Exception:
+                return None  # the download itself reports the failed lookup
+        if refused is not None:
+            raise IgnoreRequest(f"{PRIVATE_ADDRESS_REFUSAL} {refused} for {request.url} "
                                 "(set allow_private_addresses to fetch it)")
         return None
 

@@ -1,24 +1,44 @@
-"""The storage pipeline: every fetched document is guarded, extracted and recorded."""
+"""The storage pipeline: every fetched document is guarded, extracted and recorded.
+
+What the database does to a crawl is said in one line, never as a crash:
+a database that cannot be opened or is locked past `lock_timeout` ends the
+crawl before anything is fetched (`DATABASE_ERROR` in the stats); a source
+that cannot be written (disk full, I/O error) is listed as not recorded
+(`UNRECORDED`) while the others carry on; a source an import is writing is
+recorded once the import has finished with it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from datetime import datetime, timezone
 
 from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
 from scrapy.settings import BaseSettings
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from crawler.items import FetchedDocument
 from ingest.judge import GuardPolicy
-from ingest.record import store_outcome
+from ingest.record import SourceBusy, store_outcome
 from ingest.results import FetchFailure, SourceResult
 from ingest.runs import begin_run, end_run
-from storage.db import make_engine, session_factory, transaction, upgrade
+from storage.db import LOCK_TIMEOUT, DatabaseError, database_problem, make_engine, reading, session_factory, upgrade
 from storage.models import FetchOutcome
-from storage.vocabulary import FailureKind, RunKind
+from storage.vocabulary import FailureKind, Outcome, RunKind
 
 log = logging.getLogger(__name__)
+
+# Stats keys the commands read after the crawl.
+RUN_ID = "policywatch/run_id"
+DATABASE_ERROR = "policywatch/database_error"
+UNRECORDED = "policywatch/unrecorded"  # [(source id, why)] of sources that could not be written
+# How long a fetched source waits for an import that is writing the same source.
+SOURCE_WAIT_SECONDS = 600.0
+SOURCE_WAIT_STEP = 0.25
 
 
 def crawl_time(settings: BaseSettings) -> datetime | None:
@@ -34,10 +54,13 @@ class StoragePipeline:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.db_url: str = crawler.settings.get("POLICYWATCH_DB")
+        self.lock_timeout = crawler.settings.getfloat("POLICYWATCH_LOCK_TIMEOUT", LOCK_TIMEOUT)
         self.fixed_time = crawl_time(crawler.settings)
         self.policy = GuardPolicy(crawler.settings.getfloat("POLICYWATCH_TOO_SHORT_FRACTION", GuardPolicy.min_fraction),
                                   crawler.settings.getint("POLICYWATCH_FAILING_AFTER_RUNS", GuardPolicy.confirm_after))
         self.results: list[SourceResult] = []
+        self.run_id: int | None = None
+        self.unrecorded: list[tuple[str, str]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
@@ -47,21 +70,53 @@ class StoragePipeline:
         return self.fixed_time or datetime.now(timezone.utc)
 
     def open_spider(self, spider=None) -> None:  # type: ignore[no-untyped-def]
-        self.engine = make_engine(self.db_url)
-        upgrade(self.engine, say=log.info)
-        self.factory = session_factory(self.engine)
-        self.run_id = begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning)
-        self.crawler.stats.set_value("policywatch/run_id", self.run_id)
+        try:
+            self.engine = make_engine(self.db_url, self.lock_timeout)
+            upgrade(self.engine, say=log.info)
+            self.factory = session_factory(self.engine)
+            self.run_id = begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning)
+        except (DBAPIError, DatabaseError) as exc:
+            message = database_problem(exc, self.lock_timeout)
+            self.crawler.stats.set_value(DATABASE_ERROR, message)
+            raise CloseSpider(reason="database_unavailable") from None
+        self.crawler.stats.set_value(RUN_ID, self.run_id)
 
-    def process_item(self, item: FetchedDocument, spider=None) -> FetchedDocument:  # type: ignore[no-untyped-def]
+    def _not_recorded(self, source_id: str, why: str) -> SourceResult:
+        self.unrecorded.append((source_id, why))
+        self.crawler.stats.set_value(UNRECORDED, list(self.unrecorded))
+        log.error("%s: not recorded: %s", source_id, why)
+        return SourceResult(source_id, Outcome.FAILED, failure=FetchFailure(FailureKind.ERROR, f"not recorded: {why}"))
+
+    async def _store(self, source, pages, failure) -> SourceResult:  # type: ignore[no-untyped-def]
+        assert self.run_id is not None
+        deadline = time.monotonic() + SOURCE_WAIT_SECONDS
+        said = False
+        while True:
+            try:
+                return store_outcome(self.factory, self.run_id, source, self.now(), pages, failure, self.policy)
+            except SourceBusy as busy:
+                if time.monotonic() > deadline:
+                    return self._not_recorded(source.id, f"{busy} for more than {SOURCE_WAIT_SECONDS:.0f} s")
+                if not said:
+                    log.warning("%s: waiting: %s", source.id, busy)
+                    said = True
+                await asyncio.sleep(SOURCE_WAIT_STEP)
+
+    async def process_item(self, item: FetchedDocument, spider=None) -> FetchedDocument:  # type: ignore[no-untyped-def]
+        if self.run_id is None:
+            return item
         source = self.crawler.spider.sources_by_id[item.source_id]
         try:
-            result = store_outcome(self.factory, self.run_id, source, self.now(), item.pages, item.failure,
-                                   self.policy)
+            result = await self._store(source, item.pages, item.failure)
+        except DBAPIError as exc:  # the database, not this source: nothing more can be written for it
+            result = self._not_recorded(source.id, database_problem(exc, self.lock_timeout))
         except Exception as exc:  # one source's trouble must not stop the others
             log.exception("recording %s failed", source.id)
-            result = store_outcome(self.factory, self.run_id, source, self.now(), [],
-                                   FetchFailure(FailureKind.ERROR, f"{type(exc).__name__}: {exc}"))
+            try:
+                result = store_outcome(self.factory, self.run_id, source, self.now(), [],
+                                       FetchFailure(FailureKind.ERROR, f"{type(exc).__name__}: {exc}"))
+            except Exception as again:
+                result = self._not_recorded(source.id, database_problem(again, self.lock_timeout))
         self.results.append(result)
         if result.failure:
             log.warning("%s: failed (%s) %s", source.id, result.failure.kind, result.failure.detail)
@@ -70,13 +125,32 @@ class StoragePipeline:
         return item
 
     def close_spider(self, spider=None) -> None:  # type: ignore[no-untyped-def]
+        if self.run_id is None:
+            if hasattr(self, "engine"):
+                self.engine.dispose()
+            return
         spider = self.crawler.spider
-        with transaction(self.factory) as session:
-            seen = set(session.scalars(select(FetchOutcome.source_id).where(FetchOutcome.run_id == self.run_id)))
         reason = self.crawler.stats.get_value("finish_reason") or "unknown"
-        for source in spider.selected:
-            if source.id not in seen:
-                self.results.append(store_outcome(self.factory, self.run_id, source, self.now(), [], FetchFailure(
-                    FailureKind.NOT_FETCHED, f"the crawl ended ({reason}) before {source.id} was fetched")))
-        end_run(self.factory, self.run_id, self.now())
-        self.engine.dispose()
+        try:
+            with reading(self.factory) as session:
+                seen = set(session.scalars(select(FetchOutcome.source_id).where(FetchOutcome.run_id == self.run_id)))
+            seen |= {sid for sid, _ in self.unrecorded}
+            for source in spider.selected:
+                if source.id in seen:
+                    continue
+                try:
+                    self.results.append(store_outcome(self.factory, self.run_id, source, self.now(), [], FetchFailure(
+                        FailureKind.NOT_FETCHED, f"the crawl ended ({reason}) before {source.id} was fetched")))
+                except SourceBusy as busy:
+                    self._not_recorded(source.id, f"the crawl ended ({reason}) before it was fetched, and {busy}")
+            end_run(self.factory, self.run_id, self.now())
+        except DBAPIError as exc:
+            # The run stays `running`; the next command marks it aborted.
+            message = database_problem(exc, self.lock_timeout)
+            log.error("the crawl could not be finished in the database: %s", message)
+            seen = {sid for sid, _ in self.unrecorded}
+            for source in spider.selected:
+                if source.id not in seen and not any(r.source_id == source.id for r in self.results):
+                    self._not_recorded(source.id, message)
+        finally:
+            self.engine.dispose()

@@ -17,9 +17,17 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
 from scrapy.utils.reactor import install_reactor
 
+from crawler.pipelines import DATABASE_ERROR, RUN_ID, UNRECORDED
 from crawler.settings import REACTOR, CrawlOptions, scrapy_settings
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.policies import PoliciesSpider
+from storage.db import DatabaseError
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    run_id: int
+    unrecorded: tuple[tuple[str, str], ...] = ()  # (source id, why) of sources the database would not take
 
 
 @dataclass(frozen=True)
@@ -47,13 +55,14 @@ def _settings(settings: CrawlOptions, plan: CrawlPlan, extra: dict[str, Any], pr
     return ScrapySettings(values, priority=priority)
 
 
-def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[str, Any] | None = None) -> list[int]:
-    """Run the crawls in order; returns the run id each one recorded."""
+def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[str, Any] | None = None
+               ) -> list[CrawlResult]:
+    """Run the crawls in order; what each one recorded. DatabaseError when the database could not be used at all."""
     from twisted.internet import defer
 
     extra = extra or {}
     process = CrawlerProcess(_settings(settings, CrawlPlan(), extra, priority="project"))
-    run_ids: list[int] = []
+    results: list[CrawlResult] = []
     errors: list[BaseException] = []
 
     @defer.inlineCallbacks
@@ -65,7 +74,11 @@ def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[s
                     plan.before()
                 crawler = Crawler(plan.spider, _settings(settings, plan, extra))
                 yield process.crawl(crawler)
-                run_ids.append(crawler.stats.get_value("policywatch/run_id"))
+                problem = crawler.stats.get_value(DATABASE_ERROR)
+                if problem:
+                    raise DatabaseError(f"nothing was crawled: {problem}")
+                results.append(CrawlResult(crawler.stats.get_value(RUN_ID),
+                                           tuple(crawler.stats.get_value(UNRECORDED) or ())))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -78,4 +91,4 @@ def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[s
     process.start(stop_after_crawl=False)
     if errors:
         raise errors[0]
-    return run_ids
+    return results

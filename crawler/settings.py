@@ -20,7 +20,7 @@ from ingest.guard import TOO_SHORT_FRACTION
 from ingest.news.declarations import BUNDLED_DIR as BUNDLED_NEWS
 from ingest.news.discovery import GDELT_API, GDELT_MIN_INTERVAL_SECONDS
 from ingest.news.limits import NightLimits
-from storage.db import DEFAULT_DB_URL, database_url
+from storage.db import DEFAULT_DB_URL, LOCK_TIMEOUT, database_url
 from storage.health import FAILING_AFTER_RUNS
 
 BOT_NAME = "policywatch"
@@ -31,12 +31,17 @@ CONTACT_URL = "https://github.com/policywatch/policywatch"
 
 
 # The ladder at 580 sees responses after decompression (590) and redirects (600), and before the retries
-# (550), which would otherwise retry 429/503 challenge pages in vain. Spaced hosts at 650 see each request
-# after robots.txt (100) is settled, and each response before a redirect (600) or a retry (550) replaces it.
+# (550), which would otherwise retry 429/503 challenge pages in vain. Decompression is crawler.completeness's,
+# which notices streams cut short; redirects out of http(s) are refused at 610, before the redirect middleware
+# would hand them back as a bare 3xx. Spaced hosts at 650 see each request after robots.txt (100) is settled,
+# and each response before a redirect (600) or a retry (550) replaces it.
 DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.PrivateAddressMiddleware": 50,
                           "crawler.middlewares.BackoffRetryMiddleware": 550,
                           "crawler.ladder.BrowserLadderMiddleware": 580,
+                          "crawler.completeness.CompleteCompressionMiddleware": 590,
+                          "crawler.middlewares.RedirectSchemeMiddleware": 610,
                           "crawler.middlewares.SpacedHostsMiddleware": 650,
+                          "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
                           "scrapy.downloadermiddlewares.retry.RetryMiddleware": None}
 
 # What the `news` spider adds (its `custom_settings`): the frontier that turns feeds into article requests,
@@ -70,6 +75,7 @@ class CrawlOptions:
     news_max_refetches: int = NightLimits.max_refetches
     gdelt_interval: float = GDELT_MIN_INTERVAL_SECONDS
     gdelt_api: str = GDELT_API
+    lock_timeout: float = LOCK_TIMEOUT
 
     @property
     def db_url(self) -> str:
@@ -89,6 +95,8 @@ def gdelt_interval(options: CrawlOptions) -> float:
 
 
 def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
+    browser = browser_settings(options.chromium or DEFAULT_CHROMIUM, options.download_timeout,
+                               options.allow_private_addresses)
     return {
         "BOT_NAME": BOT_NAME,
         "SPIDER_MODULES": SPIDER_MODULES,
@@ -109,6 +117,11 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "DOWNLOAD_TIMEOUT": options.download_timeout,
         "DOWNLOAD_MAXSIZE": options.download_maxsize,
         "DOWNLOAD_WARNSIZE": 0,
+        # A body shorter than its Content-Length reaches crawler.completeness, which records it as `truncated`
+        # (and keeps what arrived as evidence) instead of a bare connection error.
+        "DOWNLOAD_FAIL_ON_DATALOSS": False,
+        # Every name is resolved through the private-address guard: the address connected to is the one checked.
+        "TWISTED_DNS_RESOLVER": "crawler.resolver.GuardedResolver",
         "COOKIES_ENABLED": False,
         "HTTPCACHE_ENABLED": False,
         "REDIRECT_MAX_TIMES": 10,
@@ -124,6 +137,7 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "POLICYWATCH_FAILING_AFTER_RUNS": options.failing_after_runs,
         "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": options.allow_private_addresses,
         "POLICYWATCH_DB": options.db_url,
+        "POLICYWATCH_LOCK_TIMEOUT": options.lock_timeout,
         "POLICYWATCH_SOURCES": str(options.sources),
         "POLICYWATCH_NOW": None,
         "POLICYWATCH_ONLY": [],
@@ -132,6 +146,8 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "POLICYWATCH_NEWS_MAX_REFETCHES": options.news_max_refetches,
         "POLICYWATCH_GDELT_API": options.gdelt_api,
         "POLICYWATCH_SPACED_HOSTS": {urlsplit(options.gdelt_api).netloc: gdelt_interval(options)},
-        **browser_settings(options.chromium or DEFAULT_CHROMIUM, options.download_timeout,
-                           options.allow_private_addresses),
+        **browser,
+        # Only http(s) is fetched: nothing may reach a local file, inline data or an FTP server.
+        "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None,
+                              **browser.get("DOWNLOAD_HANDLERS", {})},
     }

@@ -9,6 +9,7 @@ the file, the source id and the field.
 from __future__ import annotations
 
 import re
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from analysis.errors import UserInputError
+from ingest.safeyaml import MAX_BYTES, YamlLimitError, load_bounded
 from storage.models import SourceFields
 
 from ingest.extraction import (
@@ -36,6 +38,17 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
 _LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 _REQUIRED = ("id", "vendor", "title", "document_type", "language", "urls")
 _OPTIONAL = ("select", "remove", "filters", "fetch", "tags")
+# Values from a declaration are shown in errors this long at most: a hostile value may be enormous.
+_shown = reprlib.Repr()
+_shown.maxstring = 80
+_shown.maxother = 80
+_shown.maxlist = _shown.maxdict = 4
+_shown.maxlevel = 2
+
+
+def shown(value: Any) -> str:
+    """A value from a declaration, as an error message shows it: bounded however large it is."""
+    return _shown.repr(value)
 
 
 class DeclarationError(UserInputError):
@@ -94,7 +107,7 @@ def _url(value: str, path: Path, sid: str) -> str:
     # failed fetch of that one source instead of refusing every source.
     parts = urlsplit(value)
     if not parts.scheme or (parts.scheme in FETCHED_SCHEMES and not parts.netloc):
-        raise DeclarationError(path, f"{value!r} is not an absolute URL with a host", sid, "urls")
+        raise DeclarationError(path, f"{shown(value)} is not an absolute URL with a host", sid, "urls")
     return value
 
 
@@ -105,12 +118,14 @@ def _named_filters(raw: Any, path: Path) -> dict[str, FilterSpec]:
         raise DeclarationError(path, "'filters' must be a mapping of filter name to its settings")
     named: dict[str, FilterSpec] = {}
     for name, data in raw.items():
+        if not isinstance(name, str):
+            raise DeclarationError(path, f"filter name {shown(name)} must be a string")
         if not isinstance(data, dict):
-            raise DeclarationError(path, f"filter {name!r} must be a mapping")
+            raise DeclarationError(path, f"filter {shown(name)} must be a mapping")
         try:
-            named[str(name)] = parse_filter(str(name), data)
+            named[name] = parse_filter(name, data)
         except FilterSpecError as exc:
-            raise DeclarationError(path, f"filter {name!r}: {exc}", field_name=f"filters.{name}.{exc.field}") from None
+            raise DeclarationError(path, f"filter {shown(name)}: {exc}", field_name=f"filters.{name}.{exc.field}") from None
     return named
 
 
@@ -118,32 +133,32 @@ def _source(entry: Any, index: int, path: Path, filters: Mapping[str, FilterSpec
     if not isinstance(entry, dict):
         raise DeclarationError(path, f"sources[{index}] must be a mapping")
     sid = entry.get("id") if isinstance(entry.get("id"), str) else f"sources[{index}]"
-    unknown = sorted(set(entry) - set(_REQUIRED) - set(_OPTIONAL))
+    unknown = sorted(shown(k) for k in set(entry) - set(_REQUIRED) - set(_OPTIONAL))
     if unknown:
-        raise DeclarationError(path, f"unknown field(s) {', '.join(map(repr, unknown))}; allowed: "
+        raise DeclarationError(path, f"unknown field(s) {', '.join(unknown[:5])}; allowed: "
                                f"{', '.join(_REQUIRED + _OPTIONAL)}", sid)
     for name in _REQUIRED:
         if entry.get(name) in (None, "", []):
             raise DeclarationError(path, "is required", sid, name)
+    for name in ("id", "vendor", "title", "document_type", "language"):
+        if not isinstance(entry[name], str):
+            raise DeclarationError(path, f"must be a string, not {shown(entry[name])}", sid, name)
     if not _ID.match(entry["id"]):
         raise DeclarationError(path, "must be lower-case words separated by '/', e.g. 'openai/privacy-policy-eu'", sid, "id")
-    for name in ("vendor", "title", "document_type"):
-        if not isinstance(entry[name], str):
-            raise DeclarationError(path, "must be a string", sid, name)
-    language = str(entry["language"])
+    language = entry["language"]
     if not _LANGUAGE.match(language):
-        raise DeclarationError(path, f"{language!r} is not a language code such as 'en' or 'de'", sid, "language")
+        raise DeclarationError(path, f"{shown(language)} is not a language code such as 'en' or 'de'", sid, "language")
     urls = tuple(_url(u, path, sid) for u in _string_list(entry["urls"], path, sid, "urls"))
     fetch = entry.get("fetch", "http")
-    if fetch not in FETCH_MODES:
-        raise DeclarationError(path, f"{fetch!r} is not one of {', '.join(FETCH_MODES)}", sid, "fetch")
+    if not isinstance(fetch, str) or fetch not in FETCH_MODES:
+        raise DeclarationError(path, f"{shown(fetch)} is not one of {', '.join(FETCH_MODES)}", sid, "fetch")
     filter_names = _string_list(entry.get("filters"), path, sid, "filters")
     specs = []
     for name in filter_names:
         spec = filters.get(name) or BUILTIN_FILTERS.get(name)
         if spec is None:
             known = sorted(set(filters) | set(BUILTIN_FILTERS))
-            raise DeclarationError(path, f"no filter named {name!r}; known: {', '.join(known)}", sid, "filters")
+            raise DeclarationError(path, f"no filter named {shown(name)}; known: {', '.join(known)}", sid, "filters")
         specs.append(spec)
     rules = ExtractionRules(
         select=_selectors(entry.get("select"), path, sid, "select"),
@@ -158,18 +173,37 @@ def _source(entry: Any, index: int, path: Path, filters: Mapping[str, FilterSpec
     )
 
 
-def load_file(path: Path) -> list[Source]:
+def _text(path: Path) -> str:
+    """The file as UTF-8 text, read with a bound; a file in another encoding is named as such."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise DeclarationError(path, f"cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise DeclarationError(path, f"larger than the {MAX_BYTES} bytes a declarations file may have")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise DeclarationError(path, "is UTF-16; declarations are UTF-8 text")
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise DeclarationError(path, f"not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); declarations are "
+                               "UTF-8 text (was it saved as Latin-1?)") from None
+
+
+def load_file(path: Path) -> list[Source]:
+    try:
+        data = load_bounded(_text(path))
+    except YamlLimitError as exc:
+        raise DeclarationError(path, str(exc)) from None
     except yaml.YAMLError as exc:
         raise DeclarationError(path, f"not valid YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise DeclarationError(path, "expected a mapping with a 'sources:' list")
-    unknown = sorted(set(data) - {"filters", "sources"})
+    unknown = sorted(shown(k) for k in set(data) - {"filters", "sources"})
     if unknown:
-        raise DeclarationError(path, f"unknown top-level key(s) {', '.join(map(repr, unknown))}; allowed: filters, sources")
+        raise DeclarationError(path, f"unknown top-level key(s) {', '.join(unknown[:5])}; allowed: filters, sources")
     filters = _named_filters(data.get("filters"), path)
     return [_source(entry, i, path, filters) for i, entry in enumerate(data["sources"])]
 

@@ -81,6 +81,9 @@ def is_login_redirect(page: RawPage) -> bool:
 
 def check_page(page: RawPage, headers: Mapping[str, str] | None = None) -> FetchFailure | None:
     """Why this response must not be extracted, or None."""
+    if page.status == 206:
+        return FetchFailure(FailureKind.TRUNCATED, f"HTTP 206 Partial Content from {page.final_url}: only part of the "
+                            "page was sent", page.status, page.final_url)
     vendor = challenge_vendor(page.body, page.status, headers)
     if vendor is not None:
         status = f"HTTP {page.status} " if page.status else ""
@@ -107,6 +110,35 @@ def check_pages(pages: Sequence[RawPage]) -> FetchFailure | None:
         failure = check_page(page, page.headers)
         if failure is not None:
             return failure
+    return None
+
+
+# The end of an HTML document: a closing </body> or </html>, then at most comments and white space.
+_DOCUMENT_END = re.compile(rb"</(?:body|html)\s*>(?:\s|<!--.*?-->)*\Z", re.I | re.S)
+# Only the end of a page is looked at: a closing tag earlier in it (inside a script or a comment) says nothing.
+_TAIL_BYTES = 4096
+
+
+def ends_document(body: bytes) -> bool:
+    """Whether the page ends with its closing </body> or </html> tag (a saved page cut short does not)."""
+    return bool(_DOCUMENT_END.search(body[-_TAIL_BYTES:].rstrip(b"\x00")))
+
+
+def check_complete(pages: Sequence[RawPage], earlier_ended: Sequence[bool | None]) -> FetchFailure | None:
+    """Refuse an imported HTML page that stops inside its document where the same page, earlier, ended properly.
+
+    A live fetch is checked on the wire (crawler.completeness); a saved file
+    has no headers to check, only its own end.
+    """
+    for page, ended in zip(pages, earlier_ended):
+        media, _ = content_type_charset(page.content_type)
+        if page.status is not None or media not in HTML_TYPES or not ended:
+            continue
+        if not ends_document(page.body):
+            tail = page.body[-40:].decode("utf-8", "replace")
+            return FetchFailure(FailureKind.TRUNCATED, f"{page.final_url} ends inside the document ({len(page.body)} "
+                                f"bytes, last: {tail!r}) where the source's earlier pages ended with </body> or "
+                                "</html>: the file was cut short", url=page.final_url)
     return None
 
 

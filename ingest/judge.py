@@ -11,7 +11,8 @@ from typing import Sequence
 
 from ingest.declarations import Source
 from ingest.extraction import ExtractionError, combine, extract_html, extract_markdown
-from ingest.guard import IMPORTED_TEXT_TYPES, TOO_SHORT_FRACTION, check_pages, check_text, content_type_charset
+from ingest.guard import (IMPORTED_TEXT_TYPES, TOO_SHORT_FRACTION, check_complete, check_pages, check_text,
+                          content_type_charset)
 from ingest.results import FetchFailure
 from storage.health import FAILING_AFTER_RUNS
 from storage.record import RawPage
@@ -42,15 +43,19 @@ class GuardPolicy:
     """How strict the guard is: see `too_short_fraction` and `failing_after_runs` in the configuration."""
 
     min_fraction: float = TOO_SHORT_FRACTION
-    # A page that really got shorter says so every time: the same refused text
-    # this many fetches in a row is accepted as the new version.
+    # A page that really got shorter says so every time: the same refused text this many fetches in a row
+    # is accepted as the new version, unless it is a shell of the old one (`breadth.Breadth.shell`).
     confirm_after: int = FAILING_AFTER_RUNS
 
 
 def judge(source: Source, pages: Sequence[RawPage], current: str | None = None,
-          min_fraction: float = TOO_SHORT_FRACTION) -> str | FetchFailure:
-    """The text to record, or why the fetch must not become a version."""
-    failure = check_pages(pages)
+          min_fraction: float = TOO_SHORT_FRACTION, earlier_ended: Sequence[bool | None] = ()) -> str | FetchFailure:
+    """The text to record, or why the fetch must not become a version.
+
+    `earlier_ended`: for each page position, whether the source's latest
+    accepted page there ended its document (see `guard.check_complete`).
+    """
+    failure = check_pages(pages) or check_complete(pages, earlier_ended)
     if failure is not None:
         return failure
     last = pages[-1]

@@ -1,8 +1,10 @@
-"""From judged pages to the record: one source, one transaction.
+"""From judged pages to the record: one source, one short write transaction.
 
-`store_outcome` judges the pages against the source's current version and
-records either a failure (keeping the refused pages) or the text; `record_text`
-works out what a new text's change means and hands it to storage.
+`store_outcome` reads what the record holds of the source (one consistent
+read), decides what the fetch does to it (`ingest.decide`: extraction and
+analysis, outside any write lock), then applies the decision in one write
+transaction, provided nothing moved meanwhile (else it decides again).
+`record_text` records a re-derived text (`reextract`).
 """
 
 from __future__ import annotations
@@ -10,17 +12,39 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Sequence
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.changes import change_facts
 from ingest.declarations import Source
-from ingest.judge import GuardPolicy, judge
+from ingest.decide import Decision, Hold, Known, Refuse, SourceState, decide
+from ingest.guard import HTML_TYPES, content_type_charset, ends_document
+from ingest.judge import GuardPolicy
 from ingest.results import FetchFailure, SourceResult
-from storage.db import transaction
-from storage.models import FetchOutcome, SourceRow
-from storage.record import (RawPage, current_version, record_failure, record_success, refused_in_a_row,
-                            reverted_version, text_sha256, upsert_source)
-from storage.vocabulary import Outcome
+from storage import blobs
+from storage.db import reading, transaction
+from storage.models import FetchOutcome, SourceLock, SourceRow
+from storage.record import (RawPage, current_version, drop_pending, earlier_versions, held_text, latest_accepted_page,
+                            lock_holder, pending_outcome, record_failure, record_pending, record_success,
+                            refused_streak, reverted_version, text_sha256, upsert_source, version_from_outcome)
+from storage.vocabulary import FailureKind, Outcome
+
+# Attempts at deciding outside the write lock before deciding inside it.
+OPTIMISTIC_ATTEMPTS = 3
+
+
+class SourceBusy(RuntimeError):
+    """Another run holds the source (an import appending its history): this fetch must wait."""
+
+    def __init__(self, source_id: str, lock: SourceLock):
+        super().__init__(f"{source_id} is being written by run {lock.run_id} (pid {lock.pid} on {lock.host}, "
+                         f"since {lock.since.isoformat()})")
+        self.source_id = source_id
+        self.run_id = lock.run_id
+
+
+class _Moved(RuntimeError):
+    """The record changed between the read and the write: decide again."""
 
 
 def record_text(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
@@ -36,23 +60,95 @@ def record_text(session: Session, *, run_id: int, source_id: str, at: datetime, 
     return record_success(session, run_id=run_id, source_id=source_id, at=at, pages=pages, text=text, change=facts)
 
 
+def _earlier_ended(session: Session, source_id: str, pages: Sequence[RawPage]) -> tuple[bool | None, ...]:
+    """For each imported HTML page, whether the source's latest accepted page at its position ended its document."""
+    ended: list[bool | None] = []
+    for position, page in enumerate(pages):
+        media, _ = content_type_charset(page.content_type)
+        sha = latest_accepted_page(session, source_id, position) if page.status is None and media in HTML_TYPES else None
+        try:
+            ended.append(ends_document(blobs.read(session, sha)) if sha is not None else None)
+        except blobs.BlobIntegrityError:
+            ended.append(None)
+    return tuple(ended)
+
+
+def _stamp(session: Session, source_id: str) -> tuple[int | None, ...]:
+    """What identifies the source's state: its newest version and its newest outcome."""
+    version = current_version(session, source_id)
+    latest = session.scalar(select(func.max(FetchOutcome.id)).where(FetchOutcome.source_id == source_id))
+    return (version.id if version is not None else None, latest)
+
+
+def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> SourceState:
+    current = current_version(session, source_id)
+    if current is None:
+        return SourceState(earlier_ended=_earlier_ended(session, source_id, pages), stamp=_stamp(session, source_id))
+    pending = pending_outcome(session, source_id)
+    pending_text = held_text(session, pending.text_sha256) if pending is not None else None
+    refused_sha, refused_count = refused_streak(session, source_id, FailureKind.TOO_SHORT)
+    return SourceState(
+        current=Known(current.id, current.sha256, current.text, current.number, current.first_seen),
+        # Only the version just before the current one is ever compared as text; the others only by sha256.
+        earlier=tuple(Known(v.id, v.sha256, v.text if i == 0 else "", v.number, v.first_seen)
+                      for i, v in enumerate(earlier_versions(session, source_id, current))),
+        pending=Known(pending.id, pending.text_sha256 or "", pending_text, 0, pending.at)
+        if pending is not None and pending_text is not None and pending.at >= current.last_confirmed else None,
+        refused_sha256=refused_sha, refused_count=refused_count,
+        earlier_ended=_earlier_ended(session, source_id, pages), stamp=_stamp(session, source_id),
+    )
+
+
+def _apply(session: Session, decision: Decision, *, run_id: int, source: Source, at: datetime,
+           pages: Sequence[RawPage], expect: tuple[int | None, ...] | None) -> SourceResult:
+    upsert_source(session, source)
+    held = lock_holder(session, source.id, run_id)
+    if held is not None:
+        raise SourceBusy(source.id, held)
+    if expect is not None and _stamp(session, source.id) != expect:
+        raise _Moved()
+    if decision.drop is not None:
+        drop_pending(session, session.get_one(FetchOutcome, decision.drop[0].id), decision.drop[1])
+    if decision.confirm is not None:
+        confirm = decision.confirm
+        version_from_outcome(session, session.get_one(FetchOutcome, confirm.pending.id), confirm.pending.text,
+                             confirm.change, at=at, note=confirm.note)
+    verdict = decision.verdict
+    if isinstance(verdict, Refuse):
+        failure = verdict.failure
+        record_failure(session, run_id=run_id, source_id=source.id, at=at, kind=failure.kind, detail=failure.detail,
+                       http_status=failure.http_status, url=failure.url, text=verdict.text, pages=pages)
+        return SourceResult(source.id, Outcome.FAILED, failure=failure)
+    if isinstance(verdict, Hold):
+        record_pending(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict.text,
+                       detail=verdict.detail)
+        return SourceResult(source.id, Outcome.PENDING, detail=verdict.detail)
+    outcome = record_success(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict.text,
+                             change=verdict.change)
+    number = outcome.version.number if outcome.version is not None else None
+    if decision.confirm is not None and outcome.outcome == Outcome.UNCHANGED:
+        return SourceResult(source.id, Outcome.CHANGED, number, detail=decision.confirm.note)
+    return SourceResult(source.id, outcome.outcome, number)
+
+
 def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, at: datetime,
                   pages: Sequence[RawPage], failure: FetchFailure | None,
                   policy: GuardPolicy = GuardPolicy()) -> SourceResult:
-    """Judge the pages against the current version and record the result, in one transaction."""
+    """Judge the pages against the source's record and record the result, in one write transaction.
+
+    Raises `SourceBusy` (and records nothing) while another run holds the source.
+    """
+    for _ in range(OPTIMISTIC_ATTEMPTS):
+        with reading(factory) as session:
+            state = load_state(session, source.id, pages)
+        decision = decide(source, pages, failure, state, policy, at)
+        try:
+            with transaction(factory) as session:
+                return _apply(session, decision, run_id=run_id, source=source, at=at, pages=pages,
+                              expect=state.stamp)
+        except _Moved:
+            continue
     with transaction(factory) as session:
-        upsert_source(session, source)
-        current = current_version(session, source.id)
-        verdict = failure if failure is not None else judge(
-            source, pages, current.text if current is not None else None, policy.min_fraction)
-        refused = text_sha256(verdict.text) if isinstance(verdict, FetchFailure) and verdict.text else None
-        if refused is not None and refused_in_a_row(session, source.id, verdict.kind, refused) + 1 >= policy.confirm_after:
-            verdict = verdict.text  # type: ignore[union-attr]
-        if isinstance(verdict, FetchFailure):
-            record_failure(session, run_id=run_id, source_id=source.id, at=at, kind=verdict.kind,
-                           detail=verdict.detail, http_status=verdict.http_status, url=verdict.url,
-                           text_sha256=refused, pages=pages)
-            return SourceResult(source.id, Outcome.FAILED, failure=verdict)
-        outcome = record_text(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict)
-        number = outcome.version.number if outcome.version is not None else None
-        return SourceResult(source.id, outcome.outcome, number)
+        state = load_state(session, source.id, pages)
+        decision = decide(source, pages, failure, state, policy, at)
+        return _apply(session, decision, run_id=run_id, source=source, at=at, pages=pages, expect=None)

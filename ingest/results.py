@@ -26,3 +26,4 @@ class SourceResult:
     outcome: str  # storage.vocabulary.Outcome, or ingest.reextract.NOTHING_STORED
     version_number: int | None = None
     failure: FetchFailure | None = None
+    detail: str | None = None  # why a capture was held for confirmation, or how a held one was confirmed

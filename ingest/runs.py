@@ -19,6 +19,12 @@ from storage.record import abort_stale_runs, finish_run, start_run
 from storage.vocabulary import RunKind
 
 
+def abort_stale(factory: sessionmaker[Session], at: datetime) -> int:
+    """Mark runs left behind by dead processes as aborted; for commands that end up recording nothing."""
+    with transaction(factory) as session:
+        return abort_stale_runs(session, at)
+
+
 def begin_run(factory: sessionmaker[Session], kind: RunKind, at: datetime,
               say: Callable[[str], None] | None = None) -> int:
     with transaction(factory) as session:

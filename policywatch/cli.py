@@ -13,17 +13,20 @@ import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
+from sqlalchemy.exc import DBAPIError
+
 from analysis.errors import UserInputError
 from policywatch.commands import (articles, check, classify, crawl, demo, extract, importing, news, reading, rederive,
-                                  report, run, sources)
+                                  report, review, run, sources)
 from policywatch.commands import backfill, doctor, export, notify
 from policywatch.commands.context import Context, ExitStatus
 from policywatch.config import load_settings
 from policywatch.terminal import safe
+from storage.db import database_problem, is_database_problem
 
 # In the order `policywatch --help` lists them.
-COMMAND_MODULES = (crawl, extract, importing, sources, reading, news, articles, classify, check, rederive, report,
-                   run, demo) + (notify, export, backfill, doctor)
+COMMAND_MODULES = (crawl, extract, importing, sources, reading, review, news, articles, classify, check, rederive,
+                   report, run, demo) + (notify, export, backfill, doctor)
 
 Command = Callable[[Context, argparse.Namespace], int]
 
@@ -79,15 +82,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitStatus.USAGE
     except BrokenPipeError:
         return ExitStatus.OK
+    except (DBAPIError, ValueError) as exc:
+        if not _from_the_database(exc):
+            return _crash()
+        # Locked, full, damaged or read-only: the database's state, which the user can act on.
+        timeout = ctx.settings.lock_timeout if ctx is not None else 0.0
+        print(f"policywatch: {safe(database_problem(exc, timeout))}", file=sys.stderr)
+        return ExitStatus.USAGE
     except Exception:
-        # Distinct from 1 ("some sources failed"), so cron and systemd see a crash as a crash.
-        traceback.print_exc()
-        print("policywatch: internal error (traceback above); nothing after the last completed source was recorded",
-              file=sys.stderr)
-        return ExitStatus.CRASH
+        return _crash()
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _from_the_database(exc: BaseException) -> bool:
+    """An error that is the database's state (locked, full, damaged, read-only), not a fault in policywatch: the
+    driver's own errors of that kind, and a stored value that no longer reads back (damaged text or times),
+    which fails inside SQLAlchemy's conversion of the row."""
+    if isinstance(exc, DBAPIError):
+        return is_database_problem(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and "sqlalchemy" in frames[-1].filename
+
+
+def _crash() -> int:
+    # Distinct from 1 ("some sources failed"), so cron and systemd see a crash as a crash.
+    traceback.print_exc()
+    print("policywatch: internal error (traceback above); nothing after the last completed source was recorded",
+          file=sys.stderr)
+    return ExitStatus.CRASH
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,7 +1,9 @@
 """A small HTTP server on 127.0.0.1 serving pages from memory (demo and tests).
 
 Each response is written in one piece with TCP_NODELAY, so timings measure the
-crawler, not this server.
+crawler, not this server. Tests make it misbehave on purpose: a body cut
+short, a Content-Length that lies, a chunked stream that stops early or never
+ends, a body dripped out slowly.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 
 @dataclass
@@ -22,6 +24,13 @@ class Page:
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
     truncate_to: int | None = None  # send only this many body bytes, then close: a cut-short response
+    content_length: int | None = None  # the Content-Length to announce (default: the body's length)
+    # Chunked transfer instead of a Content-Length: the body in pieces, or what `stream` yields (endless or slow
+    # streams); `finish=False` closes the connection without the final empty chunk.
+    chunked: bool = False
+    chunk_size: int = 16384
+    stream: Callable[[], Iterable[bytes]] | None = None
+    finish: bool = True
 
 
 Route = Page | Callable[[], Page]
@@ -46,15 +55,35 @@ class _Handler(BaseHTTPRequestHandler):
         if page.delay:
             time.sleep(page.delay)
         head = [f"HTTP/1.1 {page.status} {self.responses.get(page.status, ('',))[0]}",
-                f"Content-Type: {page.content_type}", f"Content-Length: {len(page.body)}"]
+                f"Content-Type: {page.content_type}"]
+        if page.chunked or page.stream is not None:
+            head.append("Transfer-Encoding: chunked")
+        else:
+            head.append(f"Content-Length: {len(page.body) if page.content_length is None else page.content_length}")
         head += [f"{k}: {v}" for k, v in page.headers.items()]
-        body = page.body if page.truncate_to is None else page.body[:page.truncate_to]
-        if page.truncate_to is not None:
-            self.close_connection = True
+        start = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
         try:
-            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+            if page.chunked or page.stream is not None:
+                self._send_chunked(page, start)
+                return
+            body = page.body if page.truncate_to is None else page.body[:page.truncate_to]
+            if page.truncate_to is not None or page.content_length is not None:
+                self.close_connection = True
+            self.wfile.write(start + body)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+    def _send_chunked(self, page: Page, start: bytes) -> None:
+        self.close_connection = True
+        self.wfile.write(start)
+        pieces = page.stream() if page.stream is not None else (
+            page.body[i:i + page.chunk_size] for i in range(0, len(page.body), page.chunk_size))
+        for piece in pieces:
+            if piece:
+                self.wfile.write(f"{len(piece):x}\r\n".encode("ascii") + piece + b"\r\n")
+                self.wfile.flush()
+        if page.finish:
+            self.wfile.write(b"0\r\n\r\n")
 
     def log_message(self, format: str, *args: object) -> None:
         pass

@@ -6,12 +6,16 @@ hijack a terminal; every string shown passes through `safe()` first.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TextIO
 
 from analysis.diff import Diff, hunks
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# What JSON text may still carry raw once json.dumps has escaped C0 controls: DEL, C1 controls, bidi marks and
+# overrides, and the line and paragraph separators.
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 RED, GREEN, DIM, BOLD, RESET = "\x1b[31m", "\x1b[32m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
 STRIKE, UNDERLINE = "\x1b[9m", "\x1b[4m"
@@ -20,6 +24,18 @@ STRIKE, UNDERLINE = "\x1b[9m", "\x1b[4m"
 def safe(text: str) -> str:
     """Replace control characters (ESC included) and bidi overrides with visible escapes."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", text)
+
+
+def json_safe(text: str) -> str:
+    """JSON text with every character that could reorder or hide text in a terminal or viewer written as a
+    \\u escape, as `safe` shows it in plain output. Outside its strings JSON is ASCII, so these characters only
+    occur inside strings, where \\u is valid."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def json_text(data: object) -> str:
+    """`data` as indented JSON, readable (non-ASCII kept) and safe to show (`json_safe`)."""
+    return json_safe(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def use_colour(stream: TextIO, choice: str = "auto") -> bool:

@@ -3,6 +3,8 @@
 Everything except version texts is loaded at once: metadata for 30,000
 versions is a fraction of a second, while their texts may be gigabytes, so
 texts are read per source and only when a page that shows them is written.
+The caller reads it all in one consistent snapshot (`storage.db.reading`),
+so a crawl writing meanwhile is seen either whole or not at all.
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ class ChangeInfo:
     # kilobytes of evidence per change into every key would double the time
     # of a nightly rebuild.
     evidence_json: str = field(default="", metadata={"hashed": False})
+    # Why the change was recorded other than by the guard alone (a held capture confirmed, a review).
+    note: str | None = None
     # When `reanalyse` replaced the analysis the change was detected with: that first analysis
     # (what the feeds announced, and keep announcing), and when it was last replaced.
     first_analysis: "FirstAnalysis | None" = None
@@ -113,12 +117,24 @@ class ChangeInfo:
         return tuple(e for e in items if isinstance(e, dict)) if isinstance(items, list) else ()
 
 
+@dataclass(frozen=True)
+class HeldCapture:
+    """A fetch whose text was held for confirmation instead of becoming a version, or dropped."""
+
+    run_id: int
+    source_id: str
+    at: datetime
+    outcome: str  # pending | dropped
+    detail: str | None
+
+
 @dataclass(frozen=True, kw_only=True)
 class SourceInfo(SourceFields):
     last_checked: datetime | None
     health: Health
     versions: tuple[VersionInfo, ...] = ()
     changes: tuple[ChangeInfo, ...] = ()  # oldest first
+    pending: HeldCapture | None = None  # a capture waiting for a later fetch to confirm it
 
     @property
     def last_changed(self) -> datetime | None:
@@ -158,6 +174,7 @@ class RunInfo:
     changes: int
     failures: int
     failed: tuple[FailedFetch, ...] = ()
+    held: tuple[HeldCapture, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,17 +230,17 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
     query = select(Change.id, Change.source_id, Change.from_version_id, Change.to_version_id, Change.detected_at,
                    Change.words_added, Change.words_removed, Change.lines_added, Change.lines_removed,
                    Change.kind, Change.flags, Change.severity, Change.summary, cast(Change.evidence, Text),
-                   Change.announced, Change.announced_flags)
+                   Change.announced, Change.announced_flags, Change.note)
     first, revised = _replaced_analyses(session)
     found: dict[str, list[ChangeInfo]] = defaultdict(list)
     for (cid, sid, from_id, to_id, at, wa, wr, la, lr, kind, flags, severity, summary,
-         evidence, announced, announced_flags) in session.execute(query):
+         evidence, announced, announced_flags, note) in session.execute(query):
         old, new = by_id[from_id], by_id[to_id]
         found[sid].append(ChangeInfo(
             cid, sid, old.number, new.number, old.sha256, new.sha256, at, wa, wr, la, lr, kind,
             tuple(flags or ()), severity or "none", summary or "",
             hashlib.sha256((evidence or "").encode("utf-8")).hexdigest(), bool(announced), bool(announced_flags),
-            evidence or "", first.get(cid), revised.get(cid)))
+            evidence or "", note, first.get(cid), revised.get(cid)))
     for items in found.values():
         items.sort(key=lambda c: (c.to_number, c.id))
     return found
@@ -261,23 +278,41 @@ def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
             .order_by(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.id))
         for outcome_id, *row in rows:
             failed[row[0]].append(FailedFetch(*row, refused_pages=tuple(pages.get(outcome_id, ()))))
+    held: dict[int, list[HeldCapture]] = defaultdict(list)
+    if runs:
+        for row in session.execute(_held_query().where(FetchOutcome.run_id.in_([r.id for r in runs]))):
+            held[row[0]].append(HeldCapture(*row))
         for feed in session.scalars(select(FeedFetch).where(FeedFetch.run_id.in_([r.id for r in runs]),
                                                             FeedFetch.failure_kind.is_not(None))
                                     .order_by(FeedFetch.run_id, FeedFetch.news_source_id, FeedFetch.id)):
             failed[feed.run_id].append(FailedFetch(feed.run_id, feed.news_source_id, feed.at, feed.failure_kind,
                                                    feed.detail, feed.http_status, feed.url, news=True))
     return tuple(RunInfo(r.id, r.kind, r.status, r.started_at, r.finished_at, r.sources_checked, r.new_versions,
-                         r.changes, r.failures, tuple(failed.get(r.id, ()))) for r in runs)
+                         r.changes, r.failures, tuple(failed.get(r.id, ())), tuple(held.get(r.id, ()))) for r in runs)
+
+
+def _held_query():  # type: ignore[no-untyped-def]
+    return (select(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome,
+                   FetchOutcome.detail)
+            .where(FetchOutcome.outcome.in_([Outcome.PENDING, Outcome.DROPPED]))
+            .order_by(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.id))
+
+
+def _pending(session: Session) -> dict[str, HeldCapture]:
+    """Each source's capture still waiting for confirmation."""
+    return {row[1]: HeldCapture(*row) for row in session.execute(
+        _held_query().where(FetchOutcome.outcome == Outcome.PENDING))}
 
 
 def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after: int = FAILING_AFTER_RUNS) -> Record:
     versions = _versions(session)
     changes = _changes(session, versions)
     last_checked, health = _health(session, failing_after)
+    pending = _pending(session)
     sources = tuple(
         SourceInfo(**vars(row.fields()), last_checked=last_checked.get(row.id),
                    health=health.get(row.id, Health(HealthState.UNCHECKED)), versions=tuple(versions.get(row.id, ())),
-                   changes=tuple(changes.get(row.id, ())))
+                   changes=tuple(changes.get(row.id, ())), pending=pending.get(row.id))
         for row in session.scalars(select(SourceRow).order_by(SourceRow.id)))
     every_change = sorted((c for s in sources for c in s.changes), key=lambda c: (c.detected_at, c.id), reverse=True)
     return Record(sources, _runs(session, recent_runs), tuple(every_change))

@@ -14,14 +14,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import fields, is_dataclass
 from functools import lru_cache
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from storage.processes import alive
+
 MANIFEST = ".policywatch-site.json"
 FORMAT = 3
+# `.<name>.<pid>.tmp`: a file being written; left behind only by a build that was killed.
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp$")
 
 
 @lru_cache(maxsize=None)
@@ -63,6 +68,7 @@ class SiteWriter:
         self._unit_files: dict[str, str] | None = None
         self._dirs: set[Path] = set()
         self._root = str(out)
+        self.problems: list[str] = []
 
     def _load(self) -> str | None:
         try:
@@ -142,9 +148,26 @@ class SiteWriter:
         self.units[unit] = {"key": key, "files": self._unit_files or {}}
         self._unit_files = None
 
-    def finish(self) -> list[str]:
-        """Save the manifest; remove files an earlier build owned that this one did not produce."""
+    def _remove_stale_temporaries(self) -> list[str]:
+        """Half-written files of builds that were killed (their process is gone); a live build's are left."""
         removed = []
+        for folder, _, names in os.walk(self.out):
+            for name in names:
+                match = _TEMPORARY.match(name)
+                if match is None or alive(int(match.group(1))):
+                    continue
+                path = os.path.join(folder, name)
+                try:
+                    os.unlink(path)
+                except OSError:
+                    continue
+                removed.append(os.path.relpath(path, self.out))
+        return removed
+
+    def finish(self) -> list[str]:
+        """Save the manifest; remove files an earlier build owned that this one did not produce, and files a
+        killed build left half-written."""
+        removed = self._remove_stale_temporaries()
         for path in self.previous.keys() - self.current.keys():
             if path.startswith("/") or ".." in Path(path).parts:
                 continue  # a hand-edited manifest must not delete anything outside the site
@@ -158,3 +181,4 @@ class SiteWriter:
         self.write(MANIFEST, json.dumps(manifest, sort_keys=True, separators=(",", ":")))
         self.written -= 1  # the manifest is bookkeeping, not a page
         return removed
+

@@ -164,6 +164,8 @@ def runs_page(record: Record, undelivered: Sequence[UndeliveredInfo] = ()) -> Pa
     hrefs = {s.id: urls.relative(path, urls.source_page(s.id)) for s in record.sources}
     raw = {}
     for run in record.runs:
+        for held in run.held:
+            hrefs.setdefault(held.source_id, urls.relative(path, urls.source_page(held.source_id)))
         for failure in run.failed:
             target = urls.coverage_page() if failure.news else urls.source_page(failure.source_id)
             hrefs.setdefault(failure.source_id, urls.relative(path, target))
@@ -192,6 +194,7 @@ def source_page(source: SourceInfo) -> Page:
     numbers = [v.number for v in source.versions]
     context = _base(path, alternates) | {
         "source": header, "timeline": timeline, "feeds": feeds, "texts_script": texts_script,
+        "pending": source.pending,
         "default_a": numbers[-2] if len(numbers) > 1 else None, "default_b": numbers[-1] if numbers else None,
     }
     return Page(path, "source.html", context)

@@ -21,7 +21,7 @@ from reports.data import SourceInfo
 from reports.feedfiles import Excerpts
 from reports.output import SiteWriter
 from reports.sourcefiles import write_source
-from storage.db import make_engine, session_factory
+from storage.db import make_engine, reading, session_factory
 
 # Below this many sources, starting processes costs more than it saves.
 MIN_SOURCES = 100
@@ -44,6 +44,7 @@ class Done:
     units: dict[str, dict[str, Any]]
     written: int
     skipped: int
+    problems: list[str]
 
 
 def default_workers(sources: int, everything_stale: bool) -> int:
@@ -58,11 +59,11 @@ def _run(job: Job) -> Done:
     engine = make_engine(job.db_url)
     try:
         writer = SiteWriter(job.out, job.salt, job.full)
-        with session_factory(engine)() as session:
+        with reading(session_factory(engine)) as session:
             excerpts = Excerpts(session)
             for source in job.sources:
                 write_source(session, writer, source, job.base_url, excerpts)
-        return Done(writer.current, writer.units, writer.written, writer.skipped)
+        return Done(writer.current, writer.units, writer.written, writer.skipped, writer.problems)
     finally:
         engine.dispose()
 
@@ -79,3 +80,4 @@ def write_sources_in_parallel(writer: SiteWriter, db_url: str, sources: Sequence
             writer.units.update(done.units)
             writer.written += done.written
             writer.skipped += done.skipped
+            writer.problems += done.problems

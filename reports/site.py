@@ -29,6 +29,7 @@ from reports.export.archive import ExportError, write_export
 from reports.render import STATIC, code_fingerprint, render
 from reports.search import INDEX_DIR, build_index, pagefind_problem
 from reports.sourcefiles import write_raw, write_source
+from storage.db import reading
 
 STATIC_FILES = ("site.css", "compare.js", "coverage.js", "search.js")
 # The pages the search index holds: it is built again only when one of them was written or removed.
@@ -44,6 +45,7 @@ class BuildStats:
     base_url: str
     base_url_given: bool  # False: feeds link to a file:// URL of the output directory
     files_removed: int = 0
+    problems: tuple[str, ...] = ()  # what could not be written, e.g. a damaged raw snapshot
     notes: tuple[str, ...] = ()  # what became of the search index and the published export
     search_seconds: float = 0.0  # of `seconds`, building the search index
 
@@ -78,7 +80,8 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
     out.mkdir(parents=True, exist_ok=True)
     base = urls.normalise_base_url(base_url) if base_url else out.resolve().as_uri() + "/"
     writer = SiteWriter(out, code_fingerprint() + base, full)
-    with factory() as session:
+    # One read snapshot: a crawl recording meanwhile is seen whole or not at all.
+    with reading(factory) as session:
         record = load_record(session, failing_after=failing_after)
         excerpts = Excerpts(session)
         _static(writer)
@@ -105,7 +108,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
     indexed = [p for p in [*writer.written_paths, *removed] if p.startswith(INDEXED_PAGES) and p.endswith(".html")]
     search = build_index(out, writer.everything_stale or bool(indexed))
     return BuildStats(writer.written, writer.skipped, perf_counter() - started, out / urls.index_page(), base,
-                      bool(base_url), len(removed), (search.note, data_note), search.seconds)
+                      bool(base_url), len(removed), tuple(writer.problems), (search.note, data_note), search.seconds)
 
 
 def _publish_export(factory: sessionmaker[Session], out: Path, full: bool) -> tuple[pages.DataLink | None, str]:

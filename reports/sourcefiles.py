@@ -36,7 +36,13 @@ def write_raw(session: Session, writer: SiteWriter, sha256: str) -> None:
     if writer.exists(path) and (
             not writer.full or hashlib.sha256((writer.out / path).read_bytes()).hexdigest() == sha256):
         return
-    writer.write(path, blobs.read(session, sha256))
+    try:
+        data = blobs.read(session, sha256)
+    except blobs.BlobIntegrityError as exc:
+        # One damaged snapshot must not stop the report: its file is left out and the damage is named.
+        writer.problems.append(f"raw snapshot left out: {exc}")
+        return
+    writer.write(path, data)
 
 
 def _raw_snapshots(session: Session, writer: SiteWriter, source: SourceInfo) -> None:

@@ -11,6 +11,7 @@ most two blobs. A new keyframe is written when the delta stops paying off.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 import zstandard
@@ -25,6 +26,8 @@ LEVEL = 12
 # keyframe instead.
 KEYFRAME_RATIO = 0.02
 KEYFRAME_MIN_BYTES = 256
+
+log = logging.getLogger(__name__)
 
 
 class BlobIntegrityError(RuntimeError):
@@ -67,9 +70,17 @@ def store(session: Session, data: bytes, keyframe_sha256: str | None) -> StoredB
     if keyframe_sha256 is not None:
         keyframe = session.get(Blob, keyframe_sha256)
         if keyframe is not None and keyframe.base_sha256 is None:
-            delta = _compress(data, read(session, keyframe_sha256))
-            if len(delta) <= max(KEYFRAME_MIN_BYTES, KEYFRAME_RATIO * len(data)):
-                payload, base = delta, keyframe_sha256
+            try:
+                dictionary = read(session, keyframe_sha256)
+            except (BlobIntegrityError, zstandard.ZstdError) as exc:
+                # A damaged keyframe must not stop new pages being kept: this one is stored on its own.
+                log.warning("raw snapshot %s cannot be read (%s); the new page is stored without it "
+                            "(`policywatch check` lists damaged snapshots)", keyframe_sha256, exc)
+                dictionary = None
+            if dictionary is not None:
+                delta = _compress(data, dictionary)
+                if len(delta) <= max(KEYFRAME_MIN_BYTES, KEYFRAME_RATIO * len(data)):
+                    payload, base = delta, keyframe_sha256
     if payload is None:
         payload = _compress(data, None)
     session.add(Blob(sha256=digest, size=len(data), base_sha256=base, data=payload))
@@ -84,19 +95,36 @@ def keyframe_of(session: Session, sha256: str) -> str:
     return blob.base_sha256 or blob.sha256
 
 
+def _checked_decompress(sha256: str, data: bytes, size: int, base: bytes | None) -> bytes:
+    # A damaged frame header may claim any size: it is checked against the size stored beside it before
+    # anything is allocated.
+    try:
+        declared = zstandard.frame_content_size(data)
+    except zstandard.ZstdError as exc:
+        raise BlobIntegrityError(f"blob {sha256}: cannot be decompressed ({exc})") from None
+    if declared != size:
+        raise BlobIntegrityError(f"blob {sha256}: its compressed frame declares {declared} bytes, "
+                                 f"not the {size} stored")
+    try:
+        return _decompress(data, base)
+    except zstandard.ZstdError as exc:
+        raise BlobIntegrityError(f"blob {sha256}: cannot be decompressed ({exc})") from None
+
+
 def read(session: Session, sha256: str) -> bytes:
-    """The exact bytes stored under `sha256`, verified."""
-    row = session.execute(select(Blob.data, Blob.base_sha256).where(Blob.sha256 == sha256)).one_or_none()
+    """The exact bytes stored under `sha256`, verified; BlobIntegrityError when they cannot be had."""
+    row = session.execute(select(Blob.data, Blob.base_sha256, Blob.size).where(Blob.sha256 == sha256)).one_or_none()
     if row is None:
         raise BlobIntegrityError(f"blob {sha256} is missing")
-    data, base_sha = row
+    data, base_sha, size = row
     base = None
     if base_sha is not None:
-        base_row = session.execute(select(Blob.data, Blob.base_sha256).where(Blob.sha256 == base_sha)).one_or_none()
+        base_row = session.execute(select(Blob.data, Blob.base_sha256, Blob.size)
+                                   .where(Blob.sha256 == base_sha)).one_or_none()
         if base_row is None or base_row[1] is not None:
             raise BlobIntegrityError(f"blob {sha256}: its keyframe {base_sha} is missing or not a keyframe")
-        base = _decompress(base_row[0], None)
-    raw = _decompress(data, base)
+        base = _checked_decompress(base_sha, base_row[0], base_row[2], None)
+    raw = _checked_decompress(sha256, data, size, base)
     if sha256_hex(raw) != sha256:
         raise BlobIntegrityError(f"blob {sha256}: stored bytes do not match their sha256")
     return raw

@@ -3,38 +3,51 @@
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import UserInputError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_DIR = REPO_ROOT / "alembic"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a command waits for another one writing to the same database before giving up (`lock_timeout`).
+LOCK_TIMEOUT = 30.0
 DEFAULT_DB_URL = "sqlite:///policywatch.db"
+# An execution option: the transaction will write, so on SQLite it takes the write lock when it begins.
+WRITES = "policywatch_writes"
+# Schema upgrades of one PostgreSQL database are serialised on this advisory lock.
+_UPGRADE_LOCK_KEY = 0x706F6C6963790001
 
 
 class DatabaseError(UserInputError, RuntimeError):
     pass
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+# What SQLite (or PostgreSQL) says, and what it means for the user, in one line.
+_PROBLEMS = (
+    (("database is locked", "database is busy", "database table is locked"),
+     "the database is locked: another policywatch command has been writing to it for more than {timeout:.0f} s "
+     "(lock_timeout); try again when it has finished"),
+    (("database or disk is full", "no space left on device"), "the database or disk is full"),
+    (("disk i/o error",), "a disk I/O error while using the database"),
+    # A damaged file also shows as text that does not decode or as a schema with pieces missing.
+    (("malformed", "file is not a database", "file is encrypted", "could not decode", "no such column",
+      "no such table", "database schema has changed"),
+     "the database file is damaged ({detail}); `policywatch check` lists what it can"),
+    (("readonly database", "read-only"), "the database is read-only ({detail})"),
+    (("unable to open database",), "the database file cannot be opened ({detail})"),
+)
 
 
 def database_url(value: str) -> str:
@@ -44,22 +57,101 @@ def database_url(value: str) -> str:
     return f"sqlite:///{Path(value).expanduser()}"
 
 
-def make_engine(url: str) -> Engine:
+def database_problem(exc: BaseException, lock_timeout: float = LOCK_TIMEOUT) -> str:
+    """One line saying what went wrong with the database, for a message to the user."""
+    original = getattr(exc, "orig", None) or exc
+    if isinstance(original, ValueError) and not isinstance(original, DBAPIError):
+        return f"the database file is damaged (a stored value does not read back: {str(original)[:120]}); " \
+               "`policywatch check` lists what it can"
+    detail = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    lowered = detail.lower()
+    for needles, message in _PROBLEMS:
+        if any(n in lowered for n in needles):
+            return message.format(timeout=lock_timeout, detail=detail)
+    return f"{type(original).__name__}: {detail}"
+
+
+def is_database_problem(exc: BaseException) -> bool:
+    """Whether the error is the database's state (locked, full, damaged, read-only), not a mistake in a query."""
+    original = getattr(exc, "orig", None) or exc
+    lowered = str(original).lower()
+    return any(n in lowered for needles, _ in _PROBLEMS for n in needles)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names, or None (another database, or an in-memory one)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    database = parsed.database
+    if database.startswith("file:"):
+        database = database[len("file:"):].split("?", 1)[0]
+    return Path(database).expanduser()
+
+
+def _read_only(path: Path) -> bool:
+    """An existing SQLite file that this process cannot write, or whose folder it cannot write (the WAL
+    journal lives beside the file)."""
+    return path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK))
+
+
+def _sqlite_setup(lock_timeout: float, read_only: bool) -> Callable[[Any, Any], None]:
+    def connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Transactions are begun by `_sqlite_begin`, not by the driver, which would begin them only before a
+        # write and leave reads outside any transaction: a report would then read a crawl's half-written record.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
+            if not read_only:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        except UnicodeDecodeError as exc:  # a damaged header or schema page
+            raise DatabaseError(database_problem(exc)) from None
+        finally:
+            cursor.close()
+    return connect
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A writer takes the write lock at once (waiting up to the busy timeout): a transaction that read first
+    # and wrote later could not take it without failing when another writer committed in between.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITES) else "BEGIN")
+
+
+def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
     try:
-        parsed = make_url(url)
+        path = sqlite_file(url)
     except ArgumentError:
         raise DatabaseError(f"--db {url!r} is not a database URL or SQLite file path") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        parent = Path(parsed.database).expanduser().resolve().parent
+    read_only = False
+    connect_args: dict[str, Any] = {}
+    if path is not None:
+        parent = path.resolve().parent
         if not parent.is_dir():
             raise DatabaseError(f"--db {url!r}: directory {parent} does not exist")
+        read_only = _read_only(path)
+        connect_args["timeout"] = lock_timeout
+        if read_only:
+            # Read-only: a WAL journal cannot be created beside the file, so without one the file is read as
+            # it stands.
+            wal = path.with_name(path.name + "-wal")
+            immutable = "&immutable=1" if not wal.exists() or wal.stat().st_size == 0 else ""
+            url = f"sqlite:///file:{path.resolve()}?mode=ro{immutable}&uri=true"
     try:
-        engine = create_engine(url, future=True)
+        engine = create_engine(url, future=True, connect_args=connect_args)
     except Exception as exc:  # a missing driver surfaces here
         raise DatabaseError(f"--db {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_setup(lock_timeout, read_only))
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def is_read_only(engine: Engine) -> bool:
+    """An SQLite file this process may only read (see `make_engine`)."""
+    return engine.dialect.name == "sqlite" and engine.url.query.get("mode") == "ro"
 
 
 def alembic_config(url: str) -> Config:
@@ -85,23 +177,39 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
-    """Bring the schema to the newest revision; True when anything was done."""
-    current = current_revision(engine)
-    head = head_revision()
-    if current == head:
-        return False
+def _check_known(current: str | None, head: str) -> None:
     if current is not None and current not in _known_revisions():
         raise DatabaseError(f"the database is at schema revision {current!r}, which this version of "
                             f"policywatch does not know (newest known: {head}); upgrade policywatch")
-    if say is not None:
-        if current is None:
-            say(f"creating database schema ({head})")
-        else:
-            say(f"upgrading database schema {current} → {head}")
+
+
+def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
+    """Bring the schema to the newest revision; True when anything was done.
+
+    Several commands may start at once against a new database: the upgrade
+    runs under the database's write lock (SQLite) or an advisory lock
+    (PostgreSQL), and whoever gets it second finds the work done.
+    """
+    head = head_revision()
+    current = current_revision(engine)
+    if current == head:
+        return False
+    _check_known(current, head)
+    if is_read_only(engine):
+        raise DatabaseError(f"the database {engine.url.database} is read-only and its schema is at revision "
+                            f"{current!r}, older than this policywatch's {head!r}: open it once with write access")
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    with engine.begin() as conn:
+    with engine.connect().execution_options(**{WRITES: True}) as conn, conn.begin():
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current == head:
+            return False
+        _check_known(current, head)
+        if say is not None:
+            say(f"creating database schema ({head})" if current is None else
+                f"upgrading database schema {current} → {head}")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return True
@@ -113,13 +221,38 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: committed as a whole, or rolled back as a whole."""
+    """One unit of work that writes: committed as a whole, or rolled back as a whole.
+
+    On SQLite it holds the write lock from its first statement, so two
+    writers never interleave and neither fails half-way for the other's sake.
+    """
     session = factory()
     try:
+        session.connection(execution_options={WRITES: True})
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
+        session.close()
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose reads all see one consistent state of the record, whatever is written meanwhile.
+
+    SQLite: one read transaction (a WAL snapshot). PostgreSQL: REPEATABLE
+    READ, READ ONLY. Nothing is ever committed from it.
+    """
+    session = factory()
+    try:
+        bind = session.get_bind()
+        if bind.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True})
+        else:
+            session.connection()
+        yield session
+    finally:
+        session.rollback()
         session.close()

@@ -10,15 +10,22 @@ a TDM reservation, every kept raw page readable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from storage import blobs
-from storage.models import Blob, Change, FetchOutcome, Run, Snapshot, Version
+from storage.db import database_problem, reading
+from storage.models import Blob, Change, FetchOutcome, HeldText, Run, Snapshot, Version
 from storage.news_models import ArticleFetch, ArticleRow, ArticleVersion
 from storage.record import text_sha256
+from storage.times import utc_text
 from storage.vocabulary import Outcome, RunStatus
+
+# Records dated later than this after the check runs are in the future: a typo, or a clock gone wrong.
+FUTURE_SKEW = timedelta(minutes=10)
 
 
 @dataclass
@@ -69,10 +76,17 @@ def _change_checks(session: Session, report: Report) -> None:
 
 
 def _outcome_checks(session: Session, report: Report) -> None:
-    for outcome in session.scalars(select(FetchOutcome).where(FetchOutcome.outcome != Outcome.FAILED)):
+    recorded = (Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED)
+    for outcome in session.scalars(select(FetchOutcome).where(FetchOutcome.outcome.in_(recorded))):
         if outcome.version_id is None or not outcome.snapshots:
             report.problems.append(f"fetch outcome {outcome.id} ({outcome.source_id}, {outcome.outcome}): "
                                    "no version or no snapshot")
+    # A capture held for confirmation, or dropped, keeps its pages and its text, and has no version.
+    for outcome in session.scalars(select(FetchOutcome).where(
+            FetchOutcome.outcome.in_((Outcome.PENDING, Outcome.DROPPED)))):
+        if not outcome.snapshots or outcome.text_sha256 is None or session.get(HeldText, outcome.text_sha256) is None:
+            report.problems.append(f"fetch outcome {outcome.id} ({outcome.source_id}, {outcome.outcome}): "
+                                   "its pages or its held text are missing")
 
 
 def _news_checks(session: Session, report: Report) -> None:
@@ -100,21 +114,42 @@ def _blob_checks(session: Session, report: Report) -> None:
             blobs.read(session, sha)
         except blobs.BlobIntegrityError as exc:
             report.problems.append(str(exc))
-        except Exception as exc:  # corrupt compressed data
-            report.problems.append(f"blob {sha}: cannot be decompressed ({exc})")
 
 
-def check(session: Session) -> Report:
-    report = Report()
-    _engine_checks(session, report)
-    _version_checks(session, report)
-    _change_checks(session, report)
-    _outcome_checks(session, report)
-    _news_checks(session, report)
-    _blob_checks(session, report)
+def _future_checks(session: Session, report: Report) -> None:
+    limit = datetime.now(timezone.utc) + FUTURE_SKEW
+    rows = session.execute(select(FetchOutcome.source_id, func.count(), func.max(FetchOutcome.at))
+                           .where(FetchOutcome.at > limit).group_by(FetchOutcome.source_id)).all()
+    for sid, count, latest in rows:
+        report.problems.append(f"{sid}: {count} fetch outcome(s) dated in the future, the latest "
+                               f"{utc_text(latest)}")
+
+
+def _run_notes(session: Session, report: Report) -> None:
     unfinished = session.scalars(select(Run.id).where(Run.status == RunStatus.RUNNING)).all()
     if unfinished:
         report.notes.append(f"run(s) {', '.join(map(str, unfinished))} did not finish; the next crawl marks them aborted")
+
+
+def _counts(session: Session, report: Report) -> None:
     for model in (Version, Change, Snapshot, Blob, FetchOutcome, Run, ArticleRow, ArticleVersion):
         report.counts[model.__tablename__] = session.scalar(select(func.count()).select_from(model)) or 0
+
+
+CHECKS: tuple[tuple[str, Callable[[Session, Report], None]], ...] = (
+    ("the database engine's own checks", _engine_checks), ("versions", _version_checks),
+    ("changes", _change_checks), ("fetch outcomes", _outcome_checks), ("news articles", _news_checks),
+    ("raw snapshots", _blob_checks),
+    ("dates", _future_checks), ("runs", _run_notes), ("counts", _counts))
+
+
+def check(factory: sessionmaker[Session]) -> Report:
+    """Every check, each in its own read transaction: a damaged database is reported on, never a crash."""
+    report = Report()
+    for name, step in CHECKS:
+        try:
+            with reading(factory) as session:
+                step(session, report)
+        except Exception as exc:  # a damaged file fails in ways no single check foresees
+            report.problems.append(f"{name} could not be checked: {database_problem(exc)}")
     return report

@@ -138,7 +138,7 @@ class FetchOutcome(Base):
     http_status: Mapped[Optional[int]] = mapped_column(Integer)
     url: Mapped[Optional[str]] = mapped_column(Text)
     version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("versions.id", use_alter=True))
-    # sha256 of text the guard refused (too_short): the same text refused K times in a row is accepted.
+    # sha256 of a text the guard refused (too_short) or held (pending); the text itself is in `held_texts`.
     text_sha256: Mapped[Optional[str]] = mapped_column(String(64))
 
     run: Mapped[Run] = relationship(back_populates="outcomes")
@@ -201,8 +201,6 @@ class Change(Base):
     words_removed: Mapped[int] = mapped_column(Integer)
     lines_added: Mapped[int] = mapped_column(Integer)
     lines_removed: Mapped[int] = mapped_column(Integer)
-    lines_added: Mapped[int] = mapped_column(Integer)
-    lines_removed: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))  # analysis.vocabulary.ChangeKind
     reverts_to_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("versions.id"))
     # What the change means in flagged terms (analysis.meaning.analyse_change); `reanalyse` may replace it.
@@ -214,6 +212,10 @@ class Change(Base):
     # whether feeds announce it, and under which flags.
     announced: Mapped[bool] = mapped_column(Boolean, default=False)
     announced_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    # Why the change was recorded other than by the guard alone: a held capture confirmed by a later fetch,
+    # or a refused text accepted on review, with the reviewer's words.
+    note: Mapped[Optional[str]] = mapped_column(Text)
 
     from_version: Mapped[Version] = relationship(foreign_keys=[from_version_id])
     to_version: Mapped[Version] = relationship(foreign_keys=[to_version_id])
@@ -239,3 +241,32 @@ class ChangeAnalysisRow(Base):
     words_removed: Mapped[int] = mapped_column(Integer)
     lines_added: Mapped[int] = mapped_column(Integer)
     lines_removed: Mapped[int] = mapped_column(Integer)
+
+
+class HeldText(Base):
+    """A text that did not become a version when it was fetched: refused (too_short) or held (pending).
+
+    Kept by sha256, once however often it was fetched, so that a later fetch
+    can confirm it and `policywatch review` can show and accept it.
+    """
+
+    __tablename__ = "held_texts"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class SourceLock(Base):
+    """A writer that must not be interleaved with others on one source: an import appending its history.
+
+    A crawl waits while another run holds the source; a lock whose process is
+    gone counts as released.
+    """
+
+    __tablename__ = "source_locks"
+
+    source_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    pid: Mapped[Optional[int]] = mapped_column(Integer)
+    host: Mapped[Optional[str]] = mapped_column(String(255))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from analysis.errors import UserInputError
-from storage.models import Change, FetchOutcome, Run, Snapshot, SourceRow, Version
+from storage.models import Change, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
 from storage.times import utc_text
 from storage.vocabulary import CHECKING_RUN_KINDS
 
@@ -21,7 +21,7 @@ class NotFound(UserInputError, LookupError):
 
 @dataclass(frozen=True)
 class SourceSummary:
-    source: SourceRow
+    source: SourceFields
     versions: int
     last_checked: datetime | None
     last_changed: datetime | None
@@ -42,7 +42,7 @@ def source_summaries(session: Session) -> list[SourceSummary]:
     for row in session.scalars(select(SourceRow).order_by(SourceRow.id)):
         outcome = latest.get(row.id)
         result.append(SourceSummary(
-            row, counts.get(row.id, 0), outcome.at if outcome else None, last_changed.get(row.id),
+            row.fields(), counts.get(row.id, 0), outcome.at if outcome else None, last_changed.get(row.id),
             outcome.outcome if outcome else None, outcome.failure_kind if outcome else None))
     return result
 

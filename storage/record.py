@@ -12,16 +12,17 @@ import hashlib
 import os
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from storage import blobs
-from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow,
-                            Version)
 from analysis.vocabulary import ChangeKind, Severity
+from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, HeldText, Run, Snapshot, SourceFields,
+                            SourceLock, SourceRow, Version)
+from storage.processes import alive
 from storage.vocabulary import FailureKind, Outcome, RunKind, RunStatus
 
 RECENT_VERSIONS_FOR_REVERT = 5
@@ -60,7 +61,9 @@ def text_sha256(text: str) -> str:
 
 
 def upsert_source(session: Session, source: SourceFields) -> SourceRow:
-    row = session.get(SourceRow, source.id)
+    # FOR UPDATE (PostgreSQL): writers of one source queue here, so an import's lock on it and a crawl's check of
+    # that lock cannot cross. SQLite has one writer at a time anyway.
+    row = session.get(SourceRow, source.id, with_for_update=True)
     if row is None:
         row = SourceRow(id=source.id)
         session.add(row)
@@ -80,15 +83,8 @@ def start_run(session: Session, kind: RunKind, at: datetime) -> Run:
 
 
 def _alive(pid: int | None) -> bool:
-    if not pid or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    # A run of this very process is not left behind by anyone.
+    return bool(pid) and pid != os.getpid() and alive(pid)
 
 
 # A run on another machine sharing the database cannot be checked for life:
@@ -96,18 +92,53 @@ def _alive(pid: int | None) -> bool:
 FOREIGN_RUN_TIMEOUT = timedelta(hours=24)
 
 
-def _gone(run: Run, at: datetime) -> bool:
-    if run.host in (None, socket.gethostname()):
-        return not _alive(run.pid)
-    return at - run.started_at > FOREIGN_RUN_TIMEOUT
+def _gone(pid: int | None, host: str | None, since: datetime, at: datetime) -> bool:
+    if host in (None, socket.gethostname()):
+        return not _alive(pid)
+    return at - since > FOREIGN_RUN_TIMEOUT
 
 
 def abort_stale_runs(session: Session, at: datetime) -> int:
-    """Mark runs left `running` by a process that is gone as `aborted`."""
-    stale = [run for run in session.scalars(select(Run).where(Run.status == RunStatus.RUNNING)) if _gone(run, at)]
+    """Mark runs left `running` by a process that is gone as `aborted`, and release what they held."""
+    stale = [run for run in session.scalars(select(Run).where(Run.status == RunStatus.RUNNING))
+             if _gone(run.pid, run.host, run.started_at, max(at, run.started_at))]
     for run in stale:
-        run.status, run.finished_at = RunStatus.ABORTED, at
+        run.status, run.finished_at = RunStatus.ABORTED, max(at, run.started_at)
+        for lock in session.scalars(select(SourceLock).where(SourceLock.run_id == run.id)):
+            session.delete(lock)
+    session.flush()
     return len(stale)
+
+
+def lock_holder(session: Session, source_id: str, run_id: int) -> SourceLock | None:
+    """The lock another live run holds on this source, or None (a lock left by a dead process is removed)."""
+    lock = session.get(SourceLock, source_id)
+    if lock is None or lock.run_id == run_id:
+        return None
+    if _gone(lock.pid, lock.host, lock.since, datetime.now(timezone.utc)):
+        session.delete(lock)
+        session.flush()
+        return None
+    return lock
+
+
+def lock_source(session: Session, source_id: str, run_id: int) -> SourceLock | None:
+    """Take this source for `run_id`; the lock of another live run when it already holds it."""
+    held = lock_holder(session, source_id, run_id)
+    if held is not None:
+        return held
+    if session.get(SourceLock, source_id) is None:
+        session.add(SourceLock(source_id=source_id, run_id=run_id, pid=os.getpid(), host=socket.gethostname(),
+                               since=datetime.now(timezone.utc)))
+        session.flush()
+    return None
+
+
+def unlock_source(session: Session, source_id: str, run_id: int) -> None:
+    lock = session.get(SourceLock, source_id)
+    if lock is not None and lock.run_id == run_id:
+        session.delete(lock)
+        session.flush()
 
 
 def finish_run(session: Session, run_id: int, at: datetime) -> Run:
@@ -139,15 +170,54 @@ def latest_record_time(session: Session, source_id: str) -> datetime | None:
     return session.scalar(select(func.max(FetchOutcome.at)).where(FetchOutcome.source_id == source_id))
 
 
-def refused_in_a_row(session: Session, source_id: str, kind: str, sha256: str) -> int:
-    """How many of the source's latest outcomes in a row refused this same text for this reason."""
-    count = 0
+def refused_streak(session: Session, source_id: str, kind: str) -> tuple[str | None, int]:
+    """The text the source's latest outcomes refused for this reason, and how many of them in a row did."""
+    sha, count = None, 0
     for outcome in session.scalars(select(FetchOutcome).where(FetchOutcome.source_id == source_id)
                                    .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(50)):
-        if outcome.failure_kind != kind or outcome.text_sha256 != sha256:
+        if outcome.failure_kind != kind or outcome.text_sha256 is None or sha not in (None, outcome.text_sha256):
             break
-        count += 1
-    return count
+        sha, count = outcome.text_sha256, count + 1
+    return sha, count
+
+
+def earlier_versions(session: Session, source_id: str, current: Version, limit: int = RECENT_VERSIONS_FOR_REVERT
+                     ) -> Sequence[Version]:
+    """The versions before `current`, newest first; their texts are read only when asked for."""
+    return session.scalars(select(Version).options(defer(Version.text))
+                           .where(Version.source_id == source_id, Version.number < current.number)
+                           .order_by(Version.number.desc()).limit(limit)).all()
+
+
+def pending_outcome(session: Session, source_id: str) -> FetchOutcome | None:
+    """The capture of this source held for confirmation, if any (there is at most one at a time)."""
+    return session.scalars(select(FetchOutcome).where(FetchOutcome.source_id == source_id,
+                                                      FetchOutcome.outcome == Outcome.PENDING)
+                           .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1)).first()
+
+
+def held_text(session: Session, sha256: str | None) -> str | None:
+    if sha256 is None:
+        return None
+    row = session.get(HeldText, sha256)
+    return row.text if row is not None else None
+
+
+def _hold(session: Session, text: str) -> str:
+    sha = text_sha256(text)
+    if session.get(HeldText, sha) is None:
+        session.add(HeldText(sha256=sha, text=text))
+        session.flush()
+    return sha
+
+
+def latest_accepted_page(session: Session, source_id: str, position: int) -> str | None:
+    """The sha256 of the newest page at this position of a fetch that became (or confirmed) a version."""
+    return session.scalar(
+        select(Snapshot.blob_sha256).join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id)
+        .where(Snapshot.source_id == source_id, Snapshot.position == position,
+               FetchOutcome.outcome.in_([Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED]))
+        .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1))
 
 
 def outcome_at(session: Session, source_id: str, at: datetime) -> FetchOutcome | None:
@@ -161,10 +231,15 @@ def _previous_keyframe(session: Session, source_id: str, position: int) -> str |
     last = session.scalar(
         select(Snapshot.blob_sha256).join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id)
         .where(Snapshot.source_id == source_id, Snapshot.position == position,
-               FetchOutcome.outcome != Outcome.FAILED)
+               FetchOutcome.outcome.in_([Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED]))
         .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1)
     )
-    return blobs.keyframe_of(session, last) if last else None
+    if not last:
+        return None
+    try:
+        return blobs.keyframe_of(session, last)
+    except blobs.BlobIntegrityError:
+        return None  # a damaged earlier page must not stop this one being kept: it is stored on its own
 
 
 def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[RawPage], at: datetime) -> None:
@@ -215,31 +290,83 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
     else:
         assert change is not None
         outcome.outcome = Outcome.CHANGED
-        session.add(Change(
-            source_id=source_id, from_version_id=current.id, to_version_id=version.id, detected_at=at,
-            words_added=change.words_added, words_removed=change.words_removed,
-            lines_added=change.lines_added, lines_removed=change.lines_removed,
-            kind=change.kind, reverts_to_version_id=change.reverts_to_version_id,
-            flags=list(change.flags), severity=change.severity, summary=change.summary,
-            evidence=list(change.evidence), announced=change.announced,
-            announced_flags=list(change.flags) if change.announced else [],
-        ))
+        _add_change(session, source_id, current, version, at, change)
     session.flush()
     return outcome
 
 
 def record_failure(session: Session, *, run_id: int, source_id: str, at: datetime, kind: FailureKind,
                    detail: str, http_status: int | None = None, url: str | None = None,
-                   text_sha256: str | None = None, pages: Sequence[RawPage] = ()) -> FetchOutcome:
+                   text: str | None = None, pages: Sequence[RawPage] = ()) -> FetchOutcome:
     """A fetch that did not become a version. Its pages, when there were any, are kept as refused snapshots:
-    the evidence of the refusal, and what `reextract` judges again after a declaration is fixed."""
+    the evidence of the refusal, and what `reextract` judges again after a declaration is fixed. A refused
+    text (too_short) is kept too, for `review`."""
     outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome=Outcome.FAILED, failure_kind=kind,
-                           detail=detail, http_status=http_status, url=url, text_sha256=text_sha256)
+                           detail=detail, http_status=http_status, url=url,
+                           text_sha256=_hold(session, text) if text is not None else None)
     session.add(outcome)
     session.flush()
     _store_snapshots(session, outcome, pages, at)
     session.flush()
     return outcome
+
+
+def record_pending(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
+                   text: str, detail: str) -> FetchOutcome:
+    """A capture that would replace almost all of the current version, held until a later fetch confirms it:
+    its pages and text are kept, no version is made and nothing is announced."""
+    outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome=Outcome.PENDING, detail=detail,
+                           http_status=pages[-1].status if pages else None,
+                           url=pages[0].final_url if pages else None, text_sha256=_hold(session, text))
+    session.add(outcome)
+    session.flush()
+    _store_snapshots(session, outcome, pages, at)
+    session.flush()
+    return outcome
+
+
+def _add_change(session: Session, source_id: str, old: Version, new: Version, at: datetime, change: ChangeFacts,
+                note: str | None = None) -> Change:
+    row = Change(
+        source_id=source_id, from_version_id=old.id, to_version_id=new.id, detected_at=at,
+        words_added=change.words_added, words_removed=change.words_removed,
+        lines_added=change.lines_added, lines_removed=change.lines_removed,
+        kind=change.kind, reverts_to_version_id=change.reverts_to_version_id,
+        flags=list(change.flags), severity=change.severity, summary=change.summary,
+        evidence=list(change.evidence), announced=change.announced,
+        announced_flags=list(change.flags) if change.announced else [], note=note,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def version_from_outcome(session: Session, outcome: FetchOutcome, text: str, change: ChangeFacts, *, at: datetime,
+                         note: str) -> Version:
+    """Make the held or refused text of an earlier fetch the source's next version, first seen when it was
+    fetched; its change is recorded at `at` (when it was confirmed or accepted), with `note` saying why."""
+    current = current_version(session, outcome.source_id)
+    if current is None:
+        raise ValueError(f"{outcome.source_id}: has no version for a held text to follow")
+    if outcome.at < current.last_confirmed:
+        raise ValueError(f"{outcome.source_id}: the text fetched at {outcome.at.isoformat()} is older than the last "
+                         f"confirmation of v{current.number} ({current.last_confirmed.isoformat()})")
+    version = Version(source_id=outcome.source_id, number=current.number + 1, text=text, sha256=text_sha256(text),
+                      first_seen=outcome.at, last_confirmed=max(outcome.at, at), outcome_id=outcome.id)
+    session.add(version)
+    session.flush()
+    if outcome.outcome == Outcome.PENDING:
+        outcome.outcome = Outcome.CHANGED
+    outcome.version_id = version.id
+    _add_change(session, outcome.source_id, current, version, at, change, note)
+    return version
+
+
+def drop_pending(session: Session, outcome: FetchOutcome, reason: str) -> None:
+    """A held capture that a later fetch did not confirm: it stays in the record as `dropped`, never a version."""
+    outcome.outcome = Outcome.DROPPED
+    outcome.detail = f"{outcome.detail}; dropped: {reason}" if outcome.detail else f"dropped: {reason}"
+    session.flush()
 
 
 def replace_analysis(session: Session, change: Change, facts: ChangeFacts, *, at: datetime, run_id: int) -> None:

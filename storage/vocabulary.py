@@ -16,6 +16,10 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"  # the text was the current version's: only confirmed
     CHANGED = "changed"  # a new version
     FAILED = "failed"  # no version: see the failure kind
+    # A text that replaces almost all of the current one, held until a later fetch confirms it; it then becomes
+    # `changed` (with its version), or `dropped` when a later fetch shows the capture was a glitch.
+    PENDING = "pending"
+    DROPPED = "dropped"
 
 
 class FailureKind(StrEnum):
@@ -38,16 +42,24 @@ class FailureKind(StrEnum):
     SELECTOR_MISS = ("selector_miss", "the declared `select` matched nothing")
     TOO_SHORT = ("too_short", "the text shrank below half of the current version (`too_short_fraction`) without "
                  "saying the page moved; the same shorter text seen in `failing_after_runs` fetches in a row is "
-                 "accepted as the page's new text")
-    OVERSIZE = ("oversize", "larger than `download_maxsize` (20 MB), decompression bombs included")
+                 "accepted as the page's new text unless it is under a fifth of it (a header-only shell), and the "
+                 "episode ends at the first text that is plausible against the version before it; "
+                 "`policywatch review` accepts a refused text by hand")
+    TRUNCATED = ("truncated", "the response was cut short: an incomplete gzip, deflate, Brotli or zstd stream, fewer "
+                 "bytes than its `Content-Length`, a chunked stream that stopped early, a `206 Partial Content`, or "
+                 "an imported HTML file that ends inside the document where the source's earlier pages did not")
+    OVERSIZE = ("oversize", "larger than `download_maxsize` (20 MB), decompression bombs and endless streams "
+                "included; imported files too")
     DECODE_ERROR = ("decode_error", "bytes that do not decode in the page's charset, or markup nested beyond the "
                     "parser's limit")
     TIMEOUT = ("timeout", "no answer in time")
-    CONNECTION = ("connection", "refused, reset or cut-short responses")
+    CONNECTION = ("connection", "refused or reset connections, and host names that do not resolve")
     REDIRECT_LOOP = ("redirect_loop", "redirects in a loop or more than 10 times")
     PRIVATE_ADDRESS = ("private_address", "the URL or a redirect points into a private, loopback or link-local "
-                       "network (refused unless `allow_private_addresses` is set)")
-    FORBIDDEN_URL = ("forbidden_url", "a declared URL that is not http(s), such as `file://`")
+                       "network, checked on the address actually connected to (refused unless "
+                       "`allow_private_addresses` is set)")
+    FORBIDDEN_URL = ("forbidden_url", "a declared URL, or a redirect, that is not http(s), such as `file:`, `data:` "
+                     "or `ftp:`")
     ROBOTS = ("robots", "robots.txt forbids the page")
     INVALID_SELECTOR = ("invalid_selector", "a declared selector cannot be applied to the page")
     NOT_FETCHED = ("not_fetched", "the crawl ended before the source was fetched (e.g. it was stopped)")

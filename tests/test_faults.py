@@ -20,6 +20,8 @@ from storage.db import make_engine, session_factory, transaction
 from storage.health import health_events
 
 LONG_TEXT = " ".join(f"Clause {i}: we keep your chats for thirty days and then delete them." for i in range(40))
+OTHER_TEXT = " ".join(f"Article {i}: these terms govern the purchase of credits, refunds and taxes." for i in range(40))
+SHORTER_TEXT = " ".join(f"Clause {i}: we keep your chats for thirty days and then delete them." for i in range(12))
 
 
 def html(text: str) -> bytes:
@@ -64,6 +66,13 @@ SCRIPT: dict[str, tuple[str, list[Page]]] = {
                              Page(html("This policy has moved to our new privacy centre."))]),
     "t/shorter": ("/shorter", [Page(html(LONG_TEXT)), Page(html("Clause 1.")), Page(html("Clause 1.")),
                                Page(html("Clause 1."))]),
+    "t/halved": ("/halved", [Page(html(LONG_TEXT)), Page(html(SHORTER_TEXT)), Page(html(SHORTER_TEXT)),
+                             Page(html(SHORTER_TEXT))]),
+    # Another document served in place of this one: held, then confirmed by the next fetch …
+    "t/swap": ("/swap", [Page(html(LONG_TEXT))] + [Page(html(OTHER_TEXT))] * 3),
+    # … or contradicted by it, and dropped.
+    "t/glitch": ("/glitch", [Page(html(LONG_TEXT)), Page(html(OTHER_TEXT)), Page(html(LONG_TEXT)),
+                             Page(html(LONG_TEXT))]),
     "t/empty": ("/empty", [Page(b"")] * 4),
 }
 EXTRA_ROUTES = {"/login": Page(LOGIN_FORM)}
@@ -77,7 +86,7 @@ EXPECTED = {
     "t/attn403": ["bot_challenge"] * 4,
     "t/attn200": ["bot_challenge"] * 4,
     "t/login": ["login_wall"] * 4,
-    "t/trunc": ["connection"] * 4,
+    "t/trunc": ["truncated"] * 4,
     "t/slow": ["timeout"] * 4,
     "t/r429": ["http_error"] * 4,
     "t/pdf": ["not_html"] * 4,
@@ -87,13 +96,20 @@ EXPECTED = {
     "t/broken": ["first", "unchanged", "unchanged", "unchanged"],
     "t/deep": ["decode_error"] * 4,
     "t/loop": ["redirect_loop"] * 4,
-    "t/shrink": ["first", "too_short", "too_short", "changed"],
-    # The same shorter text a second time in a row is taken as the page's new text.
-    "t/shorter": ["first", "too_short", "changed", "unchanged"],
+    # A page saying it moved is not too short, but replaces almost everything: held until confirmed.
+    "t/shrink": ["first", "too_short", "too_short", "pending"],
+    # A remnant of the page (under a fifth of it) never becomes its text by repeating.
+    "t/shorter": ["first", "too_short", "too_short", "too_short"],
+    # A text that really got shorter (under half, over a fifth) is taken once it is seen twice in a row.
+    "t/halved": ["first", "too_short", "changed", "unchanged"],
+    # Run 2's capture became the version once run 3 confirmed it.
+    "t/swap": ["first", "changed", "unchanged", "unchanged"],
+    "t/glitch": ["first", "dropped", "unchanged", "unchanged"],
     "t/empty": ["empty"] * 4,
     "t/file": ["forbidden_url"] * 4,
 }
-VERSIONS = {"t/stable": 1, "t/flip": 4, "t/cf403": 1, "t/broken": 1, "t/shrink": 2, "t/shorter": 2}
+VERSIONS = {"t/stable": 1, "t/flip": 4, "t/cf403": 1, "t/broken": 1, "t/shrink": 1, "t/shorter": 1,
+            "t/halved": 2, "t/swap": 2, "t/glitch": 1}
 
 
 def recorded(db: Path) -> dict[str, list[str]]:
@@ -159,6 +175,26 @@ def test_flip_flop_is_recorded_as_reverts_and_kept_out_of_the_feed(faulty_histor
     assert not feed.bozo
     flip_entries = [e for e in feed.entries if "t/flip" in e.title or "t/flip" in e.link]
     assert len(flip_entries) == 1, [e.title for e in feed.entries]
+
+
+def test_a_held_capture_is_announced_only_once_confirmed(faulty_history) -> None:  # type: ignore[no-untyped-def]
+    cli, outputs, _, site = faulty_history
+    assert "pending t/swap: held for confirmation" in outputs[1].stdout
+    assert "pending t/glitch: held for confirmation" in outputs[1].stdout
+    with sqlite3.connect(cli.db) as conn:
+        detected, note = conn.execute("select detected_at, note from changes where source_id = 't/swap'").fetchone()
+        first_seen = conn.execute("select first_seen from versions where source_id = 't/swap' and number = 2"
+                                  ).fetchone()[0]
+    assert detected.startswith("2026-03-03") and first_seen.startswith("2026-03-02")
+    assert "confirmed by the fetch of 2026-03-03" in note
+    titles = [e.title for e in feedparser.parse((site / "feeds" / "changes.atom").read_bytes()).entries]
+    assert sum("t/swap" in t for t in titles) == 1 and not any("t/glitch" in t for t in titles)
+    history = cli("history", "t/glitch").stdout
+    assert "dropped" in history and "did not confirm it" in history
+    runs = (site / "runs.html").read_text(encoding="utf-8")
+    assert "Captures held for confirmation" in runs and "t/glitch" in runs
+    # Held (t/shrink) and dropped (t/glitch) captures are whole records: pages and text, no version.
+    assert "ok: 0 problem(s)" in cli("check").stdout
 
 
 def test_a_source_that_keeps_reverting_is_unstable(faulty_history) -> None:  # type: ignore[no-untyped-def]

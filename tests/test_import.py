@@ -106,7 +106,7 @@ def test_real_openai_snapshots_import(shared: Path, make_cli, tmp_path: Path) ->
         lines.append(json.dumps({"source": sid, "at": at, "paths": [str(snapshots.parent / r["snapshot_path"]) for r in group]}))
     manifest = write(tmp_path / "ota.jsonl", "\n".join(lines) + "\n")
     cli = make_cli(decl)
-    cli("import", "--manifest", str(manifest))
+    cli("import", "--manifest", str(manifest), "--allow-outside")
 
     with sqlite3.connect(cli.db) as conn:
         outcome = conn.execute("select outcome from fetch_outcomes where at like '2024-08-21%'").fetchone()[0]

@@ -41,7 +41,8 @@ def test_noisy_history_keeps_only_real_changes(shared: Path, make_cli, tmp_path:
     manifest.write_text("".join(json.dumps({"source": sid, "at": r["fetch_date"],
                                             "path": str(versions_dir.parent / r["path"])}) + "\n" for r in rows))
     cli = make_cli(decl)
-    cli("import", "--manifest", str(manifest))
+    # The shared history stays where it is: the manifest points at it, outside its own folder.
+    cli("import", "--manifest", str(manifest), "--allow-outside")
 
     substantive = sum(1 for r in rows if r["noise_heuristic"] == "substantive_or_unknown")
     with sqlite3.connect(cli.db) as conn:

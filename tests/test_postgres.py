@@ -96,3 +96,37 @@ def test_the_news_record_on_postgresql(pg_url: str) -> None:
     cfg = alembic_config(pg_url)
     command.downgrade(cfg, "0005")
     command.upgrade(cfg, "head")
+
+
+def test_imports_holds_and_consistent_reads_on_postgresql(pg_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from ingest.declarations import load_sources
+    from ingest.importer import import_manifest
+    from reports.data import _changes, _versions
+    from storage.db import reading
+
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    factory = session_factory(engine)
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - {id: pg/policy, vendor: T, title: P, document_type: P, language: en, "
+        "urls: ['https://example.test/']}\n", encoding="utf-8")
+    policy = "".join(f"Clause {i}: we keep your {w} for {i + 10} days.\n\n"
+                     for i, w in enumerate(["chats", "files", "images", "logs", "voice"] * 8))
+    other = "".join(f"Article {i}: credits are {w} and not refunded.\n\n"
+                    for i, w in enumerate(["bought", "used", "kept", "lost", "sold"] * 8))
+    texts = [policy, other, policy.replace("10 days", "90 days")]
+    for n, text_ in enumerate(texts):
+        (tmp_path / f"{n}.md").write_text(text_, encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"source": "pg/policy", "at": f"2026-02-0{n + 1}T00:00:00Z",
+                                                          "path": f"{n}.md"}) + "\n" for n in range(3)))
+    report = import_manifest(factory, tmp_path / "m.jsonl", load_sources(tmp_path / "sources.yaml"))
+    assert [str(r.outcome) for r in report.applied] == ["first", "pending", "changed"]
+    with reading(factory) as session:
+        versions = _versions(session)
+        with transaction(factory) as other_session:
+            other_session.execute(text("DELETE FROM changes"))
+        assert len(_changes(session, versions)["pg/policy"]) == 1, "the read saw one state"
+        assert session.scalar(text("SELECT count(*) FROM source_locks")) == 0
+    engine.dispose()

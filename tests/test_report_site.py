@@ -163,7 +163,7 @@ def test_change_page_shows_the_word_diff_both_ways_with_folds_and_navigation(ven
     # Where the spaces around a changed word go is the diff's business; the marks are the report's.
     assert re.search(r"<del>30\s*</del><ins>90\s*</ins>", inline)
     assert re.search(r"<ins>\s*We may use your chats to train our models.\s*</ins>", inline)
-    assert re.search(r'<details class="fold"><summary>\d+ unchanged line\(s\)</summary>Section', inline)
+    assert re.search(r'<details class="fold"[^>]*><summary>\d+ unchanged line\(s\)</summary>Section', inline)
     sbs = page[page.index('id="side-by-side"'):page.index('id="inline"')]
     assert re.search(r'<tr class="changed"><td class="no">\d+</td><td class="old">We keep chats for <del>30\s*</del>\s*days.</td>', sbs)
     assert '<tr class="fold"><td colspan="4">' in sbs

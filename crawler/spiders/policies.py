@@ -19,6 +19,7 @@ from twisted.python.failure import Failure
 
 from crawler.browser import DEFAULT_CHROMIUM, INSTALL_HINT, LADDER, browser_available, browser_meta
 from crawler.failures import classify_download_failure
+from crawler.completeness import TRUNCATED
 from crawler.items import FetchedDocument
 from crawler.ladder import FAILED, response_headers, with_note
 from ingest.declarations import FETCHED_SCHEMES, Source, load_sources, select_sources
@@ -80,7 +81,7 @@ class PoliciesSpider(scrapy.Spider):
             headers=response_headers(response),
         )
         pages = [*meta["pages"], page]
-        failure = meta.get(FAILED)
+        failure = meta.get(FAILED) or meta.get(TRUNCATED)
         if failure is not None:
             # The refused page is kept with the failure, as evidence of what was served instead;
             # a page over the download limit is not.
@@ -95,4 +96,5 @@ class PoliciesSpider(scrapy.Spider):
     def fetch_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
         yield FetchedDocument(request.meta["source_id"],
-                              failure=with_note(classify_download_failure(failure, request.url), request.meta))
+                              failure=with_note(classify_download_failure(failure, request.url, request.meta),
+                                                request.meta))

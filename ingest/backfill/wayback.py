@@ -29,7 +29,7 @@ from ingest.backfill.client import ArchiveError, PoliteClient
 from ingest.declarations import Source
 from ingest.importer import ImportReport, import_manifest
 from ingest.judge import GuardPolicy
-from storage.db import transaction
+from storage.db import reading
 from storage.record import latest_record_time, outcome_at
 
 WAYBACK_CDX = "https://web.archive.org/cdx/search/cdx"
@@ -135,7 +135,7 @@ def backfill_source(factory: sessionmaker[Session], source: Source, options: Way
              if (since is None or c.at >= since) and (until is None or c.at <= until)]
     result.distinct = len(pages)
     pending: list[Capture] = []
-    with transaction(factory) as session:
+    with reading(factory) as session:
         latest = latest_record_time(session, source.id)
         for capture in pages:
             if latest is not None and capture.at <= latest:

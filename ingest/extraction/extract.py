@@ -10,7 +10,8 @@ from storage.vocabulary import FailureKind
 
 from .decode import decode_html
 from .errors import ExtractionError
-from .filters import FilterSpec, _as_tuple
+from .filters import DEFAULT_FILTERS, FilterSpec, _as_tuple
+from .noise import decode_cloudflare_emails
 from .html_markdown import html_to_markdown
 from .normalize import normalize_text
 from .selectors import compile_selectors
@@ -112,19 +113,26 @@ def _describe(rules: ExtractionRules) -> str:
     return f"select {', '.join(rules.select)!r}" if rules.select else "the whole <body>"
 
 
+def _filters(rules: ExtractionRules) -> tuple[FilterSpec, ...]:
+    return DEFAULT_FILTERS + tuple(f for f in rules.filters if f not in DEFAULT_FILTERS)
+
+
 def extract_html(html: bytes, rules: ExtractionRules, *, encoding: str | None = None) -> str:
     """Normalised Markdown for the part of the page ``rules`` select."""
     root = _parse(html, encoding)
     etree.strip_elements(root, *_INVISIBLE_TAGS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     for element in _HIDDEN_INPUTS(root):
         _drop(element)
+    filters = _filters(rules)
+    if any(f.cloudflare_emails for f in filters):
+        decode_cloudflare_emails(root)
     removals = tuple(css for spec in rules.filters for css in spec.drop) + rules.remove
     if removals:
         for element in _xpath(removals)(root):
             _drop(element)
     roots = _select(root, rules.select)
-    text = html_to_markdown(roots, url_rewriter(rules.filters))
-    text = normalize_text(apply_text_filters(text, rules.filters))
+    text = html_to_markdown(roots, url_rewriter(filters))
+    text = normalize_text(apply_text_filters(text, filters))
     if not text:
         raise ExtractionError(FailureKind.EMPTY, f"no text left after extraction ({_describe(rules)})")
     return text
@@ -132,10 +140,11 @@ def extract_html(html: bytes, rules: ExtractionRules, *, encoding: str | None = 
 
 def extract_markdown(text: str, rules: ExtractionRules) -> str:
     """Normalised text for an imported .md/.txt file: link and text filters only, the HTML stages don't apply."""
-    rewrite = url_rewriter(rules.filters)
+    filters = _filters(rules)
+    rewrite = url_rewriter(filters)
     if rewrite is not None:
         text = rewrite_markdown_links(text, rewrite)
-    text = normalize_text(apply_text_filters(text, rules.filters))
+    text = normalize_text(apply_text_filters(text, filters, markdown_input=True))
     if not text:
         raise ExtractionError(FailureKind.EMPTY, "the text is empty after filters and normalisation")
     return text

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .errors import FilterSpecError
+from .noise import DATE_ORDERS, MONTH_FIRST, DAY_FIRST
 from .selectors import validate_selector
 
 
@@ -31,6 +32,11 @@ class FilterSpec:
     drop: tuple[str, ...] = ()
     replace: tuple[tuple[str, str], ...] = ()
     typography: bool = False
+    # See .noise: addresses hidden by Cloudflare put back; full dates written as ISO 8601, numeric ones read in
+    # this order ("month-first" or "day-first"); lines that are only interface strings or language names dropped.
+    cloudflare_emails: bool = False
+    dates: str = ""
+    ui_strings: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strip_query_params", _as_tuple(self.strip_query_params))
@@ -75,7 +81,15 @@ BUILTIN_FILTERS: Mapping[str, FilterSpec] = MappingProxyType({
     "opens-in-new-window": FilterSpec("opens-in-new-window", replace=_OPENS_IN_NEW_WINDOW),
     "relative-dates": FilterSpec("relative-dates", replace=_RELATIVE_DATES),
     "redirect-ids": FilterSpec("redirect-ids", strip_query_params=_REDIRECT_ID_PARAMS),
+    "cloudflare-emails": FilterSpec("cloudflare-emails", cloudflare_emails=True),
+    "date-formats": FilterSpec("date-formats", dates=MONTH_FIRST),
+    "date-formats-day-first": FilterSpec("date-formats-day-first", dates=DAY_FIRST),
+    "ui-strings": FilterSpec("ui-strings", ui_strings=True),
 })
+
+# Applied to every source before its own filters. Only what restores the page's own wording belongs here: a
+# page without the noise extracts to exactly the same text with or without them.
+DEFAULT_FILTERS: tuple[FilterSpec, ...] = (BUILTIN_FILTERS["cloudflare-emails"],)
 
 _KEYS = tuple(f.name for f in fields(FilterSpec) if f.name != "name")
 
@@ -144,7 +158,12 @@ def parse_filter(name: str, data: Mapping[str, object]) -> FilterSpec:
         except ValueError as exc:
             raise FilterSpecError(f"drop[{i}]", str(exc)) from None
     replace = _replace_rules(data["replace"]) if "replace" in data else ()
-    typography = data.get("typography", False)
-    if not isinstance(typography, bool):
-        raise FilterSpecError("typography", f"expected true or false, got {typography!r}")
-    return FilterSpec(name=name, strip_query_params=params, drop=drop, replace=replace, typography=typography)
+    flags = {}
+    for key in ("typography", "cloudflare_emails", "ui_strings"):
+        flags[key] = data.get(key, False)
+        if not isinstance(flags[key], bool):
+            raise FilterSpecError(key, f"expected true or false, got {flags[key]!r}")
+    dates = data.get("dates", "")
+    if dates not in ("", *DATE_ORDERS):
+        raise FilterSpecError("dates", f"expected one of {', '.join(DATE_ORDERS)}, got {dates!r}")
+    return FilterSpec(name=name, strip_query_params=params, drop=drop, replace=replace, dates=dates, **flags)

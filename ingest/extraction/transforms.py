@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 from urllib.parse import unquote_plus
 
 from .filters import FilterSpec
+from .noise import decode_markdown_cloudflare_emails, drop_ui_lines, normalise_dates
 
 UrlRewriter = Callable[[str], str]
 
@@ -118,11 +119,18 @@ def rewrite_markdown_links(text: str, rewrite: UrlRewriter) -> str:
     return _AUTOLINK.sub(lambda m: "<" + rewrite(m.group(1)) + ">", text)
 
 
-def apply_text_filters(text: str, filters: Sequence[FilterSpec]) -> str:
-    """The text stage: each filter's replacements in order, then its typography, filter by filter."""
+def apply_text_filters(text: str, filters: Sequence[FilterSpec], markdown_input: bool = False) -> str:
+    """The text stage, filter by filter: its replacements in order, then its typography, dates and interface
+    strings. `markdown_input`: the text was imported as Markdown, so obfuscated addresses are still links."""
     for spec in filters:
+        if markdown_input and spec.cloudflare_emails:
+            text = decode_markdown_cloudflare_emails(text)
         for pattern, replacement in spec.replace:
             text = _compiled(pattern).sub(replacement, text)
         if spec.typography:
             text = typography(text)
+        if spec.dates:
+            text = normalise_dates(text, spec.dates)
+        if spec.ui_strings:
+            text = drop_ui_lines(text)
     return text

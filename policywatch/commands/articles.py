@@ -11,7 +11,7 @@ from policywatch import newsview
 from policywatch.commands.context import AddCommand, Context, ExitStatus, time_argument
 from policywatch.jsonview import when
 from storage import news_queries
-from storage.db import transaction
+from storage.db import reading
 from storage.news_queries import ArticleListing
 from storage.vocabulary import ArticleStatus
 
@@ -61,7 +61,7 @@ def _matches(listing: ArticleListing, args: argparse.Namespace) -> bool:
 
 
 def articles(ctx: Context, args: argparse.Namespace) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         rows = [r for r in news_queries.listings(session, args.since) if _matches(r, args)]
         if args.json:
             ctx.print_json([newsview.article_json(r) for r in rows])
@@ -84,7 +84,7 @@ def _version_line(version: news_queries.ArticleVersion) -> str:
 
 
 def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         found = news_queries.find_article(session, reference)
         listing = next(r for r in news_queries.listings(session) if r.article.id == found.id)
         versions = news_queries.article_versions(session, found.id)

@@ -9,6 +9,7 @@ from typing import Iterable, Iterator
 
 from analysis.flags import classify_json_lines
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
+from policywatch.terminal import json_safe
 
 
 def _as_json_lines(lines: Iterable[str]) -> Iterator[str]:
@@ -27,7 +28,7 @@ def classify(ctx: Context, args: argparse.Namespace) -> int:
     with stream:
         try:
             for line in classify_json_lines(_as_json_lines(stream) if args.text else stream, args.language):
-                print(line, file=ctx.out)
+                print(json_safe(line), file=ctx.out)
         except ValueError as exc:
             raise UserError(f"{'standard input' if name == '-' else name}: {exc}") from None
     return ExitStatus.OK

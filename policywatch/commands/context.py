@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, Callable, TextIO
@@ -19,8 +18,9 @@ from analysis.errors import UserInputError
 from ingest.declarations import Source, load_sources
 from ingest.judge import GuardPolicy
 from ingest.news.declarations import NewsConfig, load_news
+from ingest.importer import CLOCK_SKEW
 from policywatch.config import Settings
-from policywatch.terminal import safe
+from policywatch.terminal import json_text, safe
 from storage.db import make_engine, session_factory, upgrade
 from storage.times import parse_time
 
@@ -54,6 +54,15 @@ def time_argument(value: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{value!r} is not an ISO-8601 time such as 2026-01-31T12:00:00Z") from None
 
 
+def now_argument(value: str) -> datetime:
+    """`--now`: a time to record something as made at, which cannot be in the future (a typo in the year would
+    date records there, and every later import would have to come after them)."""
+    when = time_argument(value)
+    if when > datetime.now(timezone.utc) + CLOCK_SKEW:
+        raise argparse.ArgumentTypeError(f"{value!r} is in the future")
+    return when
+
+
 @dataclass
 class Context:
     """The configuration a command runs with, and the record it reads and writes."""
@@ -72,7 +81,7 @@ class Context:
         print(f"policywatch: {safe(message)}", file=sys.stderr, flush=True)
 
     def print_json(self, data: Any) -> None:
-        print(json.dumps(data, ensure_ascii=False, indent=2), file=self.out)
+        print(json_text(data), file=self.out)
 
     def guard_policy(self) -> GuardPolicy:
         return GuardPolicy(self.settings.too_short_fraction, self.settings.failing_after_runs)
@@ -98,7 +107,7 @@ class Context:
             raise UserError(f"no database at {missing}: run `policywatch crawl` or "
                             f"`policywatch import` first, or point --db at one")
         if self._engine is None:
-            self._engine = make_engine(self.settings.db_url)
+            self._engine = make_engine(self.settings.db_url, self.settings.lock_timeout)
             upgrade(self._engine, say=self.warn)
         return self._engine
 

@@ -5,26 +5,32 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from crawler.runner import CrawlPlan, run_crawls
+from crawler.runner import CrawlPlan, CrawlResult, run_crawls
 from ingest.declarations import select_sources
-from policywatch.commands.context import AddCommand, Context, ExitStatus, outcome_status, time_argument
-from policywatch.summary import failure_lines, run_line
-from storage.db import transaction
+from policywatch.commands.context import AddCommand, Context, ExitStatus, now_argument, outcome_status
+from policywatch.summary import failure_lines, held_lines, run_line
+from storage.db import reading
 from storage.models import Run
 
 
-def report_runs(ctx: Context, run_ids: Sequence[int]) -> ExitStatus:
-    """One line per run (unless quiet) and one per failed source; the worst run's exit status."""
+def report_runs(ctx: Context, results: Sequence[CrawlResult]) -> ExitStatus:
+    """One line per run (unless quiet), one per failed or held source and one per source the database would not
+    take; the worst run's exit status."""
     worst = ExitStatus.OK
-    with transaction(ctx.factory()) as session:
-        for run_id in run_ids:
-            run = session.get_one(Run, run_id)
-            status = outcome_status(run.sources_checked, run.failures)
+    with reading(ctx.factory()) as session:
+        for result in results:
+            run = session.get_one(Run, result.run_id)
+            status = outcome_status(run.sources_checked + len(result.unrecorded), run.failures + len(result.unrecorded))
             worst = max(worst, status)
             if not ctx.quiet or status:
                 ctx.say(run_line(run))
             for line in failure_lines(run):
                 ctx.say(line)
+            if not ctx.quiet:
+                for line in held_lines(run):
+                    ctx.say(line)
+            for source_id, why in result.unrecorded:
+                ctx.say(f"  NOT RECORDED {source_id}: {why}")
     return worst
 
 
@@ -32,11 +38,11 @@ def crawl(ctx: Context, args: argparse.Namespace) -> int:
     select_sources(ctx.sources(), args.only)
     ctx.engine()  # schema errors surface before the crawl starts
     extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING"}
-    run_ids = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(only=args.only or (), now=args.now)], extra)
-    return report_runs(ctx, run_ids)
+    results = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(only=args.only or (), now=args.now)], extra)
+    return report_runs(ctx, results)
 
 
 def register(add: AddCommand) -> None:
     p = add("crawl", crawl, "fetch every declared source once and record what changed")
     p.add_argument("--only", nargs="+", metavar="ID", help="crawl only these source ids")
-    p.add_argument("--now", type=time_argument, help="record this crawl as made at TIME (replays, demos)")
+    p.add_argument("--now", type=now_argument, help="record this crawl as made at TIME (replays, demos)")

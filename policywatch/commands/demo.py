@@ -131,17 +131,17 @@ def run_demo(ctx: Context, directory: Path) -> int:
             plans += [CrawlPlan(now=day, before=publish), news_plan(now=day + NEWS_AFTER)]
         demo.say(f"serving the demo vendor and press at {server.base_url}; declarations in {declarations} "
                  f"and {news}")
-        run_ids = run_crawls(demo.settings.crawl_options(), plans, {"LOG_LEVEL": "WARNING"})
+        results = run_crawls(demo.settings.crawl_options(), plans, {"LOG_LEVEL": "WARNING"})
     try:
         demo.say("\n=== the four nightly runs")
-        status = report_runs(demo, run_ids[0::2])
+        status = report_runs(demo, results[0::2])
         demo.say("\n=== history of each document")
         for source_id in ("nimbus/privacy-policy", RETENTION_SOURCE):
             print_history(demo, source_id)
         demo.say(f"\n=== the retention change ({RETENTION_SOURCE}, word diff)")
         status = max(status, print_diff(demo, RETENTION_SOURCE))
         demo.say("\n=== the press, read after the policies each night")
-        status = max(status, report_news_runs(demo, run_ids[1::2]))
+        status = max(status, report_news_runs(demo, results[1::2]))
         demo.say("\n=== the coverage found (`policywatch articles`)")
         with transaction(demo.factory()) as session:
             listed = news_queries.listings(session)

@@ -7,7 +7,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from ingest.importer import ImportReport, import_manifest
+from ingest.importer import ImportReport, import_entries, read_manifest
 from ingest.ota import import_ota
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status
 from storage.vocabulary import Outcome
@@ -18,7 +18,14 @@ def import_command(ctx: Context, args: argparse.Namespace) -> int:
         raise UserError("import: give either --manifest FILE or --ota DIR --source ID --document PATH")
     if args.ota:
         return _ota(ctx, args)
-    return _report(ctx, import_manifest(ctx.factory(), Path(args.manifest), ctx.sources(), ctx.guard_policy()))
+    sources = ctx.sources()
+    # The manifest is read and checked before the database is opened: a refused manifest writes nothing.
+    manifest = Path(args.manifest)
+    entries, duplicates = read_manifest(manifest, sources, allow_outside=args.allow_outside,
+                                        max_bytes=ctx.settings.download_maxsize)
+    report = import_entries(ctx.factory(), manifest, entries, ctx.guard_policy(), duplicates=duplicates,
+                            max_bytes=ctx.settings.download_maxsize)
+    return _report(ctx, report)
 
 
 def _ota(ctx: Context, args: argparse.Namespace) -> int:
@@ -41,11 +48,18 @@ def _report(ctx: Context, report: ImportReport) -> int:
     for result in report.applied:
         if result.failure:
             ctx.say(f"  failed {result.source_id}: {result.failure.kind}: {result.failure.detail}")
-    entries = len(report.applied)
-    ctx.say(f"imported {entries} entr{'y' if entries == 1 else 'ies'} "
+        elif result.detail:
+            ctx.say(f"  {result.outcome} {result.source_id}: {result.detail}")
+    for reason in report.not_applied:
+        ctx.say(f"  {reason}")
+    applied = len(report.applied)
+    repeated = f", {report.duplicates} repeated in the manifest" if report.duplicates else ""
+    ctx.say(f"imported {applied} entr{'y' if applied == 1 else 'ies'} "
             f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'nothing new'}), "
-            f"{report.skipped} already recorded")
-    return outcome_status(entries, counts.get(Outcome.FAILED, 0)) if entries else ExitStatus.OK
+            f"{report.skipped} already recorded{repeated}")
+    if report.not_applied:
+        return ExitStatus.FAILURES
+    return outcome_status(applied, counts.get(Outcome.FAILED, 0)) if applied else ExitStatus.OK
 
 
 def register(add: AddCommand) -> None:
@@ -56,3 +70,5 @@ def register(add: AddCommand) -> None:
     p.add_argument("--source", metavar="ID", help="with --ota: the declared source the document is a history of")
     p.add_argument("--document", metavar="PATH", help="with --ota: the file in the repository, "
                    "e.g. 'ChatGPT/Privacy Policy.md'")
+    p.add_argument("--allow-outside", action="store_true",
+                   help="import files from outside the manifest's folder (absolute paths, '..', symlinks out of it)")

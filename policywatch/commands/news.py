@@ -10,11 +10,12 @@ from typing import Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.runner import news_plan, run_crawls
+from crawler.runner import CrawlResult, news_plan, run_crawls
 from ingest.news.declarations import select_news
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, time_argument
+from policywatch.commands.context import (AddCommand, Context, ExitStatus, UserError, now_argument, outcome_status,
+                                          time_argument)
 from policywatch.jsonview import when
-from storage.db import transaction
+from storage.db import reading
 from storage.models import Run
 from storage.news_models import ArticleFetch, ArticleRow, ArticleVersion, FeedFetch
 from storage.vocabulary import ArticleOutcome, FetchReason
@@ -74,19 +75,18 @@ def coverage_lines(session: Session, run_id: int) -> list[str]:
     return lines
 
 
-def report_news_runs(ctx: Context, run_ids: Sequence[int], quiet: bool = False,
+def report_news_runs(ctx: Context, results: Sequence[CrawlResult], quiet: bool = False,
                      log: Callable[[str], None] | None = None) -> ExitStatus:
     """The run line and the coverage found (unless quiet: then failed news sources only); the exit status.
     `log` gets the run line and the failed news sources too."""
     worst = ExitStatus.OK
-    with transaction(ctx.factory()) as session:
-        for run_id in run_ids:
+    with reading(ctx.factory()) as session:
+        for result in results:
+            run_id = result.run_id
             run = session.get_one(Run, run_id)
             fetches = session.scalars(select(ArticleFetch).where(ArticleFetch.run_id == run_id)).all()
-            if run.sources_checked and run.failures == run.sources_checked:
-                worst = max(worst, ExitStatus.USAGE)
-            elif run.failures:
-                worst = max(worst, ExitStatus.FAILURES)
+            if run.sources_checked:
+                worst = max(worst, outcome_status(run.sources_checked, run.failures))
             lines = coverage_lines(session, run_id)
             if log is not None:
                 log(news_run_line(session, run))
@@ -115,12 +115,12 @@ def news(ctx: Context, args: argparse.Namespace) -> int:
         raise UserError(f"no news source is enabled in {ctx.settings.news}: enable one, or name one with --only")
     ctx.engine()  # schema errors surface before the crawl starts
     extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING"}
-    run_ids = run_crawls(ctx.settings.crawl_options(), [news_plan(only=args.only or (), now=args.now)], extra)
-    return report_news_runs(ctx, run_ids, quiet=ctx.quiet)
+    results = run_crawls(ctx.settings.crawl_options(), [news_plan(only=args.only or (), now=args.now)], extra)
+    return report_news_runs(ctx, results, quiet=ctx.quiet)
 
 
 def register(add: AddCommand) -> None:
     p = add("news", news, "read the declared news sources and fetch the articles about a tracked vendor's data "
             "practices (and the known ones due again)")
     p.add_argument("--only", nargs="+", metavar="ID", help="read only these news source ids (enabled or not)")
-    p.add_argument("--now", type=time_argument, help="record this run as made at TIME (replays, demos, tests)")
+    p.add_argument("--now", type=now_argument, help="record this run as made at TIME (replays, demos, tests)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from policywatch import jsonview
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, time_argument
 from policywatch.terminal import render_diff, safe, use_colour
 from storage import blobs, queries
-from storage.db import transaction
+from storage.db import reading
 from storage.models import Change
 from storage.vocabulary import Outcome
 
@@ -21,11 +22,12 @@ from storage.vocabulary import Outcome
 def _change_brief(change: Change | None) -> dict[str, Any] | None:
     if change is None:
         return None
-    return {"kind": change.kind, "words_added": change.words_added, "words_removed": change.words_removed}
+    return {"kind": change.kind, "words_added": change.words_added, "words_removed": change.words_removed,
+            "note": change.note}
 
 
 def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         versions = queries.versions_of(session, source_id)
         outcomes = queries.outcomes_of(session, source_id)
         changes = {row.change.to_version_id: row.change for row in queries.changes(session, source_id)}
@@ -44,6 +46,11 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
                 + (f"  [{change.severity}] {change.summary}" if change.flags else ""))
             ctx.say(f"  v{v.number}  {jsonview.when(v.first_seen)}  confirmed {jsonview.when(v.last_confirmed)}  "
                     f"{len(v.text.split())} words  {what}")
+            if change is not None and change.note:
+                ctx.say(f"      note: {change.note}")
+        for o in outcomes:
+            if o.outcome in (Outcome.PENDING, Outcome.DROPPED):
+                ctx.say(f"  {o.outcome}  {jsonview.when(o.at)}  {o.detail or ''}")
         failed = [o for o in outcomes if o.outcome == Outcome.FAILED]
         if failed:
             latest = failed[-1]
@@ -52,6 +59,10 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
             for snapshot in latest.snapshots:
                 ctx.say(f"    refused page kept as received: sha256 {snapshot.blob_sha256} "
                         f"(`policywatch raw {snapshot.blob_sha256[:12]}`)")
+            kinds = Counter(o.failure_kind or "unknown" for o in failed)
+            ctx.say(f"  failures by kind: {', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}")
+            if any(o.text_sha256 for o in failed):
+                ctx.say(f"  refused texts are kept: `policywatch review {source_id}` lists them")
     return ExitStatus.OK
 
 
@@ -60,7 +71,7 @@ def history(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def show(ctx: Context, args: argparse.Namespace) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         if args.version is not None:
             version = queries.version_by_number(session, args.id, args.version)
         elif args.at is not None:
@@ -76,7 +87,7 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
 
 def raw(ctx: Context, args: argparse.Namespace) -> int:
     """The bytes of a stored page, exactly as they were fetched, verified against their sha256."""
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         data = blobs.read(session, queries.snapshot_sha256(session, args.sha256))
     if args.out:
         Path(args.out).write_bytes(data)
@@ -89,7 +100,7 @@ def raw(ctx: Context, args: argparse.Namespace) -> int:
 
 def print_diff(ctx: Context, source_id: str, a: int | None = None, b: int | None = None, colour: str = "auto",
                context: int = 2, as_json: bool = False) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         versions = queries.versions_of(session, source_id)
         if len(versions) < 2 and (a is None or b is None):
             raise UserError(f"{source_id} has {len(versions)} version(s): nothing to compare")
@@ -118,7 +129,7 @@ def diff(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def changes(ctx: Context, args: argparse.Namespace) -> int:
-    with transaction(ctx.factory(must_exist=True)) as session:
+    with reading(ctx.factory(must_exist=True)) as session:
         rows = queries.changes(session, args.source, args.since, flags=args.flag, severities=args.severity)
         if args.json:
             ctx.print_json([jsonview.change_json(r) for r in rows])

@@ -27,6 +27,8 @@ def base_url(value: str | None) -> str | None:
 def print_build(ctx: Context, stats: BuildStats, out: Path) -> None:
     index = stats.index_path.resolve()
     ctx.say(f"wrote {stats.pages_written} file(s), {stats.pages_skipped} unchanged, in {stats.seconds:.2f} s")
+    for problem in stats.problems:
+        ctx.warn(problem)
     ctx.say(f"report: {index}")
     for note in stats.notes:
         ctx.say(f"  {note}")

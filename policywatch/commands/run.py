@@ -19,14 +19,14 @@ from sqlalchemy.engine import make_url
 from crawler.runner import CrawlPlan, news_plan, run_crawls
 from ingest.news.declarations import select_news
 from ingest.news.schedule import DUE_MARGIN
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status, time_argument
+from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, now_argument, outcome_status, time_argument
 from policywatch.commands.news import report_news_runs
 from policywatch.commands.notify import night_notifications
 from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
 from policywatch.summary import nightly_line
 from policywatch.terminal import safe
 from storage import news_queries
-from storage.db import transaction
+from storage.db import reading
 from storage.models import Run
 from storage.vocabulary import Outcome
 
@@ -123,7 +123,7 @@ def _news_due(ctx: Context, now: datetime) -> bool:
     """Whether the news has anything to do tonight: an enabled news source, or a known article due again."""
     if select_news(ctx.news().sources):
         return True
-    with transaction(ctx.factory()) as session:
+    with reading(ctx.factory()) as session:
         return bool(news_queries.due_articles(session, now + DUE_MARGIN, 1))
 
 
@@ -135,17 +135,23 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
     plans = [CrawlPlan(now=args.now)]
     if _news_due(ctx, args.now or datetime.now(timezone.utc)):
         plans.append(news_plan(now=args.now))
-    run_ids = run_crawls(ctx.settings.crawl_options(), plans, _crawl_settings(args.log))
+    results = run_crawls(ctx.settings.crawl_options(), plans, _crawl_settings(args.log))
+    crawled = results[0]
     notified = night_notifications(ctx, base, out, log.write)  # before the report, so runs.html shows them
     stats = build_report(ctx, out, base)
-    with transaction(factory) as session:
-        recorded = session.get_one(Run, run_ids[0])
+    with reading(factory) as session:
+        recorded = session.get_one(Run, crawled.run_id)
         failed = [(o.source_id, o.failure_kind or "", o.detail or "") for o in recorded.outcomes
                   if o.outcome == Outcome.FAILED]
-        checked, failures = recorded.sources_checked, recorded.failures
-        summary = nightly_line(recorded, stats.index_path.resolve())
+        failed += [(source_id, "not recorded", why) for source_id, why in crawled.unrecorded]
+        checked = recorded.sources_checked + len(crawled.unrecorded)
+        failures = recorded.failures + len(crawled.unrecorded)
+        summary = nightly_line(recorded, stats.index_path.resolve(), unrecorded=len(crawled.unrecorded))
     log.write(summary)
     log.write(f"report: {stats.pages_written} file(s) written, {stats.pages_skipped} unchanged, {stats.seconds:.2f} s")
+    for problem in stats.problems:
+        log.write(problem)
+        ctx.warn(problem)
     if not quiet:
         ctx.say(summary)
     for source_id, kind, detail in failed:
@@ -154,8 +160,8 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
         ctx.say(line if quiet else f"  {line}")
     notified(quiet)
     status = outcome_status(checked, failures)
-    if len(run_ids) > 1:
-        status = max(status, report_news_runs(ctx, run_ids[1:], quiet=quiet, log=log.write))
+    if len(results) > 1:
+        status = max(status, report_news_runs(ctx, results[1:], quiet=quiet, log=log.write))
     return status
 
 
@@ -165,4 +171,4 @@ def register(add: AddCommand) -> None:
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"report directory (default: ./{DEFAULT_OUT})")
     p.add_argument("--base-url", metavar="URL", help="where the site is published, for feed links")
     p.add_argument("--log", metavar="FILE", help="append a timestamped log (and the crawler's log) to FILE")
-    p.add_argument("--now", type=time_argument, metavar="TIME", help="record the crawl as made at TIME (replays, tests)")
+    p.add_argument("--now", type=now_argument, metavar="TIME", help="record the crawl as made at TIME (replays, tests)")

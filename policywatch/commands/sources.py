@@ -7,7 +7,7 @@ import argparse
 from policywatch import jsonview
 from policywatch.commands.context import AddCommand, Context, ExitStatus
 from storage import queries
-from storage.db import transaction
+from storage.db import reading
 from storage.health import CurrentHealth, current_health, outcome_history
 from storage.vocabulary import HealthState
 
@@ -17,7 +17,7 @@ def sources(ctx: Context, args: argparse.Namespace) -> int:
     summaries: dict[str, queries.SourceSummary] = {}
     health: dict[str, CurrentHealth] = {}
     if ctx.missing_database() is None:
-        with transaction(ctx.factory()) as session:
+        with reading(ctx.factory()) as session:
             summaries = {s.source.id: s for s in queries.source_summaries(session)}
             health = {sid: current_health(rows, ctx.settings.failing_after_runs)
                       for sid, rows in outcome_history(session).items()}

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from analysis.errors import UserInputError
 from reports.export.readme import provenance, readme
 from reports.export.tables import TABLES, Table, newest_record_time
+from storage.db import reading
 
 FORMATS = ("jsonl", "csv")
 FORMAT_VERSION = 1
@@ -118,7 +119,7 @@ def write_export(factory: sessionmaker[Session], folder: Path, fmt: str = "jsonl
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportError(f"--out {folder}: cannot create the directory: {exc.strerror}") from None
-    with factory() as session:
+    with reading(factory) as session:  # one consistent state of the record, whatever a crawl writes meanwhile
         dated = newest_record_time(session)
         if dated is None:
             raise ExportError("nothing is recorded yet: run `policywatch crawl` or `policywatch import` first")
@@ -152,7 +153,8 @@ def write_export(factory: sessionmaker[Session], folder: Path, fmt: str = "jsonl
         stamps = {name: print_}
     else:
         stamps[name] = print_
-    temporary = folder / f".{STAMPS}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(stamps, sort_keys=True, indent=1), encoding="utf-8")
-    os.replace(temporary, folder / STAMPS)
+    if written or stamps != _stamps(folder):
+        temporary = folder / f".{STAMPS}.{os.getpid()}.tmp"
+        temporary.write_text(json.dumps(stamps, sort_keys=True, indent=1), encoding="utf-8")
+        os.replace(temporary, folder / STAMPS)
     return ExportResult(target, written, target.stat().st_size, dated, rows)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reports.notify import deliver
 from reports.notify.events import Event, EventContext, collect
 from reports.notify.targets import NotifyTarget
-from storage.db import transaction
+from storage.db import reading, transaction
 from storage.notify_record import deliveries, record_attempt, register_target, target_since
 from storage.vocabulary import DeliveryStatus
 
@@ -82,7 +82,7 @@ def notify_pass(factory: sessionmaker[Session], targets: Sequence[NotifyTarget],
         with transaction(factory) as session:
             for target in targets:
                 register_target(session, target.key, target.label, clock())
-    with factory() as reader:
+    with reading(factory) as reader:
         starts = {t.key: target_since(reader, t.key) for t in targets}
         earliest = None if any(s is None for s in starts.values()) else min(starts.values())  # type: ignore[type-var]
         events = collect(reader, earliest, EventContext(base_url, failing_after))

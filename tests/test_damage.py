@@ -1,0 +1,232 @@
+"""A full disk, a damaged snapshot, a damaged database file, a read-only database, a killed report:
+every command says what is wrong in one line, carries on around what it can, and never crashes.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import CLI, write_declarations
+from policywatch.cli import main
+from policywatch.localserver import LocalServer, Page
+
+SOURCES = 40
+
+
+def page(i: int) -> Page:
+    # Different words on every page, so that each one takes room in the database.
+    words = " ".join(f"w{(i * 7919 + j * 104729) % 1000003:x}" for j in range(900))
+    return Page(f"<html><body><main><h1>Policy {i}</h1><p>{words}</p></main></body></html>".encode())
+
+
+def no_crash(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
+    assert result.returncode in (0, 1, 2), result.stdout + result.stderr
+
+
+def small_filesystem_available() -> str | None:
+    if shutil.which("unshare") is None:
+        return "unshare is not installed"
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /tmp && echo ok"],
+                           capture_output=True, text=True)
+    return None if probe.stdout.strip() == "ok" else f"cannot mount a small tmpfs here: {probe.stderr.strip()}"
+
+
+def test_a_full_disk_leaves_every_source_recorded_or_named(tmp_path: Path) -> None:
+    """The database lives on a 1 MB file system of its own (a tmpfs in a private mount namespace); the first
+    crawl of 40 sources fills it part of the way through."""
+    missing = small_filesystem_available()
+    if missing:
+        pytest.skip(missing)
+    with LocalServer() as server:
+        for i in range(SOURCES):
+            server.routes[f"/p/{i}"] = page(i)
+        decl = write_declarations(tmp_path / "sources.yaml", server.base_url,
+                                  [{"id": f"t/p{i:02d}", "urls": [f"/p/{i}"], "select": "main"}
+                                   for i in range(SOURCES)])
+        full = tmp_path / "full"
+        full.mkdir()
+        crawl = (f'mount -t tmpfs -o size=1m tmpfs "{full}" && '
+                 f'"{sys.executable}" -m policywatch --db "{full}/pw.db" --sources "{decl}" crawl; status=$?; '
+                 f'cp "{full}"/pw.db* "{tmp_path}"/; exit $status')
+        env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+        env.update({"POLICYWATCH_AUTOTHROTTLE": "false", "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": "true"})
+        result = subprocess.run(["unshare", "-rm", "sh", "-c", crawl], capture_output=True, text=True, env=env,
+                                cwd=tmp_path, timeout=300)
+    no_crash(result)
+    assert result.returncode in (1, 2)
+    named = {line.split()[2].rstrip(":") for line in result.stdout.splitlines() if "NOT RECORDED" in line}
+    assert named, result.stdout + result.stderr
+    assert all("the database or disk is full" in line for line in result.stdout.splitlines() if "NOT RECORDED" in line)
+    with sqlite3.connect(tmp_path / "pw.db") as conn:
+        recorded = {sid for (sid,) in conn.execute("select source_id from fetch_outcomes")}
+    assert recorded, "some sources were recorded before the disk filled"
+    assert recorded | named == {f"t/p{i:02d}" for i in range(SOURCES)}
+    assert not recorded & named
+
+
+def test_a_damaged_snapshot_is_named_and_everything_else_carries_on(tmp_path: Path) -> None:
+    with LocalServer() as server:
+        for i in range(3):
+            server.routes[f"/p/{i}"] = page(i)
+        decl = write_declarations(tmp_path / "sources.yaml", server.base_url,
+                                  [{"id": f"t/p{i}", "urls": [f"/p/{i}"], "select": "main"} for i in range(3)])
+        cli = CLI(tmp_path / "pw.db", decl, tmp_path)
+        cli("crawl", "--now", "2026-02-01T00:00:00Z")
+        with sqlite3.connect(cli.db) as conn:
+            sha = conn.execute("select blob_sha256 from snapshots where source_id = 't/p1'").fetchone()[0]
+            conn.execute("update blobs set data = ? where sha256 = ?", (b"\x28\xb5\x2f\xfd" + os.urandom(300), sha))
+        report = cli("report", "--out", str(tmp_path / "site"), check=False)
+        no_crash(report)
+        assert report.returncode == 0
+        assert f"raw snapshot left out: blob {sha}" in report.stderr
+        assert (tmp_path / "site" / "sources").is_dir()
+        # The damaged page was the keyframe of the next ones: the next crawl stores them on their own.
+        again = cli("crawl", "--now", "2026-02-02T00:00:00Z", check=False)
+        no_crash(again)
+        assert again.returncode == 0, again.stdout + again.stderr
+        with sqlite3.connect(cli.db) as conn:
+            assert conn.execute("select count(*) from fetch_outcomes where outcome = 'unchanged'").fetchone() == (3,)
+        check = cli("check", check=False)
+        assert check.returncode == 1 and sha in check.stdout
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_check_lists_the_problems_of_a_randomly_damaged_file(seed: int, tmp_path: Path, capsys,  # type: ignore[no-untyped-def]
+                                                              monkeypatch) -> None:
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    db = tmp_path / "pw.db"
+    (tmp_path / "a.md").write_text("We keep chats for 30 days.\n" * 40, encoding="utf-8")
+    (tmp_path / "b.md").write_text("We keep chats for 90 days.\n" * 40, encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - {id: t/a, vendor: T, title: A, document_type: P, language: en, "
+        "urls: ['https://example.test/']}\n", encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text(
+        '{"source": "t/a", "at": "2026-01-01T00:00:00Z", "path": "a.md"}\n'
+        '{"source": "t/a", "at": "2026-01-02T00:00:00Z", "path": "b.md"}\n', encoding="utf-8")
+    argv = ["--db", str(db), "--sources", str(tmp_path / "sources.yaml")]
+    assert main(argv + ["import", "--manifest", str(tmp_path / "m.jsonl")]) == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("pragma wal_checkpoint(truncate)")
+    data = bytearray(db.read_bytes())
+    rng = random.Random(seed)
+    # Keep the 100-byte header readable half the time: damage deep inside pages, or anywhere.
+    low = 100 if seed % 2 else 0
+    for offset in rng.sample(range(low, len(data)), 64):
+        data[offset] = rng.randrange(256)
+    db.write_bytes(bytes(data))
+    capsys.readouterr()
+    status = main(argv + ["check"])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert status in (0, 1)
+    if status == 1:
+        assert "PROBLEM:" in out and "FAILED:" in out
+    for command in (["history", "t/a"], ["report", "--out", str(tmp_path / "site")]):
+        status = main(argv + command)
+        out, err = capsys.readouterr()
+        assert status in (0, 2) and "Traceback" not in err, err
+        if status == 2:
+            assert len(err.strip().splitlines()) == 1
+
+
+def test_a_read_only_database_can_still_be_read(tmp_path: Path) -> None:
+    """The database on a read-only mount (a bind mount in a private mount namespace, so even root cannot
+    write it), with no journal beside it: history, check and report work; a writing command refuses in one
+    line."""
+    missing = small_filesystem_available()
+    if missing:
+        pytest.skip(missing)
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "pw.db"
+    (tmp_path / "a.md").write_text("We keep chats for 30 days.\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("We keep chats for 90 days.\n", encoding="utf-8")
+    decl = tmp_path / "sources.yaml"
+    decl.write_text("sources:\n  - {id: t/a, vendor: T, title: A, document_type: P, language: en, "
+                    "urls: ['https://example.test/']}\n", encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text('{"source": "t/a", "at": "2026-01-01T00:00:00Z", "path": "a.md"}\n',
+                                      encoding="utf-8")
+    (tmp_path / "n.jsonl").write_text('{"source": "t/a", "at": "2026-01-02T00:00:00Z", "path": "b.md"}\n',
+                                      encoding="utf-8")
+    CLI(db, decl, tmp_path)("import", "--manifest", str(tmp_path / "m.jsonl"))
+    with sqlite3.connect(db) as conn:
+        conn.execute("pragma wal_checkpoint(truncate)")
+    for leftover in folder.glob("pw.db-*"):
+        leftover.unlink()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+
+    def read_only(*args: str) -> subprocess.CompletedProcess[str]:
+        run = (f'mount --bind "{folder}" "{folder}" && mount -o remount,bind,ro "{folder}" && '
+               f'exec "{sys.executable}" -m policywatch --db "{db}" --sources "{decl}" "$@"')
+        return subprocess.run(["unshare", "-rm", "sh", "-c", run, "sh", *args], capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=120)
+
+    history = read_only("history", "t/a")
+    assert history.returncode == 0 and "v1" in history.stdout, history.stdout + history.stderr
+    check = read_only("check")
+    assert check.returncode == 0 and "ok: 0 problem(s)" in check.stdout, check.stdout + check.stderr
+    report = read_only("report", "--out", str(tmp_path / "site"))
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert (tmp_path / "site" / "index.html").is_file()
+    refused = read_only("import", "--manifest", str(tmp_path / "n.jsonl"))
+    no_crash(refused)
+    assert refused.returncode == 2 and "read-only" in refused.stderr, refused.stdout + refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_a_killed_reports_half_written_files_are_removed_by_the_next(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    (tmp_path / "a.md").write_text("We keep chats for 30 days.\n", encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - {id: t/a, vendor: T, title: A, document_type: P, language: en, "
+        "urls: ['https://example.test/']}\n", encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text('{"source": "t/a", "at": "2026-01-01T00:00:00Z", "path": "a.md"}\n',
+                                      encoding="utf-8")
+    argv = ["--db", str(tmp_path / "pw.db"), "--sources", str(tmp_path / "sources.yaml")]
+    assert main(argv + ["import", "--manifest", str(tmp_path / "m.jsonl")]) == 0
+    site = tmp_path / "site"
+    assert main(argv + ["report", "--out", str(site)]) == 0
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(gone.stdout)
+    (site / "sources").mkdir(exist_ok=True)
+    stale = [site / f".84.html.{dead}.tmp", site / "sources" / f".index.html.{dead}.tmp"]
+    for path in stale:
+        path.write_text("half a page", encoding="utf-8")
+    live = site / f".index.html.{os.getppid()}.tmp"  # a build still running (its process is alive)
+    live.write_text("being written", encoding="utf-8")
+    assert main(argv + ["report", "--out", str(site)]) == 0
+    assert not any(path.exists() for path in stale)
+    assert live.exists()
+
+
+def test_check_flags_records_dated_in_the_future(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A record written by an older policywatch from a manifest typo (2062 for 2026)."""
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    (tmp_path / "a.md").write_text("We keep chats for 30 days.\n", encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - {id: t/a, vendor: T, title: A, document_type: P, language: en, "
+        "urls: ['https://example.test/']}\n", encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text('{"source": "t/a", "at": "2026-01-01T00:00:00Z", "path": "a.md"}\n',
+                                      encoding="utf-8")
+    argv = ["--db", str(tmp_path / "pw.db"), "--sources", str(tmp_path / "sources.yaml")]
+    assert main(argv + ["import", "--manifest", str(tmp_path / "m.jsonl")]) == 0
+    assert main(argv + ["check"]) == 0
+    with sqlite3.connect(tmp_path / "pw.db") as conn:
+        conn.execute("insert into fetch_outcomes (run_id, source_id, at, outcome, failure_kind, detail) "
+                     "values (1, 't/a', '2062-01-02 00:00:00', 'failed', 'empty', 'typo')")
+    capsys.readouterr()
+    assert main(argv + ["check"]) == 1
+    assert "PROBLEM: t/a: 1 fetch outcome(s) dated in the future, the latest 2062-01-02T00:00:00Z" in \
+        capsys.readouterr().out

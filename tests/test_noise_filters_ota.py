@@ -1,0 +1,86 @@
+"""The noise filters on real OpenAI history (../shared/ota-data).
+
+Cloudflare's e-mail decoding is on for every source: on the 13 real snapshots
+(which have no obfuscated addresses) extraction is byte for byte what it was
+without it. The date-format filter, replayed over the real series in which
+OpenAI's pages flipped between `December 1, 2025` and `1 December 2025`,
+removes exactly the versions that differed only by that.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+import ingest.extraction.extract as extract_module
+from ingest.declarations import load_sources
+from ingest.extraction import extract_html
+from ingest.extraction.noise import normalise_dates
+from ingest.importer import import_manifest
+from storage.db import make_engine, reading, session_factory, upgrade
+from storage.models import Version
+from test_broken_captures import series
+from test_extraction_ota import EU_RULES, US_RULES, US_UNTIL, _snapshot_groups, ota_dir
+
+# The series in which a version differed from the one before only by the format of its dates.
+FLIPPING = [("genai-contrib", "Data Processor Agreement"), ("genai-contrib", "In-App Purchases Policy"),
+            ("genai-contrib", "Vulnerability Disclosure Policy"), ("genai-eu", "Developer Terms"),
+            ("genai-eu", "In-App Purchases Policy"), ("genai-eu", "Vulnerability Disclosure Policy")]
+
+
+def test_decoding_cloudflare_emails_leaves_pages_without_them_byte_identical(shared: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    groups = _snapshot_groups()
+    assert groups
+    pages = [(ota_dir() / row["snapshot_path"], US_RULES if date < US_UNTIL else EU_RULES)
+             for (_, date), rows in groups.items() for row in rows]
+    with_default = [extract_html(path.read_bytes(), rules) for path, rules in pages]
+    monkeypatch.setattr(extract_module, "DEFAULT_FILTERS", ())
+    without = [extract_html(path.read_bytes(), rules) for path, rules in pages]
+    assert len(pages) == 13 and with_default == without
+
+
+def _versions(shared: Path, tmp: Path, collection: str, document: str, filters: list[str]) -> list[str]:
+    """The versions an import of the real series records with these filters."""
+    entries = series(shared, document, collection)
+    folder = tmp / ("filtered" if filters else "plain")
+    folder.mkdir()
+    (folder / "sources.yaml").write_text(yaml.safe_dump({"sources": [
+        {"id": "ota/doc", "vendor": "OpenAI", "title": document, "document_type": document, "language": "en",
+         "urls": ["https://openai.com/policies/"], "filters": filters}]}), encoding="utf-8")
+    lines = []
+    for n, (at, text) in enumerate(entries):
+        (folder / f"{n:03d}.md").write_text(text, encoding="utf-8")
+        lines.append(json.dumps({"source": "ota/doc", "at": at.isoformat(), "path": f"{n:03d}.md"}))
+    (folder / "m.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    engine = make_engine(f"sqlite:///{folder / 'pw.db'}")
+    upgrade(engine)
+    factory = session_factory(engine)
+    import_manifest(factory, folder / "m.jsonl", load_sources(folder / "sources.yaml"))
+    with reading(factory) as session:
+        texts = [v.text for v in session.scalars(select(Version).order_by(Version.number))]
+    engine.dispose()
+    return texts
+
+
+@pytest.mark.parametrize("collection,document", FLIPPING)
+def test_date_format_flips_in_real_series_are_not_versions(shared: Path, tmp_path: Path, collection: str,
+                                                            document: str) -> None:
+    plain = _versions(shared, tmp_path, collection, document, [])
+    filtered = _versions(shared, tmp_path, collection, document, ["date-formats"])
+    flips = sum(a != b and normalise_dates(a) == normalise_dates(b) for a, b in zip(plain, plain[1:]))
+    assert flips >= 1
+    assert len(filtered) == len(plain) - flips
+    assert all(a != b for a, b in zip(filtered, filtered[1:]))
+
+
+def test_the_bundled_declarations_use_the_new_filters() -> None:
+    from ingest.declarations import BUNDLED_SOURCES, load_sources as load
+
+    for source in load(BUNDLED_SOURCES).values():
+        names = set(source.filter_names)
+        assert "ui-strings" in names
+        assert ("date-formats-day-first" if source.language in ("de", "fr") else "date-formats") in names

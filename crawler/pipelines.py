@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
@@ -22,6 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from crawler.items import FetchedDocument
+from analysis.claims import DEFAULT_TIME_LIMIT
+from ingest.claims import ClaimsPlan
+from ingest.declarations import load_sources
 from ingest.judge import GuardPolicy
 from ingest.record import SourceBusy, store_outcome
 from ingest.results import FetchFailure, SourceResult
@@ -50,6 +54,15 @@ def crawl_time(settings: BaseSettings) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
+def claims_plan(settings: BaseSettings) -> ClaimsPlan | None:
+    """Claims evaluated around the crawl's run (``ingest.claims``), against every declared source."""
+    location = settings.get("POLICYWATCH_CLAIMS")
+    if not location:
+        return None
+    return ClaimsPlan(Path(location), load_sources(Path(settings.get("POLICYWATCH_SOURCES"))),
+                      settings.getfloat("POLICYWATCH_CLAIM_TIME_LIMIT", DEFAULT_TIME_LIMIT))
+
+
 class StoragePipeline:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
@@ -61,6 +74,7 @@ class StoragePipeline:
         self.results: list[SourceResult] = []
         self.run_id: int | None = None
         self.unrecorded: list[tuple[str, str]] = []
+        self.claims = claims_plan(crawler.settings)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
@@ -74,7 +88,8 @@ class StoragePipeline:
             self.engine = make_engine(self.db_url, self.lock_timeout)
             upgrade(self.engine, say=log.info)
             self.factory = session_factory(self.engine)
-            self.run_id = begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning)
+            self.run_id = begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning,
+                                    claims=self.claims)
         except (DBAPIError, DatabaseError) as exc:
             message = database_problem(exc, self.lock_timeout)
             self.crawler.stats.set_value(DATABASE_ERROR, message)
@@ -143,7 +158,7 @@ class StoragePipeline:
                         FailureKind.NOT_FETCHED, f"the crawl ended ({reason}) before {source.id} was fetched")))
                 except SourceBusy as busy:
                     self._not_recorded(source.id, f"the crawl ended ({reason}) before it was fetched, and {busy}")
-            end_run(self.factory, self.run_id, self.now())
+            end_run(self.factory, self.run_id, self.now(), claims=self.claims)
         except DBAPIError as exc:
             # The run stays `running`; the next command marks it aborted.
             message = database_problem(exc, self.lock_timeout)

@@ -24,6 +24,7 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import UserInputError
+from ingest.claims import ClaimsPlan
 from ingest.declarations import Source
 from ingest.importer import ImportReport, import_manifest
 from ingest.judge import GuardPolicy
@@ -102,7 +103,8 @@ def _origin(repo: Path, commit: str, document: str) -> str:
 
 
 def import_ota(factory: sessionmaker[Session], repo: Path, document: str, source: Source,
-               policy: GuardPolicy = GuardPolicy()) -> OtaImport:
+               policy: GuardPolicy = GuardPolicy(), *, claims: ClaimsPlan | None = None) -> OtaImport:
+    """Import every commit of `document` as a version of `source`; with `claims`, evaluate them afterwards."""
     versions = history(repo, document)
     with tempfile.TemporaryDirectory(prefix="policywatch-ota-") as folder:
         work = Path(folder)
@@ -114,4 +116,5 @@ def import_ota(factory: sessionmaker[Session], repo: Path, document: str, source
                                      "url": _origin(repo, version.commit, document)}))
         manifest = work / "manifest.jsonl"
         manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return OtaImport(versions, import_manifest(factory, manifest, {source.id: source}, policy))
+        report = import_manifest(factory, manifest, {source.id: source}, policy, claims=claims)
+        return OtaImport(versions, report)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reports import pages, urls
 from reports.coverage import write_coverage
+from reports.claims_site import load_claims_site, with_claim_marks, write_claims
 from reports.data import load_record
 from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
 from reports.news_data import load_coverage
@@ -31,7 +32,7 @@ from reports.search import INDEX_DIR, build_index, pagefind_problem
 from reports.sourcefiles import write_raw, write_source
 from storage.db import reading
 
-STATIC_FILES = ("site.css", "compare.js", "coverage.js", "search.js")
+STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js", "search.js")
 # The pages the search index holds: it is built again only when one of them was written or removed.
 INDEXED_PAGES = ("versions/", "changes/")
 
@@ -83,6 +84,8 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
     # One read snapshot: a crawl recording meanwhile is seen whole or not at all.
     with reading(factory) as session:
         record = load_record(session, failing_after=failing_after)
+        claims = load_claims_site(session, record, failing_after)
+        record = with_claim_marks(record, claims)
         excerpts = Excerpts(session)
         _static(writer)
         count = workers if workers is not None else default_workers(len(record.sources), writer.everything_stale)
@@ -93,6 +96,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
             for source in record.sources:
                 write_source(session, writer, source, base, excerpts)
         write_site_feeds(writer, record.sources, record.changes, base, excerpts)
+        write_claims(session, writer, record, claims, base)
         write_health_feed(writer, record.sources, health_events(session, failing_after), base)
         write_coverage(writer, load_coverage(session), base)
         for sha in pages.refused_pages(record):

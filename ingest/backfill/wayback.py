@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.backfill.cdx import Capture, CdxError, distinct, parse_page, query_url
 from ingest.backfill.client import ArchiveError, PoliteClient
+from ingest.claims import ClaimsPlan
 from ingest.declarations import Source
 from ingest.importer import ImportReport, import_manifest
 from ingest.judge import GuardPolicy
@@ -117,8 +118,9 @@ def _write(path: Path, data: bytes) -> None:
 
 def backfill_source(factory: sessionmaker[Session], source: Source, options: WaybackOptions, client: PoliteClient,
                     workdir: Path, *, since: datetime | None = None, until: datetime | None = None,
-                    policy: GuardPolicy = GuardPolicy(), say: Callable[[str], None] = lambda _: None
-                    ) -> SourceBackfill:
+                    policy: GuardPolicy = GuardPolicy(), say: Callable[[str], None] = lambda _: None,
+                    claims: ClaimsPlan | None = None) -> SourceBackfill:
+    """Back-fill one source; with `claims`, evaluate them once its captures are recorded."""
     result = SourceBackfill(source.id)
     if len(source.urls) != 1:
         result.skipped = (f"it combines {len(source.urls)} pages; a back-fill takes single-page sources only "
@@ -180,5 +182,5 @@ def backfill_source(factory: sessionmaker[Session], source: Source, options: Way
     if entries:
         manifest = folder / MANIFEST
         _write(manifest, "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries).encode("utf-8"))
-        result.imported = import_manifest(factory, manifest, {source.id: source}, policy)
+        result.imported = import_manifest(factory, manifest, {source.id: source}, policy, claims=claims)
     return result

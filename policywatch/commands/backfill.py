@@ -10,6 +10,7 @@ from pathlib import Path
 from ingest.backfill.client import PoliteClient, Throttled
 from ingest.backfill.wayback import WaybackOptions, backfill_source, polite_interval
 from ingest.declarations import select_sources
+from policywatch.commands.claims import print_claims
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
 from storage.times import parse_time
 
@@ -34,7 +35,9 @@ def backfill(ctx: Context, args: argparse.Namespace) -> int:
     settings = ctx.settings
     options = WaybackOptions(settings.wayback_cdx, settings.wayback_replay, settings.wayback_interval,
                              settings.wayback_max_captures)
-    sources = select_sources(ctx.sources(), args.only)
+    declared = ctx.sources()
+    sources = select_sources(declared, args.only)
+    claims = ctx.claims_plan(declared)
     client = PoliteClient(settings.user_agent, interval=polite_interval(options), timeout=settings.download_timeout,
                           max_bytes=settings.download_maxsize, say=ctx.say)
     factory = ctx.factory()
@@ -44,9 +47,10 @@ def backfill(ctx: Context, args: argparse.Namespace) -> int:
         try:
             result = backfill_source(factory, source, options, client, workdir, since=args.since,
                                      until=args.until, policy=ctx.guard_policy(),
-                                     say=lambda line: None if ctx.quiet else ctx.say(line))
+                                     say=lambda line: None if ctx.quiet else ctx.say(line), claims=claims)
         except Throttled as exc:
             ctx.say(f"{source.id}: {exc}")
+            print_claims(ctx, claims.reports)
             return ExitStatus.FAILURES
         if result.skipped:
             ctx.say(f"{source.id}: skipped: {result.skipped}")
@@ -69,6 +73,7 @@ def backfill(ctx: Context, args: argparse.Namespace) -> int:
             ctx.say(f"  stopped: {result.stopped}")
             stopped += 1
     ctx.say(f"{client.requests} request(s) to the archive; downloads kept in {workdir}")
+    print_claims(ctx, claims.reports)
     return ExitStatus.FAILURES if stopped else ExitStatus.OK
 
 

@@ -7,8 +7,10 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+from ingest.claims import ClaimsPlan
 from ingest.importer import ImportReport, import_entries, read_manifest
 from ingest.ota import import_ota
+from policywatch.commands.claims import print_claims
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status
 from storage.vocabulary import Outcome
 
@@ -23,9 +25,10 @@ def import_command(ctx: Context, args: argparse.Namespace) -> int:
     manifest = Path(args.manifest)
     entries, duplicates = read_manifest(manifest, sources, allow_outside=args.allow_outside,
                                         max_bytes=ctx.settings.download_maxsize)
+    claims = ctx.claims_plan(sources)
     report = import_entries(ctx.factory(), manifest, entries, ctx.guard_policy(), duplicates=duplicates,
-                            max_bytes=ctx.settings.download_maxsize)
-    return _report(ctx, report)
+                            max_bytes=ctx.settings.download_maxsize, claims=claims)
+    return _report(ctx, report, claims)
 
 
 def _ota(ctx: Context, args: argparse.Namespace) -> int:
@@ -35,15 +38,17 @@ def _ota(ctx: Context, args: argparse.Namespace) -> int:
     sources = ctx.sources()
     if args.source not in sources:
         raise UserError(f"--source {args.source!r} is not a declared source id")
-    done = import_ota(ctx.factory(), Path(args.ota), args.document, sources[args.source], ctx.guard_policy())
+    claims = ctx.claims_plan(sources)
+    done = import_ota(ctx.factory(), Path(args.ota), args.document, sources[args.source], ctx.guard_policy(),
+                      claims=claims)
     technical = sum(v.technical for v in done.versions)
     ctx.say(f"{args.document}: {len(done.versions)} commit(s) in {args.ota}"
             + (f", {technical} of them Open Terms Archive's own technical upgrades (imported like the others)"
                if technical else ""))
-    return _report(ctx, done.report)
+    return _report(ctx, done.report, claims)
 
 
-def _report(ctx: Context, report: ImportReport) -> int:
+def _report(ctx: Context, report: ImportReport, claims: ClaimsPlan) -> int:
     counts = Counter(result.outcome for result in report.applied)
     for result in report.applied:
         if result.failure:
@@ -57,6 +62,7 @@ def _report(ctx: Context, report: ImportReport) -> int:
     ctx.say(f"imported {applied} entr{'y' if applied == 1 else 'ies'} "
             f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'nothing new'}), "
             f"{report.skipped} already recorded{repeated}")
+    print_claims(ctx, claims.reports)
     if report.not_applied:
         return ExitStatus.FAILURES
     return outcome_status(applied, counts.get(Outcome.FAILED, 0)) if applied else ExitStatus.OK

@@ -82,8 +82,13 @@ def test_the_vendor_s_wording_is_news_a_change_in_what_is_tracked_is_not(vendor:
 
 def test_reextraction_with_a_new_selector_is_a_tracking_change(vendor: ClaimsCLI, server: LocalServer,
                                                                 tmp_path: Path) -> None:
+    # A long closing paragraph keeps the narrowed text above the too-short guard's half of the version.
+    server.routes["/help"] = Page(help_page(30, extra="Questions about chats, exports and your account settings "
+                                                      "are answered by our support team on weekdays, and "
+                                                      "answers are usually sent within two working days."))
     night(vendor, 1)
-    vendor.sources = sources(tmp_path, server.base_url, select="main h1, main p:first-of-type", name="narrow.yaml")
+    vendor.sources = sources(tmp_path, server.base_url, select="main h1, main p:first-of-type, main p:last-of-type",
+                             name="narrow.yaml")
     out = vendor("reextract", "--only", "acme/help", "--now", "2026-03-02T06:00:00Z")
     assert "acme/help: new version 2 (technical change, not announced)" in out.stdout
     assert f"claims: {TEMPORARY}: supported → tracking changed — needs review (acme/help v2, " in out.stdout

@@ -1,6 +1,6 @@
 """Notifications: the targets notified and one delivery record per target and event.
 
-Revision ID: 0010
+Revision ID: 0011
 Revises: 0008
 Create Date: 2026-11-30
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from storage.models import UTCDateTime
 
-revision = "0010"
+revision = "0011"
 down_revision = "0008"
 branch_labels = None
 depends_on = None

@@ -179,6 +179,7 @@ class NotificationKind(StrEnum):
 
     CHANGE = "change"  # an announced change of a source's wording
     HEALTH = "health"  # a source started failing, or recovered
+    CLAIM = "claim"  # a claim's status changed because a vendor changed its wording
 
 
 class DeliveryStatus(StrEnum):

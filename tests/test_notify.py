@@ -4,6 +4,7 @@ never answers), the nightly run sending once per target and event, retrying what
 from __future__ import annotations
 
 import email
+import json
 import sqlite3
 import time
 from email import policy as email_policy
@@ -197,3 +198,73 @@ def test_notify_without_targets_or_apprise_says_what_to_do(make_cli, tmp_path: P
     cli = make_cli()
     result = cli("notify", check=False)
     assert result.returncode == 2 and "no notification targets are configured" in result.stderr
+
+
+def test_claim_status_changes_are_sent_to_the_targets_naming_those_claims(  # type: ignore[no-untyped-def]
+        tmp_path: Path, receivers) -> None:
+    from claims_support import CLAIMS, HOSTILE_CLAIM, NIGHTS, ClaimsCLI, write_claims
+
+    hook, smtp, _ = receivers
+    decl = tmp_path / "sources.yaml"
+    decl.write_text(yaml.safe_dump({"sources": [
+        {"id": sid, "vendor": "Acme AI", "title": title, "document_type": "Privacy Policy", "language": "en",
+         "urls": [f"https://acme.example/{sid.split('/')[1]}"]}
+        for sid, title in (("acme/help", "Help: chats"), ("acme/privacy", "Privacy Policy"))]}), encoding="utf-8")
+    manifests = []
+    for first, last in ((0, 1), (1, 3)):
+        lines = []
+        for n, (at, texts) in enumerate(NIGHTS[first:last], first + 1):
+            for sid, text in texts.items():
+                name = f"{sid.replace('/', '-')}-{n}.md"
+                (tmp_path / name).write_text(f"# {sid}\n\nHow Acme AI handles your data.\n\n{text}\n", encoding="utf-8")
+                lines.append(json.dumps({"source": sid, "at": at, "path": name}))
+        manifests.append(tmp_path / f"manifest-{first}.jsonl")
+        manifests[-1].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = tmp_path / "pw.toml"
+    config.write_text(f"""[[notify]]
+url = "json://127.0.0.1:{hook.port}/all"
+claims = true
+
+[[notify]]
+url = "json://127.0.0.1:{hook.port}/temporary"
+changes = false
+claims = ["acme/temporary-*"]
+
+[[notify]]
+url = "json://127.0.0.1:{hook.port}/changes"
+
+[[notify]]
+url = "mailto://127.0.0.1:{smtp.port}?mode=insecure&from=policywatch@example.org&to=dpo@example.org"
+changes = false
+claims = ["acme/no-sale"]
+""", encoding="utf-8")
+    cli = ClaimsCLI(tmp_path, decl, write_claims(tmp_path / "claims.yaml", CLAIMS + [HOSTILE_CLAIM]))
+    cli("import", "--manifest", str(manifests[0]))
+    assert cli("--config", str(config), "notify").stdout.startswith("notifications: 0 sent"), \
+        "the claims' first statuses were there before the targets: not news"
+    cli("import", "--manifest", str(manifests[1]))
+    sent = cli("--config", str(config), "notify", "--base-url", "https://pw.example.org/")
+    assert "notifications: 9 sent, 0 not delivered" in sent.stdout, sent.stdout
+
+    (temporary,) = hook.at("/temporary")
+    assert temporary["title"] == ("Acme AI: “Acme AI deletes temporary chats after 30 days.” — supported → weakened")
+    assert ("No longer said:\n- We keep a copy for up to 30 days to monitor for abuse, then delete it.\n"
+            in temporary["message"])
+    assert temporary["message"].rstrip().endswith(
+        "The claim, its evidence and its timeline: "
+        "https://pw.example.org/claims/acme/temporary-chats-deleted-after-30-days.html\n"
+        "The change: https://pw.example.org/changes/1.html")
+    titles = sorted(m["title"] for m in hook.at("/all"))
+    assert len(titles) == 5 and sum(t.startswith("Acme AI: “") for t in titles) == 3, titles
+    hostile = next(m for m in hook.at("/all") if "acme/hostile" in m["message"])
+    assert "<script>alert('claim')</script>" in hostile["title"], "a claim's text is sent as text, never as markup"
+    assert [m["title"] for m in hook.at("/changes")] == [t for t in titles if not t.startswith("Acme AI: “")], \
+        "a target that names no claims hears of none"
+    (mail,) = smtp.messages
+    parsed = email.message_from_bytes(mail.content, policy=email_policy.default)
+    assert parsed["Subject"] == "Acme AI: “Acme AI does not sell personal data.” — supported → no longer stated"
+    assert "No longer said:\n- We do not sell personal data.\n" in parsed.get_content().replace("\r\n", "\n")
+
+    again = cli("--config", str(config), "notify")
+    assert again.stdout.startswith("notifications: 0 sent"), "a status change is sent once per target"
+    assert rows(cli.db, "select count(*) from notify_deliveries where event_kind = 'claim'") == [(5,)]

@@ -1,5 +1,5 @@
-"""Notifications through Apprise: one message per announced change, per health episode and (once claims are
-recorded) per claim status change, to each configured target whose filter wants it.
+"""Notifications through Apprise: one message per announced change, per health episode and per
+claim status change, to each configured target whose filter wants it.
 
 - `targets`: the `notify` entries of the settings (an Apprise URL and a filter), parsed and checked;
 - `events`: what can be announced, from the record (`EVENT_SOURCES`; a new kind of event is one more

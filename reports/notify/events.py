@@ -1,7 +1,7 @@
 """What notifications announce, read from the record.
 
 An event has a key that names it for ever (`change:42`,
-`health:openai/privacy-policy-eu:failing:20260102T060000Z`), the facts a
+`health:openai/privacy-policy-eu:failing:20260102T060000Z`, `claim:17`), the facts a
 target's filter looks at, a title, and a body composed only when the event is
 actually sent. Each kind of event comes from one function in `EVENT_SOURCES`.
 
@@ -11,13 +11,9 @@ announced change keeps the analysis it was detected with:
 `ChangeInfo.as_announced`), and the fetches of re-extractions and
 re-analyses (health comes from the runs that looked at pages).
 
-Adding claim status changes: add `CLAIM = "claim"` to
-`storage.vocabulary.NotificationKind`, write `claim_events(session, since,
-context)` yielding an `Event(key=f"claim:{event_id}", kind=NotificationKind.CLAIM,
-at=…, title=…, vendor=…, claim_id=…, compose=…)` for each recorded claim status
-event marked to be announced, and append it to `EVENT_SOURCES`. Targets
-already filter on `claims` (ids or patterns), and delivery records, retries and
-the runs page need nothing more.
+Claim status changes are those the claims feed announces: caused by a new
+version of a vendor's own document, never by an edited claim declaration, a
+changed tracking rule or a re-evaluation of the history.
 """
 
 from __future__ import annotations
@@ -28,6 +24,7 @@ from typing import Callable, Iterable, Iterator
 
 from sqlalchemy.orm import Session
 
+from analysis.claims import Claim, ClaimStatus
 from analysis.diff import diff_texts
 from reports import urls
 from reports.data import SourceInfo, load_record, load_texts
@@ -36,6 +33,7 @@ from reports.notify import messages
 from reports.notify.messages import Message
 from reports.notify.targets import NotifyTarget
 from reports.render import human
+from storage import claims_queries
 from storage.health import health_events
 from storage.vocabulary import HealthEventKind, NotificationKind
 
@@ -124,7 +122,40 @@ def source_health_events(session: Session, since: datetime | None, context: Even
                     vendor=source.vendor if source else "", source_id=event.source_id)
 
 
-EVENT_SOURCES: tuple[EventSource, ...] = (change_events, source_health_events)
+def claim_events(session: Session, since: datetime | None, context: EventContext) -> Iterator[Event]:
+    """Every announced change of a claim's status at or after `since` (withdrawn ones left out)."""
+    recorded = [r for r in claims_queries.events(session) if r.event.announce and r.revision_id is None
+                and (since is None or r.event.since >= since)]
+    if not recorded:
+        return
+    declared = claims_queries.declarations(session, current_only=False)
+    titles = {s.id: f"{s.vendor} — {s.title}" for s in _sources(session, context).values()}
+    for item in recorded:
+        event = item.event
+        row = declared.get(event.claim_id)
+        if row is None:
+            continue
+        claim = Claim.from_json(row.spec, declared_in=row.declared_in)
+        statement = claim.statement.get("en") or next(iter(claim.statement.values()), claim.id)
+        previous = "not tracked" if event.previous is None else ClaimStatus(event.previous).label
+        status = ClaimStatus(event.status).label
+        title = messages.claim_title(claim.vendor, statement, previous, status)
+        claim_link = context.base_url + urls.claim_page(claim.id)
+        change_link = context.base_url + urls.change_page(item.change_id) if item.change_id is not None else None
+        document = titles.get(event.source_id or "", event.source_id or "a document")
+
+        def compose(event=event, claim=claim, statement=statement, previous=previous, status=status,  # type: ignore[no-untyped-def]
+                    title=title, document=document, claim_link=claim_link, change_link=change_link) -> Message:
+            return Message(title, messages.claim_body(
+                vendor=claim.vendor, statement=statement, claim_id=claim.id, previous=previous, status=status,
+                since=human(event.since), document=document, version=event.version, removed=event.removed,
+                added=event.added, claim_link=claim_link, change_link=change_link))
+
+        yield Event(f"claim:{item.id}", NotificationKind.CLAIM, event.since, title, compose, vendor=claim.vendor,
+                    source_id=event.source_id or "", claim_id=claim.id)
+
+
+EVENT_SOURCES: tuple[EventSource, ...] = (change_events, source_health_events, claim_events)
 
 
 def collect(session: Session, since: datetime | None, context: EventContext,

@@ -87,3 +87,24 @@ def health_body(*, name: str, source_id: str, failing: bool, since: str, at: str
                        f"({failed_runs} failed fetch{'es' if failed_runs != 1 else ''})."),
                  plain(f"Last failure: {failure_kind or 'unknown'}: {detail or ''}".rstrip(": "))]
     return "\n".join(lines + ["", f"The source: {link}"]) + "\n"
+
+
+def claim_title(vendor: str, statement: str, previous: str, status: str) -> str:
+    """`OpenAI: “OpenAI deletes temporary chats after 30 days.” — supported → contradicted`."""
+    return one_line(f"{vendor}: “{statement}” — {previous} → {status}")
+
+
+def claim_body(*, vendor: str, statement: str, claim_id: str, previous: str, status: str, since: str,
+               document: str, version: int | None, removed: Sequence[str], added: Sequence[str], claim_link: str,
+               change_link: str | None) -> str:
+    lines = [plain(f"{vendor}: “{statement}” ({claim_id})"),
+             plain(f"Status: {previous} → {status} on {since}, because {document} changed its wording"
+                   + (f" (version {version})" if version is not None else "") + ".")]
+    if removed:
+        lines += ["", "No longer said:"] + [plain(f"- {sentence}") for sentence in removed]
+    if added:
+        lines += ["", "Now said:"] + [plain(f"+ {sentence}") for sentence in added]
+    lines += ["", f"The claim, its evidence and its timeline: {claim_link}"]
+    if change_link:
+        lines.append(f"The change: {change_link}")
+    return "\n".join(lines) + "\n"

@@ -81,7 +81,7 @@ class NotifyTarget:
             return True
         if kind == NotificationKind.HEALTH:
             return self.health
-        # Claim status changes, and any kind added later, are wanted only when a target names them.
+        # Claim status changes are wanted only when a target names the claims.
         return bool(claim_id) and any(fnmatch.fnmatchcase(claim_id, p) for p in self.claims)
 
 

@@ -151,7 +151,7 @@ def index_page(record: Record, data: DataLink | None = None) -> Page:
 
 
 SEARCH_FILTERS = (("vendor", "Vendor"), ("document", "Document type"), ("language", "Language"), ("flag", "Flag"),
-                  ("page", "Versions or changes"))
+                  ("page", "Versions, changes or claims"))
 
 
 def search_page(available: bool, note: str) -> Page:

@@ -2,9 +2,9 @@
 
 Pagefind reads the written pages and writes a static index into
 `pagefind/` beside them: the search page queries it in the browser, from any
-web server, with no service behind it. Only version and change pages are
-indexed (their templates mark the indexed part and its filters: vendor,
-document type, language, flag, page kind).
+web server, with no service behind it. Only version, change and claim pages
+are indexed (their templates mark the indexed part and its filters: vendor,
+document type, language, flag or claim topic, page kind).
 
 Without a runnable Pagefind binary the site is built all the same and the
 search page says why it cannot search. The index is rebuilt only when a

@@ -34,7 +34,7 @@ from storage.db import reading
 
 STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js", "search.js")
 # The pages the search index holds: it is built again only when one of them was written or removed.
-INDEXED_PAGES = ("versions/", "changes/")
+INDEXED_PAGES = ("versions/", "changes/", "claims/")
 
 
 @dataclass(frozen=True)

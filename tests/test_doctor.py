@@ -51,6 +51,11 @@ def test_doctor_says_what_to_fix_without_touching_the_network(make_cli, tmp_path
     assert "ok    sources: 1 declared in" in fresh.stdout and "ok    claims: " in fresh.stdout
     assert f"ok    report directory: {tmp_path / 'site'} does not exist yet; {tmp_path} is writable" in fresh.stdout
     assert not cli.db.exists(), "the doctor creates no database"
+    broken = tmp_path / "claims.yaml"
+    broken.write_text("claims:\n  - id: acme/no-vendor\n", encoding="utf-8")
+    claims = cli("--claims", str(broken), "doctor", "--out", str(tmp_path / "site"), env=no_network, check=False)
+    assert claims.returncode == 1 and "ok    sources: 1 declared in" in claims.stdout
+    assert f"fix   claims: {broken}: claim 'acme/no-vendor': field 'vendor': is required" in claims.stdout, claims.stdout
 
     (tmp_path / "p.html").write_bytes(b"<html><body><main><p>We keep chats for 30 days.</p></main></body></html>")
     (tmp_path / "m.jsonl").write_text('{"source": "t/policy", "at": "2026-01-01T00:00:00Z", "path": "p.html"}\n',

@@ -44,12 +44,14 @@ def test_export_is_complete_dated_described_and_byte_identical(server, make_cli,
     first = cli("export", "--out", str(out))
     path = out / "policywatch-dataset-2026-06-02.zip"
     assert first.stdout.startswith(f"wrote {path} (")
-    assert "; sources 2, versions 2, changes 1, outcomes 4, runs 2)" in first.stdout
+    # The bundled claims are declared (none is about Testco, so none has a status event).
+    assert "; sources 2, versions 2, changes 1, outcomes 4, runs 2, claims " in first.stdout
+    assert ", claim_events 0); " in first.stdout
     assert "newest record 2026-06-02T03:00:00Z" in first.stdout
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
-        assert names == sorted(names) == ["README.md", "changes.jsonl", "outcomes.jsonl", "runs.jsonl",
-                                          "sources.jsonl", "versions.jsonl"]
+        assert names == sorted(names) == ["README.md", "changes.jsonl", "claim_events.jsonl", "claims.jsonl",
+                                          "outcomes.jsonl", "runs.jsonl", "sources.jsonl", "versions.jsonl"]
         assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         readme = archive.read("README.md").decode("utf-8")
         for table in TABLES:
@@ -103,3 +105,29 @@ def test_export_is_complete_dated_described_and_byte_identical(server, make_cli,
     cli("report", "--out", str(site))
     assert [p.name for p in (site / "data").glob("*.zip")] == ["policywatch-dataset-2026-06-04.zip"], \
         "the site keeps the latest export only"
+
+
+def test_the_export_holds_every_claim_and_each_status_event(tmp_path: Path) -> None:
+    from claims_support import import_record
+
+    cli = import_record(tmp_path)
+    out = tmp_path / "exports"
+    cli("export", "--out", str(out))
+    with zipfile.ZipFile(out / "policywatch-dataset-2026-03-03.zip") as archive:
+        claims = {c["id"]: c for c in lines(archive, "claims.jsonl")}
+        events = lines(archive, "claim_events.jsonl")
+    assert sorted(claims) == ["acme/hostile", "acme/no-sale", "acme/temporary-chats-deleted-after-30-days"]
+    temporary = claims["acme/temporary-chats-deleted-after-30-days"]
+    assert (temporary["status"], temporary["since"], temporary["cause"], temporary["declared"]) == (
+        "weakened", "2026-03-02T06:00:00Z", "vendor_change", True)
+    assert temporary["statement"]["de"] == "Acme AI löscht temporäre Chats nach 30 Tagen."
+    assert temporary["declaration"]["scope"] == ["acme/help"]
+    assert [(e["previous"], e["status"], e["since"], e["source"], e["version"], e["announced"])
+            for e in events if e["claim"] == temporary["id"]] == [
+        (None, "supported", "2026-03-01T06:00:00Z", "acme/help", 1, False),
+        ("supported", "weakened", "2026-03-02T06:00:00Z", "acme/help", 2, True)]
+    weakened = next(e for e in events if e["claim"] == temporary["id"] and e["status"] == "weakened")
+    assert weakened["removed"] == ["We keep a copy for up to 30 days to monitor for abuse, then delete it."]
+    assert weakened["change"] == 1
+    with sqlite3.connect(cli.db) as db:
+        assert len(events) == db.execute("select count(*) from claim_events").fetchone()[0]

@@ -1,4 +1,4 @@
-"""Search on the site: Pagefind's index of version and change pages, queried in a real Chromium from a real
+"""Search on the site: Pagefind's index of version, change and claim pages, queried in a real Chromium from a real
 HTTP server, with its filters; and a site built without Pagefind says so and is otherwise whole."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import yaml
 
 import reports.search
 from conftest import write_declarations
@@ -32,6 +33,12 @@ GERMAN = ("<html><body><main><h1>Datenschutz</h1><p>Wir speichern Ihre Chats dre
           "<p>Zebrafink &lt;img src=x onerror=alert(1)&gt; bleibt Text.</p></main></body></html>").encode()
 
 
+CLAIM = {"id": "testco/temporary-chats-kept-30-days", "vendor": "Testco", "topics": ["retention"],
+         "statement": {"en": "Testco keeps temporary chats for 30 days at most."}, "scope": ["t/chats"],
+         "evidence": {"supports": [{"id": "kept-days", "expect": {"max_days": 30},
+                                    "en": {"patterns": [r"\btemporary chats for \d+ days\b"]}}]}}
+
+
 @pytest.fixture
 def site(server, make_cli, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
     server.routes.update({"/chats": Page(policy(30)), "/de": Page(GERMAN)})
@@ -41,12 +48,14 @@ def site(server, make_cli, tmp_path: Path) -> Path:  # type: ignore[no-untyped-d
         {"id": "o/datenschutz", "vendor": "Otherco", "title": "Datenschutz", "urls": ["/de"], "select": "main",
          "language": "de"},
     ])
+    claims = tmp_path / "claims.yaml"
+    claims.write_text(yaml.safe_dump({"claims": [CLAIM]}), encoding="utf-8")
     cli = make_cli(decl)
-    cli("crawl", "--now", "2026-06-01T03:00:00Z")
+    cli("--claims", str(claims), "crawl", "--now", "2026-06-01T03:00:00Z")
     server.routes["/chats"] = Page(policy(90, "Contact us."))
-    cli("crawl", "--now", "2026-06-02T03:00:00Z")
+    cli("--claims", str(claims), "crawl", "--now", "2026-06-02T03:00:00Z")
     out = tmp_path / "site"
-    cli("report", "--out", str(out))
+    cli("--claims", str(claims), "report", "--out", str(out))
     return out
 
 
@@ -83,12 +92,14 @@ def test_search_finds_versions_and_changes_with_filters_in_chromium(site: Path, 
             page.locator(".search-status").filter(has_text="found").wait_for(timeout=20000)
             return sorted(link.get_attribute("href") or "" for link in page.locator(".search-results a").all())
 
+        claim = served + "claims/testco/temporary-chats-kept-30-days.html"
         hits = results("temporary")
-        assert hits == [served + "changes/1.html", served + "versions/t/chats/1.html",
+        assert hits == [served + "changes/1.html", claim, served + "versions/t/chats/1.html",
                         served + "versions/t/chats/2.html"], hits
         assert page.locator(".search-results mark").count() >= 1, "matched words are marked"
         assert results("temporary", page="change") == [served + "changes/1.html"]
-        assert results("temporary", flag="retention") == [served + "changes/1.html"]
+        assert results("temporary", page="claim") == [claim]
+        assert results("temporary", flag="retention") == [served + "changes/1.html", claim]
         assert results("chats", language="de") == [served + "versions/o/datenschutz/1.html"]
         assert results("chats", vendor="Otherco", document="Privacy Policy") == [served + "versions/o/datenschutz/1.html"]
         options = page.locator("select[name=document] option").all_inner_texts()

@@ -22,7 +22,6 @@ from sqlalchemy.engine import make_url
 
 from analysis.errors import UserInputError
 from crawler.browser import browser_available
-from ingest.claims_declarations import BUNDLED_CLAIMS, load_claims
 from ingest.news.declarations import select_news
 from policywatch.commands.context import AddCommand, Context, ExitStatus
 from policywatch.commands.report import DEFAULT_OUT
@@ -106,10 +105,12 @@ def _declarations(ctx: Context) -> list[Check]:
     news = ctx.news()
     found.append(Check("ok", "news", f"{len(select_news(news.sources))} of {len(news.sources)} news source(s) "
                                      f"enabled in {ctx.settings.news}"))
-    if BUNDLED_CLAIMS.is_dir():
-        claims = load_claims(BUNDLED_CLAIMS, sources)
-        found.append(Check("ok", "claims", f"{len(claims)} claim(s) in {BUNDLED_CLAIMS}"))
     return found
+
+
+def _claims(ctx: Context) -> Check:
+    claims = list(ctx.claims_plan().claims())
+    return Check("ok", "claims", f"{len(claims)} claim(s) in {ctx.settings.claims}")
 
 
 def _report_dir(out: Path) -> Check:
@@ -149,6 +150,7 @@ def _guarded(topic: str, check: Callable[[], Check | list[Check]]) -> list[Check
 def doctor(ctx: Context, args: argparse.Namespace) -> int:
     checks = (_guarded("settings", lambda: _settings(ctx, args)) + _guarded("database", lambda: _database(ctx))
               + _guarded("browser", lambda: _browser(ctx)) + _guarded("declarations", lambda: _declarations(ctx))
+              + _guarded("claims", lambda: _claims(ctx))
               + _guarded("report directory", lambda: _report_dir(Path(args.out))) + _optional())
     for check in checks:
         ctx.say(f"{check.status:<5} {check.topic}: {check.message}")

@@ -4,10 +4,9 @@ Rows are read in a fixed order and streamed (`yield_per`), so an export of a
 large record holds a few hundred rows in memory at a time. Field names are
 those of the `--json` output of `sources`, `history` and `changes`.
 
-Adding a table (the claims' status events, once they are recorded): write its
-`rows(session)` and `fingerprint(session)` functions and append a `Table` to
-`TABLES`; the archive, the README and `report`'s publication take it from
-there.
+A table is its fields, its `rows(session)` and its `fingerprint(session)`,
+listed in `TABLES`; the archive, the README and `report`'s publication take
+each from there.
 """
 
 from __future__ import annotations
@@ -21,6 +20,8 @@ from typing import Any, Callable, Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from analysis.claims import Cause, ClaimStatus
+from storage.claims_models import ClaimDeclarationRow, ClaimEventRow, ClaimStateRow
 from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceRow, Version
 from storage.times import utc_text
 
@@ -251,7 +252,79 @@ RUNS = Table("runs", "Every run: crawls, imports, re-extractions, re-analyses an
     _when(s.scalar(select(func.max(Run.finished_at)))), s.scalar(select(func.count()).where(Run.finished_at.is_(None)))))
 
 
-TABLES: tuple[Table, ...] = (SOURCES, VERSIONS, CHANGES, OUTCOMES, RUNS)
+# claims --------------------------------------------------------------------------------------------------------
+
+def _claim_rows(session: Session) -> Iterator[dict[str, Any]]:
+    states = {row.claim_id: row for row in session.scalars(select(ClaimStateRow))}
+    query = (select(ClaimDeclarationRow).where(ClaimDeclarationRow.id.in_(
+        select(func.max(ClaimDeclarationRow.id)).group_by(ClaimDeclarationRow.claim_id)))
+        .order_by(ClaimDeclarationRow.claim_id))
+    for row in session.scalars(query):
+        spec, state = row.spec or {}, states.get(row.claim_id)
+        yield {"id": row.claim_id, "vendor": spec.get("vendor"), "statement": spec.get("statement", {}),
+               "topics": list(spec.get("topics", [])), "said_by": spec.get("said_by") or None,
+               "declared": row.removed_at is None, "removed_at": _when(row.removed_at),
+               "status": state.status if state else None, "since": _when(state.since) if state else None,
+               "cause": state.cause if state else None, "declaration": spec}
+
+
+def _claim_fingerprint(session: Session) -> tuple[Any, ...]:
+    return (_count_and_max(session, ClaimDeclarationRow.id)
+            + (_when(session.scalar(select(func.max(ClaimDeclarationRow.removed_at)))),)
+            + (_when(session.scalar(select(func.max(ClaimStateRow.updated_at)))),))
+
+
+CLAIMS = Table("claims", "Every claim ever declared about a vendor's data practices, as last declared, with its "
+               "current status (README, \"Claims\").", (
+    Field("id", "the claim id, e.g. openai/temporary-chats-deleted-after-30-days; the site's page is "
+                "claims/<id>.html"),
+    Field("vendor", "whose practices the claim is about"),
+    Field("statement", "the claim in words, by language: {en: …, de: …}", "object"),
+    Field("topics", "flag categories the claim is about", "list"),
+    Field("said_by", "who made the claim, when it is not the vendor"),
+    Field("declared", "whether the claim is still in the claims files", "boolean"),
+    Field("removed_at", "when it left the claims files (its record is kept)", "time"),
+    Field("status", f"{', '.join(ClaimStatus)}; empty while no document of its scope is recorded"),
+    Field("since", "when the claim took that status", "time"),
+    Field("cause", f"what caused it: {', '.join(Cause)}"),
+    Field("declaration", "the declaration as evaluated: scope, evidence matchers with their patterns, first "
+                         "appearance, note", "object"),
+), _claim_rows, _claim_fingerprint)
+
+
+def _claim_event_rows(session: Session) -> Iterator[dict[str, Any]]:
+    query = select(ClaimEventRow).order_by(ClaimEventRow.id).execution_options(yield_per=BATCH)
+    for row in session.scalars(query):
+        yield {"id": row.id, "claim": row.claim_id, "previous": row.previous, "status": row.status,
+               "since": _when(row.since), "cause": row.cause, "source": row.source_id, "version": row.version,
+               "change": row.change_id, "announced": bool(row.announce), "removed": list(row.removed or []),
+               "added": list(row.added or []), "reevaluated_at": _when(row.reevaluated_at),
+               "recorded_at": _when(row.recorded_at), "withdrawn_at": _when(row.withdrawn_at)}
+
+
+CLAIM_EVENTS = Table("claim_events", "Every change of a claim's status, with the change of a document that caused "
+                     "it; events are only appended (one a later re-evaluation no longer finds is kept, withdrawn).", (
+    Field("id", "the event's number in the record", "integer"),
+    Field("claim", "the claim id"),
+    Field("previous", "the status before (empty: not tracked before)"),
+    Field("status", "the status after"),
+    Field("since", "when the version that caused it was first seen", "time"),
+    Field("cause", f"what caused it: {', '.join(Cause)}"),
+    Field("source", "the source whose version caused it"),
+    Field("version", "that version's number", "integer"),
+    Field("change", "the change (changes table) that caused it", "integer"),
+    Field("announced", "whether the claims feed and notifications announced it (a vendor's own rewording)",
+          "boolean"),
+    Field("removed", "the claim's evidence sentences that ended in that step", "list"),
+    Field("added", "the claim's evidence sentences that began in that step", "list"),
+    Field("reevaluated_at", "for an event found when the claim's history was evaluated again: when", "time"),
+    Field("recorded_at", "when the event was recorded", "time"),
+    Field("withdrawn_at", "when a re-evaluation of the history no longer found it", "time"),
+), _claim_event_rows, lambda s: _count_and_max(s, ClaimEventRow.id) + (
+    s.scalar(select(func.count()).where(ClaimEventRow.withdrawn_at.is_not(None))),))
+
+
+TABLES: tuple[Table, ...] = (SOURCES, VERSIONS, CHANGES, OUTCOMES, RUNS, CLAIMS, CLAIM_EVENTS)
 
 
 def newest_record_time(session: Session) -> datetime | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import yaml
 
 from conftest import NO_NEWS, write_declarations
 from wayback_fake import Capture, FakeWayback
@@ -60,6 +61,9 @@ def declarations(tmp_path: Path) -> Path:
     ])
 
 
+CLAIM = {"id": "testco/chats-kept-30-days", "vendor": "Testco", "statement": {"en": "Testco keeps chats 30 days."},
+         "scope": ["t/policy"], "evidence": {"supports": [{"id": "kept", "expect": {"max_days": 30},
+                                                         "en": {"patterns": [r"\bkeep chats for \d+ days\b"]}}]}}
 EXPECTED_OUTCOMES = [("2023-01-01 00:00:00.000000", "first", None), ("2023-03-01 00:00:00.000000", "failed", "bot_challenge"),
                      ("2023-04-01 00:00:00.000000", "changed", None), ("2023-06-01 00:00:00.000000", "changed", None),
                      ("2023-07-01 00:00:00.000000", "changed", None)]
@@ -67,8 +71,13 @@ EXPECTED_OUTCOMES = [("2023-01-01 00:00:00.000000", "first", None), ("2023-03-01
 
 def test_backfill_imports_distinct_captures_politely_through_the_guard(make_cli, tmp_path: Path, fake) -> None:  # type: ignore[no-untyped-def]
     cli = make_cli(declarations(tmp_path))
-    result = cli("backfill", "--wayback", "--only", "t/policy", "--dir", str(tmp_path / "wb"), env=fake.env(1.0))
+    claims = tmp_path / "claims.yaml"
+    claims.write_text(yaml.safe_dump({"claims": [CLAIM]}), encoding="utf-8")
+    result = cli("--claims", str(claims), "backfill", "--wayback", "--only", "t/policy", "--dir", str(tmp_path / "wb"),
+                 env=fake.env(1.0))
     out = result.stdout
+    assert "claims: testco/chats-kept-30-days: supported → weakened (t/policy v2, 2023-04-01T00:00:00Z)" in out, \
+        "a back-fill evaluates the claims like every command that records versions"
     assert "t/policy: 7 capture(s) listed, 5 distinct; 4 downloaded, 1 reused; imported: 3 changed, " \
            "1 failed, 1 first" in out, out
     assert "refused by the fetch guard: bot_challenge: Cloudflare challenge page" in out

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from conftest import write_declarations
 
@@ -40,6 +41,12 @@ def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
 
 
+CLAIM = {"id": "openai/chats-kept-30-days", "vendor": "OpenAI", "statement": {"en": "OpenAI keeps chats 30 days."},
+         "scope": ["openai/privacy-policy"],
+         "evidence": {"supports": [{"id": "kept", "expect": {"max_days": 30},
+                                    "en": {"patterns": [r"\bkeep your chats for \d+ days\b"]}}]}}
+
+
 def test_each_commit_of_the_document_becomes_an_import_entry(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     repo = tmp_path / "genai-contrib-versions"
     repo.mkdir()
@@ -55,11 +62,20 @@ def test_each_commit_of_the_document_becomes_an_import_entry(make_cli, tmp_path:
     decl = write_declarations(tmp_path / "sources.yaml", "", [
         {"id": "openai/privacy-policy", "vendor": "OpenAI", "urls": ["https://openai.com/policies/privacy-policy/"]}])
     cli = make_cli(decl)
+    claims = tmp_path / "claims.yaml"
+    claims.write_text(yaml.safe_dump({"claims": [CLAIM]}), encoding="utf-8")
 
-    result = cli("import", "--ota", str(repo), "--source", "openai/privacy-policy", "--document", DOC)
-    assert result.stdout.splitlines() == [
+    result = cli("--claims", str(claims), "import", "--ota", str(repo), "--source", "openai/privacy-policy",
+                 "--document", DOC)
+    printed = result.stdout.splitlines()
+    assert printed[:2] == [
         f"{DOC}: 3 commit(s) in {repo}, 1 of them Open Terms Archive's own technical upgrades (imported like the others)",
         "imported 3 entries (2 changed, 1 first), 0 already recorded"]
+    assert [line for line in printed if line.startswith("claims: ")] == [
+        "claims: openai/chats-kept-30-days: not tracked → supported (openai/privacy-policy v1, 2024-02-20T18:30:04Z) "
+        "(not announced)",
+        "claims: openai/chats-kept-30-days: supported → weakened (openai/privacy-policy v2, 2024-06-10T00:30:16Z)"], \
+        "the import evaluates the claims as every recording command does"
     assert rows(cli.db, "select number, first_seen from versions order by number") == [
         (1, "2024-02-20 18:30:04.000000"), (2, "2024-06-10 00:30:16.000000"), (3, "2024-07-19 18:30:08.000000")]
     urls = [u for (u,) in rows(cli.db, "select url from snapshots order by id")]

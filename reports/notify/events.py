@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analysis.claims import Claim, ClaimStatus
@@ -35,6 +36,7 @@ from reports.notify.targets import NotifyTarget
 from reports.render import human
 from storage import claims_queries
 from storage.health import health_events
+from storage.models import SourceRow
 from storage.vocabulary import HealthEventKind, NotificationKind
 
 
@@ -129,7 +131,7 @@ def claim_events(session: Session, since: datetime | None, context: EventContext
     if not recorded:
         return
     declared = claims_queries.declarations(session, current_only=False)
-    titles = {s.id: f"{s.vendor} — {s.title}" for s in _sources(session, context).values()}
+    titles = {row.id: f"{row.vendor} — {row.title}" for row in session.scalars(select(SourceRow))}
     for item in recorded:
         event = item.event
         row = declared.get(event.claim_id)

@@ -9,10 +9,14 @@ JOBS ?= auto
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[browser,notify,search,test]'
 	touch $(STAMP)
 
+# Everything a real crawl of the bundled sources needs (the browser extra, notifications, search), then a check
+# of this machine; Chromium itself comes from Debian: sudo apt-get install chromium.
 install: $(STAMP)
+	@test -x /usr/bin/chromium || echo "policywatch: Chromium is not installed: sudo apt-get install chromium (Debian, Ubuntu); the fetch ladder needs it for pages that block plain HTTP"
+	-$(BIN)/policywatch doctor
 
 demo: $(STAMP)
 	$(BIN)/policywatch demo --dir demo

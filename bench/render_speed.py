@@ -186,6 +186,7 @@ def timed_build(db: Path, out: Path, full: bool) -> tuple[float, int, int]:
         stats = build_site(session_factory(engine), out, "https://bench.example/", full=full)
     finally:
         engine.dispose()
+    print(f"    of which the search index {stats.search_seconds:.2f} s; " + "; ".join(stats.notes), flush=True)
     return stats.seconds, stats.pages_written, stats.pages_skipped
 
 

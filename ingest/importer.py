@@ -4,7 +4,9 @@ A manifest is JSON lines (UTF-8), one snapshot each:
 ``{"source": ID, "at": ISO-8601, "path": FILE}`` or ``"paths": [FILE, ...]``
 for a document combined from several pages. Paths are relative to the
 manifest and must stay inside its folder unless `allow_outside` is given.
-Entries are applied in time order, exactly as if fetched then.
+An entry may say where its files were saved from (`"url"`, or `"urls"` in
+the order of `paths`): that address is recorded as the snapshot's URL instead
+of the file's. Entries are applied in time order, exactly as if fetched then.
 
 Everything is checked before anything is stored: the manifest's size and
 encoding, each line, each file (type, size, place), times in the future, two
@@ -19,7 +21,7 @@ from __future__ import annotations
 import json
 import reprlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -65,6 +67,7 @@ class Entry:
     at: datetime
     paths: tuple[Path, ...]
     digests: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()  # where each file was saved from, when the manifest says so
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,11 @@ def _entry(manifest: Path, number: int, raw: str, sources: Mapping[str, Source],
     if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
         raise ManifestError(f"{where}: field 'paths' must be a non-empty list of file names")
     paths = tuple(_file(where, manifest, n, allow_outside, max_bytes) for n in names)
-    return Entry(number, sources[sid], at, paths)
+    origins = [data["url"]] if "url" in data else data.get("urls", [])
+    if origins and (not isinstance(origins, list) or len(origins) != len(paths)
+                    or not all(isinstance(u, str) and "://" in u for u in origins)):
+        raise ManifestError(f"{where}: field 'url'/'urls': one absolute URL per file of 'path'/'paths'")
+    return Entry(number, sources[sid], at, paths, urls=tuple(origins))
 
 
 def _bytes(path: Path, max_bytes: int) -> bytes:
@@ -167,8 +174,7 @@ def _bytes(path: Path, max_bytes: int) -> bytes:
 
 
 def _with_digests(entry: Entry, max_bytes: int) -> Entry:
-    return Entry(entry.line, entry.source, entry.at, entry.paths,
-                 tuple(sha256_hex(_bytes(p, max_bytes)) for p in entry.paths))
+    return replace(entry, digests=tuple(sha256_hex(_bytes(p, max_bytes)) for p in entry.paths))
 
 
 def _one_per_time(manifest: Path, entries: Sequence[Entry]) -> tuple[list[Entry], int]:
@@ -199,8 +205,9 @@ def read_manifest(manifest: Path, sources: Mapping[str, Source], *, allow_outsid
 
 
 def _pages(entry: Entry, max_bytes: int) -> list[RawPage]:
-    return [RawPage(url=p.as_uri(), final_url=p.as_uri(), status=None, content_type=CONTENT_TYPES[p.suffix.lower()],
-                    body=_bytes(p, max_bytes)) for p in entry.paths]
+    origins = entry.urls or tuple(p.as_uri() for p in entry.paths)
+    return [RawPage(url=url, final_url=url, status=None, content_type=CONTENT_TYPES[p.suffix.lower()],
+                    body=_bytes(p, max_bytes)) for p, url in zip(entry.paths, origins)]
 
 
 def _pending(session: Session, manifest: Path, entries: list[Entry]) -> tuple[list[Entry], int]:

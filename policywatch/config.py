@@ -11,10 +11,14 @@ import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from analysis.errors import UserInputError
 from crawler.settings import CrawlOptions
+from ingest.backfill.options import WaybackOptions
+
+if TYPE_CHECKING:
+    from reports.notify.targets import NotifyTarget
 
 DEFAULT_CONFIG_FILE = Path("policywatch.toml")
 ENV_PREFIX = "POLICYWATCH_"
@@ -33,6 +37,13 @@ class Settings(CrawlOptions):
     read are declared here.
     """
 
+    notify: tuple[NotifyTarget, ...] = ()  # [[policywatch.notify]] entries (reports.notify.targets)
+    notify_timeout: float = 10.0  # seconds to connect, and to wait for an answer, per notification
+    wayback_cdx: str = WaybackOptions.cdx_url
+    wayback_replay: str = WaybackOptions.replay_url
+    wayback_interval: float = WaybackOptions.interval
+    wayback_max_captures: int = WaybackOptions.max_captures
+
     def crawl_options(self) -> CrawlOptions:
         """The settings a crawl reads."""
         return self
@@ -43,6 +54,11 @@ def _coerce(name: str, raw: Any, origin: str) -> Any:
     if field is None:
         raise ConfigError(f"{origin}: unknown setting {name!r}")
     default = getattr(Settings(), name)
+    if name in _PARSED:
+        try:
+            return _PARSED[name](raw, origin)
+        except UserInputError as exc:
+            raise ConfigError(str(exc)) from None
     try:
         if isinstance(default, bool):
             if isinstance(raw, bool):
@@ -62,6 +78,17 @@ def _coerce(name: str, raw: Any, origin: str) -> Any:
         return str(raw)
     except ValueError as exc:
         raise ConfigError(f"{origin}: setting {name!r}: {exc}") from None
+
+
+def _notify_targets(value: Any, origin: str) -> tuple[NotifyTarget, ...]:
+    # Imported only when a settings file declares targets: every command reads the settings.
+    from reports.notify.targets import parse_targets
+
+    return parse_targets(value, origin)
+
+
+# Settings with a structure of their own, parsed (and checked) by the layer that owns them.
+_PARSED = {"notify": _notify_targets}
 
 
 def _from_file(path: Path) -> dict[str, Any]:

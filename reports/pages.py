@@ -20,7 +20,9 @@ from reports import urls
 from reports.claim_links import change_links, version_links
 from reports.data import ChangeInfo, Health, Record, SnapshotInfo, SourceInfo, VersionInfo
 from reports.diffview import inline_view, side_by_side
+from reports.notify.dispatch import MAX_ATTEMPTS
 from storage.models import SourceFields
+from storage.notify_record import UndeliveredInfo
 from storage.vocabulary import CHECKING_RUN_KINDS
 
 INDEX_CHANGES = 50
@@ -43,6 +45,7 @@ class SourceLabel:
     vendor: str
     title: str
     language: str
+    document_type: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,7 +107,7 @@ class EvidenceItem:
 
 
 def label(source: SourceInfo) -> SourceLabel:
-    return SourceLabel(source.id, source.vendor, source.title, source.language)
+    return SourceLabel(source.id, source.vendor, source.title, source.language, source.document_type)
 
 
 def _base(path: str, alternates: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
@@ -116,7 +119,17 @@ def _alternate(page: str, target: str, title: str, fmt: str) -> dict[str, str]:
     return {"href": urls.relative(page, target), "title": title, "type": kind}
 
 
-def index_page(record: Record) -> Page:
+@dataclass(frozen=True)
+class DataLink:
+    """The published export (reports.export): where it is and what it is."""
+
+    href: str
+    name: str
+    size: int
+    dated: datetime
+
+
+def index_page(record: Record, data: DataLink | None = None) -> Page:
     path = urls.index_page()
     sources = {s.id: s for s in record.sources}
     changes = [ChangeLink(c, c.source_id, sources[c.source_id].vendor, sources[c.source_id].title,
@@ -132,11 +145,22 @@ def index_page(record: Record) -> Page:
     context = _base(path, alternates) | {
         "changes": changes, "more_changes": len(record.changes) > INDEX_CHANGES, "sources": rows,
         "totals": totals, "last_run": next((r for r in record.runs if r.kind in CHECKING_RUN_KINDS), None),
+        "data": data,
     }
     return Page(path, "index.html", context)
 
 
-def runs_page(record: Record) -> Page:
+SEARCH_FILTERS = (("vendor", "Vendor"), ("document", "Document type"), ("language", "Language"), ("flag", "Flag"),
+                  ("page", "Versions, changes or claims"))
+
+
+def search_page(available: bool, note: str) -> Page:
+    path = urls.search_page()
+    return Page(path, "search.html", _base(path) | {"filters": SEARCH_FILTERS, "available": available, "note": note})
+
+
+def runs_page(record: Record, undelivered: Sequence[UndeliveredInfo] = ()) -> Page:
+    """`undelivered`: notifications not delivered (storage.notify_record.undelivered)."""
     path = urls.runs_page()
     hrefs = {s.id: urls.relative(path, urls.source_page(s.id)) for s in record.sources}
     raw = {}
@@ -147,7 +171,8 @@ def runs_page(record: Record) -> Page:
             target = urls.coverage_page() if failure.news else urls.source_page(failure.source_id)
             hrefs.setdefault(failure.source_id, urls.relative(path, target))
             raw.update({sha: urls.relative(path, urls.raw_snapshot(sha)) for sha in failure.refused_pages})
-    return Page(path, "runs.html", _base(path) | {"runs": list(record.runs), "source_hrefs": hrefs, "raw_hrefs": raw})
+    return Page(path, "runs.html", _base(path) | {"runs": list(record.runs), "source_hrefs": hrefs, "raw_hrefs": raw,
+                                                  "undelivered": list(undelivered), "max_attempts": MAX_ATTEMPTS})
 
 
 def refused_pages(record: Record) -> list[str]:

@@ -23,13 +23,18 @@ from reports.data import load_record
 from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
 from reports.news_data import load_coverage
 from storage.health import FAILING_AFTER_RUNS, health_events
+from storage.notify_record import undelivered
 from reports.output import SiteWriter
 from reports.parallel import default_workers, write_sources_in_parallel
+from reports.export.archive import ExportError, write_export
 from reports.render import STATIC, code_fingerprint, render
+from reports.search import INDEX_DIR, build_index, pagefind_problem
 from reports.sourcefiles import write_raw, write_source
 from storage.db import reading
 
-STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js")
+STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js", "search.js")
+# The pages the search index holds: it is built again only when one of them was written or removed.
+INDEXED_PAGES = ("versions/", "changes/", "claims/")
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,8 @@ class BuildStats:
     base_url_given: bool  # False: feeds link to a file:// URL of the output directory
     files_removed: int = 0
     problems: tuple[str, ...] = ()  # what could not be written, e.g. a damaged raw snapshot
+    notes: tuple[str, ...] = ()  # what became of the search index and the published export
+    search_seconds: float = 0.0  # of `seconds`, building the search index
 
 
 def _static(writer: SiteWriter) -> None:
@@ -94,9 +101,25 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
         write_coverage(writer, load_coverage(session), base)
         for sha in pages.refused_pages(record):
             write_raw(session, writer, sha)
-        for page in (pages.index_page(record), pages.runs_page(record)):
+        data, data_note = _publish_export(factory, out, full)
+        problem = pagefind_problem()
+        searchable = problem is None or (out / INDEX_DIR / "pagefind.js").is_file()
+        for page in (pages.index_page(record, data), pages.runs_page(record, undelivered(session)),
+                     pages.search_page(searchable, problem or "")):
             writer.produce(page.path, writer.key(page.template, page.context),
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]
     removed = writer.finish()
+    indexed = [p for p in [*writer.written_paths, *removed] if p.startswith(INDEXED_PAGES) and p.endswith(".html")]
+    search = build_index(out, writer.everything_stale or bool(indexed))
     return BuildStats(writer.written, writer.skipped, perf_counter() - started, out / urls.index_page(), base,
-                      bool(base_url), len(removed), tuple(writer.problems))
+                      bool(base_url), len(removed), tuple(writer.problems), (search.note, data_note), search.seconds)
+
+
+def _publish_export(factory: sessionmaker[Session], out: Path, full: bool) -> tuple[pages.DataLink | None, str]:
+    """The latest export of the record in `data/`, for the index to link to."""
+    try:
+        result = write_export(factory, out / urls.data_dir(), "jsonl", only_latest=True, force=full)
+    except ExportError as exc:
+        return None, f"data export: not published: {exc}"
+    link = pages.DataLink(f"{urls.data_dir()}/{result.path.name}", result.path.name, result.size, result.dated)
+    return link, f"data export: {link.href} ({'written' if result.written else 'up to date'})"

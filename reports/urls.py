@@ -34,6 +34,15 @@ def runs_page() -> str:
     return "runs.html"
 
 
+def search_page() -> str:
+    return "search.html"
+
+
+def data_dir() -> str:
+    """Where `report` publishes the latest export of the record."""
+    return "data"
+
+
 def source_page(source_id: str) -> str:
     return f"sources/{source_dir(source_id)}/index.html"
 

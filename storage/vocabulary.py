@@ -172,3 +172,19 @@ class EvaluationKind(StrEnum):
 
 # The runs whose outcomes say something about a source's health and last check.
 CHECKING_RUN_KINDS: tuple[RunKind, ...] = tuple(kind for kind in RunKind if kind.looks_at_sources)
+
+
+class NotificationKind(StrEnum):
+    """What a notification announces (reports.notify.events holds where each kind's events come from)."""
+
+    CHANGE = "change"  # an announced change of a source's wording
+    HEALTH = "health"  # a source started failing, or recovered
+    CLAIM = "claim"  # a claim's status changed because a vendor changed its wording
+
+
+class DeliveryStatus(StrEnum):
+    """Where one notification to one target stands."""
+
+    SENT = "sent"
+    FAILED = "failed"  # not delivered: tried again on the next pass
+    ABANDONED = "abandoned"  # not delivered after the last attempt allowed: never tried again

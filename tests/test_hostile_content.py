@@ -94,11 +94,11 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "title", "link", "body", "a", "header", "nav", "ul", "ol", "li", "main", "footer", "p",
     "h1", "h2", "h3", "section", "dl", "dt", "dd", "time", "span", "br", "code", "strong", "table", "caption",
     "colgroup", "col", "thead", "tbody", "tr", "th", "td", "div", "details", "summary", "ins", "del", "pre", "form",
-    "label", "select", "option", "button", "noscript", "script", "mark", "q", "output",
+    "label", "select", "option", "button", "noscript", "script", "mark", "q", "output", "input", "fieldset", "legend",
 }
 # Our own scripts, and where they may appear.
 SCRIPTS = {"static/compare.js": "sources/", "static/claims.js": "claims/index.html",
-           "static/coverage.js": "coverage/index.html"}
+           "static/coverage.js": "coverage/index.html", "static/search.js": "search.html"}
 
 
 def check_markup(where: str, html: str, scripts_allowed: bool) -> str:
@@ -162,14 +162,19 @@ def test_hostile_text_is_escaped_in_every_page_and_feed(server, make_cli, tmp_pa
             # The evidence itself, byte for byte: only ever as text/plain.
             assert path.suffix == ".txt" and mimetypes.guess_type(path.name)[0] == "text/plain", rel
             continue
-        if rel.startswith("static/") or rel == ".policywatch-site.json":
+        if rel.startswith(("static/", "pagefind/")) or rel == ".policywatch-site.json":
+            continue  # our own files, and Pagefind's index (its excerpts are rebuilt as text by static/search.js)
+        if rel.startswith("data/"):
+            # The published export: the record's texts as data, verbatim, in JSON lines inside a ZIP.
+            assert rel.endswith((".zip", "/.policywatch-export.json")), rel
             continue
         data = path.read_text(encoding="utf-8")
         if path.suffix == ".html":
             text = check_markup(rel, data, scripts_allowed=rel.startswith(tuple(SCRIPTS.values())))
             seen_alerts.update(a for a in ALERTS if a in text)
             # Claim pages name a source only where its text bears on the claim (test_claims_report.py).
-            assert "<script>alert('title')</script>" in text or rel in ("runs.html", "coverage/index.html") or rel.startswith("claims/"), \
+            assert "<script>alert('title')</script>" in text or rel in ("runs.html", "coverage/index.html",
+                                                                       "search.html") or rel.startswith("claims/"), \
                 f"{rel}: the title is shown as text"
             checked["html"] += not claims_file
         elif path.suffix == ".json" and claims_file:
@@ -197,5 +202,6 @@ def test_hostile_text_is_escaped_in_every_page_and_feed(server, make_cli, tmp_pa
         else:
             raise AssertionError(f"unexpected file {rel}")
     # the Coverage index (empty here) and the coverage feeds come on top of the pages and feeds above
-    assert checked == {"html": 2 + 2 + 2 + 4 + 1, "js": 2, "feed": 2 + 2 + 2 + 2 + 4}
+    # … and the search page
+    assert checked == {"html": 2 + 2 + 2 + 4 + 1 + 1, "js": 2, "feed": 2 + 2 + 2 + 2 + 4}
     assert seen_alerts == set(ALERTS), "every hostile snippet was shown, as text"

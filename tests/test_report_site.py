@@ -111,9 +111,11 @@ def parse(path: Path) -> Links:
 
 
 def files(out: Path) -> dict[str, tuple[int, int]]:
-    """Every file of the site with its inode and size: an atomic rewrite gets a new inode."""
+    """Every file of the site with its inode and size: an atomic rewrite gets a new inode. Pagefind's search
+    index is left out: its file names and bytes differ from one indexing to the next."""
     return {p.relative_to(out).as_posix(): (p.stat().st_ino, p.stat().st_size)
-            for p in out.rglob("*") if p.is_file() and p.name != ".policywatch-site.json"}
+            for p in out.rglob("*") if p.is_file() and p.name != ".policywatch-site.json"
+            and not p.relative_to(out).as_posix().startswith("pagefind/")}
 
 
 def test_every_internal_link_and_anchor_resolves(vendor: Vendor, tmp_path: Path) -> None:
@@ -166,7 +168,7 @@ def test_change_page_shows_the_word_diff_both_ways_with_folds_and_navigation(ven
     # Where the spaces around a changed word go is the diff's business; the marks are the report's.
     assert re.search(r"<del>30\s*</del><ins>90\s*</ins>", inline)
     assert re.search(r"<ins>\s*We may use your chats to train our models.\s*</ins>", inline)
-    assert re.search(r'<details class="fold"><summary>\d+ unchanged line\(s\)</summary>Section', inline)
+    assert re.search(r'<details class="fold"[^>]*><summary>\d+ unchanged line\(s\)</summary>Section', inline)
     sbs = page[page.index('id="side-by-side"'):page.index('id="inline"')]
     assert re.search(r'<tr class="changed"><td class="no">\d+</td><td class="old">We keep chats for <del>30\s*</del>\s*days.</td>', sbs)
     assert '<tr class="fold"><td colspan="4">' in sbs
@@ -244,7 +246,8 @@ def test_rebuild_rewrites_nothing_and_a_new_crawl_rewrites_only_what_it_affects(
     flagged = {"feeds/flagged.atom", "feeds/flagged.rss"} if json.loads(flags) else set()
     stats = build(db, out)
     after = files(out)
-    rewritten = {p for p, ident in after.items() if before.get(p) != ident}
+    # The published export is written again whole when anything was recorded.
+    rewritten = {p for p, ident in after.items() if before.get(p) != ident and not p.startswith("data/")}
     assert rewritten == flagged | {
         "index.html", "runs.html", "sources/t/policy/index.html", f"changes/{new_change}.html",
         f"changes/{old_change}.html",  # gains its "next change" link

@@ -1,19 +1,29 @@
-"""`policywatch import`: saved snapshots, with their times, through the same guard as a crawl."""
+"""`policywatch import`: saved snapshots, with their times, through the same guard as a crawl (a manifest, or an
+Open Terms Archive versions repository)."""
 
 from __future__ import annotations
 
 import argparse
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus, outcome_status
 from policywatch.commands.claims import print_claims
+from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status
 from storage.vocabulary import Outcome
+
+if TYPE_CHECKING:
+    from ingest.claims import ClaimsPlan
+    from ingest.importer import ImportReport
 
 
 def import_command(ctx: Context, args: argparse.Namespace) -> int:
     from ingest.importer import import_entries, read_manifest
 
+    if bool(args.manifest) == bool(args.ota):
+        raise UserError("import: give either --manifest FILE or --ota DIR --source ID --document PATH")
+    if args.ota:
+        return _ota(ctx, args)
     sources = ctx.sources()
     # The manifest is read and checked before the database is opened: a refused manifest writes nothing.
     manifest = Path(args.manifest)
@@ -22,6 +32,29 @@ def import_command(ctx: Context, args: argparse.Namespace) -> int:
     claims = ctx.claims_plan(sources)
     report = import_entries(ctx.factory(), manifest, entries, ctx.guard_policy(), duplicates=duplicates,
                             max_bytes=ctx.settings.download_maxsize, claims=claims)
+    return _report(ctx, report, claims)
+
+
+def _ota(ctx: Context, args: argparse.Namespace) -> int:
+    from ingest.ota import import_ota
+
+    if not args.source or not args.document:
+        raise UserError("import --ota: name the declared source (--source ID) and the repository's file "
+                        "(--document 'ChatGPT/Privacy Policy.md')")
+    sources = ctx.sources()
+    if args.source not in sources:
+        raise UserError(f"--source {args.source!r} is not a declared source id")
+    claims = ctx.claims_plan(sources)
+    done = import_ota(ctx.factory(), Path(args.ota), args.document, sources[args.source], ctx.guard_policy(),
+                      claims=claims)
+    technical = sum(v.technical for v in done.versions)
+    ctx.say(f"{args.document}: {len(done.versions)} commit(s) in {args.ota}"
+            + (f", {technical} of them Open Terms Archive's own technical upgrades (imported like the others)"
+               if technical else ""))
+    return _report(ctx, done.report, claims)
+
+
+def _report(ctx: Context, report: ImportReport, claims: ClaimsPlan) -> int:
     counts = Counter(result.outcome for result in report.applied)
     for result in report.applied:
         if result.failure:
@@ -42,7 +75,12 @@ def import_command(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(add: AddCommand) -> None:
-    p = add("import", import_command, "import saved snapshots listed in a JSON-lines manifest")
-    p.add_argument("--manifest", required=True, metavar="FILE")
+    p = add("import", import_command, "import saved snapshots listed in a JSON-lines manifest, or the history of "
+            "an Open Terms Archive versions repository (one commit per version)")
+    p.add_argument("--manifest", metavar="FILE", help="a JSON-lines manifest of saved pages")
+    p.add_argument("--ota", metavar="DIR", help="a git checkout of an Open Terms Archive versions repository")
+    p.add_argument("--source", metavar="ID", help="with --ota: the declared source the document is a history of")
+    p.add_argument("--document", metavar="PATH", help="with --ota: the file in the repository, "
+                   "e.g. 'ChatGPT/Privacy Policy.md'")
     p.add_argument("--allow-outside", action="store_true",
                    help="import files from outside the manifest's folder (absolute paths, '..', symlinks out of it)")

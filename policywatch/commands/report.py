@@ -34,6 +34,8 @@ def print_build(ctx: Context, stats: BuildStats, out: Path) -> None:
     for problem in stats.problems:
         ctx.warn(problem)
     ctx.say(f"report: {index}")
+    for note in stats.notes:
+        ctx.say(f"  {note}")
     ctx.say(f"  open {index.as_uri()} in a browser, or run `policywatch serve --out {out}`")
     if not stats.base_url_given:
         ctx.say(f"  feeds link to {stats.base_url} because --base-url was not given; "

@@ -20,6 +20,7 @@ from policywatch.commands.context import AddCommand, Context, ExitStatus, UserEr
 from policywatch.commands.news import report_news_runs
 from policywatch.commands.claims import print_run_claims
 from policywatch.commands.crawl import prepare_claims
+from policywatch.commands.notify import night_notifications
 from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
 from policywatch.summary import nightly_line
 from policywatch.terminal import safe
@@ -141,6 +142,7 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
         plans.append(news_plan(now=args.now))
     results = run_crawls(ctx.settings.crawl_options(), plans, _crawl_settings(args.log))
     crawled = results[0]
+    notified = night_notifications(ctx, base, out, log.write)  # before the report, so runs.html shows them
     stats = build_report(ctx, out, base)
     with reading(factory) as session:
         recorded = session.get_one(Run, crawled.run_id)
@@ -161,6 +163,7 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
         line = f"failed {source_id}: {kind}: {detail}"
         log.write(line)
         ctx.say(line if quiet else f"  {line}")
+    notified(quiet)
     status = outcome_status(checked, failures)
     print_run_claims(ctx, [crawled.run_id])
     if len(results) > 1:

@@ -1,0 +1,171 @@
+"""`policywatch doctor`: is this installation ready for a real crawl? Each check says what to fix.
+
+Nothing here touches the network: the declarations, settings and Apprise
+URLs are read and parsed, executables are asked for their version, and the
+only connection opened is to the configured database when it is a server.
+Nothing is written either, except a probe file created and removed in the
+report directory. Each check imports what it checks (the crawler, the report
+builder), so only this command pays for loading them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy.engine import make_url
+
+from analysis.errors import UserInputError
+from policywatch.commands.context import AddCommand, Context, ExitStatus
+from policywatch.commands.report import DEFAULT_OUT
+from policywatch.config import DEFAULT_CONFIG_FILE, ENV_PREFIX
+from storage.db import current_revision, head_revision, make_engine
+
+CHROMIUM_HINT = "sudo apt-get install chromium (Debian, Ubuntu), or set chromium = \"/path/to/chromium\" in the settings"
+
+
+@dataclass(frozen=True)
+class Check:
+    status: str  # ok, note (works, with something to know), fix
+    topic: str
+    message: str
+
+
+def _settings(ctx: Context, args: argparse.Namespace) -> list[Check]:
+    from reports.notify.deliver import apprise_missing, check_url
+
+    path = args.config or os.environ.get(ENV_PREFIX + "CONFIG") or (
+        str(DEFAULT_CONFIG_FILE) if DEFAULT_CONFIG_FILE.is_file() else None)
+    targets = ctx.settings.notify
+    found = [Check("ok", "settings", f"{path or 'no settings file: defaults and POLICYWATCH_* variables'}; "
+                   f"{len(targets)} notification target(s)")]
+    missing = apprise_missing()
+    if targets and missing:
+        found.append(Check("fix", "notifications", f"{len(targets)} target(s) configured but {missing}"))
+    elif targets:
+        for target in targets:
+            problem = check_url(target.url)
+            found.append(Check("fix" if problem else "ok", "notifications",
+                               f"{target.label}: {problem}" if problem else f"{target.label}: Apprise reads the URL"))
+    return found
+
+
+def _database(ctx: Context) -> Check:
+    url = ctx.settings.db_url
+    shown = make_url(url).render_as_string(hide_password=True)
+    missing = ctx.missing_database()
+    if missing is not None:
+        parent = Path(missing).expanduser().resolve().parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            return Check("fix", "database", f"no database at {missing}, and {parent} is not a writable directory")
+        return Check("note", "database", f"no database yet at {missing}: the first crawl or import creates it")
+    engine = make_engine(url)
+    try:
+        current = current_revision(engine)
+    except Exception as exc:  # a server that refuses, a file that is not a database: the user's to fix
+        return Check("fix", "database", f"{shown}: cannot read it: {type(exc).__name__}: {exc}".splitlines()[0])
+    finally:
+        engine.dispose()
+    head = head_revision()
+    if current == head:
+        return Check("ok", "database", f"{shown}, schema {current} (current)")
+    return Check("note", "database", f"{shown}, schema {current or 'none'}: the next command brings it to {head}")
+
+
+def _browser(ctx: Context) -> Check:
+    from crawler.browser import browser_available
+
+    chromium = ctx.settings.chromium
+    problem = browser_available(chromium)
+    if problem is not None:
+        hint = CHROMIUM_HINT if "Chromium" in problem else "pip install -e '.[browser]' (make install does)"
+        return Check("fix", "browser", f"{problem}: {hint}; without it, pages that need a browser are recorded "
+                                       f"as failed fetches")
+    try:
+        done = subprocess.run([chromium, "--version"], capture_output=True, text=True, timeout=30)
+        version = done.stdout.strip() or done.stderr.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Check("fix", "browser", f"{chromium} does not run: {exc}: {CHROMIUM_HINT}")
+    return Check("ok", "browser", f"{version or chromium} with playwright and scrapy-playwright")
+
+
+def _declarations(ctx: Context) -> list[Check]:
+    from ingest.news.declarations import select_news
+
+    found = []
+    sources = ctx.sources()
+    browser = sum(1 for s in sources.values() if s.fetch == "browser")
+    found.append(Check("ok" if sources else "fix", "sources",
+                       f"{len(sources)} declared in {ctx.settings.sources}" + (f" ({browser} fetched with the "
+                                                                                f"browser)" if browser else "")
+                       if sources else f"no source is declared in {ctx.settings.sources}"))
+    news = ctx.news()
+    found.append(Check("ok", "news", f"{len(select_news(news.sources))} of {len(news.sources)} news source(s) "
+                                     f"enabled in {ctx.settings.news}"))
+    return found
+
+
+def _claims(ctx: Context) -> Check:
+    claims = list(ctx.claims_plan().claims())
+    return Check("ok", "claims", f"{len(claims)} claim(s) in {ctx.settings.claims}")
+
+
+def _report_dir(out: Path) -> Check:
+    probe_dir = out if out.exists() else next((p for p in out.resolve().parents if p.exists()), Path("/"))
+    if out.exists() and not out.is_dir():
+        return Check("fix", "report directory", f"{out} exists and is not a directory")
+    try:
+        with tempfile.NamedTemporaryFile(dir=probe_dir, prefix=".policywatch-doctor-"):
+            pass
+    except OSError as exc:
+        return Check("fix", "report directory", f"cannot write in {probe_dir}: {exc.strerror}")
+    return Check("ok", "report directory", f"{out} is writable" if out.exists() else
+                 f"{out} does not exist yet; {probe_dir} is writable, so `report` can create it")
+
+
+def _optional() -> list[Check]:
+    from reports.notify.deliver import apprise_missing
+    from reports.search import pagefind_problem
+
+    found = []
+    problem = pagefind_problem()
+    found.append(Check("note", "search", f"{problem}; the site is built without a search index")
+                 if problem else Check("ok", "search", "Pagefind runs: `report` builds the search index"))
+    if apprise_missing():
+        found.append(Check("note", "notifications", "Apprise is not installed: pip install -e '.[notify]' to send "
+                                                    "notifications"))
+    if shutil.which("git") is None:
+        found.append(Check("note", "git", "git is not installed: `import --ota` needs it"))
+    return found
+
+
+def _guarded(topic: str, check: Callable[[], Check | list[Check]]) -> list[Check]:
+    try:
+        result = check()
+    except UserInputError as exc:
+        return [Check("fix", topic, str(exc))]
+    return result if isinstance(result, list) else [result]
+
+
+def doctor(ctx: Context, args: argparse.Namespace) -> int:
+    checks = (_guarded("settings", lambda: _settings(ctx, args)) + _guarded("database", lambda: _database(ctx))
+              + _guarded("browser", lambda: _browser(ctx)) + _guarded("declarations", lambda: _declarations(ctx))
+              + _guarded("claims", lambda: _claims(ctx))
+              + _guarded("report directory", lambda: _report_dir(Path(args.out))) + _optional())
+    for check in checks:
+        ctx.say(f"{check.status:<5} {check.topic}: {check.message}")
+    to_fix = sum(check.status == "fix" for check in checks)
+    ctx.say(f"policywatch doctor: {to_fix} thing(s) to fix" if to_fix else "policywatch doctor: ready")
+    return ExitStatus.FAILURES if to_fix else ExitStatus.OK
+
+
+def register(add: AddCommand) -> None:
+    p = add("doctor", doctor, "check the database, the browser, the settings, the declarations and the report "
+            "directory, and say what to fix (no network request); exit 1 when something needs fixing")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the report directory (default: ./{DEFAULT_OUT})")

@@ -65,7 +65,7 @@ def listings(session: Session, *, claim_id: str | None = None, article_id: str |
         query = query.where(MentionRow.run_id == run_id)
     rows = session.execute(query.order_by(ArticleVersion.first_seen.desc(), MentionRow.article_id,
                                           MentionRow.article_version_id, MentionRow.sentence_index,
-                                          MentionRow.claim_id).limit(limit)).tuples().all()
+                                          MentionRow.claim_id).limit(limit)).all()
     timelines = {cid: [r.event for r in claims_queries.events(session, cid)]
                  for cid in {m.claim_id for m, *_ in rows}}
     out = []

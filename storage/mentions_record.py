@@ -62,7 +62,7 @@ def review_mention(session: Session, mention_id: int, review: MentionReview, at:
 
 
 def scan_fingerprints(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(MentionScanRow.claim_id, MentionScanRow.fingerprint)).tuples().all())
+    return dict(session.execute(select(MentionScanRow.claim_id, MentionScanRow.fingerprint)).all())
 
 
 def set_scan(session: Session, claim_id: str, fingerprint: str, at: datetime) -> None:

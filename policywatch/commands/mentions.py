@@ -66,7 +66,7 @@ def mention_json(listing: MentionListing) -> dict[str, Any]:
     }
 
 
-def _list(ctx: Context, args: argparse.Namespace) -> int:
+def list_mentions(ctx: Context, args: argparse.Namespace) -> int:
     with reading(ctx.factory(must_exist=True)) as session:
         rows = mentions_queries.listings(session, claim_id=args.claim, review=args.review)
         if args.stance:
@@ -109,7 +109,7 @@ def mentions_command(ctx: Context, args: argparse.Namespace) -> int:
         return _review(ctx, args)
     if args.id is not None:
         raise UserError(f"unexpected {args.id!r}: `mentions review ID confirm|reject` reviews a mention")
-    return _list(ctx, args)
+    return list_mentions(ctx, args)
 
 
 def register(add: AddCommand) -> None:

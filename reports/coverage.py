@@ -86,8 +86,9 @@ def index_context(articles: Sequence[ArticleInfo]) -> dict[str, Any]:
 
 
 def _claim_mention(m: MentionInfo, path: str, statements: Mapping[str, str]) -> ClaimMention:
-    return ClaimMention(m.claim_id, statements.get(m.claim_id, m.claim_id), urls.relative(path, urls.claim_page(m.claim_id)),
-                        m.quote, m.stance, m.stale, m.status_then, m.review)
+    href = urls.relative(path, urls.claim_page(m.claim_id))
+    return ClaimMention(m.claim_id, statements.get(m.claim_id, m.claim_id), href, m.quote, m.stance, m.stale,
+                        m.status_then, m.review)
 
 
 def article_context(article: ArticleInfo, base_url: str, statements: Mapping[str, str] | None = None) -> dict[str, Any]:

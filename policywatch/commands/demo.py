@@ -167,7 +167,8 @@ def run_demo(ctx: Context, directory: Path) -> int:
             for row in listed:
                 demo.say(article_line(row))
             corrected = next(r.article.id for r in listed if r.article.canonical_url.endswith(CORRECTED_STORY))
-        demo.say("\n=== articles repeating a claim after the vendor stopped stating it (`policywatch mentions --stale`)")
+        demo.say("\n=== articles repeating a claim after the vendor stopped stating it "
+                 "(`policywatch mentions --stale`)")
         status = max(status, list_mentions(demo, argparse.Namespace(claim=None, review=None, stance=None, stale=True,
                                                                     json=False)))
         demo.say("\n=== an article corrected in its next edition (`policywatch article`)")

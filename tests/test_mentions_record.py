@@ -182,6 +182,9 @@ def test_review_confirms_and_rejects_and_articles_filter_by_claim(record: Record
     assert out == "no articles recorded that match\n"
     status, out, _ = record.cli(capsys, "article", record.german[:12])
     assert "sentences that mention a claim (v1):" in out and "STALE REPETITION" in out
+    status, out, _ = record.cli(capsys, "article", record.german[:12], "--json")
+    assert {(m["claim"], m["stance"], m["stale"]) for m in json.loads(out)["mentions"]} == {
+        (CLAIM, "repeats", True), (DELETED, "repeats", False)}
 
 
 def test_the_report_quotes_mentions_escaped_and_marks_the_stale_repetition(record: Record, tmp_path: Path) -> None:

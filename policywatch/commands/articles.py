@@ -9,7 +9,7 @@ from analysis.quotes import quotes
 from analysis.vocabulary import FlagCategory
 from policywatch import newsview
 from policywatch.commands.context import AddCommand, Context, ExitStatus, time_argument
-from policywatch.commands.mentions import mention_lines
+from policywatch.commands.mentions import mention_json, mention_lines
 from policywatch.jsonview import when
 from storage import mentions_queries, news_queries
 from storage.db import reading
@@ -95,8 +95,10 @@ def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
         fetches = news_queries.article_fetches(session, found.id)
         aliases = news_queries.aliases_of(session, found.id)
         copies = [c for c in news_queries.cluster_members(session, found.cluster_id) if c.id != found.id]
+        mentioned = mentions_queries.listings(session, version_ids=[versions[-1].id]) if versions else []
         if as_json:
-            ctx.print_json(newsview.article_detail_json(listing, versions, fetches, aliases, copies))
+            ctx.print_json(newsview.article_detail_json(listing, versions, fetches, aliases, copies)
+                           | {"mentions": [mention_json(m) for m in mentioned]})
             return ExitStatus.OK
         a = found
         ctx.say(f"{a.id}")
@@ -129,8 +131,7 @@ def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
                 ctx.say(f"  {copy.id[:SHORT_ID]}  {copy.outlet}: {copy.title or ''}  {copy.canonical_url}{similarity}")
         _print_quotes(ctx, versions)
         if versions:
-            _print_mentions(ctx, mentions_queries.listings(session, version_ids=[versions[-1].id]),
-                            versions[-1].number)
+            _print_mentions(ctx, mentioned, versions[-1].number)
         if aliases:
             ctx.say("also met as:")
             for url in aliases:

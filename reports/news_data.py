@@ -142,9 +142,8 @@ def _quote(listing: mentions_queries.MentionListing) -> Quote:
 
 def load_mentions(session: Session) -> tuple[MentionInfo, ...]:
     """The published mentions of every article's latest version, the newest article first."""
-    latest = mentions_queries.current_version_ids(session)
     found = []
-    for listing in mentions_queries.listings(session, version_ids=latest):
+    for listing in mentions_queries.listings(session, current_only=True):
         m, a = listing.mention, listing.article
         if m.review == MentionReview.REJECTED:
             continue

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analysis.claims import status_at
@@ -48,8 +48,9 @@ class MentionListing:
 
 def listings(session: Session, *, claim_id: str | None = None, article_id: str | None = None,
              version_ids: Iterable[int] | None = None, review: str | None = None, run_id: int | None = None,
-             limit: int = MAX_LISTED) -> list[MentionListing]:
-    """Mentions with their article, the newest article first (then in text order)."""
+             current_only: bool = False, limit: int = MAX_LISTED) -> list[MentionListing]:
+    """Mentions with their article, the newest article first (then in text order); ``current_only``: those of
+    each article's latest version."""
     query = (select(MentionRow, ArticleRow, ArticleVersion.number, ArticleVersion.first_seen)
              .join(ArticleRow, ArticleRow.id == MentionRow.article_id)
              .join(ArticleVersion, ArticleVersion.id == MentionRow.article_version_id))
@@ -63,6 +64,11 @@ def listings(session: Session, *, claim_id: str | None = None, article_id: str |
         query = query.where(MentionRow.review == review)
     if run_id is not None:
         query = query.where(MentionRow.run_id == run_id)
+    if current_only:
+        latest = (select(ArticleVersion.article_id, func.max(ArticleVersion.number).label("number"))
+                  .group_by(ArticleVersion.article_id).subquery())
+        query = query.join(latest, (latest.c.article_id == ArticleVersion.article_id)
+                           & (latest.c.number == ArticleVersion.number))
     rows = session.execute(query.order_by(ArticleVersion.first_seen.desc(), MentionRow.article_id,
                                           MentionRow.article_version_id, MentionRow.sentence_index,
                                           MentionRow.claim_id).limit(limit)).all()
@@ -75,18 +81,6 @@ def listings(session: Session, *, claim_id: str | None = None, article_id: str |
         out.append(MentionListing(mention, article, number, first_seen, event.status if event else None))
     out.sort(key=lambda m: m.appeared, reverse=True)
     return out
-
-
-def current_version_ids(session: Session, article_ids: Iterable[str] | None = None) -> list[int]:
-    """The id of each article's latest version."""
-    query = select(ArticleVersion.article_id, ArticleVersion.id, ArticleVersion.number)
-    if article_ids is not None:
-        query = query.where(ArticleVersion.article_id.in_(list(article_ids)))
-    latest: dict[str, tuple[int, int]] = {}
-    for article_id, version_id, number in session.execute(query):
-        if article_id not in latest or number > latest[article_id][1]:
-            latest[article_id] = (version_id, number)
-    return [v for v, _ in latest.values()]
 
 
 def article_ids_for_claim(session: Session, claim_id: str) -> list[str]:

@@ -6,7 +6,10 @@ and the sentences that mention a claim as quotations (``analysis.quotes``)
 and its syndicated copies. Article texts and raw pages are never loaded here.
 
 Mentions are those of each article's latest version; a mention a reader
-rejected is not published.
+rejected is not published. An article's quotations share one budget
+(``analysis.quotes.QuoteBudget``): its sentences that mention a claim come
+first (stale repetitions, then repetitions, disputes and reports), then its
+flagged sentences; what does not fit is not published.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analysis.claims.vocabulary import MentionReview
-from analysis.quotes import Quote, quotes
+from analysis.quotes import Quote, QuoteBudget, quotes
 from storage import mentions_queries
 from storage.news_models import ArticleRow, ArticleVersion
 from storage.vocabulary import ArticleStatus
 
 MAX_NOTICE_CHARS = 600
+_STANCE_ORDER = {"repeats": 0, "disputes": 1, "reports": 2}
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,10 @@ def load_coverage(session: Session) -> tuple[ArticleInfo, ...]:
             clusters[row.cluster_id].append(row)
     articles = []
     for row in rows:
+        found, words = evidence.get(row.id, ([], 0))
+        budget = QuoteBudget(words)
+        mentioned = sorted(mentions.get(row.id, ()), key=lambda m: (not m.stale, _STANCE_ORDER.get(m.stance, 3)))
+        published = {m.id for m in mentioned if budget.admit(m.quote.sentence)}
         copies = tuple(CopyInfo(c.id, c.outlet, c.title, c.canonical_url, c.first_seen, c.cluster_similarity)
                        for c in sorted(clusters.get(row.cluster_id or -1, []), key=lambda c: (c.first_seen, c.id))
                        if c.id != row.id)
@@ -186,6 +194,6 @@ def load_coverage(session: Session) -> tuple[ArticleInfo, ...]:
             news_source_id=row.news_source_id, language=row.language, author=row.author, published=row.published,
             published_at=row.published_at, modified=row.modified, first_seen=row.first_seen, status=row.status,
             tdm_reserved=bool(row.tdm_reserved), vendors=tuple(row.vendors or ()), topics=tuple(row.topics or ()),
-            editions=tuple(editions.get(row.id, ())), quotes=quotes(*evidence.get(row.id, ([], 0))), copies=copies,
-            mentions=tuple(mentions.get(row.id, ()))))
+            editions=tuple(editions.get(row.id, ())), quotes=quotes(found, words, budget=budget), copies=copies,
+            mentions=tuple(m for m in mentions.get(row.id, ()) if m.id in published)))
     return tuple(sorted(articles, key=lambda a: (a.when, a.first_seen, a.id), reverse=True))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from analysis.quotes import quotes
+from analysis.quotes import QuoteBudget, quotes
 from analysis.vocabulary import FlagCategory
 from policywatch import newsview
 from policywatch.commands.context import AddCommand, Context, ExitStatus, time_argument
-from policywatch.commands.mentions import mention_json, mention_lines
+from policywatch.commands.mentions import mention_json, mention_lines, quoted
 from policywatch.jsonview import when
 from storage import mentions_queries, news_queries
 from storage.db import reading
@@ -96,6 +96,9 @@ def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
         aliases = news_queries.aliases_of(session, found.id)
         copies = [c for c in news_queries.cluster_members(session, found.cluster_id) if c.id != found.id]
         mentioned = mentions_queries.listings(session, version_ids=[versions[-1].id]) if versions else []
+        # One quotation budget for the article, as on its page: the sentences that mention a claim first.
+        budget = QuoteBudget(versions[-1].words if versions else None)
+        mentioned = [m for m in mentioned if budget.admit(quoted(m))]
         if as_json:
             ctx.print_json(newsview.article_detail_json(listing, versions, fetches, aliases, copies)
                            | {"mentions": [mention_json(m) for m in mentioned]})
@@ -129,7 +132,7 @@ def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
             for copy in copies:
                 similarity = f"  similarity {copy.cluster_similarity:.2f}" if copy.cluster_similarity else ""
                 ctx.say(f"  {copy.id[:SHORT_ID]}  {copy.outlet}: {copy.title or ''}  {copy.canonical_url}{similarity}")
-        _print_quotes(ctx, versions)
+        _print_quotes(ctx, versions, budget)
         if versions:
             _print_mentions(ctx, mentioned, versions[-1].number)
         if aliases:
@@ -139,11 +142,11 @@ def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
     return ExitStatus.OK
 
 
-def _print_quotes(ctx: Context, versions: Sequence[news_queries.ArticleVersion]) -> None:
+def _print_quotes(ctx: Context, versions: Sequence[news_queries.ArticleVersion], budget: QuoteBudget) -> None:
     if not versions:
         return
     latest = versions[-1]
-    found = quotes(latest.evidence or [], latest.words)
+    found = quotes(latest.evidence or [], latest.words, budget=budget)
     if not found:
         ctx.say(f"no flagged sentences in v{latest.number}")
         return

@@ -1,16 +1,18 @@
 """What of an article may be quoted: its flagged sentences, each once, with every category and matched span.
 
 A press article is someone else's text. The report, the feeds and the
-command line show only the sentences the flagger cited (and, once claims
-exist, those that mention a claim), each cut to a quotation's length around
-what matched — and never so many that the quotations add up to the article:
-at most `MAX_QUOTES` sentences and a third of its words, the sentences with
-the most categories first. Pure functions on the stored evidence.
+command line show only the sentences the flagger cited and those that
+mention a claim, each cut to a quotation's length around what matched — and
+never so many that the quotations add up to the article: at most
+`MAX_QUOTES` sentences and a third of its words in all, shared through one
+`QuoteBudget` per article (the sentences that mention a claim first, then
+the flagged ones with the most categories first). Pure functions on the
+stored evidence.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from analysis.evidence import order_categories
@@ -48,6 +50,29 @@ class Quote:
         return tuple(out)
 
 
+@dataclass
+class QuoteBudget:
+    """What one article may still have quoted: sentences and words, shared by every kind of quotation of it.
+
+    The first quotation is always admitted; a sentence already quoted costs nothing again.
+    """
+
+    article_words: int | None
+    max_quotes: int = MAX_QUOTES
+    quoted: dict[str, int] = field(default_factory=dict)  # quotation → its words
+
+    def admit(self, quotation: str) -> bool:
+        if quotation in self.quoted:
+            return True
+        words = len(quotation.split())
+        limit = self.article_words * MAX_SHARE_OF_WORDS if self.article_words else None
+        if self.quoted and (len(self.quoted) >= self.max_quotes
+                            or (limit is not None and sum(self.quoted.values()) + words > limit)):
+            return False
+        self.quoted[quotation] = words
+        return True
+
+
 def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for start, end in sorted(spans):
@@ -79,10 +104,10 @@ def _cut(sentence: str, spans: list[tuple[int, int]], limit: int) -> tuple[str, 
 
 
 def quotes(evidence: Iterable[Mapping[str, Any]], article_words: int | None = None, limit: int = QUOTE_MAX_CHARS,
-           max_quotes: int = MAX_QUOTES) -> tuple[Quote, ...]:
+           max_quotes: int = MAX_QUOTES, budget: QuoteBudget | None = None) -> tuple[Quote, ...]:
     """The flagged sentences of stored evidence (``Evidence.to_json()`` items), each once, in text order; at
     most `max_quotes` of them and, when the article's length is given, no more than a third of its words
-    (one sentence always)."""
+    (one sentence always) — or what `budget`, shared with the article's other quotations, still allows."""
     grouped: dict[str, tuple[list[str], list[tuple[int, int]]]] = {}
     for item in evidence:
         sentence = item.get("sentence")
@@ -99,13 +124,7 @@ def quotes(evidence: Iterable[Mapping[str, Any]], article_words: int | None = No
     for sentence, (categories, spans) in grouped.items():
         text, kept = _cut(sentence, _merged(spans), limit)
         found.append(Quote(text, order_categories(categories), tuple(kept)))
-    budget = article_words * MAX_SHARE_OF_WORDS if article_words else None
-    chosen: set[int] = set()
-    words = 0
-    for position in sorted(range(len(found)), key=lambda i: (-len(found[i].categories), i)):
-        length = len(found[position].sentence.split())
-        if len(chosen) >= max_quotes or (chosen and budget is not None and words + length > budget):
-            continue
-        chosen.add(position)
-        words += length
+    shared = budget if budget is not None else QuoteBudget(article_words, max_quotes)
+    chosen = {position for position in sorted(range(len(found)), key=lambda i: (-len(found[i].categories), i))
+              if shared.admit(found[position].sentence)}
     return tuple(q for i, q in enumerate(found) if i in chosen)

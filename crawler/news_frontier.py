@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator
 from weakref import WeakKeyDictionary
@@ -32,6 +33,7 @@ from crawler.news_items import NewsDocument
 from crawler.pipelines import crawl_time
 from crawler.spiders.news import NEWS_TARGET, TDMREP_RULES
 from ingest.news.guard import TDMREP_PATH, TdmRepError, TdmRule, parse_tdmrep
+from ingest.mentions import MentionsPlan
 from ingest.news.limits import NightLimits
 from ingest.news.night import NewsNight
 from storage.db import make_engine, session_factory, upgrade
@@ -61,9 +63,12 @@ def night_of(crawler: Crawler) -> NewsNight:
     limits = NightLimits(
         max_candidates=settings.getint("POLICYWATCH_NEWS_MAX_CANDIDATES", NightLimits.max_candidates),
         max_refetches=settings.getint("POLICYWATCH_NEWS_MAX_REFETCHES", NightLimits.max_refetches))
+    claims = settings.get("POLICYWATCH_CLAIMS")
+    mentions = MentionsPlan(Path(claims), limits.mention_time_limit, limits.mention_rescan_seconds) if claims else None
     night = NewsNight(session_factory(engine), spider.config, spider.selected,
                       now=lambda: fixed or datetime.now(timezone.utc), limits=limits,
-                      refetch_sources=[s.id for s in spider.selected] if spider.only else None, say=log.warning)
+                      refetch_sources=[s.id for s in spider.selected] if spider.only else None, say=log.warning,
+                      mentions=mentions)
     night.open()
     crawler.stats.set_value("policywatch/run_id", night.run_id)
     _NIGHTS[crawler] = _OpenNight(night, engine)

@@ -16,8 +16,8 @@ from typing import Callable, Sequence
 from sqlalchemy.exc import DBAPIError
 
 from analysis.errors import UserInputError
-from policywatch.commands import (articles, check, claims, classify, crawl, demo, extract, importing, news, reading,
-                                  rederive, report, review, run, sources)
+from policywatch.commands import (articles, check, claims, classify, crawl, demo, extract, importing, mentions, news,
+                                  reading, rederive, report, review, run, sources)
 from policywatch.commands import backfill, doctor, export, notify
 from policywatch.commands.context import Context, ExitStatus
 from policywatch.config import load_settings
@@ -25,8 +25,8 @@ from policywatch.terminal import safe
 from storage.db import database_problem, is_database_problem
 
 # In the order `policywatch --help` lists them.
-COMMAND_MODULES = (crawl, extract, importing, sources, reading, review, claims, news, articles, classify, check,
-                   rederive, report, run, demo) + (notify, export, backfill, doctor)
+COMMAND_MODULES = (crawl, extract, importing, sources, reading, review, claims, news, articles, mentions, classify,
+                   check, rederive, report, run, demo) + (notify, export, backfill, doctor)
 
 Command = Callable[[Context, argparse.Namespace], int]
 

@@ -15,7 +15,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from analysis.claims import ClaimStatus, EvidenceInterval
+from analysis.quotes import Quote
 from reports import urls
+from reports.news_data import MentionInfo
 from storage.claims_queries import RecordedClaim, RecordedEvent
 
 STATUS_ORDER = tuple(ClaimStatus)
@@ -160,16 +162,45 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class CoverageItem:
-    """A press article repeating or disputing the claim: what the Press coverage section lists."""
+    """A sentence of a press article that mentions the claim: what the Press coverage section lists."""
 
     outlet: str
-    title: str
-    url: str
-    published: datetime | None
-    language: str
-    sentence: str
-    stance: str  # reports | disputes | repeats
-    stale: bool = False  # published after the claim stopped being supported, and still repeating it
+    title: str | None
+    url: str  # the original
+    href: str  # the article's page on this site
+    appeared: datetime
+    language: str | None
+    quote: Quote
+    stance: str  # analysis.claims.vocabulary.Stance
+    review: str
+    stale: bool  # repeats the claim, published while the vendor no longer backed it
+    status_then: str | None
+
+
+@dataclass(frozen=True)
+class CoverageSummary:
+    """"Repeated by N outlets, first and last appearance"."""
+
+    articles: int
+    outlets: int
+    repeating_outlets: int
+    first: datetime | None
+    last: datetime | None
+    stale: int
+
+
+def coverage(mentions: Sequence[MentionInfo], page: str) -> tuple[list[CoverageItem], CoverageSummary]:
+    """The claim's press coverage, newest article first, and what it adds up to."""
+    items = [CoverageItem(m.outlet, m.title, m.url, urls.relative(page, urls.article_page(m.article_id)), m.appeared,
+                          m.language, m.quote, m.stance, m.review, m.stale, m.status_then)
+             for m in sorted(mentions, key=lambda m: m.appeared, reverse=True)]
+    times = [m.appeared for m in mentions]
+    summary = CoverageSummary(
+        articles=len({m.article_id for m in mentions}), outlets=len({m.outlet for m in mentions}),
+        repeating_outlets=len({m.outlet for m in mentions if m.stance == "repeats"}),
+        first=min(times) if times else None, last=max(times) if times else None,
+        stale=len({m.article_id for m in mentions if m.stale}))
+    return items, summary
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from analysis.claims import suggest
 from reports import claim_pages, feeds, urls
 from reports.claim_links import ClaimMark
 from reports.data import Record, SourceInfo, load_texts
+from reports.news_data import MentionInfo
 from reports.output import SiteWriter
 from reports.render import render
 from storage.claims_queries import RecordedClaim, recorded_claims
@@ -113,8 +114,11 @@ def _suggestions(item: RecordedClaim, in_scope: Sequence[SourceInfo], texts: _Te
     return out
 
 
-def _page_context(item: RecordedClaim, site: ClaimsSite, base_url: str) -> dict[str, Any]:
+def _page_context(item: RecordedClaim, site: ClaimsSite, base_url: str,
+                  mentions: Sequence[MentionInfo] = ()) -> dict[str, Any]:
     page = urls.claim_page(item.claim.id)
+    coverage, coverage_summary = claim_pages.coverage(mentions, page)
+    coverage_feeds = {fmt: urls.relative(page, urls.claim_coverage_feed(item.claim.id, fmt)) for fmt in ("atom", "rss")}
     refs = site.sources
     status = claim_pages.status_info(item, refs, page)
     permalink = base_url + page
@@ -134,8 +138,8 @@ def _page_context(item: RecordedClaim, site: ClaimsSite, base_url: str) -> dict[
         "withdrawn": len(item.withdrawn),
         "errors": [(e.at, refs[e.source_id].title if e.source_id in refs else e.source_id, e.version, e.message)
                    for e in item.errors[-5:]],
-        # Press coverage of the claim (news articles that repeat or dispute it): CoverageItem values.
-        "coverage": (),
+        "coverage": coverage, "coverage_summary": coverage_summary,
+        "coverage_feeds": coverage_feeds if coverage else None,
         "json_ld": claim_pages.script_json(review),
         "json_href": urls.relative(page, urls.claim_json(item.claim.id)),
         "feeds": feeds_, "permalink": permalink,
@@ -143,13 +147,18 @@ def _page_context(item: RecordedClaim, site: ClaimsSite, base_url: str) -> dict[
     }
 
 
-def write_claims(session: Session, writer: SiteWriter, record: Record, site: ClaimsSite, base_url: str) -> None:
-    """Every claim's page and JSON, the Claims index and the claims feeds."""
+def write_claims(session: Session, writer: SiteWriter, record: Record, site: ClaimsSite, base_url: str,
+                 mentions: Sequence[MentionInfo] = ()) -> None:
+    """Every claim's page (with its press coverage: ``mentions``) and JSON, the Claims index and the claims
+    feeds."""
+    by_claim: dict[str, list[MentionInfo]] = {}
+    for mention in mentions:
+        by_claim.setdefault(mention.claim_id, []).append(mention)
     texts = _Texts(session, record.sources)
     titles = {sid: f"{ref.vendor} — {ref.title}" for sid, ref in site.sources.items()}
     for item in site.items:
         page = urls.claim_page(item.claim.id)
-        context = _page_context(item, site, base_url)
+        context = _page_context(item, site, base_url, by_claim.get(item.claim.id, ()))
         in_scope = _in_scope(item, record.sources)
         key = writer.key("claim.html", context, item.claim.statement, texts.key([s.id for s in in_scope]))
 

@@ -2,8 +2,14 @@
 
 What is published of an article is what a citation needs and no more: its
 title, outlet, dates, language, link, its versions' dates and correction
-notices, its syndicated copies, and the sentences the flagger cited, quoted
-(``analysis.quotes``). Never its text, never its raw page.
+notices, its syndicated copies, the sentences the flagger cited and those
+that mention a claim, quoted (``analysis.quotes``). Never its text, never its
+raw page.
+
+Besides `feeds/coverage.atom|.rss` (every newly found article, with the
+claims it mentions), each claim mentioned in the press gets its own coverage
+feed, `feeds/coverage/<claim id>.atom|.rss`: the articles that mention it,
+newest first, stale repetitions marked.
 
 Each page's key is a hash of exactly what it shows, so a nightly rebuild
 rewrites only the pages of articles that changed, the index and the feeds.
@@ -11,22 +17,38 @@ rewrites only the pages of articles that changed, the index and the feeds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 from reports import feeds, urls
-from reports.news_data import ArticleInfo
+from analysis.quotes import Quote
+from reports.news_data import ArticleInfo, MentionInfo
 from reports.output import SiteWriter
 from reports.render import render
 
 FEED_STEM = "coverage"
-FILTERS = ("language", "outlet", "vendor", "flag")
+FILTERS = ("language", "outlet", "vendor", "flag", "claim")
 
 
 @dataclass(frozen=True)
 class Row:
     article: ArticleInfo
     href: str
+
+
+@dataclass(frozen=True)
+class ClaimMention:
+    """A mention as an article page shows it: with the claim's statement and a link to its page."""
+
+    claim_id: str
+    statement: str
+    href: str
+    quote: Quote
+    stance: str
+    stale: bool
+    status_then: str | None
+    review: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,7 @@ def _choices(articles: Sequence[ArticleInfo]) -> dict[str, list[str]]:
         values["outlet"].add(a.outlet)
         values["vendor"].update(a.vendors)
         values["flag"].update(a.flags)
+        values["claim"].update(a.claims)
     return {name: sorted(found, key=str.casefold) for name, found in values.items()}
 
 
@@ -62,42 +85,74 @@ def index_context(articles: Sequence[ArticleInfo]) -> dict[str, Any]:
             "feeds": {fmt: urls.relative(path, urls.feed(FEED_STEM, fmt)) for fmt in ("atom", "rss")}}
 
 
-def article_context(article: ArticleInfo, base_url: str) -> dict[str, Any]:
+def _claim_mention(m: MentionInfo, path: str, statements: Mapping[str, str]) -> ClaimMention:
+    href = urls.relative(path, urls.claim_page(m.claim_id))
+    return ClaimMention(m.claim_id, statements.get(m.claim_id, m.claim_id), href, m.quote, m.stance, m.stale,
+                        m.status_then, m.review)
+
+
+def article_context(article: ArticleInfo, base_url: str, statements: Mapping[str, str] | None = None) -> dict[str, Any]:
     path = urls.article_page(article.id)
     copies = [CopyLink(c.outlet, c.title, c.url, urls.relative(path, urls.article_page(c.id)), c.similarity)
               for c in article.copies]
+    mentions = [_claim_mention(m, path, statements or {}) for m in article.mentions]
     return {"root": urls.root_of(path), "alternates": _alternates(path), "article": article, "copies": copies,
-            "coverage_href": urls.relative(path, urls.coverage_page()), "permalink": base_url + path}
+            "mentions": mentions, "coverage_href": urls.relative(path, urls.coverage_page()),
+            "permalink": base_url + path}
 
 
 def _entry(article: ArticleInfo, base_url: str) -> feeds.Entry:
     link = base_url + urls.article_page(article.id)
-    content = render("coverage_entry.html", article=article, link=link)
+    claim_links = {cid: base_url + urls.claim_page(cid) for cid in article.claims}
+    content = render("coverage_entry.html", article=article, link=link, claim_links=claim_links)
     title = f"{article.outlet}: {article.title or article.url}"
-    return feeds.Entry(urls.article_tag(article.id), title, link, article.first_seen, content, article.flags)
+    if article.stale:
+        title = "[stale repetition] " + title
+    return feeds.Entry(urls.article_tag(article.id), title, link, article.first_seen, content,
+                       article.flags + article.claims)
 
 
-def write_coverage(writer: SiteWriter, articles: Sequence[ArticleInfo], base_url: str) -> None:
-    """Every article's page, the Coverage index, and `feeds/coverage.atom|.rss` (newly found articles)."""
-    for article in articles:
-        path = urls.article_page(article.id)
-        context = article_context(article, base_url)
-        writer.produce(path, writer.key("article.html", context), lambda c=context: render("article.html", **c))
-    context = index_context(articles)
-    writer.produce(urls.coverage_page(), writer.key("coverage.html", context),
-                   lambda: render("coverage.html", **context))
+def _write_feed(writer: SiteWriter, stem: str, tag: str, title: str, subtitle: str, html_path: str,
+                articles: Sequence[ArticleInfo], base_url: str) -> None:
     newest = sorted(articles, key=lambda a: (a.first_seen, a.id), reverse=True)[:feeds.MAX_ENTRIES]
-    key = writer.key("coverage-feed", newest)
-    paths = {fmt: urls.feed(FEED_STEM, fmt) for fmt in ("atom", "rss")}
+    key = writer.key("coverage-feed", stem, title, newest)
+    paths = {fmt: urls.feed(stem, fmt) for fmt in ("atom", "rss")}
     if all(writer.fresh(p, key) for p in paths.values()):
         for p in paths.values():
             writer.keep(p, key)
         return
-    spec = feeds.FeedSpec(urls.feed_tag(FEED_STEM), "policywatch: press coverage",
-                          "Newly found articles about what AI vendors do with user data: title, outlet, date, link "
-                          "and the sentences that carry a flag.", base_url + urls.coverage_page(),
-                          {fmt: base_url + p for fmt, p in paths.items()},
+    spec = feeds.FeedSpec(tag, title, subtitle, base_url + html_path, {fmt: base_url + p for fmt, p in paths.items()},
                           tuple(_entry(a, base_url) for a in newest))
     for fmt, p in paths.items():
         writer.write(p, feeds.render(spec, fmt))  # type: ignore[arg-type]
         writer.own(p, key)
+
+
+def claim_coverage_stem(claim_id: str) -> str:
+    return urls.claim_coverage_feed(claim_id, "atom")[len("feeds/"):-len(".atom")]
+
+
+def write_coverage(writer: SiteWriter, articles: Sequence[ArticleInfo], base_url: str,
+                   statements: Mapping[str, str] | None = None) -> None:
+    """Every article's page, the Coverage index, `feeds/coverage.atom|.rss` (newly found articles) and one
+    coverage feed per claim mentioned (`statements`: each claim's statement, for its feed's title)."""
+    statements = statements or {}
+    for article in articles:
+        path = urls.article_page(article.id)
+        context = article_context(article, base_url, statements)
+        writer.produce(path, writer.key("article.html", context), lambda c=context: render("article.html", **c))
+    context = index_context(articles)
+    writer.produce(urls.coverage_page(), writer.key("coverage.html", context),
+                   lambda: render("coverage.html", **context))
+    _write_feed(writer, FEED_STEM, urls.feed_tag(FEED_STEM), "policywatch: press coverage",
+                "Newly found articles about what AI vendors do with user data: title, outlet, date, link, the "
+                "sentences that carry a flag and those that mention a claim.", urls.coverage_page(), articles,
+                base_url)
+    claims = sorted({cid for a in articles for cid in a.claims})
+    for claim_id in claims:
+        statement = statements.get(claim_id, claim_id)
+        _write_feed(writer, claim_coverage_stem(claim_id), urls.feed_tag(f"coverage/{claim_id}"),
+                    f"policywatch: press coverage of “{statement}”",
+                    f"Newly found articles that mention the claim {claim_id}, with the sentences that do; stale "
+                    f"repetitions marked.", urls.claim_page(claim_id), [a for a in articles if claim_id in a.claims],
+                    base_url)

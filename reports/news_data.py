@@ -2,8 +2,14 @@
 
 Only what may be published is read out: an article's metadata, its
 versions' dates, sizes, flags and correction notices, its flagged sentences
-as quotations (``analysis.quotes``) and its syndicated copies. Article texts
-and raw pages are never loaded here.
+and the sentences that mention a claim as quotations (``analysis.quotes``)
+and its syndicated copies. Article texts and raw pages are never loaded here.
+
+Mentions are those of each article's latest version; a mention a reader
+rejected is not published. An article's quotations share one budget
+(``analysis.quotes.QuoteBudget``): its sentences that mention a claim come
+first (stale repetitions, then repetitions, disputes and reports), then its
+flagged sentences; what does not fit is not published.
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from analysis.quotes import Quote, quotes
+from analysis.claims.vocabulary import MentionReview
+from analysis.quotes import Quote, QuoteBudget, quotes
+from storage import mentions_queries
 from storage.news_models import ArticleRow, ArticleVersion
 from storage.vocabulary import ArticleStatus
 
 MAX_NOTICE_CHARS = 600
+_STANCE_ORDER = {"repeats": 0, "disputes": 1, "reports": 2}
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,26 @@ class CopyInfo:
 
 
 @dataclass(frozen=True)
+class MentionInfo:
+    """A sentence of an article's latest version that mentions a claim, as the site may quote it."""
+
+    id: int
+    claim_id: str
+    article_id: str
+    outlet: str
+    title: str | None
+    url: str
+    language: str | None
+    appeared: datetime
+    quote: Quote  # the sentence, the claim's words marked
+    stance: str  # analysis.claims.vocabulary.Stance
+    cue: str | None
+    review: str  # unreviewed | confirmed (rejected ones are not published)
+    stale: bool  # repeats the claim, published while the vendor no longer backed it
+    status_then: str | None  # the claim's status label when the article appeared
+
+
+@dataclass(frozen=True)
 class ArticleInfo:
     id: str
     url: str
@@ -73,6 +102,15 @@ class ArticleInfo:
     editions: tuple[EditionInfo, ...]  # oldest first
     quotes: tuple[Quote, ...]  # the newest version's flagged sentences
     copies: tuple[CopyInfo, ...]  # the other articles of its syndication cluster
+    mentions: tuple[MentionInfo, ...] = ()  # sentences of the latest version that mention a claim
+
+    @property
+    def claims(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.claim_id for m in self.mentions))
+
+    @property
+    def stale(self) -> bool:
+        return any(m.stale for m in self.mentions)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -100,8 +138,32 @@ def _corrections(items: Any) -> tuple[Correction, ...]:
     return tuple(found)
 
 
+def _quote(listing: mentions_queries.MentionListing) -> Quote:
+    m = listing.mention
+    found = quotes([{"sentence": m.sentence, "start": m.span_start, "end": m.span_end}])
+    return found[0] if found else Quote(m.sentence, (), ())
+
+
+def load_mentions(session: Session) -> tuple[MentionInfo, ...]:
+    """The published mentions of every article's latest version, the newest article first."""
+    found = []
+    for listing in mentions_queries.listings(session, current_only=True):
+        m, a = listing.mention, listing.article
+        if m.review == MentionReview.REJECTED:
+            continue
+        found.append(MentionInfo(
+            id=m.id, claim_id=m.claim_id, article_id=a.id, outlet=a.outlet, title=a.title, url=a.canonical_url,
+            language=a.language, appeared=listing.appeared, quote=_quote(listing), stance=m.stance, cue=m.cue,
+            review=m.review, stale=listing.stale,
+            status_then=listing.status_then.label if listing.status_then is not None else None))
+    return tuple(found)
+
+
 def load_coverage(session: Session) -> tuple[ArticleInfo, ...]:
     """Every recorded article, newest first."""
+    mentions: dict[str, list[MentionInfo]] = defaultdict(list)
+    for mention in load_mentions(session):
+        mentions[mention.article_id].append(mention)
     editions: dict[str, list[EditionInfo]] = defaultdict(list)
     evidence: dict[str, tuple[list[dict[str, Any]], int]] = {}
     query = select(ArticleVersion.article_id, ArticleVersion.number, ArticleVersion.first_seen, ArticleVersion.words,
@@ -120,6 +182,10 @@ def load_coverage(session: Session) -> tuple[ArticleInfo, ...]:
             clusters[row.cluster_id].append(row)
     articles = []
     for row in rows:
+        found, words = evidence.get(row.id, ([], 0))
+        budget = QuoteBudget(words)
+        mentioned = sorted(mentions.get(row.id, ()), key=lambda m: (not m.stale, _STANCE_ORDER.get(m.stance, 3)))
+        published = {m.id for m in mentioned if budget.admit(m.quote.sentence)}
         copies = tuple(CopyInfo(c.id, c.outlet, c.title, c.canonical_url, c.first_seen, c.cluster_similarity)
                        for c in sorted(clusters.get(row.cluster_id or -1, []), key=lambda c: (c.first_seen, c.id))
                        if c.id != row.id)
@@ -128,5 +194,6 @@ def load_coverage(session: Session) -> tuple[ArticleInfo, ...]:
             news_source_id=row.news_source_id, language=row.language, author=row.author, published=row.published,
             published_at=row.published_at, modified=row.modified, first_seen=row.first_seen, status=row.status,
             tdm_reserved=bool(row.tdm_reserved), vendors=tuple(row.vendors or ()), topics=tuple(row.topics or ()),
-            editions=tuple(editions.get(row.id, ())), quotes=quotes(*evidence.get(row.id, ([], 0))), copies=copies))
+            editions=tuple(editions.get(row.id, ())), quotes=quotes(found, words, budget=budget), copies=copies,
+            mentions=tuple(m for m in mentions.get(row.id, ()) if m.id in published)))
     return tuple(sorted(articles, key=lambda a: (a.when, a.first_seen, a.id), reverse=True))

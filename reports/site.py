@@ -96,9 +96,10 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
             for source in record.sources:
                 write_source(session, writer, source, base, excerpts)
         write_site_feeds(writer, record.sources, record.changes, base, excerpts)
-        write_claims(session, writer, record, claims, base)
+        coverage = load_coverage(session)
+        write_claims(session, writer, record, claims, base, [m for a in coverage for m in a.mentions])
         write_health_feed(writer, record.sources, health_events(session, failing_after), base)
-        write_coverage(writer, load_coverage(session), base)
+        write_coverage(writer, coverage, base, {item.claim.id: item.claim.statement["en"] for item in claims.items})
         for sha in pages.refused_pages(record):
             write_raw(session, writer, sha)
         data, data_note = _publish_export(factory, out, full)

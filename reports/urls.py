@@ -118,6 +118,11 @@ def claim_feed(claim_id: str, fmt: str) -> str:
     return f"feeds/claims/{source_dir(claim_id)}.{fmt}"
 
 
+def claim_coverage_feed(claim_id: str, fmt: str) -> str:
+    """The press coverage of one claim: `feeds/coverage/<claim id>.atom`."""
+    return f"feeds/coverage/{source_dir(claim_id)}.{fmt}"
+
+
 def relative(from_page: str, to_path: str) -> str:
     """A link from one page to another that works from file:// as well as from any web server."""
     return root_of(from_page) + to_path

@@ -4,3 +4,4 @@ so Alembic and the schema test see the whole schema whichever module they import
 from storage import news_models as news_models  # noqa: F401  (registers the news tables)
 from storage import claims_models as claims_models  # noqa: F401  (registers the claims tables)
 from storage import notify_models as notify_models  # noqa: F401  (registers the notification tables)
+from storage import mentions_models as mentions_models  # noqa: F401  (registers the mentions tables)

@@ -91,3 +91,29 @@ def test_demo_reads_the_press_after_the_policies(demo: tuple[subprocess.Complete
     coverage = feedparser.parse((site / "feeds" / "coverage.atom").read_bytes())
     assert not coverage.bozo and len(coverage.entries) == 4
     assert (site / "coverage" / "index.html").is_file()
+
+
+def test_demo_shows_the_german_stale_repetition_in_the_terminal_and_the_report(
+        demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    out, tmp_path = demo
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    sentence = "“Nach Angaben des Unternehmens werden temporäre Chats nach 30 Tagen gelöscht.”"
+    night_4 = text[text.index("=== the press, read after the policies each night"):]
+    stale = [line for line in night_4.splitlines() if "STALE REPETITION" in line]
+    assert stale and all("nimbus/temporary-chats-deleted-after-30-days  repeats" in line for line in stale)
+    listed = text[text.index("=== articles repeating a claim after the vendor stopped stating it"):]
+    listed = listed[:listed.index("\n===")]
+    assert listed.count("STALE REPETITION: the claim was weakened when the article appeared") == 1
+    assert sentence + " — Privacy Desk Europe, 2026-01-04, de" in listed
+    assert "reports (“Until this week”)" in text, "the English article reports the change: not stale"
+    page = (tmp_path / "demo" / "site" / "claims" / "nimbus" / "temporary-chats-deleted-after-30-days.html"
+            ).read_text(encoding="utf-8")
+    coverage = page[page.index('id="press-coverage"'):]
+    assert coverage.count('<li class="stale">') == 1 and "1 stale repetition(s)" in coverage
+    assert "<mark>temporäre Chats nach 30 Tagen</mark> gelöscht.”" in coverage
+    feed = feedparser.parse((tmp_path / "demo" / "site" / "feeds" / "coverage" / "nimbus" /
+                             "temporary-chats-deleted-after-30-days.atom").read_bytes())
+    assert not feed.bozo
+    assert [e.title for e in feed.entries if e.title.startswith("[stale repetition] ")] == [
+        "[stale repetition] Privacy Desk Europe: Temporäre Chats bei Nimbus AI: Was nach 30 Tagen passiert"]

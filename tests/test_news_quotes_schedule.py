@@ -37,3 +37,20 @@ def test_refetch_schedule(case: dict[str, Any]) -> None:
     assert next_check(T0, now) == expected
     if expected is not None:
         assert not is_due(expected, now) and is_due(expected, expected)
+
+
+def test_the_sentences_that_mention_a_claim_and_the_flagged_ones_share_one_budget() -> None:
+    from analysis.quotes import QuoteBudget
+
+    budget = QuoteBudget(article_words=30)  # at most 10 words quoted, the first quotation always
+    mention = "Temporary chats are deleted after 30 days."
+    assert budget.admit(mention) and budget.admit(mention), "the first quotation, and again at no cost"
+    assert not budget.admit("Another sentence of the article that is far too long to fit.")
+    assert budget.admit("Short one.")
+    flagged = [{"sentence": mention, "category": "retention", "start": 0, "end": 15},
+               {"sentence": "We keep your chats for 90 days.", "category": "retention", "start": 0, "end": 5}]
+    assert [q.sentence for q in quotes(flagged, 30, budget=budget)] == [mention], \
+        "a flagged sentence already quoted as a mention is free; the others no longer fit"
+    assert len(QuoteBudget(None, max_quotes=2).quoted) == 0
+    many = QuoteBudget(None, max_quotes=2)
+    assert [many.admit(s) for s in ("a.", "b.", "c.")] == [True, True, False]

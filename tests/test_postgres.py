@@ -67,8 +67,11 @@ def test_schema_and_recording_on_postgresql(pg_url: str) -> None:
 def test_the_news_record_on_postgresql(pg_url: str) -> None:
     from alembic import command
 
+    from ingest.claims_declarations import BUNDLED_CLAIMS
+    from ingest.mentions import MentionsPlan
     from ingest.news.declarations import NewsKind, NewsSource, OutletType
     from ingest.news.night import Fetched, NewsNight
+    from storage.mentions_models import MentionRow, MentionScanRow
     from news_support import NEWS_DATA, config
     from storage.db import alembic_config
     from storage.news_models import ArticleRow, ArticleVersion
@@ -77,7 +80,8 @@ def test_the_news_record_on_postgresql(pg_url: str) -> None:
     upgrade(engine)
     source = NewsSource(id="ledger/tech", kind=NewsKind.FEED, language="en", outlet="The Evening Ledger",
                         type=OutletType.PRESS, url="https://www.eveningledger.example/feed.rss")
-    night = NewsNight(session_factory(engine), config(), [source], now=lambda: datetime(2025, 6, 12, tzinfo=timezone.utc))
+    night = NewsNight(session_factory(engine), config(), [source], now=lambda: datetime(2025, 6, 12, tzinfo=timezone.utc),
+                      mentions=MentionsPlan(BUNDLED_CLAIMS))
     night.open()
     plan = night.plan(source.id, Fetched(source.url, source.url, 200, (NEWS_DATA / "feeds" / "ledger-technology.rss")
                                          .read_bytes()))
@@ -92,6 +96,9 @@ def test_the_news_record_on_postgresql(pg_url: str) -> None:
         assert article.next_check == datetime(2025, 6, 13, tzinfo=timezone.utc)
         version = s.scalars(select(ArticleVersion)).one()
         assert version.text and version.flags and len(version.minhash or b"") == 128 * 8
+        mentions = s.scalars(select(MentionRow)).all()
+        assert mentions and all(m.article_version_id == version.id and m.review == "unreviewed" for m in mentions)
+        assert s.scalars(select(MentionScanRow)).all(), "the claims' mention vocabularies are recorded"
     engine.dispose()
     cfg = alembic_config(pg_url)
     command.downgrade(cfg, "0005")

@@ -77,6 +77,13 @@ Suggestions: ``suggest(claim, {source_id: text}, language)`` returns
 ``Suggestion`` values (BM25 with Snowball stemming), labelled as such and
 never evidence.
 
+(e) Press: ``find_mentions(claims, sentences, language)`` (``analysis.claims.mentions``)
+   gives the sentences of an article that mention a claim (its ``mentions``
+   condition), each with a ``Stance`` (reports, disputes, repeats) and the
+   matched span; ``is_stale(stance, status_when_published)`` says whether a
+   mention is a stale repetition; ``mention_fingerprint(claim)`` changes when
+   what finding a claim's mentions depends on changes.
+
 Statuses (``analysis.claims.status`` has the rules): supported,
 contradicted, conflicting, weakened, no longer stated, unverified, and
 tracking changed (what we watch changed, so the difference needs review).

@@ -41,9 +41,17 @@ class ClaimStatus(StrEnum):
         """Whether the status is read from open evidence (rather than from its absence)."""
         return self in _FROM_EVIDENCE
 
+    @property
+    def stale_to_repeat(self) -> bool:
+        """Whether an article repeating the claim while it has this status repeats what the vendor no longer
+        says in full: it stopped saying it, says the opposite, or says only part of it (a 30-day claim
+        against "up to 90 days")."""
+        return self in _STALE
+
 
 _FROM_EVIDENCE = frozenset({ClaimStatus.SUPPORTED, ClaimStatus.CONTRADICTED, ClaimStatus.CONFLICTING,
                             ClaimStatus.WEAKENED})
+_STALE = frozenset({ClaimStatus.NO_LONGER_STATED, ClaimStatus.CONTRADICTED, ClaimStatus.WEAKENED})
 
 
 class EndReason(StrEnum):
@@ -67,3 +75,19 @@ class Cause(StrEnum):
     VENDOR_CHANGE = "vendor_change"  # a new version of the vendor's document
     TRACKING_CHANGE = "tracking_change"  # a version recorded under a changed declaration, or re-derived
     SOURCE_UNDECLARED = "source_undeclared"
+
+
+class Stance(StrEnum):
+    """How a press sentence that mentions a claim treats it."""
+
+    REPORTS = "reports"  # tells of the claim as the vendor's earlier or changed wording
+    DISPUTES = "disputes"  # questions or contradicts it
+    REPEATS = "repeats"  # states it as current, attributed or not
+
+
+class MentionReview(StrEnum):
+    """A reader's verdict on a found mention."""
+
+    UNREVIEWED = "unreviewed"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"

@@ -16,3 +16,5 @@ class NightLimits:
     max_refetches: int = 500  # known articles fetched again in one night, the most overdue first
     max_attempts: int = 3  # nights an item whose page cannot be fetched is tried
     syndication_window: timedelta = timedelta(days=30)  # copies are looked for among articles this recent
+    mention_time_limit: float = 1.0  # seconds per claim per article version for finding its mentions
+    mention_rescan_seconds: float = 120.0  # reading stored articles again after the claims changed, per night

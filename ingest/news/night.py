@@ -24,7 +24,9 @@ from typing import Callable, Mapping, Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.syndication import SCHEME, SyndicationIndex, signature_from_bytes
+from ingest.declarations import DeclarationError
 from ingest.guard import HTML_TYPES, content_type_charset
+from ingest.mentions import MentionsPlan, RescanReport, rescan, scan_version
 from ingest.news.declarations import NewsConfig, NewsSource
 from ingest.news.discovery import Candidate, DiscoveryError, NightBudget, discover
 from ingest.news.edition import declared_time, edition_facts
@@ -128,7 +130,8 @@ class NewsNight:
 
     def __init__(self, factory: sessionmaker[Session], config: NewsConfig, sources: Sequence[NewsSource], *,
                  now: Callable[[], datetime], limits: NightLimits = NightLimits(),
-                 refetch_sources: Sequence[str] | None = None, say: Callable[[str], None] | None = None):
+                 refetch_sources: Sequence[str] | None = None, say: Callable[[str], None] | None = None,
+                 mentions: MentionsPlan | None = None):
         self.factory = factory
         self.config = config
         self.sources = {s.id: s for s in sources}
@@ -140,6 +143,8 @@ class NewsNight:
         self.run_id: int | None = None
         self._planned: set[str] = set()
         self._index: SyndicationIndex | None = None
+        self.mentions = mentions
+        self.rescanned: RescanReport | None = None
 
     # ------------------------------------------------------------- the run
 
@@ -156,7 +161,26 @@ class NewsNight:
                 upsert_news_source(session, NewsSourceFields(
                     id=source.id, kind=source.kind, language=source.language, outlet=source.outlet,
                     outlet_type=source.type, url=source.url, query=source.query))
+        self._rescan_mentions()
         return self.run_id
+
+    def _rescan_mentions(self) -> None:
+        if self.mentions is None:
+            return
+        try:
+            self.rescanned = rescan(self.factory, self.mentions, self.now())
+        except DeclarationError as exc:
+            self._no_mentions(exc)
+            return
+        report = self.rescanned
+        if report.unfinished and self.say is not None:
+            self.say(f"mentions: stored articles read again for {len(report.unfinished)} claims, cut short after "
+                     f"{self.mentions.rescan_seconds:g} s; the next night carries on")
+
+    def _no_mentions(self, exc: DeclarationError) -> None:
+        if self.say is not None:
+            self.say(f"mentions: not looked for tonight: {exc}")
+        self.mentions = None
 
     def close(self) -> Run:
         with transaction(self.factory) as session:
@@ -330,7 +354,25 @@ class NewsNight:
         self._reschedule(session, target, row, at, created=not known)
         if fetch.outcome == ArticleOutcome.FIRST and facts.minhash is not None:
             self._cluster(session, article_id, facts.minhash, at)
+        if fetch.outcome in (ArticleOutcome.FIRST, ArticleOutcome.CHANGED) and fetch.version_id is not None:
+            self._find_mentions(session, article_id, fetch.version_id, article.text, article.language, at)
         return PageResult(target, fetch.outcome, article_id, detail=outcome.detail)
+
+    def _find_mentions(self, session: Session, article_id: str, version_id: int, text: str,
+                       language: str | None, at: datetime) -> None:
+        if self.mentions is None:
+            return
+        try:
+            claims = self.mentions.with_mentions()
+        except DeclarationError as exc:
+            self._no_mentions(exc)
+            return
+        _, timed_out = scan_version(session, claims, article_id=article_id, version_id=version_id, text=text,
+                                    language=language, at=at, run_id=self.run_id,
+                                    time_limit=self.mentions.time_limit)
+        if timed_out and self.say is not None:
+            self.say(f"mentions: {', '.join(timed_out)}: ran over {self.mentions.time_limit:g} s on article "
+                     f"{article_id[:12]}; not looked for there")
 
     def _cluster(self, session: Session, article_id: str, minhash: bytes, at: datetime) -> None:
         index = self._syndication_index(session, at)

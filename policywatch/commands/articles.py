@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from analysis.quotes import quotes
+from analysis.quotes import QuoteBudget, quotes
 from analysis.vocabulary import FlagCategory
 from policywatch import newsview
 from policywatch.commands.context import AddCommand, Context, ExitStatus, time_argument
+from policywatch.commands.mentions import mention_json, mention_lines, quoted
 from policywatch.jsonview import when
-from storage import news_queries
+from storage import mentions_queries, news_queries
 from storage.db import reading
 from storage.news_queries import ArticleListing
 from storage.vocabulary import ArticleStatus
@@ -63,6 +64,9 @@ def _matches(listing: ArticleListing, args: argparse.Namespace) -> bool:
 def articles(ctx: Context, args: argparse.Namespace) -> int:
     with reading(ctx.factory(must_exist=True)) as session:
         rows = [r for r in news_queries.listings(session, args.since) if _matches(r, args)]
+        if args.claim:
+            mentioning = set(mentions_queries.article_ids_for_claim(session, args.claim))
+            rows = [r for r in rows if r.article.id in mentioning]
         if args.json:
             ctx.print_json([newsview.article_json(r) for r in rows])
             return ExitStatus.OK
@@ -70,7 +74,7 @@ def articles(ctx: Context, args: argparse.Namespace) -> int:
             ctx.say(article_line(row))
         if not rows:
             ctx.say("no articles recorded" + (" that match" if any((args.since, args.language, args.outlet,
-                                                                     args.flag, args.vendor)) else ""))
+                                                                     args.flag, args.vendor, args.claim)) else ""))
     return ExitStatus.OK
 
 
@@ -91,8 +95,13 @@ def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
         fetches = news_queries.article_fetches(session, found.id)
         aliases = news_queries.aliases_of(session, found.id)
         copies = [c for c in news_queries.cluster_members(session, found.cluster_id) if c.id != found.id]
+        mentioned = mentions_queries.listings(session, version_ids=[versions[-1].id]) if versions else []
+        # One quotation budget for the article, as on its page: the sentences that mention a claim first.
+        budget = QuoteBudget(versions[-1].words if versions else None)
+        mentioned = [m for m in mentioned if budget.admit(quoted(m))]
         if as_json:
-            ctx.print_json(newsview.article_detail_json(listing, versions, fetches, aliases, copies))
+            ctx.print_json(newsview.article_detail_json(listing, versions, fetches, aliases, copies)
+                           | {"mentions": [mention_json(m) for m in mentioned]})
             return ExitStatus.OK
         a = found
         ctx.say(f"{a.id}")
@@ -123,7 +132,9 @@ def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
             for copy in copies:
                 similarity = f"  similarity {copy.cluster_similarity:.2f}" if copy.cluster_similarity else ""
                 ctx.say(f"  {copy.id[:SHORT_ID]}  {copy.outlet}: {copy.title or ''}  {copy.canonical_url}{similarity}")
-        _print_quotes(ctx, versions)
+        _print_quotes(ctx, versions, budget)
+        if versions:
+            _print_mentions(ctx, mentioned, versions[-1].number)
         if aliases:
             ctx.say("also met as:")
             for url in aliases:
@@ -131,17 +142,27 @@ def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
     return ExitStatus.OK
 
 
-def _print_quotes(ctx: Context, versions: Sequence[news_queries.ArticleVersion]) -> None:
+def _print_quotes(ctx: Context, versions: Sequence[news_queries.ArticleVersion], budget: QuoteBudget) -> None:
     if not versions:
         return
     latest = versions[-1]
-    found = quotes(latest.evidence or [], latest.words)
+    found = quotes(latest.evidence or [], latest.words, budget=budget)
     if not found:
         ctx.say(f"no flagged sentences in v{latest.number}")
         return
     ctx.say(f"flagged sentences (v{latest.number}):")
     for quote in found:
         ctx.say(f"  [{', '.join(quote.categories)}] “{quote.sentence}”")
+
+
+def _print_mentions(ctx: Context, found: Sequence[mentions_queries.MentionListing], number: int) -> None:
+    if not found:
+        ctx.say(f"no sentence mentions a claim in v{number}")
+        return
+    ctx.say(f"sentences that mention a claim (v{number}):")
+    for listing in sorted(found, key=lambda m: (m.mention.sentence_index, m.mention.claim_id)):
+        for line in mention_lines(listing):
+            ctx.say(line)
 
 
 def article(ctx: Context, args: argparse.Namespace) -> int:
@@ -159,6 +180,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("--vendor", action="append", metavar="V", help="only articles about vendor V; repeatable")
     p.add_argument("--flag", action="append", choices=categories, metavar="CATEGORY",
                    help=f"only articles with sentences flagged CATEGORY ({', '.join(categories)}); repeatable")
+    p.add_argument("--claim", metavar="ID", help="only articles with a sentence that mentions claim ID")
     p.add_argument("--json", action="store_true")
 
     p = add("article", article,

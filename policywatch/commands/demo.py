@@ -12,7 +12,8 @@ about the vendor's new office (off topic: read, not kept); day 3 the
 retention change in English, its syndicated copy, and a French article that
 gets a figure wrong; day 4 the French article's corrected edition, and a
 German article repeating that temporary chats are deleted after 30 days —
-which the vendor stopped saying on day 3.
+which the vendor stopped saying on day 3: a stale repetition, shown in the
+night's output, by `policywatch mentions --stale` and on the claim's page.
 
 The vendor also gets claims (policywatch/demo_pages/claims.yaml, copied
 beside the declarations): the third edition weakens "temporary chats are
@@ -34,6 +35,7 @@ from policywatch.commands.articles import article_line, print_article
 from policywatch.commands.claims import list_claims, print_run_claims
 from policywatch.commands.context import AddCommand, Context
 from policywatch.commands.crawl import report_runs
+from policywatch.commands.mentions import list_mentions
 from policywatch.commands.news import report_news_runs
 from policywatch.commands.reading import print_diff, print_history
 from policywatch.commands.report import build_report, print_build
@@ -169,6 +171,10 @@ def run_demo(ctx: Context, directory: Path) -> int:
             for row in listed:
                 demo.say(article_line(row))
             corrected = next(r.article.id for r in listed if r.article.canonical_url.endswith(CORRECTED_STORY))
+        demo.say("\n=== articles repeating a claim after the vendor stopped stating it "
+                 "(`policywatch mentions --stale`)")
+        status = max(status, list_mentions(demo, argparse.Namespace(claim=None, review=None, stance=None, stale=True,
+                                                                    json=False)))
         demo.say("\n=== an article corrected in its next edition (`policywatch article`)")
         print_article(demo, corrected[:12])
         site = directory / "site"
@@ -177,6 +183,7 @@ def run_demo(ctx: Context, directory: Path) -> int:
         demo.say(f"\nThe record is in {db}. Try also (from this folder, after `make demo`):\n"
                  f"  .venv/bin/policywatch --db {db} --sources {declarations} changes\n"
                  f"  .venv/bin/policywatch --db {db} articles --language de\n"
+                 f"  .venv/bin/policywatch --db {db} mentions --claim {CLAIM}\n"
                  f"  .venv/bin/policywatch --db {db} --sources {declarations} --claims {claims} "
                  f"claims show {CLAIM}")
     finally:

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from policywatch.commands.context import (AddCommand, Context, ExitStatus, UserError, now_argument, outcome_status,
                                           time_argument)
+from policywatch.commands.mentions import mention_lines
 from policywatch.jsonview import when
+from storage import mentions_queries
 from storage.db import reading
 from storage.models import Run
 from storage.news_models import ArticleFetch, ArticleRow, ArticleVersion, FeedFetch
@@ -89,19 +91,31 @@ def report_news_runs(ctx: Context, results: Sequence[CrawlResult], quiet: bool =
             if run.sources_checked:
                 worst = max(worst, outcome_status(run.sources_checked, run.failures))
             lines = coverage_lines(session, run_id)
+            found = mentions_queries.listings(session, run_id=run_id)
+            stale = [m for m in found if m.stale]
             if log is not None:
                 log(news_run_line(session, run))
                 for line in lines:
                     if line.startswith("  failed news source"):
                         log(line.strip())
+                for listing in stale:
+                    log(" ".join(part.strip() for part in mention_lines(listing)))
             if quiet:
                 for line in lines:
                     if line.startswith("  failed news source"):
                         ctx.say(line.strip())
+                for listing in stale:
+                    for line in mention_lines(listing, indent=""):
+                        ctx.say(line)
                 continue
             ctx.say(news_run_line(session, run))
             for line in lines:
                 ctx.say(line)
+            if found:
+                ctx.say(f"  claims mentioned ({len(found)} sentence(s), {len(stale)} stale repetition(s)):")
+                for listing in found:
+                    for line in mention_lines(listing, indent="    "):
+                        ctx.say(line)
             counted = Counter(f.failure_kind for f in fetches if f.failure_kind)
             if counted:
                 ctx.say("  article pages not readable: " + ", ".join(f"{k} {n}" for k, n in sorted(counted.items()))

@@ -1,4 +1,4 @@
-/* Filter the Coverage list by language, outlet, vendor and flag, in the browser, with no server.
+/* Filter the Coverage list by language, outlet, vendor, flag and claim, in the browser, with no server.
  *
  * Every article is in the page; each list item carries its values as data
  * attributes (several values separated by "|"). Without scripts the form
@@ -11,7 +11,7 @@
   if (!form) { return; }
   var items = document.querySelectorAll("ul.coverage > li");
   var count = form.querySelector(".coverage-count");
-  var names = ["language", "outlet", "vendor", "flag"];
+  var names = ["language", "outlet", "vendor", "flag", "claim"];
 
   function matches(item, name, wanted) {
     if (!wanted) { return true; }

@@ -29,7 +29,7 @@ from reports.render import STATIC, code_fingerprint, render
 from reports.sourcefiles import write_raw, write_source
 from storage.db import reading
 
-STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js")
+STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js", "favicon.svg")
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def test_run_quiet_prints_one_line_per_failed_source_and_gives_up_on_unreachable
                      logged)
 
 
-def test_without_verbose_each_failure_is_printed_once_and_news_quiet_only_the_failures(
+def test_without_verbose_each_failure_is_printed_once_and_quiet_only_the_failures(
         make_cli, tmp_path: Path, closed_port: int) -> None:  # type: ignore[no-untyped-def]
     decl = write_declarations(tmp_path / "sources.yaml", "", [
         {"id": "t/refused", "urls": [f"http://127.0.0.1:{closed_port}/privacy"], "select": "main"}])
@@ -90,6 +90,10 @@ def test_without_verbose_each_failure_is_printed_once_and_news_quiet_only_the_fa
     assert stderr_lines(crawled.stderr) == [], crawled.stderr
     assert crawled.stdout.count(f"127.0.0.1:{closed_port}") == 1, crawled.stdout
     assert crawled.stdout.splitlines()[1].startswith("  failed t/refused: connection: ")
+
+    quiet = cli("crawl", "-q", check=False)
+    assert (quiet.returncode, quiet.stderr) == (2, "")
+    assert [line.split(":")[0] for line in quiet.stdout.splitlines()] == ["failed t/refused"], quiet.stdout
 
     read = cli("news", "-q", check=False)
     assert read.returncode == 2

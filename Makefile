@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/news_night.py
 	$(BIN)/python bench/record_speed.py
 	$(BIN)/python bench/claims_record_speed.py
+	$(BIN)/python bench/unreachable_night.py
 
 clean:
 	rm -rf $(VENV) demo site *.egg-info

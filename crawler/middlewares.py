@@ -12,10 +12,11 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, DownloadConnectionRefusedError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError
 
 from crawler.resolver import PRIVATE_ADDRESS_REFUSAL, PrivateAddressRefused, private_literal
 
@@ -38,9 +39,15 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
     return max(0.0, (when - now).total_seconds())
 
 
+# A host that refuses connections or has no address will not have one a moment later: retried once, at most.
+UNREACHABLE_RETRIES = 1
+UNREACHABLE = (DownloadConnectionRefusedError, CannotResolveHostError, ConnectionRefusedError, DNSLookupError)
+
+
 class BackoffRetryMiddleware(RetryMiddleware):
     """Scrapy's retry, but waiting before each retry: Retry-After when the server
-    gives one, else exponential backoff (base × 2^attempt), capped."""
+    gives one, else exponential backoff (base × 2^attempt), capped. A refused
+    connection or a failed name lookup is retried at most once."""
 
     def __init__(self, settings):  # type: ignore[no-untyped-def]
         super().__init__(settings)
@@ -54,12 +61,61 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if delay is None:
             delay = self.backoff_base * (2 ** attempt)
         delay = min(delay, MAX_BACKOFF_SECONDS)
+        deadline = request.meta.get(DEADLINE)
+        if deadline is not None and time.monotonic() + delay >= deadline:
+            return response  # no time is left to wait for: the answer stands as the fetch's outcome
         retried = self._retry(request, f"HTTP {response.status}")
         if retried is None:
             return response
         if delay > 0:
             await asyncio.sleep(delay)
         return retried
+
+    def process_exception(self, request: Request, exception: Exception,  # type: ignore[override]
+                          spider: Spider | None = None) -> Request | Response | None:
+        if isinstance(exception, UNREACHABLE) and "max_retry_times" not in request.meta:
+            request.meta["max_retry_times"] = min(UNREACHABLE_RETRIES, self.max_retry_times)
+        return super().process_exception(request, exception)
+
+
+DEADLINE = "policywatch_deadline"  # the time.monotonic() at which the crawl's time runs out
+
+
+class DeadlineMiddleware:
+    """No download outlives the crawl's time limit (`CLOSESPIDER_TIMEOUT`, from `night_time_limit`): each one's
+    timeout is cut to the time left.
+
+    Scrapy closes the spider when the time is up but waits for the downloads
+    in flight, each up to `DOWNLOAD_TIMEOUT`; cut here, a slow or hostile
+    host cannot hold the night past its end. It sits before Scrapy's
+    timeout middleware (350), which keeps a timeout already set, and sees
+    every retry and redirect again.
+    """
+
+    def __init__(self, seconds: float, download_timeout: float):
+        self.seconds = seconds
+        self.download_timeout = download_timeout
+        self.deadline: float | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):  # type: ignore[no-untyped-def]
+        from scrapy import signals
+
+        middleware = cls(crawler.settings.getfloat("CLOSESPIDER_TIMEOUT"), crawler.settings.getfloat("DOWNLOAD_TIMEOUT"))
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        return middleware
+
+    def spider_opened(self, spider: Spider | None = None) -> None:
+        if self.seconds > 0:
+            self.deadline = time.monotonic() + self.seconds
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        if self.deadline is None:
+            return None
+        request.meta[DEADLINE] = self.deadline
+        left = max(0.1, self.deadline - time.monotonic())
+        request.meta["download_timeout"] = min(float(request.meta.get("download_timeout", self.download_timeout)), left)
+        return None
 
 
 FORBIDDEN_REDIRECT = "refused: a redirect out of http(s)"

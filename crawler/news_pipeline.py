@@ -42,7 +42,7 @@ class NewsPipeline:
                 night.record_document(plan)
             reading = plan.reading
             if reading.failure_kind:
-                log.warning("%s: failed (%s) %s", item.source_id, reading.failure_kind, reading.detail)
+                log.info("%s: failed (%s) %s", item.source_id, reading.failure_kind, reading.detail)
             else:
                 log.info("%s: %d items, %d to fetch, %d known", item.source_id, reading.items_seen,
                          len(plan.targets), len(plan.seen_again))

@@ -93,6 +93,7 @@ class StoragePipeline:
         return self.fixed_time or datetime.now(timezone.utc)
 
     def open_spider(self, spider=None) -> None:  # type: ignore[no-untyped-def]
+        self.opened = time.monotonic()
         try:
             self.engine = make_engine(self.db_url, self.lock_timeout)
             upgrade(self.engine, say=log.info)
@@ -109,7 +110,7 @@ class StoragePipeline:
     def _not_recorded(self, source_id: str, why: str) -> SourceResult:
         self.unrecorded.append((source_id, why))
         self.crawler.stats.set_value(UNRECORDED, list(self.unrecorded))
-        log.error("%s: not recorded: %s", source_id, why)
+        log.info("%s: not recorded: %s", source_id, why)  # the command prints it
         return SourceResult(source_id, Outcome.FAILED, failure=FetchFailure(FailureKind.ERROR, f"not recorded: {why}"))
 
     def _record(self, source, pages, failure, prepared) -> SourceResult:  # type: ignore[no-untyped-def]
@@ -154,7 +155,7 @@ class StoragePipeline:
             result = self._not_recorded(source.id, database_problem(exc, self.lock_timeout))
         self.results.append(result)
         if result.failure:
-            log.warning("%s: failed (%s) %s", source.id, result.failure.kind, result.failure.detail)
+            log.info("%s: failed (%s) %s", source.id, result.failure.kind, result.failure.detail)  # the command prints it
         else:
             log.info("%s: %s (version %s)", source.id, result.outcome, result.version_number)
 
@@ -165,7 +166,12 @@ class StoragePipeline:
             return
         self.worker.shutdown(wait=True)
         spider = self.crawler.spider
+        # Scrapy sets the finish reason only after the pipelines are closed: a crawl that lasted its time limit
+        # was ended by it.
         reason = self.crawler.stats.get_value("finish_reason") or "unknown"
+        limit = self.crawler.settings.getfloat("CLOSESPIDER_TIMEOUT")
+        if limit > 0 and time.monotonic() - self.opened >= limit:
+            reason = f"night_time_limit: the {limit:.0f} s left for this command's crawls ran out"
         try:
             with reading(self.factory) as session:
                 seen = set(session.scalars(select(FetchOutcome.source_id).where(FetchOutcome.run_id == self.run_id)))

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.datatypes import LocalCache
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import DNSLookupError
 
 PRIVATE_ADDRESS_REFUSAL = "refused: private or loopback address"
@@ -42,6 +42,15 @@ class PrivateAddressRefused(DNSLookupError):
         return str(self.args[0])
 
 
+# RFC 6761 §6.4: a name under `.invalid` never resolves, and a resolver answers so without asking anyone.
+NEVER_RESOLVES = ".invalid"
+
+
+def never_resolves(name: str) -> bool:
+    name = name.lower().rstrip(".")
+    return name == NEVER_RESOLVES[1:] or name.endswith(NEVER_RESOLVES)
+
+
 def private_literal(host: str) -> str | None:
     """The address if `host` is an IP address outside the public internet, None if it is a public one;
     ValueError if `host` is a name."""
@@ -60,6 +69,8 @@ def private_address(url: str) -> str | None:
         return private_literal(host)
     except ValueError:
         pass
+    if never_resolves(host):
+        return None  # the fetch itself reports the failed lookup
     try:
         answers = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except OSError:
@@ -68,7 +79,8 @@ def private_address(url: str) -> str | None:
 
 
 class GuardedResolver(CachingThreadedResolver):
-    """Scrapy's caching resolver, refusing answers outside the public internet unless they are allowed."""
+    """Scrapy's caching resolver, refusing answers outside the public internet unless they are allowed, and
+    names under `.invalid` without a query."""
 
     def __init__(self, reactor: Any, cache_size: int, timeout: float, allow_private: bool = False):
         super().__init__(reactor, cache_size, timeout)
@@ -85,6 +97,8 @@ class GuardedResolver(CachingThreadedResolver):
         return super().getHostByName(name, timeout)
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:
+        if never_resolves(name):
+            return fail(DNSLookupError(f"{name}: names under {NEVER_RESOLVES} do not resolve (RFC 6761)"))
         answer = self.lookup(name, timeout)
         if not self.allow_private:
             answer.addCallback(self._checked, name)

@@ -8,6 +8,7 @@ inside a single reactor run.
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Sequence
@@ -43,13 +44,17 @@ def news_plan(only: Sequence[str] = (), now: datetime | None = None,
     return CrawlPlan(only, now, before, NewsSpider)
 
 
-def _settings(settings: CrawlOptions, plan: CrawlPlan, extra: dict[str, Any], priority: str = "cmdline") -> ScrapySettings:
+def _settings(settings: CrawlOptions, plan: CrawlPlan, extra: dict[str, Any], priority: str = "cmdline",
+              time_left: float | None = None) -> ScrapySettings:
     values = scrapy_settings(settings)
     # A spider's own components (the news pipeline and middlewares) must outrank the shared ones here.
     values.update(plan.spider.custom_settings or {})
     values.update(extra)
     values["POLICYWATCH_ONLY"] = list(plan.only)
     values["POLICYWATCH_NOW"] = plan.now.isoformat() if plan.now else None
+    if time_left is not None:
+        # Scrapy reads 0 as no limit: a crawl started after the time ran out still gets a second to record its run.
+        values["CLOSESPIDER_TIMEOUT"] = max(1.0, time_left)
     # CrawlerProcess merges its own settings into each Crawler, overriding
     # values of equal priority: the per-crawl ones must rank higher.
     return ScrapySettings(values, priority=priority)
@@ -57,12 +62,15 @@ def _settings(settings: CrawlOptions, plan: CrawlPlan, extra: dict[str, Any], pr
 
 def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[str, Any] | None = None
                ) -> list[CrawlResult]:
-    """Run the crawls in order; what each one recorded. DatabaseError when the database could not be used at all."""
+    """Run the crawls in order, all of them within `settings.night_time_limit` seconds (each one is closed when the
+    time left runs out, and records what it did not reach as not fetched); what each one recorded. DatabaseError
+    when the database could not be used at all."""
     from twisted.internet import defer
 
     extra = extra or {}
     process = CrawlerProcess(_settings(settings, CrawlPlan(), extra, priority="project"))
     results: list[CrawlResult] = []
+    deadline = time.monotonic() + settings.night_time_limit
     errors: list[BaseException] = []
 
     @defer.inlineCallbacks
@@ -72,7 +80,8 @@ def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[s
             for plan in plans:
                 if plan.before is not None:
                     plan.before()
-                crawler = Crawler(plan.spider, _settings(settings, plan, extra))
+                crawler = Crawler(plan.spider, _settings(settings, plan, extra,
+                                                         time_left=deadline - time.monotonic()))
                 yield process.crawl(crawler)
                 problem = crawler.stats.get_value(DATABASE_ERROR)
                 if problem:

@@ -27,6 +27,7 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 CONTACT_URL = "https://github.com/policywatch/policywatch"
+NIGHT_TIME_LIMIT = 3 * 3600.0
 
 
 # The ladder at 580 sees responses after decompression (590) and redirects (600), and before the retries
@@ -35,6 +36,7 @@ CONTACT_URL = "https://github.com/policywatch/policywatch"
 # would hand them back as a bare 3xx. Spaced hosts at 650 see each request after robots.txt (100) is settled,
 # and each response before a redirect (600) or a retry (550) replaces it.
 DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.PrivateAddressMiddleware": 50,
+                          "crawler.middlewares.DeadlineMiddleware": 340,
                           "crawler.middlewares.BackoffRetryMiddleware": 550,
                           "crawler.ladder.BrowserLadderMiddleware": 580,
                           "crawler.completeness.CompleteCompressionMiddleware": 590,
@@ -77,6 +79,7 @@ class CrawlOptions:
     lock_timeout: float = LOCK_TIMEOUT
     claims: Path = BUNDLED_CLAIMS
     claim_time_limit: float = DEFAULT_TIME_LIMIT
+    night_time_limit: float = NIGHT_TIME_LIMIT  # seconds for one command's crawls together (run: policies and news)
 
     @property
     def db_url(self) -> str:
@@ -115,6 +118,11 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "RETRY_ENABLED": True,
         "RETRY_TIMES": options.retry_times,
         "RETRY_HTTP_CODES": [408, 429, 500, 502, 503, 504, 522, 524],
+        # Giving up is a fetch failure, which the source records and the command prints: once, not also as an error.
+        "RETRY_GIVE_UP_LOG_LEVEL": "INFO",
+        # The night's crawls stop here (`run_crawls` gives each the time left); sources not reached by then are
+        # recorded as not fetched.
+        "CLOSESPIDER_TIMEOUT": options.night_time_limit,
         "DOWNLOAD_TIMEOUT": options.download_timeout,
         "DOWNLOAD_MAXSIZE": options.download_maxsize,
         "DOWNLOAD_WARNSIZE": 0,
@@ -129,6 +137,7 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": "INFO",
+        "EXTENSIONS": {"crawler.fetchlog.FetchLog": 0},
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "TWISTED_REACTOR": REACTOR,
         "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},

@@ -56,8 +56,11 @@ _brief.maxstring = 80
 _brief.maxother = 80
 
 
+MAX_REPORTED_LINES = 20  # bad manifest lines reported one by one; the rest are counted
+
+
 class ManifestError(UserInputError):
-    pass
+    """A manifest that cannot be imported; one line per problem."""
 
 
 @dataclass(frozen=True)
@@ -199,9 +202,27 @@ def read_manifest(manifest: Path, sources: Mapping[str, Source], *, allow_outsid
                   max_bytes: int = MAX_FILE_BYTES, now: datetime | None = None) -> tuple[list[Entry], int]:
     """Every entry, validated before anything is stored, sorted by time; and how many entries repeated another."""
     now = now or datetime.now(timezone.utc)
-    entries = [_entry(manifest, n, raw, sources, allow_outside=allow_outside, max_bytes=max_bytes, now=now)
-               for n, raw in _lines(manifest)]
+    entries: list[Entry] = []
+    problems: list[str] = []
+    for number, raw in _lines(manifest):
+        try:
+            entries.append(_entry(manifest, number, raw, sources, allow_outside=allow_outside, max_bytes=max_bytes,
+                                  now=now))
+        except ManifestError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ManifestError(bad_lines(manifest, problems))
     return _one_per_time(manifest, [_with_digests(e, max_bytes) for e in entries])
+
+
+def bad_lines(manifest: Path, problems: Sequence[str]) -> str:
+    """One line per bad manifest line, the first `MAX_REPORTED_LINES` of them, then how many more there are."""
+    shown = list(problems[:MAX_REPORTED_LINES])
+    if len(problems) > MAX_REPORTED_LINES:
+        shown.append(f"{manifest}: … and {len(problems) - MAX_REPORTED_LINES} more bad line(s)")
+    if len(problems) > 1:
+        shown.append(f"{manifest}: {len(problems)} bad lines; nothing was imported")
+    return "\n".join(shown)
 
 
 def _pages(entry: Entry, max_bytes: int) -> list[RawPage]:

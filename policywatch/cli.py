@@ -80,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = _context(args)
         return int(args.func(ctx, args))
     except UserInputError as exc:  # every layer's errors that a user can fix
-        print(f"policywatch: {safe(str(exc))}", file=sys.stderr)
+        for line in str(exc).split("\n"):  # several problems (a manifest's bad lines) are one line each
+            print(f"policywatch: {safe(line)}", file=sys.stderr)
         return ExitStatus.USAGE
     except BrokenPipeError:
         return ExitStatus.OK

@@ -12,12 +12,12 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def nightly_line(run: Run, report: Path, unrecorded: int = 0) -> str:
-    """What `policywatch run` prints (and logs) once the night's crawl and report are done; sources the
-    database would not take (`unrecorded`) count as checked and failed."""
+def nightly_line(run: Run, report: Path, seconds: float, unrecorded: int = 0) -> str:
+    """What `policywatch run` prints (and logs) once the night's crawl and report are done, with the night's
+    whole time; sources the database would not take (`unrecorded`) count as checked and failed."""
     return (f"policywatch run {run.id}: {_plural(run.sources_checked + unrecorded, 'source')} checked, "
             f"{_plural(run.new_versions, 'new version')}, {_plural(run.changes, 'change')}, "
-            f"{_plural(run.failures + unrecorded, 'failure')}; report: {report}")
+            f"{_plural(run.failures + unrecorded, 'failure')} in {seconds:.0f} s; report: {report}")
 
 
 def run_line(run: Run) -> str:

@@ -12,6 +12,7 @@ from reports.data import ChangeInfo, SourceInfo, load_texts
 from reports.excerpt import Sentence, important_sentences
 from reports.output import SiteWriter
 from reports.render import render
+from reports.titles import change_title
 from storage.health import HealthEvent
 from storage.vocabulary import HealthEventKind
 
@@ -38,25 +39,23 @@ class Excerpts:
         return self.cache[change.id]
 
 
-def _entry(change: ChangeInfo, source: SourceInfo, base_url: str, excerpts: Excerpts,
-           with_severity: bool) -> feeds.Entry:
+def _entry(change: ChangeInfo, source: SourceInfo, base_url: str, excerpts: Excerpts) -> feeds.Entry:
     change = change.as_announced()  # a re-analysis never changes what was announced
     link = base_url + urls.change_page(change.id)
     content = render("feed_entry.html", change=change, summary=change.summary, source_title=source.title,
                      sentences=excerpts.get(change), link=link)
     return feeds.Entry(urls.change_tag(source.id, change.to_number),
-                       feeds.entry_title(change, source.vendor, source.title, with_severity), link,
+                       change_title(change, source.vendor, source.title), link,
                        change.detected_at, content, change.flags)
 
 
 def write_feed(writer: SiteWriter, stem: str, page_path: str, base_url: str, tag: str, title: str,
-               subtitle: str, entries: Sequence[tuple[ChangeInfo, SourceInfo]], excerpts: Excerpts,
-               with_severity: bool = False) -> None:
+               subtitle: str, entries: Sequence[tuple[ChangeInfo, SourceInfo]], excerpts: Excerpts) -> None:
     """Write `feeds/<stem>.atom` and `.rss` unless their inputs are unchanged."""
     chosen = sorted(entries, key=lambda e: (e[0].detected_at, e[0].id), reverse=True)[:feeds.MAX_ENTRIES]
     # The key names every input of the feed's bytes: the entries' metadata
     # (their texts are fixed by the sha256s in it) and the labels around them.
-    key = writer.key("feed", stem, title, subtitle, with_severity,
+    key = writer.key("feed", stem, title, subtitle,
                      [(c, s.id, s.vendor, s.title) for c, s in chosen])
     paths = {fmt: f"feeds/{stem}.{fmt}" for fmt in ("atom", "rss")}
     if all(writer.fresh(p, key) for p in paths.values()):
@@ -65,7 +64,7 @@ def write_feed(writer: SiteWriter, stem: str, page_path: str, base_url: str, tag
         return
     spec = feeds.FeedSpec(tag, title, subtitle, base_url + page_path,
                           {fmt: base_url + p for fmt, p in paths.items()},
-                          tuple(_entry(c, s, base_url, excerpts, with_severity) for c, s in chosen))
+                          tuple(_entry(c, s, base_url, excerpts) for c, s in chosen))
     for fmt, path in paths.items():
         writer.write(path, feeds.render(spec, fmt))  # type: ignore[arg-type]
         writer.own(path, key)
@@ -91,7 +90,7 @@ def write_site_feeds(writer: SiteWriter, sources: Sequence[SourceInfo], changes:
     write_feed(writer, "flagged", urls.index_page(), base_url, urls.feed_tag("flagged"),
                "policywatch: flagged changes",
                "Changes whose wording touches retention, training, sharing, controls, sensitive data or legal "
-               "terms.", [(c, s) for c, s in announced if c.announced_flagged], excerpts, with_severity=True)
+               "terms.", [(c, s) for c, s in announced if c.announced_flagged], excerpts)
 
 
 def _health_entry(event: HealthEvent, source: SourceInfo | None, base_url: str) -> feeds.Entry:

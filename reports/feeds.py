@@ -14,8 +14,6 @@ from typing import Literal
 
 from feedgen.feed import FeedGenerator
 
-from reports.data import ChangeInfo
-
 MAX_ENTRIES = 50
 EMPTY_FEED_UPDATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -28,16 +26,6 @@ Format = Literal["atom", "rss"]
 
 def xml_safe(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
-
-
-def _words(n: int) -> str:
-    return f"{n} word" if n == 1 else f"{n} words"
-
-
-def entry_title(change: ChangeInfo, vendor: str, title: str, with_severity: bool = False) -> str:
-    """`OpenAI — Privacy Policy (EU): 214 words added, 97 removed`, prefixed `[high] ` in the flagged feed."""
-    prefix = f"[{change.severity}] " if with_severity and change.severity not in ("", "none") else ""
-    return f"{prefix}{vendor} — {title}: {_words(change.words_added)} added, {change.words_removed} removed"
 
 
 @dataclass(frozen=True)

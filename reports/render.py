@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 import analysis.diff
+from reports.titles import change_title, joined
 from reports.urls import is_web_url
 
 PACKAGE = Path(__file__).resolve().parent
@@ -43,6 +44,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(iso=iso, human=human, is_web_url=is_web_url, code_spans=code_spans)
+    env.globals.update(joined=joined, change_title=change_title)
     return env
 
 

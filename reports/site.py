@@ -32,7 +32,7 @@ from reports.search import INDEX_DIR, build_index, pagefind_problem
 from reports.sourcefiles import write_raw, write_source
 from storage.db import reading
 
-STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js", "search.js")
+STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js", "search.js", "favicon.svg")
 # The pages the search index holds: it is built again only when one of them was written or removed.
 INDEXED_PAGES = ("versions/", "changes/", "claims/")
 

@@ -123,3 +123,34 @@ def test_pages_fit_a_phone_screen(browser: "Browser", demo_site: Path, tmp_path:
     assert overflow <= 0, "the page scrolls sideways on a phone (wide tables must scroll inside their box)"
     page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
     assert console.errors == []
+
+
+def test_a_change_page_on_a_phone_says_what_changed_stacks_side_by_side_and_has_an_icon(
+        browser: "Browser", demo_site: Path, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    console = Console(page)
+    page.goto((demo_site / "index.html").as_uri())
+    page.locator("ul.changes a", has_text="how long are my chats kept?").click()
+    expect(page).to_have_url(re.compile(r"/changes/\d+\.html$"))
+    # The summary the change was analysed with, not a word count, and no "kept?:".
+    assert re.fullmatch(r"Nimbus AI — Help: how long are my chats kept\? .*30.*→.*90.* \[(high|medium|low)\] "
+                        r"\(v1 → v2\) · policywatch", page.title()), page.title()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Nimbus AI — Help: how long are my chats kept? v1 → v2")
+
+    page.get_by_role("link", name="Side by side").click()
+    side = page.locator("#side-by-side table.sbs")
+    expect(side).to_be_visible()
+    overflow: Any = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, "the side by side view scrolls sideways on a phone"
+    row = side.locator("tr.changed").filter(has=page.locator("td.old del", has_text="30")).first
+    old, new = row.locator("td.old").bounding_box(), row.locator("td.new").bounding_box()
+    assert old is not None and new is not None
+    assert new["y"] >= old["y"] + old["height"] - 1, "the new wording is below the old one"
+    assert abs(new["x"] - old["x"]) < 2 and old["width"] > 300, "each takes the screen's width"
+    page.screenshot(path=str(tmp_path / "phone-side-by-side.png"), full_page=True)
+
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    assert icon is not None
+    page.goto(page.url.rsplit("/", 1)[0] + "/" + icon)
+    assert page.evaluate("document.documentElement.tagName") == "svg"
+    assert console.errors == []

@@ -41,7 +41,9 @@ def test_demo_shows_histories_and_the_retention_diff(demo: tuple[subprocess.Comp
     flagged = feedparser.parse((site / "feeds" / "flagged.atom").read_bytes())
     assert not flagged.bozo
     retention = [e for e in flagged.entries if "how long are my chats kept" in e.title]
-    assert len(retention) == 1 and retention[0].title.startswith("[high] ")
+    assert len(retention) == 1 and retention[0].title.startswith(
+        "Nimbus AI — Help: how long are my chats kept? retention: 30 days → 90 days") and \
+        retention[0].title.endswith(" [high]"), "the title says what changed, and how much it matters"
     assert "retention: 30 days → 90 days" in retention[0].content[0].value
     change_pages = [p.read_text(encoding="utf-8") for p in (site / "changes").glob("*.html")]
     assert any("retention: 30 days → 90 days" in page for page in change_pages)

@@ -89,15 +89,19 @@ def read(path: Path) -> Any:
 
 def expected_entries(record: Record, source: str | None = None, flagged: bool = False) -> list[dict[str, str]]:
     rows = record.sql("""
-        select c.id, c.source_id, s.vendor, s.title, v.number, c.words_added, c.words_removed, c.severity
+        select c.id, c.source_id, s.vendor, s.title, v.number, c.words_added, c.words_removed, c.severity,
+               c.summary, c.flags != '[]'
         from changes c join sources s on s.id = c.source_id join versions v on v.id = c.to_version_id
         where c.kind not in ('technical', 'revert', 'formatting') and (? is null or c.source_id = ?)
           and (? = 0 or c.flags != '[]')
         order by c.detected_at desc, c.id desc""", source, source, int(flagged))
+    # What changed: the summary, else the size; the severity when flagged.
     return [{"id": f"tag:policywatch,2026:change/{sid}/{number}",
-             "title": f"{'[' + severity + '] ' if flagged else ''}{vendor} — {title}: {added} word{'s' if added != 1 else ''}"
-                      f" added, {removed} removed",
-             "link": f"{BASE}changes/{cid}.html"} for cid, sid, vendor, title, number, added, removed, severity in rows]
+             "title": f"{vendor} — {title}: "
+                      f"{summary or f'{added} word' + ('s' if added != 1 else '') + f' added, {removed} removed'}"
+                      f"{f' [{severity}]' if has_flags else ''}",
+             "link": f"{BASE}changes/{cid}.html"}
+            for cid, sid, vendor, title, number, added, removed, severity, summary, has_flags in rows]
 
 
 def entries(parsed: Any) -> list[dict[str, str]]:
@@ -116,14 +120,15 @@ def test_feeds_parse_with_the_announced_changes_titles_links_and_ids(record: Rec
         assert changes.feed.link == BASE + "index.html"
         flagged = read(out / f"feeds/flagged.{fmt}")
         assert entries(flagged) == expected_entries(record, flagged=True)
-        assert "[high] OpenAI — Terms: 6 words added, 0 removed" in [e.title for e in flagged.entries]
-        assert all(re.match(r"\[(high|medium|low)\] OpenAI — ", e.title) for e in flagged.entries)
+        assert "OpenAI — Terms: The terms now allow training on your content. [high]" in \
+            [e.title for e in flagged.entries]
+        assert all(re.fullmatch(r"OpenAI — [^:]+: .+ \[(high|medium|low)\]", e.title) for e in flagged.entries)
         for source, count in (("t/policy", 2), ("t/terms", 1), ("t/faq", 0)):
             per_source = read(out / f"feeds/sources/{source}.{fmt}")
             assert entries(per_source) == expected_entries(record, source)
             assert len(per_source.entries) == count
     policy = read(out / "feeds/sources/t/policy.atom")
-    assert policy.entries[-1].title == "OpenAI — Privacy Policy (EU): 1 word added, 1 removed"
+    assert policy.entries[-1].title == "OpenAI — Privacy Policy (EU): retention: chats 30 days → 90 days [high]"
 
 
 def test_entry_content_quotes_the_changed_sentences_as_escaped_html(record: Record, tmp_path: Path) -> None:

@@ -208,3 +208,30 @@ def test_a_saved_challenge_page_in_an_archive_does_not_become_a_version(make_cli
     history = cli.json("history", "t/policy")
     assert len(history["versions"]) == 1
     assert [o["failure_kind"] for o in history["outcomes"]] == [None, "bot_challenge"]
+
+
+def test_every_bad_manifest_line_is_reported_up_to_a_limit(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
+    write(tmp_path / "a.html", "<main><p>Text.</p></main>")
+    good = json.dumps({"source": "t/policy", "at": "2026-03-01T00:00:00Z", "path": "a.html"})
+    bad = [json.dumps({"source": "t/policy", "at": "yesterday", "path": "a.html"}),
+           json.dumps({"source": "t/nope", "at": "2026-03-02T00:00:00Z", "path": "a.html"}),
+           json.dumps({"source": "t/policy", "at": "2026-03-03T00:00:00Z", "path": "gone.html"}),
+           "{not json"]
+    cli = make_cli(decl)
+    manifest = write(tmp_path / "m.jsonl", "\n".join([good, *bad, good.replace("03-01", "03-04")]) + "\n")
+    out = cli("import", "--manifest", str(manifest), check=False)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [
+        f"policywatch: {manifest}:2: field 'at': 'yesterday' is not an ISO-8601 time",
+        f"policywatch: {manifest}:3: field 'source': 't/nope' is not a declared source id",
+        f"policywatch: {manifest}:4: {tmp_path / 'gone.html'}: no such file",
+        f"policywatch: {manifest}:5: not valid JSON (Expecting property name enclosed in double quotes)",
+        f"policywatch: {manifest}: 4 bad lines; nothing was imported"]
+    assert not cli.db.exists() or counts(cli.db)["versions"] == 0
+
+    write(manifest, "\n".join([good] + bad * 6) + "\n")
+    many = cli("import", "--manifest", str(manifest), check=False).stderr.splitlines()
+    assert len(many) == 22 and many[19].startswith(f"policywatch: {manifest}:21: ")
+    assert many[20:] == [f"policywatch: {manifest}: … and 4 more bad line(s)",
+                         f"policywatch: {manifest}: 24 bad lines; nothing was imported"]

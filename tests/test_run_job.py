@@ -73,8 +73,8 @@ def test_summary_line_exit_codes_quiet_and_log(server, make_cli, tmp_path: Path)
     first = cli("run", "--out", str(site), "--log", str(log), "--now", "2026-06-01T03:00:00Z", check=False)
     assert first.returncode == 1, first.stderr
     lines = first.stdout.splitlines()
-    assert lines[0] == (f"policywatch run 1: 2 sources checked, 1 new version, 0 changes, 1 failure; "
-                        f"report: {site.resolve() / 'index.html'}")
+    assert re.fullmatch(r"policywatch run 1: 2 sources checked, 1 new version, 0 changes, 1 failure in \d+ s; "
+                        + re.escape(f"report: {site.resolve() / 'index.html'}"), lines[0]), lines[0]
     assert lines[1].startswith("  failed t/broken: http_error: ") and len(lines) == 2
     assert (site / "index.html").is_file() and (site / "feeds/changes.atom").is_file()
     assert all(line.startswith("policywatch: creating database schema") for line in first.stderr.splitlines()), \

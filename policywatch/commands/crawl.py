@@ -21,23 +21,23 @@ if TYPE_CHECKING:
 
 
 def report_runs(ctx: Context, results: Sequence[CrawlResult]) -> ExitStatus:
-    """One line per run (unless quiet), one per failed or held source and one per source the database would not
-    take; the worst run's exit status."""
+    """One line per run, one per failed or held source and one per source the database would not take; quiet,
+    only the lines of failed and unrecorded sources, unindented. The worst run's exit status."""
     worst = ExitStatus.OK
     with reading(ctx.factory()) as session:
         for result in results:
             run = session.get_one(Run, result.run_id)
             status = outcome_status(run.sources_checked + len(result.unrecorded), run.failures + len(result.unrecorded))
             worst = max(worst, status)
-            if not ctx.quiet or status:
-                ctx.say(run_line(run))
-            for line in failure_lines(run):
+            failed = failure_lines(run)
+            unrecorded = [f"  NOT RECORDED {source_id}: {why}" for source_id, why in result.unrecorded]
+            if ctx.quiet:
+                for line in failed + unrecorded:
+                    ctx.say(line.strip())
+                continue
+            ctx.say(run_line(run))
+            for line in failed + held_lines(run) + unrecorded:
                 ctx.say(line)
-            if not ctx.quiet:
-                for line in held_lines(run):
-                    ctx.say(line)
-            for source_id, why in result.unrecorded:
-                ctx.say(f"  NOT RECORDED {source_id}: {why}")
     return worst
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,7 @@ def _news_due(ctx: Context, now: datetime) -> bool:
 def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | None, out: Path, log: RunLog) -> int:
     from crawler.runner import CrawlPlan, news_plan, run_crawls
 
+    started = time.monotonic()
     if not ctx.sources():
         raise UserError(f"no sources are declared in {ctx.settings.sources}")
     ctx.news()  # broken news declarations stop the run before anything is fetched
@@ -151,7 +153,8 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
         failed += [(source_id, "not recorded", why) for source_id, why in crawled.unrecorded]
         checked = recorded.sources_checked + len(crawled.unrecorded)
         failures = recorded.failures + len(crawled.unrecorded)
-        summary = nightly_line(recorded, stats.index_path.resolve(), unrecorded=len(crawled.unrecorded))
+        summary = nightly_line(recorded, stats.index_path.resolve(), time.monotonic() - started,
+                               unrecorded=len(crawled.unrecorded))
     log.write(summary)
     log.write(f"report: {stats.pages_written} file(s) written, {stats.pages_skipped} unchanged, {stats.seconds:.2f} s")
     for problem in stats.problems:

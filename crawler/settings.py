@@ -76,6 +76,9 @@ class CrawlOptions:
     gdelt_interval: float = GDELT_MIN_INTERVAL_SECONDS
     gdelt_api: str = GDELT_API
     lock_timeout: float = LOCK_TIMEOUT
+    # Distributed nights: how often a worker beats, and how long without a beat before its jobs go to others.
+    worker_heartbeat: float = 10.0
+    worker_stalled_after: float = 60.0
 
     @property
     def db_url(self) -> str:

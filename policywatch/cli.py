@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from analysis.errors import UserInputError
 from policywatch.commands import (articles, check, classify, crawl, demo, extract, importing, news, reading, rederive,
-                                  report, review, run, sources)
+                                  report, review, run, sources, worker)
 from policywatch.commands.context import Context, ExitStatus
 from policywatch.config import load_settings
 from policywatch.terminal import safe
@@ -25,7 +25,7 @@ from storage.db import database_problem, is_database_problem
 
 # In the order `policywatch --help` lists them.
 COMMAND_MODULES = (crawl, extract, importing, sources, reading, review, news, articles, classify, check, rederive,
-                   report, run, demo)
+                   report, run, worker, demo)
 
 Command = Callable[[Context, argparse.Namespace], int]
 

@@ -160,3 +160,40 @@ def run_alive(session: Session, run: Run, at: datetime) -> bool | None:
         return None
     worker = session.get(Worker, run.worker_id)
     return worker is not None and not worker_gone(worker, at)
+
+
+@dataclass(frozen=True)
+class WorkerShare:
+    """What one worker did in a distributed night."""
+
+    worker_id: int
+    name: str
+    host: str
+    pid: int
+    sources: int  # outcomes it recorded
+    domains: int  # jobs it finished
+    retried: int  # of those, jobs it took over from a worker that stopped answering
+    lost_job: bool  # it stopped answering in the middle of a job, which another worker finished
+
+
+def night_shares(session: Session, run_id: int) -> list[WorkerShare]:
+    jobs = night_jobs(session, run_id)
+    holder = {source_id: job.worker_id for job in jobs for source_id in job.source_ids}
+    recorded: dict[int, int] = {}
+    handed_over: set[int] = set()
+    for source_id, worker_id in session.execute(select(FetchOutcome.source_id, FetchOutcome.worker_id).where(
+            FetchOutcome.run_id == run_id, FetchOutcome.worker_id.is_not(None))):
+        recorded[worker_id] = recorded.get(worker_id, 0) + 1
+        if holder.get(source_id) not in (None, worker_id):
+            handed_over.add(worker_id)
+    finished: dict[int, int] = {}
+    retried: dict[int, int] = {}
+    for job in jobs:
+        if job.worker_id is not None and job.status == JobStatus.DONE:
+            finished[job.worker_id] = finished.get(job.worker_id, 0) + 1
+            if job.attempts > 1:
+                retried[job.worker_id] = retried.get(job.worker_id, 0) + 1
+    ids = sorted(set(recorded) | {j.worker_id for j in jobs if j.worker_id is not None})
+    workers = {w.id: w for w in session.scalars(select(Worker).where(Worker.id.in_(ids)))}
+    return [WorkerShare(w, workers[w].name, workers[w].host, workers[w].pid, recorded.get(w, 0), finished.get(w, 0),
+                        retried.get(w, 0), w in handed_over) for w in ids if w in workers]

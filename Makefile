@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/article_extraction.py
 	$(BIN)/python bench/news_night.py
 	$(BIN)/python bench/record_speed.py
+	$(BIN)/python bench/claims_record_speed.py
 
 clean:
 	rm -rf $(VENV) demo site *.egg-info

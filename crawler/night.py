@@ -4,8 +4,10 @@ It begins the night's run, queues one job per domain (and region), takes
 jobs itself while waiting for every job to end or for the deadline, and
 then closes the night: jobs still waiting are withdrawn, jobs still running
 are fenced off (their workers record nothing more), and every source
-without an outcome becomes `not_fetched`, saying why. The report is the
-command's business, once this has returned.
+without an outcome becomes `not_fetched`, saying why. Claims are evaluated
+as around a crawl in one process (`ingest.runs`): when the run begins, and
+once the night's run has ended, on every outcome the workers recorded. The
+report is the command's business, once this has returned.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Callable, Sequence
 
 from crawler.night_worker import NightWorker, utcnow
 from crawler.queue import FINAL_STATES, JobArgs, cancel_jobs, defer_jobs, job_states
+from ingest.claims import ClaimsPlan
 from ingest.declarations import Source
 from ingest.domains import declarations_digest, plan_jobs
 from ingest.night import LeaseLost, NightClaim
@@ -43,21 +46,21 @@ class NightResult:
 
 
 async def coordinate(worker: NightWorker, sources: Sequence[Source], deadline: datetime, now: datetime | None,
-                     say: Callable[[str], None] = log.info) -> NightResult:
+                     claims: ClaimsPlan | None = None, say: Callable[[str], None] = log.info) -> NightResult:
     worker_id = worker.register()
     beating = asyncio.ensure_future(worker.keep_alive())
     try:
-        return await _night(worker, worker_id, sources, deadline, now, say)
+        return await _night(worker, worker_id, sources, deadline, now, claims, say)
     finally:
         beating.cancel()
         worker.unregister()
 
 
 async def _night(worker: NightWorker, worker_id: int, sources: Sequence[Source], deadline: datetime,
-                 now: datetime | None, say: Callable[[str], None]) -> NightResult:
+                 now: datetime | None, claims: ClaimsPlan | None, say: Callable[[str], None]) -> NightResult:
     factory = worker.factory
     started = time.perf_counter()
-    run_id = begin_run(factory, RunKind.CRAWL, now or utcnow(), say=say, worker_id=worker_id)
+    run_id = begin_run(factory, RunKind.CRAWL, now or utcnow(), say=say, claims=claims, worker_id=worker_id)
     planned = plan_jobs(sources)
     by_id = {s.id: s for s in sources}
     with transaction(factory) as session:
@@ -91,7 +94,7 @@ async def _night(worker: NightWorker, worker_id: int, sources: Sequence[Source],
             if state in FINAL_STATES and state != "succeeded":
                 fail_unclaimed(session, row_id, utcnow(), f"its job ended {state} in the queue")
     _close(worker, run_id, by_id, now)
-    end_run(factory, run_id, now or utcnow())
+    end_run(factory, run_id, now or utcnow(), claims=claims)
     return NightResult(run_id, len(job_rows), plan_seconds, time.perf_counter() - closing, stopped_early)
 
 

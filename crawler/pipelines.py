@@ -9,7 +9,8 @@ recorded once the import has finished with it.
 
 A crawl of one job of a distributed night (`NIGHT_CLAIM` in the settings)
 records into the night's run, under the job's lease: it neither begins nor
-ends a run, and stops as soon as the lease is lost.
+ends a run nor evaluates claims (the coordinator does both, as this pipeline
+does for a crawl of its own), and stops as soon as the lease is lost.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
@@ -26,6 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from crawler.items import FetchedDocument
+from analysis.claims import DEFAULT_TIME_LIMIT
+from ingest.claims import ClaimsPlan
+from ingest.declarations import load_sources
 from ingest.judge import GuardPolicy
 from ingest.night import LeaseLost, NightClaim
 from ingest.record import AlreadyRecorded, SourceBusy, store_outcome
@@ -58,6 +63,15 @@ def crawl_time(settings: BaseSettings) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
+def claims_plan(settings: BaseSettings) -> ClaimsPlan | None:
+    """Claims evaluated around the crawl's run (``ingest.claims``), against every declared source."""
+    location = settings.get("POLICYWATCH_CLAIMS")
+    if not location:
+        return None
+    return ClaimsPlan(Path(location), load_sources(Path(settings.get("POLICYWATCH_SOURCES"))),
+                      settings.getfloat("POLICYWATCH_CLAIM_TIME_LIMIT", DEFAULT_TIME_LIMIT))
+
+
 class StoragePipeline:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
@@ -70,6 +84,8 @@ class StoragePipeline:
         self.run_id: int | None = None
         self.unrecorded: list[tuple[str, str]] = []
         self.claim: NightClaim | None = crawler.settings.get(NIGHT_CLAIM)
+        # A job of a distributed night evaluates no claims: its coordinator does, around the night's run.
+        self.claims = claims_plan(crawler.settings) if self.claim is None else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
@@ -84,8 +100,8 @@ class StoragePipeline:
             if self.claim is None:
                 upgrade(self.engine, say=log.info)
             self.factory = session_factory(self.engine)
-            self.run_id = (begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning) if self.claim is None
-                           else self.claim.run_id)
+            self.run_id = (begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning, claims=self.claims)
+                           if self.claim is None else self.claim.run_id)
         except (DBAPIError, DatabaseError) as exc:
             message = database_problem(exc, self.lock_timeout)
             self.crawler.stats.set_value(DATABASE_ERROR, message)
@@ -178,7 +194,7 @@ class StoragePipeline:
                         FailureKind.NOT_FETCHED, f"the crawl ended ({reason}) before {source.id} was fetched")))
                 except SourceBusy as busy:
                     self._not_recorded(source.id, f"the crawl ended ({reason}) before it was fetched, and {busy}")
-            end_run(self.factory, self.run_id, self.now())
+            end_run(self.factory, self.run_id, self.now(), claims=self.claims)
         except DBAPIError as exc:
             # The run stays `running`; the next command marks it aborted.
             message = database_problem(exc, self.lock_timeout)

@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.browser import DEFAULT_CHROMIUM, browser_settings
+from analysis.claims import DEFAULT_TIME_LIMIT
+from ingest.claims_declarations import BUNDLED_CLAIMS
 from ingest.declarations import BUNDLED_SOURCES
 from ingest.guard import TOO_SHORT_FRACTION
 from ingest.news.declarations import BUNDLED_DIR as BUNDLED_NEWS
@@ -80,6 +82,8 @@ class CrawlOptions:
     # Distributed nights: how often a worker beats, and how long without a beat before its jobs go to others.
     worker_heartbeat: float = 10.0
     worker_stalled_after: float = 60.0
+    claims: Path = BUNDLED_CLAIMS
+    claim_time_limit: float = DEFAULT_TIME_LIMIT
 
     @property
     def db_url(self) -> str:
@@ -145,6 +149,8 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "POLICYWATCH_DB": options.db_url,
         "POLICYWATCH_LOCK_TIMEOUT": options.lock_timeout,
         "POLICYWATCH_SOURCES": str(options.sources),
+        "POLICYWATCH_CLAIMS": str(options.claims),
+        "POLICYWATCH_CLAIM_TIME_LIMIT": options.claim_time_limit,
         "POLICYWATCH_NOW": None,
         "POLICYWATCH_ONLY": [],
         "POLICYWATCH_NEWS": str(options.news),

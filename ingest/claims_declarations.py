@@ -20,7 +20,7 @@ A file holds a ``claims:`` list. Each claim::
 Every error names the file, the claim id and the field; a file with an
 error yields no claims, and neither does a directory holding such a file.
 YAML aliases, deep nesting and oversized files are refused
-(``ingest.bounded_yaml``).
+(``ingest.safeyaml``, through ``ingest.declarations.read_declarations``).
 """
 
 from __future__ import annotations
@@ -34,15 +34,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 
 from analysis.claims.compile import SpecError, compile_language_condition, compile_matcher, reuse_matcher
 from analysis.claims.model import Claim, FirstAppearance, Group, Matcher
 from analysis.claims.vocabulary import Role
 from analysis.rules import LANGUAGES, Condition
 from analysis.vocabulary import FlagCategory
-from ingest.declarations import DeclarationError
-from ingest.bounded_yaml import YamlLimitError, load_bounded
+from ingest.declarations import DeclarationError, read_declarations
 
 BUNDLED_CLAIMS = Path(__file__).resolve().parent.parent / "claims"
 CLAIM_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)+$")
@@ -309,18 +307,7 @@ def _resolve(drafts: Mapping[str, _Draft]) -> list[Claim]:
 
 
 def _read(path: Path) -> list[Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ClaimDeclarationError(path, f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise ClaimDeclarationError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        data = load_bounded(text)
-    except YamlLimitError as exc:
-        raise ClaimDeclarationError(path, f"refused: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise ClaimDeclarationError(path, f"not valid YAML: {exc}") from None
+    data = read_declarations(path, ClaimDeclarationError)
     if not isinstance(data, Mapping) or not isinstance(data.get("claims"), list):
         raise ClaimDeclarationError(path, "expected a mapping with a 'claims:' list")
     unknown = sorted(set(map(str, data)) - {"claims"})

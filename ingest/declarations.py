@@ -181,32 +181,37 @@ def _source(entry: Any, index: int, path: Path, filters: Mapping[str, FilterSpec
     )
 
 
-def _text(path: Path) -> str:
+def _text(path: Path, error: type[DeclarationError]) -> str:
     """The file as UTF-8 text, read with a bound; a file in another encoding is named as such."""
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise DeclarationError(path, f"cannot read: {exc.strerror}") from None
+        raise error(path, f"cannot read: {exc.strerror}") from None
     if len(raw) > MAX_BYTES:
-        raise DeclarationError(path, f"larger than the {MAX_BYTES} bytes a declarations file may have")
+        raise error(path, f"larger than the {MAX_BYTES} bytes a declarations file may have")
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise DeclarationError(path, "is UTF-16; declarations are UTF-8 text")
+        raise error(path, "is UTF-16; declarations are UTF-8 text")
     try:
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
-        raise DeclarationError(path, f"not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); declarations are "
+        raise error(path, f"not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); declarations are "
                                "UTF-8 text (was it saved as Latin-1?)") from None
 
 
-def load_file(path: Path) -> list[Source]:
+def read_declarations(path: Path, error: type[DeclarationError] = DeclarationError) -> Any:
+    """A declarations file (sources, news, claims) as plain values: UTF-8, bounded YAML; `error` names the file."""
     try:
-        data = load_bounded(_text(path))
+        return load_bounded(_text(path, error))
     except YamlLimitError as exc:
-        raise DeclarationError(path, str(exc)) from None
+        raise error(path, f"refused: {exc}") from None
     except yaml.YAMLError as exc:
-        raise DeclarationError(path, f"not valid YAML: {exc}") from None
+        raise error(path, f"not valid YAML: {exc}") from None
+
+
+def load_file(path: Path) -> list[Source]:
+    data = read_declarations(path)
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise DeclarationError(path, "expected a mapping with a 'sources:' list")
     unknown = sorted(shown(k) for k in set(data) - {"filters", "sources"})

@@ -27,6 +27,7 @@ from typing import Mapping, Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import UserInputError
+from ingest.claims import ClaimsPlan
 from ingest.declarations import Source
 from ingest.judge import GuardPolicy
 from ingest.record import store_outcome
@@ -252,15 +253,17 @@ def _apply_source(factory: sessionmaker[Session], run_id: int, entries: Sequence
 
 def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Mapping[str, Source],
                     policy: GuardPolicy = GuardPolicy(), *, allow_outside: bool = False,
-                    max_bytes: int = MAX_FILE_BYTES, now: datetime | None = None) -> ImportReport:
+                    max_bytes: int = MAX_FILE_BYTES, now: datetime | None = None,
+                    claims: ClaimsPlan | None = None) -> ImportReport:
     entries, duplicates = read_manifest(manifest, sources, allow_outside=allow_outside, max_bytes=max_bytes, now=now)
-    return import_entries(factory, manifest, entries, policy, duplicates=duplicates, max_bytes=max_bytes, now=now)
+    return import_entries(factory, manifest, entries, policy, duplicates=duplicates, max_bytes=max_bytes, now=now,
+                          claims=claims)
 
 
 def import_entries(factory: sessionmaker[Session], manifest: Path, entries: list[Entry],
                    policy: GuardPolicy = GuardPolicy(), *, duplicates: int = 0, max_bytes: int = MAX_FILE_BYTES,
-                   now: datetime | None = None) -> ImportReport:
-    """Apply the entries `read_manifest` checked."""
+                   now: datetime | None = None, claims: ClaimsPlan | None = None) -> ImportReport:
+    """Apply the entries `read_manifest` checked; with `claims`, evaluate them once the entries are recorded."""
     now = now or datetime.now(timezone.utc)
     with reading(factory) as session:
         pending, skipped = _pending(session, manifest, entries)
@@ -275,7 +278,7 @@ def import_entries(factory: sessionmaker[Session], manifest: Path, entries: list
     latest_applied: list[datetime] = []
     # Entries are stored one transaction each: whatever was applied is a finished run.
     with recorded_run(factory, RunKind.IMPORT, pending[0].at,
-                      end=lambda: max(latest_applied, default=pending[0].at)) as run_id:
+                      end=lambda: max(latest_applied, default=pending[0].at), claims=claims) as run_id:
         for group in per_source.values():
             before = len(applied)
             refused = _apply_source(factory, run_id, group, policy, max_bytes, applied)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.vocabulary import ChangeKind
 from ingest.changes import change_facts
+from ingest.claims import ClaimsPlan
 from ingest.runs import recorded_run
 from storage.db import transaction
 from storage.models import Change, SourceRow
@@ -102,7 +103,7 @@ def _reanalyse_source(session: Session, source_id: str, since: datetime | None, 
 
 
 def reanalyse(factory: sessionmaker[Session], at: datetime, only: Sequence[str] = (),
-              since: datetime | None = None) -> ReanalyseReport:
+              since: datetime | None = None, claims: ClaimsPlan | None = None) -> ReanalyseReport:
     """Analyse the stored changes of the sources named in `only` (all when empty), detected at or after
     `since`, with the current rules; one transaction per source."""
     with transaction(factory) as session:
@@ -110,7 +111,7 @@ def reanalyse(factory: sessionmaker[Session], at: datetime, only: Sequence[str] 
             get_source(session, source_id)
         source_ids = list(only) or list(session.scalars(
             select(Change.source_id).distinct().order_by(Change.source_id)))
-    with recorded_run(factory, RunKind.REANALYSE, at) as run_id:
+    with recorded_run(factory, RunKind.REANALYSE, at, claims=claims) as run_id:
         report = ReanalyseReport(run_id)
         for source_id in source_ids:
             with transaction(factory) as session:

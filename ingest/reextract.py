@@ -23,6 +23,7 @@ from typing import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.claims import ClaimsPlan
 from ingest.declarations import Source
 from ingest.judge import GuardPolicy, judge
 from ingest.record import record_text
@@ -85,9 +86,9 @@ def _reextract_one(session: Session, source: Source, run_id: int, at: datetime,
 
 
 def reextract(factory: sessionmaker[Session], sources: Sequence[Source], at: datetime,
-              policy: GuardPolicy = GuardPolicy()) -> list[SourceResult]:
+              policy: GuardPolicy = GuardPolicy(), claims: ClaimsPlan | None = None) -> list[SourceResult]:
     results: list[SourceResult] = []
-    with recorded_run(factory, RunKind.REEXTRACT, at) as run_id:
+    with recorded_run(factory, RunKind.REEXTRACT, at, claims=claims) as run_id:
         for source in sources:
             with transaction(factory) as session:
                 results.append(_reextract_one(session, source, run_id, at, policy))

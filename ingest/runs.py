@@ -3,6 +3,11 @@
 A run is started (after marking runs left behind by dead processes as
 aborted) in its own transaction, each source is recorded in its own, and the
 run is finished with its counts whatever happened in between.
+
+With a ``ClaimsPlan``, claims are evaluated (``ingest.claims``) before the
+run starts (the claims files synchronised, anything left unevaluated caught
+up: a bad claims file stops the command before it records anything) and
+once more after it ends, in their own transaction, on what the run recorded.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.claims import ClaimsPlan, evaluate_claims
 from storage.db import transaction
 from storage.models import Run
 from storage.record import abort_stale_runs, finish_run, start_run
@@ -26,7 +32,10 @@ def abort_stale(factory: sessionmaker[Session], at: datetime) -> int:
 
 
 def begin_run(factory: sessionmaker[Session], kind: RunKind, at: datetime,
-              say: Callable[[str], None] | None = None, worker_id: int | None = None) -> int:
+              say: Callable[[str], None] | None = None, claims: ClaimsPlan | None = None,
+              worker_id: int | None = None) -> int:
+    if claims is not None:
+        evaluate_claims(factory, claims, at)
     with transaction(factory) as session:
         aborted = abort_stale_runs(session, at)
         if aborted and say is not None:
@@ -34,17 +43,23 @@ def begin_run(factory: sessionmaker[Session], kind: RunKind, at: datetime,
         return start_run(session, kind, at, worker_id).id
 
 
-def end_run(factory: sessionmaker[Session], run_id: int, at: datetime) -> Run:
+def end_run(factory: sessionmaker[Session], run_id: int, at: datetime, claims: ClaimsPlan | None = None) -> Run:
     with transaction(factory) as session:
-        return finish_run(session, run_id, at)
+        run = finish_run(session, run_id, at)
+    if claims is not None:
+        evaluate_claims(factory, claims, at, run_id)
+    return run
 
 
 @contextmanager
 def recorded_run(factory: sessionmaker[Session], kind: RunKind, at: datetime,
-                 end: Callable[[], datetime] | None = None) -> Iterator[int]:
-    """A run around the block; it is finished (at `end()`, else `at`) however the block ends."""
-    run_id = begin_run(factory, kind, at)
+                 end: Callable[[], datetime] | None = None, claims: ClaimsPlan | None = None) -> Iterator[int]:
+    """A run around the block; it is finished (at `end()`, else `at`) however the block ends, and its
+    claims evaluated when it ended normally."""
+    run_id = begin_run(factory, kind, at, claims=claims)
+    completed = False
     try:
         yield run_id
+        completed = True
     finally:
-        end_run(factory, run_id, end() if end is not None else at)
+        end_run(factory, run_id, end() if end is not None else at, claims if completed else None)

@@ -16,16 +16,16 @@ from typing import Callable, Sequence
 from sqlalchemy.exc import DBAPIError
 
 from analysis.errors import UserInputError
-from policywatch.commands import (articles, check, classify, crawl, demo, extract, importing, news, reading, rederive,
-                                  report, review, run, sources, worker)
+from policywatch.commands import (articles, check, claims, classify, crawl, demo, extract, importing, news, reading,
+                                  rederive, report, review, run, sources, worker)
 from policywatch.commands.context import Context, ExitStatus
 from policywatch.config import load_settings
 from policywatch.terminal import safe
 from storage.db import database_problem, is_database_problem
 
 # In the order `policywatch --help` lists them.
-COMMAND_MODULES = (crawl, extract, importing, sources, reading, review, news, articles, classify, check, rederive,
-                   report, run, worker, demo)
+COMMAND_MODULES = (crawl, extract, importing, sources, reading, review, claims, news, articles, classify, check,
+                   rederive, report, run, worker, demo)
 
 Command = Callable[[Context, argparse.Namespace], int]
 
@@ -37,6 +37,8 @@ def _global_options(parser: argparse.ArgumentParser, default: object = None) -> 
                         help="declarations file or directory (default: the bundled sources/)")
     parser.add_argument("--news", default=default,
                         help="news declarations file or directory (default: the bundled news/)")
+    parser.add_argument("--claims", default=default,
+                        help="claims file or directory (default: the bundled claims/)")
     parser.add_argument("--config", default=default,
                         help="settings file (TOML; default: ./policywatch.toml when present)")
     parser.add_argument("-q", "--quiet", action="store_true", default=default or False,
@@ -65,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _context(args: argparse.Namespace) -> Context:
-    settings = load_settings({"db": args.db, "sources": args.sources, "news": args.news},
+    settings = load_settings({"db": args.db, "sources": args.sources, "news": args.news, "claims": args.claims},
                              config_file=Path(args.config) if args.config else None)
     return Context(settings, quiet=args.quiet, verbose=args.verbose)
 

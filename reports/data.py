@@ -19,6 +19,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from reports.claim_links import ClaimMark
 from storage.fleet import WorkerShare, night_shares
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
 from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
@@ -136,6 +137,7 @@ class SourceInfo(SourceFields):
     versions: tuple[VersionInfo, ...] = ()
     changes: tuple[ChangeInfo, ...] = ()  # oldest first
     pending: HeldCapture | None = None  # a capture waiting for a later fetch to confirm it
+    claims: tuple[ClaimMark, ...] = ()  # the claims its versions and changes bear on (reports.claims_site)
 
     @property
     def last_changed(self) -> datetime | None:

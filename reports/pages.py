@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 from analysis.diff import Diff, diff_texts, count_words
 from reports import urls
+from reports.claim_links import change_links, version_links
 from reports.data import ChangeInfo, Health, Record, SnapshotInfo, SourceInfo, VersionInfo
 from reports.diffview import inline_view, side_by_side
 from storage.models import SourceFields
@@ -200,6 +201,7 @@ def version_pages(source: SourceInfo) -> list[Page]:
             if version.number - 1 in numbers else None,
             "next_href": urls.relative(path, urls.version_page(source.id, version.number + 1))
             if version.number + 1 in numbers else None,
+            "claims": version_links(source.claims, path, version.number),
         }
         pages.append(Page(path, "version.html", context, (version.number,), "version"))
     return pages
@@ -238,6 +240,7 @@ def change_pages(source: SourceInfo, base_url: str) -> list[Page]:
             "prev_href": urls.relative(path, urls.change_page(changes[index - 1].id)) if index > 0 else None,
             "next_href": urls.relative(path, urls.change_page(changes[index + 1].id)) if index + 1 < len(changes) else None,
             "permalink": base_url + path,
+            "claims": change_links(source.claims, path, change.to_number),
         }
         pages.append(Page(path, "change.html", context, (change.from_number, change.to_number), "change"))
     return pages

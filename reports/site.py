@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reports import pages, urls
 from reports.coverage import write_coverage
+from reports.claims_site import load_claims_site, with_claim_marks, write_claims
 from reports.data import load_record
 from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
 from reports.news_data import load_coverage
@@ -28,7 +29,7 @@ from reports.render import STATIC, code_fingerprint, render
 from reports.sourcefiles import write_raw, write_source
 from storage.db import reading
 
-STATIC_FILES = ("site.css", "compare.js", "coverage.js")
+STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
     # One read snapshot: a crawl recording meanwhile is seen whole or not at all.
     with reading(factory) as session:
         record = load_record(session, failing_after=failing_after)
+        claims = load_claims_site(session, record, failing_after)
+        record = with_claim_marks(record, claims)
         excerpts = Excerpts(session)
         _static(writer)
         count = workers if workers is not None else default_workers(len(record.sources), writer.everything_stale)
@@ -86,6 +89,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
             for source in record.sources:
                 write_source(session, writer, source, base, excerpts)
         write_site_feeds(writer, record.sources, record.changes, base, excerpts)
+        write_claims(session, writer, record, claims, base)
         write_health_feed(writer, record.sources, health_events(session, failing_after), base)
         write_coverage(writer, load_coverage(session), base)
         for sha in pages.refused_pages(record):

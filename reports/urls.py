@@ -88,6 +88,27 @@ def source_feed(source_id: str, fmt: str) -> str:
     return f"feeds/sources/{source_dir(source_id)}.{fmt}"
 
 
+def claims_index() -> str:
+    return "claims/index.html"
+
+
+def claim_page(claim_id: str) -> str:
+    """`openai/chat-history-can-be-turned-off` → `claims/openai/chat-history-can-be-turned-off.html`."""
+    return f"claims/{source_dir(claim_id)}.html"
+
+
+def claim_json(claim_id: str) -> str:
+    return f"claims/{source_dir(claim_id)}.json"
+
+
+def claims_feed(fmt: str) -> str:
+    return f"feeds/claims.{fmt}"
+
+
+def claim_feed(claim_id: str, fmt: str) -> str:
+    return f"feeds/claims/{source_dir(claim_id)}.{fmt}"
+
+
 def relative(from_page: str, to_path: str) -> str:
     """A link from one page to another that works from file:// as well as from any web server."""
     return root_of(from_page) + to_path
@@ -108,6 +129,11 @@ def health_tag(source_id: str, kind: str, since: str) -> str:
 
 def article_tag(article_id: str) -> str:
     return f"{TAG_AUTHORITY}article/{article_id}"
+
+
+def claim_event_tag(claim_id: str, status: str, since: str, source_id: str | None, version: int | None) -> str:
+    """A status event's id: the same status caused by the same version of the same source is the same entry."""
+    return f"{TAG_AUTHORITY}claim/{claim_id}/{status}/{since}/{source_id or '-'}/{version if version is not None else '-'}"
 
 
 def feed_tag(name: str) -> str:

@@ -156,5 +156,29 @@ class HealthEventKind(StrEnum):
     RECOVERED = "recovered"
 
 
+class TrackingKind(StrEnum):
+    """A change in what is tracked of a source, as opposed to what the vendor wrote (``tracking_changes``)."""
+
+    DECLARATION_CHANGED = "declaration_changed"  # URLs, selectors or language: `version` was the first under it
+    UNDECLARED = "undeclared"  # the source left the declarations
+    REDECLARED = "redeclared"  # and came back
+
+
+class RevisionReason(StrEnum):
+    """Why a claim's whole history was evaluated again (``claim_revisions``)."""
+
+    DECLARED = "declared"  # the claim is new to the record
+    DECLARATION_CHANGED = "declaration_changed"  # its matchers, scope or require_all changed
+    ENGINE_CHANGED = "engine_changed"  # the matching code or the flagger's rules changed
+    REQUESTED = "requested"  # `policywatch claims evaluate --full`
+
+
+class EvaluationKind(StrEnum):
+    """What a claims evaluation step did (``claim_evaluations``)."""
+
+    INCREMENTAL = "incremental"  # the outcomes recorded since the last step
+    HISTORY = "history"  # and some claims' whole histories, after their declarations changed
+
+
 # The runs whose outcomes say something about a source's health and last check.
 CHECKING_RUN_KINDS: tuple[RunKind, ...] = tuple(kind for kind in RunKind if kind.looks_at_sources)

@@ -45,6 +45,23 @@ def test_demo_shows_histories_and_the_retention_diff(demo: tuple[subprocess.Comp
     assert "retention: 30 days → 90 days" in retention[0].content[0].value
     change_pages = [p.read_text(encoding="utf-8") for p in (site / "changes").glob("*.html")]
     assert any("retention: 30 days → 90 days" in page for page in change_pages)
+    claims_at = text.index("=== claims about Nimbus AI")
+    assert claims_at > text.index("{+90+}"), "the claims come after the diff"
+    claims = text[claims_at:]
+    weakened = ("claims: nimbus/temporary-chats-deleted-after-30-days: supported → weakened "
+                "(nimbus/help-chat-retention v2, 2026-01-03T06:00:00Z)\n"
+                "  was: “We keep a copy for up to 30 days to monitor for abuse, then delete it.”\n")
+    assert weakened in claims
+    assert "nimbus/temporary-chats-deleted-after-30-days  (Nimbus AI; retention, controls)\n" \
+           "  weakened since 2026-01-03T06:00:00Z\n" in claims
+    assert claims.count("  supported since 2026-01-01T06:00:00Z\n") == 3, "the other claims stay supported"
+    feed = feedparser.parse((site / "feeds" / "claims.atom").read_bytes())
+    assert not feed.bozo
+    assert [e.id for e in feed.entries] == [
+        "tag:policywatch,2026:claim/nimbus/temporary-chats-deleted-after-30-days/weakened/20260103T060000Z/"
+        "nimbus/help-chat-retention/2"], "exactly the weakening, announced once"
+    page = (site / "claims" / "nimbus" / "temporary-chats-deleted-after-30-days.html").read_text(encoding="utf-8")
+    assert "<mark>We keep a copy for up to 90 days</mark>" in page
 
 
 def test_demo_reads_the_press_after_the_policies(demo: tuple[subprocess.CompletedProcess[str], Path]) -> None:

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ingest.news.declarations import BUNDLED_DIR, NewsDeclarationError, NewsKind, OutletType, load_news, select_news
-from ingest.news.safeyaml import YamlLimitError, load_bounded
+from ingest.safeyaml import YamlLimitError, load_bounded
 from news_support import NEWS_DATA
 
 ERRORS = yaml.safe_load((NEWS_DATA / "declarations" / "errors.yaml").read_text(encoding="utf-8"))["cases"]

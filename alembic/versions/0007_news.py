@@ -2,7 +2,7 @@
 syndication clusters.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-30
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from storage.models import UTCDateTime
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 import datetime as dt
 from typing import Any
+from collections.abc import Mapping
 
-from analysis.claims.expect import Expect
+from analysis.claims.expect import Expect, parse_expect
 from analysis.claims.vocabulary import Role
 from analysis.rules import Condition
 from analysis.vocabulary import FlagCategory
@@ -60,6 +61,14 @@ class Matcher:
     ref: str | None = None
     note: str = ""
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Matcher:
+        """The matcher as recorded by ``to_json``, without compiled conditions: it shows, it cannot match."""
+        spec = {lang: {k: tuple(v) for k, v in conditions.items()} for lang, conditions in data["languages"].items()}
+        return cls(id=data["id"], role=Role(data["role"]), conditions={}, spec=spec,
+                   expect=parse_expect(data["expect"]) if data.get("expect") else None, ref=data.get("ref"),
+                   note=data.get("note", ""))
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "role": str(self.role),
                                "languages": {lang: {k: list(v) for k, v in spec.items()}
@@ -78,6 +87,10 @@ class FirstAppearance:
     url: str
     date: dt.date
     title: str = ""
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FirstAppearance:
+        return cls(url=data["url"], date=dt.date.fromisoformat(data["date"]), title=data.get("title", ""))
 
     def to_json(self) -> dict[str, Any]:
         return {"url": self.url, "date": self.date.isoformat(), "title": self.title}
@@ -136,6 +149,26 @@ class Claim:
             "matchers": [m.to_json() for m in self.matchers],
             "require_all": {str(role): [sorted(g) for g in groups] for role, groups in sorted(self.require_all.items())},
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], declared_in: str = "") -> Claim:
+        """A claim as recorded by ``to_json`` (pages, the record's own copy of a declaration).
+
+        Its matchers keep their declared patterns but are not compiled, so it
+        shows, scopes and fingerprints like the declared claim but matches
+        nothing; ``ingest.claims_declarations`` compiles claims to evaluate them.
+        """
+        first = data.get("first_appearance")
+        return cls(
+            id=data["id"], vendor=data["vendor"], statement=dict(data["statement"]),
+            matchers=tuple(Matcher.from_json(m) for m in data["matchers"]),
+            topics=tuple(FlagCategory(t) for t in data.get("topics", ())), said_by=data.get("said_by", ""),
+            first_appearance=None if not first else FirstAppearance.from_json(first),
+            scope=tuple(data.get("scope", ())),
+            require_all={Role(role): tuple(frozenset(g) for g in groups)
+                         for role, groups in data.get("require_all", {}).items()},
+            note=data.get("note", ""), declared_in=declared_in,
+        )
 
     @cached_property
     def fingerprint(self) -> str:

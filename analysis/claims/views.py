@@ -114,9 +114,12 @@ def describe(claim: Claim, timeline: Sequence[StatusEvent], intervals: Iterable[
         if (iv.role is Role.SUPPORTS and iv.end is not None and iv.end.reason is EndReason.REWORDED
                 and iv.end.successor and (at is None or iv.end.at <= at)):
             successors.append(Successor(iv.end.successor, iv.source_id, iv.end.at, "alignment", iv.sentence))
+    # A sentence that is itself current evidence (a rewording that weakened the claim) is shown as evidence.
+    evidence_now = {iv.sentence for iv in evidence if current(iv)}
     unique: dict[str, Successor] = {}
     for s in sorted(successors, key=lambda s: s.since):
-        unique.setdefault(s.sentence, s)
+        if s.sentence not in evidence_now:
+            unique.setdefault(s.sentence, s)
     failing = failing or {}
     unconfirmed = tuple(sorted({(iv.source_id, failing[iv.source_id]) for iv in evidence
                                 if current(iv) and iv.source_id in failing}))

@@ -21,13 +21,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
-import yaml
 
 import news as _bundled
 from analysis.relevance import RelevanceRuleError, RelevanceRules, compile_rules
-from ingest.declarations import DeclarationError
+from ingest.declarations import DeclarationError, read_declarations
 from ingest.news.markers import MarkerError, Markers, compile_markers
-from ingest.news.safeyaml import YamlLimitError, load_bounded
 
 BUNDLED_DIR = Path(_bundled.__file__).resolve().parent
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
@@ -81,18 +79,7 @@ class NewsConfig:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise NewsDeclarationError(path, f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise NewsDeclarationError(path, f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    try:
-        data = load_bounded(text)
-    except YamlLimitError as exc:
-        raise NewsDeclarationError(path, f"refused: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise NewsDeclarationError(path, f"not valid YAML: {exc}") from None
+    data = read_declarations(path, NewsDeclarationError)
     if data is None:
         return {}
     if not isinstance(data, dict):

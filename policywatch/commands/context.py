@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import UserInputError
+from ingest.claims import ClaimsPlan
 from ingest.declarations import Source, load_sources
 from ingest.judge import GuardPolicy
 from ingest.news.declarations import NewsConfig, load_news
@@ -91,6 +92,11 @@ class Context:
 
     def news(self) -> NewsConfig:
         return load_news(self.settings.news)
+
+    def claims_plan(self, sources: dict[str, Source] | None = None) -> ClaimsPlan:
+        """The claims every recording command evaluates, against the declared sources."""
+        return ClaimsPlan(self.settings.claims, sources if sources is not None else self.sources(),
+                          self.settings.claim_time_limit)
 
     def missing_database(self) -> str | None:
         """The SQLite file the configuration names, when it does not exist yet."""

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timezone
 from typing import Sequence
 
+from sqlalchemy.exc import DBAPIError
+
 from crawler.runner import CrawlPlan, CrawlResult, run_crawls
+from ingest.claims import evaluate_claims
 from ingest.declarations import select_sources
+from policywatch.commands.claims import print_claims, print_run_claims
 from policywatch.commands.context import AddCommand, Context, ExitStatus, now_argument, outcome_status
 from policywatch.summary import failure_lines, held_lines, run_line
-from storage.db import reading
+from storage.db import DatabaseError, database_problem, is_database_problem, reading
 from storage.models import Run
 
 
@@ -34,12 +39,27 @@ def report_runs(ctx: Context, results: Sequence[CrawlResult]) -> ExitStatus:
     return worst
 
 
+def prepare_claims(ctx: Context, now: datetime | None) -> None:
+    """Claims files read and synchronised before the crawler starts: their errors stop the command first."""
+    claims = ctx.claims_plan()
+    evaluate_claims(ctx.factory(), claims, now or datetime.now(timezone.utc))
+    print_claims(ctx, claims.reports)
+
+
 def crawl(ctx: Context, args: argparse.Namespace) -> int:
     select_sources(ctx.sources(), args.only)
     ctx.engine()  # schema errors surface before the crawl starts
+    try:
+        prepare_claims(ctx, args.now)
+    except DBAPIError as exc:  # locked or full before anything was fetched: said as the crawler says it
+        if not is_database_problem(exc):
+            raise
+        raise DatabaseError(f"nothing was crawled: {database_problem(exc, ctx.settings.lock_timeout)}") from None
     extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING"}
     results = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(only=args.only or (), now=args.now)], extra)
-    return report_runs(ctx, results)
+    status = report_runs(ctx, results)
+    print_run_claims(ctx, [r.run_id for r in results])
+    return status
 
 
 def register(add: AddCommand) -> None:

@@ -13,6 +13,11 @@ retention change in English, its syndicated copy, and a French article that
 gets a figure wrong; day 4 the French article's corrected edition, and a
 German article repeating that temporary chats are deleted after 30 days —
 which the vendor stopped saying on day 3.
+
+The vendor also gets claims (policywatch/demo_pages/claims.yaml, copied
+beside the declarations): the third edition weakens "temporary chats are
+deleted after 30 days", which the terminal shows after the diff and the
+claims feed announces.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import yaml
 from crawler.runner import CrawlPlan, news_plan, run_crawls
 from ingest.news.declarations import BUNDLED_DIR as BUNDLED_NEWS
 from policywatch.commands.articles import article_line, print_article
+from policywatch.commands.claims import list_claims, print_run_claims
 from policywatch.commands.context import AddCommand, Context
 from policywatch.commands.crawl import report_runs
 from policywatch.commands.news import report_news_runs
@@ -49,6 +55,7 @@ ROUTES = {"/legal/privacy": "privacy.html", "/help/articles/42-chat-retention": 
 RETENTION_SOURCE = "nimbus/help-chat-retention"
 CORRECTED_STORY = "/privacy-desk/fr/2026/01/03/nimbus-ai-conversations-temporaires"
 DEMO_VENDOR = {"vendor": "Nimbus AI", "patterns": [r"\bNimbus(?: AI)?\b"]}
+CLAIM = "nimbus/temporary-chats-deleted-after-30-days"
 
 
 def edition_routes(number: int) -> dict[str, Page]:
@@ -109,6 +116,12 @@ def write_declarations(directory: Path, base_url: str) -> Path:
     return path
 
 
+def write_claims(directory: Path) -> Path:
+    path = directory / "claims.yaml"
+    path.write_bytes((PAGES / "claims.yaml").read_bytes())
+    return path
+
+
 def run_demo(ctx: Context, directory: Path) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     db = directory / "policywatch.db"
@@ -117,7 +130,8 @@ def run_demo(ctx: Context, directory: Path) -> int:
     with LocalServer() as server:
         declarations = write_declarations(directory, server.base_url)
         news = write_news_declarations(directory, server.base_url)
-        demo = Context(replace(ctx.settings, db=str(db), sources=declarations, news=news,
+        claims = write_claims(directory)
+        demo = Context(replace(ctx.settings, db=str(db), sources=declarations, news=news, claims=claims,
                                allow_private_addresses=True, autothrottle=False, retry_times=1, backoff_base=0.1),
                        out=ctx.out)
         plans = []
@@ -140,6 +154,9 @@ def run_demo(ctx: Context, directory: Path) -> int:
             print_history(demo, source_id)
         demo.say(f"\n=== the retention change ({RETENTION_SOURCE}, word diff)")
         status = max(status, print_diff(demo, RETENTION_SOURCE))
+        demo.say(f"\n=== claims about Nimbus AI ({claims})")
+        print_run_claims(demo, [r.run_id for r in results])
+        status = max(status, list_claims(demo, argparse.Namespace(id=None, status=None, json=False)))
         demo.say("\n=== the press, read after the policies each night")
         status = max(status, report_news_runs(demo, results[1::2]))
         demo.say("\n=== the coverage found (`policywatch articles`)")
@@ -155,7 +172,9 @@ def run_demo(ctx: Context, directory: Path) -> int:
         print_build(demo, build_report(demo, site), site)
         demo.say(f"\nThe record is in {db}. Try also (from this folder, after `make demo`):\n"
                  f"  .venv/bin/policywatch --db {db} --sources {declarations} changes\n"
-                 f"  .venv/bin/policywatch --db {db} articles --language de")
+                 f"  .venv/bin/policywatch --db {db} articles --language de\n"
+                 f"  .venv/bin/policywatch --db {db} --sources {declarations} --claims {claims} "
+                 f"claims show {CLAIM}")
     finally:
         demo.close()
     return status

@@ -82,7 +82,7 @@ def distributed_crawls(ctx: Context, args: argparse.Namespace, plans: Sequence[C
     deadline = datetime.now(timezone.utc) + args.deadline
 
     async def night() -> tuple[NightResult, list[CrawlResult]]:
-        result = await coordinate(worker, sources, deadline, plans[0].now, say=say)
+        result = await coordinate(worker, sources, deadline, plans[0].now, claims=ctx.claims_plan(), say=say)
         results = [CrawlResult(result.run_id)]
         for plan in plans[1:]:
             results.append(await crawl_in_running_reactor(ctx.settings.crawl_options(), plan, crawl_settings))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ingest.importer import import_entries, read_manifest
 from policywatch.commands.context import AddCommand, Context, ExitStatus, outcome_status
+from policywatch.commands.claims import print_claims
 from storage.vocabulary import Outcome
 
 
@@ -17,8 +18,9 @@ def import_command(ctx: Context, args: argparse.Namespace) -> int:
     manifest = Path(args.manifest)
     entries, duplicates = read_manifest(manifest, sources, allow_outside=args.allow_outside,
                                         max_bytes=ctx.settings.download_maxsize)
+    claims = ctx.claims_plan(sources)
     report = import_entries(ctx.factory(), manifest, entries, ctx.guard_policy(), duplicates=duplicates,
-                            max_bytes=ctx.settings.download_maxsize)
+                            max_bytes=ctx.settings.download_maxsize, claims=claims)
     counts = Counter(result.outcome for result in report.applied)
     for result in report.applied:
         if result.failure:
@@ -32,6 +34,7 @@ def import_command(ctx: Context, args: argparse.Namespace) -> int:
     ctx.say(f"imported {applied} entr{'y' if applied == 1 else 'ies'} "
             f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'nothing new'}), "
             f"{report.skipped} already recorded{repeated}")
+    print_claims(ctx, claims.reports)
     if report.not_applied:
         return ExitStatus.FAILURES
     return outcome_status(applied, counts.get(Outcome.FAILED, 0)) if applied else ExitStatus.OK

@@ -12,13 +12,16 @@ from ingest.declarations import select_sources
 from ingest.reanalyse import reanalyse as reanalyse_changes
 from ingest.reextract import NOTHING_STORED, reextract as reextract_sources
 from policywatch.commands.context import AddCommand, Context, ExitStatus, now_argument, outcome_status, time_argument
+from policywatch.commands.claims import print_claims
 from storage.vocabulary import Outcome
 
 
 def reextract(ctx: Context, args: argparse.Namespace) -> int:
-    sources = select_sources(ctx.sources(), args.only)
+    declared = ctx.sources()
+    sources = select_sources(declared, args.only)
+    claims = ctx.claims_plan(declared)
     results = reextract_sources(ctx.factory(must_exist=True), sources, args.now or datetime.now(timezone.utc),
-                                ctx.guard_policy())
+                                ctx.guard_policy(), claims)
     for result in results:
         if result.failure is not None:
             ctx.say(f"{result.source_id}: failed: {result.failure.kind}: {result.failure.detail}")
@@ -32,12 +35,14 @@ def reextract(ctx: Context, args: argparse.Namespace) -> int:
     never = len(results) - len(judged)
     ctx.say(f"re-extracted {len(judged)} source(s): {changed} new version(s), {failed} failure(s)"
             + (f"; {never} with nothing stored to judge again" if never else ""))
+    print_claims(ctx, claims.reports)
     return outcome_status(len(judged), failed) if judged else ExitStatus.OK
 
 
 def reanalyse(ctx: Context, args: argparse.Namespace) -> int:
+    claims = ctx.claims_plan()
     report = reanalyse_changes(ctx.factory(must_exist=True), args.now or datetime.now(timezone.utc),
-                               args.only or (), args.since)
+                               args.only or (), args.since, claims)
     if not ctx.quiet:
         for moved in report.moved:
             what = [f"+{flag}" for flag in moved.gained] + [f"-{flag}" for flag in moved.lost]
@@ -47,6 +52,7 @@ def reanalyse(ctx: Context, args: argparse.Namespace) -> int:
                 what.append(f"kind {moved.old_kind} → {moved.new_kind}")
             ctx.say(f"  {moved.source_id} v{moved.to_number}: {', '.join(what) or 'new summary or evidence'}")
     ctx.say(report.describe() + " (not announced)")
+    print_claims(ctx, claims.reports)
     return ExitStatus.OK
 
 

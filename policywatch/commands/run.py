@@ -30,6 +30,8 @@ from policywatch.commands.context import AddCommand, Context, ExitStatus, UserEr
 from policywatch.commands.distributed import (DEFAULT_DEADLINE, add_worker_options, distributed_crawls,
                                               duration_argument, require_postgresql, shares_line)
 from policywatch.commands.news import report_news_runs
+from policywatch.commands.claims import print_run_claims
+from policywatch.commands.crawl import prepare_claims
 from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
 from policywatch.summary import nightly_line
 from policywatch.terminal import safe
@@ -154,6 +156,7 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
         raise UserError(f"no sources are declared in {ctx.settings.sources}")
     ctx.news()  # broken news declarations stop the run before anything is fetched
     factory = ctx.factory()
+    prepare_claims(ctx, args.now)
     plans = [CrawlPlan(now=args.now)]
     if _news_due(ctx, args.now or datetime.now(timezone.utc)):
         plans.append(news_plan(now=args.now))
@@ -190,6 +193,7 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
         log.write(line)
         ctx.say(line if quiet else f"  {line}")
     status = outcome_status(checked, failures)
+    print_run_claims(ctx, [crawled.run_id])
     if len(results) > 1:
         status = max(status, report_news_runs(ctx, results[1:], quiet=quiet, log=log.write))
     return status

@@ -1,13 +1,13 @@
 """Distributed nights: the workers, each domain's job, and who recorded which outcome.
 
-Revision ID: 0011
+Revision ID: 0012
 Revises: 0008
 Create Date: 2026-12-10
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0011"
+revision = "0012"
 down_revision = "0008"
 branch_labels = None
 depends_on = None

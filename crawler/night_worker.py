@@ -13,6 +13,12 @@ fetching costs.
 The worker registers in the record (`workers`) and beats there as it does
 in procrastinate's own table; it hands the jobs of workers that stopped
 beating to others (procrastinate finds them, nobody else retries them).
+Heartbeats share the event loop with the crawls, so whatever blocks that
+loop for long is done before the worker takes its first job: every crawl
+component is imported when the worker is made (a first import takes seconds
+on a busy host). A job handed back to the queue while this process still
+runs an earlier attempt of it waits for that attempt to end here, so one
+process never fetches a domain twice at once.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
+from scrapy.utils.misc import load_object
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.queue import TASK, JobArgs, MAX_ATTEMPTS, make_app, retry_stalled, retry_strategy
@@ -45,6 +52,8 @@ T = TypeVar("T")
 JOB_SOURCES = "POLICYWATCH_JOB_SOURCES"
 # How long a stopping worker lets its running jobs finish before handing them back to the queue.
 GRACEFUL_STOP_SECONDS = 10.0
+# The settings naming the components a crawl loads (imported when a worker is made).
+PRELOADED = ("DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "ITEM_PIPELINES", "EXTENSIONS", "DOWNLOAD_HANDLERS")
 
 
 def utcnow() -> datetime:
@@ -110,6 +119,16 @@ class NightWorker:
         self.app.task(name=TASK, pass_context=True, retry=retry_strategy(spec.heartbeat))(self._task)
         self.worker_id: int | None = None
         self.jobs_done = 0
+        # Night job id → (held while an attempt of it runs here, attempts here holding or awaiting it).
+        self._attempts: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._preload()
+
+    def _preload(self) -> None:
+        crawler = make_crawler(self.options, CrawlPlan(spider=NightJobSpider), self.crawl_settings)
+        for key in PRELOADED:
+            for path, value in crawler.settings.getwithbase(key).items():
+                if value is not None:
+                    load_object(path if key != "DOWNLOAD_HANDLERS" else value)
 
     # The record ------------------------------------------------------------------------------------------
 
@@ -145,6 +164,19 @@ class NightWorker:
         return await self.run_job(JobArgs.from_kwargs(kwargs))
 
     async def run_job(self, args: JobArgs) -> str:
+        lock, waiting = self._attempts.get(args.job_id, (asyncio.Lock(), 0))
+        self._attempts[args.job_id] = (lock, waiting + 1)
+        try:
+            async with lock:
+                return await self._run_job(args)
+        finally:
+            lock, waiting = self._attempts[args.job_id]
+            if waiting == 1:
+                del self._attempts[args.job_id]
+            else:
+                self._attempts[args.job_id] = (lock, waiting - 1)
+
+    async def _run_job(self, args: JobArgs) -> str:
         assert self.worker_id is not None
         with transaction(self.factory) as session:
             lease = claim_job(session, args.job_id, self.worker_id, utcnow())

@@ -4,7 +4,8 @@
 every request with the worker that sent it (each process has its own contact
 URL, so its own user agent). Three nights: the first with one worker killed
 (-9) in the middle of a domain; the second with changed wording; the third
-with nothing changed.
+with nothing changed. Two claims follow some of the pages: the distributed
+night evaluates them as the single process does.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy import create_engine, select, text
 from conftest import NO_NEWS, REPO
 from policywatch.localserver import LocalServer, Page, Served
 from storage.db import make_engine, session_factory
+from storage.claims_models import ClaimEventRow, ClaimEvidenceRow, ClaimStateRow
 from storage.models import Change, FetchOutcome, NightJob, Version, Worker
 from storage.vocabulary import JobStatus, Outcome
 
@@ -78,6 +80,25 @@ class Site:
         return {server.base_url: list(server.served) for server in self.servers}
 
 
+CLAIMS = [
+    {"id": "testco/temporary-chats-30-days", "vendor": "Testco", "statement": {"en": "Testco keeps temporary chats "
+     "for 30 days."}, "scope": ["h00/doc0", "h03/doc0"],
+     "evidence": {"supports": [{"id": "kept-30-days", "expect": {"max_days": 30},
+                                "en": {"patterns": [r"\bkeep temporary chats for\b(?:\W+\w+){0,3}?\W+days\b"]}}]}},
+    {"id": "testco/no-training", "vendor": "Testco", "statement": {"en": "Testco does not train on chats."},
+     "scope": ["h01/doc1", "h05/doc1"],
+     "evidence": {"supports": [{"id": "does-not-train", "expect": {"polarity": "negated"},
+                                "en": {"patterns": [r"\buse your chats to train\b"]}}]}},
+]
+
+
+def write_claims(path: Path) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump({"claims": CLAIMS}, sort_keys=False), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def site() -> Iterator[Site]:
     site = Site(delay=0.1)
@@ -107,6 +128,7 @@ def databases() -> Iterator[tuple[str, str]]:
 def environment(db: str, sources: Path, who: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
     env.update({"POLICYWATCH_DB": db, "POLICYWATCH_SOURCES": str(sources), "POLICYWATCH_NEWS": str(NO_NEWS),
+                "POLICYWATCH_CLAIMS": str(sources.parent / "claims.yaml"),
                 "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": "true", "POLICYWATCH_AUTOTHROTTLE": "false",
                 "POLICYWATCH_BACKOFF_BASE": "0.05", "POLICYWATCH_CONTACT_URL": f"https://example.org/{who}",
                 "POLICYWATCH_WORKER_HEARTBEAT": "1", "POLICYWATCH_WORKER_STALLED_AFTER": "8"})
@@ -162,8 +184,16 @@ def record(db: str) -> dict[str, object]:
         versions = sorted((v.source_id, v.number, v.sha256, v.first_seen) for v in session.scalars(select(Version)))
         changes = sorted((c.source_id, c.kind, c.words_added, c.words_removed, tuple(c.flags), c.severity, c.summary,
                           c.announced) for c in session.scalars(select(Change)))
+        states = sorted((s.claim_id, s.status, s.since, s.cause) for s in session.scalars(select(ClaimStateRow)))
+        events = sorted((e.claim_id, e.status, e.previous or "", e.since, e.cause, e.source_id or "", e.version or 0,
+                         e.change_kind or "", e.announce, tuple(e.removed), tuple(e.added), e.withdrawn_at is None)
+                        for e in session.scalars(select(ClaimEventRow)))
+        evidence = sorted((e.claim_id, e.matcher_id, e.role, e.source_id, e.sentence, e.first_version, e.first_at,
+                           e.last_version, e.last_at, e.last_confirmed, e.end_reason or "", e.end_version or 0)
+                          for e in session.scalars(select(ClaimEvidenceRow)))
     engine.dispose()
-    return {"versions": versions, "changes": changes}
+    return {"versions": versions, "changes": changes, "claim states": states, "claim events": events,
+            "claim evidence": evidence}
 
 
 def feeds(out: Path) -> dict[str, dict[str, tuple[object, ...]]]:
@@ -184,6 +214,7 @@ def test_a_night_shared_by_workers_matches_one_process(site: Site, databases: tu
                                                        tmp_path: Path) -> None:
     distributed_db, single_db = databases
     sources = site.declarations(tmp_path / "sources.yaml")
+    write_claims(tmp_path / "claims.yaml")
     coordinator_env = environment(distributed_db, sources, "coordinator")
     site.delay = 0.3  # the first night is slow enough to kill a worker in the middle of a domain
     workers = {name: start_worker(name, environment(distributed_db, sources, name), tmp_path)
@@ -243,6 +274,10 @@ def test_a_night_shared_by_workers_matches_one_process(site: Site, databases: tu
 
     distributed, single = record(distributed_db), record(single_db)
     assert distributed == single
+    # Both claims were supported on night one and moved on night two, when every page in their scope changed.
+    assert {c for c, *_ in distributed["claim evidence"]} == {c["id"] for c in CLAIMS}
+    moved = {e[0] for e in distributed["claim events"] if e[3] == DAY + timedelta(days=1)}
+    assert moved == {c["id"] for c in CLAIMS}, distributed["claim events"]
     assert len(distributed["changes"]) == 4 + 3  # hosts 0, 3, 6, 9 (retention) and 1, 5, 9 (training)
     distributed_feeds = feeds(tmp_path / "site-d")
     assert distributed_feeds == feeds(tmp_path / "site-s")

@@ -162,6 +162,8 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
         plans.append(news_plan(now=args.now))
     if args.distributed:
         night, results = distributed_crawls(ctx, args, plans, _crawl_settings(args.log), log.write)
+        log.write(f"night {night.run_id}: {night.jobs} domain job(s) planned and queued in {night.plan_seconds:.2f} s, "
+                  f"closed in {night.close_seconds:.2f} s after the last one ended")
         if night.stopped_early:
             ctx.warn(f"the night ended before every job did ({night.stopped_early}); what was left is not_fetched")
     else:

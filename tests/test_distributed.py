@@ -290,6 +290,11 @@ def test_a_night_shared_by_workers_matches_one_process(site: Site, databases: tu
         assert len(third) == HOSTS * PER_HOST and {o.outcome for o in third} == {Outcome.UNCHANGED}
     engine.dispose()
 
+    # The Runs page says who fetched what each night, and which worker stopped in the middle of a domain.
+    runs_page = (tmp_path / "site-d" / "runs.html").read_text(encoding="utf-8")
+    assert runs_page.count("<h3 id=\"workers-") == 3 and "stopped answering in the middle of a domain" in runs_page
+    assert all(f"<th scope=\"row\">{name}</th>" in runs_page for name in ("coordinator", "w1", "w2", "w3"))
+
     # The report was rendered once a night, by the coordinator only.
     log = (tmp_path / "coordinator.log").read_text(encoding="utf-8")
     assert log.count("] report: ") == 3, log

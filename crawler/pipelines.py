@@ -6,6 +6,11 @@ crawl before anything is fetched (`DATABASE_ERROR` in the stats); a source
 that cannot be written (disk full, I/O error) is listed as not recorded
 (`UNRECORDED`) while the others carry on; a source an import is writing is
 recorded once the import has finished with it.
+
+A crawl of one job of a distributed night (`NIGHT_CLAIM` in the settings)
+records into the night's run, under the job's lease: it neither begins nor
+ends a run nor evaluates claims (the coordinator does both, as this pipeline
+does for a crawl of its own), and stops as soon as the lease is lost.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from analysis.claims import DEFAULT_TIME_LIMIT
 from ingest.claims import ClaimsPlan
 from ingest.declarations import load_sources
 from ingest.judge import GuardPolicy
-from ingest.record import SourceBusy, store_outcome
+from ingest.night import LeaseLost, NightClaim
+from ingest.record import AlreadyRecorded, SourceBusy, store_outcome
 from ingest.results import FetchFailure, SourceResult
 from ingest.runs import begin_run, end_run
 from storage.db import LOCK_TIMEOUT, DatabaseError, database_problem, make_engine, reading, session_factory, upgrade
@@ -41,6 +47,9 @@ log = logging.getLogger(__name__)
 RUN_ID = "policywatch/run_id"
 DATABASE_ERROR = "policywatch/database_error"
 UNRECORDED = "policywatch/unrecorded"  # [(source id, why)] of sources that could not be written
+LEASE_LOST = "policywatch/lease_lost"  # why a job's crawl stopped recording: its job is no longer this worker's
+# The setting that makes a crawl one job of a distributed night: a NightClaim.
+NIGHT_CLAIM = "POLICYWATCH_NIGHT_CLAIM"
 # How long a fetched source waits for an import that is writing the same source.
 SOURCE_WAIT_SECONDS = 600.0
 SOURCE_WAIT_STEP = 0.25
@@ -83,7 +92,9 @@ class StoragePipeline:
         self.results: list[SourceResult] = []
         self.run_id: int | None = None
         self.unrecorded: list[tuple[str, str]] = []
-        self.claims = claims_plan(crawler.settings)
+        self.claim: NightClaim | None = crawler.settings.get(NIGHT_CLAIM)
+        # A job of a distributed night evaluates no claims: its coordinator does, around the night's run.
+        self.claims = claims_plan(crawler.settings) if self.claim is None else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> "StoragePipeline":
@@ -96,10 +107,11 @@ class StoragePipeline:
         self.opened = time.monotonic()
         try:
             self.engine = make_engine(self.db_url, self.lock_timeout)
-            upgrade(self.engine, say=log.info)
+            if self.claim is None:
+                upgrade(self.engine, say=log.info)
             self.factory = session_factory(self.engine)
-            self.run_id = begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning,
-                                    claims=self.claims)
+            self.run_id = (begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning, claims=self.claims)
+                           if self.claim is None else self.claim.run_id)
         except (DBAPIError, DatabaseError) as exc:
             message = database_problem(exc, self.lock_timeout)
             self.crawler.stats.set_value(DATABASE_ERROR, message)
@@ -118,14 +130,17 @@ class StoragePipeline:
         database that cannot be written are the caller's to handle)."""
         assert self.run_id is not None
         try:
-            return store_outcome(self.factory, self.run_id, source, self.now(), pages, failure, self.policy, prepared)
-        except (SourceBusy, DBAPIError):
+            return store_outcome(self.factory, self.run_id, source, self.now(), pages, failure, self.policy, prepared,
+                                 claim=self.claim)
+        except (SourceBusy, DBAPIError, AlreadyRecorded, LeaseLost):
             raise
         except Exception as exc:  # one source's trouble must not stop the others
             log.exception("recording %s failed", source.id)
             try:
                 return store_outcome(self.factory, self.run_id, source, self.now(), [],
-                                     FetchFailure(FailureKind.ERROR, f"{type(exc).__name__}: {exc}"))
+                                     FetchFailure(FailureKind.ERROR, f"{type(exc).__name__}: {exc}"), claim=self.claim)
+            except (AlreadyRecorded, LeaseLost):
+                raise
             except Exception as again:
                 return self._not_recorded(source.id, database_problem(again, self.lock_timeout))
 
@@ -149,8 +164,16 @@ class StoragePipeline:
         if self.run_id is None:
             return item
         source = self.crawler.spider.sources_by_id[item.source_id]
+        if self.crawler.stats.get_value(LEASE_LOST):
+            return item
         try:
             result = await self._store(source, item.pages, item.failure, item.prepared)
+        except AlreadyRecorded as exc:
+            log.info("%s: not recorded again: %s", source.id, exc)
+            return item
+        except LeaseLost as exc:
+            self._lose_lease(str(exc))
+            return item
         except DBAPIError as exc:  # the database, not this source: nothing more can be written for it
             result = self._not_recorded(source.id, database_problem(exc, self.lock_timeout))
         self.results.append(result)
@@ -159,7 +182,19 @@ class StoragePipeline:
         else:
             log.info("%s: %s (version %s)", source.id, result.outcome, result.version_number)
 
+    def _lose_lease(self, why: str) -> None:
+        if self.crawler.stats.get_value(LEASE_LOST):
+            return
+        self.crawler.stats.set_value(LEASE_LOST, why)
+        log.warning("stopping: %s", why)
+        asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="lease_lost"))
+
     def close_spider(self, spider=None) -> None:  # type: ignore[no-untyped-def]
+        if self.claim is not None:
+            # The job's task decides what its unfetched sources become: it knows whether the job goes on elsewhere.
+            if hasattr(self, "engine"):
+                self.engine.dispose()
+            return
         if self.run_id is None:
             if hasattr(self, "engine"):
                 self.engine.dispose()

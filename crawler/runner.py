@@ -60,6 +60,27 @@ def _settings(settings: CrawlOptions, plan: CrawlPlan, extra: dict[str, Any], pr
     return ScrapySettings(values, priority=priority)
 
 
+def _result(crawler: Crawler) -> CrawlResult:
+    problem = crawler.stats.get_value(DATABASE_ERROR)
+    if problem:
+        raise DatabaseError(f"nothing was crawled: {problem}")
+    return CrawlResult(crawler.stats.get_value(RUN_ID), tuple(crawler.stats.get_value(UNRECORDED) or ()))
+
+
+def make_crawler(settings: CrawlOptions, plan: CrawlPlan, extra: dict[str, Any] | None = None) -> Crawler:
+    """A crawler to start inside a reactor that is already running (a worker's, which runs many crawls)."""
+    return Crawler(plan.spider, _settings(settings, plan, extra or {}))
+
+
+async def crawl_in_running_reactor(settings: CrawlOptions, plan: CrawlPlan, extra: dict[str, Any] | None = None
+                                   ) -> CrawlResult:
+    if plan.before is not None:
+        plan.before()
+    crawler = make_crawler(settings, plan, extra)
+    await crawler.crawl_async()
+    return _result(crawler)
+
+
 def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[str, Any] | None = None
                ) -> list[CrawlResult]:
     """Run the crawls in order, all of them within `settings.night_time_limit` seconds (each one is closed when the
@@ -83,11 +104,7 @@ def run_crawls(settings: CrawlOptions, plans: Sequence[CrawlPlan], extra: dict[s
                 crawler = Crawler(plan.spider, _settings(settings, plan, extra,
                                                          time_left=deadline - time.monotonic()))
                 yield process.crawl(crawler)
-                problem = crawler.stats.get_value(DATABASE_ERROR)
-                if problem:
-                    raise DatabaseError(f"nothing was crawled: {problem}")
-                results.append(CrawlResult(crawler.stats.get_value(RUN_ID),
-                                           tuple(crawler.stats.get_value(UNRECORDED) or ())))
+                results.append(_result(crawler))
         except BaseException as exc:
             errors.append(exc)
         finally:

@@ -28,6 +28,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 CONTACT_URL = "https://github.com/policywatch/policywatch"
 NIGHT_TIME_LIMIT = 3 * 3600.0
+MIN_DOWNLOAD_DELAY = 0.01
 
 
 # The ladder at 580 sees responses after decompression (590) and redirects (600), and before the retries
@@ -77,6 +78,9 @@ class CrawlOptions:
     gdelt_interval: float = GDELT_MIN_INTERVAL_SECONDS
     gdelt_api: str = GDELT_API
     lock_timeout: float = LOCK_TIMEOUT
+    # Distributed nights: how often a worker beats, and how long without a beat before its jobs go to others.
+    worker_heartbeat: float = 10.0
+    worker_stalled_after: float = 60.0
     claims: Path = BUNDLED_CLAIMS
     claim_time_limit: float = DEFAULT_TIME_LIMIT
     night_time_limit: float = NIGHT_TIME_LIMIT  # seconds for one command's crawls together (run: policies and news)
@@ -110,7 +114,9 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "ROBOTSTXT_USER_AGENT": "policywatch",
         "CONCURRENT_REQUESTS": 8,
         "CONCURRENT_REQUESTS_PER_DOMAIN": options.concurrency_per_domain,
-        "DOWNLOAD_DELAY": 0.5 if options.autothrottle else 0,
+        # Never 0: with no delay, Scrapy 2.19's downloader starts every request queued for a host at once,
+        # whatever CONCURRENT_REQUESTS_PER_DOMAIN says (the slot counts a request only once its download began).
+        "DOWNLOAD_DELAY": 0.5 if options.autothrottle else MIN_DOWNLOAD_DELAY,
         "AUTOTHROTTLE_ENABLED": options.autothrottle,
         "AUTOTHROTTLE_START_DELAY": 1.0,
         "AUTOTHROTTLE_MAX_DELAY": 30.0,

@@ -35,8 +35,9 @@ FETCH_MODES = ("http", "browser")
 FETCHED_SCHEMES = ("http", "https")
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
 _LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
+_REGION = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _REQUIRED = ("id", "vendor", "title", "document_type", "language", "urls")
-_OPTIONAL = ("select", "remove", "filters", "fetch", "tags")
+_OPTIONAL = ("select", "remove", "filters", "fetch", "tags", "region")
 # Values from a declaration are shown in errors this long at most: a hostile value may be enormous.
 _shown = reprlib.Repr()
 _shown.maxstring = 80
@@ -73,6 +74,9 @@ class Source(SourceFields):
 
     rules: ExtractionRules
     fetch: str = "http"
+    # Where the source must be fetched from (a vantage point such as `eu`): only workers serving that region's
+    # queues take it. Empty: anywhere.
+    region: str = ""
     declared_in: str = ""
     filter_names: tuple[str, ...] = field(default=())
 
@@ -151,6 +155,10 @@ def _source(entry: Any, index: int, path: Path, filters: Mapping[str, FilterSpec
     fetch = entry.get("fetch", "http")
     if not isinstance(fetch, str) or fetch not in FETCH_MODES:
         raise DeclarationError(path, f"{shown(fetch)} is not one of {', '.join(FETCH_MODES)}", sid, "fetch")
+    region = entry.get("region", "")
+    if not isinstance(region, str) or (region and not _REGION.match(region)):
+        raise DeclarationError(path, f"{shown(region)} is not a region name such as 'eu' or 'us-east' (lower-case "
+                               "letters, digits and '-')", sid, "region")
     filter_names = _string_list(entry.get("filters"), path, sid, "filters")
     specs = []
     for name in filter_names:
@@ -167,7 +175,7 @@ def _source(entry: Any, index: int, path: Path, filters: Mapping[str, FilterSpec
     return Source(
         id=entry["id"], vendor=entry["vendor"], title=entry["title"],
         document_type=entry["document_type"], language=language, urls=urls, rules=rules,
-        fetch=fetch, tags=_string_list(entry.get("tags"), path, sid, "tags"),
+        fetch=fetch, region=region, tags=_string_list(entry.get("tags"), path, sid, "tags"),
         declared_in=str(path), filter_names=filter_names,
     )
 

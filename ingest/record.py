@@ -11,7 +11,7 @@ none of it. `record_text` records a re-derived text (`reextract`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Sequence
+from typing import Protocol, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,6 +43,20 @@ class SourceBusy(RuntimeError):
                          f"since {lock.since.isoformat()})")
         self.source_id = source_id
         self.run_id = lock.run_id
+
+
+class AlreadyRecorded(RuntimeError):
+    """The source has its outcome in this run already (a job retried elsewhere got there first)."""
+
+
+class OutcomeClaim(Protocol):
+    """What a recording must hold besides the source's row lock (a distributed night's job lease)."""
+
+    def check(self, session: Session, source_id: str) -> None:
+        """Called with the source's row locked, before anything is written: raising records nothing."""
+
+    def sign(self, session: Session, source_id: str) -> None:
+        """Called after the outcome is written, in the same transaction."""
 
 
 class _Moved(RuntimeError):
@@ -105,8 +119,19 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> So
 
 
 def _apply(session: Session, decision: Decision, *, run_id: int, source: Source, at: datetime,
-           pages: Sequence[RawPage], expect: tuple[int | None, ...] | None) -> SourceResult:
+           pages: Sequence[RawPage], expect: tuple[int | None, ...] | None,
+           claim: OutcomeClaim | None = None) -> SourceResult:
     upsert_source(session, source)
+    if claim is not None:
+        claim.check(session, source.id)
+    result = _write(session, decision, run_id=run_id, source=source, at=at, pages=pages, expect=expect)
+    if claim is not None:
+        claim.sign(session, source.id)
+    return result
+
+
+def _write(session: Session, decision: Decision, *, run_id: int, source: Source, at: datetime,
+           pages: Sequence[RawPage], expect: tuple[int | None, ...] | None) -> SourceResult:
     held = lock_holder(session, source.id, run_id)
     if held is not None:
         raise SourceBusy(source.id, held)
@@ -138,11 +163,13 @@ def _apply(session: Session, decision: Decision, *, run_id: int, source: Source,
 
 def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, at: datetime,
                   pages: Sequence[RawPage], failure: FetchFailure | None,
-                  policy: GuardPolicy = GuardPolicy(), prepared: Sequence[PreparedPage | None] = ()) -> SourceResult:
+                  policy: GuardPolicy = GuardPolicy(), prepared: Sequence[PreparedPage | None] = (),
+                  claim: OutcomeClaim | None = None) -> SourceResult:
     """Judge the pages against the source's record and record the result, in one write transaction.
 
     `prepared`: what the crawler already extracted of each page. Raises
-    `SourceBusy` (and records nothing) while another run holds the source.
+    `SourceBusy` (and records nothing) while another run holds the source; with a `claim`, whatever
+    its `check` raises (`AlreadyRecorded`, a lost lease), also recording nothing.
     """
     for _ in range(OPTIMISTIC_ATTEMPTS):
         with reading(factory) as session:
@@ -151,14 +178,14 @@ def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, a
         try:
             with transaction(factory) as session:
                 return _apply(session, decision, run_id=run_id, source=source, at=at,
-                              pages=decision.pages or pages, expect=state.stamp)
+                              pages=decision.pages or pages, expect=state.stamp, claim=claim)
         except _Moved:
             continue
     with transaction(factory) as session:
         state = load_state(session, source.id, pages)
         decision = decide(source, pages, failure, state, policy, at, prepared)
         return _apply(session, decision, run_id=run_id, source=source, at=at, pages=decision.pages or pages,
-                      expect=None)
+                      expect=None, claim=claim)
 
 
 def accepted_keys_by_source(db_url: str, source_ids: Sequence[str]) -> dict[str, tuple[str | None, ...]]:

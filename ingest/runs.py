@@ -32,14 +32,15 @@ def abort_stale(factory: sessionmaker[Session], at: datetime) -> int:
 
 
 def begin_run(factory: sessionmaker[Session], kind: RunKind, at: datetime,
-              say: Callable[[str], None] | None = None, claims: ClaimsPlan | None = None) -> int:
+              say: Callable[[str], None] | None = None, claims: ClaimsPlan | None = None,
+              worker_id: int | None = None) -> int:
     if claims is not None:
         evaluate_claims(factory, claims, at)
     with transaction(factory) as session:
         aborted = abort_stale_runs(session, at)
         if aborted and say is not None:
             say(f"marked {aborted} unfinished earlier run(s) as aborted")
-        return start_run(session, kind, at).id
+        return start_run(session, kind, at, worker_id).id
 
 
 def end_run(factory: sessionmaker[Session], run_id: int, at: datetime, claims: ClaimsPlan | None = None) -> Run:

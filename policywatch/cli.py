@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from analysis.errors import UserInputError
 from policywatch.commands import (articles, check, claims, classify, crawl, demo, extract, importing, mentions, news,
-                                  reading, rederive, report, review, run, sources)
+                                  reading, rederive, report, review, run, sources, worker)
 from policywatch.commands import backfill, doctor, export, notify
 from policywatch.commands.context import Context, ExitStatus
 from policywatch.config import load_settings
@@ -26,7 +26,7 @@ from storage.db import database_problem, is_database_problem
 
 # In the order `policywatch --help` lists them.
 COMMAND_MODULES = (crawl, extract, importing, sources, reading, review, claims, news, articles, mentions, classify,
-                   check, rederive, report, run, demo) + (notify, export, backfill, doctor)
+                   check, rederive, report, run, worker, demo) + (notify, export, backfill, doctor)
 
 Command = Callable[[Context, argparse.Namespace], int]
 

@@ -36,6 +36,16 @@ class Page:
 Route = Page | Callable[[], Page]
 
 
+@dataclass(frozen=True)
+class Served:
+    """One request as the server saw it: from its arrival to the last byte written (wall-clock seconds)."""
+
+    path: str
+    user_agent: str
+    start: float
+    end: float
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
     protocol_version = "HTTP/1.1"
@@ -45,6 +55,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        started = time.time()
+        try:
+            self._get()
+        finally:
+            self.server.served.append(Served(self.path, self.headers.get("User-Agent", ""), started, time.time()))
+
+    def _get(self) -> None:
         path = self.path.split("?", 1)[0]
         self.server.hits.append(self.path)
         self.server.timed_hits.append((path, time.monotonic()))
@@ -94,16 +111,18 @@ class _Server(ThreadingHTTPServer):
     routes: dict[str, Route]
     hits: list[str]
     timed_hits: list[tuple[str, float]]
+    served: list[Served]
 
 
 class LocalServer:
     """`with LocalServer() as server: server.routes["/x"] = Page(b"...")`."""
 
-    def __init__(self, routes: Mapping[str, Route] | None = None):
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+    def __init__(self, routes: Mapping[str, Route] | None = None, host: str = "127.0.0.1", port: int = 0):
+        self._server = _Server((host, port), _Handler)
         self._server.routes = dict(routes or {})
         self._server.hits = []
         self._server.timed_hits = []
+        self._server.served = []
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -118,6 +137,11 @@ class LocalServer:
     def timed_hits(self) -> list[tuple[str, float]]:
         """(path, monotonic time) of every request, in order."""
         return self._server.timed_hits
+
+    @property
+    def served(self) -> list[Served]:
+        """Every request with its user agent, arrival and end, in the order they ended."""
+        return self._server.served
 
     @property
     def base_url(self) -> str:

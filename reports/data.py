@@ -20,6 +20,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from reports.claim_links import ClaimMark
+from storage.fleet import WorkerShare, night_shares
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
 from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
 from storage.news_models import FeedFetch
@@ -180,6 +181,7 @@ class RunInfo:
     failures: int
     failed: tuple[FailedFetch, ...] = ()
     held: tuple[HeldCapture, ...] = ()
+    workers: tuple[WorkerShare, ...] = ()  # who did what, in a distributed night
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,8 @@ def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
             failed[feed.run_id].append(FailedFetch(feed.run_id, feed.news_source_id, feed.at, feed.failure_kind,
                                                    feed.detail, feed.http_status, feed.url, news=True))
     return tuple(RunInfo(r.id, r.kind, r.status, r.started_at, r.finished_at, r.sources_checked, r.new_versions,
-                         r.changes, r.failures, tuple(failed.get(r.id, ())), tuple(held.get(r.id, ()))) for r in runs)
+                         r.changes, r.failures, tuple(failed.get(r.id, ())), tuple(held.get(r.id, ())),
+                         tuple(night_shares(session, r.id)) if r.worker_id is not None else ()) for r in runs)
 
 
 def _held_query():  # type: ignore[no-untyped-def]

@@ -25,6 +25,7 @@ import zstandard
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.db import insert_new
 from storage.models import Blob
 
 KEYFRAME_LEVEL = 3
@@ -107,9 +108,8 @@ def store(session: Session, data: bytes, keyframe_sha256: str | None) -> StoredB
                     payload, base = delta, keyframe_sha256
     if payload is None:
         payload = _compress(data, None)
-    session.add(Blob(sha256=digest, size=len(data), base_sha256=base, data=payload))
-    session.flush()
-    return StoredBlob(digest, True, len(payload))
+    inserted = insert_new(session, Blob, sha256=digest, size=len(data), base_sha256=base, data=payload)
+    return StoredBlob(digest, inserted, len(payload) if inserted else 0)
 
 
 def keyframe_of(session: Session, sha256: str) -> str:

@@ -265,6 +265,25 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
     return True
 
 
+def insert_new(session: Session, model: type[Any], **values: Any) -> bool:
+    """Insert a content-addressed row unless one with its key is there already; whether this call inserted it.
+
+    Two writers recording different sources may store the same bytes at once: the second one's insert
+    waits for the first and then does nothing, instead of failing its whole transaction.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        session.add(model(**values))
+        session.flush()
+        return True
+    result = session.execute(dialect_insert(model).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -103,6 +104,8 @@ class Run(Base):
     new_versions: Mapped[int] = mapped_column(Integer, default=0)
     changes: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    # The process coordinating a distributed night: the run lives while that process's heartbeat does.
+    worker_id: Mapped[Optional[int]] = mapped_column(ForeignKey("workers.id"))
 
     outcomes: Mapped[list["FetchOutcome"]] = relationship(back_populates="run")
 
@@ -140,6 +143,8 @@ class FetchOutcome(Base):
     version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("versions.id", use_alter=True))
     # sha256 of a text the guard refused (too_short) or held (pending); the text itself is in `held_texts`.
     text_sha256: Mapped[Optional[str]] = mapped_column(String(64))
+    # The worker that recorded it, in a distributed night.
+    worker_id: Mapped[Optional[int]] = mapped_column(ForeignKey("workers.id"))
 
     run: Mapped[Run] = relationship(back_populates="outcomes")
     snapshots: Mapped[list["Snapshot"]] = relationship(back_populates="outcome", order_by="Snapshot.position")
@@ -279,3 +284,42 @@ class SourceLock(Base):
     pid: Mapped[Optional[int]] = mapped_column(Integer)
     host: Mapped[Optional[str]] = mapped_column(String(255))
     since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Worker(Base):
+    """A process taking part in distributed nights: a `policywatch worker`, or the coordinating
+    `policywatch run --distributed`. It counts as gone once its heartbeat is older than its `stalled_after`."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    queues: Mapped[list[str]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_heartbeat: Mapped[datetime] = mapped_column(UTCDateTime)
+    stalled_after: Mapped[float] = mapped_column(Float)
+    stopped_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+
+
+class NightJob(Base):
+    """One domain's share of a distributed night: which sources, which queue, and who fetched them."""
+
+    __tablename__ = "night_jobs"
+    __table_args__ = (UniqueConstraint("run_id", "domain", "region", name="uq_night_jobs_run_domain_region"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    domain: Mapped[str] = mapped_column(String(255))
+    region: Mapped[str] = mapped_column(String(32), default="")
+    queue: Mapped[str] = mapped_column(String(128))
+    source_ids: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))  # storage.vocabulary.JobStatus
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The worker holding (or that last held) the job; its attempt number fences off a worker that lost it.
+    worker_id: Mapped[Optional[int]] = mapped_column(ForeignKey("workers.id"))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    detail: Mapped[Optional[str]] = mapped_column(Text)

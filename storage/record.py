@@ -22,6 +22,8 @@ from storage import blobs
 from analysis.vocabulary import ChangeKind, Severity
 from storage.models import (Blob, Change, ChangeAnalysisRow, FetchOutcome, HeldText, Run, Snapshot, SourceFields,
                             SourceLock, SourceRow, Version)
+from storage.db import insert_new
+from storage.fleet import expire_jobs, run_alive
 from storage.processes import alive
 from storage.vocabulary import FailureKind, Outcome, RunKind, RunStatus
 
@@ -77,9 +79,9 @@ def upsert_source(session: Session, source: SourceFields) -> SourceRow:
     return row
 
 
-def start_run(session: Session, kind: RunKind, at: datetime) -> Run:
+def start_run(session: Session, kind: RunKind, at: datetime, worker_id: int | None = None) -> Run:
     run = Run(kind=kind, status=RunStatus.RUNNING, started_at=at, pid=os.getpid(), host=socket.gethostname(),
-              sources_checked=0, new_versions=0, changes=0, failures=0)
+              sources_checked=0, new_versions=0, changes=0, failures=0, worker_id=worker_id)
     session.add(run)
     session.flush()
     return run
@@ -101,14 +103,24 @@ def _gone(pid: int | None, host: str | None, since: datetime, at: datetime) -> b
     return at - since > FOREIGN_RUN_TIMEOUT
 
 
+def _run_gone(session: Session, run: Run, at: datetime) -> bool:
+    # A distributed night lives while its coordinator's heartbeat does, on whichever host it runs.
+    coordinated = run_alive(session, run, at)
+    if coordinated is not None:
+        return not coordinated
+    return _gone(run.pid, run.host, run.started_at, at)
+
+
 def abort_stale_runs(session: Session, at: datetime) -> int:
     """Mark runs left `running` by a process that is gone as `aborted`, and release what they held."""
     stale = [run for run in session.scalars(select(Run).where(Run.status == RunStatus.RUNNING))
-             if _gone(run.pid, run.host, run.started_at, max(at, run.started_at))]
+             if _run_gone(session, run, max(at, run.started_at))]
     for run in stale:
         run.status, run.finished_at = RunStatus.ABORTED, max(at, run.started_at)
         for lock in session.scalars(select(SourceLock).where(SourceLock.run_id == run.id)):
             session.delete(lock)
+        if run.worker_id is not None:
+            expire_jobs(session, run.id, run.finished_at, "the night's coordinator stopped")
     session.flush()
     return len(stale)
 
@@ -209,8 +221,7 @@ def held_text(session: Session, sha256: str | None) -> str | None:
 def _hold(session: Session, text: str) -> str:
     sha = text_sha256(text)
     if session.get(HeldText, sha) is None:
-        session.add(HeldText(sha256=sha, text=text))
-        session.flush()
+        insert_new(session, HeldText, sha256=sha, text=text)
     return sha
 
 

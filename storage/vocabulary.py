@@ -94,6 +94,16 @@ class RunStatus(StrEnum):
     ABORTED = "aborted"  # the process went away before finishing
 
 
+class JobStatus(StrEnum):
+    """Where one domain's job of a distributed night stands."""
+
+    QUEUED = "queued"  # waiting for a worker serving its queue
+    RUNNING = "running"  # a worker holds it (a worker that stops answering loses it to another)
+    DONE = "done"  # every source of it has its outcome
+    FAILED = "failed"  # it could not be done (its sources are recorded as failed, with the reason)
+    EXPIRED = "expired"  # the night's deadline passed first: what was left is `not_fetched`
+
+
 
 class ArticleStatus(StrEnum):
     """Where a news article stands after its latest fetch."""

@@ -44,12 +44,14 @@ class PoliciesSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):  # type: ignore[no-untyped-def]
         spider = super().from_crawler(crawler, *args, **kwargs)
-        all_sources = load_sources(Path(crawler.settings.get("POLICYWATCH_SOURCES")))
-        only = spider._only or crawler.settings.getlist("POLICYWATCH_ONLY")
-        spider.selected = select_sources(all_sources, only)
+        spider.selected = spider.choose_sources(crawler.settings)
         spider.sources_by_id = {s.id: s for s in spider.selected}
         spider.browser_unavailable = browser_available(crawler.settings.get("POLICYWATCH_CHROMIUM", DEFAULT_CHROMIUM))
         return spider
+
+    def choose_sources(self, settings: Any) -> list[Source]:
+        all_sources = load_sources(Path(settings.get("POLICYWATCH_SOURCES")))
+        return select_sources(all_sources, self._only or settings.getlist("POLICYWATCH_ONLY"))
 
     async def start(self) -> AsyncIterator[Any]:
         for source in self.selected:

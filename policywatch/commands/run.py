@@ -2,7 +2,12 @@
 the feeds.
 
 One run at a time: an exclusive `flock`, taken before anything else, is
-released by the kernel however the process ends.
+released by the kernel however the process ends; on PostgreSQL, which runs
+on several hosts may share, an advisory lock held by one connection, which
+the server releases however the process ends.
+
+`--distributed` (PostgreSQL only) shares the night's fetching with every
+`policywatch worker`, one job per domain (policywatch/commands/distributed.py).
 """
 
 from __future__ import annotations
@@ -17,7 +22,11 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from sqlalchemy.exc import DBAPIError
+
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, now_argument, outcome_status, time_argument
+from policywatch.commands.distributed import (DEFAULT_DEADLINE, add_worker_options, distributed_crawls,
+                                              duration_argument, require_postgresql, shares_line)
 from policywatch.commands.news import report_news_runs
 from policywatch.commands.claims import print_run_claims
 from policywatch.commands.crawl import prepare_claims
@@ -26,8 +35,9 @@ from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
 from policywatch.summary import nightly_line
 from policywatch.terminal import safe
 from storage import news_queries
-from storage.db import reading
+from storage.db import DatabaseError, database_problem, reading
 from storage.models import Run
+from storage.nightlock import AdvisoryLock, NightLockHeld
 from storage.vocabulary import Outcome
 
 
@@ -63,6 +73,15 @@ class RunLock:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+def night_lock(db_url: str, out: Path) -> RunLock | AdvisoryLock:
+    if make_url(db_url).get_backend_name() == "postgresql":
+        return AdvisoryLock(db_url)
+    return RunLock(lock_path(db_url, out))
 
 
 def lock_path(db_url: str, out: Path) -> Path:
@@ -102,14 +121,18 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     quiet = ctx.quiet
     base = base_url(args.base_url)
     out = Path(args.out)
-    lock = RunLock(lock_path(ctx.settings.db_url, out))
+    if args.distributed:
+        require_postgresql(ctx, "--distributed")
+    lock = night_lock(ctx.settings.db_url, out)
     try:
         lock.acquire()
-    except LockHeld as exc:
+    except (LockHeld, NightLockHeld) as exc:
         ctx.warn(str(exc))
         return ExitStatus.LOCKED
+    except DBAPIError as exc:
+        raise DatabaseError(database_problem(exc, ctx.settings.lock_timeout)) from None
     log = RunLog(args.log)
-    log.write(f"run started (lock {lock.path})")
+    log.write(f"run started (lock {lock})")
     try:
         return _nightly(ctx, args, quiet, base, out, log)
     except Exception as exc:
@@ -142,7 +165,14 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
     plans = [CrawlPlan(now=args.now)]
     if _news_due(ctx, args.now or datetime.now(timezone.utc)):
         plans.append(news_plan(now=args.now))
-    results = run_crawls(ctx.settings.crawl_options(), plans, _crawl_settings(args.log))
+    if args.distributed:
+        night, results = distributed_crawls(ctx, args, plans, _crawl_settings(args.log), log.write)
+        log.write(f"night {night.run_id}: {night.jobs} domain job(s) planned and queued in {night.plan_seconds:.2f} s, "
+                  f"closed in {night.close_seconds:.2f} s after the last one ended")
+        if night.stopped_early:
+            ctx.warn(f"the night ended before every job did ({night.stopped_early}); what was left is not_fetched")
+    else:
+        results = run_crawls(ctx.settings.crawl_options(), plans, _crawl_settings(args.log))
     crawled = results[0]
     notified = night_notifications(ctx, base, out, log.write)  # before the report, so runs.html shows them
     stats = build_report(ctx, out, base)
@@ -162,6 +192,11 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
         ctx.warn(problem)
     if not quiet:
         ctx.say(summary)
+    if args.distributed:
+        shares = shares_line(ctx, crawled.run_id)
+        log.write(shares)
+        if not quiet:
+            ctx.say(shares)
     for source_id, kind, detail in failed:
         line = f"failed {source_id}: {kind}: {detail}"
         log.write(line)
@@ -181,3 +216,11 @@ def register(add: AddCommand) -> None:
     p.add_argument("--base-url", metavar="URL", help="where the site is published, for feed links")
     p.add_argument("--log", metavar="FILE", help="append a timestamped log (and the crawler's log) to FILE")
     p.add_argument("--now", type=now_argument, metavar="TIME", help="record the crawl as made at TIME (replays, tests)")
+    p.add_argument("--distributed", action="store_true",
+                   help="PostgreSQL only: share the night's fetching, one job per domain, with every `policywatch "
+                        "worker`; this process takes jobs too, waits for them all or for --deadline, then renders "
+                        "the report once")
+    p.add_argument("--deadline", type=duration_argument, default=duration_argument(DEFAULT_DEADLINE),
+                   metavar="DURATION", help=f"with --distributed: when the night stops waiting for its jobs; what is "
+                   f"left becomes not_fetched (e.g. 90m, 6h; default {DEFAULT_DEADLINE})")
+    add_worker_options(p)

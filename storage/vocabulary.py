@@ -53,7 +53,8 @@ class FailureKind(StrEnum):
     DECODE_ERROR = ("decode_error", "bytes that do not decode in the page's charset, or markup nested beyond the "
                     "parser's limit")
     TIMEOUT = ("timeout", "no answer in time")
-    CONNECTION = ("connection", "refused or reset connections, and host names that do not resolve")
+    CONNECTION = ("connection", "refused or reset connections, and host names that do not resolve (both retried "
+                                "once only; names under `.invalid` fail at once, without a query: RFC 6761)")
     REDIRECT_LOOP = ("redirect_loop", "redirects in a loop or more than 10 times")
     PRIVATE_ADDRESS = ("private_address", "the URL or a redirect points into a private, loopback or link-local "
                        "network, checked on the address actually connected to (refused unless "
@@ -62,7 +63,8 @@ class FailureKind(StrEnum):
                      "or `ftp:`")
     ROBOTS = ("robots", "robots.txt forbids the page")
     INVALID_SELECTOR = ("invalid_selector", "a declared selector cannot be applied to the page")
-    NOT_FETCHED = ("not_fetched", "the crawl ended before the source was fetched (e.g. it was stopped)")
+    NOT_FETCHED = ("not_fetched", "the crawl ended before the source was fetched (it was stopped, or "
+                                  "`night_time_limit` ran out)")
     ERROR = ("error", "an unexpected error while recording that one source; the others carry on")
     UNSUPPORTED_FETCH = ("unsupported_fetch", "`fetch: browser` without the browser extra installed")
     PAYWALL = ("paywall", "a news article behind a paywall (schema.org `isAccessibleForFree: false`, a locked content "

@@ -145,7 +145,9 @@ name = "silent hook"
     body = message["message"]
     assert "[-30-]" in body and "{+90+}" in body, body
     assert "{+time \\<script>alert(1)\\</script>.+}" in body, "page text reaches the webhook as its text, as text"
-    assert "The change: https://pw.example.org/changes/1.html" in body
+    with sqlite3.connect(cli.db) as conn:  # sources fetched at once are recorded in the order they finish
+        (chats_change,), = conn.execute("select id from changes where source_id = 't/chats'").fetchall()
+    assert f"The change: https://pw.example.org/changes/{chats_change}.html" in body
     assert hook.at("/other-vendor") == [], "the vendor filter keeps other vendors' changes out"
     assert len(hook.at("/fail")) == 1
     (mail,) = smtp.messages

@@ -16,6 +16,7 @@ from time import perf_counter
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.errors import UserInputError
 from reports import pages, urls
 from reports.coverage import write_coverage
 from reports.claims_site import load_claims_site, with_claim_marks, write_claims
@@ -35,6 +36,10 @@ from storage.db import reading
 STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js", "search.js", "favicon.svg")
 # The pages the search index holds: it is built again only when one of them was written or removed.
 INDEXED_PAGES = ("versions/", "changes/", "claims/")
+
+
+class SiteError(UserInputError):
+    """The site cannot be written where it was asked to be."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,10 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
     """
     started = perf_counter()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SiteError(f"--out {out}: cannot create the directory: {exc.strerror}") from None
     base = urls.normalise_base_url(base_url) if base_url else out.resolve().as_uri() + "/"
     writer = SiteWriter(out, code_fingerprint() + base, full)
     # One read snapshot: a crawl recording meanwhile is seen whole or not at all.

@@ -92,7 +92,9 @@ def test_demo_reads_the_press_after_the_policies(demo: tuple[subprocess.Complete
     site = tmp_path / "demo" / "site"
     coverage = feedparser.parse((site / "feeds" / "coverage.atom").read_bytes())
     assert not coverage.bozo and len(coverage.entries) == 4
-    assert (site / "coverage" / "index.html").is_file()
+    index = (site / "coverage" / "index.html").read_text(encoding="utf-8")
+    assert index.count("1 syndicated copy<") == 2, "each of the two clustered articles has one copy elsewhere"
+    assert "2 syndicated copies" not in index
 
 
 def test_demo_shows_the_german_stale_repetition_in_the_terminal_and_the_report(

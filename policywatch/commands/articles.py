@@ -8,6 +8,7 @@ from typing import Sequence
 from analysis.quotes import QuoteBudget, quotes
 from analysis.vocabulary import FlagCategory
 from policywatch import newsview
+from policywatch.commands.claims import require_recorded_claim
 from policywatch.commands.context import AddCommand, Context, ExitStatus, time_argument
 from policywatch.commands.mentions import mention_json, mention_lines, quoted
 from policywatch.jsonview import when
@@ -65,6 +66,7 @@ def articles(ctx: Context, args: argparse.Namespace) -> int:
     with reading(ctx.factory(must_exist=True)) as session:
         rows = [r for r in news_queries.listings(session, args.since) if _matches(r, args)]
         if args.claim:
+            require_recorded_claim(session, args.claim)
             mentioning = set(mentions_queries.article_ids_for_claim(session, args.claim))
             rows = [r for r in rows if r.article.id in mentioning]
         if args.json:

@@ -108,12 +108,20 @@ def _claims_or_fail(session: Any, claim_id: str | None = None, at: datetime | No
                     failing_after: int = 2) -> list[queries.RecordedClaim]:
     found = queries.recorded_claims(session, claim_id, at, failing_after)
     if claim_id is not None and not found:
-        known = sorted(queries.declarations(session, current_only=False))
-        close = difflib.get_close_matches(claim_id, known, n=3, cutoff=0.75)
-        hint = f"; did you mean {', '.join(close)}?" if close else (
-            f"; recorded claims: {len(known)}" if known else "; no claim is recorded yet (run `policywatch claims evaluate`)")
-        raise UserError(f"no recorded claim {claim_id!r}{hint}")
+        require_recorded_claim(session, claim_id)
     return found
+
+
+def require_recorded_claim(session: Any, claim_id: str) -> None:
+    """Stop with one line, and the closest ids, when no claim `claim_id` was ever recorded: a mistyped id in a
+    filter must not read as "no coverage"."""
+    known = sorted(queries.declarations(session, current_only=False))
+    if claim_id in known:
+        return
+    close = difflib.get_close_matches(claim_id, known, n=3, cutoff=0.75)
+    hint = f"; did you mean {', '.join(close)}?" if close else (
+        f"; recorded claims: {len(known)}" if known else "; no claim is recorded yet (run `policywatch claims evaluate`)")
+    raise UserError(f"no recorded claim {claim_id!r}{hint}")
 
 
 def _stale_warning(ctx: Context, session: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from analysis.claims.vocabulary import MentionReview, Stance
 from analysis.quotes import quotes
+from policywatch.commands.claims import require_recorded_claim
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
 from policywatch.jsonview import when
 from storage import mentions_queries
@@ -68,6 +69,8 @@ def mention_json(listing: MentionListing) -> dict[str, Any]:
 
 def list_mentions(ctx: Context, args: argparse.Namespace) -> int:
     with reading(ctx.factory(must_exist=True)) as session:
+        if args.claim:
+            require_recorded_claim(session, args.claim)
         rows = mentions_queries.listings(session, claim_id=args.claim, review=args.review)
         if args.stance:
             rows = [r for r in rows if r.mention.stance == args.stance]

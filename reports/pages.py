@@ -23,7 +23,7 @@ from reports.diffview import inline_view, side_by_side
 from reports.notify.dispatch import MAX_ATTEMPTS
 from storage.models import SourceFields
 from storage.notify_record import UndeliveredInfo
-from storage.vocabulary import CHECKING_RUN_KINDS
+from storage.vocabulary import CHECKING_RUN_KINDS, RunKind
 
 INDEX_CHANGES = 50
 CONTENT_TYPE_SUFFIX = {"text/markdown": ".md", "text/plain": ".txt", "application/xhtml+xml": ".xhtml"}
@@ -144,7 +144,8 @@ def index_page(record: Record, data: DataLink | None = None) -> Page:
                   _alternate(path, urls.feed("flagged", "atom"), "Flagged changes (Atom)", "atom")]
     context = _base(path, alternates) | {
         "changes": changes, "more_changes": len(record.changes) > INDEX_CHANGES, "sources": rows,
-        "totals": totals, "last_run": next((r for r in record.runs if r.kind in CHECKING_RUN_KINDS), None),
+        "totals": totals, "last_run": next((r for r in record.runs  # the vendors' documents: a news run counts articles
+                                           if r.kind in CHECKING_RUN_KINDS and r.kind != RunKind.NEWS), None),
         "data": data,
     }
     return Page(path, "index.html", context)

@@ -95,6 +95,8 @@ def test_demo_reads_the_press_after_the_policies(demo: tuple[subprocess.Complete
     index = (site / "coverage" / "index.html").read_text(encoding="utf-8")
     assert index.count("1 syndicated copy<") == 2, "each of the two clustered articles has one copy elsewhere"
     assert "2 syndicated copies" not in index
+    front = (site / "index.html").read_text(encoding="utf-8")
+    assert "(crawl) started" in front and "(news) started" not in front, "the front page's last run is the policies'"
 
 
 def test_demo_shows_the_german_stale_repetition_in_the_terminal_and_the_report(

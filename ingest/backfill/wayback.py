@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.backfill.cdx import Capture, CdxError, distinct, parse_page, query_url
 from ingest.backfill.client import ArchiveError, PoliteClient
-from ingest.backfill.options import ARCHIVE_HOSTS, MIN_INTERVAL, WAYBACK_CDX, WAYBACK_REPLAY, WaybackOptions  # noqa: F401
+from ingest.backfill.options import WaybackOptions, polite_interval
 from ingest.claims import ClaimsPlan
 from ingest.declarations import Source
 from ingest.importer import ImportReport, import_manifest
@@ -36,13 +35,6 @@ from storage.record import latest_record_time, outcome_at
 
 # The Internet Archive's own hosts are never asked more than once a second, whatever the settings say.
 MANIFEST = "manifest.jsonl"
-
-
-def polite_interval(options: WaybackOptions) -> float:
-    hosts = {urlsplit(options.cdx_url).hostname, urlsplit(options.replay_url).hostname}
-    if hosts & set(ARCHIVE_HOSTS):
-        return max(options.interval, MIN_INTERVAL)
-    return options.interval
 
 
 @dataclass

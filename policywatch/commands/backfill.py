@@ -28,7 +28,8 @@ def _day(value: str, end: bool) -> datetime:
 
 def backfill(ctx: Context, args: argparse.Namespace) -> int:
     from ingest.backfill.client import PoliteClient, Throttled
-    from ingest.backfill.wayback import WaybackOptions, backfill_source, polite_interval
+    from ingest.backfill.options import WaybackOptions, polite_interval
+    from ingest.backfill.wayback import backfill_source
     from ingest.declarations import select_sources
 
     if not args.wayback:

@@ -242,3 +242,38 @@ def test_the_rescan_is_bounded_and_carries_on_the_next_night(record: Record) -> 
     done = record.night(DAY1 + timedelta(days=9))
     done.close()
     assert done.rescanned is not None and done.rescanned.claims == [CLAIM] and done.rescanned.versions == 3
+
+
+def test_the_listing_shows_what_each_article_says_now_unless_asked_for_every_version(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = Record(tmp_path)
+    try:
+        with transaction(rec.factory) as session:
+            for claim in load_claims(rec.claims):
+                claims_record.declare_claim(session, claim, "test", DAY1)
+        night = rec.night(DAY1 + timedelta(days=3))
+        english = rec.read(night, ENGLISH, _page("temporary-chats-90-days.html"), DAY1 + timedelta(days=2))
+        night.close()
+        # The next edition drops the sentence that reported the earlier wording.
+        edited = _page("temporary-chats-90-days.html").replace(
+            b"Until this week, the company's help centre said a copy of each temporary chat was kept for up to "
+            b"30 days to monitor for abuse, then deleted. ", b"")
+        night = rec.night(DAY1 + timedelta(days=4))
+        url = BASE + ENGLISH
+        candidate = Candidate(url=url, title="", summary="", guid=ENGLISH, published=DAY1 + timedelta(days=2),
+                              source_id="privacydesk/all")
+        target = ArticleTarget(url, url, "privacydesk/all", FetchReason.REFETCH, candidate, article_id=english)
+        result = night.record_page(target, Fetched(url, url, 200, edited,
+                                                   {"content-type": "text/html; charset=utf-8"}))
+        night.close()
+        assert result.article_id == english and result.outcome != "first", result
+        status, out, _ = rec.cli(capsys, "mentions", "--claim", CLAIM, "--json")
+        assert status == 0
+        assert all(m["article"]["version"] == 2 for m in json.loads(out))
+        assert not any("Until this week" in m["sentence"] for m in json.loads(out))
+        status, out, _ = rec.cli(capsys, "mentions", "--claim", CLAIM, "--all-versions", "--json")
+        assert status == 0
+        old = [m for m in json.loads(out) if m["article"]["version"] == 1]
+        assert old and any("Until this week" in m["sentence"] for m in old)
+    finally:
+        rec.engine.dispose()

@@ -71,7 +71,10 @@ def list_mentions(ctx: Context, args: argparse.Namespace) -> int:
     with reading(ctx.factory(must_exist=True)) as session:
         if args.claim:
             require_recorded_claim(session, args.claim)
-        rows = mentions_queries.listings(session, claim_id=args.claim, review=args.review)
+        # An article corrected since keeps its earlier versions' mentions on record; the latest one is what
+        # the article says now, and what the site shows.
+        rows = mentions_queries.listings(session, claim_id=args.claim, review=args.review,
+                                         current_only=not args.all_versions)
         if args.stance:
             rows = [r for r in rows if r.mention.stance == args.stance]
         if args.stale:
@@ -125,4 +128,6 @@ def register(add: AddCommand) -> None:
     p.add_argument("--review", choices=[str(r) for r in MentionReview], help="list: only mentions in this review state")
     p.add_argument("--stance", choices=[str(s) for s in Stance], help="list: only mentions with this stance")
     p.add_argument("--stale", action="store_true", help="list: only stale repetitions")
+    p.add_argument("--all-versions", action="store_true",
+                   help="list: also the mentions of articles' earlier (superseded) versions")
     p.add_argument("--json", action="store_true")

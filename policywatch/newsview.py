@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from analysis.quotes import Quote, quotes
+from analysis.quotes import Quote, QuoteBudget, quotes
 from policywatch.jsonview import when
 from storage.news_models import ArticleFetch, ArticleRow, ArticleVersion
 from storage.news_queries import ArticleListing
@@ -28,7 +28,8 @@ def article_json(listing: ArticleListing) -> dict[str, Any]:
     }
 
 
-def version_json(version: ArticleVersion) -> dict[str, Any]:
+def version_json(version: ArticleVersion, budget: QuoteBudget | None = None) -> dict[str, Any]:
+    """`budget`: what the article's other quotations (its mentions) left, as its page and `article` apply it."""
     return {
         "number": version.number, "first_seen": when(version.first_seen),
         "last_confirmed": when(version.last_confirmed), "sha256": version.sha256, "words": version.words,
@@ -37,7 +38,7 @@ def version_json(version: ArticleVersion) -> dict[str, Any]:
         "words_added": version.words_added, "words_removed": version.words_removed,
         "is_correction": bool(version.is_correction), "corrections": list(version.corrections or []),
         "flags": list(version.flags or []),
-        "quotes": [quote_json(q) for q in quotes(version.evidence or [], version.words)],
+        "quotes": [quote_json(q) for q in quotes(version.evidence or [], version.words, budget=budget)],
     }
 
 
@@ -48,10 +49,12 @@ def fetch_json(fetch: ArticleFetch) -> dict[str, Any]:
 
 
 def article_detail_json(listing: ArticleListing, versions: Sequence[ArticleVersion], fetches: Sequence[ArticleFetch],
-                        aliases: Sequence[str], copies: Sequence[ArticleRow]) -> dict[str, Any]:
+                        aliases: Sequence[str], copies: Sequence[ArticleRow],
+                        latest_budget: QuoteBudget | None = None) -> dict[str, Any]:
     return article_json(listing) | {
         "aliases": list(aliases), "canonical_elsewhere": listing.article.canonical_elsewhere,
         "syndicated": [{"id": c.id, "url": c.canonical_url, "outlet": c.outlet, "title": c.title,
                         "similarity": c.cluster_similarity} for c in copies if c.id != listing.article.id],
-        "versions": [version_json(v) for v in versions], "fetches": [fetch_json(f) for f in fetches],
+        "versions": [version_json(v, latest_budget if v is versions[-1] else None) for v in versions],
+        "fetches": [fetch_json(f) for f in fetches],
     }

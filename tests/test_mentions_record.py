@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from analysis.claims import ClaimStatus, StatusEvent
 from analysis.claims.vocabulary import Cause
+from analysis.quotes import MAX_QUOTES
 from ingest.claims_declarations import load_claims
 from ingest.mentions import MentionsPlan
 from ingest.news.declarations import load_news
@@ -277,3 +278,18 @@ def test_the_listing_shows_what_each_article_says_now_unless_asked_for_every_ver
         assert old and any("Until this week" in m["sentence"] for m in old)
     finally:
         rec.engine.dispose()
+
+
+@pytest.mark.parametrize("which", ["german", "english", "hostile"])
+def test_article_and_article_json_quote_the_same_sentences(record: Record, capsys: pytest.CaptureFixture[str],
+                                                           which: str) -> None:
+    article_id = getattr(record, which)
+    status, text, _ = record.cli(capsys, "article", article_id[:12])
+    assert status == 0
+    flagged = text.split("flagged sentences (v1):\n", 1)[1].split("sentences that mention a claim", 1)[0]
+    shown = [line.split("] “", 1)[1].rstrip("”") for line in flagged.splitlines() if line.startswith("  [")]
+    status, out, _ = record.cli(capsys, "article", article_id[:12], "--json")
+    detail = json.loads(out)
+    assert shown and [q["sentence"] for q in detail["versions"][-1]["quotes"]] == shown
+    quoted = {m["sentence"] for m in detail["mentions"]} | set(shown)
+    assert len(quoted) <= MAX_QUOTES  # one budget for the article's quotations, mentions first

@@ -102,7 +102,7 @@ def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
         budget = QuoteBudget(versions[-1].words if versions else None)
         mentioned = [m for m in mentioned if budget.admit(quoted(m))]
         if as_json:
-            ctx.print_json(newsview.article_detail_json(listing, versions, fetches, aliases, copies)
+            ctx.print_json(newsview.article_detail_json(listing, versions, fetches, aliases, copies, budget)
                            | {"mentions": [mention_json(m) for m in mentioned]})
             return ExitStatus.OK
         a = found

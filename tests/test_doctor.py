@@ -79,6 +79,12 @@ def test_doctor_says_what_to_fix_without_touching_the_network(make_cli, tmp_path
             "Ubuntu), or set chromium = \"/path/to/chromium\" in the settings; without it, pages that need a browser "
             "are recorded as failed fetches") in lines
     assert f"fix   report directory: {blocked} exists and is not a directory" in lines
+    assert not any("not declared" in line for line in lines)
+    renamed = write_declarations(tmp_path / "renamed.yaml", "", [
+        {"id": "t/policy-renamed", "urls": ["https://vendor.example/policy"], "select": "main"}])
+    moved = cli("--sources", str(renamed), "doctor", "--out", str(tmp_path / "site"), env=no_network, check=False)
+    assert (f"note  sources: 1 recorded source(s) not declared in {renamed}, so no longer checked: t/policy "
+            f"(their record is kept;") in moved.stdout, moved.stdout
     assert lines[-1] == "policywatch doctor: 3 thing(s) to fix"
     assert not log.exists(), f"the doctor tried the network: {log.read_text() if log.exists() else ''}"
 

@@ -27,6 +27,7 @@ from policywatch.commands.report import DEFAULT_OUT
 from policywatch.config import DEFAULT_CONFIG_FILE, ENV_PREFIX
 from storage.db import current_revision, head_revision, make_engine
 
+UNDECLARED_SHOWN = 5
 CHROMIUM_HINT = "sudo apt-get install chromium (Debian, Ubuntu), or set chromium = \"/path/to/chromium\" in the settings"
 
 
@@ -105,10 +106,27 @@ def _declarations(ctx: Context) -> list[Check]:
                        f"{len(sources)} declared in {ctx.settings.sources}" + (f" ({browser} fetched with the "
                                                                                 f"browser)" if browser else "")
                        if sources else f"no source is declared in {ctx.settings.sources}"))
+    undeclared = _recorded_undeclared(ctx, set(sources))
+    if undeclared:
+        shown = ", ".join(undeclared[:UNDECLARED_SHOWN]) + (", …" if len(undeclared) > UNDECLARED_SHOWN else "")
+        found.append(Check("note", "sources", f"{len(undeclared)} recorded source(s) not declared in "
+                                              f"{ctx.settings.sources}, so no longer checked: {shown} (their record "
+                                              f"is kept; declare them again, or point --sources at the declarations "
+                                              f"this database was crawled with)"))
     news = ctx.news()
     found.append(Check("ok", "news", f"{len(select_news(news.sources))} of {len(news.sources)} news source(s) "
                                      f"enabled in {ctx.settings.news}"))
     return found
+
+
+def _recorded_undeclared(ctx: Context, declared: set[str]) -> list[str]:
+    from storage import queries
+    from storage.db import reading
+
+    if ctx.missing_database() is not None:
+        return []
+    with reading(ctx.factory()) as session:
+        return sorted(s.source.id for s in queries.source_summaries(session) if s.source.id not in declared)
 
 
 def _claims(ctx: Context) -> Check:

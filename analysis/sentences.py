@@ -14,7 +14,8 @@ opens a sentence (an upper-case letter, a digit, an opening quote or
 bracket), except after an abbreviation listed in the language file
 ("e.g.", "z. B.", "p. ex."), after a single initial ("J. Smith"), after an
 enumeration label opening the block ("1.", "a."), and, in German, after a
-day or ordinal number ("am 4. November").
+day or ordinal number ("am 4. November"), and after a company's legal form
+when a bracket or quote follows ("OpenAI, Inc. (“OpenAI”)").
 
 Sentences come back as plain text: Markdown link targets, emphasis,
 escapes, word joiners and "(opens in a new window)" are removed (see
@@ -54,6 +55,11 @@ _ENUMERATION = re.compile(r"^\(?(?:\d{1,3}|[a-zA-Z]|[ivxlc]{1,5})$", re.IGNORECA
 # A single letter before a full stop is an initial or part of an abbreviation ("z. B.", "p. ex.").
 _INITIAL = re.compile(r"(?:^|\s)[^\W\d_]$")
 _SHORT_NUMBER = re.compile(r"(?:^|\s)\d{1,2}$")
+# A company's legal form ends with a full stop that seldom ends the sentence when a bracket or quote follows:
+# policies name their author that way in every language ("OpenAI, Inc. (“OpenAI”) …", "Acme S.A. (« nous »)").
+# Before a capitalised word ("… Ireland Ltd. We keep …") the full stop still ends the sentence.
+_LEGAL_FORM = re.compile(r"(?:^|[\s,])(?:Inc|Ltd|Corp|Co|LLC|L\.L\.C|PLC|Pty|S\.\s?A|S\.A\.S|S\.à\s?r\.l|"
+                         r"B\.V|N\.V|A\.G|K\.K)$")
 
 
 @dataclass(frozen=True)
@@ -212,7 +218,10 @@ def _is_break(block: str, end: int, following: str, data: LanguageData) -> bool:
     if head_end == 0 or block[head_end - 1] != ".":
         return True
     before_end = head_end - 1
-    return not _follows_no_break(block[max(0, before_end - 24):before_end], data)
+    before = block[max(0, before_end - 24):before_end]
+    if not following.lstrip()[:1].isalnum() and _LEGAL_FORM.search(before):
+        return False
+    return not _follows_no_break(before, data)
 
 
 # Repetitive text (tables, generated lists) asks about the same few words again and again.

@@ -155,6 +155,12 @@ def test_classify_detects_language_when_not_given() -> None:
             ["Vous avez des questions ?", "Écrivez-nous.", "Nous conservons p. ex. les journaux.", "« Fin » ici !"],
         ),
         (
+            "This policy is provided by OpenAI, Inc. (“OpenAI”). Acme Ireland Ltd. We keep logs. Acme S.A. « nous ».",
+            "en",
+            ["This policy is provided by OpenAI, Inc. (\"OpenAI\").", "Acme Ireland Ltd.", "We keep logs.",
+             "Acme S.A. « nous »."],
+        ),
+        (
             "| Purpose | Data |\n|---|---|\n| To comply with law | • Log Data<br>• Usage Data |",
             "en",
             ["Purpose", "Data", "To comply with law", "Log Data", "Usage Data"],

@@ -174,7 +174,7 @@ def run_demo(ctx: Context, directory: Path) -> int:
         demo.say("\n=== articles repeating a claim after the vendor stopped stating it "
                  "(`policywatch mentions --stale`)")
         status = max(status, list_mentions(demo, argparse.Namespace(claim=None, review=None, stance=None, stale=True,
-                                                                    json=False)))
+                                                                    json=False, all_versions=False)))
         demo.say("\n=== an article corrected in its next edition (`policywatch article`)")
         print_article(demo, corrected[:12])
         site = directory / "site"

@@ -28,12 +28,14 @@ stored facts of a change: this is a way of showing the same two texts.
 
 Bounded: paragraphs are matched through a dictionary; near matches are only
 looked for when there are at most ``NEAR_PAIRS_LIMIT`` pairs of unmatched
-paragraphs, each pair filtered by length and word-set overlap before
-difflib compares it; the alignments are ``analysis.sequence.opcodes``'s.
+paragraphs, each pair filtered by length and word-set overlap, and difflib
+compares at most ``NEAR_COMPARISONS`` of them (the most alike first); the
+alignments are ``analysis.sequence.opcodes``'s.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
@@ -50,6 +52,8 @@ NEAR_RATIO = 0.75
 NEAR_PAIRS_LIMIT = 40_000
 # Word-set overlap (Jaccard) below which a pair is not worth difflib's comparison.
 _NEAR_JACCARD = 0.5
+# Pairs compared by difflib at most, those with the most words in common first.
+NEAR_COMPARISONS = 2_000
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -60,17 +64,28 @@ class Paragraph:
 
     start: int
     end: int
+    text: int  # its first non-blank line
     gap: int  # how many unchanged non-blank lines of its side come before it
     words: tuple[str, ...]
+
+    @functools.cached_property
+    def vocabulary(self) -> frozenset[str]:
+        return frozenset(self.words)
 
 
 @dataclass(frozen=True)
 class Move:
-    """A paragraph deleted at ``old`` (lines of the old text) and inserted at ``new`` (lines of the new text)."""
+    """A paragraph deleted at ``old`` (lines of the old text) and inserted at ``new`` (lines of the new text).
+
+    The ranges are 0-based, end excluded, blank lines around the paragraph
+    included; ``old_line`` and ``new_line`` are its first lines of text, 1-based.
+    """
 
     old: tuple[int, int]
     new: tuple[int, int]
     exact: bool  # the same words (case, whitespace and punctuation aside)
+    old_line: int
+    new_line: int
 
 
 @dataclass(frozen=True)
@@ -94,7 +109,8 @@ class Moved:
 
     @property
     def edited(self) -> bool:
-        return any(s.op != "equal" for s in self.segments)
+        """Whether its words changed on the way; spacing alone is no edit."""
+        return any(s.op != "equal" and s.text.strip() for s in self.segments)
 
 
 Item = Union[Segment, Moved]
@@ -116,7 +132,7 @@ def _is_blank(line: object) -> bool:
 
 
 def _words(lines: list[str]) -> tuple[str, ...]:
-    return tuple(w.casefold() for line in lines for w in _WORD.findall(line))
+    return tuple(_WORD.findall("".join(lines).casefold()))
 
 
 def paragraphs(lines: list[str], start: int, end: int, gap: int) -> list[Paragraph]:
@@ -139,7 +155,7 @@ def paragraphs(lines: list[str], start: int, end: int, gap: int) -> list[Paragra
         text_end = index
         while index < end and _is_blank(lines[index]):
             index += 1
-        found.append(Paragraph(first, index, gap, _words(lines[first:text_end])))
+        found.append(Paragraph(first, index, first, gap, _words(lines[first:text_end])))
     if found and found[-1].end == len(lines) == end:
         last = found[-1]
         lead = last.start
@@ -147,18 +163,17 @@ def paragraphs(lines: list[str], start: int, end: int, gap: int) -> list[Paragra
         while lead > floor and _is_blank(lines[lead - 1]):
             lead -= 1
         if lead < last.start and lead > 0:
-            found[-1] = Paragraph(lead, last.end, last.gap, last.words)
+            found[-1] = Paragraph(lead, last.end, last.text, last.gap, last.words)
     return found
 
 
-def _near(a: tuple[str, ...], b: tuple[str, ...]) -> float:
-    if min(len(a), len(b)) < NEAR_MIN_WORDS or min(len(a), len(b)) < NEAR_RATIO * max(len(a), len(b)):
+def _overlap(a: Paragraph, b: Paragraph) -> float:
+    """Word-set overlap (Jaccard) of two paragraphs long and alike enough to be compared, else 0."""
+    if min(len(a.words), len(b.words)) < NEAR_RATIO * max(len(a.words), len(b.words)):
         return 0.0
-    sa, sb = set(a), set(b)
-    if len(sa & sb) < _NEAR_JACCARD * len(sa | sb):
-        return 0.0
-    ratio = SequenceMatcher(None, a, b, autojunk=False).ratio()
-    return ratio if ratio >= NEAR_RATIO else 0.0
+    sa, sb = a.vocabulary, b.vocabulary
+    overlap = len(sa & sb) / len(sa | sb)
+    return overlap if overlap >= _NEAR_JACCARD else 0.0
 
 
 def find_moves(old_lines: list[str], new_lines: list[str]) -> list[Move]:
@@ -189,13 +204,18 @@ def find_moves(old_lines: list[str], new_lines: list[str]) -> list[Move]:
     left_old = [i for i, p in enumerate(removed) if i not in taken and len(p.words) >= NEAR_MIN_WORDS]
     left_new = [i for i, p in enumerate(added) if i not in pairs and len(p.words) >= NEAR_MIN_WORDS]
     if left_old and left_new and len(left_old) * len(left_new) <= NEAR_PAIRS_LIMIT:
-        scored = []
+        overlapping = []
         for j in left_new:
             for i in left_old:
                 if removed[i].gap != added[j].gap:
-                    score = _near(removed[i].words, added[j].words)
-                    if score:
-                        scored.append((-score, j, i))
+                    overlap = _overlap(removed[i], added[j])
+                    if overlap:
+                        overlapping.append((-overlap, j, i))
+        scored = []
+        for _, j, i in sorted(overlapping)[:NEAR_COMPARISONS]:
+            ratio = SequenceMatcher(None, removed[i].words, added[j].words, autojunk=False).ratio()
+            if ratio >= NEAR_RATIO:
+                scored.append((-ratio, j, i))
         for _, j, i in sorted(scored):
             if j not in pairs and i not in taken:
                 pairs[j] = (i, False)
@@ -203,7 +223,8 @@ def find_moves(old_lines: list[str], new_lines: list[str]) -> list[Move]:
     moves = []
     for j in sorted(pairs):
         i, exact = pairs[j]
-        moves.append(Move((removed[i].start, removed[i].end), (added[j].start, added[j].end), exact))
+        moves.append(Move((removed[i].start, removed[i].end), (added[j].start, added[j].end), exact,
+                          removed[i].text + 1, added[j].text + 1))
     return moves
 
 
@@ -229,9 +250,9 @@ def diff_with_moves(old: str, new: str) -> MovedDiff:
     for number, move in enumerate(moves, 1):
         (o1, o2), (n1, n2) = move.old, move.new
         old_text, new_text = "".join(old_lines[o1:o2]), "".join(new_lines[n1:n2])
-        inner = diff_texts(old_text, new_text).segments
-        old_at.setdefault(o1, []).append(Moved(number, "old", old_text, (Segment("delete", old_text),), move.exact, n1 + 1))
-        new_at.setdefault(n1, []).append(Moved(number, "new", new_text, inner, move.exact, o1 + 1))
+        inner = _edit(old_lines[o1:o2], new_lines[n1:n2])
+        old_at.setdefault(o1, []).append(Moved(number, "old", old_text, (Segment("delete", old_text),), move.exact, move.new_line))
+        new_at.setdefault(n1, []).append(Moved(number, "new", new_text, inner, move.exact, move.old_line))
         old_moved[o1:o2] = [True] * (o2 - o1)
         new_moved[n1:n2] = [True] * (n2 - n1)
     old_kept = [i for i, moved in enumerate(old_moved) if not moved]
@@ -259,6 +280,24 @@ def diff_with_moves(old: str, new: str) -> MovedDiff:
             out.extend(diff_texts(old_piece, new_piece).segments)
     _put(out, [m for k in sorted(old_anchor) for m in old_anchor[k]], [m for k in sorted(new_anchor) for m in new_anchor[k]])
     return MovedDiff(_merge(out), len(moves), plain)
+
+
+def _edit(old_lines: list[str], new_lines: list[str]) -> tuple[Segment, ...]:
+    """The new wording of a moved paragraph with its edit; the blank lines around it are no part of the edit."""
+    lead, core, trail = _blank_ends(new_lines)
+    _, old_core, _ = _blank_ends(old_lines)
+    segments = [Segment("equal", lead), *diff_texts(old_core, core).segments, Segment("equal", trail)]
+    return tuple(s for s in segments if s.text)
+
+
+def _blank_ends(lines: list[str]) -> tuple[str, str, str]:
+    first = 0
+    while first < len(lines) and _is_blank(lines[first]):
+        first += 1
+    last = len(lines)
+    while last > first and _is_blank(lines[last - 1]):
+        last -= 1
+    return "".join(lines[:first]), "".join(lines[first:last]), "".join(lines[last:])
 
 
 def _anchors(at: dict[int, list[Moved]], kept: list[int]) -> dict[int, list[Moved]]:

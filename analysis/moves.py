@@ -172,7 +172,8 @@ def _overlap(a: Paragraph, b: Paragraph) -> float:
     if min(len(a.words), len(b.words)) < NEAR_RATIO * max(len(a.words), len(b.words)):
         return 0.0
     sa, sb = a.vocabulary, b.vocabulary
-    overlap = len(sa & sb) / len(sa | sb)
+    shared = len(sa & sb)
+    overlap = shared / (len(sa) + len(sb) - shared)
     return overlap if overlap >= _NEAR_JACCARD else 0.0
 
 

@@ -80,3 +80,20 @@ def test_a_long_shuffled_document_keeps_both_texts() -> None:
     diff = diff_with_moves(old, new)
     assert (rebuilt(diff, "old"), rebuilt(diff, "new")) == (old, new)
     assert diff.moves == 1500
+
+
+def test_the_site_is_rebuilt_when_the_move_detection_changes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Change pages show what analysis.moves finds: it is part of every page's build key (reports.render)."""
+    from reports import render
+
+    render.code_fingerprint.cache_clear()
+    before = render.code_fingerprint()
+    edited = tmp_path / "moves.py"
+    edited.write_text(Path(moves.__file__).read_text(encoding="utf-8") + "\nNEAR_RATIO = 0.7\n", encoding="utf-8")
+    monkeypatch.setattr(moves, "__file__", str(edited))
+    render.code_fingerprint.cache_clear()
+    try:
+        assert render.code_fingerprint() != before
+    finally:
+        monkeypatch.undo()
+        render.code_fingerprint.cache_clear()

@@ -3,6 +3,8 @@
 Both fold unchanged stretches longer than a few lines, keeping `context` lines
 next to each change, so a one-word edit in an 8,000-word policy reads as a
 few lines, while the folded text stays in the page for readers who open it.
+A moved paragraph (``analysis.moves``) is shown once where it went, with
+its edit if any, and marked where it was, each end linking to the other.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal, Union
 
 from analysis.diff import Diff, Op, Segment
+from analysis.moves import Moved, MovedDiff
 
 DEFAULT_CONTEXT = 3
 
@@ -32,7 +35,50 @@ class Folded:
     lines: int
 
 
-InlineBlock = Union[Shown, Folded]
+@dataclass(frozen=True)
+class MoveEnd:
+    """One end of a moved paragraph: ``side`` "old" is where it was, "new" where it went.
+
+    ``other``: the line of the other end in the other version; ``later``:
+    whether the other end comes later in the diff; ``edited``: whether its
+    words changed on the way.
+    """
+
+    id: int
+    side: str
+    other: int
+    later: bool
+    edited: bool
+
+
+@dataclass(frozen=True)
+class MovedBlock:
+    end: MoveEnd
+    pieces: tuple[Piece, ...]
+
+
+InlineBlock = Union[Shown, Folded, MovedBlock]
+
+
+def _items(diff: Diff | MovedDiff) -> tuple[Segment | Moved, ...]:
+    return diff.items if isinstance(diff, MovedDiff) else diff.segments
+
+
+def _ends(items: tuple[Segment | Moved, ...]) -> dict[tuple[int, str], MoveEnd]:
+    seen: set[int] = set()
+    ends = {}
+    for item in items:
+        if isinstance(item, Moved):
+            ends[(item.id, item.side)] = MoveEnd(item.id, item.side, item.line, item.id not in seen, item.edited)
+            seen.add(item.id)
+    return ends
+
+
+def _move_pieces(item: Moved) -> tuple[Piece, ...]:
+    # Where it went: its words, with the edit made on the way; where it was: its old words, unmarked.
+    if item.side == "new":
+        return tuple(Piece(s.op, s.text) for s in item.segments)
+    return (Piece("equal", item.text),)
 
 
 def _fold_bounds(lines: int, first: bool, last: bool, head_partial: bool, context: int) -> tuple[int, int] | None:
@@ -44,13 +90,20 @@ def _fold_bounds(lines: int, first: bool, last: bool, head_partial: bool, contex
     return head, tail
 
 
-def inline_view(diff: Diff, context: int = DEFAULT_CONTEXT) -> list[InlineBlock]:
+def inline_view(diff: Diff | MovedDiff, context: int = DEFAULT_CONTEXT) -> list[InlineBlock]:
     blocks: list[InlineBlock] = []
     shown: list[Piece] = []
-    segments = diff.segments
+    segments = _items(diff)
+    ends = _ends(segments)
     if not diff.changed:
-        return [Shown(tuple(Piece(s.op, s.text) for s in segments))] if segments else []
+        return [Shown(tuple(Piece(s.op, s.text) for s in segments if isinstance(s, Segment)))] if segments else []
     for index, seg in enumerate(segments):
+        if isinstance(seg, Moved):
+            if shown:
+                blocks.append(Shown(tuple(shown)))
+                shown = []
+            blocks.append(MovedBlock(ends[(seg.id, seg.side)], _move_pieces(seg)))
+            continue
         if seg.op != "equal":
             shown.append(Piece(seg.op, seg.text))
             continue
@@ -82,10 +135,13 @@ class Row:
     old: tuple[Piece, ...]
     new_number: int | None
     new: tuple[Piece, ...]
+    move: MoveEnd | None = None  # set on the first row of a moved paragraph's end
+    moved: bool = False  # a row of a moved paragraph
 
     @property
     def changed(self) -> bool:
-        return any(p.op != "equal" for p in self.old + self.new) or self.old_number is None or self.new_number is None
+        return (self.moved or any(p.op != "equal" for p in self.old + self.new) or self.old_number is None
+                or self.new_number is None)
 
 
 @dataclass(frozen=True)
@@ -140,6 +196,28 @@ class _Sides:
                                  self.new_no if new is not None else None, new or ()))
         self.old_block, self.new_block = [], []
 
+    def moved(self, end: MoveEnd, pieces: tuple[Piece, ...]) -> None:
+        """A moved paragraph's lines, on its side only; it starts and ends at line breaks of both sides."""
+        self.finish()
+        lines: list[list[Piece]] = [[]]
+        for piece in pieces:
+            for part in piece.text.splitlines(keepends=True):
+                body = part[:-1] if part.endswith("\n") else part
+                if body:
+                    lines[-1].append(Piece(piece.op, body))
+                if part.endswith("\n"):
+                    lines.append([])
+        if not lines[-1]:
+            lines.pop()
+        for index, line in enumerate(lines):
+            first = end if index == 0 else None
+            if end.side == "old":
+                self.old_no += 1
+                self.rows.append(Row(self.old_no, tuple(line), None, (), first, True))
+            else:
+                self.new_no += 1
+                self.rows.append(Row(None, (), self.new_no, tuple(line), first, True))
+
     def finish(self) -> list[Row]:
         if self.old_line:
             self.old_block.append(tuple(self.old_line))
@@ -150,15 +228,19 @@ class _Sides:
         return self.rows
 
 
-def _rows(segments: tuple[Segment, ...]) -> list[Row]:
+def _rows(segments: tuple[Segment | Moved, ...]) -> list[Row]:
     sides = _Sides()
+    ends = _ends(segments)
     for seg in segments:
+        if isinstance(seg, Moved):
+            sides.moved(ends[(seg.id, seg.side)], _move_pieces(seg))
+            continue
         sides.add("both" if seg.op == "equal" else ("old" if seg.op == "delete" else "new"), seg.op, seg.text)
     return sides.finish()
 
 
-def side_by_side(diff: Diff, context: int = DEFAULT_CONTEXT) -> list[SideRow]:
-    rows = _rows(diff.segments)
+def side_by_side(diff: Diff | MovedDiff, context: int = DEFAULT_CONTEXT) -> list[SideRow]:
+    rows = _rows(_items(diff))
     changed = [i for i, row in enumerate(rows) if row.changed]
     if not changed:
         return list(rows)

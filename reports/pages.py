@@ -11,15 +11,17 @@ site would be rewritten after each run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Sequence
 
-from analysis.diff import Diff, diff_texts, count_words
+from analysis.diff import count_words
+from analysis.moves import MovedDiff, diff_with_moves
 from reports import urls
 from reports.claim_links import change_links, version_links
 from reports.data import ChangeInfo, Health, Record, SnapshotInfo, SourceInfo, VersionInfo
 from reports.diffview import inline_view, side_by_side
+from reports.evidence_groups import SHOWN, evidence_items, group_evidence
 from reports.notify.dispatch import MAX_ATTEMPTS
 from storage.models import SourceFields
 from storage.notify_record import UndeliveredInfo
@@ -93,17 +95,6 @@ class SnapshotLink:
     info: SnapshotInfo
     href: str
     download_name: str
-
-
-@dataclass(frozen=True)
-class EvidenceItem:
-    category: str
-    side: str | None
-    before: str  # the sentence, split around the words the rule matched
-    match: str
-    after: str
-    polarity: str | None = None
-    durations: tuple[str, ...] = field(default=())
 
 
 def label(source: SourceInfo) -> SourceLabel:
@@ -233,23 +224,6 @@ def version_pages(source: SourceInfo) -> list[Page]:
     return pages
 
 
-def _evidence(change: ChangeInfo) -> list[EvidenceItem]:
-    items = []
-    for entry in change.evidence():
-        sentence = entry.get("sentence") or entry.get("match")
-        if not isinstance(sentence, str) or not sentence:
-            continue
-        durations = tuple(str(d.get("text")) for d in entry.get("durations") or () if isinstance(d, dict) and d.get("text"))
-        side, polarity = entry.get("side"), entry.get("polarity")
-        start, end = entry.get("start"), entry.get("end")
-        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(sentence)):
-            start = end = len(sentence)
-        items.append(EvidenceItem(str(entry.get("category") or "flag"), side if isinstance(side, str) else None,
-                                  sentence[:start], sentence[start:end], sentence[end:],
-                                  polarity if polarity in ("negated", "hedged") else None, durations))
-    return items
-
-
 def change_pages(source: SourceInfo, base_url: str) -> list[Page]:
     pages = []
     first_seen = {v.number: v.first_seen for v in source.versions}
@@ -257,7 +231,7 @@ def change_pages(source: SourceInfo, base_url: str) -> list[Page]:
     for index, change in enumerate(changes):
         path = urls.change_page(change.id)
         context = _base(path) | {
-            "source": label(source), "change": change, "evidence": _evidence(change),
+            "source": label(source), "change": change, "evidence": group_evidence(evidence_items(change.evidence())), "evidence_shown": SHOWN,
             "source_href": urls.relative(path, urls.source_page(source.id)),
             "compare_href": urls.relative(path, urls.source_page(source.id)) + "#compare",
             "from_href": urls.relative(path, urls.version_page(source.id, change.from_number)),
@@ -272,17 +246,18 @@ def change_pages(source: SourceInfo, base_url: str) -> list[Page]:
     return pages
 
 
-def change_diff(page: Page, texts: dict[int, str]) -> Diff:
+def change_diff(page: Page, texts: dict[int, str]) -> MovedDiff:
+    """The diff a change page shows: the word diff with moved paragraphs as moves (its counts are the change's own)."""
     change: ChangeInfo = page.context["change"]
-    return diff_texts(texts[change.from_number], texts[change.to_number])
+    return diff_with_moves(texts[change.from_number], texts[change.to_number])
 
 
-def text_context(page: Page, texts: dict[int, str], diff: Diff | None = None) -> dict[str, Any]:
+def text_context(page: Page, texts: dict[int, str], diff: MovedDiff | None = None) -> dict[str, Any]:
     """The page's full context: its metadata plus what is derived from version texts."""
     if page.kind == "version":
         text = texts[page.context["version"].number]
         return page.context | {"text": text, "words": count_words(text)}
     if page.kind == "change":
         diff = diff if diff is not None else change_diff(page, texts)
-        return page.context | {"inline_blocks": inline_view(diff), "side_rows": side_by_side(diff)}
+        return page.context | {"inline_blocks": inline_view(diff), "side_rows": side_by_side(diff), "moves": diff.moves}
     return page.context

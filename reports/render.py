@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 import analysis.diff
+import analysis.moves
 from reports.titles import change_title, joined
 from reports.urls import is_web_url
 
@@ -62,7 +63,7 @@ def code_fingerprint() -> str:
     """
     digest = hashlib.sha256()
     files = sorted(p for p in PACKAGE.rglob("*") if p.is_file() and p.suffix in (".py", ".html", ".css", ".js"))
-    for path in [*files, Path(analysis.diff.__file__)]:
+    for path in [*files, Path(analysis.diff.__file__), Path(analysis.moves.__file__)]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -82,7 +82,7 @@ def _write_files(session: Session, writer: SiteWriter, source: SourceInfo, base_
         diff = None
         if page.kind == "change":
             diff = pages.change_diff(page, texts)
-            excerpts.remember(page.context["change"], diff)
+            excerpts.remember(page.context["change"], diff.plain)
         writer.write(page.path, render(page.template, **pages.text_context(page, texts, diff)))
         writer.own(page.path, key)
     if script_stale:

@@ -108,8 +108,8 @@ def test_compare_form_diffs_two_versions_in_the_page(browser: "Browser", demo_si
     page.get_by_role("button", name="Compare").click()
     result = page.locator(".compare-result")
     expect(result.locator("h3")).to_contain_text("Version 1 → version 2")
-    expect(result.locator("del", has_text="do not")).to_be_visible()
-    expect(result.locator("ins", has_text="may")).to_be_visible()
+    expect(result.locator("#compare-inline del", has_text="do not")).to_be_visible()
+    expect(result.locator("#compare-inline ins", has_text="may")).to_be_visible()
     page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
     assert console.errors == []
 

@@ -157,6 +157,106 @@
     });
   }
 
+  // Side by side, as on change pages (reports/diffview.py): rows pair up at every line break both sides share.
+  function sideRows(segments) {
+    var rows = [], oldBlock = [], newBlock = [], oldLine = [], newLine = [], oldNo = 0, newNo = 0;
+    function flush() {
+      for (var i = 0; i < Math.max(oldBlock.length, newBlock.length); i++) {
+        var o = i < oldBlock.length ? oldBlock[i] : null, n = i < newBlock.length ? newBlock[i] : null;
+        if (o !== null) { oldNo++; }
+        if (n !== null) { newNo++; }
+        rows.push({ oldNo: o !== null ? oldNo : null, old: o || [], newNo: n !== null ? newNo : null, added: n || [] });
+      }
+      oldBlock = []; newBlock = [];
+    }
+    segments.forEach(function (seg) {
+      var side = seg.op === "equal" ? "both" : (seg.op === "delete" ? "old" : "new");
+      splitLines(seg.text).forEach(function (part) {
+        var ends = part.slice(-1) === "\n", body = ends ? part.slice(0, -1) : part;
+        if (side === "both" && !oldLine.length && !newLine.length) { flush(); }
+        if (side !== "new" && body) { oldLine.push({ op: seg.op, text: body }); }
+        if (side !== "old" && body) { newLine.push({ op: seg.op, text: body }); }
+        if (!ends) { return; }
+        if (side !== "new") { oldBlock.push(oldLine); oldLine = []; }
+        if (side !== "old") { newBlock.push(newLine); newLine = []; }
+        if (side === "both") { flush(); }
+      });
+    });
+    if (oldLine.length) { oldBlock.push(oldLine); }
+    if (newLine.length) { newBlock.push(newLine); }
+    flush();
+    return rows;
+  }
+
+  function changed(row) {
+    return row.oldNo === null || row.newNo === null || row.old.concat(row.added).some(function (p) { return p.op !== "equal"; });
+  }
+
+  // Unchanged rows further than CONTEXT from a change fold into one row; a single one is shown.
+  function folded(rows) {
+    var keep = rows.map(function () { return false; });
+    rows.forEach(function (row, i) {
+      if (!changed(row)) { return; }
+      for (var j = Math.max(0, i - CONTEXT); j <= Math.min(rows.length - 1, i + CONTEXT); j++) { keep[j] = true; }
+    });
+    var out = [], index = 0;
+    while (index < rows.length) {
+      if (keep[index]) { out.push(rows[index]); index++; continue; }
+      var end = index;
+      while (end < rows.length && !keep[end]) { end++; }
+      if (end - index === 1) { out.push(rows[index]); } else { out.push({ fold: end - index }); }
+      index = end;
+    }
+    return out;
+  }
+
+  function cell(className, pieces) {
+    var td = element("td", undefined, className);
+    pieces.forEach(function (p) {
+      td.appendChild(p.op === "equal" ? document.createTextNode(p.text) : element(p.op === "insert" ? "ins" : "del", p.text));
+    });
+    return td;
+  }
+
+  function sideTable(segments, a, b) {
+    var table = element("table", undefined, "sbs");
+    table.appendChild(element("caption", "Version " + a + " (left) and version " + b + " (right), line by line", "muted"));
+    var cols = element("colgroup");
+    ["no", "", "no", ""].forEach(function (name) { cols.appendChild(element("col", undefined, name)); });
+    table.appendChild(cols);
+    var head = element("tr");
+    ["Line", "v" + a, "Line", "v" + b].forEach(function (label) {
+      var th = element("th", label);
+      th.setAttribute("scope", "col");
+      head.appendChild(th);
+    });
+    table.appendChild(element("thead")).appendChild(head);
+    var body = table.appendChild(element("tbody"));
+    folded(sideRows(segments)).forEach(function (row) {
+      var tr = body.appendChild(element("tr"));
+      if (row.fold) {
+        tr.className = "fold";
+        var td = tr.appendChild(element("td", "⋯ " + row.fold + " unchanged line(s) ⋯"));
+        td.setAttribute("colspan", "4");
+        return;
+      }
+      if (changed(row)) { tr.className = "changed"; }
+      tr.appendChild(element("td", row.oldNo === null ? "" : String(row.oldNo), "no"));
+      tr.appendChild(cell("old", row.old));
+      tr.appendChild(element("td", row.newNo === null ? "" : String(row.newNo), "no"));
+      tr.appendChild(cell("new", row.added));
+    });
+    var wrap = element("div", undefined, "table-wrap");
+    wrap.appendChild(table);
+    return wrap;
+  }
+
+  function link(href, text) {
+    var a = element("a", text);
+    a.setAttribute("href", href);
+    return a;
+  }
+
   function compare(a, b) {
     var segments = diffTexts(texts[a], texts[b]);
     var added = 0, removed = 0;
@@ -166,13 +266,31 @@
     });
     result.textContent = "";
     result.appendChild(element("h3", "Version " + a + " → version " + b + ": +" + added + " / −" + removed + " words"));
-    var box = element("div", undefined, "diff");
     if (added + removed === 0 && texts[a] === texts[b]) {
-      box.textContent = "The two versions have the same text.";
-    } else {
-      render(segments, box);
+      result.appendChild(element("div", "The two versions have the same text.", "diff"));
+      say("");
+      return;
     }
-    result.appendChild(box);
+    // Two views, switched by links and CSS (:target) as on change pages.
+    var nav = element("nav", undefined, "viewswitch");
+    nav.setAttribute("aria-label", "Comparison view");
+    nav.appendChild(link("#compare-inline", "Inline"));
+    nav.appendChild(link("#compare-side-by-side", "Side by side"));
+    result.appendChild(nav);
+    var views = element("div", undefined, "views");
+    var side = element("section", undefined, "view-sbs");
+    side.id = "compare-side-by-side";
+    side.setAttribute("aria-label", "Side by side");
+    side.appendChild(sideTable(segments, a, b));
+    var inline = element("section", undefined, "view-inline");
+    inline.id = "compare-inline";
+    inline.setAttribute("aria-label", "Inline");
+    var box = element("div", undefined, "diff");
+    render(segments, box);
+    inline.appendChild(box);
+    views.appendChild(side);
+    views.appendChild(inline);
+    result.appendChild(views);
     say("");
   }
 
@@ -188,7 +306,12 @@
     waiting = null;
     if (typeof texts[a] !== "string" || typeof texts[b] !== "string") { say("These versions are not in the report."); return; }
     compare(a, b);
-    document.getElementById("compare").scrollIntoView();
+    if (window.location.hash === "#compare-side-by-side") {
+      // A link to the side by side view: its section exists only now, so the fragment is followed again.
+      window.location.replace(window.location.href);
+    } else {
+      document.getElementById("compare").scrollIntoView();
+    }
   };
   load();
 }());

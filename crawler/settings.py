@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.browser import DEFAULT_CHROMIUM, browser_settings
-from analysis.claims.matching import DEFAULT_TIME_LIMIT
+from analysis.claims.limits import DEFAULT_TIME_LIMIT
 from ingest import BUNDLED_CLAIMS, BUNDLED_NEWS, BUNDLED_SOURCES
 from ingest.guard import TOO_SHORT_FRACTION
 from ingest.news.limits import GDELT_API, GDELT_MIN_INTERVAL_SECONDS, NightLimits

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, Sequence
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.changes import change_facts
@@ -25,8 +24,8 @@ from ingest.results import FetchFailure, SourceResult
 from storage import blobs
 from storage.db import make_engine, reading, session_factory, transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
-from storage.record import (RawPage, accepted_content_keys, current_version, drop_pending, earlier_versions,
-                            held_text, latest_accepted_page, lock_holder, pending_outcome, record_failure,
+from storage.record import (RawPage, accepted_content_keys, current_version, current_version_id, drop_pending,
+                            earlier_versions, held_text, latest_accepted_page, latest_outcome_id, lock_holder, pending_outcome, record_failure,
                             record_pending, record_success, refused_streak, reverted_version, text_sha256,
                             upsert_source, version_from_outcome)
 from storage.vocabulary import FailureKind, Outcome
@@ -92,9 +91,7 @@ def _earlier_ended(session: Session, source_id: str, pages: Sequence[RawPage]) -
 
 def _stamp(session: Session, source_id: str) -> tuple[int | None, ...]:
     """What identifies the source's state: its newest version and its newest outcome."""
-    version = current_version(session, source_id)
-    latest = session.scalar(select(func.max(FetchOutcome.id)).where(FetchOutcome.source_id == source_id))
-    return (version.id if version is not None else None, latest)
+    return (current_version_id(session, source_id), latest_outcome_id(session, source_id))
 
 
 def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> SourceState:
@@ -104,7 +101,7 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> So
     pending = pending_outcome(session, source_id)
     pending_text = held_text(session, pending.text_sha256) if pending is not None else None
     refused_sha, refused_count = refused_streak(session, source_id, FailureKind.TOO_SHORT)
-    keys = accepted_content_keys(session, source_id, current)
+    keys = accepted_content_keys(session, source_id, current.id)
     return SourceState(
         current=Known(current.id, current.sha256, current.text, current.number, current.first_seen),
         # Only the version just before the current one is ever compared as text; the others only by sha256.
@@ -113,7 +110,7 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> So
         pending=Known(pending.id, pending.text_sha256 or "", pending_text, 0, pending.at)
         if pending is not None and pending_text is not None and pending.at >= current.last_confirmed else None,
         refused_sha256=refused_sha, refused_count=refused_count,
-        earlier_ended=_earlier_ended(session, source_id, pages), stamp=_stamp(session, source_id),
+        earlier_ended=_earlier_ended(session, source_id, pages), stamp=(current.id, latest_outcome_id(session, source_id)),
         accepted=Accepted(keys, current.text) if keys else None,
     )
 
@@ -196,7 +193,7 @@ def accepted_keys_by_source(db_url: str, source_ids: Sequence[str]) -> dict[str,
         with reading(session_factory(engine)) as session:
             found = {}
             for source_id in source_ids:
-                keys = accepted_content_keys(session, source_id, current_version(session, source_id))
+                keys = accepted_content_keys(session, source_id, current_version_id(session, source_id))
                 if keys:
                     found[source_id] = keys
             return found

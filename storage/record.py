@@ -175,10 +175,21 @@ def finish_run(session: Session, run_id: int, at: datetime) -> Run:
     return run
 
 
-def current_version(session: Session, source_id: str) -> Version | None:
-    return session.scalars(
-        select(Version).where(Version.source_id == source_id).order_by(Version.number.desc()).limit(1)
-    ).first()
+def current_version(session: Session, source_id: str, *, with_text: bool = True) -> Version | None:
+    """The source's newest version; without its text (read only when asked for) when ``with_text`` is false."""
+    query = select(Version).where(Version.source_id == source_id).order_by(Version.number.desc()).limit(1)
+    if not with_text:
+        query = query.options(defer(Version.text))
+    return session.scalars(query).first()
+
+
+def current_version_id(session: Session, source_id: str) -> int | None:
+    return session.scalar(select(Version.id).where(Version.source_id == source_id)
+                          .order_by(Version.number.desc()).limit(1))
+
+
+def latest_outcome_id(session: Session, source_id: str) -> int | None:
+    return session.scalar(select(func.max(FetchOutcome.id)).where(FetchOutcome.source_id == source_id))
 
 
 def latest_record_time(session: Session, source_id: str) -> datetime | None:
@@ -188,11 +199,12 @@ def latest_record_time(session: Session, source_id: str) -> datetime | None:
 def refused_streak(session: Session, source_id: str, kind: str) -> tuple[str | None, int]:
     """The text the source's latest outcomes refused for this reason, and how many of them in a row did."""
     sha, count = None, 0
-    for outcome in session.scalars(select(FetchOutcome).where(FetchOutcome.source_id == source_id)
-                                   .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(50)):
-        if outcome.failure_kind != kind or outcome.text_sha256 is None or sha not in (None, outcome.text_sha256):
+    for failure_kind, text_sha in session.execute(
+            select(FetchOutcome.failure_kind, FetchOutcome.text_sha256).where(FetchOutcome.source_id == source_id)
+            .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(50)):
+        if failure_kind != kind or text_sha is None or sha not in (None, text_sha):
             break
-        sha, count = outcome.text_sha256, count + 1
+        sha, count = text_sha, count + 1
     return sha, count
 
 
@@ -261,16 +273,16 @@ def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[Ra
         ))
 
 
-def accepted_content_keys(session: Session, source_id: str, current: Version | None) -> tuple[str | None, ...] | None:
+def accepted_content_keys(session: Session, source_id: str, current_id: int | None) -> tuple[str | None, ...] | None:
     """The content keys, by position, of the pages of the source's latest accepted fetch, when that fetch's
-    text is the current version; None otherwise."""
-    if current is None:
+    text is the current version (``current_id``); None otherwise."""
+    if current_id is None:
         return None
     latest = session.execute(
         select(FetchOutcome.id, FetchOutcome.version_id).where(FetchOutcome.source_id == source_id,
                                                               FetchOutcome.outcome != Outcome.FAILED)
         .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1)).first()
-    if latest is None or latest.version_id != current.id:
+    if latest is None or latest.version_id != current_id:
         return None
     return tuple(session.scalars(select(Snapshot.content_key).where(Snapshot.outcome_id == latest.id)
                                  .order_by(Snapshot.position)))
@@ -293,17 +305,19 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
     """Keep the raw pages; add a version (with `change`, its step from the current one) only when the text
     differs from the current version (`current`, when the caller has just read it in this session)."""
     if current is _LOOK_UP:
-        current = current_version(session, source_id)
+        # Only its number, digest and dates are needed here: its text is not read.
+        current = current_version(session, source_id, with_text=False)
     sha = text_sha256(text)
+    confirms = current is not None and current.sha256 == sha
     outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome=Outcome.UNCHANGED,
                            http_status=pages[-1].status if pages else None,
-                           url=pages[0].final_url if pages else None)
+                           url=pages[0].final_url if pages else None,
+                           version_id=current.id if confirms and current is not None else None)
     session.add(outcome)
     session.flush()
     _store_snapshots(session, outcome, pages, at)
-    if current is not None and current.sha256 == sha:
+    if confirms and current is not None:
         current.last_confirmed = max(current.last_confirmed, at)
-        outcome.version_id = current.id
         session.flush()
         return outcome
     if current is not None and change is None:

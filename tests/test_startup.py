@@ -17,7 +17,8 @@ from storage.models import SourceFields
 from storage.record import RawPage, start_run, upsert_source
 
 NOT_FOR_READING = ("scrapy", "twisted", "alembic", "jinja2", "playwright", "lxml", "yaml", "reports",
-                   "crawler.runner", "analysis.meaning", "ingest.extraction")
+                   "crawler.runner", "analysis.meaning", "ingest.extraction", "regex", "analysis.claims.engine",
+                   "analysis.classify", "storage.claims_queries", "storage.mentions_queries", "datasketch", "scipy")
 
 PROBE = """
 import contextlib, io, json, sys
@@ -58,3 +59,26 @@ def test_reading_the_record_loads_nothing_it_does_not_use(recorded: Path, comman
 
 def test_the_newest_revision_named_in_the_migration_files_is_alembics() -> None:
     assert _head_named_in_files() == head_revision()
+
+
+def loaded_by(code: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"],
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_a_crawl_of_the_policies_loads_neither_the_news_spider_nor_its_syndication_index() -> None:
+    loaded = loaded_by("from crawler.runner import CrawlPlan, run_crawls")
+    assert [m for m in loaded if m in ("crawler.spiders.news", "ingest.news.night", "datasketch", "scipy")] == []
+    loaded = loaded_by("from crawler.runner import news_plan\nnews_plan()")
+    assert "crawler.spiders.news" in loaded
+
+
+def test_the_claims_package_loads_each_name_from_its_module_when_asked_for() -> None:
+    loaded = loaded_by("from analysis.claims import ClaimStatus, DEFAULT_TIME_LIMIT")
+    assert [m for m in loaded if m in ("regex", "analysis.claims.compile", "analysis.claims.engine")] == []
+    # A name that is also a submodule's keeps meaning the function, whichever is imported first.
+    code = ("import analysis.claims.suggest\nfrom analysis.claims import suggest\nimport analysis.claims as c\n"
+            "assert callable(suggest) and c.suggest is suggest and suggest.__module__ == 'analysis.claims.suggest'\n"
+            "from analysis.claims import *\nmissing = [n for n in c.__all__ if n not in globals()]\nassert not missing, missing")
+    assert "analysis.claims.engine" in loaded_by(code)

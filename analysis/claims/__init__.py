@@ -98,26 +98,77 @@ per claim would cost more than the matching) and reports it as an
 ``EvaluationError`` while the other claims carry on.
 """
 
-from analysis.claims.compile import SpecError, compile_matcher, reuse_matcher
-from analysis.claims.engine import (
-    EngineState,
-    Evaluation,
-    Revision,
-    Update,
-    apply,
-    evaluate,
-    history_events,
-    reconcile,
-)
-from analysis.claims.events import SourceConfirmed, SourceEvent, SourceFailed, SourceUndeclared, SourceVersion
-from analysis.claims.expect import Expect, Reading, parse_expect
-from analysis.claims.intervals import EvidenceInterval, IntervalEnd, SourceState, SourceStep, VersionRef, step_source
-from analysis.claims.matching import DEFAULT_TIME_LIMIT, ClaimSet, EvaluationError, Hit, hits_in_text, match_sentences
-from analysis.claims.model import Claim, FirstAppearance, Matcher, SourceInfo
-from analysis.claims.status import ClaimState, StatusEvent, evidence_status, next_status
-from analysis.claims.suggest import Suggestion, suggest
-from analysis.claims.views import ClaimView, Successor, describe, evidence_at, status_at
-from analysis.claims.vocabulary import Cause, ClaimStatus, EndReason, Role
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from analysis.claims.compile import SpecError, compile_matcher, reuse_matcher
+    from analysis.claims.engine import (
+        EngineState,
+        Evaluation,
+        Revision,
+        Update,
+        apply,
+        evaluate,
+        history_events,
+        reconcile,
+    )
+    from analysis.claims.events import SourceConfirmed, SourceEvent, SourceFailed, SourceUndeclared, SourceVersion
+    from analysis.claims.expect import Expect, Reading, parse_expect
+    from analysis.claims.intervals import EvidenceInterval, IntervalEnd, SourceState, SourceStep, VersionRef, step_source
+    from analysis.claims.limits import DEFAULT_TIME_LIMIT
+    from analysis.claims.matching import ClaimSet, EvaluationError, Hit, hits_in_text, match_sentences
+    from analysis.claims.model import Claim, FirstAppearance, Matcher, SourceInfo
+    from analysis.claims.status import ClaimState, StatusEvent, evidence_status, next_status
+    from analysis.claims.suggest import Suggestion, suggest
+    from analysis.claims.views import ClaimView, Successor, describe, evidence_at, status_at
+    from analysis.claims.vocabulary import Cause, ClaimStatus, EndReason, Role
+
+# Each name is imported from its module when first asked for (PEP 562): a command that needs only the
+# vocabulary, or nothing of the claims at all, does not pay for the matcher compiler, the `regex` module and
+# the classifier's rules at start-up.
+_HOMES = {
+    **dict.fromkeys(('SpecError', 'compile_matcher', 'reuse_matcher',), "compile"),
+    **dict.fromkeys(('EngineState', 'Evaluation', 'Revision', 'Update', 'apply', 'evaluate', 'history_events', 'reconcile',), "engine"),
+    **dict.fromkeys(('SourceConfirmed', 'SourceEvent', 'SourceFailed', 'SourceUndeclared', 'SourceVersion',), "events"),
+    **dict.fromkeys(('Expect', 'Reading', 'parse_expect',), "expect"),
+    **dict.fromkeys(('EvidenceInterval', 'IntervalEnd', 'SourceState', 'SourceStep', 'VersionRef', 'step_source',), "intervals"),
+    "DEFAULT_TIME_LIMIT": "limits",
+    **dict.fromkeys(('ClaimSet', 'EvaluationError', 'Hit', 'hits_in_text', 'match_sentences',), "matching"),
+    **dict.fromkeys(('Claim', 'FirstAppearance', 'Matcher', 'SourceInfo',), "model"),
+    **dict.fromkeys(('ClaimState', 'StatusEvent', 'evidence_status', 'next_status',), "status"),
+    **dict.fromkeys(('Suggestion', 'suggest',), "suggest"),
+    **dict.fromkeys(('ClaimView', 'Successor', 'describe', 'evidence_at', 'status_at',), "views"),
+    **dict.fromkeys(('Cause', 'ClaimStatus', 'EndReason', 'Role',), "vocabulary"),
+}
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Importing a submodule binds it on its package; where a name of the API is also a submodule's
+        # (``suggest``), the name keeps meaning what the API says, as an eager import of it would.
+        if isinstance(value, types.ModuleType) and _HOMES.get(name) == name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "DEFAULT_TIME_LIMIT",

@@ -21,7 +21,8 @@ from typing import Any
 
 from analysis.claims.events import SourceEvent, SourceVersion
 from analysis.claims.intervals import EvidenceInterval, SourceState, SourceStep, step_source
-from analysis.claims.matching import DEFAULT_TIME_LIMIT, ClaimSet, EvaluationError, MatchCache
+from analysis.claims.limits import DEFAULT_TIME_LIMIT
+from analysis.claims.matching import ClaimSet, EvaluationError, MatchCache
 from analysis.claims.status import ClaimState, StatusEvent, next_status
 from analysis.claims.vocabulary import ClaimStatus
 

@@ -33,7 +33,8 @@ from typing import Any
 from analysis.align import align_sentences, sentence_key
 from analysis.claims.events import SourceConfirmed, SourceEvent, SourceFailed, SourceUndeclared, SourceVersion
 from analysis.claims.expect import Reading
-from analysis.claims.matching import DEFAULT_TIME_LIMIT, ClaimSet, EvaluationError, Hit, MatchCache, match_sentences
+from analysis.claims.limits import DEFAULT_TIME_LIMIT
+from analysis.claims.matching import ClaimSet, EvaluationError, Hit, MatchCache, match_sentences
 from analysis.claims.model import SourceInfo
 from analysis.claims.vocabulary import Cause, EndReason, Role
 from analysis.sentences import split_sentences

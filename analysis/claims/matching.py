@@ -22,12 +22,12 @@ from typing import Any
 
 from analysis.align import sentence_key
 from analysis.claims.expect import Reading, read_sentence
+from analysis.claims.limits import DEFAULT_TIME_LIMIT
 from analysis.claims.model import Claim, Matcher, SourceInfo, base_language
 from analysis.claims.vocabulary import Role
 from analysis.prefilter import TriggerIndex
 from analysis.rules import Condition
 
-DEFAULT_TIME_LIMIT = 2.0
 # Smallest timeout handed to one search: the regex module checks it while matching.
 _MIN_TIMEOUT = 0.001
 # Bound on the per-evaluation sentence cache (entries); cleared when full.

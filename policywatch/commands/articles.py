@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from analysis.quotes import QuoteBudget, quotes
 from analysis.vocabulary import FlagCategory
@@ -12,10 +12,14 @@ from policywatch.commands.claims import require_recorded_claim
 from policywatch.commands.context import AddCommand, Context, ExitStatus, time_argument
 from policywatch.commands.mentions import mention_json, mention_lines, quoted
 from policywatch.jsonview import when
-from storage import mentions_queries, news_queries
+from storage import news_queries
 from storage.db import reading
 from storage.news_queries import ArticleListing
 from storage.vocabulary import ArticleStatus
+
+# The mentions' queries bring the claims engine: imported by the commands that read mentions.
+if TYPE_CHECKING:
+    from storage import mentions_queries
 
 SHORT_ID = 12
 
@@ -67,6 +71,8 @@ def articles(ctx: Context, args: argparse.Namespace) -> int:
         rows = [r for r in news_queries.listings(session, args.since) if _matches(r, args)]
         if args.claim:
             require_recorded_claim(session, args.claim)
+            from storage import mentions_queries
+
             mentioning = set(mentions_queries.article_ids_for_claim(session, args.claim))
             rows = [r for r in rows if r.article.id in mentioning]
         if args.json:
@@ -97,6 +103,8 @@ def print_article(ctx: Context, reference: str, as_json: bool = False) -> int:
         fetches = news_queries.article_fetches(session, found.id)
         aliases = news_queries.aliases_of(session, found.id)
         copies = [c for c in news_queries.cluster_members(session, found.cluster_id) if c.id != found.id]
+        from storage import mentions_queries
+
         mentioned = mentions_queries.listings(session, version_ids=[versions[-1].id]) if versions else []
         # One quotation budget for the article, as on its page: the sentences that mention a claim first.
         budget = QuoteBudget(versions[-1].words if versions else None)

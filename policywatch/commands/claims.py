@@ -19,18 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from analysis.claims import ClaimStatus, EvidenceInterval, StatusEvent, Suggestion, status_at, suggest
-from analysis.claims.suggest import LABEL
+from analysis.claims.vocabulary import ClaimStatus
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, time_argument
 from policywatch.jsonview import when
 from policywatch.terminal import BOLD, RESET, use_colour
-from storage import claims_queries as queries
 from storage.claims_models import ClaimErrorRow
 from storage.db import transaction
 from storage.models import SourceRow, Version
 
+# The claims' queries and engine are imported by the functions that use them: other commands import this module
+# (crawl, import, articles...), and reading the record needs none of it.
 if TYPE_CHECKING:
+    from analysis.claims import EvidenceInterval, StatusEvent, Suggestion
     from ingest.claims import ClaimsReport
+    from storage import claims_queries as queries
 
 ACTIONS = ("list", "show", "evaluate", "suggest")
 
@@ -87,6 +89,7 @@ def print_claims(ctx: Context, reports: Iterable[ClaimsReport]) -> None:
 
 def print_run_claims(ctx: Context, run_ids: Sequence[int]) -> None:
     """Claim status changes and errors recorded by these runs (a crawl evaluates inside the crawler)."""
+    from storage import claims_queries as queries
     if not run_ids:
         return
     with transaction(ctx.factory()) as session:
@@ -106,6 +109,7 @@ def print_run_claims(ctx: Context, run_ids: Sequence[int]) -> None:
 
 def _claims_or_fail(session: Any, claim_id: str | None = None, at: datetime | None = None,
                     failing_after: int = 2) -> list[queries.RecordedClaim]:
+    from storage import claims_queries as queries
     found = queries.recorded_claims(session, claim_id, at, failing_after)
     if claim_id is not None and not found:
         require_recorded_claim(session, claim_id)
@@ -115,6 +119,7 @@ def _claims_or_fail(session: Any, claim_id: str | None = None, at: datetime | No
 def require_recorded_claim(session: Any, claim_id: str) -> None:
     """Stop with one line, and the closest ids, when no claim `claim_id` was ever recorded: a mistyped id in a
     filter must not read as "no coverage"."""
+    from storage import claims_queries as queries
     known = sorted(queries.declarations(session, current_only=False))
     if claim_id in known:
         return
@@ -125,6 +130,7 @@ def require_recorded_claim(session: Any, claim_id: str) -> None:
 
 
 def _stale_warning(ctx: Context, session: Any) -> None:
+    from storage import claims_queries as queries
     try:
         from ingest.claims import claims_digest  # the claims readers, loaded by the claims commands only
 
@@ -262,6 +268,8 @@ def show_claim(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def evaluate_command(ctx: Context, args: argparse.Namespace) -> int:
+    from analysis.claims import status_at
+    from storage import claims_queries as queries
     if args.id:
         raise UserError("`policywatch claims evaluate` evaluates every claim; it takes no claim id")
     factory = ctx.factory(must_exist=True)
@@ -300,6 +308,8 @@ def evaluate_command(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def suggest_command(ctx: Context, args: argparse.Namespace) -> int:
+    from analysis.claims import suggest
+    from analysis.claims.suggest import LABEL
     if not args.id:
         raise UserError("`policywatch claims suggest` needs a claim id")
     claims = ctx.claims_plan().claims()

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.claims.vocabulary import MentionReview, Stance
 from analysis.quotes import quotes
 from policywatch.commands.claims import require_recorded_claim
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
 from policywatch.jsonview import when
-from storage import mentions_queries
 from storage.db import reading, transaction
-from storage.mentions_queries import MentionListing
-from storage.mentions_record import UnknownMention, review_mention
+
+# The mentions' queries (and through them the claims engine) are imported where they are used: `articles`
+# shares this module's formatting, and reading the record needs none of them.
+if TYPE_CHECKING:
+    from storage.mentions_queries import MentionListing
 
 ACTIONS = ("list", "review")
 VERDICTS = {"confirm": MentionReview.CONFIRMED, "reject": MentionReview.REJECTED}
@@ -71,6 +73,8 @@ def list_mentions(ctx: Context, args: argparse.Namespace) -> int:
     with reading(ctx.factory(must_exist=True)) as session:
         if args.claim:
             require_recorded_claim(session, args.claim)
+        from storage import mentions_queries
+
         # An article corrected since keeps its earlier versions' mentions on record; the latest one is what
         # the article says now, and what the site shows.
         rows = mentions_queries.listings(session, claim_id=args.claim, review=args.review,
@@ -92,6 +96,8 @@ def list_mentions(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _review(ctx: Context, args: argparse.Namespace) -> int:
+    from storage.mentions_record import UnknownMention, review_mention
+
     if args.id is None or args.verdict is None:
         raise UserError("mentions review needs a mention id and a verdict: mentions review ID confirm|reject")
     try:

@@ -14,7 +14,6 @@ from policywatch.commands.context import (AddCommand, Context, ExitStatus, UserE
                                           time_argument)
 from policywatch.commands.mentions import mention_lines
 from policywatch.jsonview import when
-from storage import mentions_queries
 from storage.db import reading
 from storage.models import Run
 from storage.news_models import ArticleFetch, ArticleRow, ArticleVersion, FeedFetch
@@ -91,6 +90,8 @@ def report_news_runs(ctx: Context, results: Sequence[CrawlResult], quiet: bool =
             if run.sources_checked:
                 worst = max(worst, outcome_status(run.sources_checked, run.failures))
             lines = coverage_lines(session, run_id)
+            from storage import mentions_queries
+
             found = mentions_queries.listings(session, run_id=run_id)
             stale = [m for m in found if m.stale]
             if log is not None:

@@ -170,7 +170,7 @@ def nightly_run(db: Path, day: int, changed: int) -> None:
             select(Version.source_id, Version.sha256).join(
                 select(Version.source_id.label("sid"), func.max(Version.number).label("top"))
                 .group_by(Version.source_id).subquery(), and_(Version.source_id == literal_column("sid"),
-                                                              Version.number == literal_column("top")))).tuples())
+                                                              Version.number == literal_column("top")))).all())
         found = texts.read_many(session, latest.values())
         current = {sid: found[sha] for sid, sha in latest.items()}
     for index, source_id in enumerate(sorted(current)):

@@ -338,6 +338,6 @@ def load_texts(session: Session, source_id: str, numbers: Iterable[int] | None =
         if not wanted:
             return {}
         query = query.where(Version.number.in_(wanted))
-    shas = dict(session.execute(query).tuples())
+    shas = dict(session.execute(query).all())
     found = texts.read_many(session, shas.values())
     return {number: found[sha] for number, sha in shas.items()}

@@ -147,7 +147,7 @@ def by_version_id(session: Session, version_ids: Iterable[int]) -> dict[int, str
     shas: dict[int, str] = {}
     for start in range(0, len(wanted), _BATCH):
         shas.update(session.execute(select(Version.id, Version.sha256)
-                                    .where(Version.id.in_(wanted[start:start + _BATCH]))).tuples())
+                                    .where(Version.id.in_(wanted[start:start + _BATCH]))).all())
     found = read_many(session, shas.values())
     return {vid: found[sha] for vid, sha in shas.items()}
 

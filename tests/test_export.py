@@ -15,7 +15,7 @@ from conftest import write_declarations
 from policywatch.localserver import Page
 from reports.export.tables import TABLES
 from sqlalchemy import select
-from storage import texts
+from storage import texts as version_texts
 from storage.db import make_engine, reading, session_factory
 from storage.models import Version
 
@@ -69,7 +69,7 @@ def test_export_is_complete_dated_described_and_byte_identical(server, make_cli,
         versions = lines(archive, "versions.jsonl")
         engine = make_engine(f"sqlite:///{cli.db}")
         with reading(session_factory(engine)) as session:
-            stored = [(v.source_id, v.number, texts.of(session, v))
+            stored = [(v.source_id, v.number, version_texts.of(session, v))
                       for v in session.scalars(select(Version).order_by(Version.source_id, Version.number))]
         engine.dispose()
         assert [(v["source"], v["number"], v["text"]) for v in versions] == stored

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from reports.site import build_site  # noqa: E402
 from sqlalchemy import and_, func, literal_column, select  # noqa: E402
 
+from storage import texts  # noqa: E402
 from storage.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
 from storage.models import Version  # noqa: E402
 from storage.record import RawPage, finish_run, start_run, upsert_source  # noqa: E402
@@ -165,11 +166,13 @@ def nightly_run(db: Path, day: int, changed: int) -> None:
     at = DAY0 + timedelta(days=day)
     with transaction(factory) as session:
         run_id = start_run(session, "crawl", at).id
-        current = dict(session.execute(
-            select(Version.source_id, Version.text).join(
+        latest = dict(session.execute(
+            select(Version.source_id, Version.sha256).join(
                 select(Version.source_id.label("sid"), func.max(Version.number).label("top"))
                 .group_by(Version.source_id).subquery(), and_(Version.source_id == literal_column("sid"),
                                                               Version.number == literal_column("top")))).all())
+        found = texts.read_many(session, latest.values())
+        current = {sid: found[sha] for sid, sha in latest.items()}
     for index, source_id in enumerate(sorted(current)):
         text = current[source_id] + (f"\n{sentence(rng)}\n" if index < changed else "")
         with transaction(factory) as session:

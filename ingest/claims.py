@@ -40,7 +40,6 @@ from functools import lru_cache
 from pathlib import Path
 from time import perf_counter
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 import analysis
@@ -80,8 +79,8 @@ from ingest.claims_events import (
 from ingest.declarations import Source
 from storage import claims_queries as queries
 from storage import claims_record as record
+from storage import texts as version_texts
 from storage.db import transaction
-from storage.models import Version
 from storage.vocabulary import EvaluationKind, RevisionReason, TrackingKind
 
 
@@ -315,7 +314,8 @@ def _resume(session: Session, claims: ClaimSet, work: Mapping[str, _Work],
     current = queries.evaluated_versions(session, involved)
     wanted = [current[sid].id for sid, w in work.items()
               if sid in current and any(isinstance(i, PlannedVersion) for i in w.items)]
-    texts = dict(session.execute(select(Version.source_id, Version.text).where(Version.id.in_(wanted))).all())
+    by_id = version_texts.by_version_id(session, wanted)
+    texts = {sid: by_id[v.id] for sid, v in current.items() if v.id in by_id}
     sources = {}
     for sid in sorted(involved):
         if sid not in current:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from analysis.claims import SourceConfirmed, SourceEvent, SourceFailed, SourceInfo, SourceUndeclared, SourceVersion
 from analysis.vocabulary import ChangeKind
+from storage import texts as version_texts
 from storage.claims_models import ClaimSourceRow
 from storage.models import Change, FetchOutcome, SourceRow, Version
 from storage.claims_queries import tracking_changes
@@ -168,7 +169,7 @@ def materialise(session: Session, planned: Sequence[Planned], batch: int = TEXT_
         if item.meta.id not in texts:
             texts.clear()
             wanted = [p.meta.id for p in planned[index:] if isinstance(p, PlannedVersion)][:batch]
-            texts.update(session.execute(select(Version.id, Version.text).where(Version.id.in_(wanted))).all())
+            texts.update(version_texts.by_version_id(session, wanted))
         yield SourceVersion(source=item.source, number=item.meta.number, at=item.meta.first_seen,
                             text=texts[item.meta.id], change_kind=item.meta.change_kind,
                             declaration_changed=item.declaration_changed)

@@ -22,6 +22,7 @@ from analysis.vocabulary import ChangeKind
 from ingest.changes import change_facts
 from ingest.claims import ClaimsPlan
 from ingest.runs import recorded_run
+from storage import texts
 from storage.db import transaction
 from storage.models import Change, SourceRow
 from storage.queries import get_source
@@ -91,7 +92,8 @@ def _reanalyse_source(session: Session, source_id: str, since: datetime | None, 
         change = session.get_one(Change, change_id)
         before, after = change.from_version, change.to_version
         report.examined += 1
-        facts = change_facts(before.text, after.text, language, reverts_to_version_id=change.reverts_to_version_id,
+        both = texts.read_many(session, (before.sha256, after.sha256))
+        facts = change_facts(both[before.sha256], both[after.sha256], language, reverts_to_version_id=change.reverts_to_version_id,
                              technical=change.kind == ChangeKind.TECHNICAL)
         if _differs(change, facts):
             previous_flags = set(change.flags or [])

@@ -21,7 +21,7 @@ from ingest.decide import Decision, Hold, Known, Refuse, SourceState, decide
 from ingest.guard import HTML_TYPES, content_type_charset, ends_document
 from ingest.judge import Accepted, GuardPolicy, PreparedPage
 from ingest.results import FetchFailure, SourceResult
-from storage import blobs
+from storage import blobs, texts
 from storage.db import make_engine, reading, session_factory, transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
 from storage.record import (RawPage, accepted_content_keys, current_version, current_version_id, drop_pending,
@@ -70,7 +70,7 @@ def record_text(session: Session, *, run_id: int, source_id: str, at: datetime, 
     sha = text_sha256(text)
     if current is not None and current.sha256 != sha:
         reverted = reverted_version(session, source_id, sha, current)
-        facts = change_facts(current.text, text, session.get_one(SourceRow, source_id).language,
+        facts = change_facts(texts.of(session, current), text, session.get_one(SourceRow, source_id).language,
                              reverts_to_version_id=reverted.id if reverted is not None else None, technical=technical)
     return record_success(session, run_id=run_id, source_id=source_id, at=at, pages=pages, text=text, change=facts,
                           current=current)
@@ -102,16 +102,19 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> So
     pending_text = held_text(session, pending.text_sha256) if pending is not None else None
     refused_sha, refused_count = refused_streak(session, source_id, FailureKind.TOO_SHORT)
     keys = accepted_content_keys(session, source_id, current.id)
+    earlier = earlier_versions(session, source_id, current)
+    # Only the version just before the current one is ever compared as text; the others only by sha256.
+    known = texts.read_many(session, [current.sha256, *(v.sha256 for v in earlier[:1])])
+    current_text = known[current.sha256]
     return SourceState(
-        current=Known(current.id, current.sha256, current.text, current.number, current.first_seen),
-        # Only the version just before the current one is ever compared as text; the others only by sha256.
-        earlier=tuple(Known(v.id, v.sha256, v.text if i == 0 else "", v.number, v.first_seen)
-                      for i, v in enumerate(earlier_versions(session, source_id, current))),
+        current=Known(current.id, current.sha256, current_text, current.number, current.first_seen),
+        earlier=tuple(Known(v.id, v.sha256, known[v.sha256] if i == 0 else "", v.number, v.first_seen)
+                      for i, v in enumerate(earlier)),
         pending=Known(pending.id, pending.text_sha256 or "", pending_text, 0, pending.at)
         if pending is not None and pending_text is not None and pending.at >= current.last_confirmed else None,
         refused_sha256=refused_sha, refused_count=refused_count,
         earlier_ended=_earlier_ended(session, source_id, pages), stamp=(current.id, latest_outcome_id(session, source_id)),
-        accepted=Accepted(keys, current.text) if keys else None,
+        accepted=Accepted(keys, current_text) if keys else None,
     )
 
 

@@ -29,7 +29,7 @@ from ingest.judge import GuardPolicy, judge
 from ingest.record import record_text
 from ingest.results import FetchFailure, SourceResult
 from ingest.runs import recorded_run
-from storage import blobs
+from storage import blobs, texts
 from storage.db import transaction
 from storage.models import FetchOutcome, Snapshot
 from storage.record import RawPage, current_version
@@ -70,15 +70,16 @@ def _reextract_one(session: Session, source: Source, run_id: int, at: datetime,
     if not candidates:
         return SourceResult(source.id, NOTHING_STORED)
     current = current_version(session, source.id)
+    current_text = texts.of(session, current) if current is not None else None
     verdict: str | FetchFailure = FetchFailure(FailureKind.EMPTY, "nothing stored")
     for outcome in candidates:
         pages = _pages(session, outcome)
-        verdict = judge(source, pages, current.text if current is not None else None, policy.min_fraction)
+        verdict = judge(source, pages, current_text, policy.min_fraction)
         if not isinstance(verdict, FetchFailure):
             break
     if isinstance(verdict, FetchFailure):
         return SourceResult(source.id, Outcome.FAILED, failure=verdict)
-    if current is not None and current.text == verdict:
+    if current is not None and current_text == verdict:
         return SourceResult(source.id, Outcome.UNCHANGED, current.number)
     recorded = record_text(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict,
                            technical=True)

@@ -20,7 +20,7 @@ from ingest.changes import change_facts
 from ingest.declarations import Source
 from ingest.judge import judge
 from ingest.results import FetchFailure, SourceResult
-from storage import blobs
+from storage import blobs, texts
 from storage.db import reading, transaction
 from storage.models import FetchOutcome
 from storage.queries import get_source
@@ -107,7 +107,7 @@ def accept(factory: sessionmaker[Session], source_id: str, outcome_id: int, note
             raise ReviewError(f"fetch {outcome_id} of {source_id} has the text of the current version "
                               f"v{current.number}")
         reverted = reverted_version(session, source_id, text_sha256(text), current)
-        facts = change_facts(current.text, text, row.language,
+        facts = change_facts(texts.of(session, current), text, row.language,
                              reverts_to_version_id=reverted.id if reverted is not None else None)
         try:
             version = version_from_outcome(session, outcome, text, facts, at=at,

@@ -32,15 +32,15 @@ def source_json(source: Any, summary: SourceSummary | None, declared: bool,
     }
 
 
-def version_json(version: Version, with_text: bool = False) -> dict[str, Any]:
+def version_json(version: Version, text: str, with_text: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "source": version.source_id, "number": version.number, "sha256": version.sha256,
         "first_seen": when(version.first_seen), "last_confirmed": when(version.last_confirmed),
-        "words": len(version.text.split()),
+        "words": len(text.split()),
         "snapshots": [snapshot_json(s) for s in version.outcome.snapshots],
     }
     if with_text:
-        data["text"] = version.text
+        data["text"] = text
     return data
 
 

@@ -16,13 +16,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from reports.claim_links import ClaimMark
+from storage import texts
 from storage.fleet import WorkerShare, night_shares
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
-from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
+from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version,
+                            VersionText)
 from storage.news_models import FeedFetch
 from storage.vocabulary import FailureKind, HealthState, Outcome, RunKind
 
@@ -209,7 +211,8 @@ def _snapshots(session: Session) -> dict[int, tuple[SnapshotInfo, ...]]:
 def _versions(session: Session) -> dict[str, list[VersionInfo]]:
     snapshots = _snapshots(session)
     query = (select(Version.id, Version.source_id, Version.number, Version.sha256, Version.first_seen,
-                    func.length(Version.text), Run.kind)
+                    VersionText.chars, Run.kind)
+             .join(VersionText, VersionText.sha256 == Version.sha256)
              .join(FetchOutcome, FetchOutcome.id == Version.outcome_id).join(Run, Run.id == FetchOutcome.run_id)
              .order_by(Version.source_id, Version.number))
     found: dict[str, list[VersionInfo]] = defaultdict(list)
@@ -329,10 +332,12 @@ def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after:
 
 def load_texts(session: Session, source_id: str, numbers: Iterable[int] | None = None) -> dict[int, str]:
     """Texts of a source's versions by number (all of them when `numbers` is None)."""
-    query = select(Version.number, Version.text).where(Version.source_id == source_id)
+    query = select(Version.number, Version.sha256).where(Version.source_id == source_id)
     if numbers is not None:
         wanted: Sequence[int] = sorted(set(numbers))
         if not wanted:
             return {}
         query = query.where(Version.number.in_(wanted))
-    return {number: text for number, text in session.execute(query)}
+    shas = dict(session.execute(query).all())
+    found = texts.read_many(session, shas.values())
+    return {number: found[sha] for number, sha in shas.items()}

@@ -60,7 +60,7 @@ def _delta_parameters(size: int) -> zstandard.ZstdCompressionParameters:
         search_log=1, min_match=_DELTA_MIN_MATCH, target_length=0, strategy=zstandard.STRATEGY_FAST)
 
 
-def _compress(data: bytes, base: bytes | None) -> bytes:
+def compress(data: bytes, base: bytes | None) -> bytes:
     if base is None:
         return zstandard.ZstdCompressor(level=KEYFRAME_LEVEL).compress(data)
     dictionary = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
@@ -68,7 +68,7 @@ def _compress(data: bytes, base: bytes | None) -> bytes:
     return zstandard.ZstdCompressor(dict_data=dictionary, compression_params=parameters).compress(data)
 
 
-def _decompress(data: bytes, base: bytes | None) -> bytes:
+def decompress(data: bytes, base: bytes | None) -> bytes:
     if base is None:
         return zstandard.ZstdDecompressor().decompress(data)
     dictionary = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
@@ -103,11 +103,11 @@ def store(session: Session, data: bytes, keyframe_sha256: str | None) -> StoredB
                             "(`policywatch check` lists damaged snapshots)", keyframe_sha256, exc)
                 dictionary = None
             if dictionary is not None:
-                delta = _compress(data, dictionary)
+                delta = compress(data, dictionary)
                 if len(delta) <= max(KEYFRAME_MIN_BYTES, KEYFRAME_RATIO * len(data)):
                     payload, base = delta, keyframe_sha256
     if payload is None:
-        payload = _compress(data, None)
+        payload = compress(data, None)
     inserted = insert_new(session, Blob, sha256=digest, size=len(data), base_sha256=base, data=payload)
     return StoredBlob(digest, inserted, len(payload) if inserted else 0)
 
@@ -130,7 +130,7 @@ def _checked_decompress(sha256: str, data: bytes, size: int, base: bytes | None)
         raise BlobIntegrityError(f"blob {sha256}: its compressed frame declares {declared} bytes, "
                                  f"not the {size} stored")
     try:
-        return _decompress(data, base)
+        return decompress(data, base)
     except zstandard.ZstdError as exc:
         raise BlobIntegrityError(f"blob {sha256}: cannot be decompressed ({exc})") from None
 

@@ -1,7 +1,8 @@
 """`policywatch check`: the invariants a crash must never break.
 
 No version without its snapshots, no change without its versions, no raw
-snapshot whose bytes do not match their sha256, no half-written rows, and the
+snapshot whose bytes do not match their sha256, no version text that does not
+decompress to the text its sha256 names, no half-written rows, and the
 database engine's own integrity check. News articles likewise: versions
 numbered without gaps, each kept text matching its sha256, no text kept under
 a TDM reservation, every kept raw page readable.
@@ -16,9 +17,9 @@ from typing import Callable
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from storage import blobs
+from storage import blobs, texts
 from storage.db import database_problem, reading
-from storage.models import Blob, Change, FetchOutcome, HeldText, Run, Snapshot, Version
+from storage.models import Blob, Change, FetchOutcome, HeldText, Run, Snapshot, Version, VersionText
 from storage.news_models import ArticleFetch, ArticleRow, ArticleVersion
 from storage.record import text_sha256
 from storage.times import utc_text
@@ -53,12 +54,26 @@ def _version_checks(session: Session, report: Report) -> None:
         if version.number != expected:
             report.problems.append(f"{where}: version numbers jump from {expected - 1} to {version.number}")
         previous[version.source_id] = version.number
-        if text_sha256(version.text) != version.sha256:
-            report.problems.append(f"{where}: text does not match its sha256")
         if not version.outcome or not version.outcome.snapshots:
             report.problems.append(f"{where}: has no snapshot")
         if version.last_confirmed < version.first_seen:
             report.problems.append(f"{where}: confirmed before it was first seen")
+
+
+def _text_checks(session: Session, report: Report) -> None:
+    """Every stored version text decompresses to the text its sha256 names, and every version's text is there."""
+    missing = session.execute(select(Version.source_id, Version.number).outerjoin(
+        VersionText, VersionText.sha256 == Version.sha256).where(VersionText.sha256.is_(None))
+        .order_by(Version.source_id, Version.number)).all()
+    report.problems += [f"{sid} v{number}: its text is missing" for sid, number in missing]
+    checked = texts.check_all(session)
+    bad = {sha for sha, _ in checked.problems}
+    users: dict[str, list[str]] = {}
+    for sid, number, sha in session.execute(select(Version.source_id, Version.number, Version.sha256)
+                                            .where(Version.sha256.in_(sorted(bad))).order_by(Version.id)):
+        users.setdefault(sha, []).append(f"{sid} v{number}")
+    for sha, problem in checked.problems:
+        report.problems.append(f"{', '.join(users.get(sha, ['no version']))}: {problem}")
 
 
 def _change_checks(session: Session, report: Report) -> None:
@@ -132,12 +147,13 @@ def _run_notes(session: Session, report: Report) -> None:
 
 
 def _counts(session: Session, report: Report) -> None:
-    for model in (Version, Change, Snapshot, Blob, FetchOutcome, Run, ArticleRow, ArticleVersion):
+    for model in (Version, VersionText, Change, Snapshot, Blob, FetchOutcome, Run, ArticleRow, ArticleVersion):
         report.counts[model.__tablename__] = session.scalar(select(func.count()).select_from(model)) or 0
 
 
 CHECKS: tuple[tuple[str, Callable[[Session, Report], None]], ...] = (
     ("the database engine's own checks", _engine_checks), ("versions", _version_checks),
+    ("version texts", _text_checks),
     ("changes", _change_checks), ("fetch outcomes", _outcome_checks), ("news articles", _news_checks),
     ("raw snapshots", _blob_checks),
     ("dates", _future_checks), ("runs", _run_notes), ("counts", _counts))

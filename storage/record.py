@@ -16,9 +16,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
-from storage import blobs
+from storage import blobs, texts
 from analysis.vocabulary import ChangeKind, Severity
 from storage.models import (Blob, Change, ChangeAnalysisRow, FetchOutcome, HeldText, Run, Snapshot, SourceFields,
                             SourceLock, SourceRow, Version)
@@ -175,12 +175,10 @@ def finish_run(session: Session, run_id: int, at: datetime) -> Run:
     return run
 
 
-def current_version(session: Session, source_id: str, *, with_text: bool = True) -> Version | None:
-    """The source's newest version; without its text (read only when asked for) when ``with_text`` is false."""
-    query = select(Version).where(Version.source_id == source_id).order_by(Version.number.desc()).limit(1)
-    if not with_text:
-        query = query.options(defer(Version.text))
-    return session.scalars(query).first()
+def current_version(session: Session, source_id: str) -> Version | None:
+    """The source's newest version (its text: `storage.texts`)."""
+    return session.scalars(select(Version).where(Version.source_id == source_id)
+                           .order_by(Version.number.desc()).limit(1)).first()
 
 
 def current_version_id(session: Session, source_id: str) -> int | None:
@@ -210,8 +208,8 @@ def refused_streak(session: Session, source_id: str, kind: str) -> tuple[str | N
 
 def earlier_versions(session: Session, source_id: str, current: Version, limit: int = RECENT_VERSIONS_FOR_REVERT
                      ) -> Sequence[Version]:
-    """The versions before `current`, newest first; their texts are read only when asked for."""
-    return session.scalars(select(Version).options(defer(Version.text))
+    """The versions before `current`, newest first (their texts: `storage.texts`)."""
+    return session.scalars(select(Version)
                            .where(Version.source_id == source_id, Version.number < current.number)
                            .order_by(Version.number.desc()).limit(limit)).all()
 
@@ -306,7 +304,7 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
     differs from the current version (`current`, when the caller has just read it in this session)."""
     if current is _LOOK_UP:
         # Only its number, digest and dates are needed here: its text is not read.
-        current = current_version(session, source_id, with_text=False)
+        current = current_version(session, source_id)
     sha = text_sha256(text)
     confirms = current is not None and current.sha256 == sha
     outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome=Outcome.UNCHANGED,
@@ -322,8 +320,9 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
         return outcome
     if current is not None and change is None:
         raise ValueError(f"{source_id}: a new version needs the facts of its change from v{current.number}")
-    version = Version(source_id=source_id, number=(current.number + 1) if current else 1, text=text,
-                      sha256=sha, first_seen=at, last_confirmed=at, outcome_id=outcome.id)
+    version = Version(source_id=source_id, number=(current.number + 1) if current else 1,
+                      sha256=_store_text(session, text, current), first_seen=at, last_confirmed=at,
+                      outcome_id=outcome.id)
     session.add(version)
     session.flush()
     outcome.version_id = version.id
@@ -367,6 +366,11 @@ def record_pending(session: Session, *, run_id: int, source_id: str, at: datetim
     return outcome
 
 
+def _store_text(session: Session, text: str, current: Version | None) -> str:
+    """Store a new version's text, compressed against the keyframe its source's current version's text uses."""
+    return texts.store(session, text, texts.keyframe_of(session, current.sha256) if current is not None else None)
+
+
 def _add_change(session: Session, source_id: str, old: Version, new: Version, at: datetime, change: ChangeFacts,
                 note: str | None = None) -> Change:
     row = Change(
@@ -394,8 +398,8 @@ def version_from_outcome(session: Session, outcome: FetchOutcome, text: str, cha
     if outcome.at < current.last_confirmed:
         raise ValueError(f"{outcome.source_id}: the text fetched at {outcome.at.isoformat()} is older than the last "
                          f"confirmation of v{current.number} ({current.last_confirmed.isoformat()})")
-    version = Version(source_id=outcome.source_id, number=current.number + 1, text=text, sha256=text_sha256(text),
-                      first_seen=outcome.at, last_confirmed=max(outcome.at, at), outcome_id=outcome.id)
+    version = Version(source_id=outcome.source_id, number=current.number + 1,
+                      sha256=_store_text(session, text, current), first_seen=outcome.at, last_confirmed=max(outcome.at, at), outcome_id=outcome.id)
     session.add(version)
     session.flush()
     if outcome.outcome == Outcome.PENDING:

@@ -20,6 +20,27 @@ REPO = Path(__file__).resolve().parent.parent
 NO_NEWS = REPO / "tests" / "data" / "news" / "declarations" / "none.yaml"
 
 
+def version_texts(db: Path, source_id: str | None = None) -> dict[tuple[str, int], str]:
+    """The texts of a database's versions (those of one source when given), by (source, number), in that order.
+
+    Texts are stored compressed (storage.texts), so tests read them as the commands do, not with SQL."""
+    from sqlalchemy import select
+
+    from storage import texts
+    from storage.db import make_engine, reading, session_factory
+    from storage.models import Version
+
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with reading(session_factory(engine)) as session:
+            query = select(Version).order_by(Version.source_id, Version.number)
+            versions = session.scalars(query if source_id is None else query.where(Version.source_id == source_id)).all()
+            found = texts.of_versions(session, versions)
+            return {(v.source_id, v.number): found[v.id] for v in versions}
+    finally:
+        engine.dispose()
+
+
 
 @pytest.fixture
 def shared() -> Path:

@@ -25,6 +25,7 @@ from ingest.declarations import load_sources
 from ingest.extraction import ExtractionRules, extract_html, extract_markdown
 from ingest.importer import import_manifest
 from ingest.review import ReviewError, accept, candidates
+from storage import texts as stored_texts
 from storage.db import make_engine, reading, session_factory, upgrade
 from storage.integrity import check
 from storage.models import Change, FetchOutcome, Version
@@ -93,7 +94,7 @@ class Archive:
 
     def versions(self) -> list[str]:
         with reading(self.factory) as session:
-            return [v.text for v in session.scalars(select(Version).order_by(Version.number))]
+            return list(stored_texts.of_versions(session, session.scalars(select(Version).order_by(Version.number))).values())
 
     def changes(self) -> list[dict[str, Any]]:
         with reading(self.factory) as session:

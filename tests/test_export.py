@@ -14,6 +14,10 @@ from pathlib import Path
 from conftest import write_declarations
 from policywatch.localserver import Page
 from reports.export.tables import TABLES
+from sqlalchemy import select
+from storage import texts as version_texts
+from storage.db import make_engine, reading, session_factory
+from storage.models import Version
 
 OLD = b"<html><body><main><h1>Chats</h1><p>We keep temporary chats for 30 days, then delete them.</p></main></body></html>"
 NEW = b"<html><body><main><h1>Chats</h1><p>We keep temporary chats for 90 days, then delete them.</p></main></body></html>"
@@ -63,9 +67,14 @@ def test_export_is_complete_dated_described_and_byte_identical(server, make_cli,
         assert change["flags"] == ["retention"] and change["severity"] == "high" and change["announced"] is True
         assert "30 days → 90 days" in change["summary"] and change["evidence"][0]["category"] == "retention"
         versions = lines(archive, "versions.jsonl")
-        with sqlite3.connect(cli.db) as db:
-            stored = db.execute("select source_id, number, text from versions order by source_id, number").fetchall()
+        engine = make_engine(f"sqlite:///{cli.db}")
+        with reading(session_factory(engine)) as session:
+            stored = [(v.source_id, v.number, version_texts.of(session, v))
+                      for v in session.scalars(select(Version).order_by(Version.source_id, Version.number))]
+        engine.dispose()
         assert [(v["source"], v["number"], v["text"]) for v in versions] == stored
+        assert all(hashlib.sha256(v["text"].encode("utf-8")).hexdigest() == v["sha256"] for v in versions), \
+            "the export carries the plain text its sha256 names, not the stored compressed form"
         assert versions[0]["recorded_by"] == "crawl" and versions[0]["snapshots"][0]["http_status"] == 200
         outcomes = lines(archive, "outcomes.jsonl")
         assert [(o["source"], o["outcome"], o["failure_kind"]) for o in outcomes if o["source"] == "t/gone"] == [

@@ -14,7 +14,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from conftest import write_declarations
+from conftest import version_texts, write_declarations
 from policywatch.localserver import Page
 from storage.db import make_engine, session_factory, transaction
 from storage.health import health_events
@@ -158,7 +158,7 @@ def test_no_false_versions(faulty_history) -> None:  # type: ignore[no-untyped-d
     cli, _, _, _ = faulty_history
     with sqlite3.connect(cli.db) as conn:
         versions = dict(conn.execute("select source_id, count(*) from versions group by source_id"))
-        texts = [t for (t,) in conn.execute("select text from versions")]
+    texts = list(version_texts(cli.db).values())
     assert versions == VERSIONS
     assert not any("moment" in t.lower() or "blocked" in t.lower() or "password" in t.lower() for t in texts)
 

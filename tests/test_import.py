@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from storage import texts
+from storage.db import make_engine, reading, session_factory
 from test_crawl import counts
 
 DECL = {"sources": [{"id": "t/policy", "vendor": "Testco", "title": "Policy", "document_type": "Privacy Policy",
@@ -112,7 +114,11 @@ def test_real_openai_snapshots_import(shared: Path, make_cli, tmp_path: Path) ->
         outcome = conn.execute("select outcome from fetch_outcomes where at like '2024-08-21%'").fetchone()[0]
         assert outcome == "unchanged", "the snapshot whose HTML changed but whose text did not adds no version"
         assert conn.execute("select count(*) from fetch_outcomes where outcome = 'failed'").fetchone()[0] == 0
-        stored = conn.execute("select v.source_id, v.first_seen, v.text from versions v").fetchall()
+        stored = conn.execute("select v.source_id, v.first_seen, v.sha256 from versions v").fetchall()
+    engine = make_engine(f"sqlite:///{cli.db}")
+    with reading(session_factory(engine)) as session:
+        stored = [(sid, first_seen, texts.read(session, sha)) for sid, first_seen, sha in stored]
+    engine.dispose()
     assert len(stored) >= 5
     for (sid, first_seen, text) in stored:
         at = first_seen.replace(" ", "T").split(".")[0] + "Z"

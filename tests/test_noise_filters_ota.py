@@ -21,6 +21,7 @@ from ingest.declarations import load_sources
 from ingest.extraction import extract_html
 from ingest.extraction.noise import normalise_dates
 from ingest.importer import import_manifest
+from storage import texts
 from storage.db import make_engine, reading, session_factory, upgrade
 from storage.models import Version
 from test_broken_captures import series
@@ -61,9 +62,9 @@ def _versions(shared: Path, tmp: Path, collection: str, document: str, filters: 
     factory = session_factory(engine)
     import_manifest(factory, folder / "m.jsonl", load_sources(folder / "sources.yaml"))
     with reading(factory) as session:
-        texts = [v.text for v in session.scalars(select(Version).order_by(Version.number))]
+        found = list(texts.of_versions(session, session.scalars(select(Version).order_by(Version.number))).values())
     engine.dispose()
-    return texts
+    return found
 
 
 @pytest.mark.parametrize("collection,document", FLIPPING)

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import version_texts
+
 SERIES = [(c, d) for c in ("genai-contrib", "genai-eu") for d in ("Business Privacy Policy", "Commercial Terms")]
 FILTERS = ["tracking-params", "opens-in-new-window", "relative-dates", "typography"]
 
@@ -46,7 +48,7 @@ def test_noisy_history_keeps_only_real_changes(shared: Path, make_cli, tmp_path:
 
     substantive = sum(1 for r in rows if r["noise_heuristic"] == "substantive_or_unknown")
     with sqlite3.connect(cli.db) as conn:
-        texts = [t for (t,) in conn.execute("select text from versions order by number")]
+        texts = list(version_texts(cli.db).values())
         kinds = [k for (k,) in conn.execute("select kind from changes order by id")]
     assert len(texts) <= substantive + 1, f"{len(texts)} versions from {len(rows)} noisy ones"
     assert len(texts) <= 12

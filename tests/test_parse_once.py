@@ -18,6 +18,7 @@ from ingest.declarations import Source
 from ingest.extraction import BUILTIN_FILTERS, ExtractionRules, extract_html
 from ingest.judge import judge_pages, prepare_page
 from ingest.record import store_outcome
+from storage import texts
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.models import Snapshot, Version
 from storage.record import RawPage, start_run
@@ -121,9 +122,9 @@ def test_the_record_reuses_the_current_text_for_an_unchanged_selection_and_store
         results.append((str(outcome), counts.conversions - conversions))
     assert results == [("first", 1), ("unchanged", 0), ("changed", 1), ("unchanged", 0), ("changed", 1)]
     with transaction(factory) as session:
-        texts = [v.text for v in session.query(Version).order_by(Version.number)]
+        stored = list(texts.of_versions(session, session.query(Version).order_by(Version.number)).values())
         keys = [s.content_key for s in session.query(Snapshot).order_by(Snapshot.id)]
-    assert texts == [extract_html(bodies[0], RULES), extract_html(bodies[2], RULES), extract_html(bodies[4], RULES)]
+    assert stored == [extract_html(bodies[0], RULES), extract_html(bodies[2], RULES), extract_html(bodies[4], RULES)]
     assert keys[0] == keys[1] == keys[4] != keys[2] == keys[3] and None not in keys
 
 

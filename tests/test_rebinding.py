@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO, write_declarations
+from conftest import REPO, version_texts, write_declarations
 from policywatch.localserver import LocalServer, Page
 
 SECRET = b"<html><body><main><p>Internal admin page: every user's chats.</p></main></body></html>"
@@ -40,7 +40,7 @@ def test_a_name_rebound_to_loopback_after_the_check_is_refused(tmp_path: Path) -
     with sqlite3.connect(tmp_path / "r.db") as conn:
         rows = dict(conn.execute("select source_id, coalesce(failure_kind, outcome) from fetch_outcomes"))
         details = dict(conn.execute("select source_id, detail from fetch_outcomes"))
-        texts = [t for (t,) in conn.execute("select text from versions")]
+    texts = list(version_texts(tmp_path / "r.db").values())
     assert rows == {"t/rebound": "private_address", "t/redirected": "private_address", "t/public": "first"}
     assert "127.0.0.1" in details["t/rebound"] and "policy.rebind.test" in details["t/rebound"]
     assert "internal.rebind.test" in details["t/redirected"]

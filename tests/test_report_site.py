@@ -19,7 +19,7 @@ import pytest
 
 from ingest.claims_declarations import load_claims
 
-from conftest import CLI, write_declarations
+from conftest import CLI, version_texts, write_declarations
 from policywatch.localserver import LocalServer, Page
 from reports.site import BuildStats, build_site
 from storage.db import make_engine, session_factory
@@ -217,7 +217,7 @@ def test_compare_form_loads_the_source_texts_as_a_script(vendor: Vendor, tmp_pat
     assert '<script src="../../../static/compare.js"></script>' in source
     script = (out / "versions/t/policy/_texts.js").read_text(encoding="utf-8")
     assert script.startswith("policywatchVersions(") and script.endswith(");\n") and "<" not in script
-    texts = dict(query(vendor.cli.db, "select number, text from versions where source_id='t/policy'"))
+    texts = {number: t for (_, number), t in version_texts(vendor.cli.db, "t/policy").items()}
     assert json.loads(script[len("policywatchVersions("):-3]) == {str(n): t for n, t in texts.items()}
 
 

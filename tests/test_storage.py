@@ -148,7 +148,7 @@ def test_identical_raw_pages_are_stored_once_and_noise_costs_little(factory) -> 
 def test_corrupted_blob_is_detected(factory) -> None:  # type: ignore[no-untyped-def]
     with transaction(factory) as s:
         stored = blobs.store(s, b"<p>original bytes</p>" * 20, None)
-        s.get(Blob, stored.sha256).data = blobs._compress(b"<p>tampered bytes</p>" * 20, None)
+        s.get(Blob, stored.sha256).data = blobs.compress(b"<p>tampered bytes</p>" * 20, None)
         s.flush()
         with pytest.raises(blobs.BlobIntegrityError, match="do not match"):
             blobs.read(s, stored.sha256)

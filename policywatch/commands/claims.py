@@ -24,6 +24,7 @@ from policywatch.commands.context import AddCommand, Context, ExitStatus, UserEr
 from policywatch.jsonview import when
 from policywatch.terminal import BOLD, RESET, use_colour
 from storage.claims_models import ClaimErrorRow
+from storage import texts as version_texts
 from storage.db import transaction
 from storage.models import SourceRow, Version
 
@@ -330,10 +331,10 @@ def suggest_command(ctx: Context, args: argparse.Namespace) -> int:
             rows = [r for r in rows if claim.in_scope(source_info(r))]
         texts: dict[str, dict[str, str]] = {}
         for row in rows:
-            text = session.scalar(select(Version.text).where(Version.source_id == row.id)
-                                  .order_by(Version.number.desc()).limit(1))
-            if text is not None:
-                texts.setdefault(row.language.split("-")[0].lower(), {})[row.id] = text
+            latest = session.scalar(select(Version.sha256).where(Version.source_id == row.id)
+                                    .order_by(Version.number.desc()).limit(1))
+            if latest is not None:
+                texts.setdefault(row.language.split("-")[0].lower(), {})[row.id] = version_texts.read(session, latest)
     if not texts:
         raise UserError(f"no recorded version of a source in scope of {claim.id}; nothing to suggest from")
     found: list[tuple[str, Suggestion]] = []

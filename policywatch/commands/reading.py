@@ -13,7 +13,7 @@ from analysis.vocabulary import FlagCategory, Severity
 from policywatch import jsonview
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, time_argument
 from policywatch.terminal import render_diff, safe, use_colour
-from storage import blobs, queries
+from storage import blobs, queries, texts
 from storage.db import reading
 from storage.models import Change
 from storage.vocabulary import Outcome
@@ -37,11 +37,12 @@ def _meaning(change: Change) -> str:
 def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
     with reading(ctx.factory(must_exist=True)) as session:
         versions = queries.versions_of(session, source_id)
+        text_of = texts.of_versions(session, versions)
         outcomes = queries.outcomes_of(session, source_id)
         changes = {row.change.to_version_id: row.change for row in queries.changes(session, source_id)}
         if as_json:
             ctx.print_json({"source": source_id,
-                            "versions": [jsonview.version_json(v) | {"change": _change_brief(changes.get(v.id))}
+                            "versions": [jsonview.version_json(v, text_of[v.id]) | {"change": _change_brief(changes.get(v.id))}
                                          for v in versions],
                             "outcomes": [jsonview.outcome_json(o) for o in outcomes]})
             return ExitStatus.OK
@@ -52,7 +53,7 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
             what = "first version" if change is None else (
                 f"{change.kind}: +{change.words_added} / -{change.words_removed} words" + _meaning(change))
             ctx.say(f"  v{v.number}  {jsonview.when(v.first_seen)}  confirmed {jsonview.when(v.last_confirmed)}  "
-                    f"{len(v.text.split())} words  {what}")
+                    f"{len(text_of[v.id].split())} words  {what}")
             if change is not None and change.note:
                 ctx.say(f"      note: {change.note}")
         for o in outcomes:
@@ -86,9 +87,9 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
         else:
             version = queries.latest_version(session, args.id)
         if args.json:
-            ctx.print_json(jsonview.version_json(version, with_text=True))
+            ctx.print_json(jsonview.version_json(version, texts.of(session, version), with_text=True))
         else:
-            sys.stdout.write(safe(version.text))
+            sys.stdout.write(safe(texts.of(session, version)))
     return ExitStatus.OK
 
 
@@ -117,7 +118,8 @@ def print_diff(ctx: Context, source_id: str, a: int | None = None, b: int | None
             a = versions[-2].number
         old = queries.version_by_number(session, source_id, a)
         new = queries.version_by_number(session, source_id, b)
-        diff = diff_texts(old.text, new.text)
+        both = texts.read_many(session, (old.sha256, new.sha256))
+        diff = diff_texts(both[old.sha256], both[new.sha256])
         if as_json:
             ctx.print_json(jsonview.diff_json(source_id, old, new, diff))
             return ExitStatus.OK

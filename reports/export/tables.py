@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from analysis.claims import Cause, ClaimStatus
+from storage import texts
 from storage.claims_models import ClaimDeclarationRow, ClaimEventRow, ClaimStateRow
 from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceRow, Version
 from storage.times import utc_text
@@ -94,14 +95,16 @@ def _snapshots(session: Session, outcome_ids: list[int]) -> dict[int, list[dict[
 
 def _version_rows(session: Session) -> Iterator[dict[str, Any]]:
     query = (select(Version.source_id, Version.number, Version.sha256, Version.first_seen, Version.last_confirmed,
-                    Version.outcome_id, Run.kind, Version.text)
+                    Version.outcome_id, Run.kind)
              .join(FetchOutcome, FetchOutcome.id == Version.outcome_id).join(Run, Run.id == FetchOutcome.run_id)
              .order_by(Version.source_id, Version.number).execution_options(yield_per=BATCH))
     batch: list[Any] = []
 
     def flush() -> Iterator[dict[str, Any]]:
         snapshots = _snapshots(session, [row.outcome_id for row in batch])
-        for sid, number, sha, first, last, outcome_id, run_kind, text in batch:
+        text_of = texts.read_many(session, (row.sha256 for row in batch))
+        for sid, number, sha, first, last, outcome_id, run_kind in batch:
+            text = text_of[sha]
             yield {"source": sid, "number": number, "sha256": sha, "first_seen": _when(first),
                    "last_confirmed": _when(last), "words": len(text.split()), "recorded_by": run_kind,
                    "snapshots": snapshots.get(outcome_id, []), "text": text}

@@ -24,6 +24,7 @@ from storage.models import Blob, Change, FetchOutcome, HeldText, LedgerEntry, Ru
 from storage.news_models import ArticleFetch, ArticleRow, ArticleVersion
 from storage.record import text_sha256
 from storage.times import utc_text
+from storage.verify_ledger import chain_problems
 from storage.vocabulary import LedgerKind, Outcome, RunStatus
 
 # Records dated later than this after the check runs are in the future: a typo, or a clock gone wrong.
@@ -109,7 +110,7 @@ def _news_checks(session: Session, report: Report) -> None:
 
 def _ledger_chain_checks(session: Session, report: Report) -> None:
     report.problems.extend(f"ledger {problem}" for problem in
-                           ledger.chain_problems(ledger.as_json(entry) for entry in ledger.entries(session)))
+                           chain_problems(ledger.as_json(entry) for entry in ledger.entries(session)))
 
 
 def _entry_problems(where: str, entry: LedgerEntry | None, sha256: str, snapshots: list[str], first_seen: datetime

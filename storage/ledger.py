@@ -4,7 +4,8 @@ An entry names what was recorded (kind, subject, version number, the sha256
 of the text and of each raw page it came from, when it was first seen) and
 carries two links: `prev_subject`, the hash of the same subject's previous
 entry, and `prev`, the hash of the previous entry of the whole log. Its
-`hash` is the sha256 of its canonical form:
+`hash` is the sha256 of its canonical form (storage.verify_ledger, the
+standalone verifier the site ships, so the two cannot disagree):
 
     json.dumps({every field but "hash"}, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
@@ -20,7 +21,6 @@ at a time on SQLite; an advisory lock on PostgreSQL), so the log never forks.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,21 +32,11 @@ from sqlalchemy.orm import Session
 from storage.models import LedgerEntry, Snapshot, Version
 from storage.news_models import ArticleFetch, ArticleVersion
 from storage.times import utc_text
+from storage.verify_ledger import entry_hash
 from storage.vocabulary import LedgerKind
 
 # Writers of one PostgreSQL database append to the log one at a time, holding this until they commit.
 _APPEND_LOCK_KEY = 0x706F6C6963790002
-
-FIELDS = ("seq", "kind", "subject", "number", "text_sha256", "snapshots", "first_seen", "prev_subject", "prev")
-
-
-def canonical(fields: dict[str, Any]) -> bytes:
-    return json.dumps({name: fields[name] for name in FIELDS}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=True).encode("ascii")
-
-
-def entry_hash(fields: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical(fields)).hexdigest()
 
 
 def as_json(entry: LedgerEntry) -> dict[str, Any]:
@@ -129,31 +119,3 @@ def version_links(session: Session, source_id: str) -> dict[int, Links]:
 def entries(session: Session) -> Iterable[LedgerEntry]:
     """The whole log in order, read in batches."""
     return session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq).execution_options(yield_per=2000))
-
-
-def chain_problems(items: Iterable[dict[str, Any]]) -> Iterable[str]:
-    """What is wrong with a log given as its entries' JSON in order: each hash recomputed, each link followed."""
-    previous: str | None = None
-    expected_seq = 1
-    subjects: dict[tuple[str, str], tuple[int, str]] = {}
-    for item in items:
-        where = f"entry {item.get('seq')} ({item.get('kind')} {item.get('subject')} v{item.get('number')})"
-        try:
-            recomputed = entry_hash(item)
-        except (KeyError, TypeError, ValueError) as exc:
-            yield f"{where}: not a ledger entry ({exc})"
-            return
-        if recomputed != item.get("hash"):
-            yield f"{where}: its hash does not match its contents"
-        if item["seq"] != expected_seq:
-            yield f"{where}: expected entry {expected_seq} here"
-        if item["prev"] != previous:
-            yield f"{where}: does not link to the entry before it"
-        key = (str(item["kind"]), str(item["subject"]))
-        before = subjects.get(key)
-        if item["prev_subject"] != (before[1] if before else None):
-            yield f"{where}: does not link to the previous entry of {item['subject']}"
-        if before is not None and item["number"] <= before[0]:
-            yield f"{where}: follows v{before[0]} of {item['subject']}"
-        subjects[key] = (item["number"], str(item.get("hash")))
-        previous, expected_seq = item.get("hash"), expected_seq + 1

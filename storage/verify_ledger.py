@@ -157,17 +157,27 @@ def _check_snapshots(site: Path, items: List[Dict[str, Any]], result: Result) ->
     for item in items:
         if item.get("kind") != VERSION_KIND:
             continue  # an article's raw page is not published
-        for sha in item.get("snapshots") or []:
+        snapshots = item.get("snapshots")
+        if not isinstance(snapshots, list):
+            result.problems.append(f"{LEDGER_FILE}: {describe(item)}: its snapshots are not a list")
+            continue
+        for raw in snapshots:
+            sha = raw if isinstance(raw, str) else repr(raw)
             if sha not in verdicts:
                 name = f"raw/{sha}.txt"
                 path = site / name
-                if not (isinstance(sha, str) and _SHA256.match(sha)):
-                    verdicts[sha] = f"{name}: not a sha256"
+                if not _SHA256.match(sha):
+                    verdicts[sha] = f"{LEDGER_FILE}: {sha!r} is not a sha256"
                 elif not path.is_file():
                     verdicts[sha] = f"{name}: missing"
                 else:
                     result.checked_snapshots += 1
-                    verdicts[sha] = None if _file_sha256(path) == sha else f"{name}: its bytes do not hash to its name"
+                    try:
+                        same = _file_sha256(path) == sha
+                    except OSError as exc:
+                        verdicts[sha] = f"{name}: cannot be read: {exc.strerror}"
+                    else:
+                        verdicts[sha] = None if same else f"{name}: its bytes do not hash to its name"
             if verdicts[sha] is not None:
                 result.problems.append(f"{verdicts[sha]} (named by {describe(item)})")
 
@@ -190,14 +200,19 @@ def _check_texts(site: Path, items: List[Dict[str, Any]], result: Result) -> Non
             result.problems.append(f"{name}: cannot be read: {exc}")
             texts = {}
         else:
-            for number, item in sorted(entries.items(), key=lambda pair: int(pair[0])):
+            for number, item in sorted(entries.items(), key=_by_number):
                 if number not in texts:
                     result.problems.append(f"{name}: v{number} is missing ({describe(item)})")
-        for number, text in sorted(texts.items()):
+        for number, text in sorted(texts.items(), key=_by_number):
             _compare(name, f"v{number}", hashlib.sha256(text.encode("utf-8")).hexdigest(), entries.get(number), result)
         for path in sorted((site / folder).glob("*.md")):
             label = f"{folder}/{path.name}"
-            _compare(label, f"v{path.stem}", _file_sha256(path), entries.get(path.stem), result)
+            try:
+                sha = _file_sha256(path)
+            except OSError as exc:
+                result.problems.append(f"{label}: cannot be read: {exc.strerror}")
+                continue
+            _compare(label, f"v{path.stem}", sha, entries.get(path.stem), result)
     versions = site / "versions"
     if versions.is_dir():
         for path in sorted(versions.rglob("_texts.js")):
@@ -205,6 +220,10 @@ def _check_texts(site: Path, items: List[Dict[str, Any]], result: Result) -> Non
             if folder not in folders:
                 result.problems.append(f"versions/{folder}/_texts.js: publishes texts of a source the ledger does "
                                        "not name")
+
+
+def _by_number(pair: Tuple[str, Any]) -> Tuple[int, str]:
+    return len(pair[0]), pair[0]
 
 
 def _compare(name: str, version: str, sha: str, item: Optional[Dict[str, Any]], result: Result) -> None:
@@ -270,7 +289,8 @@ def verify_site(site: Path, allowed_signers: Optional[Path] = None) -> Result:
         return result
     items = read_ledger(ledger, result)
     result.entries = len(items)
-    result.head = str(items[-1].get("hash")) if items else None
+    last = items[-1].get("hash") if items else None
+    result.head = last if isinstance(last, str) else None
     result.problems.extend(f"{LEDGER_FILE}: {problem}" for problem in chain_problems(items))
     _check_snapshots(site, items, result)
     _check_texts(site, items, result)

@@ -6,10 +6,10 @@ Prints:
   `policywatch import` does, without claims) with the ledger and with appending switched off, in
   alternating runs, median wall and CPU time of N each; and, in the runs with the ledger, the time spent
   appending entries (storage.ledger.append_version) and what that makes per entry;
-- appending alone: entries appended per second, each in its own transaction as a recording does it, to a
-  log that already holds the history;
 - verifying: `check`'s two ledger steps (the chain recomputed; every version's text hashed and matched
-  with its entry), and the chain alone as verify-ledger.py recomputes it from ledger.jsonl.
+  with its entry), and the chain alone as verify-ledger.py recomputes it from ledger.jsonl;
+- appending alone: entries appended per second, each in its own transaction as a recording does it, to a
+  log that already holds the history.
 
 Reads ../shared/ota-data (or $POLICYWATCH_SHARED/ota-data); prints "skipped: …" and exits 0 when it is absent.
 

@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/record_speed.py
 	$(BIN)/python bench/claims_record_speed.py
 	$(BIN)/python bench/unreachable_night.py
+	$(BIN)/python bench/ledger_speed.py
 
 clean:
 	rm -rf $(VENV) demo site *.egg-info

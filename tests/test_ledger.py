@@ -381,3 +381,38 @@ def test_history_and_show_json_carry_each_version_s_entry(tmp_path: Path, capsys
                   {"t": forged, "h": hashlib.sha256(forged.encode()).hexdigest()})
     assert main(["--db", str(db), "check"]) == 1
     assert "PROBLEM: t/a v2: does not match its ledger entry 3 (text)" in capsys.readouterr().out
+
+
+def test_article_versions_are_a_chain_of_their_own_kind(db_url: str) -> None:
+    from storage.news_record import (ArticleFields, EditionFacts, NewsSourceFields, PageFetch, record_article_fetch,
+                                     upsert_article, upsert_news_source)
+
+    factory = factory_for(db_url)
+    record(factory, "t/a", 0, "We keep chats for 30 days.")
+    article = "a" * 64
+    texts = ["Vendor keeps chats.\n", "Vendor keeps chats.\n", "Vendor keeps chats, corrected.\n"]
+    with transaction(factory) as s:
+        upsert_news_source(s, NewsSourceFields(id="n/feed", kind="rss", language="en", outlet="Outlet",
+                                               outlet_type="press", url="http://127.0.0.1/feed"))
+        for day, body in enumerate(texts, start=1):
+            at = T0 + timedelta(days=day)
+            run = start_run(s, "news", at)
+            upsert_article(s, ArticleFields(id=article, canonical_url="http://127.0.0.1/a", news_source_id="n/feed",
+                                            outlet="Outlet", outlet_type="press"), at=at, status="readable")
+            sha = hashlib.sha256(body.encode()).hexdigest()
+            record_article_fetch(s, run_id=run.id, at=at, article_id=article,
+                                 fetch=PageFetch(url="http://127.0.0.1/a", reason="new",
+                                                 raw=f"<p>{body} {day}</p>".encode()),
+                                 edition=EditionFacts(sha256=sha, text=body, tdm_reserved=False, words=3))
+    entries = log(factory)
+    assert [(e["kind"], e["subject"], e["number"]) for e in entries] == [
+        ("version", "t/a", 1), ("article", article, 1), ("article", article, 2)]
+    assert entries[2]["prev_subject"] == entries[1]["hash"] and entries[1]["prev_subject"] is None
+    assert entries[1]["prev"] == entries[0]["hash"]
+    assert entries[2]["snapshots"] == [hashlib.sha256(b"<p>Vendor keeps chats, corrected.\n 3</p>").hexdigest()]
+    assert check(factory).problems == []
+    forged = "Vendor never keeps chats.\n"
+    with transaction(factory) as s:
+        s.execute(text("UPDATE news_article_versions SET text = :t, sha256 = :h WHERE number = 2"),
+                  {"t": forged, "h": hashlib.sha256(forged.encode()).hexdigest()})
+    assert check(factory).problems == [f"article {article[:12]} v2: does not match its ledger entry 3 (text)"]

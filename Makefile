@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/claims_record_speed.py
 	$(BIN)/python bench/unreachable_night.py
 	$(BIN)/python bench/text_storage.py
+	$(BIN)/python bench/ledger_speed.py
 
 clean:
 	rm -rf $(VENV) demo site *.egg-info

@@ -43,6 +43,8 @@ class Settings(CrawlOptions):
     wayback_replay: str = WaybackOptions.replay_url
     wayback_interval: float = WaybackOptions.interval
     wayback_max_captures: int = WaybackOptions.max_captures
+    # An OpenSSH private key (no passphrase, or held by ssh-agent): `report` signs ledger.jsonl with it.
+    ledger_signing_key: Path | None = None
 
     def crawl_options(self) -> CrawlOptions:
         """The settings a crawl reads."""
@@ -87,8 +89,13 @@ def _notify_targets(value: Any, origin: str) -> tuple[NotifyTarget, ...]:
     return parse_targets(value, origin)
 
 
+def _optional_path(value: Any, origin: str) -> Path | None:
+    text = str(value).strip()
+    return Path(text).expanduser() if text else None
+
+
 # Settings with a structure of their own, parsed (and checked) by the layer that owns them.
-_PARSED = {"notify": _notify_targets}
+_PARSED = {"notify": _notify_targets, "ledger_signing_key": _optional_path}
 
 
 def _from_file(path: Path) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from analysis.diff import Diff
 from storage.health import CurrentHealth
+from storage.ledger import Links
 from storage.models import FetchOutcome, Snapshot, Version
 from storage.queries import ChangeRow, SourceSummary
 from storage.times import utc_text
@@ -32,12 +33,14 @@ def source_json(source: Any, summary: SourceSummary | None, declared: bool,
     }
 
 
-def version_json(version: Version, text: str, with_text: bool = False) -> dict[str, Any]:
+def version_json(version: Version, text: str, ledger: Links | None, with_text: bool = False) -> dict[str, Any]:
+    """`ledger`: the version's entry in the tamper-evident log (None only for a record that predates it)."""
     data: dict[str, Any] = {
         "source": version.source_id, "number": version.number, "sha256": version.sha256,
         "first_seen": when(version.first_seen), "last_confirmed": when(version.last_confirmed),
         "words": len(text.split()),
         "snapshots": [snapshot_json(s) for s in version.outcome.snapshots],
+        "ledger": ledger.to_json() if ledger is not None else None,
     }
     if with_text:
         data["text"] = text

@@ -22,6 +22,7 @@ from reports.claim_links import change_links, version_links
 from reports.data import ChangeInfo, Health, Record, SnapshotInfo, SourceInfo, VersionInfo
 from reports.diffview import inline_view, side_by_side
 from reports.evidence_groups import SHOWN, evidence_items, group_evidence
+from reports.ledgerfiles import LedgerHead
 from reports.notify.dispatch import MAX_ATTEMPTS
 from storage.models import SourceFields
 from storage.notify_record import UndeliveredInfo
@@ -120,7 +121,7 @@ class DataLink:
     dated: datetime
 
 
-def index_page(record: Record, data: DataLink | None = None) -> Page:
+def index_page(record: Record, data: DataLink | None = None, ledger: LedgerHead | None = None) -> Page:
     path = urls.index_page()
     sources = {s.id: s for s in record.sources}
     changes = [ChangeLink(c, c.source_id, sources[c.source_id].vendor, sources[c.source_id].title,
@@ -137,7 +138,7 @@ def index_page(record: Record, data: DataLink | None = None) -> Page:
         "changes": changes, "more_changes": len(record.changes) > INDEX_CHANGES, "sources": rows,
         "totals": totals, "last_run": next((r for r in record.runs  # the vendors' documents: a news run counts articles
                                            if r.kind in CHECKING_RUN_KINDS and r.kind != RunKind.NEWS), None),
-        "data": data,
+        "data": data, "ledger": ledger,
     }
     return Page(path, "index.html", context)
 

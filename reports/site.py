@@ -22,6 +22,7 @@ from reports.coverage import write_coverage
 from reports.claims_site import load_claims_site, with_claim_marks, write_claims
 from reports.data import load_record
 from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
+from reports.ledgerfiles import write_ledger
 from reports.news_data import load_coverage
 from storage.health import FAILING_AFTER_RUNS, health_events
 from storage.notify_record import undelivered
@@ -73,11 +74,13 @@ def _shared_db_url(factory: sessionmaker[Session]) -> str | None:
 
 
 def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None = None,
-               full: bool = False, workers: int | None = None, failing_after: int = FAILING_AFTER_RUNS) -> BuildStats:
+               full: bool = False, workers: int | None = None, failing_after: int = FAILING_AFTER_RUNS,
+               signing_key: Path | None = None) -> BuildStats:
     """Render the site into `out`; only what changed since the last build unless `full`.
 
     `workers`: processes for the per-source files (default: one per core, up
     to four, when a record of 100 sources or more is written from scratch).
+    `signing_key`: an OpenSSH private key that signs the published ledger.
     They are started with multiprocessing's spawn method, so a script that
     calls this must guard its entry point with `if __name__ == "__main__":`.
     """
@@ -110,10 +113,11 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
         write_coverage(writer, coverage, base, {item.claim.id: item.claim.statement["en"] for item in claims.items})
         for sha in pages.refused_pages(record):
             write_raw(session, writer, sha)
+        head = write_ledger(session, writer, signing_key)
         data, data_note = _publish_export(factory, out, full)
         problem = pagefind_problem()
         searchable = problem is None or (out / INDEX_DIR / "pagefind.js").is_file()
-        for page in (pages.index_page(record, data), pages.runs_page(record, undelivered(session)),
+        for page in (pages.index_page(record, data, head), pages.runs_page(record, undelivered(session)),
                      pages.search_page(searchable, problem or "")):
             writer.produce(page.path, writer.key(page.template, page.context),
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]

@@ -5,7 +5,9 @@ snapshot whose bytes do not match their sha256, no version text that does not
 decompress to the text its sha256 names, no half-written rows, and the
 database engine's own integrity check. News articles likewise: versions
 numbered without gaps, each kept text matching its sha256, no text kept under
-a TDM reservation, every kept raw page readable.
+a TDM reservation, every kept raw page readable. The tamper-evident log
+(storage.ledger): every entry's hash recomputed and its links followed, and
+every version, of a source or an article, matching its entry.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from typing import Callable
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from storage import blobs, texts
+from storage import blobs, ledger, texts
 from storage.db import database_problem, reading
-from storage.models import Blob, Change, FetchOutcome, HeldText, Run, Snapshot, Version, VersionText
+from storage.models import Blob, Change, FetchOutcome, HeldText, LedgerEntry, Run, Snapshot, Version, VersionText
 from storage.news_models import ArticleFetch, ArticleRow, ArticleVersion
 from storage.record import text_sha256
 from storage.times import utc_text
-from storage.vocabulary import Outcome, RunStatus
+from storage.verify_ledger import chain_problems
+from storage.vocabulary import LedgerKind, Outcome, RunStatus
 
 # Records dated later than this after the check runs are in the future: a typo, or a clock gone wrong.
 FUTURE_SKEW = timedelta(minutes=10)
@@ -120,6 +123,60 @@ def _news_checks(session: Session, report: Report) -> None:
                                    "are kept")
 
 
+def _ledger_chain_checks(session: Session, report: Report) -> None:
+    report.problems.extend(f"ledger {problem}" for problem in
+                           chain_problems(ledger.as_json(entry) for entry in ledger.entries(session)))
+
+
+def _entry_problems(where: str, entry: LedgerEntry | None, sha256: str, snapshots: list[str], first_seen: datetime
+                    ) -> list[str]:
+    if entry is None:
+        return [f"{where}: has no ledger entry"]
+    wrong = [name for name, ok in (("text", entry.text_sha256 == sha256), ("snapshots", entry.snapshots == snapshots),
+                                   ("first seen", entry.first_seen == utc_text(first_seen))) if not ok]
+    return [f"{where}: does not match its ledger entry {entry.seq} ({', '.join(wrong)})"] if wrong else []
+
+
+def _ledger_version_checks(session: Session, report: Report) -> None:
+    """Each version's text sha256, snapshots and first seen match its entry."""
+    entries = {(e.subject, e.number): e for e in session.scalars(
+        select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.VERSION))}
+    pages: dict[int, list[str]] = {}
+    for outcome_id, sha in session.execute(select(Snapshot.outcome_id, Snapshot.blob_sha256)
+                                           .order_by(Snapshot.outcome_id, Snapshot.position)):
+        pages.setdefault(outcome_id, []).append(sha)
+    seen = set()
+    # Each stored text is checked against its sha256 by _text_checks; here the sha256 against the entry.
+    query = select(Version.source_id, Version.number, Version.sha256, Version.first_seen, Version.outcome_id)
+    for source_id, number, sha, first_seen, outcome_id in session.execute(
+            query.order_by(Version.source_id, Version.number).execution_options(yield_per=200)):
+        where = f"{source_id} v{number}"
+        entry = entries.get((source_id, number))
+        seen.add((source_id, number))
+        report.problems += _entry_problems(where, entry, sha, pages.get(outcome_id, []),
+                                           first_seen)
+    report.problems += [f"ledger entry {e.seq}: {s} v{n} is not in the record" for (s, n), e in entries.items()
+                        if (s, n) not in seen]
+
+
+def _ledger_article_checks(session: Session, report: Report) -> None:
+    entries = {(e.subject, e.number): e for e in session.scalars(
+        select(LedgerEntry).where(LedgerEntry.kind == LedgerKind.ARTICLE))}
+    seen = set()
+    query = select(ArticleVersion.article_id, ArticleVersion.number, ArticleVersion.text, ArticleVersion.sha256,
+                   ArticleVersion.first_seen, ArticleFetch.raw_sha256).join(
+        ArticleFetch, ArticleFetch.id == ArticleVersion.fetch_id)
+    for article_id, number, article_text, sha, first_seen, raw in session.execute(
+            query.order_by(ArticleVersion.article_id, ArticleVersion.number).execution_options(yield_per=200)):
+        seen.add((article_id, number))
+        # A text not kept (a TDM reservation) is vouched for by its recorded sha256 alone.
+        actual = text_sha256(article_text) if article_text is not None else sha
+        report.problems += _entry_problems(f"article {article_id[:12]} v{number}", entries.get((article_id, number)),
+                                           actual, [raw] if raw else [], first_seen)
+    report.problems += [f"ledger entry {e.seq}: article {s[:12]} v{n} is not in the record"
+                        for (s, n), e in entries.items() if (s, n) not in seen]
+
+
 def _blob_checks(session: Session, report: Report) -> None:
     shas = {sha for (sha,) in session.execute(select(Snapshot.blob_sha256).distinct())}
     shas |= {sha for (sha,) in session.execute(select(ArticleFetch.raw_sha256).where(
@@ -147,7 +204,8 @@ def _run_notes(session: Session, report: Report) -> None:
 
 
 def _counts(session: Session, report: Report) -> None:
-    for model in (Version, VersionText, Change, Snapshot, Blob, FetchOutcome, Run, ArticleRow, ArticleVersion):
+    for model in (Version, VersionText, Change, Snapshot, Blob, FetchOutcome, Run, ArticleRow, ArticleVersion,
+                  LedgerEntry):
         report.counts[model.__tablename__] = session.scalar(select(func.count()).select_from(model)) or 0
 
 
@@ -155,7 +213,8 @@ CHECKS: tuple[tuple[str, Callable[[Session, Report], None]], ...] = (
     ("the database engine's own checks", _engine_checks), ("versions", _version_checks),
     ("version texts", _text_checks),
     ("changes", _change_checks), ("fetch outcomes", _outcome_checks), ("news articles", _news_checks),
-    ("raw snapshots", _blob_checks),
+    ("the ledger's chain", _ledger_chain_checks), ("versions against the ledger", _ledger_version_checks),
+    ("article versions against the ledger", _ledger_article_checks), ("raw snapshots", _blob_checks),
     ("dates", _future_checks), ("runs", _run_notes), ("counts", _counts))
 
 

@@ -344,3 +344,25 @@ class NightJob(Base):
     started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     detail: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class LedgerEntry(Base):
+    """One entry of the append-only log that chains every version (storage.ledger): never updated or deleted.
+
+    `first_seen` is kept as the exact text that was hashed, so the entry's hash can be recomputed from the
+    row alone, whatever the database does to times.
+    """
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (UniqueConstraint("kind", "subject", "number", name="uq_ledger_entries_kind_subject_number"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(10))  # storage.ledger.EntryKind
+    subject: Mapped[str] = mapped_column(String(200))  # a source id, or an article id
+    number: Mapped[int] = mapped_column(Integer)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    snapshots: Mapped[list[str]] = mapped_column(JSON, default=list)  # sha256 of each raw page, in order
+    first_seen: Mapped[str] = mapped_column(String(20))
+    prev_subject: Mapped[Optional[str]] = mapped_column(String(64))
+    prev: Mapped[Optional[str]] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage import blobs
+from storage import blobs, ledger
 from storage.models import Run
 from storage.news_models import (MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, ArticleAlias, ArticleFetch, ArticleRow,
                                  ArticleVersion, Discovery, FeedFetch, NewsSourceRow, SyndicationCluster)
@@ -263,6 +263,7 @@ def record_article_fetch(session: Session, *, run_id: int, at: datetime, fetch: 
         evidence=list(edition.evidence), minhash=edition.minhash, minhash_scheme=edition.minhash_scheme)
     session.add(version)
     session.flush()
+    ledger.append_article_version(session, version, row)
     row.version_id = version.id
     row.outcome = ArticleOutcome.CHANGED if current is not None else ArticleOutcome.FIRST
     session.flush()

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage import blobs, texts
+from storage import blobs, ledger, texts
 from analysis.vocabulary import ChangeKind, Severity
 from storage.models import (Blob, Change, ChangeAnalysisRow, FetchOutcome, HeldText, Run, Snapshot, SourceFields,
                             SourceLock, SourceRow, Version)
@@ -325,6 +325,7 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
                       outcome_id=outcome.id)
     session.add(version)
     session.flush()
+    ledger.append_version(session, version)
     outcome.version_id = version.id
     if current is None:
         outcome.outcome = Outcome.FIRST
@@ -402,6 +403,7 @@ def version_from_outcome(session: Session, outcome: FetchOutcome, text: str, cha
                       sha256=_store_text(session, text, current), first_seen=outcome.at, last_confirmed=max(outcome.at, at), outcome_id=outcome.id)
     session.add(version)
     session.flush()
+    ledger.append_version(session, version)
     if outcome.outcome == Outcome.PENDING:
         outcome.outcome = Outcome.CHANGED
     outcome.version_id = version.id

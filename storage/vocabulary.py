@@ -200,3 +200,10 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # not delivered: tried again on the next pass
     ABANDONED = "abandoned"  # not delivered after the last attempt allowed: never tried again
+
+
+class LedgerKind(StrEnum):
+    """What a ledger entry records (storage.ledger): each kind is chained per subject."""
+
+    VERSION = "version"  # a version of a tracked source; the subject is the source id
+    ARTICLE = "article"  # a version of a news article's text; the subject is the article id

@@ -252,7 +252,7 @@ def test_rebuild_rewrites_nothing_and_a_new_crawl_rewrites_only_what_it_affects(
         "index.html", "runs.html", "sources/t/policy/index.html", f"changes/{new_change}.html",
         f"changes/{old_change}.html",  # gains its "next change" link
         "versions/t/policy/4.html", "versions/t/policy/_texts.js", "versions/t/policy/3.html",  # v3 gains "next"
-        f"raw/{snap}.txt",
+        f"raw/{snap}.txt", "ledger.jsonl",  # the new version's entry
         "feeds/changes.atom", "feeds/changes.rss", "feeds/sources/t/policy.atom", "feeds/sources/t/policy.rss",
     }, "t/help and t/broken (failing since day 2 with the same error) are untouched"
     assert stats.pages_written == len(rewritten)

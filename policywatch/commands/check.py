@@ -1,15 +1,21 @@
-"""`policywatch check`: the database's integrity."""
+"""`policywatch check`: the database's integrity, or (`--site DIR`) a published site against its ledger."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
 from storage.db import database_problem
 from storage.integrity import Report, check as check_record
+from storage.verify_ledger import summary, verify_site
 
 
 def check(ctx: Context, args: argparse.Namespace) -> int:
+    if args.site is not None:
+        return check_site(ctx, Path(args.site), args.allowed_signers)
+    if args.allowed_signers is not None:
+        raise UserError("--allowed-signers verifies a site's ledger signature: give --site DIR too")
     try:
         report = check_record(ctx.factory(must_exist=True))
     except UserError:
@@ -26,7 +32,28 @@ def check(ctx: Context, args: argparse.Namespace) -> int:
     return ExitStatus.FAILURES if report.problems else ExitStatus.OK
 
 
+def check_site(ctx: Context, site: Path, allowed_signers: str | None) -> int:
+    """The published site against its own ledger.jsonl; the database is not read."""
+    if not site.is_dir():
+        raise UserError(f"--site {site}: not a folder")
+    signers = Path(allowed_signers) if allowed_signers is not None else None
+    if signers is not None and not signers.is_file():
+        raise UserError(f"--allowed-signers {signers}: no such file")
+    result = verify_site(site, signers)
+    for note in result.notes:
+        ctx.say(f"note: {note}")
+    for problem in result.problems:
+        ctx.say(f"PROBLEM: {problem}")
+    ctx.say(summary(result))
+    return ExitStatus.FAILURES if result.problems else ExitStatus.OK
+
+
 def register(add: AddCommand) -> None:
-    add("check", check, "verify the database: integrity, every version with its snapshots, every change "
-        "with its versions, every raw snapshot against its sha256, no record dated in the future; exit 1 on any "
-        "problem")
+    p = add("check", check, "verify the database: integrity, every version with its snapshots, every change "
+            "with its versions, every raw snapshot against its sha256, the ledger's chain and every version "
+            "against its entry, no record dated in the future; or, with --site, a published site against its "
+            "ledger; exit 1 on any problem")
+    p.add_argument("--site", metavar="DIR", help="verify this published site against its ledger.jsonl instead: "
+                   "the chain, every raw snapshot it names, every version text the site publishes")
+    p.add_argument("--allowed-signers", metavar="FILE", help="an ssh-keygen allowed-signers file: with --site, "
+                   "verify ledger.jsonl.sig against it")

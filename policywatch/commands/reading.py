@@ -13,7 +13,7 @@ from analysis.vocabulary import FlagCategory, Severity
 from policywatch import jsonview
 from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, time_argument
 from policywatch.terminal import render_diff, safe, use_colour
-from storage import blobs, queries, texts
+from storage import blobs, ledger, queries, texts
 from storage.db import reading
 from storage.models import Change
 from storage.vocabulary import Outcome
@@ -41,8 +41,10 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
         outcomes = queries.outcomes_of(session, source_id)
         changes = {row.change.to_version_id: row.change for row in queries.changes(session, source_id)}
         if as_json:
+            links = ledger.version_links(session, source_id)
             ctx.print_json({"source": source_id,
-                            "versions": [jsonview.version_json(v, text_of[v.id]) | {"change": _change_brief(changes.get(v.id))}
+                            "versions": [jsonview.version_json(v, text_of[v.id], links.get(v.number))
+                                         | {"change": _change_brief(changes.get(v.id))}
                                          for v in versions],
                             "outcomes": [jsonview.outcome_json(o) for o in outcomes]})
             return ExitStatus.OK
@@ -87,7 +89,9 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
         else:
             version = queries.latest_version(session, args.id)
         if args.json:
-            ctx.print_json(jsonview.version_json(version, texts.of(session, version), with_text=True))
+            links = ledger.version_links(session, version.source_id)
+            ctx.print_json(jsonview.version_json(version, texts.of(session, version), links.get(version.number),
+                                                 with_text=True))
         else:
             sys.stdout.write(safe(texts.of(session, version)))
     return ExitStatus.OK

@@ -46,7 +46,7 @@ def build_report(ctx: Context, out: Path, base: str | None = None, full: bool = 
     from reports.site import build_site
 
     return build_site(ctx.factory(must_exist=True), out, base, full=full,
-                      failing_after=ctx.settings.failing_after_runs)
+                      failing_after=ctx.settings.failing_after_runs, signing_key=ctx.settings.ledger_signing_key)
 
 
 def report(ctx: Context, args: argparse.Namespace) -> int:

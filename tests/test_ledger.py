@@ -25,7 +25,7 @@ from ingest.record import record_text
 from policywatch.cli import main
 from reports import urls
 from reports.site import build_site
-from storage import ledger, verify_ledger
+from storage import ledger, texts, verify_ledger
 from storage.db import alembic_config, make_engine, session_factory, transaction, upgrade
 from storage.integrity import check
 from storage.models import LedgerEntry, SourceFields
@@ -115,13 +115,18 @@ def test_every_version_is_chained_to_its_source_and_to_the_log(db_url: str) -> N
     assert check(factory).problems == []
 
 
+def _forge(session: Session, forged: str) -> None:
+    """What anyone holding the database can do: store another text and point t/a v2 at its sha256."""
+    sha = texts.store(session, forged, None)
+    session.execute(text("UPDATE versions SET sha256 = :h WHERE source_id = 't/a' AND number = 2"), {"h": sha})
+
+
 def test_a_text_rewritten_with_its_sha256_is_named_by_check(db_url: str) -> None:
     factory = factory_for(db_url)
     a_small_record(factory)
     forged = "We keep chats for 7 days.\n"
     with transaction(factory) as s:
-        s.execute(text("UPDATE versions SET text = :t, sha256 = :h WHERE source_id = 't/a' AND number = 2"),
-                  {"t": forged, "h": hashlib.sha256(forged.encode()).hexdigest()})
+        _forge(s, forged)
     problems = check(factory).problems
     assert problems == ["t/a v2: does not match its ledger entry 3 (text)"]
 
@@ -132,8 +137,7 @@ def test_an_entry_rewritten_to_match_breaks_the_links_after_it(db_url: str) -> N
     forged = "We keep chats for 7 days.\n"
     sha = hashlib.sha256(forged.encode()).hexdigest()
     with transaction(factory) as s:
-        s.execute(text("UPDATE versions SET text = :t, sha256 = :h WHERE source_id = 't/a' AND number = 2"),
-                  {"t": forged, "h": sha})
+        _forge(s, forged)
         entry = s.get_one(LedgerEntry, 3)
         entry.text_sha256 = sha
         entry.hash = ledger.entry_hash(ledger.as_json(entry))
@@ -377,8 +381,7 @@ def test_history_and_show_json_carry_each_version_s_entry(tmp_path: Path, capsys
     assert shown["ledger"]["prev_subject"] == entries[("t/a", 1)]["hash"]
     forged = "We keep chats for 7 days.\n"
     with transaction(factory) as s:
-        s.execute(text("UPDATE versions SET text = :t, sha256 = :h WHERE source_id = 't/a' AND number = 2"),
-                  {"t": forged, "h": hashlib.sha256(forged.encode()).hexdigest()})
+        _forge(s, forged)
     assert main(["--db", str(db), "check"]) == 1
     assert "PROBLEM: t/a v2: does not match its ledger entry 3 (text)" in capsys.readouterr().out
 

@@ -150,8 +150,8 @@ class SiteWriter:
         files: dict[str, str] = previous["files"]
         if not all(os.path.isfile(os.path.join(self._root, path)) for path in files):
             return False
+        self.skipped += len(files.keys() - self.current.keys())  # a raw snapshot two sources share counts once
         self.current.update(files)
-        self.skipped += len(files)
         self.units[unit] = previous
         return True
 

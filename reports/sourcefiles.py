@@ -33,9 +33,12 @@ def write_raw(session: Session, writer: SiteWriter, sha256: str) -> None:
     it, so a snapshot no page links to any more (a confirmation no longer among a version's latest) leaves
     the site with the next build."""
     path = urls.raw_snapshot(sha256)
-    if path in writer.written_paths or (writer.exists(path) and (
-            not writer.full or hashlib.sha256((writer.out / path).read_bytes()).hexdigest() == sha256)):
+    if path in writer.written_paths or path in writer.current:
         writer.own(path, sha256)
+        return
+    if writer.exists(path) and (
+            not writer.full or hashlib.sha256((writer.out / path).read_bytes()).hexdigest() == sha256):
+        writer.keep(path, sha256)
         return
     try:
         data = blobs.read(session, sha256)

@@ -104,7 +104,7 @@ class SiteWriter:
         """Remember that `path`, about to be written from `key`, differs from the last build only in the part
         of a split key that the search index leaves out."""
         previous = self.previous.get(path, "")
-        if "." in key and previous.split(".", 1)[0] == key.split(".", 1)[0]:
+        if not self.full and "." in key and previous.split(".", 1)[0] == key.split(".", 1)[0]:
             self.unindexed_rewrites.add(path)
 
     def own(self, path: str, key: str) -> None:

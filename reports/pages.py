@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
+from markupsafe import Markup
+
 from analysis.diff import Diff, diff_texts, count_words
 from reports import urls
 from reports.claim_links import change_links, version_links
@@ -355,14 +357,27 @@ def change_diff(page: Page, texts: dict[int, str]) -> Diff:
     return diff_texts(texts[change.from_number], texts[change.to_number])
 
 
+# Around a version's rendered text in its page: rendered Markdown never holds a comment (HTML is escaped),
+# so a page rewritten for its as-of dates alone takes its rendered text from the page it replaces.
+TEXT_START, TEXT_END = "<!-- text -->", "<!-- /text -->"
+
+
+def rendered_text(page_html: str) -> Markup | None:
+    """The rendered text of a version page written by this same code, or None."""
+    start = page_html.find(TEXT_START)
+    end = page_html.find(TEXT_END, start)
+    return Markup(page_html[start + len(TEXT_START):end]) if 0 <= start < end else None
+
+
 def text_context(page: Page, texts: dict[int, str], diff: Diff | None = None,
-                 confirmations: Sequence[Confirmation] = ()) -> dict[str, Any]:
+                 confirmations: Sequence[Confirmation] = (), text_html: Markup | None = None) -> dict[str, Any]:
     """The page's full context: its metadata plus what is derived from version texts (and, for a version,
     its latest confirmations, which its `as_of` names by their count and last time)."""
     if page.kind == "version":
         text = texts[page.context["version"].number]
-        return page.context | {"text": text, "words": count_words(text),
-                               "text_html": render_markdown(text, page.context["text_base"]),
+        if text_html is None:
+            text_html = render_markdown(text, page.context["text_base"])
+        return page.context | {"text": text, "words": count_words(text), "text_html": text_html,
                                "confirmations": confirmation_links(page, confirmations)}
     if page.kind == "change":
         diff = diff if diff is not None else change_diff(page, texts)

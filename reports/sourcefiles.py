@@ -82,7 +82,16 @@ def write_source(session: Session, writer: SiteWriter, source: SourceInfo, base_
 def _write_page(writer: SiteWriter, page: pages.Page, key: str, texts: dict[int, str],
                 confirmations: tuple[Confirmation, ...] = ()) -> None:
     writer.note_rewrite(page.path, key)
-    writer.write(page.path, render(page.template, **pages.text_context(page, texts, None, confirmations)))
+    text_html = None
+    if page.path in writer.unindexed_rewrites:
+        # Only its as-of dates changed (same text, same templates): rendering a long text's Markdown
+        # again would be most of the cost of a night's rebuild.
+        try:
+            text_html = pages.rendered_text((writer.out / page.path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            text_html = None
+    context = pages.text_context(page, texts, None, confirmations, text_html)
+    writer.write(page.path, render(page.template, **context))
     writer.own(page.path, key)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -138,18 +137,26 @@ def _write_files(session: Session, writer: SiteWriter, source: SourceInfo, base_
 
 
 def _write_live(session: Session, writer: SiteWriter, source: SourceInfo, base_url: str) -> None:
-    """The source page and the current version's page, with its latest confirmations' raw pages."""
-    if source.versions:
+    """The source page and the current version's page, with its latest confirmations' raw pages: a unit of
+    their own, so a rebuild with no new check reads nothing for them."""
+    page = pages.current_version_page(source, base_url) if source.versions else None
+    overview = pages.source_page(source)
+    version_key = page_key(writer, page) if page is not None else ""
+    overview_key = writer.key(overview.template, overview.context)
+    unit = f"live:{source.id}"
+    unit_key = writer.key("live", version_key, overview_key)
+    if writer.keep_unit(unit, unit_key):
+        return
+    writer.begin_unit()
+    if page is not None:
         current = source.versions[-1]
-        page = pages.current_version_page(source, base_url)
         confirmations = load_confirmations(session, current.id, pages.CONFIRMATIONS_SHOWN)
         for confirmation in confirmations:
             for snap in confirmation.snapshots:
                 write_raw(session, writer, snap.sha256)
-        key = page_key(writer, page)
-        if writer.fresh(page.path, key):
-            writer.keep(page.path, key)
+        if writer.fresh(page.path, version_key):
+            writer.keep(page.path, version_key)
         else:
-            _write_page(writer, page, key, load_texts(session, source.id, [current.number]), confirmations)
-    page = pages.source_page(source)
-    writer.produce(page.path, writer.key(page.template, page.context), lambda: render(page.template, **page.context))
+            _write_page(writer, page, version_key, load_texts(session, source.id, [current.number]), confirmations)
+    writer.produce(overview.path, overview_key, lambda: render(overview.template, **overview.context))
+    writer.end_unit(unit, unit_key)

@@ -357,16 +357,18 @@ def change_diff(page: Page, texts: dict[int, str]) -> Diff:
     return diff_texts(texts[change.from_number], texts[change.to_number])
 
 
-# Around a version's rendered text in its page: rendered Markdown never holds a comment (HTML is escaped),
-# so a page rewritten for its as-of dates alone takes its rendered text from the page it replaces.
-TEXT_START, TEXT_END = "<!-- text -->", "<!-- /text -->"
+# Around a version's rendered text in its page (version.html): rendered Markdown never holds a tag of its
+# own (HTML in it is escaped), so a page rewritten for its as-of dates alone can take its rendered text
+# from the page it replaces.
+TEXT_START, TEXT_END = '<div class="policy-text" lang="', '</div>\n<details class="plain-text"'
 
 
 def rendered_text(page_html: str) -> Markup | None:
     """The rendered text of a version page written by this same code, or None."""
     start = page_html.find(TEXT_START)
-    end = page_html.find(TEXT_END, start)
-    return Markup(page_html[start + len(TEXT_START):end]) if 0 <= start < end else None
+    start = page_html.find(">\n", start) + 2 if start >= 0 else -1
+    end = page_html.find(TEXT_END, start) if start >= 2 else -1
+    return Markup(page_html[start:end]) if 0 <= start <= end else None
 
 
 def text_context(page: Page, texts: dict[int, str], diff: Diff | None = None,

@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/flag_speed.py
 	$(BIN)/python bench/eval_flagger.py
 	$(BIN)/python bench/render_speed.py
+	$(BIN)/python bench/markdown_speed.py
 	$(BIN)/python bench/claims_speed.py
 	$(BIN)/python bench/article_extraction.py
 	$(BIN)/python bench/news_night.py

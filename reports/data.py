@@ -62,6 +62,18 @@ class VersionInfo:
     snapshots: tuple[SnapshotInfo, ...]
     # Re-derived from stored pages by `reextract`, rather than taken from a fetch when it was made.
     rederived: bool = False
+    # The last fetch that found this text (its own first fetch when none has since), and how many fetches
+    # found it, its own included: what a page cites when it says "as of".
+    last_confirmed: datetime | None = None
+    confirmations: int = 1
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A later fetch that found a version's text unchanged, with the pages it fetched."""
+
+    at: datetime
+    snapshots: tuple[SnapshotInfo, ...]
 
 
 @dataclass(frozen=True)
@@ -208,18 +220,52 @@ def _snapshots(session: Session) -> dict[int, tuple[SnapshotInfo, ...]]:
     return {k: tuple(v) for k, v in found.items()}
 
 
+RECORDED = (Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED)
+
+
+def _confirmation_counts(session: Session) -> dict[int, int]:
+    """How many recorded fetches found each version's text (read from the index on version and time)."""
+    query = (select(FetchOutcome.version_id, func.count())
+             .where(FetchOutcome.version_id.is_not(None), FetchOutcome.outcome.in_(RECORDED))
+             .group_by(FetchOutcome.version_id))
+    return {vid: count for vid, count in session.execute(query)}
+
+
 def _versions(session: Session) -> dict[str, list[VersionInfo]]:
     snapshots = _snapshots(session)
+    counts = _confirmation_counts(session)
     query = (select(Version.id, Version.source_id, Version.number, Version.sha256, Version.first_seen,
-                    VersionText.chars, Run.kind)
+                    VersionText.chars, Run.kind, Version.last_confirmed)
              .join(VersionText, VersionText.sha256 == Version.sha256)
              .join(FetchOutcome, FetchOutcome.id == Version.outcome_id).join(Run, Run.id == FetchOutcome.run_id)
              .order_by(Version.source_id, Version.number))
     found: dict[str, list[VersionInfo]] = defaultdict(list)
-    for vid, sid, number, sha, first, chars, run_kind in session.execute(query):
+    for vid, sid, number, sha, first, chars, run_kind, confirmed in session.execute(query):
         found[sid].append(VersionInfo(vid, sid, number, sha, first, chars or 0, snapshots.get(vid, ()),
-                                      run_kind == RunKind.REEXTRACT))
+                                      run_kind == RunKind.REEXTRACT, confirmed or first, max(1, counts.get(vid, 1))))
     return found
+
+
+def load_confirmations(session: Session, version_id: int, latest: int) -> tuple[Confirmation, ...]:
+    """The `latest` most recent fetches that found a version's text unchanged, newest first, with their pages.
+
+    Bounded by `latest` whatever the number of nights: a version confirmed
+    every night for years still reads a handful of rows.
+    """
+    outcomes = session.execute(
+        select(FetchOutcome.id, FetchOutcome.at)
+        .where(FetchOutcome.version_id == version_id, FetchOutcome.outcome == Outcome.UNCHANGED)
+        .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(latest)).all()
+    if not outcomes:
+        return ()
+    pages: dict[int, list[SnapshotInfo]] = defaultdict(list)
+    for outcome_id, *rest in session.execute(
+            select(Snapshot.outcome_id, Snapshot.position, Snapshot.url, Snapshot.final_url, Snapshot.http_status,
+                   Snapshot.content_type, Snapshot.fetched_at, Snapshot.blob_sha256)
+            .where(Snapshot.outcome_id.in_([oid for oid, _ in outcomes]))
+            .order_by(Snapshot.outcome_id, Snapshot.position)):
+        pages[outcome_id].append(SnapshotInfo(*rest))
+    return tuple(Confirmation(at, tuple(pages.get(oid, ()))) for oid, at in outcomes)
 
 
 def _replaced_analyses(session: Session) -> tuple[dict[int, FirstAnalysis], dict[int, datetime]]:

@@ -65,6 +65,8 @@ class SiteWriter:
         self.written = 0
         self.skipped = 0
         self.written_paths: set[str] = set()
+        # Pages written again only for parts the search index leaves out (reports.pages.Page.live).
+        self.unindexed_rewrites: set[str] = set()
         self._unit_files: dict[str, str] | None = None
         self._dirs: set[Path] = set()
         self._root = str(out)
@@ -92,6 +94,18 @@ class SiteWriter:
     def fresh(self, path: str, key: str) -> bool:
         """True when `path` was written from the same inputs and is still there (never with --full)."""
         return not self.full and self.previous.get(path) == key and (self.out / path).is_file()
+
+    @staticmethod
+    def split_key(settled: str, live: str) -> str:
+        """A page's key in two parts: what the search index holds, and what it leaves out."""
+        return f"{settled}.{live}"
+
+    def note_rewrite(self, path: str, key: str) -> None:
+        """Remember that `path`, about to be written from `key`, differs from the last build only in the part
+        of a split key that the search index leaves out."""
+        previous = self.previous.get(path, "")
+        if not self.full and "." in key and previous.split(".", 1)[0] == key.split(".", 1)[0]:
+            self.unindexed_rewrites.add(path)
 
     def own(self, path: str, key: str) -> None:
         """Record that this build produced (or kept) `path` from inputs hashing to `key`."""
@@ -136,8 +150,8 @@ class SiteWriter:
         files: dict[str, str] = previous["files"]
         if not all(os.path.isfile(os.path.join(self._root, path)) for path in files):
             return False
+        self.skipped += len(files.keys() - self.current.keys())  # a raw snapshot two sources share counts once
         self.current.update(files)
-        self.skipped += len(files)
         self.units[unit] = previous
         return True
 

@@ -4,22 +4,27 @@ A page's context holds metadata only; the version texts a page also shows
 are named by their sha256 in that metadata and added just before rendering
 (`text_context`). So a hash of the context alone tells whether a page must be
 rewritten, and the build reads a text only for a page it actually writes.
-Nothing that changes every night for every source (last checked, last
-confirmed) goes into a source, version or change page, or every page of the
-site would be rewritten after each run.
+What changes every night for every source (the last check, the current
+version's last confirmation) is shown on two pages per source only, the
+source page and the current version's page, and is named in `Page.live`: a
+rewrite for those parts alone leaves every other page, and the search index,
+as they were.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from datetime import datetime
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timezone
 from typing import Any, Sequence
+
+from markupsafe import Markup
 
 from analysis.diff import count_words
 from analysis.moves import MovedDiff, diff_with_moves
 from reports import urls
 from reports.claim_links import change_links, version_links
-from reports.data import ChangeInfo, Health, Record, SnapshotInfo, SourceInfo, VersionInfo
+from reports.data import ChangeInfo, Confirmation, Health, Record, SnapshotInfo, SourceInfo, VersionInfo
+from reports.policytext import render_markdown
 from reports.diffview import inline_view, side_by_side
 from reports.evidence_groups import SHOWN, evidence_items, group_evidence
 from reports.ledgerfiles import LedgerHead
@@ -29,6 +34,9 @@ from storage.notify_record import UndeliveredInfo
 from storage.vocabulary import CHECKING_RUN_KINDS, RunKind
 
 INDEX_CHANGES = 50
+# The latest fetches that confirmed a version's text, listed with their raw pages on its page; the first
+# fetch is its own snapshot. A version confirmed every night for years still lists this many, with the count.
+CONFIRMATIONS_SHOWN = 3
 CONTENT_TYPE_SUFFIX = {"text/markdown": ".md", "text/plain": ".txt", "application/xhtml+xml": ".xhtml"}
 
 
@@ -40,6 +48,8 @@ class Page:
     # Version numbers whose texts the page shows (their sha256s are in the context).
     texts: tuple[int, ...] = ()
     kind: str = "plain"  # plain | version | change
+    # Context entries shown outside the search index (as-of dates): a rewrite for them alone is no new text.
+    live: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,32 @@ class ChangeLink:
 
 
 @dataclass(frozen=True)
+class AsOf:
+    """When a version's text was in force, as far as the record proves it."""
+
+    first_seen: datetime
+    last_confirmed: datetime
+    confirmations: int  # fetches that found the text, its first included
+    until: datetime | None = None  # the next version's first seen; None while it is the current text
+    next_number: int | None = None
+    last_checked: datetime | None = None  # the source's last fetch, shown with the current version
+
+    @property
+    def current(self) -> bool:
+        return self.until is None
+
+
+def as_of(source: SourceInfo, position: int) -> AsOf:
+    """The as-of dates of `source.versions[position]`."""
+    version = source.versions[position]
+    later = source.versions[position + 1] if position + 1 < len(source.versions) else None
+    confirmed = version.last_confirmed or version.first_seen
+    if later is not None:
+        return AsOf(version.first_seen, confirmed, version.confirmations, later.first_seen, later.number)
+    return AsOf(version.first_seen, confirmed, version.confirmations, last_checked=source.last_checked)
+
+
+@dataclass(frozen=True)
 class TimelineRow:
     number: int
     first_seen: datetime
@@ -89,6 +125,7 @@ class TimelineRow:
     href: str
     change: ChangeInfo | None
     change_href: str | None
+    as_of: AsOf | None = None
 
 
 @dataclass(frozen=True)
@@ -178,8 +215,9 @@ def source_page(source: SourceInfo) -> Page:
     by_to = {c.to_number: c for c in source.changes}
     timeline = [TimelineRow(v.number, v.first_seen, v.chars, urls.relative(path, urls.version_page(source.id, v.number)),
                             by_to.get(v.number),
-                            urls.relative(path, urls.change_page(by_to[v.number].id)) if v.number in by_to else None)
-                for v in reversed(source.versions)]
+                            urls.relative(path, urls.change_page(by_to[v.number].id)) if v.number in by_to else None,
+                            as_of(source, position))
+                for position, v in reversed(list(enumerate(source.versions)))]
     texts_script = urls.relative(path, urls.version_texts(source.id))
     feeds = {fmt: urls.relative(path, urls.source_feed(source.id, fmt)) for fmt in ("atom", "rss")}
     alternates = [_alternate(path, urls.source_feed(source.id, "atom"), f"{source.title} (Atom)", "atom"),
@@ -188,41 +226,83 @@ def source_page(source: SourceInfo) -> Page:
     numbers = [v.number for v in source.versions]
     context = _base(path, alternates) | {
         "source": header, "timeline": timeline, "feeds": feeds, "texts_script": texts_script,
-        "pending": source.pending,
+        "pending": source.pending, "last_checked": source.last_checked,
         "default_a": numbers[-2] if len(numbers) > 1 else None, "default_b": numbers[-1] if numbers else None,
     }
     return Page(path, "source.html", context)
 
 
-def _download_name(source_id: str, version: VersionInfo, snap: SnapshotInfo) -> str:
+def _download_name(source_id: str, version: VersionInfo, snap: SnapshotInfo, confirmed: datetime | None = None) -> str:
     media = (snap.content_type or "text/html").split(";")[0].strip().lower()
     suffix = CONTENT_TYPE_SUFFIX.get(media, ".html")
-    part = f"-part{snap.position + 1}" if len(version.snapshots) > 1 else ""
-    return f"{urls.source_dir(source_id).replace('/', '-')}-v{version.number}{part}{suffix}"
+    part = f"-part{snap.position + 1}" if snap.position or len(version.snapshots) > 1 else ""
+    # A confirming fetch is named by its time: the same version was fetched again then.
+    when = confirmed.astimezone(timezone.utc).strftime("-%Y%m%dT%H%M%SZ") if confirmed is not None else ""
+    return f"{urls.source_dir(source_id).replace('/', '-')}-v{version.number}{when}{part}{suffix}"
 
 
-def version_pages(source: SourceInfo) -> list[Page]:
-    pages = []
+@dataclass(frozen=True)
+class ConfirmationLink:
+    at: datetime
+    snapshots: tuple[SnapshotLink, ...]
+
+
+def settled(source: SourceInfo) -> SourceInfo:
+    """The source without what every night changes (its last check, its current version's confirmations):
+    what every file of the source except its page and its current version's page is made from."""
+    if not source.versions:
+        return replace(source, last_checked=None)
+    latest = replace(source.versions[-1], last_confirmed=None, confirmations=0)
+    return replace(source, last_checked=None, versions=(*source.versions[:-1], latest))
+
+
+def version_pages(source: SourceInfo, base_url: str) -> list[Page]:
+    """Every version's page; the last is the current version's, whose `as_of` changes with every check."""
     by_to = {c.to_number: c for c in source.changes}
-    numbers = {v.number for v in source.versions}
-    for version in source.versions:
-        path = urls.version_page(source.id, version.number)
-        change = by_to.get(version.number)
-        snapshots = [SnapshotLink(s, urls.relative(path, urls.raw_snapshot(s.sha256)),
-                                  _download_name(source.id, version, s)) for s in version.snapshots]
-        context = _base(path) | {
-            "source": label(source), "source_href": urls.relative(path, urls.source_page(source.id)),
-            "version": version, "snapshots": snapshots,
-            "introduced_by": {"change": change, "href": urls.relative(path, urls.change_page(change.id))}
-            if change else None,
-            "prev_href": urls.relative(path, urls.version_page(source.id, version.number - 1))
-            if version.number - 1 in numbers else None,
-            "next_href": urls.relative(path, urls.version_page(source.id, version.number + 1))
-            if version.number + 1 in numbers else None,
-            "claims": version_links(source.claims, path, version.number),
-        }
-        pages.append(Page(path, "version.html", context, (version.number,), "version"))
-    return pages
+    return [_version_page(source, position, base_url, by_to) for position in range(len(source.versions))]
+
+
+def current_version_page(source: SourceInfo, base_url: str) -> Page:
+    latest = source.versions[-1].number
+    return _version_page(source, len(source.versions) - 1, base_url,
+                         {c.to_number: c for c in source.changes if c.to_number == latest})
+
+
+def _version_page(source: SourceInfo, position: int, base_url: str, by_to: dict[int, ChangeInfo]) -> Page:
+    version = source.versions[position]
+    path = urls.version_page(source.id, version.number)
+    change = by_to.get(version.number)
+    snapshots = [SnapshotLink(s, urls.relative(path, urls.raw_snapshot(s.sha256)),
+                              _download_name(source.id, version, s)) for s in version.snapshots]
+    markdown = urls.version_markdown(source.id, version.number)
+    earlier = source.versions[position - 1].number if position > 0 else None
+    later = source.versions[position + 1].number if position + 1 < len(source.versions) else None
+    context = _base(path) | {
+        "source": label(source), "source_href": urls.relative(path, urls.source_page(source.id)),
+        # Its confirmations are in `as_of` only: the part of the page a night's check may change.
+        "version": replace(version, last_confirmed=None, confirmations=0), "snapshots": snapshots,
+        "introduced_by": {"change": change, "href": urls.relative(path, urls.change_page(change.id))}
+        if change else None,
+        "prev_href": urls.relative(path, urls.version_page(source.id, earlier))
+        if earlier == version.number - 1 else None,
+        "next_href": urls.relative(path, urls.version_page(source.id, later))
+        if later == version.number + 1 else None,
+        "claims": version_links(source.claims, path, version.number),
+        # Links in the text are resolved against the address the text was fetched from.
+        "text_base": version.snapshots[0].final_url if version.snapshots else "",
+        "markdown_href": urls.relative(path, markdown), "markdown_name": markdown.rsplit("/", 1)[-1],
+        "permalink": base_url + path, "markdown_permalink": base_url + markdown,
+        "as_of": as_of(source, position),
+    }
+    return Page(path, "version.html", context, (version.number,), "version", live=("as_of",))
+
+
+def confirmation_links(page: Page, confirmations: Sequence[Confirmation]) -> list[ConfirmationLink]:
+    version: VersionInfo = page.context["version"]
+    source_id = page.context["source"].id
+    return [ConfirmationLink(c.at, tuple(SnapshotLink(s, urls.relative(page.path, urls.raw_snapshot(s.sha256)),
+                                                      _download_name(source_id, version, s, c.at))
+                                         for s in c.snapshots)) for c in confirmations]
 
 
 def change_pages(source: SourceInfo, base_url: str) -> list[Page]:
@@ -253,11 +333,30 @@ def change_diff(page: Page, texts: dict[int, str]) -> MovedDiff:
     return diff_with_moves(texts[change.from_number], texts[change.to_number])
 
 
-def text_context(page: Page, texts: dict[int, str], diff: MovedDiff | None = None) -> dict[str, Any]:
-    """The page's full context: its metadata plus what is derived from version texts."""
+# Around a version's rendered text in its page (version.html): rendered Markdown never holds a tag of its
+# own (HTML in it is escaped), so a page rewritten for its as-of dates alone can take its rendered text
+# from the page it replaces.
+TEXT_START, TEXT_END = '<div class="policy-text" lang="', '</div>\n<details class="plain-text"'
+
+
+def rendered_text(page_html: str) -> Markup | None:
+    """The rendered text of a version page written by this same code, or None."""
+    start = page_html.find(TEXT_START)
+    start = page_html.find(">\n", start) + 2 if start >= 0 else -1
+    end = page_html.find(TEXT_END, start) if start >= 2 else -1
+    return Markup(page_html[start:end]) if 0 <= start <= end else None
+
+
+def text_context(page: Page, texts: dict[int, str], diff: MovedDiff | None = None,
+                 confirmations: Sequence[Confirmation] = (), text_html: Markup | None = None) -> dict[str, Any]:
+    """The page's full context: its metadata plus what is derived from version texts (and, for a version,
+    its latest confirmations, which its `as_of` names by their count and last time)."""
     if page.kind == "version":
         text = texts[page.context["version"].number]
-        return page.context | {"text": text, "words": count_words(text)}
+        if text_html is None:
+            text_html = render_markdown(text, page.context["text_base"])
+        return page.context | {"text": text, "words": count_words(text), "text_html": text_html,
+                               "confirmations": confirmation_links(page, confirmations)}
     if page.kind == "change":
         diff = diff if diff is not None else change_diff(page, texts)
         return page.context | {"inline_blocks": inline_view(diff), "side_rows": side_by_side(diff), "moves": diff.moves}

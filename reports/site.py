@@ -122,7 +122,8 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
             writer.produce(page.path, writer.key(page.template, page.context),
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]
     removed = writer.finish()
-    indexed = [p for p in [*writer.written_paths, *removed] if p.startswith(INDEXED_PAGES) and p.endswith(".html")]
+    indexed = [p for p in [*(writer.written_paths - writer.unindexed_rewrites), *removed]
+               if p.startswith(INDEXED_PAGES) and p.endswith(".html")]
     search = build_index(out, writer.everything_stale or bool(indexed))
     return BuildStats(writer.written, writer.skipped, perf_counter() - started, out / urls.index_page(), base,
                       bool(base_url), len(removed), tuple(writer.problems), (search.note, data_note), search.seconds)

@@ -55,6 +55,11 @@ def version_page(source_id: str, number: int) -> str:
     return f"versions/{source_dir(source_id)}/{number}.html"
 
 
+def version_markdown(source_id: str, number: int) -> str:
+    """A version's text exactly as stored (Markdown), beside its page."""
+    return f"versions/{source_dir(source_id)}/{number}.md"
+
+
 def version_texts(source_id: str) -> str:
     """Every version's text as one script, so the compare form works from file:// where fetch() is refused.
 

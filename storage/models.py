@@ -129,7 +129,9 @@ class FetchOutcome(Base):
     """What happened to one source in one run (or one imported entry)."""
 
     __tablename__ = "fetch_outcomes"
-    __table_args__ = (Index("ix_fetch_outcomes_source_at", "source_id", "at"),)
+    # By version and time: how often a version was confirmed, and its latest confirmations (the version pages).
+    __table_args__ = (Index("ix_fetch_outcomes_source_at", "source_id", "at"),
+                      Index("ix_fetch_outcomes_version_at", "version_id", "at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)

@@ -154,3 +154,57 @@ def test_a_change_page_on_a_phone_says_what_changed_stacks_side_by_side_and_has_
     page.goto(page.url.rsplit("/", 1)[0] + "/" + icon)
     assert page.evaluate("document.documentElement.tagName") == "svg"
     assert console.errors == []
+
+
+def test_a_version_page_shows_its_as_of_dates_its_text_rendered_and_its_markdown(
+        browser: "Browser", demo_site: Path, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    console = Console(page)
+    # Recorded from before the page's own scripts run: any CSP violation, whatever logs it.
+    page.add_init_script("window.cspViolations = []; document.addEventListener('securitypolicyviolation',"
+                         " e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));")
+    page.goto((demo_site / "versions/nimbus/privacy-policy/1.html").as_uri())
+    as_of = page.locator("section.as-of")
+    expect(as_of.locator("dl")).to_contain_text("First seen2026-01-01T06:00:00Z")
+    expect(as_of.locator("dl")).to_contain_text("Last confirmed2026-01-03T06:00:00Z")
+    expect(as_of.locator("dl")).to_contain_text("In forcein force until 2026-01-04T06:00:00Z (version 2 first seen)")
+    expect(as_of.locator(".as-of-sentence")).to_have_text(
+        "As of 2026-01-03T06:00:00Z, this text was in force (confirmed by 3 fetches from 2026-01-01T06:00:00Z "
+        "to 2026-01-03T06:00:00Z).")
+    expect(as_of.locator("pre.citation")).to_contain_text("last confirmed 2026-01-03T06:00:00Z")
+    confirmations = page.locator("table.confirmations tbody tr")
+    expect(confirmations).to_have_count(2)
+    raw = confirmations.first.get_by_role("link", name="download").get_attribute("href")
+    assert raw is not None and (demo_site / "versions/nimbus/privacy-policy" / raw).resolve().is_file()
+
+    text = page.locator(".policy-text")
+    expect(text.get_by_role("heading", level=3)).to_have_text("Privacy Policy")
+    expect(text.get_by_role("heading", level=4)).to_have_count(4)
+    expect(text.locator("ul li strong").first).to_have_text("Account information:")
+    settings = text.get_by_role("link", name="Settings → Data controls")
+    expect(settings).to_have_attribute("rel", "nofollow noopener")
+    expect(settings).to_have_attribute("href", re.compile(r"^http://127\.0\.0\.1:\d+/settings/data-controls$"))
+
+    plain = page.locator("details.plain-text pre")
+    expect(plain).to_be_hidden()
+    page.locator("details.plain-text summary").click()
+    expect(plain).to_be_visible()
+    stored = plain.inner_text()
+    assert stored.startswith("# Privacy Policy\n")
+    markdown = page.get_by_role("link", name="1.md")
+    href = markdown.get_attribute("href")
+    assert href is not None
+    assert (demo_site / "versions/nimbus/privacy-policy" / href).resolve().read_text(encoding="utf-8").strip() \
+        == stored.strip()
+    page.screenshot(path=str(tmp_path / "version.png"), full_page=True)
+    assert page.evaluate("window.cspViolations") == []
+
+    page.goto((demo_site / "versions/nimbus/privacy-policy/2.html").as_uri())
+    expect(page.locator("section.as-of dl")).to_contain_text("In forcecurrent (last checked 2026-01-04T06:00:00Z)")
+    expect(page.locator("section.as-of .as-of-sentence")).to_contain_text("confirmed by 1 fetch from")
+    assert page.evaluate("window.cspViolations") == []
+    with page.expect_navigation():
+        page.get_by_role("link", name="2.md").click()
+    assert page.url.endswith("/versions/nimbus/privacy-policy/2.md")
+    assert page.locator("body").inner_text().startswith("# Privacy Policy")
+    assert console.errors == []

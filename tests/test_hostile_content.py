@@ -95,6 +95,8 @@ ALLOWED_TAGS = {
     "h1", "h2", "h3", "section", "dl", "dt", "dd", "time", "span", "br", "code", "strong", "table", "caption",
     "colgroup", "col", "thead", "tbody", "tr", "th", "td", "div", "details", "summary", "ins", "del", "pre", "form",
     "label", "select", "option", "button", "noscript", "script", "mark", "q", "output", "input", "fieldset", "legend",
+    # A version's text rendered from its Markdown (reports/policytext.py).
+    "h4", "h5", "h6", "em", "s", "blockquote", "hr",
 }
 # Our own scripts, and where they may appear.
 SCRIPTS = {"static/compare.js": "sources/", "static/claims.js": "claims/index.html",
@@ -169,6 +171,13 @@ def test_hostile_text_is_escaped_in_every_page_and_feed(server, make_cli, tmp_pa
             assert rel.endswith((".zip", "/.policywatch-export.json")), rel
             continue
         data = path.read_text(encoding="utf-8")
+        if path.suffix == ".md":
+            # A version's text as stored, verbatim; served as Markdown, never as HTML.
+            assert rel.startswith("versions/") and mimetypes.guess_type(path.name)[0] == "text/markdown", rel
+            if rel.startswith("versions/evil/terms/"):
+                assert all(snippet in data for snippet in HOSTILE), f"{rel}: the Markdown as stored, verbatim"
+            checked["md"] = checked.get("md", 0) + 1
+            continue
         if path.suffix == ".html":
             text = check_markup(rel, data, scripts_allowed=rel.startswith(tuple(SCRIPTS.values())))
             seen_alerts.update(a for a in ALERTS if a in text)
@@ -203,5 +212,5 @@ def test_hostile_text_is_escaped_in_every_page_and_feed(server, make_cli, tmp_pa
             raise AssertionError(f"unexpected file {rel}")
     # the Coverage index (empty here) and the coverage feeds come on top of the pages and feeds above
     # … and the search page
-    assert checked == {"html": 2 + 2 + 2 + 4 + 1 + 1, "js": 2, "feed": 2 + 2 + 2 + 2 + 4}
+    assert checked == {"html": 2 + 2 + 2 + 4 + 1 + 1, "js": 2, "feed": 2 + 2 + 2 + 2 + 4, "md": 2 + 2}
     assert seen_alerts == set(ALERTS), "every hostile snippet was shown, as text"

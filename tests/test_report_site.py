@@ -228,7 +228,7 @@ def test_rebuild_rewrites_nothing_and_a_new_crawl_rewrites_only_what_it_affects(
     assert first.pages_skipped == 0 and first.pages_written > 20
     before = files(out)
     again = build(db, out)
-    assert again.pages_written == 0 and again.pages_skipped == first.pages_written - len(list((out / "raw").iterdir()))
+    assert again.pages_written == 0 and again.pages_skipped == first.pages_written
     assert files(out) == before
 
     vendor.editions[4] = policy("90 days", "<p>We may use your chats to train our models.</p>",
@@ -252,10 +252,44 @@ def test_rebuild_rewrites_nothing_and_a_new_crawl_rewrites_only_what_it_affects(
         "index.html", "runs.html", "sources/t/policy/index.html", f"changes/{new_change}.html",
         f"changes/{old_change}.html",  # gains its "next change" link
         "versions/t/policy/4.html", "versions/t/policy/_texts.js", "versions/t/policy/3.html",  # v3 gains "next"
-        f"raw/{snap}.txt", "ledger.jsonl",  # the new version's entry
+        "versions/t/policy/4.md", f"raw/{snap}.txt", "ledger.jsonl",  # the new version's entry
         "feeds/changes.atom", "feeds/changes.rss", "feeds/sources/t/policy.atom", "feeds/sources/t/policy.rss",
-    }, "t/help and t/broken (failing since day 2 with the same error) are untouched"
+        # Checked again: their pages and their current versions' pages show the new last check.
+        "sources/t/help/index.html", "versions/t/help/1.html", "sources/t/broken/index.html", "versions/t/broken/1.html",
+    }, "of t/help and t/broken (failing since day 2 with the same error) only the as-of dates change"
     assert stats.pages_written == len(rewritten)
+
+    full = tmp_path / "full"
+    build(db, full, full=True)
+    for path in after:
+        assert (out / path).read_bytes() == (full / path).read_bytes(), f"{path}: incremental differs from --full"
+
+
+def test_a_night_with_nothing_new_rewrites_only_the_as_of_dates_and_leaves_the_search_index(
+        vendor: Vendor, tmp_path: Path) -> None:
+    db = copy_db(vendor.cli.db, tmp_path / "copy.db")
+    out = tmp_path / "site"
+    build(db, out)
+    before = files(out)
+    page = (out / "versions/t/help/1.html").read_text(encoding="utf-8")
+    assert "last checked <time datetime=\"2026-03-03T06:00:00Z\">" in page
+    vendor.crawl(4, db)  # every text as it was; t/broken fails again
+    stats = build(db, out)
+    after = files(out)
+    rewritten = {p for p, ident in after.items() if before.get(p) != ident and not p.startswith("data/")}
+    (policy_top,), = query(db, "select max(number) from versions where source_id='t/policy'")
+    assert rewritten == {"index.html", "runs.html", "sources/t/policy/index.html", "sources/t/help/index.html",
+                         "sources/t/broken/index.html", f"versions/t/policy/{policy_top}.html",
+                         "versions/t/help/1.html", "versions/t/broken/1.html"} | {
+        p for p in after.keys() - before.keys() if p.startswith("raw/")}  # the night's pages, if their bytes are new
+    assert "search index: up to date" in stats.notes, "only as-of dates changed: nothing new to index"
+    page = (out / "versions/t/help/1.html").read_text(encoding="utf-8")
+    assert "Last confirmed</dt><dd><time datetime=\"2026-03-04T06:00:00Z\">2026-03-04T06:00:00Z</time>" in page
+    assert "confirmed by 4 fetches from <time datetime=\"2026-03-01T06:00:00Z\">" in page
+    broken = (out / "versions/t/broken/1.html").read_text(encoding="utf-8")
+    # A failed check is a check, not a confirmation.
+    assert "<strong>current</strong> (last checked <time datetime=\"2026-03-04T06:00:00Z\">" in broken
+    assert "Last confirmed</dt><dd><time datetime=\"2026-03-01T06:00:00Z\">" in broken
 
     full = tmp_path / "full"
     build(db, full, full=True)
@@ -274,7 +308,8 @@ def test_full_rebuild_writes_every_page_again_and_verifies_raw_snapshots(vendor:
     before = files(out)
     full = build(vendor.cli.db, out, full=True)
     after = files(out)
-    assert full.pages_skipped == 0 and full.pages_written == first.pages_written - len(raw) + 1
+    # The intact raw snapshots are kept (verified by their hash); everything else is written again.
+    assert full.pages_skipped == len(raw) - 1 and full.pages_written == first.pages_written - len(raw) + 1
     assert all(after[p][0] != before[p][0] for p in before if not p.startswith("raw/"))
     assert all(after[p] == before[p] for p in raw[1:]), "intact snapshots are checked, not rewritten"
     assert hashlib.sha256(damaged.read_bytes()).hexdigest() == Path(raw[0]).stem

@@ -164,7 +164,11 @@ def test_hostile_text_is_escaped_in_every_page_and_feed(server, make_cli, tmp_pa
             # The evidence itself, byte for byte: only ever as text/plain.
             assert path.suffix == ".txt" and mimetypes.guess_type(path.name)[0] == "text/plain", rel
             continue
-        if rel.startswith(("static/", "pagefind/")) or rel == ".policywatch-site.json":
+        if rel == "ledger.jsonl":
+            # The tamper-evident log: hashes, ids, numbers and times, one JSON object a line.
+            assert all(json.loads(line)["hash"] for line in path.read_text(encoding="utf-8").splitlines())
+            continue
+        if rel.startswith(("static/", "pagefind/")) or rel in (".policywatch-site.json", "verify-ledger.py"):
             continue  # our own files, and Pagefind's index (its excerpts are rebuilt as text by static/search.js)
         if rel.startswith("data/"):
             # The published export: the record's texts as data, verbatim, in JSON lines inside a ZIP.

@@ -243,7 +243,7 @@ def test_a_built_site_verifies_and_shows_its_head(site: Path) -> None:
     assert head in (site / "index.html").read_text()
     status, out = verify(site)
     assert status == 0, out
-    assert f"ok: 0 problem(s); 5 ledger entries, head {head}; 5 raw snapshots and 5 published texts checked" in out
+    assert f"ok: 0 problem(s); 5 ledger entries, head {head}; 5 raw snapshots and 10 published texts checked" in out
 
 
 def _rewrite_texts(site: Path, sid: str, number: str, new: str) -> None:
@@ -297,11 +297,14 @@ def test_a_tampered_site_is_named_by_file_and_entry(site: Path, what: str) -> No
     assert message in out.splitlines(), out
 
 
-def test_markdown_files_that_match_are_counted_as_checked(site: Path) -> None:
-    (site / "versions/t/b/2.md").write_text("Everything is new here.\n")
+def test_the_published_markdown_files_are_checked_too(site: Path) -> None:
+    # Each version's text is published twice: in the source's texts script and as versions/<source>/<n>.md.
+    assert len(list((site / "versions").rglob("*.md"))) == 5
     status, out = verify(site)
-    assert status == 0, out
-    assert "6 published texts checked" in out
+    assert status == 0 and "10 published texts checked" in out, out
+    (site / "versions/t/b/2.md").write_text("Nothing is kept.\n")
+    status, out = verify(site)
+    assert status == 1 and any("versions/t/b/2.md" in line for line in out.splitlines() if "PROBLEM" in line), out
 
 
 def test_the_index_must_show_the_head(site: Path) -> None:

@@ -250,11 +250,13 @@ def test_rebuild_rewrites_nothing_and_a_new_crawl_rewrites_only_what_it_affects(
     rewritten = {p for p, ident in after.items() if before.get(p) != ident and not p.startswith("data/")}
     assert rewritten == flagged | {
         "index.html", "runs.html", "sources/t/policy/index.html", f"changes/{new_change}.html",
+        "changes.html", "vendors/testco.html",  # the latest changes of every kind; the vendor's month grid
+        "sources/t/broken/index.html",  # its timeline strip gains the night's failed check, and nothing else
         f"changes/{old_change}.html",  # gains its "next change" link
         "versions/t/policy/4.html", "versions/t/policy/_texts.js", "versions/t/policy/3.html",  # v3 gains "next"
         f"raw/{snap}.txt",
         "feeds/changes.atom", "feeds/changes.rss", "feeds/sources/t/policy.atom", "feeds/sources/t/policy.rss",
-    }, "t/help and t/broken (failing since day 2 with the same error) are untouched"
+    }, "t/help, and t/broken's pages but its source page, are untouched"
     assert stats.pages_written == len(rewritten)
 
     full = tmp_path / "full"

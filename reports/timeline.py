@@ -112,11 +112,41 @@ def _utc(at: datetime) -> datetime:
     return at.astimezone(timezone.utc) if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
+_RANK = {s.value: s.rank for s in Severity}
+
+
 def _rank(severity: str) -> int:
-    try:
-        return Severity(severity).rank
-    except ValueError:
-        return Severity.NONE.rank
+    return _RANK.get(severity, _RANK[Severity.NONE])
+
+
+def _bounds(at: datetime, unit: Unit, start: datetime | None, end: datetime | None,
+            spans: int) -> tuple[datetime, datetime]:
+    at = _utc(at)
+    if unit == Unit.EXACT:
+        return at, at
+    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    if unit == Unit.DAY:
+        return day, day + timedelta(days=1)
+    if unit == Unit.WEEK:
+        monday = day - timedelta(days=day.weekday())
+        return monday, monday + timedelta(days=7)
+    if unit == Unit.MONTH:
+        first = day.replace(day=1)
+        return first, first.replace(year=first.year + 1, month=1) if first.month == 12 else first.replace(
+            month=first.month + 1)
+    if unit == Unit.QUARTER:
+        quarter = (day.month - 1) // 3
+        first = day.replace(month=quarter * 3 + 1, day=1)
+        return first, first.replace(year=first.year + 1, month=1) if quarter == 3 else first.replace(
+            month=quarter * 3 + 4)
+    if unit == Unit.YEAR:
+        first = day.replace(month=1, day=1)
+        return first, first.replace(year=first.year + 1)
+    lo, hi = _utc(start or at), _utc(end or at)
+    total = (hi - lo).total_seconds()
+    spans = max(1, spans)
+    index = 0 if total <= 0 else min(spans - 1, max(0, int((at - lo).total_seconds() / total * spans)))
+    return lo + timedelta(seconds=total * index / spans), lo + timedelta(seconds=total * (index + 1) / spans)
 
 
 def bucket(at: datetime, unit: Unit, start: datetime | None = None, end: datetime | None = None,
@@ -125,41 +155,29 @@ def bucket(at: datetime, unit: Unit, start: datetime | None = None, end: datetim
 
     `start`, `end` and `spans` matter only for `Unit.SPAN`.
     """
-    at = _utc(at)
+    first, after = _bounds(at, unit, start, end, spans)
     if unit == Unit.EXACT:
-        return at, at, at.strftime("%Y-%m-%d %H:%M UTC")
-    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    if unit == Unit.DAY:
-        return day, day + timedelta(days=1), day.strftime("%Y-%m-%d")
-    if unit == Unit.WEEK:
-        monday = day - timedelta(days=day.weekday())
-        return monday, monday + timedelta(days=7), "week of " + monday.strftime("%Y-%m-%d")
-    if unit == Unit.MONTH:
-        first = day.replace(day=1)
-        after = first.replace(year=first.year + 1, month=1) if first.month == 12 else first.replace(month=first.month + 1)
-        return first, after, first.strftime("%Y-%m")
-    if unit == Unit.QUARTER:
-        quarter = (day.month - 1) // 3
-        first = day.replace(month=quarter * 3 + 1, day=1)
-        after = first.replace(year=first.year + 1, month=1) if quarter == 3 else first.replace(month=quarter * 3 + 4)
-        return first, after, f"{first.year} Q{quarter + 1}"
-    if unit == Unit.YEAR:
-        first = day.replace(month=1, day=1)
-        return first, first.replace(year=first.year + 1), str(first.year)
-    lo, hi = _utc(start or at), _utc(end or at)
-    total = (hi - lo).total_seconds()
-    spans = max(1, spans)
-    index = 0 if total <= 0 else min(spans - 1, max(0, int((at - lo).total_seconds() / total * spans)))
-    first = lo + timedelta(seconds=total * index / spans)
-    after = lo + timedelta(seconds=total * (index + 1) / spans)
-    return first, after, f"{first:%Y-%m-%d} – {after:%Y-%m-%d}"
+        name = first.strftime("%Y-%m-%d %H:%M UTC")
+    elif unit == Unit.DAY:
+        name = first.strftime("%Y-%m-%d")
+    elif unit == Unit.WEEK:
+        name = "week of " + first.strftime("%Y-%m-%d")
+    elif unit == Unit.MONTH:
+        name = first.strftime("%Y-%m")
+    elif unit == Unit.QUARTER:
+        name = f"{first.year} Q{(first.month - 1) // 3 + 1}"
+    elif unit == Unit.YEAR:
+        name = str(first.year)
+    else:
+        name = f"{first:%Y-%m-%d} – {after:%Y-%m-%d}"
+    return first, after, name
 
 
 def _groups(events: Sequence[Event], unit: Unit, start: datetime, end: datetime, spans: int
             ) -> dict[tuple[str, datetime], list[Event]]:
     groups: dict[tuple[str, datetime], list[Event]] = {}
     for event in events:
-        first = bucket(event.at, unit, start, end, spans)[0]
+        first = _bounds(event.at, unit, start, end, spans)[0]
         groups.setdefault((event.lane, first), []).append(event)
     return groups
 

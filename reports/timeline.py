@@ -182,17 +182,23 @@ def _groups(events: Sequence[Event], unit: Unit, start: datetime, end: datetime,
     return groups
 
 
+def _grouped(events: Sequence[Event], limit: int, lo: datetime, hi: datetime
+             ) -> tuple[Unit, dict[tuple[str, datetime], list[Event]]]:
+    if len(events) <= limit:
+        return Unit.EXACT, _groups(events, Unit.EXACT, lo, hi, 1)
+    for unit in (Unit.DAY, Unit.WEEK, Unit.MONTH, Unit.QUARTER, Unit.YEAR):
+        groups = _groups(events, unit, lo, hi, 1)
+        if len(groups) <= limit:
+            return unit, groups
+    return Unit.SPAN, _groups(events, Unit.SPAN, lo, hi, limit // 2)
+
+
 def choose_unit(events: Sequence[Event], limit: int, start: datetime | None = None,
                 end: datetime | None = None) -> Unit:
     """The finest unit whose marks number at most `limit` (two lanes: events and failures)."""
     if len(events) <= limit:
         return Unit.EXACT
-    lo = start or min(e.at for e in events)
-    hi = end or max(e.at for e in events)
-    for unit in (Unit.DAY, Unit.WEEK, Unit.MONTH, Unit.QUARTER, Unit.YEAR):
-        if len(_groups(events, unit, lo, hi, 1)) <= limit:
-            return unit
-    return Unit.SPAN
+    return _grouped(events, limit, start or min(e.at for e in events), end or max(e.at for e in events))[0]
 
 
 def _plural(count: int, one: str, many: str | None = None) -> str:
@@ -250,7 +256,7 @@ def strip(events: Sequence[Event], size: StripSize, start: datetime | None = Non
     hi = _utc(end or max(e.at for e in events))
     if hi < lo:
         lo, hi = hi, lo
-    unit = choose_unit(events, limit, lo, hi)
+    unit, groups = _grouped(events, limit, lo, hi)
     spans = limit // 2
     pad = 1.0
     usable = width - 2 * pad
@@ -263,7 +269,7 @@ def strip(events: Sequence[Event], size: StripSize, start: datetime | None = Non
         return pad + share * usable
 
     marks: list[Mark] = []
-    for (lane, _), group in _groups(events, unit, lo, hi, spans).items():
+    for (lane, _), group in groups.items():
         chosen = _chosen(group)
         first, after, name = bucket(chosen.at, unit, lo, hi, spans)
         if unit == Unit.EXACT:

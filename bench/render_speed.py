@@ -225,6 +225,8 @@ def main() -> int:
         files = sum(1 for p in out.rglob("*") if p.is_file())
         print(f"  from scratch:                        {seconds:7.2f} s  {written:,} files written "
               f"({files:,} in the site)", flush=True)
+        index = (out / "index.html").stat().st_size
+        print(f"  index.html: {index / 1024:,.0f} KiB ({index / sources / 1024:.2f} KiB per source)", flush=True)
         seconds, written, skipped = timed_build(db, out, full=False)
         print(f"  rebuild, nothing new:                {seconds:7.2f} s  {written:,} written, {skipped:,} unchanged",
               flush=True)

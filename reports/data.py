@@ -120,6 +120,8 @@ class ChangeInfo:
     # False when the flagger did not (fully) analyse the change; `analysis_note` says why.
     analysed: bool = True
     analysis_note: str = ""
+    # For a revert: the number of the earlier version whose text came back.
+    reverts_to: int | None = None
 
     def as_announced(self) -> "ChangeInfo":
         """The change as it was announced: with the analysis it was detected with."""
@@ -147,6 +149,14 @@ class HeldCapture:
     detail: str | None
 
 
+@dataclass(frozen=True)
+class FailedRun:
+    """A check of a source that failed: when, and the failure kind."""
+
+    at: datetime
+    kind: str | None
+
+
 @dataclass(frozen=True, kw_only=True)
 class SourceInfo(SourceFields):
     last_checked: datetime | None
@@ -155,6 +165,7 @@ class SourceInfo(SourceFields):
     changes: tuple[ChangeInfo, ...] = ()  # oldest first
     pending: HeldCapture | None = None  # a capture waiting for a later fetch to confirm it
     claims: tuple[ClaimMark, ...] = ()  # the claims its versions and changes bear on (reports.claims_site)
+    failures: tuple[FailedRun, ...] = ()  # every failed check, oldest first (the timeline strips show them)
 
     @property
     def last_changed(self) -> datetime | None:
@@ -286,26 +297,28 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
     query = select(Change.id, Change.source_id, Change.from_version_id, Change.to_version_id, Change.detected_at,
                    Change.words_added, Change.words_removed, Change.lines_added, Change.lines_removed,
                    Change.kind, Change.flags, Change.severity, Change.summary, cast(Change.evidence, Text),
-                   Change.announced, Change.announced_flags, Change.note, Change.analysed, Change.analysis_note)
+                   Change.announced, Change.announced_flags, Change.note, Change.analysed, Change.analysis_note,
+                   Change.reverts_to_version_id)
     first, revised = _replaced_analyses(session)
     found: dict[str, list[ChangeInfo]] = defaultdict(list)
     for (cid, sid, from_id, to_id, at, wa, wr, la, lr, kind, flags, severity, summary,
-         evidence, announced, announced_flags, note, analysed, analysis_note) in session.execute(query):
+         evidence, announced, announced_flags, note, analysed, analysis_note, back_id) in session.execute(query):
         old, new = by_id[from_id], by_id[to_id]
         found[sid].append(ChangeInfo(
             cid, sid, old.number, new.number, old.sha256, new.sha256, at, wa, wr, la, lr, kind,
             tuple(flags or ()), severity or "none", summary or "",
             hashlib.sha256((evidence or "").encode("utf-8")).hexdigest(), bool(announced), bool(announced_flags),
             evidence or "", note, first.get(cid), revised.get(cid), analysed=analysed is not False,
-            analysis_note=analysis_note or ""))
+            analysis_note=analysis_note or "", reverts_to=by_id[back_id].number if back_id in by_id else None))
     for items in found.values():
         items.sort(key=lambda c: (c.to_number, c.id))
     return found
 
 
-def _health(session: Session, failing_after: int) -> tuple[dict[str, datetime], dict[str, Health]]:
-    """Last check per source, and its health as the health feed announces it (storage.health),
-    with the revert count of sources whose text keeps flipping back."""
+def _health(session: Session, failing_after: int
+            ) -> tuple[dict[str, datetime], dict[str, Health], dict[str, tuple[FailedRun, ...]]]:
+    """Last check per source, its health as the health feed announces it (storage.health), with the
+    revert count of sources whose text keeps flipping back, and its failed checks."""
     history = outcome_history(session)
     last_checked = {sid: rows[-1][0] for sid, rows in history.items()}
     latest = max(last_checked.values(), default=None)
@@ -314,7 +327,8 @@ def _health(session: Session, failing_after: int) -> tuple[dict[str, datetime], 
     for sid, rows in history.items():
         now = current_health(rows, failing_after)
         health[sid] = Health(now.state, now.since, now.failure_kind, now.detail, unstable.get(sid, 0))
-    return last_checked, health
+    failures = {sid: tuple(FailedRun(at, kind) for at, failed, kind, _ in rows if failed) for sid, rows in history.items()}
+    return last_checked, health, failures
 
 
 def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
@@ -365,12 +379,13 @@ def _pending(session: Session) -> dict[str, HeldCapture]:
 def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after: int = FAILING_AFTER_RUNS) -> Record:
     versions = _versions(session)
     changes = _changes(session, versions)
-    last_checked, health = _health(session, failing_after)
+    last_checked, health, failures = _health(session, failing_after)
     pending = _pending(session)
     sources = tuple(
         SourceInfo(**vars(row.fields()), last_checked=last_checked.get(row.id),
                    health=health.get(row.id, Health(HealthState.UNCHECKED)), versions=tuple(versions.get(row.id, ())),
-                   changes=tuple(changes.get(row.id, ())), pending=pending.get(row.id))
+                   changes=tuple(changes.get(row.id, ())), pending=pending.get(row.id),
+                   failures=failures.get(row.id, ()))
         for row in session.scalars(select(SourceRow).order_by(SourceRow.id)))
     every_change = sorted((c for s in sources for c in s.changes), key=lambda c: (c.detected_at, c.id), reverse=True)
     return Record(sources, _runs(session, recent_runs), tuple(every_change))

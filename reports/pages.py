@@ -21,7 +21,10 @@ from markupsafe import Markup
 
 from analysis.diff import count_words
 from analysis.moves import MovedDiff, diff_with_moves
+from analysis.vocabulary import ChangeKind, Severity
 from reports import urls
+from reports.pictures import GRID_MONTHS, index_strips, latest, months_ending, source_strip, vendor_grids, vendor_rows
+from reports.timeline import Strip
 from reports.claim_links import change_links, version_links
 from reports.data import ChangeInfo, Confirmation, Health, Record, SnapshotInfo, SourceInfo, VersionInfo
 from reports.policytext import render_markdown
@@ -33,7 +36,10 @@ from storage.models import SourceFields
 from storage.notify_record import UndeliveredInfo
 from storage.vocabulary import CHECKING_RUN_KINDS, RunKind
 
+# The index lists the latest INDEX_CHANGES announced changes, and, behind a switch, whatever else is among
+# the latest INDEX_CHANGES changes of any kind; changes.html lists the latest ALL_CHANGES of any kind.
 INDEX_CHANGES = 50
+ALL_CHANGES = 200
 # The latest fetches that confirmed a version's text, listed with their raw pages on its page; the first
 # fetch is its own snapshot. A version confirmed every night for years still lists this many, with the count.
 CONFIRMATIONS_SHOWN = 3
@@ -80,6 +86,8 @@ class IndexRow:
     versions: int
     health: Health
     href: str
+    strip: Strip | None = None
+    vendor_href: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,7 @@ class ChangeLink:
     vendor: str
     title: str
     href: str
+    reverts_href: str | None = None  # for a revert, the version it went back to
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,7 @@ class TimelineRow:
     href: str
     change: ChangeInfo | None
     change_href: str | None
+    reverts_href: str | None = None
     as_of: AsOf | None = None
 
 
@@ -158,26 +168,81 @@ class DataLink:
     dated: datetime
 
 
+def _reverts_href(page: str, source_id: str, change: ChangeInfo) -> str | None:
+    if change.reverts_to is None:
+        return None
+    return urls.relative(page, urls.version_page(source_id, change.reverts_to))
+
+
+def _change_links(page: str, record: Record, changes: Sequence[ChangeInfo]) -> list[ChangeLink]:
+    sources = {s.id: s for s in record.sources}
+    return [ChangeLink(c, c.source_id, sources[c.source_id].vendor, sources[c.source_id].title,
+                       urls.relative(page, urls.change_page(c.id)), _reverts_href(page, c.source_id, c))
+            for c in changes]
+
+
+def filter_choices(changes: Sequence[ChangeInfo], vendors: Sequence[str] = ()) -> dict[str, list[str]]:
+    """The values each filter of a list of changes offers: those its changes have, in a fixed order."""
+    severities = {c.severity for c in changes}
+    kinds = {c.kind for c in changes}
+    choices = {"vendor": sorted(set(vendors), key=str.lower)} if vendors else {}
+    return choices | {
+        "flag": sorted({f for c in changes for f in c.flags}),
+        "severity": [s.value for s in Severity if s.value in severities],
+        "kind": [k.value for k in ChangeKind if k.value in kinds] + sorted(kinds - {k.value for k in ChangeKind}),
+    }
+
+
+def index_changes(changes: Sequence[ChangeInfo], limit: int = INDEX_CHANGES) -> list[ChangeInfo]:
+    """The latest `limit` announced changes, with every other change among the latest `limit`, newest first."""
+    chosen = {c.id for c in [c for c in changes if c.announced][:limit]} | {c.id for c in changes[:limit]}
+    return [c for c in changes if c.id in chosen]
+
+
 def index_page(record: Record, data: DataLink | None = None, ledger: LedgerHead | None = None) -> Page:
     path = urls.index_page()
-    sources = {s.id: s for s in record.sources}
-    changes = [ChangeLink(c, c.source_id, sources[c.source_id].vendor, sources[c.source_id].title,
-                          urls.relative(path, urls.change_page(c.id)))
-               for c in record.changes[:INDEX_CHANGES]]
+    listed = index_changes(record.changes)
+    changes = _change_links(path, record, listed)
+    strips = index_strips(record.sources, path)
     rows = [IndexRow(s.id, s.vendor, s.title, s.document_type, s.language, s.last_checked, s.last_changed,
-                     len(s.versions), s.health, urls.relative(path, urls.source_page(s.id))) for s in record.sources]
+                     len(s.versions), s.health, urls.relative(path, urls.source_page(s.id)), strips.get(s.id),
+                     urls.relative(path, urls.vendor_page(s.vendor))) for s in record.sources]
     totals = {"sources": len(record.sources), "versions": sum(len(s.versions) for s in record.sources),
-              "changes": len(record.changes)}
+              "changes": len(record.changes), "announced": sum(1 for c in record.changes if c.announced)}
+    last = latest(record.sources)
+    months = months_ending(last, GRID_MONTHS) if last else ()
     alternates = [_alternate(path, urls.feed("changes", "atom"), "All changes (Atom)", "atom"),
                   _alternate(path, urls.feed("changes", "rss"), "All changes (RSS)", "rss"),
                   _alternate(path, urls.feed("flagged", "atom"), "Flagged changes (Atom)", "atom")]
     context = _base(path, alternates) | {
-        "changes": changes, "more_changes": len(record.changes) > INDEX_CHANGES, "sources": rows,
+        "changes": changes, "limit": INDEX_CHANGES, "sources": rows,
+        "choices": filter_choices(listed, [c.vendor for c in changes]),
+        "shown_announced": sum(1 for c in listed if c.announced), "all_changes_href": urls.all_changes_page(),
+        "all_limit": ALL_CHANGES, "months": months, "vendors": vendor_rows(record.sources, path, months),
         "totals": totals, "last_run": next((r for r in record.runs  # the vendors' documents: a news run counts articles
                                            if r.kind in CHECKING_RUN_KINDS and r.kind != RunKind.NEWS), None),
         "data": data, "ledger": ledger,
     }
     return Page(path, "index.html", context)
+
+
+def all_changes_page(record: Record) -> Page:
+    """The latest `ALL_CHANGES` changes of every kind: what the index's switch shows, without a script."""
+    path = urls.all_changes_page()
+    listed = list(record.changes[:ALL_CHANGES])
+    changes = _change_links(path, record, listed)
+    context = _base(path) | {"changes": changes, "limit": ALL_CHANGES, "total": len(record.changes),
+                             "choices": filter_choices(listed, [c.vendor for c in changes])}
+    return Page(path, "changes.html", context)
+
+
+def vendor_pages(record: Record) -> list[Page]:
+    """One page per vendor: how often and how severely each of its documents changed, month by month."""
+    pages = []
+    for grid in vendor_grids(record.sources):
+        context = _base(grid.path) | {"grid": grid}
+        pages.append(Page(grid.path, "vendor.html", context))
+    return pages
 
 
 SEARCH_FILTERS = (("vendor", "Vendor"), ("document", "Document type"), ("language", "Language"), ("flag", "Flag"),
@@ -216,6 +281,7 @@ def source_page(source: SourceInfo) -> Page:
     timeline = [TimelineRow(v.number, v.first_seen, v.chars, urls.relative(path, urls.version_page(source.id, v.number)),
                             by_to.get(v.number),
                             urls.relative(path, urls.change_page(by_to[v.number].id)) if v.number in by_to else None,
+                            _reverts_href(path, source.id, by_to[v.number]) if v.number in by_to else None,
                             as_of(source, position))
                 for position, v in reversed(list(enumerate(source.versions)))]
     texts_script = urls.relative(path, urls.version_texts(source.id))
@@ -226,7 +292,8 @@ def source_page(source: SourceInfo) -> Page:
     numbers = [v.number for v in source.versions]
     context = _base(path, alternates) | {
         "source": header, "timeline": timeline, "feeds": feeds, "texts_script": texts_script,
-        "pending": source.pending, "last_checked": source.last_checked,
+        "pending": source.pending, "last_checked": source.last_checked, "strip": source_strip(source, path),
+        "choices": filter_choices(source.changes), "vendor_href": urls.relative(path, urls.vendor_page(source.vendor)),
         "default_a": numbers[-2] if len(numbers) > 1 else None, "default_b": numbers[-1] if numbers else None,
     }
     return Page(path, "source.html", context)
@@ -317,6 +384,7 @@ def change_pages(source: SourceInfo, base_url: str) -> list[Page]:
             "compare_href": urls.relative(path, urls.source_page(source.id)) + "#compare",
             "from_href": urls.relative(path, urls.version_page(source.id, change.from_number)),
             "to_href": urls.relative(path, urls.version_page(source.id, change.to_number)),
+            "reverts_href": _reverts_href(path, source.id, change),
             "from_first_seen": first_seen.get(change.from_number), "to_first_seen": first_seen.get(change.to_number),
             "prev_href": urls.relative(path, urls.change_page(changes[index - 1].id)) if index > 0 else None,
             "next_href": urls.relative(path, urls.change_page(changes[index + 1].id)) if index + 1 < len(changes) else None,

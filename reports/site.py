@@ -2,8 +2,8 @@
 
 One pass over the sources writes, for each, the version, change and source
 pages and the feeds whose inputs changed (texts are read only for those);
-then come the site-wide feeds, the press coverage pages and feed, the index
-and the runs page. `full=True`
+then come the site-wide feeds, the press coverage pages and feed, the index,
+the page of all latest changes, the runs page and the vendor pages. `full=True`
 ignores what earlier builds left and writes everything again.
 """
 
@@ -34,7 +34,7 @@ from reports.search import INDEX_DIR, build_index, pagefind_problem
 from reports.sourcefiles import write_raw, write_source
 from storage.db import reading
 
-STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js", "search.js", "favicon.svg")
+STATIC_FILES = ("site.css", "compare.js", "coverage.js", "claims.js", "search.js", "changes.js", "favicon.svg")
 # The pages the search index holds: it is built again only when one of them was written or removed.
 INDEXED_PAGES = ("versions/", "changes/", "claims/")
 
@@ -117,8 +117,9 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
         data, data_note = _publish_export(factory, out, full)
         problem = pagefind_problem()
         searchable = problem is None or (out / INDEX_DIR / "pagefind.js").is_file()
-        for page in (pages.index_page(record, data, head), pages.runs_page(record, undelivered(session)),
-                     pages.search_page(searchable, problem or "")):
+        for page in (pages.index_page(record, data, head), pages.all_changes_page(record),
+                     pages.runs_page(record, undelivered(session)), pages.search_page(searchable, problem or ""),
+                     *pages.vendor_pages(record)):
             writer.produce(page.path, writer.key(page.template, page.context),
                            lambda page=page: render(page.template, **page.context))  # type: ignore[misc]
     removed = writer.finish()

@@ -38,6 +38,20 @@ def search_page() -> str:
     return "search.html"
 
 
+def all_changes_page() -> str:
+    """The latest changes of every kind, announced or not (the index lists the announced ones)."""
+    return "changes.html"
+
+
+def vendor_page(vendor: str) -> str:
+    """`OpenAI` → `vendors/openai.html`; a name with anything but letters and digits (`Vendor 3`) also keeps
+    a hash of itself, so `A.B` and `A B` never share a page."""
+    slug = re.sub(r"[^a-z0-9]+", "-", vendor.lower()).strip("-")
+    if slug != vendor.lower() or not slug:
+        slug = (slug + "-" if slug else "") + hashlib.sha256(vendor.encode("utf-8")).hexdigest()[:8]
+    return f"vendors/{slug}.html"
+
+
 def data_dir() -> str:
     """Where `report` publishes the latest export of the record."""
     return "data"

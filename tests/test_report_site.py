@@ -250,6 +250,7 @@ def test_rebuild_rewrites_nothing_and_a_new_crawl_rewrites_only_what_it_affects(
     rewritten = {p for p, ident in after.items() if before.get(p) != ident and not p.startswith("data/")}
     assert rewritten == flagged | {
         "index.html", "runs.html", "sources/t/policy/index.html", f"changes/{new_change}.html",
+        "changes.html", "vendors/testco.html",  # the latest changes of every kind; the vendor's month grid
         f"changes/{old_change}.html",  # gains its "next change" link
         "versions/t/policy/4.html", "versions/t/policy/_texts.js", "versions/t/policy/3.html",  # v3 gains "next"
         "versions/t/policy/4.md", f"raw/{snap}.txt", "ledger.jsonl",  # the new version's entry

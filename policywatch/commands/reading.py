@@ -19,10 +19,12 @@ from storage.models import Change
 from storage.vocabulary import Outcome
 
 
-def _change_brief(change: Change | None) -> dict[str, Any] | None:
-    if change is None:
+def _change_brief(row: queries.ChangeRow | None) -> dict[str, Any] | None:
+    if row is None:
         return None
+    change = row.change
     return {"kind": change.kind, "words_added": change.words_added, "words_removed": change.words_removed,
+            "reverts_to_version": row.reverts_to_number,
             "analysed": change.analysed, "analysis_note": change.analysis_note, "note": change.note}
 
 
@@ -39,12 +41,13 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
         versions = queries.versions_of(session, source_id)
         text_of = texts.of_versions(session, versions)
         outcomes = queries.outcomes_of(session, source_id)
-        changes = {row.change.to_version_id: row.change for row in queries.changes(session, source_id)}
+        rows = {row.change.to_version_id: row for row in queries.changes(session, source_id)}
+        changes = {vid: row.change for vid, row in rows.items()}
         if as_json:
             links = ledger.version_links(session, source_id)
             ctx.print_json({"source": source_id,
                             "versions": [jsonview.version_json(v, text_of[v.id], links.get(v.number))
-                                         | {"change": _change_brief(changes.get(v.id))}
+                                         | {"change": _change_brief(rows.get(v.id))}
                                          for v in versions],
                             "outcomes": [jsonview.outcome_json(o) for o in outcomes]})
             return ExitStatus.OK
@@ -52,8 +55,10 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
         ctx.say(f"{source.id}: {source.vendor} — {source.title} ({source.language})")
         for v in versions:
             change = changes.get(v.id)
+            back = rows[v.id].reverts_to_number if change is not None else None
             what = "first version" if change is None else (
-                f"{change.kind}: +{change.words_added} / -{change.words_removed} words" + _meaning(change))
+                f"{change.kind}{f' to v{back}' if back is not None else ''}: "
+                f"+{change.words_added} / -{change.words_removed} words" + _meaning(change))
             ctx.say(f"  v{v.number}  {jsonview.when(v.first_seen)}  confirmed {jsonview.when(v.last_confirmed)}  "
                     f"{len(text_of[v.id].split())} words  {what}")
             if change is not None and change.note:
@@ -151,7 +156,8 @@ def changes(ctx: Context, args: argparse.Namespace) -> int:
             return ExitStatus.OK
         for r in rows:
             c = r.change
-            ctx.say(f"{jsonview.when(c.detected_at)}  {r.source.id}  v{r.from_number}→v{r.to_number}  {c.kind}  "
+            back = f" to v{r.reverts_to_number}" if r.reverts_to_number is not None else ""
+            ctx.say(f"{jsonview.when(c.detected_at)}  {r.source.id}  v{r.from_number}→v{r.to_number}  {c.kind}{back}  "
                     f"+{c.words_added} / -{c.words_removed} words" + _meaning(c))
         if not rows:
             ctx.say("no changes recorded")

@@ -120,7 +120,8 @@ _GENERIC_OBJECTS = {"personal data"}
 _PRACTICES = {FlagCategory.RETENTION, FlagCategory.TRAINING, FlagCategory.SHARING, FlagCategory.CONTROLS}
 # A negated statement in these categories is a promise ("we do not sell …").
 _PROMISES = {FlagCategory.RETENTION, FlagCategory.TRAINING, FlagCategory.SHARING, FlagCategory.SENSITIVE}
-_PERIODS = {FlagCategory.RETENTION, FlagCategory.LEGAL}
+# The categories whose periods the severity rules compare; a period in a sentence flagged otherwise is not its value.
+PERIOD_CATEGORIES = frozenset({FlagCategory.RETENTION, FlagCategory.LEGAL})
 # A negation added or dropped in these categories is high. In controls it is not
 # (a negation there usually bears on a verb near a feature's name: "temporary
 # chats will not appear"); a control's change shows in its opt-in/opt-out.
@@ -263,7 +264,7 @@ def _durations_label(durations: list[Duration]) -> str:
 def _duration_keys(evidence: list[Evidence]) -> list[Duration]:
     seen: dict[tuple[float | None, bool], Duration] = {}
     for e in evidence:
-        if e.category in _PERIODS:
+        if e.category in PERIOD_CATEGORIES:
             for d in e.durations:
                 seen.setdefault((d.days, d.unbounded), d)
     return list(seen.values())
@@ -354,7 +355,7 @@ class _Grader:
                     quote = self._quote(edit, whole, before, after, as_change=True)
                     self.add(Severity.HIGH, 1, f"{category}: {quote}", category, position, 0)
                     flipped = True
-                elif category in _PERIODS and not periods_done and self._periods_differ([before], [after]):
+                elif category in PERIOD_CATEGORIES and not periods_done and self._periods_differ([before], [after]):
                     periods_done = True
                     self._period_finding([before], [after], position)
                 else:
@@ -380,7 +381,7 @@ class _Grader:
             return True
         if before.category in _OPT_VALUED and before.opt != after.opt:
             return True
-        if before.category in _PERIODS and (
+        if before.category in PERIOD_CATEGORIES and (
             {(d.days, d.unbounded) for d in before.durations} != {(d.days, d.unbounded) for d in after.durations}
         ):
             return True
@@ -472,7 +473,7 @@ class _Grader:
         def grouped(items: list[tuple[int, Evidence]]) -> dict[str, list[tuple[int, Evidence]]]:
             groups: dict[str, list[tuple[int, Evidence]]] = {}
             for position, e in items:
-                if e.category in _PERIODS and e.durations:
+                if e.category in PERIOD_CATEGORIES and e.durations:
                     for name in (e.data_categories or ("",)):
                         groups.setdefault(name, []).append((position, e))
             return groups

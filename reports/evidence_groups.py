@@ -3,8 +3,8 @@
 A large change cites dozens of sentences. They are grouped by flag category, in the order flags are
 listed (``analysis.evidence.CATEGORIES``), and ranked inside each group the
 way the flagger's severity rules weigh them (``analysis.meaning``):
-statements with a value those rules compare (a period, an opt-in or
-opt-out, a negation, that is a promise) first, hedged statements next, the
+statements with a value those rules compare (a period of a retention or
+legal flag, an opt-in or opt-out, a negation, that is a promise) first, hedged statements next, the
 rest last; in the order the flagger cited them within each rank (which is
 the order of the text). The first ``SHOWN`` of a group are shown, the
 others folded, unless only one would be.
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.evidence import CATEGORIES
+from analysis.meaning import PERIOD_CATEGORIES
 
 SHOWN = 3
 
@@ -61,12 +62,16 @@ def evidence_items(entries: Iterable[Mapping[str, Any]]) -> list[EvidenceItem]:
         sentence = entry.get("sentence") or entry.get("match")
         if not isinstance(sentence, str) or not sentence:
             continue
-        durations = tuple(str(d.get("text")) for d in entry.get("durations") or () if isinstance(d, dict) and d.get("text"))
+        category = str(entry.get("category") or "flag")
+        # A sentence flagged twice ("we keep chats 90 days and share them with …") carries its period in both
+        # entries; it is the value of the retention (or legal) flag only.
+        durations = tuple(str(d.get("text")) for d in entry.get("durations") or ()
+                          if isinstance(d, dict) and d.get("text")) if category in PERIOD_CATEGORIES else ()
         side, polarity, opt = entry.get("side"), entry.get("polarity"), entry.get("opt")
         start, end = entry.get("start"), entry.get("end")
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(sentence)):
             start = end = len(sentence)
-        items.append(EvidenceItem(str(entry.get("category") or "flag"), side if isinstance(side, str) else None,
+        items.append(EvidenceItem(category, side if isinstance(side, str) else None,
                                   sentence[:start], sentence[start:end], sentence[end:],
                                   polarity if polarity in ("negated", "hedged") else None, durations,
                                   opt if opt in ("opt-in", "opt-out") else None, position))

@@ -33,3 +33,11 @@ def test_the_matched_words_are_kept_apart_for_highlighting() -> None:
                                                                               "new", "negated")
     (broken,) = evidence_items([{"category": "retention", "sentence": "Short.", "start": 3, "end": 99}])
     assert (broken.before, broken.match) == ("Short.", ""), "a span outside the sentence highlights nothing"
+
+
+def test_a_period_is_the_value_of_the_retention_flag_only() -> None:
+    sentence_text = "We keep chats for 90 days and share them with our processors."
+    period = [{"days": 90, "text": "90 days"}]
+    retention, sharing = evidence_items([{"category": "retention", "sentence": sentence_text, "durations": period},
+                                         {"category": "sharing", "sentence": sentence_text, "durations": period}])
+    assert retention.durations == ("90 days",) and sharing.durations == ()

@@ -166,6 +166,7 @@ class DataLink:
     name: str
     size: int
     dated: datetime
+    tables: tuple[str, ...] = ()  # the files it holds, one JSON-lines file per table
 
 
 def _reverts_href(page: str, source_id: str, change: ChangeInfo) -> str | None:

@@ -29,6 +29,7 @@ from storage.notify_record import undelivered
 from reports.output import SiteWriter
 from reports.parallel import default_workers, write_sources_in_parallel
 from reports.export.archive import ExportError, write_export
+from reports.export.tables import TABLES
 from reports.render import STATIC, code_fingerprint, render
 from reports.search import INDEX_DIR, build_index, pagefind_problem
 from reports.sourcefiles import write_raw, write_source
@@ -136,5 +137,6 @@ def _publish_export(factory: sessionmaker[Session], out: Path, full: bool) -> tu
         result = write_export(factory, out / urls.data_dir(), "jsonl", only_latest=True, force=full)
     except ExportError as exc:
         return None, f"data export: not published: {exc}"
-    link = pages.DataLink(f"{urls.data_dir()}/{result.path.name}", result.path.name, result.size, result.dated)
+    link = pages.DataLink(f"{urls.data_dir()}/{result.path.name}", result.path.name, result.size, result.dated,
+                          tuple(table.name for table in TABLES))
     return link, f"data export: {link.href} ({'written' if result.written else 'up to date'})"

@@ -110,6 +110,11 @@ def test_export_is_complete_dated_described_and_byte_identical(server, make_cli,
     assert sha(site / "data/policywatch-dataset-2026-06-03.zip") == sha(out / "policywatch-dataset-2026-06-03.zip")
     index = (site / "index.html").read_text(encoding="utf-8")
     assert 'href="data/policywatch-dataset-2026-06-03.zip" download' in index
+    with zipfile.ZipFile(site / "data/policywatch-dataset-2026-06-03.zip") as archive:
+        held = sorted(name.rsplit("/", 1)[-1].removesuffix(".jsonl") for name in archive.namelist()
+                      if name.endswith(".jsonl"))
+    listed = index.split("a file for each of ", 1)[1].split(":", 1)[0].split(", ")
+    assert sorted(listed) == held and "claims" in listed, "the index names every table the download holds"
     cli("crawl", "--now", "2026-06-04T03:00:00Z", check=False)
     cli("report", "--out", str(site))
     assert [p.name for p in (site / "data").glob("*.zip")] == ["policywatch-dataset-2026-06-04.zip"], \

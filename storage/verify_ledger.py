@@ -8,10 +8,12 @@ SITE_DIR defaults to the folder this script is in. It checks:
 - the log itself: each entry's hash recomputed from its canonical form, each
   entry linked to the one before it and to the previous entry of its subject;
 - every raw snapshot a version entry names (raw/<sha256>.txt) is there and
-  hashes to its name;
+  hashes to its name, and every other raw snapshot (the fetches that
+  confirmed a version) hashes to its name;
 - every version text the site publishes (versions/<source>/_texts.js and any
-  versions/<source>/<n>.md) hashes to its entry's text_sha256, and every
-  version entry has its text published;
+  versions/<source>/<n>.md) hashes to its entry's text_sha256, every
+  version entry has its text published, and a version page that links its
+  <n>.md has it;
 - the head (the last entry's hash) is the one the index page shows;
 - with --allowed-signers, the signature ledger.jsonl.sig (ssh-keygen -Y
   verify, namespace policywatch-ledger).
@@ -182,6 +184,27 @@ def _check_snapshots(site: Path, items: List[Dict[str, Any]], result: Result) ->
                 result.problems.append(f"{verdicts[sha]} (named by {describe(item)})")
 
 
+def _check_other_snapshots(site: Path, items: List[Dict[str, Any]], result: Result) -> None:
+    """Raw snapshots no entry names (the fetches that confirmed a version): each must hash to its name."""
+    named = {raw for item in items if item.get("kind") == VERSION_KIND
+             for raw in (item.get("snapshots") if isinstance(item.get("snapshots"), list) else [])}
+    folder = site / "raw"
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.glob("*.txt")):
+        if path.stem in named:
+            continue
+        name = f"raw/{path.name}"
+        result.checked_snapshots += 1
+        try:
+            same = _file_sha256(path) == path.stem
+        except OSError as exc:
+            result.problems.append(f"{name}: cannot be read: {exc.strerror}")
+            continue
+        if not same:
+            result.problems.append(f"{name}: its bytes do not hash to its name")
+
+
 def _check_texts(site: Path, items: List[Dict[str, Any]], result: Result) -> None:
     by_source: Dict[str, Dict[str, Dict[str, Any]]] = {}
     for item in items:
@@ -205,6 +228,14 @@ def _check_texts(site: Path, items: List[Dict[str, Any]], result: Result) -> Non
                     result.problems.append(f"{name}: v{number} is missing ({describe(item)})")
         for number, text in sorted(texts.items(), key=_by_number):
             _compare(name, f"v{number}", hashlib.sha256(text.encode("utf-8")).hexdigest(), entries.get(number), result)
+        for number, item in sorted(entries.items(), key=_by_number):
+            # A version page that links its Markdown file vouches for it: the file must be there.
+            page = site / folder / f"{number}.html"
+            if not (site / folder / f"{number}.md").is_file() and page.is_file() and \
+                    re.search(f'href="(?:[^"]*/)?{re.escape(number)}\\.md"',
+                              page.read_text(encoding="utf-8", errors="replace")):
+                result.problems.append(f"{folder}/{number}.md: missing (linked by {folder}/{number}.html; "
+                                       f"{describe(item)})")
         for path in sorted((site / folder).glob("*.md")):
             label = f"{folder}/{path.name}"
             try:
@@ -293,6 +324,7 @@ def verify_site(site: Path, allowed_signers: Optional[Path] = None) -> Result:
     result.head = last if isinstance(last, str) else None
     result.problems.extend(f"{LEDGER_FILE}: {problem}" for problem in chain_problems(items))
     _check_snapshots(site, items, result)
+    _check_other_snapshots(site, items, result)
     _check_texts(site, items, result)
     _check_head(site, result)
     _check_signature(site, allowed_signers, result)

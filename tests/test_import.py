@@ -241,3 +241,20 @@ def test_every_bad_manifest_line_is_reported_up_to_a_limit(make_cli, tmp_path: P
     assert len(many) == 22 and many[19].startswith(f"policywatch: {manifest}:21: ")
     assert many[20:] == [f"policywatch: {manifest}: … and 4 more bad line(s)",
                          f"policywatch: {manifest}: 24 bad lines; nothing was imported"]
+
+
+def test_an_import_without_an_address_never_publishes_where_it_was_read_from(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
+    folder = tmp_path / "private-archive"
+    folder.mkdir()
+    write(folder / "a.html", "<main><p>We keep chats for 30 days. <a href='/more'>More</a></p></main>")
+    manifest = write(folder / "manifest.jsonl",
+                     json.dumps({"source": "t/policy", "at": "2026-03-01T00:00:00Z", "path": "a.html"}) + "\n")
+    cli = make_cli(decl)
+    cli("import", "--manifest", str(manifest))
+    site = tmp_path / "site"
+    cli("report", "--out", str(site))
+    page = (site / "versions/t/policy/1.html").read_text(encoding="utf-8")
+    assert "an imported file, <code>a.html</code>" in page
+    # (the site itself is under tmp_path: without --base-url its permalinks are file:// URLs of the output)
+    assert "private-archive" not in page and str(folder) not in page

@@ -276,6 +276,12 @@ TAMPERING: dict[str, Any] = {
     "a Markdown file": (
         lambda site: (site / "versions/t/b/2.md").write_text("Nothing is new here.\n"),
         lambda site: "PROBLEM: versions/t/b/2.md: v2 does not match entry 4 (version t/b v2)"),
+    "a Markdown file removed": (
+        lambda site: (site / "versions/t/b/2.md").unlink(),
+        lambda site: "PROBLEM: versions/t/b/2.md: missing (linked by versions/t/b/2.html; entry 4 (version t/b v2))"),
+    "a raw snapshot no entry names (a confirming fetch)": (
+        lambda site: (site / f"raw/{'0' * 64}.txt").write_bytes(b"<p>We keep chats for 7 days.</p>"),
+        lambda site: f"PROBLEM: raw/{'0' * 64}.txt: its bytes do not hash to its name"),
     "an entry's contents": (
         lambda site: (site / "ledger.jsonl").write_text((site / "ledger.jsonl").read_text().replace(
             '"first_seen":"2026-01-02T06:00:00Z"', '"first_seen":"2025-01-02T06:00:00Z"')),

@@ -215,6 +215,8 @@ def test_compare_form_loads_the_source_texts_as_a_script(vendor: Vendor, tmp_pat
     source = (out / "sources/t/policy/index.html").read_text(encoding="utf-8")
     assert 'data-texts="../../../versions/t/policy/_texts.js"' in source
     assert '<script src="../../../static/compare.js"></script>' in source
+    # Without script the form could only reload the page: it is hidden until compare.js shows it.
+    assert re.search(r'<form class="compare" [^>]*\bhidden\b', source)
     script = (out / "versions/t/policy/_texts.js").read_text(encoding="utf-8")
     assert script.startswith("policywatchVersions(") and script.endswith(");\n") and "<" not in script
     texts = {number: t for (_, number), t in version_texts(vendor.cli.db, "t/policy").items()}

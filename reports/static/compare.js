@@ -11,6 +11,7 @@
 
   var form = document.querySelector("form.compare");
   if (!form) { return; }
+  form.hidden = false;  // without script the form could only reload the page: it stays hidden
   var status = document.querySelector(".compare-status");
   var result = document.querySelector(".compare-result");
   var texts = null;

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from policywatch.localserver import Page
-from tests.conftest import write_declarations
+from conftest import write_declarations
 
 GOOD = b"<html><body><main>" + b"<p>We keep your chats for thirty days, then delete them.</p>" * 20 + \
     b"</main></body></html>"

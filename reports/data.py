@@ -23,10 +23,10 @@ from reports.claim_links import ClaimMark
 from storage import texts
 from storage.fleet import WorkerShare, night_shares
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
-from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version,
-                            VersionText)
+from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, LedgerEntry, Run, Snapshot, SourceFields,
+                            SourceRow, Version, VersionText)
 from storage.news_models import FeedFetch
-from storage.vocabulary import FailureKind, HealthState, Outcome, RunKind
+from storage.vocabulary import FailureKind, HealthState, LedgerKind, Outcome, RunKind
 
 RECENT_RUNS = 30
 
@@ -66,6 +66,9 @@ class VersionInfo:
     # found it, its own included: what a page cites when it says "as of".
     last_confirmed: datetime | None = None
     confirmations: int = 1
+    # Its entry in the tamper-evident log (storage.ledger): None only in a record that predates it.
+    ledger_seq: int | None = None
+    ledger_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -246,14 +249,17 @@ def _versions(session: Session) -> dict[str, list[VersionInfo]]:
     snapshots = _snapshots(session)
     counts = _confirmation_counts(session)
     query = (select(Version.id, Version.source_id, Version.number, Version.sha256, Version.first_seen,
-                    VersionText.chars, Run.kind, Version.last_confirmed)
+                    VersionText.chars, Run.kind, Version.last_confirmed, LedgerEntry.seq, LedgerEntry.hash)
              .join(VersionText, VersionText.sha256 == Version.sha256)
              .join(FetchOutcome, FetchOutcome.id == Version.outcome_id).join(Run, Run.id == FetchOutcome.run_id)
+             .outerjoin(LedgerEntry, (LedgerEntry.kind == LedgerKind.VERSION)
+                        & (LedgerEntry.subject == Version.source_id) & (LedgerEntry.number == Version.number))
              .order_by(Version.source_id, Version.number))
     found: dict[str, list[VersionInfo]] = defaultdict(list)
-    for vid, sid, number, sha, first, chars, run_kind, confirmed in session.execute(query):
+    for vid, sid, number, sha, first, chars, run_kind, confirmed, seq, entry_hash in session.execute(query):
         found[sid].append(VersionInfo(vid, sid, number, sha, first, chars or 0, snapshots.get(vid, ()),
-                                      run_kind == RunKind.REEXTRACT, confirmed or first, max(1, counts.get(vid, 1))))
+                                      run_kind == RunKind.REEXTRACT, confirmed or first, max(1, counts.get(vid, 1)),
+                                      seq, entry_hash))
     return found
 
 

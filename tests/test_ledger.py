@@ -313,6 +313,16 @@ def test_the_published_markdown_files_are_checked_too(site: Path) -> None:
     assert status == 1 and any("versions/t/b/2.md" in line for line in out.splitlines() if "PROBLEM" in line), out
 
 
+def test_each_version_page_names_its_entry_in_the_text_to_cite(site: Path) -> None:
+    entry = _entry(site, 3)
+    assert (entry["subject"], entry["number"]) == ("t/a", 2)
+    page = (site / "versions/t/a/2.html").read_text()
+    assert f'<dd id="ledger-entry">3 of <a href="../../../ledger.jsonl">ledger.jsonl</a>, hash <code class="hash">' \
+           f'{entry["hash"]}</code>' in page
+    citation = page.split('<pre class="citation">', 1)[1].split("</pre>", 1)[0]
+    assert f"ledger entry 3 {entry['hash']}" in citation
+
+
 def test_the_index_must_show_the_head(site: Path) -> None:
     index = site / "index.html"
     index.write_text(index.read_text().replace(_entry(site, 5)["hash"], "0" * 64))

@@ -119,20 +119,27 @@ def keyframe_of(session: Session, sha256: str) -> str:
     return blob.base_sha256 or blob.sha256
 
 
-def _checked_decompress(sha256: str, data: bytes, size: int, base: bytes | None) -> bytes:
-    # A damaged frame header may claim any size: it is checked against the size stored beside it before
-    # anything is allocated.
+def checked_decompress(data: bytes, size: int, base: bytes | None, *, name: str,
+                       error: type[Exception]) -> bytes:
+    """A stored frame decompressed; `error` names `name` when it cannot be.
+
+    A damaged frame header may claim any size: it is checked against the size
+    stored beside it before anything is allocated.
+    """
     try:
         declared = zstandard.frame_content_size(data)
     except zstandard.ZstdError as exc:
-        raise BlobIntegrityError(f"blob {sha256}: cannot be decompressed ({exc})") from None
+        raise error(f"{name}: cannot be decompressed ({exc})") from None
     if declared != size:
-        raise BlobIntegrityError(f"blob {sha256}: its compressed frame declares {declared} bytes, "
-                                 f"not the {size} stored")
+        raise error(f"{name}: its compressed frame declares {declared} bytes, not the {size} stored")
     try:
         return decompress(data, base)
     except zstandard.ZstdError as exc:
-        raise BlobIntegrityError(f"blob {sha256}: cannot be decompressed ({exc})") from None
+        raise error(f"{name}: cannot be decompressed ({exc})") from None
+
+
+def _checked_decompress(sha256: str, data: bytes, size: int, base: bytes | None) -> bytes:
+    return checked_decompress(data, size, base, name=f"blob {sha256}", error=BlobIntegrityError)
 
 
 def read(session: Session, sha256: str) -> bytes:

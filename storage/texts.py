@@ -21,11 +21,10 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import zstandard
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.blobs import KEYFRAME_MIN_BYTES, KEYFRAME_RATIO, compress, decompress
+from storage.blobs import KEYFRAME_MIN_BYTES, KEYFRAME_RATIO, checked_decompress, compress
 from storage.db import insert_new
 from storage.models import Version, VersionText
 
@@ -38,18 +37,7 @@ class TextIntegrityError(RuntimeError):
 
 
 def _decoded(sha256: str, data: bytes, size: int, base: bytes | None) -> bytes:
-    # A damaged frame header may claim any size: it is checked against the size stored beside it first.
-    try:
-        declared = zstandard.frame_content_size(data)
-    except zstandard.ZstdError as exc:
-        raise TextIntegrityError(f"version text {sha256}: cannot be decompressed ({exc})") from None
-    if declared != size:
-        raise TextIntegrityError(f"version text {sha256}: its compressed frame declares {declared} bytes, "
-                                 f"not the {size} stored")
-    try:
-        raw = decompress(data, base)
-    except zstandard.ZstdError as exc:
-        raise TextIntegrityError(f"version text {sha256}: cannot be decompressed ({exc})") from None
+    raw = checked_decompress(data, size, base, name=f"version text {sha256}", error=TextIntegrityError)
     if hashlib.sha256(raw).hexdigest() != sha256:
         raise TextIntegrityError(f"version text {sha256}: stored text does not match its sha256")
     return raw

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -40,6 +42,23 @@ def version_texts(db: Path, source_id: str | None = None) -> dict[tuple[str, int
     finally:
         engine.dispose()
 
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """The URL of a new, empty database on the PostgreSQL server at `server_url`, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    name = f"pw_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -10,14 +10,13 @@ import shutil
 import subprocess
 import sys
 import threading
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.vocabulary import ChangeKind
@@ -30,6 +29,7 @@ from storage.db import alembic_config, make_engine, session_factory, transaction
 from storage.integrity import check
 from storage.models import LedgerEntry, SourceFields
 from storage.record import ChangeFacts, RawPage, record_pending, start_run, upsert_source, version_from_outcome
+from conftest import fresh_postgres_database
 
 PG_URL = os.environ.get("POLICYWATCH_TEST_POSTGRES_URL")
 T0 = datetime(2026, 1, 1, 6, tzinfo=timezone.utc)
@@ -52,14 +52,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     if not PG_URL:
         pytest.skip("POLICYWATCH_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against")
-    name = f"pw_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database(PG_URL) as url:
+        yield url
 
 
 def factory_for(url: str) -> sessionmaker[Session]:
@@ -166,12 +160,8 @@ def test_the_migration_chains_an_existing_record_as_recording_does(db_url: str) 
 def test_writers_recording_at_once_on_postgresql_never_fork_the_log(tmp_path: Path) -> None:
     if not PG_URL:
         pytest.skip("POLICYWATCH_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against")
-    name = f"pw_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        factory = factory_for(PG_URL.rsplit("/", 1)[0] + "/" + name)
+    with fresh_postgres_database(PG_URL) as url:
+        factory = factory_for(url)
         errors: list[BaseException] = []
 
         def writer(w: int) -> None:
@@ -193,10 +183,6 @@ def test_writers_recording_at_once_on_postgresql_never_fork_the_log(tmp_path: Pa
         assert list(verify_ledger.chain_problems(entries)) == []
         assert check(factory).problems == []
         factory.kw["bind"].dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_the_verifier_knows_where_the_site_puts_texts_and_snapshots() -> None:

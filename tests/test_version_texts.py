@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,6 +27,7 @@ from storage.db import alembic_config, current_revision, make_engine, reading, s
 from storage.integrity import check
 from storage.models import Version, VersionText
 from storage.record import RawPage, start_run, upsert_source
+from conftest import fresh_postgres_database
 
 HISTORIES = yaml.safe_load((Path(__file__).parent / "data" / "version_texts" / "histories.yaml").read_text("utf-8"))
 WORDS = ("data", "chats", "we", "keep", "delete", "train", "models", "your", "account", "days", "share", "partners",
@@ -184,14 +184,8 @@ def old_url(request, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untype
         return
     if not PG_URL:
         pytest.skip("POLICYWATCH_TEST_POSTGRES_URL is not set: no PostgreSQL server to migrate on")
-    name = f"pw_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database(PG_URL) as url:
+        yield url
 
 
 def old_histories() -> dict[str, list[str]]:

@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # tests/ota_series.py: how ota-data's s
 
 from ingest.declarations import load_sources  # noqa: E402
 from ingest.importer import import_manifest  # noqa: E402
-from ota_series import Row, series  # noqa: E402
+from claims_record_speed import declarations, manifest  # noqa: E402
+from ota_series import series  # noqa: E402
 from policywatch.reference_data import shared_dir  # noqa: E402
 from storage import integrity, ledger  # noqa: E402
 from storage.db import make_engine, reading, session_factory, transaction, upgrade  # noqa: E402
@@ -44,19 +45,6 @@ from storage.verify_ledger import chain_problems  # noqa: E402
 from storage.vocabulary import LedgerKind  # noqa: E402
 
 
-def declarations(path: Path, ids: list[str]) -> Path:
-    lines = ["sources:"]
-    for sid in ids:
-        lines += [f"  - id: {sid}", "    vendor: OpenAI", f"    title: {sid}", "    document_type: Policy",
-                  "    language: en", f"    urls: ['https://openai.example/{sid}']"]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def manifest(path: Path, entries: list[tuple[str, Row]]) -> Path:
-    path.write_text("".join(json.dumps({"source": sid, "at": row.at.isoformat(), "path": str(row.path)}) + "\n"
-                            for sid, row in entries), encoding="utf-8")
-    return path
 
 
 ORIGINAL_APPEND = ledger.append_version

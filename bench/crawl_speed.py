@@ -1,6 +1,6 @@
 """A nightly crawl against its floor: `policywatch crawl` beside a bare Scrapy + lxml spider.
 
-    python bench/crawl_speed.py [--sources 1000] [--repeat 1] [--changed 0.02] [--digest]
+    python bench/crawl_speed.py [--sources 1000] [--repeat 1] [--changed 0.02] [--digest] [--profile DIR]
 
 Serves N copies of the real OpenAI policy snapshots of ../shared/ota-data
 from a local server on 127.0.0.1 (TCP_NODELAY, one write per response), each
@@ -182,8 +182,12 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output
 
 
+PROFILE_DIR: Path | None = None  # --profile: each policywatch night also writes a cProfile file here
+
+
 def policywatch(db: Path, sources: Path, now: str) -> list[str]:
-    return [sys.executable, "-m", "policywatch", "--db", str(db), "--sources", str(sources), "crawl", "--now", now]
+    profile = ["-m", "cProfile", "-o", str(PROFILE_DIR / f"{db.stem}-{now[:10]}.prof")] if PROFILE_DIR else []
+    return [sys.executable, *profile, "-m", "policywatch", "--db", str(db), "--sources", str(sources), "crawl", "--now", now]
 
 
 def crawl_env(workdir: Path) -> dict[str, str]:
@@ -207,10 +211,20 @@ def digest(db: Path, workdir: Path, env: dict[str, str]) -> str:
     """A hash of what the record holds: versions, snapshots' bytes, changes, and the report's feeds."""
     import sqlite3
 
+    from storage import texts
+    from storage.db import make_engine, session_factory
+
+    # Texts are stored compressed (storage.texts); hashed as plain text, so a digest compares across storage formats.
+    engine = make_engine(f"sqlite:///{db}")
+    with session_factory(engine)() as session, sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT source_id, number, sha256 FROM versions ORDER BY source_id, number").fetchall()
+        plain = texts.read_many(session, {row[2] for row in rows})
+    engine.dispose()
     h = hashlib.sha256()
+    for row in rows:
+        h.update(repr((*row, plain[row[2]])).encode("utf-8"))
     with sqlite3.connect(db) as conn:
-        for query in ("SELECT source_id, number, sha256, text FROM versions ORDER BY source_id, number",
-                      "SELECT s.source_id, s.position, s.fetched_at, s.blob_sha256, s.http_status FROM snapshots s "
+        for query in ("SELECT s.source_id, s.position, s.fetched_at, s.blob_sha256, s.http_status FROM snapshots s "
                       "ORDER BY s.source_id, s.fetched_at, s.position",
                       "SELECT source_id, detected_at, words_added, words_removed, lines_added, lines_removed, kind, "
                       "flags, severity, summary, evidence, announced, announced_flags FROM changes "
@@ -238,7 +252,13 @@ def main() -> int:
                         "sources serve their next real version")
     parser.add_argument("--digest", action="store_true", help="print a hash of everything recorded (slow: builds the report)")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the last run's database and report in DIR")
+    parser.add_argument("--profile", type=Path, metavar="DIR", help="run each policywatch night under cProfile, "
+                        "writing DIR/run<N>-<date>.prof (its figures then include the profiler's overhead)")
     args = parser.parse_args()
+    global PROFILE_DIR
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        PROFILE_DIR = args.profile.resolve()
     shared = shared_dir()
     if shared is None:
         print("skipped: ../shared/ota-data not found")

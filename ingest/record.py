@@ -24,8 +24,8 @@ from ingest.results import FetchFailure, SourceResult
 from storage import blobs, texts
 from storage.db import make_engine, reading, session_factory, transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
-from storage.record import (RawPage, accepted_content_keys, current_version, current_version_id, drop_pending,
-                            earlier_versions, held_text, latest_accepted_page, latest_outcome_id, lock_holder, pending_outcome, record_failure,
+from storage.record import (RECENT_VERSIONS_FOR_REVERT, RawPage, accepted_content_keys, current_version,
+                            current_version_id, drop_pending, held_text, newest_versions, latest_accepted_page, latest_outcome_id, lock_holder, pending_outcome, record_failure,
                             record_pending, record_success, refused_streak, reverted_version, text_sha256,
                             upsert_source, version_from_outcome)
 from storage.vocabulary import FailureKind, Outcome
@@ -95,14 +95,14 @@ def _stamp(session: Session, source_id: str) -> tuple[int | None, ...]:
 
 
 def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> SourceState:
-    current = current_version(session, source_id)
-    if current is None:
+    newest = newest_versions(session, source_id, RECENT_VERSIONS_FOR_REVERT + 1)
+    if not newest:
         return SourceState(earlier_ended=_earlier_ended(session, source_id, pages), stamp=_stamp(session, source_id))
+    current, earlier = newest[0], newest[1:]
     pending = pending_outcome(session, source_id)
     pending_text = held_text(session, pending.text_sha256) if pending is not None else None
     refused_sha, refused_count = refused_streak(session, source_id, FailureKind.TOO_SHORT)
     keys = accepted_content_keys(session, source_id, current.id)
-    earlier = earlier_versions(session, source_id, current)
     # Only the version just before the current one is ever compared as text; the others only by sha256.
     known = texts.read_many(session, [current.sha256, *(v.sha256 for v in earlier[:1])])
     current_text = known[current.sha256]
@@ -135,14 +135,17 @@ def _write(session: Session, decision: Decision, *, run_id: int, source: Source,
     held = lock_holder(session, source.id, run_id)
     if held is not None:
         raise SourceBusy(source.id, held)
-    if expect is not None and _stamp(session, source.id) != expect:
+    # Read once for both the check and the write: the version a confirmation is recorded against.
+    current = current_version(session, source.id)
+    if expect is not None and (current.id if current is not None else None,
+                               latest_outcome_id(session, source.id)) != expect:
         raise _Moved()
     if decision.drop is not None:
         drop_pending(session, session.get_one(FetchOutcome, decision.drop[0].id), decision.drop[1])
     if decision.confirm is not None:
         confirm = decision.confirm
-        version_from_outcome(session, session.get_one(FetchOutcome, confirm.pending.id), confirm.pending.text,
-                             confirm.change, at=at, note=confirm.note)
+        current = version_from_outcome(session, session.get_one(FetchOutcome, confirm.pending.id),
+                                       confirm.pending.text, confirm.change, at=at, note=confirm.note)
     verdict = decision.verdict
     if isinstance(verdict, Refuse):
         failure = verdict.failure
@@ -154,7 +157,7 @@ def _write(session: Session, decision: Decision, *, run_id: int, source: Source,
                        detail=verdict.detail)
         return SourceResult(source.id, Outcome.PENDING, detail=verdict.detail)
     outcome = record_success(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict.text,
-                             change=verdict.change)
+                             change=verdict.change, current=current)
     number = outcome.version.number if outcome.version is not None else None
     if decision.confirm is not None and outcome.outcome == Outcome.UNCHANGED:
         return SourceResult(source.id, Outcome.CHANGED, number, detail=decision.confirm.note)

@@ -206,11 +206,9 @@ def refused_streak(session: Session, source_id: str, kind: str) -> tuple[str | N
     return sha, count
 
 
-def earlier_versions(session: Session, source_id: str, current: Version, limit: int = RECENT_VERSIONS_FOR_REVERT
-                     ) -> Sequence[Version]:
-    """The versions before `current`, newest first (their texts: `storage.texts`)."""
-    return session.scalars(select(Version)
-                           .where(Version.source_id == source_id, Version.number < current.number)
+def newest_versions(session: Session, source_id: str, limit: int) -> Sequence[Version]:
+    """The source's newest versions, newest first: its current one and those before it (texts: `storage.texts`)."""
+    return session.scalars(select(Version).where(Version.source_id == source_id)
                            .order_by(Version.number.desc()).limit(limit)).all()
 
 

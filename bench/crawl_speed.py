@@ -89,6 +89,72 @@ FLOOR_SPIDER = textwrap.dedent("""\
 """)
 
 
+# The floor plus the least a record of every fetch must do: each page's sha256, the page kept compressed
+# against the keyframe of its URL with storage.blobs' settings (a keyframe at zstd level 3; a delta with the fast
+# strategy, the keyframe read back and checked first), and one row committed per page, in SQLite.
+KEEPER_SPIDER = textwrap.dedent("""\
+    import hashlib
+    import sqlite3
+    import sys
+    import lxml.html
+    import scrapy
+    import zstandard
+    from scrapy.crawler import CrawlerProcess
+
+    URLS = open(sys.argv[1]).read().split()
+    DB = sqlite3.connect(sys.argv[2])
+    DB.execute("CREATE TABLE IF NOT EXISTS pages (url TEXT, sha256 TEXT, base TEXT, size INTEGER, data BLOB)")
+
+
+    def keep(url, body):
+        sha = hashlib.sha256(body).hexdigest()
+        row = DB.execute("SELECT sha256, data FROM pages WHERE url = ? AND base IS NULL ORDER BY rowid DESC LIMIT 1",
+                         (url,)).fetchone()
+        payload, base = None, None
+        if row is not None:
+            keyframe = zstandard.ZstdDecompressor().decompress(row[1])
+            assert hashlib.sha256(keyframe).hexdigest() == row[0]
+            window = min(27, max(19, (len(keyframe) + len(body)).bit_length()))
+            parameters = zstandard.ZstdCompressionParameters(
+                window_log=window, hash_log=min(18, window), chain_log=min(18, window), search_log=1, min_match=7,
+                target_length=0, strategy=zstandard.STRATEGY_FAST)
+            dictionary = zstandard.ZstdCompressionDict(keyframe, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+            delta = zstandard.ZstdCompressor(dict_data=dictionary, compression_params=parameters).compress(body)
+            if len(delta) <= max(256, 0.02 * len(body)):
+                payload, base = delta, row[0]
+        if payload is None:
+            payload = zstandard.ZstdCompressor(level=3).compress(body)
+        DB.execute("INSERT INTO pages VALUES (?, ?, ?, ?, ?)", (url, sha, base, len(body), payload))
+        DB.commit()
+
+
+    class Keeper(scrapy.Spider):
+        name = "keeper"
+
+        async def start(self):
+            for url in URLS:
+                yield scrapy.Request(url, dont_filter=True)
+
+        def parse(self, response):
+            root = lxml.html.document_fromstring(response.body)
+            keep(response.url, response.body)
+            yield {"url": response.url, "elements": sum(1 for _ in root.iter())}
+
+    process = CrawlerProcess({
+        "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False,
+        "CONCURRENT_REQUESTS": 8, "CONCURRENT_REQUESTS_PER_DOMAIN": 8, "AUTOTHROTTLE_ENABLED": False,
+        "DOWNLOAD_DELAY": 0, "ROBOTSTXT_OBEY": False, "COOKIES_ENABLED": False,
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    })
+    process.crawl(Keeper)
+    process.start()
+    rows, deltas = DB.execute("SELECT count(*), count(base) FROM pages").fetchone()
+    if rows % len(URLS) or deltas != rows - len(URLS):  # every page kept; every night's after the first a delta
+        print(f"{rows} pages kept for {len(URLS)} addresses, {deltas} of them as deltas")
+        sys.exit(3)
+""")
+
+
 @dataclass(frozen=True)
 class BasePage:
     name: str
@@ -278,10 +344,20 @@ def main() -> int:
         urls.write_text("\n".join(f"{server.base_url}/policy/{i}" for i in range(args.sources)), encoding="utf-8")
         floor = work / "floor.py"
         floor.write_text(FLOOR_SPIDER, encoding="utf-8")
+        keeper = work / "keeper.py"
+        keeper.write_text(KEEPER_SPIDER, encoding="utf-8")
         declarations = work / "sources.yaml"
         for run in range(args.repeat):
             night.name, night.served = "first", [i % len(pages) for i in range(args.sources)]
             figures.setdefault("floor (Scrapy + lxml)", []).append(measure([sys.executable, str(floor), str(urls)])[:2])
+            kept = work / f"keeper{run}.db"
+            figures.setdefault("floor + pages kept, first night", []).append(
+                measure([sys.executable, str(keeper), str(urls), str(kept)])[:2])
+            night.name = "unchanged"
+            figures.setdefault("floor + pages kept, unchanged", []).append(
+                measure([sys.executable, str(keeper), str(urls), str(kept)])[:2])
+            kept.unlink()
+            night.name = "first"
             db = work / f"run{run}.db"
             write_declarations(declarations, server.base_url, night)
             cpu, mem, _ = measure(policywatch(db, declarations, "2026-03-01T02:00:00Z"), env)

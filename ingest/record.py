@@ -24,10 +24,10 @@ from ingest.results import FetchFailure, SourceResult
 from storage import blobs, texts
 from storage.db import make_engine, reading, session_factory, transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
-from storage.record import (RECENT_VERSIONS_FOR_REVERT, RawPage, accepted_content_keys, current_version,
-                            current_version_id, drop_pending, held_text, newest_versions, latest_accepted_page, latest_outcome_id, lock_holder, pending_outcome, record_failure,
-                            record_pending, record_success, refused_streak, reverted_version, text_sha256,
-                            upsert_source, version_from_outcome)
+from storage.record import (RawPage, accepted_content_keys, current_version, current_version_id, current_version_row,
+                            drop_pending, held_text, latest_accepted_page, latest_outcome_id, lock_holder,
+                            newest_versions, pending_outcome, record_failure, record_pending, record_source,
+                            record_success, refused_streak, reverted_version, text_sha256, version_from_outcome)
 from storage.vocabulary import FailureKind, Outcome
 
 # Attempts at deciding outside the write lock before deciding inside it.
@@ -95,7 +95,7 @@ def _stamp(session: Session, source_id: str) -> tuple[int | None, ...]:
 
 
 def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> SourceState:
-    newest = newest_versions(session, source_id, RECENT_VERSIONS_FOR_REVERT + 1)
+    newest = newest_versions(session, source_id)
     if not newest:
         return SourceState(earlier_ended=_earlier_ended(session, source_id, pages), stamp=_stamp(session, source_id))
     current, earlier = newest[0], newest[1:]
@@ -121,7 +121,7 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> So
 def _apply(session: Session, decision: Decision, *, run_id: int, source: Source, at: datetime,
            pages: Sequence[RawPage], expect: tuple[int | None, ...] | None,
            claim: OutcomeClaim | None = None) -> SourceResult:
-    upsert_source(session, source)
+    record_source(session, source)
     if claim is not None:
         claim.check(session, source.id)
     result = _write(session, decision, run_id=run_id, source=source, at=at, pages=pages, expect=expect)
@@ -136,7 +136,7 @@ def _write(session: Session, decision: Decision, *, run_id: int, source: Source,
     if held is not None:
         raise SourceBusy(source.id, held)
     # Read once for both the check and the write: the version a confirmation is recorded against.
-    current = current_version(session, source.id)
+    current = current_version_row(session, source.id)
     if expect is not None and (current.id if current is not None else None,
                                latest_outcome_id(session, source.id)) != expect:
         raise _Moved()

@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 
 import zstandard
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_new
@@ -75,6 +75,11 @@ def decompress(data: bytes, base: bytes | None) -> bytes:
     return zstandard.ZstdDecompressor(dict_data=dictionary).decompress(data)
 
 
+# Built once: a page is stored on every fetch (see storage.record).
+_EXISTS = select(Blob.sha256).where(Blob.sha256 == bindparam("sha256"))
+_STORED = select(Blob.sha256, Blob.base_sha256, Blob.size, Blob.data).where(Blob.sha256 == bindparam("sha256"))
+
+
 @dataclass(frozen=True)
 class StoredBlob:
     sha256: str
@@ -85,13 +90,12 @@ class StoredBlob:
 def store(session: Session, data: bytes, keyframe_sha256: str | None) -> StoredBlob:
     """Store `data` once; compress it against `keyframe_sha256` when that pays off."""
     digest = sha256_hex(data)
-    existing = session.get(Blob, digest)
-    if existing is not None:
+    if session.execute(_EXISTS, {"sha256": digest}).first() is not None:
         return StoredBlob(digest, False, 0)
     payload: bytes | None = None
     base = None
     if keyframe_sha256 is not None:
-        keyframe = session.get(Blob, keyframe_sha256)
+        keyframe = session.execute(_STORED, {"sha256": keyframe_sha256}).first()
         if keyframe is not None and keyframe.base_sha256 is None:
             try:
                 # The keyframe's row is at hand: its bytes need no second query.

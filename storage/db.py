@@ -272,16 +272,24 @@ def insert_new(session: Session, model: type[Any], **values: Any) -> bool:
     waits for the first and then does nothing, instead of failing its whole transaction.
     """
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        session.add(model(**values))
-        session.flush()
-        return True
-    result = session.execute(dialect_insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    statement = _INSERTS_NEW.get((dialect, model))
+    if statement is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            session.add(model(**values))
+            session.flush()
+            return True
+        # Built once per table (every fetch stores a page): the values come as parameters.
+        statement = _INSERTS_NEW[(dialect, model)] = dialect_insert(model).on_conflict_do_nothing()
+    session.flush()
+    result = session.connection().execute(statement, values)
+    return bool(result.rowcount)
+
+
+_INSERTS_NEW: dict[tuple[str, type[Any]], Any] = {}
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

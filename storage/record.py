@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage import blobs, ledger, texts
@@ -28,6 +28,39 @@ from storage.processes import alive
 from storage.vocabulary import FailureKind, Outcome, RunKind, RunStatus
 
 RECENT_VERSIONS_FOR_REVERT = 5
+
+# The statements every fetch runs, built once: on SQLite, building a statement costs several times what running
+# it does (about 0.2 ms against 0.05 ms), and a fetch runs some twenty (bench/crawl_speed.py).
+_SOURCE, _POSITION = bindparam("source_id"), bindparam("position")
+_ACCEPTED = (Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED)
+_NEWEST_VERSIONS = (select(Version.id, Version.sha256, Version.number, Version.first_seen, Version.last_confirmed)
+                    .where(Version.source_id == _SOURCE).order_by(Version.number.desc())
+                    .limit(RECENT_VERSIONS_FOR_REVERT + 1))
+_CURRENT_VERSION_ID = (select(Version.id).where(Version.source_id == _SOURCE)
+                       .order_by(Version.number.desc()).limit(1))
+_LATEST_OUTCOME_ID = select(func.max(FetchOutcome.id)).where(FetchOutcome.source_id == _SOURCE)
+_RECENT_REFUSALS = (select(FetchOutcome.failure_kind, FetchOutcome.text_sha256).where(FetchOutcome.source_id == _SOURCE)
+                    .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(50))
+_PENDING = (select(FetchOutcome.id, FetchOutcome.text_sha256, FetchOutcome.at)
+            .where(FetchOutcome.source_id == _SOURCE, FetchOutcome.outcome == Outcome.PENDING)
+            .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1))
+_LATEST_UNFAILED = (select(FetchOutcome.id, FetchOutcome.version_id)
+                    .where(FetchOutcome.source_id == _SOURCE, FetchOutcome.outcome != Outcome.FAILED)
+                    .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1))
+_CONTENT_KEYS = (select(Snapshot.content_key).where(Snapshot.outcome_id == bindparam("outcome_id"))
+                 .order_by(Snapshot.position))
+_PREVIOUS_KEYFRAME = (
+    select(func.coalesce(Blob.base_sha256, Blob.sha256)).select_from(Snapshot)
+    .join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id).join(Blob, Blob.sha256 == Snapshot.blob_sha256)
+    .where(Snapshot.source_id == _SOURCE, Snapshot.position == _POSITION, FetchOutcome.outcome.in_(_ACCEPTED))
+    .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1))
+_LOCK_RUN = select(SourceLock.run_id).where(SourceLock.source_id == _SOURCE)
+# FOR UPDATE (PostgreSQL) as `upsert_source` takes it: writers of one source queue on its row.
+_DECLARED = (select(SourceRow.vendor, SourceRow.title, SourceRow.document_type, SourceRow.language, SourceRow.urls,
+                    SourceRow.tags).where(SourceRow.id == _SOURCE).with_for_update())
+_INSERT_SNAPSHOT = insert(Snapshot)
+_CONFIRM = (update(Version).where(Version.id == bindparam("version_id"))
+            .values(last_confirmed=bindparam("confirmed_at")))
 
 
 @dataclass(frozen=True)
@@ -79,6 +112,15 @@ def upsert_source(session: Session, source: SourceFields) -> SourceRow:
     return row
 
 
+def record_source(session: Session, source: SourceFields) -> None:
+    """`upsert_source`, reading the source's row only when it is as declared (as it is on almost every fetch)."""
+    row = session.execute(_DECLARED, {"source_id": source.id}).first()
+    declared = (source.vendor, source.title, source.document_type, source.language, list(source.urls),
+                list(source.tags))
+    if row is None or tuple(row) != declared:
+        upsert_source(session, source)
+
+
 def start_run(session: Session, kind: RunKind, at: datetime, worker_id: int | None = None) -> Run:
     run = Run(kind=kind, status=RunStatus.RUNNING, started_at=at, pid=os.getpid(), host=socket.gethostname(),
               sources_checked=0, new_versions=0, changes=0, failures=0, worker_id=worker_id)
@@ -127,6 +169,8 @@ def abort_stale_runs(session: Session, at: datetime) -> int:
 
 def lock_holder(session: Session, source_id: str, run_id: int) -> SourceLock | None:
     """The lock another live run holds on this source, or None (a lock left by a dead process is removed)."""
+    if session.execute(_LOCK_RUN, {"source_id": source_id}).scalar() in (None, run_id):
+        return None
     lock = session.get(SourceLock, source_id)
     if lock is None or lock.run_id == run_id:
         return None
@@ -182,12 +226,11 @@ def current_version(session: Session, source_id: str) -> Version | None:
 
 
 def current_version_id(session: Session, source_id: str) -> int | None:
-    return session.scalar(select(Version.id).where(Version.source_id == source_id)
-                          .order_by(Version.number.desc()).limit(1))
+    return session.execute(_CURRENT_VERSION_ID, {"source_id": source_id}).scalar()
 
 
 def latest_outcome_id(session: Session, source_id: str) -> int | None:
-    return session.scalar(select(func.max(FetchOutcome.id)).where(FetchOutcome.source_id == source_id))
+    return session.execute(_LATEST_OUTCOME_ID, {"source_id": source_id}).scalar()
 
 
 def latest_record_time(session: Session, source_id: str) -> datetime | None:
@@ -197,26 +240,23 @@ def latest_record_time(session: Session, source_id: str) -> datetime | None:
 def refused_streak(session: Session, source_id: str, kind: str) -> tuple[str | None, int]:
     """The text the source's latest outcomes refused for this reason, and how many of them in a row did."""
     sha, count = None, 0
-    for failure_kind, text_sha in session.execute(
-            select(FetchOutcome.failure_kind, FetchOutcome.text_sha256).where(FetchOutcome.source_id == source_id)
-            .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(50)):
+    for failure_kind, text_sha in session.execute(_RECENT_REFUSALS, {"source_id": source_id}):
         if failure_kind != kind or text_sha is None or sha not in (None, text_sha):
             break
         sha, count = text_sha, count + 1
     return sha, count
 
 
-def newest_versions(session: Session, source_id: str, limit: int) -> Sequence[Version]:
-    """The source's newest versions, newest first: its current one and those before it (texts: `storage.texts`)."""
-    return session.scalars(select(Version).where(Version.source_id == source_id)
-                           .order_by(Version.number.desc()).limit(limit)).all()
+def newest_versions(session: Session, source_id: str) -> Sequence[Row[Any]]:
+    """The id, sha256, number, first_seen and last_confirmed of the source's newest versions, newest first: its
+    current one and the `RECENT_VERSIONS_FOR_REVERT` before it (texts: `storage.texts`)."""
+    return session.execute(_NEWEST_VERSIONS, {"source_id": source_id}).all()
 
 
-def pending_outcome(session: Session, source_id: str) -> FetchOutcome | None:
-    """The capture of this source held for confirmation, if any (there is at most one at a time)."""
-    return session.scalars(select(FetchOutcome).where(FetchOutcome.source_id == source_id,
-                                                      FetchOutcome.outcome == Outcome.PENDING)
-                           .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1)).first()
+def pending_outcome(session: Session, source_id: str) -> Row[Any] | None:
+    """The id, text_sha256 and time of the capture of this source held for confirmation, if any (there is at
+    most one at a time)."""
+    return session.execute(_PENDING, {"source_id": source_id}).first()
 
 
 def held_text(session: Session, sha256: str | None) -> str | None:
@@ -250,23 +290,17 @@ def outcome_at(session: Session, source_id: str, at: datetime) -> FetchOutcome |
 def _previous_keyframe(session: Session, source_id: str, position: int) -> str | None:
     # Refused pages (challenge pages, error pages) are kept, but the pages that
     # became versions are the better dictionary for the next one.
-    return session.scalar(
-        select(func.coalesce(Blob.base_sha256, Blob.sha256)).select_from(Snapshot)
-        .join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id).join(Blob, Blob.sha256 == Snapshot.blob_sha256)
-        .where(Snapshot.source_id == source_id, Snapshot.position == position,
-               FetchOutcome.outcome.in_([Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED]))
-        .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1)
-    )
+    return session.execute(_PREVIOUS_KEYFRAME, {"source_id": source_id, "position": position}).scalar()
 
 
 def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[RawPage], at: datetime) -> None:
     for position, page in enumerate(pages):
         stored = blobs.store(session, page.body, _previous_keyframe(session, outcome.source_id, position))
-        session.add(Snapshot(
-            outcome_id=outcome.id, source_id=outcome.source_id, position=position, url=page.url,
-            final_url=page.final_url, http_status=page.status, content_type=page.content_type,
-            fetched_at=page.fetched_at or at, blob_sha256=stored.sha256, content_key=page.content_key,
-        ))
+        session.execute(_INSERT_SNAPSHOT, {
+            "outcome_id": outcome.id, "source_id": outcome.source_id, "position": position, "url": page.url,
+            "final_url": page.final_url, "http_status": page.status, "content_type": page.content_type,
+            "fetched_at": page.fetched_at or at, "blob_sha256": stored.sha256, "content_key": page.content_key,
+        })
 
 
 def accepted_content_keys(session: Session, source_id: str, current_id: int | None) -> tuple[str | None, ...] | None:
@@ -274,14 +308,10 @@ def accepted_content_keys(session: Session, source_id: str, current_id: int | No
     text is the current version (``current_id``); None otherwise."""
     if current_id is None:
         return None
-    latest = session.execute(
-        select(FetchOutcome.id, FetchOutcome.version_id).where(FetchOutcome.source_id == source_id,
-                                                              FetchOutcome.outcome != Outcome.FAILED)
-        .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1)).first()
+    latest = session.execute(_LATEST_UNFAILED, {"source_id": source_id}).first()
     if latest is None or latest.version_id != current_id:
         return None
-    return tuple(session.scalars(select(Snapshot.content_key).where(Snapshot.outcome_id == latest.id)
-                                 .order_by(Snapshot.position)))
+    return tuple(session.execute(_CONTENT_KEYS, {"outcome_id": latest.id}).scalars())
 
 
 def reverted_version(session: Session, source_id: str, new_sha: str, current: Version) -> Version | None:
@@ -296,10 +326,17 @@ def reverted_version(session: Session, source_id: str, new_sha: str, current: Ve
 _LOOK_UP: Any = object()
 
 
+def current_version_row(session: Session, source_id: str) -> Row[Any] | None:
+    """The id, sha256, number, first_seen and last_confirmed of the source's newest version."""
+    return session.execute(_NEWEST_VERSIONS, {"source_id": source_id}).first()
+
+
 def record_success(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
-                   text: str, change: ChangeFacts | None = None, current: Version | None = _LOOK_UP) -> FetchOutcome:
+                   text: str, change: ChangeFacts | None = None, current: Version | Row[Any] | None = _LOOK_UP
+                   ) -> FetchOutcome:
     """Keep the raw pages; add a version (with `change`, its step from the current one) only when the text
-    differs from the current version (`current`, when the caller has just read it in this session)."""
+    differs from the current version (`current`, when the caller has just read it in this session: the version
+    or its `current_version_row`)."""
     if current is _LOOK_UP:
         # Only its number, digest and dates are needed here: its text is not read.
         current = current_version(session, source_id)
@@ -313,7 +350,11 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
     session.flush()
     _store_snapshots(session, outcome, pages, at)
     if confirms and current is not None:
-        current.last_confirmed = max(current.last_confirmed, at)
+        confirmed = max(current.last_confirmed, at)
+        if isinstance(current, Version):
+            current.last_confirmed = confirmed
+        else:
+            session.execute(_CONFIRM, {"version_id": current.id, "confirmed_at": confirmed})
         session.flush()
         return outcome
     if current is not None and change is None:

@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from storage.blobs import KEYFRAME_MIN_BYTES, KEYFRAME_RATIO, checked_decompress, compress
@@ -30,6 +30,9 @@ from storage.models import Version, VersionText
 
 # Rows fetched per query when reading many texts: bounded by SQLite's parameter limit and by memory.
 _BATCH = 400
+# Built once: every fetch of a known source reads texts.
+_ROWS = (select(VersionText.sha256, VersionText.base_sha256, VersionText.size, VersionText.data)
+         .where(VersionText.sha256.in_(bindparam("shas", expanding=True))))
 
 
 class TextIntegrityError(RuntimeError):
@@ -95,16 +98,12 @@ def read_many(session: Session, shas: Iterable[str]) -> dict[str, str]:
     keyframes: dict[str, bytes] = {}
     for start in range(0, len(wanted), _BATCH):
         chunk = wanted[start:start + _BATCH]
-        rows = {r[0]: r for r in session.execute(
-            select(VersionText.sha256, VersionText.base_sha256, VersionText.size, VersionText.data)
-            .where(VersionText.sha256.in_(chunk)))}
+        rows = {r[0]: r for r in session.execute(_ROWS, {"shas": chunk})}
         missing = [sha for sha in chunk if sha not in rows]
         if missing:
             raise TextIntegrityError(f"version text {missing[0]} is missing")
         needed = sorted({r[1] for r in rows.values() if r[1] is not None and r[1] not in keyframes})
-        for base_sha, base_base, size, data in session.execute(
-                select(VersionText.sha256, VersionText.base_sha256, VersionText.size, VersionText.data)
-                .where(VersionText.sha256.in_(needed))):
+        for base_sha, base_base, size, data in session.execute(_ROWS, {"shas": needed}) if needed else ():
             if base_base is not None:
                 raise TextIntegrityError(f"version text {base_sha} is used as a keyframe but is not one")
             keyframes[base_sha] = _decoded(base_sha, data, size, None)

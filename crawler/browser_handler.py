@@ -1,37 +1,61 @@
-"""scrapy-playwright's download handler, started by the first browser request.
+"""The download handler for http(s): Scrapy's own for plain requests, scrapy-playwright's for browser requests.
 
-Scrapy imports this module only when the browser extra is installed (see
-`crawler.browser.browser_settings`).
+Scrapy loads this module only when the browser extra is installed (see
+`crawler.browser.browser_settings`). Playwright is imported, and the browser
+started, by the first browser request: most crawls never make one, and
+importing and starting Playwright costs most of a second.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import suppress
 from typing import Any
 
-from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 
 log = logging.getLogger(__name__)
 
 
-class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
-    """Playwright and Chromium start with the first browser request, not at engine start:
-    most crawls never need them, and starting Playwright alone costs most of a second."""
+def _playwright_handler(crawler: Any) -> Any:
+    from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+    class Started(ScrapyPlaywrightDownloadHandler):
+        async def _maybe_launch_in_thread(self) -> None:  # started by the first browser request, not the engine
+            return None
+
+    return Started(crawler)
+
+
+class BrowserDownloadHandler(HTTP11DownloadHandler):
     def __init__(self, crawler: Any) -> None:
         super().__init__(crawler)
-        self._started = False
+        self._for_browser = crawler
+        self._browser: Any = None
         self._start_lock = asyncio.Lock()
 
-    async def _maybe_launch_in_thread(self) -> None:
-        return None
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "BrowserDownloadHandler":
+        return cls(crawler)
 
     async def download_request(self, request: Any) -> Any:
-        if request.meta.get("playwright"):
-            async with self._start_lock:
-                if not self._started:
-                    log.info("starting the headless browser for %s", request.url)
-                    await self._launch()
-                    self._started = True
-        return await super().download_request(request)
+        if not request.meta.get("playwright"):
+            return await super().download_request(request)
+        async with self._start_lock:
+            if self._browser is None:
+                log.info("starting the headless browser for %s", request.url)
+                browser = _playwright_handler(self._for_browser)
+                try:
+                    await browser._launch()
+                except BaseException:
+                    with suppress(Exception):  # what did start is stopped; the launch's own error is the one told
+                        await browser.close()
+                    raise
+                self._browser = browser
+        return await self._browser.download_request(request)
+
+    async def close(self) -> None:
+        await super().close()
+        if self._browser is not None:
+            await self._browser.close()

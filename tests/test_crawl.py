@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -110,3 +111,35 @@ def test_scrapy_list_and_scrapy_crawl_work_from_the_project(server, tmp_path: Pa
     subprocess.run([*scrapy, "crawl", "policies"], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert counts(db)["versions"] == 1
     assert "/policy" in server.hits
+
+
+
+MODULES_AFTER = """
+import json, sys
+from policywatch.cli import main
+status = main(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    json.dump({"status": status, "modules": sorted(sys.modules)}, out)
+"""
+
+
+def test_a_crawl_that_needs_no_browser_never_imports_playwright(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from crawler.browser import browser_available
+
+    if browser_available() is not None:
+        import pytest
+
+        pytest.skip(f"the browser fetch is not set up, so its handler is not either: {browser_available()}")
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
+        {"id": "t/policy", "urls": ["/policy"], "select": "main"}])
+    server.routes["/policy"] = Page(POLICY_V1)
+    found = tmp_path / "modules.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+    env.update({"POLICYWATCH_AUTOTHROTTLE": "false", "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": "true"})
+    subprocess.run([sys.executable, "-c", MODULES_AFTER, str(found), "--db", str(tmp_path / "p.db"), "--sources",
+                    str(decl), "crawl", "--now", "2026-02-01T00:00:00Z"], env=env, cwd=tmp_path, check=True,
+                   timeout=120, capture_output=True)
+    probe = json.loads(found.read_text(encoding="utf-8"))
+    assert probe["status"] == 0 and counts(tmp_path / "p.db")["versions"] == 1
+    assert "crawler.browser_handler" in probe["modules"]  # the http(s) handler served the fetch …
+    assert [m for m in probe["modules"] if "playwright" in m] == []  # … without importing Playwright

@@ -9,6 +9,9 @@ nonces (as real pages have on every fetch; the values are chosen so the
 extracted text stays the same). Then, each in its own process, it measures:
 
 - the floor: a bare Scrapy spider that fetches every page and parses it with lxml;
+- the floor plus pages kept, two nights: the same spider also keeping every page as a record of every fetch
+  must at the least (its sha256, the page as a zstd delta against its URL's keyframe, checked first, with
+  storage.blobs' settings, and one row committed per page in SQLite);
 - the first night: `policywatch crawl` into a fresh SQLite database;
 - the unchanged night: `policywatch crawl` again, every page with new nonces, the same text;
 - with --changed F: a night in which a fraction F of the sources serve their next real version.

@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return ExitStatus.OK
     except Exception as exc:
-        if not (_driver_error(exc) or isinstance(exc, ValueError)) or not _from_the_database(exc):
+        if not _from_the_database(exc):
             return _crash()
         # Locked, full, damaged or read-only: the database's state, which the user can act on.
         timeout = ctx.settings.lock_timeout if ctx is not None else 0.0
@@ -120,6 +120,8 @@ def _from_the_database(exc: BaseException) -> bool:
     which fails inside SQLAlchemy's conversion of the row or `storage.reader`'s."""
     if _driver_error(exc):
         return is_database_problem(exc)
+    if not isinstance(exc, ValueError):
+        return False
     if isinstance(exc, StoredValueError):
         return True
     frames = traceback.extract_tb(exc.__traceback__)

@@ -12,7 +12,9 @@ delta grows past 2 % of the text.
 The key is the sha256 of the text's UTF-8 bytes (`Version.sha256`), and
 every read is checked against it: a reader gets back exactly the string that
 was stored, or a `TextIntegrityError`. Identical texts (a revert, two sources
-with the same wording) are stored once.
+with the same wording) are stored once. Decoding is `storage.textcodec`'s,
+which `storage.reader` shares: this module is the only one that writes texts,
+and the reading commands read them without SQLAlchemy.
 """
 
 from __future__ import annotations

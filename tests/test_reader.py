@@ -42,8 +42,10 @@ def html(*paragraphs: str) -> bytes:
 
 
 def source(sid: str) -> Source:
+    # t/second is one document made of two pages, so each of its fetches keeps two snapshots, in order.
+    urls = (f"http://127.0.0.1/{sid}",) + ((f"http://127.0.0.1/{sid}/annex",) if sid == "t/second" else ())
     return Source(id=sid, vendor="Testco", title=f"Policy {sid}", document_type="Privacy Policy", language="en",
-                  urls=(f"http://127.0.0.1/{sid}",), tags=("chat", "policy"), rules=RULES)
+                  urls=urls, tags=("chat", "policy"), rules=RULES)
 
 
 # What each night fetched, per source: a page, or a failure (with or without the page refused).
@@ -87,7 +89,8 @@ def build(url: str) -> None:
             fetched, declared = fetches[night], source(sid)
             failure, body = (fetched, None) if isinstance(fetched, FetchFailure) else (
                 fetched if isinstance(fetched, tuple) else (None, fetched))
-            pages = [RawPage(declared.urls[0], declared.urls[0], 200, "text/html; charset=utf-8", body)] if body else []
+            pages = [RawPage(url, url, 200, "text/html; charset=utf-8", body if n == 0 else html(f"Annex {night % 2}."))
+                     for n, url in enumerate(declared.urls)] if body else []
             store_outcome(factory, run_id, declared, at, pages, failure)
         with transaction(factory) as session:
             finish_run(session, run_id, at + timedelta(minutes=5))
@@ -187,6 +190,10 @@ CASES = [
          lambda r: {n: l.to_json() for n, l in r.version_links("t/policy").items()}),
     Case("every change", lambda s: [_change_row(c) for c in queries.changes(s)],
          lambda r: [_change_row(c) for c in r.changes(previous_analyses=True)]),
+    Case("versions of a document of two pages", lambda s: [_version(v) for v in queries.versions_of(s, "t/second")],
+         lambda r: [_version(v) for v in r.versions_of("t/second")]),
+    Case("outcomes of a document of two pages", lambda s: [_outcome(o) for o in queries.outcomes_of(s, "t/second")],
+         lambda r: [_outcome(o) for o in r.outcomes_of("t/second")]),
     Case("changes of a source", lambda s: [_change_row(c) for c in queries.changes(s, "t/second")],
          lambda r: [_change_row(c) for c in r.changes("t/second", previous_analyses=True)]),
     Case("changes of an unknown source", lambda s: queries.changes(s, "t/nope"), lambda r: r.changes("t/nope")),
@@ -230,6 +237,8 @@ def test_the_recorded_history_has_what_the_cases_are_about(recorded: str) -> Non
                         "too_short", "timeout", "pending"]
     assert [c.change.kind for c in changes if c.source.id == "t/policy"] == ["revert", "substantive"]
     assert any(c.change.note for c in changes)
+    with plain_reading(plain_connection(recorded)) as record:  # type: ignore[arg-type]
+        assert {len(o.snapshots) for o in record.outcomes_of("t/second")} == {2}
     assert {flag for c in changes for flag in c.change.flags} >= {"sharing"}
     assert len({c.change.severity for c in changes}) > 1
     assert any(c.change.previous_analyses for c in changes)

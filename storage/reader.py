@@ -139,8 +139,9 @@ class Links:
 
 _SOURCE = "s.id, s.vendor, s.title, s.document_type, s.language, s.urls, s.tags"
 _VERSION = "v.id, v.source_id, v.number, v.sha256, v.first_seen, v.last_confirmed, v.outcome_id"
-_CHANGE = ("c.id, c.source_id, c.from_version_id, c.to_version_id, c.detected_at, c.kind, c.words_added, c.words_removed, c.lines_added, c.lines_removed, "
-           "c.flags, c.severity, c.summary, c.evidence, c.analysed, c.analysis_note, c.announced, c.note")
+_CHANGE = ("c.id, c.source_id, c.from_version_id, c.to_version_id, c.detected_at, c.kind, c.words_added, "
+           "c.words_removed, c.lines_added, c.lines_removed, c.flags, c.severity, c.summary, c.evidence, c.analysed, "
+           "c.analysis_note, c.announced, c.note")
 _BATCH = 400
 
 
@@ -262,14 +263,15 @@ class Record:
                 "SELECT s.outcome_id, s.url, s.final_url, s.http_status, s.content_type, s.fetched_at, s.blob_sha256 "
                 f"FROM snapshots s WHERE s.outcome_id IN (SELECT o.id FROM fetch_outcomes o WHERE {where}) "
                 "ORDER BY s.outcome_id, s.position, s.id", params):
-            pages.setdefault(outcome_id, []).append(
-                SnapshotRecord(url, final_url, status, content_type, self._time(fetched_at), sha))  # type: ignore[arg-type]
+            pages.setdefault(outcome_id, []).append(SnapshotRecord(  # type: ignore[arg-type]
+                url, final_url, status, content_type, self._time(fetched_at), sha))
         rows = self._rows(
             "SELECT o.id, o.run_id, o.at, o.outcome, o.failure_kind, o.detail, o.http_status, o.text_sha256, v.number "
             f"FROM fetch_outcomes o LEFT OUTER JOIN versions v ON v.id = o.version_id WHERE {where} "
             "ORDER BY o.at, o.id", params)
-        return [OutcomeRecord(oid, run_id, self._time(at), outcome, kind, detail, status, text_sha,  # type: ignore[arg-type]
-                              VersionNumber(number) if number is not None else None, tuple(pages.get(oid, ())))
+        return [OutcomeRecord(oid, run_id, self._time(at), outcome, kind, detail,  # type: ignore[arg-type]
+                              status, text_sha, VersionNumber(number) if number is not None else None,
+                              tuple(pages.get(oid, ())))
                 for oid, run_id, at, outcome, kind, detail, status, text_sha, number in rows]
 
     def outcomes_of(self, source_id: str) -> list[OutcomeRecord]:
@@ -323,8 +325,8 @@ class Record:
             for change_id, replaced_at, kind, flags, severity, summary, added, removed in self._rows(
                     "SELECT change_id, replaced_at, kind, flags, severity, summary, words_added, words_removed "
                     f"FROM change_analyses WHERE change_id IN ({', '.join('?' * len(chunk))}) ORDER BY id", chunk):
-                found.setdefault(change_id, []).append(PreviousAnalysis(
-                    self._time(replaced_at), kind, self._json(flags), severity, summary, added, removed))  # type: ignore[arg-type]
+                found.setdefault(change_id, []).append(PreviousAnalysis(  # type: ignore[arg-type]
+                    self._time(replaced_at), kind, self._json(flags), severity, summary, added, removed))
         return {cid: tuple(rows) for cid, rows in found.items()}
 
 

@@ -70,7 +70,8 @@ def _extract(add: AddCommand) -> None:
 
 
 def _importing(add: AddCommand) -> None:
-    p = add("import", "importing:import_command", "import saved snapshots listed in a JSON-lines manifest, or the history of "
+    p = add("import", "importing:import_command",
+            "import saved snapshots listed in a JSON-lines manifest, or the history of "
             "an Open Terms Archive versions repository (one commit per version)")
     p.add_argument("--manifest", metavar="FILE", help="a JSON-lines manifest of saved pages")
     p.add_argument("--ota", metavar="DIR", help="a git checkout of an Open Terms Archive versions repository")
@@ -176,7 +177,8 @@ def _articles(add: AddCommand) -> None:
 
 
 def _mentions(add: AddCommand) -> None:
-    p = add("mentions", "mentions:mentions_command", "press sentences that mention a claim, stale repetitions marked: list "
+    p = add("mentions", "mentions:mentions_command",
+            "press sentences that mention a claim, stale repetitions marked: list "
             "(default), review ID confirm|reject")
     p.add_argument("action", nargs="?", choices=MENTIONS_ACTIONS, default="list")
     p.add_argument("id", nargs="?", metavar="ID", help="review: the mention id")
@@ -216,7 +218,8 @@ def _rederive(add: AddCommand) -> None:
     p.add_argument("--only", nargs="+", metavar="ID", help="only these source ids")
     p.add_argument("--now", type=now_argument, metavar="TIME", help="record the re-extraction as made at TIME")
 
-    p = add("reanalyse", "rederive:reanalyse", "analyse stored changes again with the current flagging rules (kind, flags, "
+    p = add("reanalyse", "rederive:reanalyse",
+            "analyse stored changes again with the current flagging rules (kind, flags, "
             "severity, summary, evidence); the previous analysis is kept, nothing is announced")
     p.add_argument("--only", nargs="+", metavar="ID", help="only the changes of these source ids")
     p.add_argument("--since", type=time_argument, metavar="TIME", help="only changes detected at or after TIME")
@@ -253,7 +256,8 @@ def _run(add: AddCommand) -> None:
 
 
 def _worker(add: AddCommand) -> None:
-    p = add("worker", "worker:worker", "take domain jobs of distributed nights (`run --distributed`) from the queue on the "
+    p = add("worker", "worker:worker",
+            "take domain jobs of distributed nights (`run --distributed`) from the queue on the "
             "PostgreSQL database, until stopped by SIGTERM or SIGINT")
     add_worker_options(p)
     p.add_argument("--log", metavar="FILE", help="append a timestamped log (and the crawler's log) to FILE")
@@ -274,14 +278,16 @@ def _notify(add: AddCommand) -> None:
 
 
 def _export(add: AddCommand) -> None:
-    p = add("export", "export:export", "export the whole record (sources, version texts, changes with flags and evidence, "
+    p = add("export", "export:export",
+            "export the whole record (sources, version texts, changes with flags and evidence, "
             "fetch outcomes, runs) as a dated ZIP with a README describing every field")
     p.add_argument("--out", required=True, metavar="DIR", help="the directory the ZIP is written into")
     p.add_argument("--format", metavar="jsonl|csv", default="jsonl", help="JSON lines (default) or CSV")
 
 
 def _backfill(add: AddCommand) -> None:
-    p = add("backfill", "backfill:backfill", "import a source's history from the Wayback Machine (CDX index, raw captures), "
+    p = add("backfill", "backfill:backfill",
+            "import a source's history from the Wayback Machine (CDX index, raw captures), "
             "through the fetch guard; polite (one request a second), resumable")
     p.add_argument("--wayback", action="store_true", help="from the Internet Archive's Wayback Machine")
     p.add_argument("--only", nargs="+", metavar="ID", help="only these source ids (default: every declared source)")

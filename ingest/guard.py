@@ -8,12 +8,14 @@ passes is extracted.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ingest.results import FetchFailure
-from storage.record import RawPage
 from storage.vocabulary import FailureKind
+
+if TYPE_CHECKING:
+    from storage.record import RawPage  # the recording layer's SQLAlchemy is not needed to judge a page
 
 # Text that shrank below this fraction of the current version is refused (`too_short`), unless the page says it moved.
 TOO_SHORT_FRACTION = 0.5

@@ -3,32 +3,41 @@
 This is the one place that turns what a command returns or raises into an
 exit status (see `ExitStatus`): user errors are one line and status 2, a
 crash is a traceback and status 4.
+
+The command line is built from `policywatch.commands.table`; a command's
+module is imported only when it runs, so each command loads only what it uses.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import traceback
 from pathlib import Path
-from typing import Callable, Sequence
-
-from sqlalchemy.exc import DBAPIError
+from typing import Sequence
 
 from analysis.errors import UserInputError
-from policywatch.commands import (articles, check, claims, classify, crawl, demo, extract, importing, mentions, news,
-                                  reading, rederive, report, review, run, sources, worker)
-from policywatch.commands import backfill, doctor, export, notify
 from policywatch.commands.context import Context, ExitStatus
+from policywatch.commands.table import COMMANDS
 from policywatch.config import load_settings
 from policywatch.terminal import safe
-from storage.db import database_problem, is_database_problem
+from storage.db import StoredValueError, database_problem, is_database_problem
 
-# In the order `policywatch --help` lists them.
-COMMAND_MODULES = (crawl, extract, importing, sources, reading, review, claims, news, articles, mentions, classify,
-                   check, rederive, report, run, worker, demo) + (notify, export, backfill, doctor)
+# The errors of the database drivers, by the module that defines them: only a driver already imported can have
+# raised one, so none is imported to find out.
+_DRIVER_ERRORS = (("sqlalchemy.exc", "DBAPIError"), ("sqlite3", "Error"), ("psycopg", "Error"), ("psycopg2", "Error"))
 
-Command = Callable[[Context, argparse.Namespace], int]
+
+class Command:
+    """A command's function, imported from its module when the command runs."""
+
+    def __init__(self, target: str) -> None:
+        self.module, _, self.function = target.partition(":")
+
+    def __call__(self, ctx: Context, args: argparse.Namespace) -> int:
+        module = importlib.import_module(f"policywatch.commands.{self.module}")
+        return int(getattr(module, self.function)(ctx, args))
 
 
 def _global_options(parser: argparse.ArgumentParser, default: object = None) -> None:
@@ -57,13 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(after, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+    def add(name: str, target: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, parents=[after])
-        p.set_defaults(func=func)
+        p.set_defaults(func=Command(target))
         return p
 
-    for module in COMMAND_MODULES:
-        module.register(add)
+    for register in COMMANDS:
+        register(add)
     return parser
 
 
@@ -85,26 +94,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitStatus.USAGE
     except BrokenPipeError:
         return ExitStatus.OK
-    except (DBAPIError, ValueError) as exc:
+    except Exception as exc:
         if not _from_the_database(exc):
             return _crash()
         # Locked, full, damaged or read-only: the database's state, which the user can act on.
         timeout = ctx.settings.lock_timeout if ctx is not None else 0.0
         print(f"policywatch: {safe(database_problem(exc, timeout))}", file=sys.stderr)
         return ExitStatus.USAGE
-    except Exception:
-        return _crash()
     finally:
         if ctx is not None:
             ctx.close()
 
 
+def _driver_error(exc: BaseException) -> bool:
+    for module, name in _DRIVER_ERRORS:
+        found = sys.modules.get(module)
+        if found is not None and isinstance(exc, getattr(found, name)):
+            return True
+    return False
+
+
 def _from_the_database(exc: BaseException) -> bool:
     """An error that is the database's state (locked, full, damaged, read-only), not a fault in policywatch: the
     driver's own errors of that kind, and a stored value that no longer reads back (damaged text or times),
-    which fails inside SQLAlchemy's conversion of the row."""
-    if isinstance(exc, DBAPIError):
+    which fails inside SQLAlchemy's conversion of the row or `storage.reader`'s."""
+    if _driver_error(exc):
         return is_database_problem(exc)
+    if not isinstance(exc, ValueError):
+        return False
+    if isinstance(exc, StoredValueError):
+        return True
     frames = traceback.extract_tb(exc.__traceback__)
     return bool(frames) and "sqlalchemy" in frames[-1].filename
 

@@ -1,16 +1,30 @@
-"""The stable machine-readable forms printed by `--json` (documented in README)."""
+"""The stable machine-readable forms printed by `--json` (documented in README).
+
+Each form is written once, from the attributes it reads: the ORM rows
+(`storage.models`, `storage.queries`) and the plain records of
+`storage.reader` have the same ones, so `history`, `show` and `changes`,
+which read with plain SQL, print exactly what the ORM's readers would.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from analysis.diff import Diff
-from storage.health import CurrentHealth
-from storage.ledger import Links
-from storage.models import FetchOutcome, Snapshot, Version
-from storage.queries import ChangeRow, SourceSummary
 from storage.times import utc_text
+
+if TYPE_CHECKING:
+    from analysis.diff import Diff
+    from storage import queries, reader
+    from storage.health import CurrentHealth
+    from storage.models import FetchOutcome, Snapshot, Version
+    from storage.queries import SourceSummary
+    from storage.reader import Links
+
+    AnyVersion = Version | reader.VersionRecord
+    AnyOutcome = FetchOutcome | reader.OutcomeRecord
+    AnySnapshot = Snapshot | reader.SnapshotRecord
+    AnyChangeRow = queries.ChangeRow | reader.ChangeRow
 
 
 def when(value: datetime | None) -> str | None:
@@ -33,7 +47,7 @@ def source_json(source: Any, summary: SourceSummary | None, declared: bool,
     }
 
 
-def version_json(version: Version, text: str, ledger: Links | None, with_text: bool = False) -> dict[str, Any]:
+def version_json(version: AnyVersion, text: str, ledger: Links | None, with_text: bool = False) -> dict[str, Any]:
     """`ledger`: the version's entry in the tamper-evident log (None only for a record that predates it)."""
     data: dict[str, Any] = {
         "source": version.source_id, "number": version.number, "sha256": version.sha256,
@@ -47,13 +61,13 @@ def version_json(version: Version, text: str, ledger: Links | None, with_text: b
     return data
 
 
-def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
+def snapshot_json(snapshot: AnySnapshot) -> dict[str, Any]:
     return {"url": snapshot.url, "final_url": snapshot.final_url, "http_status": snapshot.http_status,
             "content_type": snapshot.content_type, "fetched_at": when(snapshot.fetched_at),
             "sha256": snapshot.blob_sha256}
 
 
-def outcome_json(outcome: FetchOutcome) -> dict[str, Any]:
+def outcome_json(outcome: AnyOutcome) -> dict[str, Any]:
     """`snapshots`: the pages kept with the outcome; for a failed one, the refused pages as received."""
     return {"at": when(outcome.at), "run": outcome.run_id, "outcome": outcome.outcome,
             "failure_kind": outcome.failure_kind, "detail": outcome.detail,
@@ -61,7 +75,7 @@ def outcome_json(outcome: FetchOutcome) -> dict[str, Any]:
             "snapshots": [snapshot_json(s) for s in outcome.snapshots]}
 
 
-def change_json(row: ChangeRow) -> dict[str, Any]:
+def change_json(row: AnyChangeRow) -> dict[str, Any]:
     change = row.change
     return {
         "id": change.id, "source": row.source.id, "title": row.source.title, "vendor": row.source.vendor,

@@ -26,6 +26,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_new
+from storage.frames import checked_decompress
 from storage.models import Blob
 
 KEYFRAME_LEVEL = 3
@@ -66,13 +67,6 @@ def compress(data: bytes, base: bytes | None) -> bytes:
     dictionary = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
     parameters = _delta_parameters(len(base) + len(data))
     return zstandard.ZstdCompressor(dict_data=dictionary, compression_params=parameters).compress(data)
-
-
-def decompress(data: bytes, base: bytes | None) -> bytes:
-    if base is None:
-        return zstandard.ZstdDecompressor().decompress(data)
-    dictionary = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-    return zstandard.ZstdDecompressor(dict_data=dictionary).decompress(data)
 
 
 # Built once: a page is stored on every fetch (see storage.record).
@@ -121,25 +115,6 @@ def keyframe_of(session: Session, sha256: str) -> str:
     if blob is None:
         raise BlobIntegrityError(f"blob {sha256} is missing")
     return blob.base_sha256 or blob.sha256
-
-
-def checked_decompress(data: bytes, size: int, base: bytes | None, *, name: str,
-                       error: type[Exception]) -> bytes:
-    """A stored frame decompressed; `error` names `name` when it cannot be.
-
-    A damaged frame header may claim any size: it is checked against the size
-    stored beside it before anything is allocated.
-    """
-    try:
-        declared = zstandard.frame_content_size(data)
-    except zstandard.ZstdError as exc:
-        raise error(f"{name}: cannot be decompressed ({exc})") from None
-    if declared != size:
-        raise error(f"{name}: its compressed frame declares {declared} bytes, not the {size} stored")
-    try:
-        return decompress(data, base)
-    except zstandard.ZstdError as exc:
-        raise error(f"{name}: cannot be decompressed ({exc})") from None
 
 
 def _checked_decompress(sha256: str, data: bytes, size: int, base: bytes | None) -> bytes:

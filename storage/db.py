@@ -1,8 +1,11 @@
-"""Engine, sessions and schema upgrades (through Alembic only).
+"""Engine, sessions and schema upgrades (through Alembic only); plain DB-API connections for reading.
 
 Alembic is imported only when the schema is not at its newest revision: a
 command on an up-to-date database reads the revision it is at with one query
-and compares it with the newest one named in the migration files.
+and compares it with the newest one named in the migration files. SQLAlchemy
+itself is imported only by the functions that use it: `plain_connection`
+opens an up-to-date database for `storage.reader` without it, so the reading
+commands start in a fraction of the time (see bench/startup_speed.py).
 """
 
 from __future__ import annotations
@@ -10,19 +13,18 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
-
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import UserInputError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALEMBIC_DIR = REPO_ROOT / "alembic"
@@ -37,6 +39,10 @@ _UPGRADE_LOCK_KEY = 0x706F6C6963790001
 
 class DatabaseError(UserInputError, RuntimeError):
     pass
+
+
+class StoredValueError(ValueError):
+    """A stored value that does not read back as its column's type (`storage.reader`): a damaged record."""
 
 
 # What SQLite (or PostgreSQL) says, and what it means for the user, in one line.
@@ -65,7 +71,7 @@ def database_url(value: str) -> str:
 def database_problem(exc: BaseException, lock_timeout: float = LOCK_TIMEOUT) -> str:
     """One line saying what went wrong with the database, for a message to the user."""
     original = getattr(exc, "orig", None) or exc
-    if isinstance(original, ValueError) and not isinstance(original, DBAPIError):
+    if isinstance(original, ValueError) and not _is_dbapi_error(original):
         return f"the database file is damaged (a stored value does not read back: {str(original)[:120]}); " \
                "`policywatch check` lists what it can"
     detail = (str(original).strip().splitlines() or [type(original).__name__])[0]
@@ -74,6 +80,12 @@ def database_problem(exc: BaseException, lock_timeout: float = LOCK_TIMEOUT) -> 
         if any(n in lowered for n in needles):
             return message.format(timeout=lock_timeout, detail=detail)
     return f"{type(original).__name__}: {detail}"
+
+
+def _is_dbapi_error(exc: BaseException) -> bool:
+    # Only an imported SQLAlchemy can have raised its own errors.
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.DBAPIError)
 
 
 def is_database_problem(exc: BaseException) -> bool:
@@ -85,6 +97,8 @@ def is_database_problem(exc: BaseException) -> bool:
 
 def sqlite_file(url: str) -> Path | None:
     """The file an SQLite URL names, or None (another database, or an in-memory one)."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
@@ -100,22 +114,27 @@ def _read_only(path: Path) -> bool:
     return path.is_file() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK))
 
 
+def _sqlite_prepare(dbapi_connection: Any, lock_timeout: float, read_only: bool) -> None:
+    # Transactions are begun explicitly (`_sqlite_begin`, `storage.reader.reading`), not by the driver, which
+    # would begin them only before a write and leave reads outside any transaction: a report would then read a
+    # crawl's half-written record.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    except UnicodeDecodeError as exc:  # a damaged header or schema page
+        raise DatabaseError(database_problem(exc)) from None
+    finally:
+        cursor.close()
+
+
 def _sqlite_setup(lock_timeout: float, read_only: bool) -> Callable[[Any, Any], None]:
     def connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-        # Transactions are begun by `_sqlite_begin`, not by the driver, which would begin them only before a
-        # write and leave reads outside any transaction: a report would then read a crawl's half-written record.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
-            if not read_only:
-                cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-        except UnicodeDecodeError as exc:  # a damaged header or schema page
-            raise DatabaseError(database_problem(exc)) from None
-        finally:
-            cursor.close()
+        _sqlite_prepare(dbapi_connection, lock_timeout, read_only)
     return connect
 
 
@@ -125,7 +144,17 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITES) else "BEGIN")
 
 
+def _read_only_uri(path: Path) -> str:
+    # Read-only: a WAL journal cannot be created beside the file, so without one the file is read as it stands.
+    wal = path.with_name(path.name + "-wal")
+    immutable = "&immutable=1" if not wal.exists() or wal.stat().st_size == 0 else ""
+    return f"file:{path.resolve()}?mode=ro{immutable}"
+
+
 def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import ArgumentError
+
     try:
         path = sqlite_file(url)
     except ArgumentError:
@@ -139,11 +168,7 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
         read_only = _read_only(path)
         connect_args["timeout"] = lock_timeout
         if read_only:
-            # Read-only: a WAL journal cannot be created beside the file, so without one the file is read as
-            # it stands.
-            wal = path.with_name(path.name + "-wal")
-            immutable = "&immutable=1" if not wal.exists() or wal.stat().st_size == 0 else ""
-            url = f"sqlite:///file:{path.resolve()}?mode=ro{immutable}&uri=true"
+            url = f"sqlite:///{_read_only_uri(path)}&uri=true"
     try:
         engine = create_engine(url, future=True, connect_args=connect_args)
     except Exception as exc:  # a missing driver surfaces here
@@ -152,6 +177,81 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
         event.listen(engine, "connect", _sqlite_setup(lock_timeout, read_only))
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+# The URL forms `plain_connection` opens itself; any other goes through SQLAlchemy, which knows them all.
+_PLAIN_SQLITE = re.compile(r"sqlite:///(?P<database>[^?%~]+)")
+_PLAIN_POSTGRES = re.compile(r"postgresql\+psycopg://(?P<rest>[^?]+)")
+
+
+def plain_sqlite_database(url: str) -> str | None:
+    """The file an SQLite URL of the plain form ``sqlite:///PATH`` names, as SQLAlchemy reads it; None for
+    any other URL (another database, an in-memory one, query parameters, a ``file:`` URI)."""
+    match = _PLAIN_SQLITE.fullmatch(url)
+    if match is None or match["database"] == ":memory:" or match["database"].startswith("file:"):
+        return None
+    return match["database"]
+
+
+@dataclass
+class PlainConnection:
+    """A DB-API connection (`sqlite3`, `psycopg`, or the driver under an SQLAlchemy engine) and its dialect."""
+
+    connection: Any
+    dialect: str  # "sqlite" or "postgresql"
+    paramstyle: str  # "qmark" or "format"
+
+
+def plain_connection(url: str, lock_timeout: float = LOCK_TIMEOUT) -> PlainConnection | None:
+    """A connection to an existing database whose schema is at the newest revision, opened as `make_engine`
+    opens it but without SQLAlchemy; None whenever anything is out of the ordinary (another form of URL, a
+    missing file or driver, an error, an older schema): SQLAlchemy's path then deals with it and says what it
+    did, exactly as for any other command."""
+    database = plain_sqlite_database(url)
+    plain: PlainConnection | None = None
+    try:
+        if database is not None:
+            plain = _plain_sqlite(Path(database), lock_timeout)
+        elif (match := _PLAIN_POSTGRES.fullmatch(url)) is not None:
+            import psycopg
+
+            plain = PlainConnection(psycopg.connect(f"postgresql://{match['rest']}"), "postgresql", "format")
+        if plain is None or not _at_newest_revision(plain):
+            raise LookupError
+    except Exception:
+        if plain is not None:
+            plain.connection.close()
+        return None
+    return plain
+
+
+def _plain_sqlite(path: Path, lock_timeout: float) -> PlainConnection | None:
+    import sqlite3
+
+    if not path.exists() or not path.resolve().parent.is_dir():
+        return None
+    read_only = _read_only(path)
+    if read_only:
+        connection = sqlite3.connect(_read_only_uri(path), timeout=lock_timeout, uri=True)
+    else:
+        connection = sqlite3.connect(os.path.abspath(path), timeout=lock_timeout)
+    try:
+        _sqlite_prepare(connection, lock_timeout, read_only)
+    except BaseException:
+        connection.close()
+        raise
+    return PlainConnection(connection, "sqlite", "qmark")
+
+
+def _at_newest_revision(plain: PlainConnection) -> bool:
+    cursor = plain.connection.cursor()
+    try:
+        cursor.execute("SELECT version_num FROM alembic_version")
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+        plain.connection.rollback()  # whatever a reader does next begins its own transaction
+    return len(rows) == 1 and rows[0][0] == _head_named_in_files()
 
 
 def is_read_only(engine: Engine) -> bool:
@@ -213,6 +313,9 @@ def _head_named_in_files() -> str | None:
 
 def _stamped_revision(engine: Engine) -> str | None:
     """The one revision the database says it is at, or None (no schema yet, or not one plain row)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
     try:
         with engine.connect() as conn:
             rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
@@ -239,6 +342,7 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
         return False
     from alembic import command
     from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import text
 
     head = head_revision()
     current = current_revision(engine)
@@ -293,6 +397,8 @@ _INSERTS_NEW: dict[tuple[str, type[Any]], Any] = {}
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
+    from sqlalchemy.orm import sessionmaker
+
     return sessionmaker(engine, expire_on_commit=False)
 
 

@@ -1,21 +1,21 @@
 """Failure episodes: a source starts failing after K consecutive failed runs, and recovers once.
 
 Health feeds and the report's health column announce each episode once, not
-once per failed run.
+once per failed run. SQLAlchemy and the models are imported by the functions
+that query: the settings read `FAILING_AFTER_RUNS` from here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
-
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from analysis.vocabulary import ChangeKind
-from storage.models import Change, FetchOutcome, Run
 from storage.vocabulary import CHECKING_RUN_KINDS, HealthEventKind, HealthState, Outcome
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # A source is announced as failing after this many failed fetches in a row.
 FAILING_AFTER_RUNS = 2
@@ -60,6 +60,10 @@ OutcomeRow = tuple[datetime, bool, str | None, str | None]  # (time, failed, fai
 def outcome_history(session: Session, source_ids: Iterable[str] | None = None) -> dict[str, list[OutcomeRow]]:
     """Every fetch outcome per source, in time order; re-extractions and re-analyses looked at no page and
     are left out."""
+    from sqlalchemy import select
+
+    from storage.models import FetchOutcome, Run
+
     query = (select(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome, FetchOutcome.failure_kind,
                     FetchOutcome.detail).join(Run, Run.id == FetchOutcome.run_id)
              .where(Run.kind.in_(CHECKING_RUN_KINDS))
@@ -109,6 +113,10 @@ def unstable_sources(session: Session, now: datetime, min_reverts: int = UNSTABL
                      window_days: int = UNSTABLE_WINDOW_DAYS) -> dict[str, int]:
     """Sources that went back to an earlier text at least `min_reverts` times in the last `window_days`,
     with their revert counts: their page flips between states, so their changes are not news."""
+    from sqlalchemy import func, select
+
+    from storage.models import Change
+
     since = now - timedelta(days=window_days)
     rows = session.execute(select(Change.source_id, func.count()).where(
         Change.kind == ChangeKind.REVERT, Change.detected_at >= since, Change.detected_at <= now).group_by(Change.source_id))

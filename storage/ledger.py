@@ -22,7 +22,6 @@ at a time on SQLite; an advisory lock on PostgreSQL), so the log never forks.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import LedgerEntry, Snapshot, Version
 from storage.news_models import ArticleFetch, ArticleVersion
+from storage.reader import Links
 from storage.times import utc_text
 from storage.verify_ledger import entry_hash
 from storage.vocabulary import LedgerKind
@@ -93,19 +93,6 @@ def append_article_version(session: Session, version: ArticleVersion, fetch: Art
     pages = [fetch.raw_sha256] if fetch.raw_sha256 else []
     return append(session, LedgerKind.ARTICLE, version.article_id, version.number, version.sha256, pages,
                   version.first_seen)
-
-
-@dataclass(frozen=True)
-class Links:
-    """What `--json` shows of a version's entry."""
-
-    seq: int
-    hash: str
-    prev_subject: str | None
-    prev: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"seq": self.seq, "hash": self.hash, "prev_subject": self.prev_subject, "prev": self.prev}
 
 
 def version_links(session: Session, source_id: str) -> dict[int, Links]:

@@ -9,14 +9,10 @@ from typing import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from analysis.errors import UserInputError
 from storage.models import Change, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
+from storage.reader import NotFound as NotFound  # one class for every reader's "no such thing"
 from storage.times import utc_text
 from storage.vocabulary import CHECKING_RUN_KINDS
-
-
-class NotFound(UserInputError, LookupError):
-    pass
 
 
 @dataclass(frozen=True)

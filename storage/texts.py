@@ -12,45 +12,31 @@ delta grows past 2 % of the text.
 The key is the sha256 of the text's UTF-8 bytes (`Version.sha256`), and
 every read is checked against it: a reader gets back exactly the string that
 was stored, or a `TextIntegrityError`. Identical texts (a revert, two sources
-with the same wording) are stored once.
+with the same wording) are stored once. Decoding is `storage.textcodec`'s,
+which `storage.reader` shares: this module is the only one that writes texts,
+and the reading commands read them without SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from storage.blobs import KEYFRAME_MIN_BYTES, KEYFRAME_RATIO, checked_decompress, compress
+from storage.blobs import KEYFRAME_MIN_BYTES, KEYFRAME_RATIO, compress
 from storage.db import insert_new
 from storage.models import Version, VersionText
+from storage.textcodec import BATCH as _BATCH
+from storage.textcodec import StoredText, TextIntegrityError, read_texts
+from storage.textcodec import as_text as _as_text
+from storage.textcodec import decoded as _decoded
 
-# Rows fetched per query when reading many texts: bounded by SQLite's parameter limit and by memory.
-_BATCH = 400
 # Built once: every fetch of a known source reads texts.
 _ROWS = (select(VersionText.sha256, VersionText.base_sha256, VersionText.size, VersionText.data)
          .where(VersionText.sha256.in_(bindparam("shas", expanding=True))))
-
-
-class TextIntegrityError(RuntimeError):
-    pass
-
-
-def _decoded(sha256: str, data: bytes, size: int, base: bytes | None) -> bytes:
-    raw = checked_decompress(data, size, base, name=f"version text {sha256}", error=TextIntegrityError)
-    if hashlib.sha256(raw).hexdigest() != sha256:
-        raise TextIntegrityError(f"version text {sha256}: stored text does not match its sha256")
-    return raw
-
-
-def _as_text(sha256: str, raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise TextIntegrityError(f"version text {sha256}: not UTF-8 ({exc})") from None
 
 
 def store(session: Session, text: str, keyframe_sha256: str | None) -> str:
@@ -93,27 +79,10 @@ def read(session: Session, sha256: str) -> str:
 
 def read_many(session: Session, shas: Iterable[str]) -> dict[str, str]:
     """The texts stored under each of `shas`, verified, each keyframe decompressed once."""
-    wanted = sorted(set(shas))
-    out: dict[str, str] = {}
-    keyframes: dict[str, bytes] = {}
-    for start in range(0, len(wanted), _BATCH):
-        chunk = wanted[start:start + _BATCH]
-        rows = {r[0]: r for r in session.execute(_ROWS, {"shas": chunk})}
-        missing = [sha for sha in chunk if sha not in rows]
-        if missing:
-            raise TextIntegrityError(f"version text {missing[0]} is missing")
-        needed = sorted({r[1] for r in rows.values() if r[1] is not None and r[1] not in keyframes})
-        for base_sha, base_base, size, data in session.execute(_ROWS, {"shas": needed}) if needed else ():
-            if base_base is not None:
-                raise TextIntegrityError(f"version text {base_sha} is used as a keyframe but is not one")
-            keyframes[base_sha] = _decoded(base_sha, data, size, None)
-        for sha, base_sha, size, data in rows.values():
-            if base_sha is not None and base_sha not in keyframes:
-                raise TextIntegrityError(f"version text {sha}: its keyframe {base_sha} is missing")
-            out[sha] = _as_text(sha, _decoded(sha, data, size, keyframes[base_sha] if base_sha else None))
-        if len(keyframes) > _BATCH:
-            keyframes.clear()
-    return out
+    def fetch(keys: Sequence[str]) -> list[StoredText]:
+        return [tuple(row) for row in session.execute(_ROWS, {"shas": list(keys)})]  # type: ignore[misc]
+
+    return read_texts(shas, fetch)
 
 
 def of(session: Session, version: Version) -> str:

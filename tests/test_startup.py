@@ -1,5 +1,6 @@
 """Commands load only what they use: reading the record needs neither the crawler, the browser, Alembic
-(on an up-to-date database), the report templates nor extraction. (Timings: bench/startup_speed.py.)"""
+(on an up-to-date database), the report templates nor extraction; `history`, `show` and `changes` not even
+SQLAlchemy, and `policywatch --help` no command's implementation. (Timings: bench/startup_speed.py.)"""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from storage.record import RawPage, start_run, upsert_source
 NOT_FOR_READING = ("scrapy", "twisted", "alembic", "jinja2", "playwright", "lxml", "yaml", "reports",
                    "crawler.runner", "analysis.meaning", "ingest.extraction", "regex", "analysis.claims.engine",
                    "analysis.classify", "storage.claims_queries", "storage.mentions_queries", "datasketch", "scipy")
+# `history`, `show` and `changes` read with plain SQL (storage.reader).
+NOT_FOR_PLAIN_READING = NOT_FOR_READING + ("sqlalchemy", "storage.models")
 
 PROBE = """
 import contextlib, io, json, sys
@@ -46,15 +49,74 @@ def recorded(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     return db
 
 
-@pytest.mark.parametrize("command", [["history", "testco/policy"], ["show", "testco/policy"], ["changes"],
-                                     ["diff", "testco/policy"], ["history", "testco/policy", "--json"]])
-def test_reading_the_record_loads_nothing_it_does_not_use(recorded: Path, command: list[str]) -> None:
-    result = subprocess.run([sys.executable, "-c", PROBE, "--db", str(recorded), *command], capture_output=True,
+def loaded_by_command(db: Path, command: list[str]) -> tuple[int, list[str]]:
+    result = subprocess.run([sys.executable, "-c", PROBE, "--db", str(db), *command], capture_output=True,
                             text=True, check=True)
     probe = json.loads(result.stdout.splitlines()[-1])
-    assert probe["status"] == 0
-    loaded = [name for name in probe["loaded"] if any(name == m or name.startswith(m + ".") for m in NOT_FOR_READING)]
-    assert loaded == []
+    return probe["status"], probe["loaded"]
+
+
+def among(loaded: list[str], modules: tuple[str, ...]) -> list[str]:
+    return [name for name in loaded if any(name == m or name.startswith(m + ".") for m in modules)]
+
+
+@pytest.mark.parametrize("command, not_loaded", [
+    (["history", "testco/policy"], NOT_FOR_PLAIN_READING),
+    (["history", "testco/policy", "--json"], NOT_FOR_PLAIN_READING),
+    (["show", "testco/policy"], NOT_FOR_PLAIN_READING),
+    (["show", "testco/policy", "--version", "1", "--json"], NOT_FOR_PLAIN_READING),
+    (["show", "testco/policy", "--at", "2026-01-01T12:00:00Z"], NOT_FOR_PLAIN_READING),
+    (["changes"], NOT_FOR_PLAIN_READING),
+    (["changes", "--source", "testco/policy", "--since", "2026-01-01", "--severity", "none", "--json"],
+     NOT_FOR_PLAIN_READING),
+    (["diff", "testco/policy"], NOT_FOR_READING),
+])
+def test_reading_the_record_loads_nothing_it_does_not_use(recorded: Path, command: list[str],
+                                                          not_loaded: tuple[str, ...]) -> None:
+    status, loaded = loaded_by_command(recorded, command)
+    assert status == 0
+    assert among(loaded, not_loaded) == []
+
+
+def test_help_loads_no_command_and_no_sqlalchemy(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-c", "import contextlib, io, json, sys\n"
+                             "from policywatch.cli import main\n"
+                             "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+                             "    try:\n        main(['--help'])\n    except SystemExit as exit:\n"
+                             "        status = exit.code\n"
+                             "print(json.dumps({'status': status, 'help': out.getvalue(), 'loaded': sorted(sys.modules)}))"],
+                            capture_output=True, text=True, check=True, cwd=tmp_path)
+    probe = json.loads(result.stdout.splitlines()[-1])
+    assert probe["status"] == 0 and "history" in probe["help"] and "changes" in probe["help"]
+    assert among(probe["loaded"], NOT_FOR_PLAIN_READING + ("policywatch.commands.reading",
+                                                           "policywatch.commands.crawl")) == []
+
+
+def test_an_older_schema_is_still_upgraded_by_a_reading_command_and_said(tmp_path: Path) -> None:
+    """The plain path opens only a database at the newest revision; another goes through SQLAlchemy, which upgrades
+    it and says so, as every command does."""
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    old = tmp_path / "old.db"
+    command.upgrade(alembic_config(f"sqlite:///{old}"), _previous_revision())
+    result = subprocess.run([sys.executable, "-m", "policywatch", "--db", str(old), "history", "testco/policy"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"policywatch: upgrading database schema {_previous_revision()} → {head_revision()}",
+        "policywatch: no recorded source 'testco/policy'; nothing is recorded yet"]
+
+
+def _previous_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from storage.db import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(head_revision())
+    assert isinstance(head.down_revision, str)
+    return head.down_revision
 
 
 def test_the_newest_revision_named_in_the_migration_files_is_alembics() -> None:

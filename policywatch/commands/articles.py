@@ -6,10 +6,9 @@ import argparse
 from typing import TYPE_CHECKING, Sequence
 
 from analysis.quotes import QuoteBudget, quotes
-from analysis.vocabulary import FlagCategory
 from policywatch import newsview
 from policywatch.commands.claims import require_recorded_claim
-from policywatch.commands.context import AddCommand, Context, ExitStatus, time_argument
+from policywatch.commands.context import Context, ExitStatus
 from policywatch.commands.mentions import mention_json, mention_lines, quoted
 from policywatch.jsonview import when
 from storage import news_queries
@@ -177,23 +176,3 @@ def _print_mentions(ctx: Context, found: Sequence[mentions_queries.MentionListin
 
 def article(ctx: Context, args: argparse.Namespace) -> int:
     return print_article(ctx, args.id, args.json)
-
-
-def register(add: AddCommand) -> None:
-    categories = [str(c) for c in FlagCategory]
-    p = add("articles", articles, "news articles found, newest first")
-    p.add_argument("--since", type=time_argument, metavar="TIME", help="first seen or published since TIME")
-    p.add_argument("--language", action="append", metavar="L",
-                   help="only articles in language L (en, de, fr, …); repeatable")
-    p.add_argument("--outlet", action="append", metavar="O",
-                   help="only articles of outlet O (its name or news source id); repeatable")
-    p.add_argument("--vendor", action="append", metavar="V", help="only articles about vendor V; repeatable")
-    p.add_argument("--flag", action="append", choices=categories, metavar="CATEGORY",
-                   help=f"only articles with sentences flagged CATEGORY ({', '.join(categories)}); repeatable")
-    p.add_argument("--claim", metavar="ID", help="only articles with a sentence that mentions claim ID")
-    p.add_argument("--json", action="store_true")
-
-    p = add("article", article,
-            "one news article: dates, versions and corrections, syndicated copies, flagged sentences")
-    p.add_argument("id", help="the article id, or its first characters (at least 4)")
-    p.add_argument("--json", action="store_true")

@@ -4,26 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 from policywatch.commands.claims import print_claims
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
-from storage.times import parse_time
-
-DEFAULT_DIR = "wayback"
-
-
-def _day(value: str, end: bool) -> datetime:
-    """A date (`--to 2024-12-31` takes in that whole day) or a time."""
-    try:
-        if len(value) == 10:
-            day = datetime.strptime(value, "%Y-%m-%d").date()
-            moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
-            return moment + timedelta(days=1, microseconds=-1) if end else moment
-        return parse_time(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date (2024-01-31) or an ISO-8601 time") from None
+from policywatch.commands.context import Context, ExitStatus, UserError
 
 
 def backfill(ctx: Context, args: argparse.Namespace) -> int:
@@ -77,16 +62,3 @@ def backfill(ctx: Context, args: argparse.Namespace) -> int:
     ctx.say(f"{client.requests} request(s) to the archive; downloads kept in {workdir}")
     print_claims(ctx, claims.reports)
     return ExitStatus.FAILURES if stopped else ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("backfill", backfill, "import a source's history from the Wayback Machine (CDX index, raw captures), "
-            "through the fetch guard; polite (one request a second), resumable")
-    p.add_argument("--wayback", action="store_true", help="from the Internet Archive's Wayback Machine")
-    p.add_argument("--only", nargs="+", metavar="ID", help="only these source ids (default: every declared source)")
-    p.add_argument("--from", dest="since", type=lambda v: _day(v, False), metavar="DATE",
-                   help="only captures from DATE on (2023-01-01 or an ISO-8601 time)")
-    p.add_argument("--to", dest="until", type=lambda v: _day(v, True), metavar="DATE",
-                   help="only captures up to DATE, that whole day included")
-    p.add_argument("--dir", default=DEFAULT_DIR, metavar="DIR",
-                   help=f"where downloaded captures are kept between runs (default: ./{DEFAULT_DIR})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
+from policywatch.commands.context import Context, ExitStatus, UserError
 from storage.db import database_problem
 from storage.integrity import Report, check as check_record
 from storage.verify_ledger import summary, verify_site
@@ -46,14 +46,3 @@ def check_site(ctx: Context, site: Path, allowed_signers: str | None) -> int:
         ctx.say(f"PROBLEM: {problem}")
     ctx.say(summary(result))
     return ExitStatus.FAILURES if result.problems else ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("check", check, "verify the database: integrity, every version with its snapshots, every change "
-            "with its versions, every raw snapshot against its sha256, the ledger's chain and every version "
-            "against its entry, no record dated in the future; or, with --site, a published site against its "
-            "ledger; exit 1 on any problem")
-    p.add_argument("--site", metavar="DIR", help="verify this published site against its ledger.jsonl instead: "
-                   "the chain, every raw snapshot it names, every version text the site publishes")
-    p.add_argument("--allowed-signers", metavar="FILE", help="an ssh-keygen allowed-signers file: with --site, "
-                   "verify ledger.jsonl.sig against it")

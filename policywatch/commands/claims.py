@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from analysis.claims.vocabulary import ClaimStatus
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, time_argument
+from policywatch.commands.context import Context, ExitStatus, UserError
 from policywatch.jsonview import when
 from policywatch.terminal import BOLD, RESET, use_colour
 from storage.claims_models import ClaimErrorRow
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from analysis.claims import EvidenceInterval, StatusEvent, Suggestion
     from ingest.claims import ClaimsReport
     from storage import claims_queries as queries
-
-ACTIONS = ("list", "show", "evaluate", "suggest")
 
 
 def _plural(n: int, word: str) -> str:
@@ -360,19 +358,3 @@ def suggest_command(ctx: Context, args: argparse.Namespace) -> int:
 def claims_command(ctx: Context, args: argparse.Namespace) -> int:
     return {"list": list_claims, "show": show_claim, "evaluate": evaluate_command,
             "suggest": suggest_command}[args.action](ctx, args)
-
-
-def register(add: AddCommand) -> None:
-    p = add("claims", claims_command, "claims about vendors' data practices and where they stand against the "
-            "vendors' own wording: list (default), show ID, evaluate, suggest ID")
-    p.add_argument("action", nargs="?", choices=ACTIONS, default="list",
-                   help="list every claim (default); show one; evaluate (bring the record up to date and print the "
-                        "statuses, now or --at TIME); suggest sentences for writing a claim's matchers")
-    p.add_argument("id", nargs="?", metavar="ID", help="a claim id, for show and suggest")
-    p.add_argument("--status", choices=[str(s) for s in ClaimStatus], help="list: only claims with this status")
-    p.add_argument("--at", type=time_argument, metavar="TIME", help="show, evaluate: as of TIME")
-    p.add_argument("--full", action="store_true", help="evaluate: evaluate every claim's whole history again "
-                   "(recorded and shown, never announced)")
-    p.add_argument("--source", metavar="ID", help="suggest: only this source's current version")
-    p.add_argument("--top", type=int, default=5, metavar="N", help="suggest: suggestions per language (default 5)")
-    p.add_argument("--json", action="store_true")

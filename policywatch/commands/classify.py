@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Iterable, Iterator
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
+from policywatch.commands.context import Context, ExitStatus, UserError
 from policywatch.terminal import json_safe
 
 
@@ -33,12 +33,3 @@ def classify(ctx: Context, args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UserError(f"{'standard input' if name == '-' else name}: {exc}") from None
     return ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("classify", classify, "flag JSON lines: read objects with a `text` field, write them back "
-            "with `flags` and `evidence` (with --text: plain text, one statement a line)")
-    p.add_argument("file", nargs="?", default="-", metavar="FILE", help="JSON lines (default: standard input)")
-    p.add_argument("--language", choices=("en", "de", "fr"), help="default: detected per line")
-    p.add_argument("--text", action="store_true", help="read plain text lines instead of JSON lines; each output "
-                   "object carries the line's number and text")

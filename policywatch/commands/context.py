@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TextIO
-
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
 
 from analysis.errors import UserInputError
 from policywatch.config import Settings
 from policywatch.terminal import json_text, safe
-from storage.db import make_engine, session_factory, upgrade
+from storage.db import PlainConnection, plain_connection, plain_sqlite_database
 from storage.times import parse_time
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
     from ingest.claims import ClaimsPlan
     from ingest.declarations import Source
     from ingest.judge import GuardPolicy
     from ingest.news.declarations import NewsConfig
+    from storage.reader import Record
 
 
 class ExitStatus(IntEnum):
@@ -111,25 +112,58 @@ class Context:
 
     def missing_database(self) -> str | None:
         """The SQLite file the configuration names, when it does not exist yet."""
-        parsed = make_url(self.settings.db_url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            if not Path(parsed.database).exists():
-                return parsed.database
-        return None
+        url = self.settings.db_url
+        if not url.startswith("sqlite"):
+            return None
+        database = plain_sqlite_database(url)
+        if database is None:
+            from sqlalchemy.engine import make_url
 
-    def engine(self, must_exist: bool = False) -> Engine:
-        """The database, its schema brought up to date (the user is told when it is)."""
-        missing = self.missing_database() if must_exist else None
+            parsed = make_url(url)
+            if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+                return None
+            database = parsed.database
+        return None if Path(database).exists() else database
+
+    def _must_exist(self) -> None:
+        missing = self.missing_database()
         if missing is not None:
             raise UserError(f"no database at {missing}: run `policywatch crawl` or "
                             f"`policywatch import` first, or point --db at one")
+
+    def engine(self, must_exist: bool = False) -> Engine:
+        """The database, its schema brought up to date (the user is told when it is)."""
+        from storage.db import make_engine, upgrade
+
+        if must_exist:
+            self._must_exist()
         if self._engine is None:
             self._engine = make_engine(self.settings.db_url, self.settings.lock_timeout)
             upgrade(self._engine, say=self.warn)
         return self._engine
 
     def factory(self, must_exist: bool = False) -> sessionmaker[Session]:
+        from storage.db import session_factory
+
         return session_factory(self.engine(must_exist))
+
+    @contextmanager
+    def record(self) -> Iterator[Record]:
+        """The existing record, read with plain SQL (`storage.reader`): what `reading(factory(must_exist=True))`
+        gives the commands that use SQLAlchemy, with the same checks and messages. An up-to-date SQLite file or
+        `postgresql+psycopg` database is opened without SQLAlchemy; anything else (a schema to upgrade, another
+        form of URL, a database that fails to open) goes through `engine`, which says what it does or what is
+        wrong exactly as it does for every command."""
+        from storage.reader import reading
+
+        self._must_exist()
+        plain = plain_connection(self.settings.db_url, self.settings.lock_timeout) if self._engine is None else None
+        if plain is None:
+            engine = self.engine(must_exist=True)
+            plain = PlainConnection(engine.raw_connection(), engine.dialect.name,
+                                    "qmark" if engine.dialect.paramstyle == "qmark" else "format")
+        with reading(plain) as record:
+            yield record
 
     def close(self) -> None:
         if self._engine is not None:
@@ -137,4 +171,5 @@ class Context:
             self._engine = None
 
 
-AddCommand = Callable[[str, Callable[[Context, argparse.Namespace], int], str], argparse.ArgumentParser]
+AddCommand = Callable[[str, str, str], argparse.ArgumentParser]
+"""`add(name, "module:function", help)`: declares a command (policywatch.commands.table)."""

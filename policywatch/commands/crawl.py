@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import DBAPIError
 
 from policywatch.commands.claims import print_claims, print_run_claims
-from policywatch.commands.context import AddCommand, Context, ExitStatus, now_argument, outcome_status
+from policywatch.commands.context import Context, ExitStatus, outcome_status
 from policywatch.summary import failure_lines, held_lines, run_line
 from storage.db import DatabaseError, database_problem, is_database_problem, reading
 from storage.models import Run
@@ -67,9 +67,3 @@ def crawl(ctx: Context, args: argparse.Namespace) -> int:
     status = report_runs(ctx, results)
     print_run_claims(ctx, [r.run_id for r in results])
     return status
-
-
-def register(add: AddCommand) -> None:
-    p = add("crawl", crawl, "fetch every declared source once and record what changed")
-    p.add_argument("--only", nargs="+", metavar="ID", help="crawl only these source ids")
-    p.add_argument("--now", type=now_argument, help="record this crawl as made at TIME (replays, demos)")

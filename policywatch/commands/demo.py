@@ -33,7 +33,7 @@ from xml.sax.saxutils import escape
 
 from policywatch.commands.articles import article_line, print_article
 from policywatch.commands.claims import list_claims, print_run_claims
-from policywatch.commands.context import AddCommand, Context
+from policywatch.commands.context import Context
 from policywatch.commands.crawl import report_runs
 from policywatch.commands.mentions import list_mentions
 from policywatch.commands.news import report_news_runs
@@ -193,8 +193,3 @@ def run_demo(ctx: Context, directory: Path) -> int:
 
 def demo(ctx: Context, args: argparse.Namespace) -> int:
     return run_demo(ctx, Path(args.dir))
-
-
-def register(add: AddCommand) -> None:
-    p = add("demo", demo, "run the offline demonstration against a local server")
-    p.add_argument("--dir", default="demo", help="where to leave policywatch.db (default: ./demo)")

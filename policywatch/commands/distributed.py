@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 from typing import TYPE_CHECKING
@@ -25,22 +24,11 @@ if TYPE_CHECKING:
     from crawler.night_worker import NightWorker, WorkerSpec
     from crawler.runner import CrawlPlan, CrawlResult
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smh])$")
-DEFAULT_DEADLINE = "12h"
-
 
 def require_postgresql(ctx: Context, what: str) -> None:
     if make_url(ctx.settings.db_url).get_backend_name() != "postgresql":
         raise UserError(f"{what} needs a PostgreSQL database shared by every host (--db postgresql+psycopg://…); "
                         f"with SQLite, `policywatch run` does the night in one process")
-
-
-def duration_argument(value: str) -> timedelta:
-    match = _DURATION.match(value.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a duration such as 90m, 6h or 3600s")
-    number, unit = float(match.group(1)), match.group(2)
-    return timedelta(seconds=number * {"s": 1, "m": 60, "h": 3600}[unit])
 
 
 def default_queues(ctx: Context) -> tuple[str, ...]:
@@ -114,11 +102,3 @@ def shares_line(ctx: Context, run_id: int) -> str:
     retried = sum(s.retried for s in shares)
     line = f"shared by {len(shares)} worker{'s' if len(shares) != 1 else ''}: {', '.join(parts) or 'none'}"
     return line + (f"; {retried} job(s) taken over from a worker that stopped answering" if retried else "")
-
-
-def add_worker_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--queues", nargs="+", metavar="QUEUE",
-                   help="the queues to take jobs from: http, browser, and http.REGION / browser.REGION for sources "
-                        "declared with a region (default: http, and browser when it is installed here)")
-    p.add_argument("--concurrency", type=int, default=2, metavar="N", help="domain jobs at a time (default: 2)")
-    p.add_argument("--name", metavar="NAME", help="this worker's name in the record (default: HOST-PID)")

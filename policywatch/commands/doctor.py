@@ -22,8 +22,7 @@ from typing import Callable
 from sqlalchemy.engine import make_url
 
 from analysis.errors import UserInputError
-from policywatch.commands.context import AddCommand, Context, ExitStatus
-from policywatch.commands.report import DEFAULT_OUT
+from policywatch.commands.context import Context, ExitStatus
 from policywatch.config import DEFAULT_CONFIG_FILE, ENV_PREFIX
 from storage.db import current_revision, head_revision, make_engine
 
@@ -181,9 +180,3 @@ def doctor(ctx: Context, args: argparse.Namespace) -> int:
     to_fix = sum(check.status == "fix" for check in checks)
     ctx.say(f"policywatch doctor: {to_fix} thing(s) to fix" if to_fix else "policywatch doctor: ready")
     return ExitStatus.FAILURES if to_fix else ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("doctor", doctor, "check the database, the browser, the settings, the declarations and the report "
-            "directory, and say what to fix (no network request); exit 1 when something needs fixing")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the report directory (default: ./{DEFAULT_OUT})")

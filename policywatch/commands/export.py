@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus
+from policywatch.commands.context import Context, ExitStatus
 from storage.times import utc_text
 
 
@@ -21,10 +21,3 @@ def export(ctx: Context, args: argparse.Namespace) -> int:
     else:
         ctx.say(f"{result.path} is up to date ({size}): nothing was recorded since it was written")
     return ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("export", export, "export the whole record (sources, version texts, changes with flags and evidence, "
-            "fetch outcomes, runs) as a dated ZIP with a README describing every field")
-    p.add_argument("--out", required=True, metavar="DIR", help="the directory the ZIP is written into")
-    p.add_argument("--format", metavar="jsonl|csv", default="jsonl", help="JSON lines (default) or CSV")

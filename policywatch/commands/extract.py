@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
+from policywatch.commands.context import Context, ExitStatus, UserError
 from policywatch.terminal import safe
 from storage.record import RawPage
 
@@ -33,9 +33,3 @@ def extract(ctx: Context, args: argparse.Namespace) -> int:
         raise UserError(f"{exc.kind}: {exc.detail}") from None
     sys.stdout.write(safe(text))
     return ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("extract", extract, "print what saved pages of a source extract to, without storing anything")
-    p.add_argument("--source", required=True, metavar="ID")
-    p.add_argument("files", nargs="+", metavar="FILE", help="the pages, in the order of the source's urls")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policywatch.commands.claims import print_claims
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, outcome_status
+from policywatch.commands.context import Context, ExitStatus, UserError, outcome_status
 from storage.vocabulary import Outcome
 
 if TYPE_CHECKING:
@@ -72,15 +72,3 @@ def _report(ctx: Context, report: ImportReport, claims: ClaimsPlan) -> int:
     if report.not_applied:
         return ExitStatus.FAILURES
     return outcome_status(applied, counts.get(Outcome.FAILED, 0)) if applied else ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("import", import_command, "import saved snapshots listed in a JSON-lines manifest, or the history of "
-            "an Open Terms Archive versions repository (one commit per version)")
-    p.add_argument("--manifest", metavar="FILE", help="a JSON-lines manifest of saved pages")
-    p.add_argument("--ota", metavar="DIR", help="a git checkout of an Open Terms Archive versions repository")
-    p.add_argument("--source", metavar="ID", help="with --ota: the declared source the document is a history of")
-    p.add_argument("--document", metavar="PATH", help="with --ota: the file in the repository, "
-                   "e.g. 'ChatGPT/Privacy Policy.md'")
-    p.add_argument("--allow-outside", action="store_true",
-                   help="import files from outside the manifest's folder (absolute paths, '..', symlinks out of it)")

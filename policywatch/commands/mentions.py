@@ -7,10 +7,10 @@ import argparse
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from analysis.claims.vocabulary import MentionReview, Stance
+from analysis.claims.vocabulary import MentionReview
 from analysis.quotes import quotes
 from policywatch.commands.claims import require_recorded_claim
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
+from policywatch.commands.context import Context, ExitStatus, UserError
 from policywatch.jsonview import when
 from storage.db import reading, transaction
 
@@ -19,7 +19,6 @@ from storage.db import reading, transaction
 if TYPE_CHECKING:
     from storage.mentions_queries import MentionListing
 
-ACTIONS = ("list", "review")
 VERDICTS = {"confirm": MentionReview.CONFIRMED, "reject": MentionReview.REJECTED}
 SHORT_ID = 12
 
@@ -122,18 +121,3 @@ def mentions_command(ctx: Context, args: argparse.Namespace) -> int:
     if args.id is not None:
         raise UserError(f"unexpected {args.id!r}: `mentions review ID confirm|reject` reviews a mention")
     return list_mentions(ctx, args)
-
-
-def register(add: AddCommand) -> None:
-    p = add("mentions", mentions_command, "press sentences that mention a claim, stale repetitions marked: list "
-            "(default), review ID confirm|reject")
-    p.add_argument("action", nargs="?", choices=ACTIONS, default="list")
-    p.add_argument("id", nargs="?", metavar="ID", help="review: the mention id")
-    p.add_argument("verdict", nargs="?", metavar="confirm|reject", help="review: confirm or reject the mention")
-    p.add_argument("--claim", metavar="ID", help="list: only mentions of this claim")
-    p.add_argument("--review", choices=[str(r) for r in MentionReview], help="list: only mentions in this review state")
-    p.add_argument("--stance", choices=[str(s) for s in Stance], help="list: only mentions with this stance")
-    p.add_argument("--stale", action="store_true", help="list: only stale repetitions")
-    p.add_argument("--all-versions", action="store_true",
-                   help="list: also the mentions of articles' earlier (superseded) versions")
-    p.add_argument("--json", action="store_true")

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from policywatch.commands.context import (AddCommand, Context, ExitStatus, UserError, now_argument, outcome_status,
-                                          time_argument)
+from policywatch.commands.context import Context, ExitStatus, UserError, outcome_status
 from policywatch.commands.mentions import mention_lines
 from policywatch.jsonview import when
 from storage.db import reading
@@ -136,10 +135,3 @@ def news(ctx: Context, args: argparse.Namespace) -> int:
     extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING"}
     results = run_crawls(ctx.settings.crawl_options(), [news_plan(only=args.only or (), now=args.now)], extra)
     return report_news_runs(ctx, results, quiet=ctx.quiet)
-
-
-def register(add: AddCommand) -> None:
-    p = add("news", news, "read the declared news sources and fetch the articles about a tracked vendor's data "
-            "practices (and the known ones due again)")
-    p.add_argument("--only", nargs="+", metavar="ID", help="read only these news source ids (enabled or not)")
-    p.add_argument("--now", type=now_argument, help="record this run as made at TIME (replays, demos, tests)")

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
-from policywatch.commands.report import DEFAULT_OUT, base_url
+from policywatch.commands.context import Context, ExitStatus, UserError
+from policywatch.commands.report import base_url
 from storage.vocabulary import DeliveryStatus
 
 if TYPE_CHECKING:
@@ -84,12 +84,3 @@ def notify(ctx: Context, args: argparse.Namespace) -> int:
         ctx.say(report.line())
     undelivered = report.count(DeliveryStatus.FAILED) + report.count(DeliveryStatus.ABANDONED)
     return ExitStatus.FAILURES if undelivered else ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("notify", notify, "send the notifications of announced changes and health episodes not sent yet "
-            "(`run` does it after each crawl); exit 1 when some could not be delivered")
-    p.add_argument("--dry-run", action="store_true", help="print what would be sent; send and record nothing")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
-                   help=f"the report directory links point into without --base-url (default: ./{DEFAULT_OUT})")
-    p.add_argument("--base-url", metavar="URL", help="where the site is published, for links in messages")

@@ -1,4 +1,9 @@
-"""Reading the record: `history`, `show`, `diff` and `changes`."""
+"""Reading the record: `history`, `show`, `diff` and `changes`.
+
+`history`, `show` and `changes` read with plain SQL (`storage.reader`, through `Context.record`) and never
+import SQLAlchemy, whose import alone takes longer than they may (bench/startup_speed.py); `raw` and `diff` read
+through the ORM.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,19 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from analysis.diff import diff_texts
-from analysis.vocabulary import FlagCategory, Severity
 from policywatch import jsonview
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, time_argument
+from policywatch.commands.context import Context, ExitStatus, UserError
 from policywatch.terminal import render_diff, safe, use_colour
-from storage import blobs, ledger, queries, texts
-from storage.db import reading
-from storage.models import Change
 from storage.vocabulary import Outcome
 
+if TYPE_CHECKING:
+    from storage.models import Change
+    from storage.reader import ChangeRecord, ChangeRow
 
-def _change_brief(row: queries.ChangeRow | None) -> dict[str, Any] | None:
+
+def _change_brief(row: ChangeRow | None) -> dict[str, Any] | None:
     if row is None:
         return None
     change = row.change
@@ -28,7 +32,7 @@ def _change_brief(row: queries.ChangeRow | None) -> dict[str, Any] | None:
             "analysed": change.analysed, "analysis_note": change.analysis_note, "note": change.note}
 
 
-def _meaning(change: Change) -> str:
+def _meaning(change: Change | ChangeRecord) -> str:
     """What the flagger made of a change, for one line: its severity and summary when flagged, why it was
     not (fully) analysed when it was not."""
     if not change.analysed:
@@ -37,21 +41,22 @@ def _meaning(change: Change) -> str:
 
 
 def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
-    with reading(ctx.factory(must_exist=True)) as session:
-        versions = queries.versions_of(session, source_id)
-        text_of = texts.of_versions(session, versions)
-        outcomes = queries.outcomes_of(session, source_id)
-        rows = {row.change.to_version_id: row for row in queries.changes(session, source_id)}
+    with ctx.record() as record:
+        versions = record.versions_of(source_id)
+        found = record.texts([v.sha256 for v in versions])
+        text_of = {v.id: found[v.sha256] for v in versions}
+        outcomes = record.outcomes_of(source_id)
+        rows = {row.change.to_version_id: row for row in record.changes(source_id)}
         changes = {vid: row.change for vid, row in rows.items()}
         if as_json:
-            links = ledger.version_links(session, source_id)
+            links = record.version_links(source_id)
             ctx.print_json({"source": source_id,
                             "versions": [jsonview.version_json(v, text_of[v.id], links.get(v.number))
                                          | {"change": _change_brief(rows.get(v.id))}
                                          for v in versions],
                             "outcomes": [jsonview.outcome_json(o) for o in outcomes]})
             return ExitStatus.OK
-        source = queries.get_source(session, source_id)
+        source = record.get_source(source_id)
         ctx.say(f"{source.id}: {source.vendor} — {source.title} ({source.language})")
         for v in versions:
             change = changes.get(v.id)
@@ -86,24 +91,27 @@ def history(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def show(ctx: Context, args: argparse.Namespace) -> int:
-    with reading(ctx.factory(must_exist=True)) as session:
+    with ctx.record() as record:
         if args.version is not None:
-            version = queries.version_by_number(session, args.id, args.version)
+            version = record.version_by_number(args.id, args.version)
         elif args.at is not None:
-            version = queries.version_at(session, args.id, args.at)
+            version = record.version_at(args.id, args.at)
         else:
-            version = queries.latest_version(session, args.id)
+            version = record.latest_version(args.id)
+        text = record.texts([version.sha256])[version.sha256]
         if args.json:
-            links = ledger.version_links(session, version.source_id)
-            ctx.print_json(jsonview.version_json(version, texts.of(session, version), links.get(version.number),
-                                                 with_text=True))
+            links = record.version_links(version.source_id)
+            ctx.print_json(jsonview.version_json(version, text, links.get(version.number), with_text=True))
         else:
-            sys.stdout.write(safe(texts.of(session, version)))
+            sys.stdout.write(safe(text))
     return ExitStatus.OK
 
 
 def raw(ctx: Context, args: argparse.Namespace) -> int:
     """The bytes of a stored page, exactly as they were fetched, verified against their sha256."""
+    from storage import blobs, queries
+    from storage.db import reading
+
     with reading(ctx.factory(must_exist=True)) as session:
         data = blobs.read(session, queries.snapshot_sha256(session, args.sha256))
     if args.out:
@@ -117,6 +125,10 @@ def raw(ctx: Context, args: argparse.Namespace) -> int:
 
 def print_diff(ctx: Context, source_id: str, a: int | None = None, b: int | None = None, colour: str = "auto",
                context: int = 2, as_json: bool = False) -> int:
+    from analysis.diff import diff_texts
+    from storage import queries, texts
+    from storage.db import reading
+
     with reading(ctx.factory(must_exist=True)) as session:
         versions = queries.versions_of(session, source_id)
         if len(versions) < 2 and (a is None or b is None):
@@ -149,8 +161,9 @@ def diff(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def changes(ctx: Context, args: argparse.Namespace) -> int:
-    with reading(ctx.factory(must_exist=True)) as session:
-        rows = queries.changes(session, args.source, args.since, flags=args.flag, severities=args.severity)
+    with ctx.record() as record:
+        rows = record.changes(args.source, args.since, flags=args.flag, severities=args.severity,
+                              previous_analyses=args.json)
         if args.json:
             ctx.print_json([jsonview.change_json(r) for r in rows])
             return ExitStatus.OK
@@ -162,39 +175,3 @@ def changes(ctx: Context, args: argparse.Namespace) -> int:
         if not rows:
             ctx.say("no changes recorded")
     return ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("history", history, "versions and fetch outcomes of one source")
-    p.add_argument("id")
-    p.add_argument("--json", action="store_true")
-
-    p = add("show", show, "print one version's text (default: the latest)")
-    p.add_argument("id")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--version", type=int, metavar="N")
-    group.add_argument("--at", type=time_argument, metavar="TIME", help="the version in force at TIME")
-    p.add_argument("--json", action="store_true")
-
-    p = add("raw", raw, "write the raw bytes of a stored page (a version's snapshot or a refused page), "
-            "verified against their sha256")
-    p.add_argument("sha256", metavar="SHA256", help="the page's sha256, or its first 8 or more characters")
-    p.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output, when not a terminal)")
-
-    p = add("diff", diff, "word diff between two versions (default: the last two)")
-    p.add_argument("id")
-    p.add_argument("a", nargs="?", type=int, help="older version number")
-    p.add_argument("b", nargs="?", type=int, help="newer version number (default: the latest)")
-    p.add_argument("--colour", "--color", choices=("auto", "always", "never"), default="auto")
-    p.add_argument("--context", type=int, default=2, metavar="LINES")
-    p.add_argument("--json", action="store_true")
-
-    categories = [str(c) for c in FlagCategory]
-    p = add("changes", changes, "recorded changes, newest first")
-    p.add_argument("--source", metavar="ID")
-    p.add_argument("--since", type=time_argument, metavar="TIME")
-    p.add_argument("--flag", action="append", choices=categories, metavar="CATEGORY",
-                   help=f"only changes flagged with CATEGORY ({', '.join(categories)}); repeatable")
-    p.add_argument("--severity", action="append", choices=[str(s) for s in Severity],
-                   help="only changes of this severity; repeatable")
-    p.add_argument("--json", action="store_true")

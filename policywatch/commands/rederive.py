@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus, now_argument, outcome_status, time_argument
+from policywatch.commands.context import Context, ExitStatus, outcome_status
 from policywatch.commands.claims import print_claims
 from storage.vocabulary import Outcome
 
@@ -56,16 +56,3 @@ def reanalyse(ctx: Context, args: argparse.Namespace) -> int:
     ctx.say(report.describe() + " (not announced)")
     print_claims(ctx, claims.reports)
     return ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("reextract", reextract, "extract the newest stored pages of each source again with the current "
-            "declarations (refused pages included); a different text becomes a `technical` change, never announced")
-    p.add_argument("--only", nargs="+", metavar="ID", help="only these source ids")
-    p.add_argument("--now", type=now_argument, metavar="TIME", help="record the re-extraction as made at TIME")
-
-    p = add("reanalyse", reanalyse, "analyse stored changes again with the current flagging rules (kind, flags, "
-            "severity, summary, evidence); the previous analysis is kept, nothing is announced")
-    p.add_argument("--only", nargs="+", metavar="ID", help="only the changes of these source ids")
-    p.add_argument("--since", type=time_argument, metavar="TIME", help="only changes detected at or after TIME")
-    p.add_argument("--now", type=now_argument, metavar="TIME", help="record the re-analysis as made at TIME")

@@ -7,14 +7,11 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
+from policywatch.commands.context import Context, ExitStatus, UserError
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from reports.site import BuildStats
-
-DEFAULT_OUT = "site"
-DEFAULT_PORT = 8765
 
 
 def base_url(value: str | None) -> str | None:
@@ -93,15 +90,3 @@ def serve(ctx: Context, args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("report", report, "render the static HTML report and the RSS/Atom feeds")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output directory (default: ./{DEFAULT_OUT})")
-    p.add_argument("--base-url", metavar="URL", help="where the site will be published, for feed links "
-                   "(default: a file:// URL of the output directory)")
-    p.add_argument("--full", action="store_true", help="rebuild every page, not only what changed")
-
-    p = add("serve", serve, "serve the report on 127.0.0.1 for local browsing")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"the report directory (default: ./{DEFAULT_OUT})")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError
+from policywatch.commands.context import Context, ExitStatus, UserError
 
 
 def review(ctx: Context, args: argparse.Namespace) -> int:
@@ -36,13 +36,3 @@ def review(ctx: Context, args: argparse.Namespace) -> int:
     ctx.say(f"show one with `policywatch review {args.id} --show FETCH`, accept one with "
             f"`policywatch review {args.id} --accept FETCH --note WHY`")
     return ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("review", review, "list the texts of a source's fetches that were refused (too_short) or held for "
-            "confirmation, show one, or accept one as the next version with a note")
-    p.add_argument("id")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--show", type=int, metavar="FETCH", help="print the text of this fetch")
-    group.add_argument("--accept", type=int, metavar="FETCH", help="make the text of this fetch the next version")
-    p.add_argument("--note", help="why the text is accepted (required with --accept; kept with the change)")

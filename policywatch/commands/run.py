@@ -24,14 +24,13 @@ from sqlalchemy.engine import make_url
 
 from sqlalchemy.exc import DBAPIError
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus, UserError, now_argument, outcome_status, time_argument
-from policywatch.commands.distributed import (DEFAULT_DEADLINE, add_worker_options, distributed_crawls,
-                                              duration_argument, require_postgresql, shares_line)
+from policywatch.commands.context import Context, ExitStatus, UserError, outcome_status
+from policywatch.commands.distributed import distributed_crawls, require_postgresql, shares_line
 from policywatch.commands.news import report_news_runs
 from policywatch.commands.claims import print_run_claims
 from policywatch.commands.crawl import prepare_claims
 from policywatch.commands.notify import night_notifications
-from policywatch.commands.report import DEFAULT_OUT, base_url, build_report
+from policywatch.commands.report import base_url, build_report
 from policywatch.summary import nightly_line
 from policywatch.terminal import safe
 from storage import news_queries
@@ -207,20 +206,3 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
     if len(results) > 1:
         status = max(status, report_news_runs(ctx, results[1:], quiet=quiet, log=log.write))
     return status
-
-
-def register(add: AddCommand) -> None:
-    p = add("run", run, "the nightly job: crawl every source, read the news, then render the report and feeds; "
-            "exit 0 all fetched, 1 some failed, 2 configuration error or nothing fetched, 3 another run holds the lock")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"report directory (default: ./{DEFAULT_OUT})")
-    p.add_argument("--base-url", metavar="URL", help="where the site is published, for feed links")
-    p.add_argument("--log", metavar="FILE", help="append a timestamped log (and the crawler's log) to FILE")
-    p.add_argument("--now", type=now_argument, metavar="TIME", help="record the crawl as made at TIME (replays, tests)")
-    p.add_argument("--distributed", action="store_true",
-                   help="PostgreSQL only: share the night's fetching, one job per domain, with every `policywatch "
-                        "worker`; this process takes jobs too, waits for them all or for --deadline, then renders "
-                        "the report once")
-    p.add_argument("--deadline", type=duration_argument, default=duration_argument(DEFAULT_DEADLINE),
-                   metavar="DURATION", help=f"with --distributed: when the night stops waiting for its jobs; what is "
-                   f"left becomes not_fetched (e.g. 90m, 6h; default {DEFAULT_DEADLINE})")
-    add_worker_options(p)

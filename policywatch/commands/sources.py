@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from policywatch import jsonview
-from policywatch.commands.context import AddCommand, Context, ExitStatus
+from policywatch.commands.context import Context, ExitStatus
 from storage import queries
 from storage.db import reading
 from storage.health import CurrentHealth, current_health, outcome_history
@@ -49,8 +49,3 @@ def _state(summary: queries.SourceSummary | None, health: CurrentHealth | None) 
     elif health is not None and health.state == HealthState.RETRYING:
         state += f", the last fetch failed ({health.failure_kind}); retried at the next run"
     return state
-
-
-def register(add: AddCommand) -> None:
-    p = add("sources", sources, "list declared sources and their state")
-    p.add_argument("--json", action="store_true")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from policywatch.commands.context import AddCommand, Context, ExitStatus
-from policywatch.commands.distributed import (add_worker_options, make_worker, require_postgresql, start_logging,
-                                              worker_spec)
+from policywatch.commands.context import Context, ExitStatus
+from policywatch.commands.distributed import make_worker, require_postgresql, start_logging, worker_spec
 from policywatch.commands.run import RunLog, _crawl_settings
 
 
@@ -35,11 +34,3 @@ def worker(ctx: Context, args: argparse.Namespace) -> int:
     if not ctx.quiet:
         ctx.say(stopped)
     return ExitStatus.OK
-
-
-def register(add: AddCommand) -> None:
-    p = add("worker", worker, "take domain jobs of distributed nights (`run --distributed`) from the queue on the "
-            "PostgreSQL database, until stopped by SIGTERM or SIGINT")
-    add_worker_options(p)
-    p.add_argument("--log", metavar="FILE", help="append a timestamped log (and the crawler's log) to FILE")
-

@@ -6,7 +6,6 @@ naive and read back with UTC attached (see ``UTCDateTime``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -26,6 +25,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.source_fields import SourceFields  # noqa: F401  (where the record's other layers import it from)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -51,19 +52,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-@dataclass(frozen=True, kw_only=True)
-class SourceFields:
-    """What the record keeps about a tracked document, whoever declared it."""
-
-    id: str
-    vendor: str
-    title: str
-    document_type: str
-    language: str
-    urls: tuple[str, ...]
-    tags: tuple[str, ...] = ()
 
 
 class Base(DeclarativeBase):

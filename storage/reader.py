@@ -21,6 +21,7 @@ from typing import Any
 
 from analysis.errors import UserInputError
 from storage.db import PlainConnection, StoredValueError
+from storage.source_fields import SourceFields
 from storage.textcodec import StoredText, read_texts
 from storage.times import utc_text
 from storage.vocabulary import LedgerKind
@@ -28,17 +29,6 @@ from storage.vocabulary import LedgerKind
 
 class NotFound(UserInputError, LookupError):
     pass
-
-
-@dataclass(frozen=True)
-class SourceRecord:
-    id: str
-    vendor: str
-    title: str
-    document_type: str
-    language: str
-    urls: tuple[str, ...]
-    tags: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -118,7 +108,7 @@ class ChangeRecord:
 @dataclass(frozen=True)
 class ChangeRow:
     change: ChangeRecord
-    source: SourceRecord
+    source: SourceFields
     from_number: int
     to_number: int
     reverts_to_number: int | None = None
@@ -186,14 +176,14 @@ class Record:
         finally:
             cursor.close()
 
-    def _source(self, row: Sequence[Any]) -> SourceRecord:
+    def _source(self, row: Sequence[Any]) -> SourceFields:
         sid, vendor, title, document_type, language, urls, tags = row
-        return SourceRecord(sid, vendor, title, document_type, language, tuple(self._json(urls) or ()),
-                            tuple(self._json(tags) or ()))
+        return SourceFields(id=sid, vendor=vendor, title=title, document_type=document_type, language=language,
+                            urls=tuple(self._json(urls) or ()), tags=tuple(self._json(tags) or ()))
 
     # Sources and versions.
 
-    def get_source(self, source_id: str) -> SourceRecord:
+    def get_source(self, source_id: str) -> SourceFields:
         rows = self._rows(f"SELECT {_SOURCE} FROM sources s WHERE s.id = ?", (source_id,))
         if not rows:
             known = [r[0] for r in self._rows("SELECT id FROM sources ORDER BY id")]

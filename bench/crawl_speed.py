@@ -35,6 +35,7 @@ import random
 import re
 import shutil
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
@@ -62,13 +63,15 @@ filters:
 sources:
 """
 
-FLOOR_SPIDER = textwrap.dedent("""\
+# A bare Scrapy spider that fetches every page and parses it with lxml; `$keep` is what it does besides.
+SPIDER = string.Template(textwrap.dedent("""\
     import sys
     import lxml.html
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
     URLS = open(sys.argv[1]).read().split()
+    $setup
 
     class Floor(scrapy.Spider):
         name = "floor"
@@ -79,6 +82,7 @@ FLOOR_SPIDER = textwrap.dedent("""\
 
         def parse(self, response):
             root = lxml.html.document_fromstring(response.body)
+            $keep
             yield {"url": response.url, "elements": sum(1 for _ in root.iter())}
 
     process = CrawlerProcess({
@@ -89,22 +93,18 @@ FLOOR_SPIDER = textwrap.dedent("""\
     })
     process.crawl(Floor)
     process.start()
-""")
-
+    $check
+"""))
+FLOOR_SPIDER = SPIDER.substitute(setup="", keep="pass", check="")
 
 # The floor plus the least a record of every fetch must do: each page's sha256, the page kept compressed
 # against the keyframe of its URL with storage.blobs' settings (a keyframe at zstd level 3; a delta with the fast
 # strategy, the keyframe read back and checked first), and one row committed per page, in SQLite.
-KEEPER_SPIDER = textwrap.dedent("""\
+KEEP = textwrap.dedent("""\
     import hashlib
     import sqlite3
-    import sys
-    import lxml.html
-    import scrapy
     import zstandard
-    from scrapy.crawler import CrawlerProcess
 
-    URLS = open(sys.argv[1]).read().split()
     DB = sqlite3.connect(sys.argv[2])
     DB.execute("CREATE TABLE IF NOT EXISTS pages (url TEXT, sha256 TEXT, base TEXT, size INTEGER, data BLOB)")
 
@@ -129,33 +129,14 @@ KEEPER_SPIDER = textwrap.dedent("""\
             payload = zstandard.ZstdCompressor(level=3).compress(body)
         DB.execute("INSERT INTO pages VALUES (?, ?, ?, ?, ?)", (url, sha, base, len(body), payload))
         DB.commit()
-
-
-    class Keeper(scrapy.Spider):
-        name = "keeper"
-
-        async def start(self):
-            for url in URLS:
-                yield scrapy.Request(url, dont_filter=True)
-
-        def parse(self, response):
-            root = lxml.html.document_fromstring(response.body)
-            keep(response.url, response.body)
-            yield {"url": response.url, "elements": sum(1 for _ in root.iter())}
-
-    process = CrawlerProcess({
-        "LOG_LEVEL": "WARNING", "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False,
-        "CONCURRENT_REQUESTS": 8, "CONCURRENT_REQUESTS_PER_DOMAIN": 8, "AUTOTHROTTLE_ENABLED": False,
-        "DOWNLOAD_DELAY": 0, "ROBOTSTXT_OBEY": False, "COOKIES_ENABLED": False,
-        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
-    })
-    process.crawl(Keeper)
-    process.start()
+""")
+KEEP_CHECK = textwrap.dedent("""\
     rows, deltas = DB.execute("SELECT count(*), count(base) FROM pages").fetchone()
     if rows % len(URLS) or deltas != rows - len(URLS):  # every page kept; every night's after the first a delta
         print(f"{rows} pages kept for {len(URLS)} addresses, {deltas} of them as deltas")
         sys.exit(3)
 """)
+KEEPER_SPIDER = SPIDER.substitute(setup=KEEP, keep="keep(response.url, response.body)", check=KEEP_CHECK)
 
 
 @dataclass(frozen=True)

@@ -301,7 +301,8 @@ def source_page(source: SourceInfo) -> Page:
     numbers = [v.number for v in source.versions]
     context = _base(path, alternates) | {
         "source": header, "timeline": timeline, "feeds": feeds, "texts_script": texts_script,
-        "pending": source.pending, "last_checked": source.last_checked, "origins": source.origins, "strip": source_strip(source, path),
+        "pending": source.pending, "last_checked": source.last_checked, "origins": source.origins,
+        "strip": source_strip(source, path),
         "choices": filter_choices(source.changes), "vendor_href": urls.relative(path, urls.vendor_page(source.vendor)),
         "default_a": numbers[-2] if len(numbers) > 1 else None, "default_b": numbers[-1] if numbers else None,
     }

@@ -26,7 +26,7 @@ from storage.models import Run
 PG_URL = os.environ.get("POLICYWATCH_TEST_POSTGRES_URL")
 OLD = "<main><p>We keep chats for 30 days.</p></main>"
 NEW = "<main><p>We keep chats for 90 days, and we may use them to train our models.</p></main>"
-CRAWLED = "<html><body><main><p>We keep chats for 90 days, and we may use them to train our models.</p></main></body></html>"
+CRAWLED = f"<html><body>{NEW}</body></html>"
 
 
 def import_history(root: Path, cli: CLI) -> None:
@@ -85,7 +85,7 @@ def imported(tmp_path: Path) -> Iterator[tuple[Path, CLI, LocalServer, datetime,
 
 def test_an_import_run_keeps_its_files_dates_and_when_it_was_performed(
         imported: tuple[Path, CLI, LocalServer, datetime, datetime]) -> None:
-    root, cli, _, before, after = imported
+    _, cli, _, before, after = imported
     (run,) = runs(cli.db)
     assert (run.kind, run.status) == ("import", "ok")
     assert (run.started_at, run.finished_at) == (datetime(2019, 3, 1, tzinfo=timezone.utc),
@@ -178,18 +178,30 @@ def columns(engine: Engine, *names: str) -> list[tuple[object, ...]]:
         return [tuple(r) for r in conn.execute(select(*(runs.c[n] for n in names)).order_by(runs.c.id))]
 
 
+def migrate(engine: Engine, url: str, direction: str, revision: str) -> None:
+    """Through the application's own engine, as `storage.db.upgrade` migrates: SQLite enforces foreign keys."""
+    config = alembic_config(url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        getattr(command, direction)(config, revision)
+
+
 def test_migration_0017_fills_what_the_runs_said_and_its_downgrade_keeps_them(db_url: str) -> None:
-    config = alembic_config(db_url)
-    command.upgrade(config, "0016")
-    engine = create_engine(db_url)
+    engine = make_engine(db_url)
+    migrate(engine, db_url, "upgrade", "0016")
     meta = MetaData()
-    meta.reflect(engine, only=["runs"])
+    meta.reflect(engine, only=["runs", "sources", "fetch_outcomes"])
     with engine.begin() as conn:
         for rid, kind, status, started, finished in OLD_RUNS:
             conn.execute(meta.tables["runs"].insert().values(
                 id=rid, kind=kind, status=status, started_at=started, finished_at=finished, sources_checked=0,
                 new_versions=0, changes=0, failures=0))
-    command.upgrade(config, "0017")
+        # Rows that refer to the runs: a migration that copied the table would have to drop it under them.
+        conn.execute(meta.tables["sources"].insert().values(id="t/a", vendor="T", title="A", document_type="Policy",
+                                                            language="en", urls=["https://example.test/a"], tags=[]))
+        conn.execute(meta.tables["fetch_outcomes"].insert().values(id=1, run_id=1, source_id="t/a",
+                                                                   at=datetime(2019, 3, 1), outcome="first"))
+    migrate(engine, db_url, "upgrade", "0017")
     rows = columns(engine, "id", "performed_at", "performed_until")
     assert rows == [
         (1, None, None),  # when an import ran was never stored: it is not made up
@@ -198,10 +210,13 @@ def test_migration_0017_fills_what_the_runs_said_and_its_downgrade_keeps_them(db
         (4, T0 + timedelta(days=3), T0 + timedelta(days=3)),
         (5, T0 + timedelta(days=4), None),
     ]
-    command.downgrade(config, "0016")
+    migrate(engine, db_url, "downgrade", "0016")
     assert {c["name"] for c in inspect(engine).get_columns("runs")}.isdisjoint({"performed_at", "performed_until"})
     assert columns(engine, "id", "kind", "status", "started_at", "finished_at") == OLD_RUNS
-    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT run_id FROM fetch_outcomes")).scalar_one() == 1
+    migrate(engine, db_url, "upgrade", "head")
+    assert columns(engine, "id", "performed_at")[1] == (2, T0)
     engine.dispose()
 
 

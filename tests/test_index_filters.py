@@ -201,7 +201,8 @@ def test_every_month_grid_cell_says_its_month_in_words_and_links_to_it(site: tup
         words = f"{lead}: 1 change; 1 announced, highest severity high; 2 failed checks"
         (active,) = [c for c in cells if f'href="#{anchor}"' in c]
         assert f'<span class="visually-hidden">{words}</span>' in active
-        assert '<span aria-hidden="true">1<span class="heat-letter">H</span><span class="heat-fail">✗</span></span>' in active
+        glyphs = '<span aria-hidden="true">1<span class="heat-letter">H</span><span class="heat-fail">✗</span></span>'
+        assert glyphs in active, "the number, letter and mark stay for sight, hidden from screen readers"
         entry = html.split(f'<li id="{anchor}" tabindex="-1">', 1)[1].split("</li>\n", 1)[0]
         assert _text(entry).startswith("2026-03 : 1 change; 1 announced, highest severity high; 2 failed checks"), entry
         if path.startswith("vendors/"):
@@ -228,8 +229,8 @@ def _contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> f
 def test_a_month_grid_cell_is_read_out_and_tapped_open_on_a_phone(browser: "object", site: tuple[Path, CLI],
                                                                   scheme: str) -> None:
     out, _ = site
-    context = browser.new_context(has_touch=True, is_mobile=True, viewport={"width": 390, "height": 844},  # type: ignore[attr-defined]
-                                  color_scheme=scheme)
+    phone = {"has_touch": True, "is_mobile": True, "viewport": {"width": 390, "height": 844}}
+    context = browser.new_context(**phone, color_scheme=scheme)  # type: ignore[attr-defined]
     pages = [("vendors/testco.html", "Privacy Policy, 2026-03: 3 changes; 1 announced, highest severity high",
               "document-month-1-2026-03"),
              ("index.html", "Otherco, 2026-03: 1 change; 1 announced, highest severity high; 2 failed checks",

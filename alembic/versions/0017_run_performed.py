@@ -20,8 +20,13 @@ branch_labels = None
 depends_on = None
 
 
+# In place (ALTER TABLE … ADD/DROP COLUMN, SQLite 3.35 or later), never by copying the table: most of the
+# record refers to runs, and SQLite, enforcing foreign keys, refuses to drop the table it would copy.
+IN_PLACE = {"recreate": "never"}
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
+    with op.batch_alter_table("runs", **IN_PLACE) as batch:
         batch.add_column(sa.Column("performed_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("performed_until", sa.DateTime(), nullable=True))
     op.execute("UPDATE runs SET performed_at = started_at WHERE kind <> 'import'")
@@ -30,6 +35,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
+    with op.batch_alter_table("runs", **IN_PLACE) as batch:
         batch.drop_column("performed_until")
         batch.drop_column("performed_at")

@@ -211,6 +211,9 @@ def main() -> int:
         db, out = work / "bench.db", work / "site"
         if args.record is not None and args.record.exists():
             copy_database(args.record, db)
+            engine = make_engine(f"sqlite:///{db}")
+            upgrade(engine)  # a record kept by an older policywatch: its copy gets this schema
+            engine.dispose()
             print(f"  reusing the record in {args.record}", flush=True)
         else:
             seconds = build_record(db, args.sources, args.versions)

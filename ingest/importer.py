@@ -305,8 +305,10 @@ def import_entries(factory: sessionmaker[Session], manifest: Path, entries: list
         per_source[entry.source.id].append(entry)
     latest_applied: list[datetime] = []
     # Entries are stored one transaction each: whatever was applied is a finished run.
+    # The run carries the dates of its files; when the import itself ran is kept apart (performed_at).
     with recorded_run(factory, RunKind.IMPORT, pending[0].at,
-                      end=lambda: max(latest_applied, default=pending[0].at), claims=claims) as run_id:
+                      end=lambda: max(latest_applied, default=pending[0].at), claims=claims,
+                      performed_at=now) as run_id:
         for group in per_source.values():
             before = len(applied)
             refused = _apply_source(factory, run_id, group, policy, max_bytes, applied)

@@ -38,12 +38,15 @@ def source_json(source: Any, summary: SourceSummary | None, declared: bool,
         "id": source.id, "vendor": source.vendor, "title": source.title, "document_type": source.document_type,
         "language": source.language, "urls": list(source.urls), "tags": list(source.tags), "declared": declared,
         "versions": summary.versions if summary else 0,
-        "last_checked": when(summary.last_checked) if summary else None,
+        # A crawl's check only: an imported file's date is when someone saved the page (imported_*).
+        "last_checked": when(summary.origins.last_crawled) if summary else None,
         "last_changed": when(summary.last_changed) if summary else None,
         "last_outcome": summary.last_outcome if summary else None,
         "last_failure_kind": summary.last_failure_kind if summary else None,
         "health": str(health.state) if health is not None else "unchecked",
         "failing_since": when(health.since) if health is not None and health.state == "failing" else None,
+        "imported_from": when(summary.origins.imported_from) if summary else None,
+        "imported_until": when(summary.origins.imported_until) if summary else None,
     }
 
 

@@ -26,6 +26,7 @@ from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, 
 from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, LedgerEntry, Run, Snapshot, SourceFields,
                             SourceRow, Version, VersionText)
 from storage.news_models import FeedFetch
+from storage.queries import SourceOrigins, run_record_spans, source_origins
 from storage.vocabulary import FailureKind, HealthState, LedgerKind, Outcome, RunKind
 
 RECENT_RUNS = 30
@@ -162,7 +163,9 @@ class FailedRun:
 
 @dataclass(frozen=True, kw_only=True)
 class SourceInfo(SourceFields):
-    last_checked: datetime | None
+    last_checked: datetime | None  # its latest outcome, a crawl's or an imported file's (the pictures' axes)
+    # Its last check by a crawl, and the dates its imported files cover: what "last checked" may say.
+    origins: SourceOrigins = SourceOrigins()
     health: Health
     versions: tuple[VersionInfo, ...] = ()
     changes: tuple[ChangeInfo, ...] = ()  # oldest first
@@ -210,6 +213,16 @@ class RunInfo:
     failed: tuple[FailedFetch, ...] = ()
     held: tuple[HeldCapture, ...] = ()
     workers: tuple[WorkerShare, ...] = ()  # who did what, in a distributed night
+    # When it ran by the clock (storage.models.Run): for an import, not its started_at (its first file's date).
+    performed_at: datetime | None = None
+    performed_until: datetime | None = None
+    # The first and last time among the outcomes it recorded: for an import, the dates its files cover.
+    records_from: datetime | None = None
+    records_until: datetime | None = None
+
+    @property
+    def imported(self) -> bool:
+        return self.kind == RunKind.IMPORT
 
 
 @dataclass(frozen=True)
@@ -364,9 +377,11 @@ def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
                                     .order_by(FeedFetch.run_id, FeedFetch.news_source_id, FeedFetch.id)):
             failed[feed.run_id].append(FailedFetch(feed.run_id, feed.news_source_id, feed.at, feed.failure_kind,
                                                    feed.detail, feed.http_status, feed.url, news=True))
+    spans = run_record_spans(session, [r.id for r in runs if r.kind == RunKind.IMPORT])
     return tuple(RunInfo(r.id, r.kind, r.status, r.started_at, r.finished_at, r.sources_checked, r.new_versions,
                          r.changes, r.failures, tuple(failed.get(r.id, ())), tuple(held.get(r.id, ())),
-                         tuple(night_shares(session, r.id)) if r.worker_id is not None else ()) for r in runs)
+                         tuple(night_shares(session, r.id)) if r.worker_id is not None else (),
+                         r.performed_at, r.performed_until, *spans.get(r.id, (None, None))) for r in runs)
 
 
 def _held_query():  # type: ignore[no-untyped-def]
@@ -387,8 +402,10 @@ def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after:
     changes = _changes(session, versions)
     last_checked, health, failures = _health(session, failing_after)
     pending = _pending(session)
+    origins = source_origins(session)
     sources = tuple(
         SourceInfo(**vars(row.fields()), last_checked=last_checked.get(row.id),
+                   origins=origins.get(row.id, SourceOrigins()),
                    health=health.get(row.id, Health(HealthState.UNCHECKED)), versions=tuple(versions.get(row.id, ())),
                    changes=tuple(changes.get(row.id, ())), pending=pending.get(row.id),
                    failures=failures.get(row.id, ()))

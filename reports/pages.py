@@ -34,6 +34,7 @@ from reports.ledgerfiles import LedgerHead
 from reports.notify.dispatch import MAX_ATTEMPTS
 from storage.models import SourceFields
 from storage.notify_record import UndeliveredInfo
+from storage.queries import SourceOrigins
 from storage.vocabulary import CHECKING_RUN_KINDS, RunKind
 
 # The index lists the latest INDEX_CHANGES announced changes, and, behind a switch, whatever else is among
@@ -81,7 +82,7 @@ class IndexRow:
     title: str
     document_type: str
     language: str
-    last_checked: datetime | None
+    origins: SourceOrigins  # its last check by a crawl, and what was imported
     last_changed: datetime | None
     versions: int
     health: Health
@@ -109,7 +110,11 @@ class AsOf:
     confirmations: int  # fetches that found the text, its first included
     until: datetime | None = None  # the next version's first seen; None while it is the current text
     next_number: int | None = None
-    last_checked: datetime | None = None  # the source's last fetch, shown with the current version
+    # Shown with the current version: the source's last check by a crawl, and how far its imported files
+    # reach, when an import is its latest record (a saved file's date is no check).
+    last_checked: datetime | None = None
+    imported_from: datetime | None = None
+    imported_until: datetime | None = None
 
     @property
     def current(self) -> bool:
@@ -123,7 +128,10 @@ def as_of(source: SourceInfo, position: int) -> AsOf:
     confirmed = version.last_confirmed or version.first_seen
     if later is not None:
         return AsOf(version.first_seen, confirmed, version.confirmations, later.first_seen, later.number)
-    return AsOf(version.first_seen, confirmed, version.confirmations, last_checked=source.last_checked)
+    origins = source.origins
+    imported = (origins.imported_from, origins.imported_until) if origins.imported_after_crawl else (None, None)
+    return AsOf(version.first_seen, confirmed, version.confirmations, last_checked=origins.last_crawled,
+                imported_from=imported[0], imported_until=imported[1])
 
 
 @dataclass(frozen=True)
@@ -205,7 +213,7 @@ def index_page(record: Record, data: DataLink | None = None, ledger: LedgerHead 
     listed = index_changes(record.changes)
     changes = _change_links(path, record, listed)
     strips = index_strips(record.sources, path)
-    rows = [IndexRow(s.id, s.vendor, s.title, s.document_type, s.language, s.last_checked, s.last_changed,
+    rows = [IndexRow(s.id, s.vendor, s.title, s.document_type, s.language, s.origins, s.last_changed,
                      len(s.versions), s.health, urls.relative(path, urls.source_page(s.id)), strips.get(s.id),
                      urls.relative(path, urls.vendor_page(s.vendor))) for s in record.sources]
     totals = {"sources": len(record.sources), "versions": sum(len(s.versions) for s in record.sources),
@@ -293,7 +301,8 @@ def source_page(source: SourceInfo) -> Page:
     numbers = [v.number for v in source.versions]
     context = _base(path, alternates) | {
         "source": header, "timeline": timeline, "feeds": feeds, "texts_script": texts_script,
-        "pending": source.pending, "last_checked": source.last_checked, "strip": source_strip(source, path),
+        "pending": source.pending, "last_checked": source.last_checked, "origins": source.origins,
+        "strip": source_strip(source, path),
         "choices": filter_choices(source.changes), "vendor_href": urls.relative(path, urls.vendor_page(source.vendor)),
         "default_a": numbers[-2] if len(numbers) > 1 else None, "default_b": numbers[-1] if numbers else None,
     }
@@ -319,9 +328,9 @@ def settled(source: SourceInfo) -> SourceInfo:
     """The source without what every night changes (its last check, its current version's confirmations):
     what every file of the source except its page and its current version's page is made from."""
     if not source.versions:
-        return replace(source, last_checked=None)
+        return replace(source, last_checked=None, origins=SourceOrigins())
     latest = replace(source.versions[-1], last_confirmed=None, confirmations=0)
-    return replace(source, last_checked=None, versions=(*source.versions[:-1], latest))
+    return replace(source, last_checked=None, origins=SourceOrigins(), versions=(*source.versions[:-1], latest))
 
 
 def version_pages(source: SourceInfo, base_url: str) -> list[Page]:

@@ -14,7 +14,8 @@ from typing import Sequence
 from reports import urls
 from reports.data import ChangeInfo, SourceInfo
 from reports.render import human
-from reports.timeline import Event, EventKind, GridRow, Strip, StripSize, grid_row, months_ending, strip
+from reports.timeline import (Event, EventKind, GridChange, GridRow, Strip, StripSize, grid_row, months_ending,
+                              strip)
 
 # The index draws one small strip per source on a time axis shared by every row; a source page one large one.
 INDEX_STRIP = StripSize(width=160, height=22, limit=24, min_width=3.0)
@@ -81,6 +82,12 @@ def _changes(source: SourceInfo) -> list[tuple[datetime, str, bool]]:
     return [(c.detected_at, c.severity, c.announced) for c in source.changes]
 
 
+def _listed_changes(source: SourceInfo, page: str) -> list[GridChange]:
+    """The source's changes, each named and linked from `page`: the vendor page lists them under their month."""
+    return [GridChange(c.detected_at, c.severity, c.announced, change_label(c),
+                       urls.relative(page, urls.change_page(c.id))) for c in source.changes]
+
+
 @dataclass(frozen=True)
 class VendorGrid:
     vendor: str
@@ -109,7 +116,7 @@ def vendor_grids(sources: Sequence[SourceInfo]) -> list[VendorGrid]:
     grids = []
     for vendor, items in sorted(vendors.items(), key=lambda kv: kv[0].lower()):
         page = urls.vendor_page(vendor)
-        rows = tuple(grid_row(s.title, urls.relative(page, urls.source_page(s.id)), _changes(s),
+        rows = tuple(grid_row(s.title, urls.relative(page, urls.source_page(s.id)), _listed_changes(s, page),
                               [f.at for f in s.failures], months) for s in items)
         grids.append(VendorGrid(vendor, page, months, rows))
     return grids

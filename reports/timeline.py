@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from analysis.vocabulary import Severity
 
@@ -302,17 +302,42 @@ def strip(events: Sequence[Event], size: StripSize, start: datetime | None = Non
 
 
 @dataclass(frozen=True)
+class GridItem:
+    """A change listed under its month, below the grid: what it was, and its page."""
+
+    label: str
+    href: str
+
+
+class GridChange(NamedTuple):
+    """A change as a month grid counts it; `label` and `href` list it under its month when given."""
+
+    at: datetime
+    severity: str
+    announced: bool
+    label: str = ""
+    href: str = ""
+
+
+@dataclass(frozen=True)
 class GridCell:
     month: str  # YYYY-MM
     changes: int
     announced: int
     failures: int
     severity: str  # the highest severity of the month's changes; "" when none changed
-    title: str
+    title: str  # the row's label, the month and `summary`
+    summary: str = ""  # the month in words: its changes, how many announced, the highest severity, failures
+    items: tuple[GridItem, ...] = ()  # its changes, oldest first, when the grid lists them
 
     @property
     def level(self) -> str:
         return self.severity or "empty"
+
+    @property
+    def active(self) -> bool:
+        """Whether anything happened that month: such a cell links to its month in words."""
+        return bool(self.changes or self.failures)
 
     @property
     def letter(self) -> str:
@@ -339,30 +364,32 @@ def months_ending(last: datetime, count: int = 12) -> tuple[str, ...]:
     return tuple(reversed(found))
 
 
-def grid_row(label: str, href: str, changes: Iterable[tuple[datetime, str, bool]], failures: Iterable[datetime],
-             months: Sequence[str]) -> GridRow:
-    """One row of the month grid: `changes` as (detected, severity, announced), `failures` as check times;
-    events outside `months` are left out."""
+def grid_row(label: str, href: str, changes: Iterable[tuple[datetime, str, bool] | GridChange],
+             failures: Iterable[datetime], months: Sequence[str]) -> GridRow:
+    """One row of the month grid: `changes` as (detected, severity, announced[, label, href]), `failures` as
+    check times; events outside `months` are left out."""
     wanted = set(months)
-    per: dict[str, list[tuple[str, bool]]] = {m: [] for m in months}
+    per: dict[str, list[GridChange]] = {m: [] for m in months}
     failed: dict[str, int] = {m: 0 for m in months}
-    for at, severity, announced in changes:
-        key = f"{_utc(at):%Y-%m}"
+    for change in (GridChange(*c) for c in changes):
+        key = f"{_utc(change.at):%Y-%m}"
         if key in wanted:
-            per[key].append((severity, announced))
+            per[key].append(change)
     for at in failures:
         key = f"{_utc(at):%Y-%m}"
         if key in wanted:
             failed[key] += 1
     cells = []
     for month in months:
-        items = per[month]
-        worst = min((s for s, _ in items), key=_rank) if items else ""
-        announced = sum(1 for _, a in items if a)
-        words = [f"{label}, {month}: {_plural(len(items), 'change')}"]
+        items = sorted(per[month], key=lambda c: _utc(c.at))
+        worst = min((c.severity for c in items), key=_rank) if items else ""
+        announced = sum(1 for c in items if c.announced)
+        words = [_plural(len(items), "change")]
         if items:
             words.append(f"{announced} announced, highest severity {worst}")
         if failed[month]:
             words.append(_plural(failed[month], "failed check"))
-        cells.append(GridCell(month, len(items), announced, failed[month], worst, "; ".join(words)))
+        summary = "; ".join(words)
+        cells.append(GridCell(month, len(items), announced, failed[month], worst, f"{label}, {month}: {summary}",
+                              summary, tuple(GridItem(c.label, c.href) for c in items if c.href)))
     return GridRow(label, href, tuple(cells), sum(c.changes for c in cells))

@@ -84,8 +84,13 @@ class Run(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))  # storage.vocabulary.RunKind
     status: Mapped[str] = mapped_column(String(20))  # storage.vocabulary.RunStatus
+    # The record's times: a crawl's own clock, an import's first and last entry (the dates of its files).
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    # When the run was performed, by the clock of the machine that ran it (for a crawl, its started_at and
+    # finished_at). None for an import recorded before schema 0017, and an end for a run that never finished.
+    performed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
+    performed_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     pid: Mapped[Optional[int]] = mapped_column(Integer)
     host: Mapped[Optional[str]] = mapped_column(String(255))
     sources_checked: Mapped[int] = mapped_column(Integer, default=0)

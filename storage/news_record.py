@@ -300,7 +300,7 @@ def finish_news_run(session: Session, run_id: int, at: datetime) -> Run:
     run.failures = sum(failed.values())
     run.new_versions = outcomes.get(ArticleOutcome.FIRST, 0) + outcomes.get(ArticleOutcome.CHANGED, 0)
     run.changes = outcomes.get(ArticleOutcome.CHANGED, 0)
-    run.finished_at = at
+    run.finished_at = run.performed_until = at  # a news run records at its own clock
     if run.sources_checked and run.failures == run.sources_checked:
         run.status = RunStatus.FAILED
     elif run.failures:

@@ -12,17 +12,50 @@ from sqlalchemy.orm import Session, aliased
 from storage.models import Change, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
 from storage.reader import NotFound as NotFound  # one class for every reader's "no such thing"
 from storage.times import utc_text
-from storage.vocabulary import CHECKING_RUN_KINDS
+from storage.vocabulary import CHECKING_RUN_KINDS, RunKind
+
+# The runs that fetched a source's pages themselves, as opposed to an import of pages saved by someone else.
+FETCHING_RUN_KINDS = tuple(kind for kind in CHECKING_RUN_KINDS if kind != RunKind.IMPORT)
+
+
+@dataclass(frozen=True)
+class SourceOrigins:
+    """Where a source's record comes from: the last time a crawl checked it, and the dates its imported
+    files cover. A source only ever imported has no check: its latest record is a saved file's date."""
+
+    last_crawled: datetime | None = None
+    imported_from: datetime | None = None
+    imported_until: datetime | None = None
+
+    @property
+    def imported_after_crawl(self) -> bool:
+        """Whether imported files reach past the last crawl (imports only ever extend a history)."""
+        return self.imported_until is not None and (self.last_crawled is None
+                                                    or self.imported_until > self.last_crawled)
+
+
+def source_origins(session: Session) -> dict[str, SourceOrigins]:
+    """Per recorded source: its last crawl, and the span of its imported files."""
+    crawled = dict(session.execute(
+        select(FetchOutcome.source_id, func.max(FetchOutcome.at)).join(Run, Run.id == FetchOutcome.run_id)
+        .where(Run.kind.in_(FETCHING_RUN_KINDS)).group_by(FetchOutcome.source_id)).all())
+    imported = {sid: (first, last) for sid, first, last in session.execute(
+        select(FetchOutcome.source_id, func.min(FetchOutcome.at), func.max(FetchOutcome.at))
+        .join(Run, Run.id == FetchOutcome.run_id).where(Run.kind == RunKind.IMPORT)
+        .group_by(FetchOutcome.source_id))}
+    return {sid: SourceOrigins(crawled.get(sid), *imported.get(sid, (None, None)))
+            for sid in crawled.keys() | imported.keys()}
 
 
 @dataclass(frozen=True)
 class SourceSummary:
     source: SourceFields
     versions: int
-    last_checked: datetime | None
+    last_record: datetime | None  # its latest outcome's time, a crawl's or an imported file's
     last_changed: datetime | None
     last_outcome: str | None
     last_failure_kind: str | None
+    origins: SourceOrigins = SourceOrigins()  # what may be called its last check
 
 
 def source_summaries(session: Session) -> list[SourceSummary]:
@@ -34,13 +67,25 @@ def source_summaries(session: Session) -> list[SourceSummary]:
                .group_by(FetchOutcome.source_id).subquery())
     latest = {o.source_id: o for o in session.scalars(
         select(FetchOutcome).join(last_at, FetchOutcome.id == last_at.c.last_id))}
+    origins = source_origins(session)
     result = []
     for row in session.scalars(select(SourceRow).order_by(SourceRow.id)):
         outcome = latest.get(row.id)
         result.append(SourceSummary(
             row.fields(), counts.get(row.id, 0), outcome.at if outcome else None, last_changed.get(row.id),
-            outcome.outcome if outcome else None, outcome.failure_kind if outcome else None))
+            outcome.outcome if outcome else None, outcome.failure_kind if outcome else None,
+            origins.get(row.id, SourceOrigins())))
     return result
+
+
+def run_record_spans(session: Session, run_ids: Sequence[int]) -> dict[int, tuple[datetime, datetime]]:
+    """The first and last time among the outcomes each run recorded: for an import, the dates its files
+    cover (entries a refused source kept out of the record are not among them)."""
+    if not run_ids:
+        return {}
+    return {run_id: (first, last) for run_id, first, last in session.execute(
+        select(FetchOutcome.run_id, func.min(FetchOutcome.at), func.max(FetchOutcome.at))
+        .where(FetchOutcome.run_id.in_(list(run_ids))).group_by(FetchOutcome.run_id))}
 
 
 def get_source(session: Session, source_id: str) -> SourceRow:

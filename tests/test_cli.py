@@ -83,7 +83,7 @@ def test_sources_lists_recorded_sources_that_are_no_longer_declared(make_cli, tm
     text = cli("sources").stdout
     assert "recorded, no longer declared:" in text
     assert text.index("t/gone") > text.index("recorded, no longer declared:") > text.index("t/new")
-    assert "1 version(s), checked 2026-01-01T00:00:00Z" in text
+    assert "1 version(s), imported a file dated 2026-01-01T00:00:00Z, not yet checked by a crawl" in text
 
 
 def test_classify_reads_plain_text_lines(make_cli) -> None:  # type: ignore[no-untyped-def]

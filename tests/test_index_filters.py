@@ -176,3 +176,88 @@ def test_source_page_filters_its_versions_and_draws_its_strip(browser: "object",
     page.locator("svg.timeline.large a").last.click()
     assert re.search(r"/changes/\d+\.html$", page.url)
     assert console.errors == [], "no CSP violation or script error"
+
+
+def _cells(html: str) -> list[str]:
+    return re.findall(r'<td class="heat-cell[^"]*"[^>]*>(.*?)</td>', html, re.S)
+
+
+def _text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_every_month_grid_cell_says_its_month_in_words_and_links_to_it(site: tuple[Path, CLI]) -> None:
+    out, cli = site
+    (terms_change,) = [c["id"] for c in cli.json("changes") if c["source"] == "o/terms"]
+    pages = {"vendors/otherco.html": ("document-month-1-2026-03", "Terms, 2026-03"),
+             "index.html": ("vendor-month-1-2026-03", "Otherco, 2026-03")}
+    for path, (anchor, lead) in pages.items():
+        html = (out / path).read_text(encoding="utf-8")
+        cells = _cells(html)
+        assert len(cells) == 12 * (1 if path.startswith("vendors/") else 2), path
+        assert all('<span class="visually-hidden">' in cell for cell in cells), "every cell in words, not in a title"
+        assert sum('class="visually-hidden">no change</span>' in cell for cell in cells) == len(cells) - (
+            1 if path.startswith("vendors/") else 2)
+        words = f"{lead}: 1 change; 1 announced, highest severity high; 2 failed checks"
+        (active,) = [c for c in cells if f'href="#{anchor}"' in c]
+        assert f'<span class="visually-hidden">{words}</span>' in active
+        glyphs = '<span aria-hidden="true">1<span class="heat-letter">H</span><span class="heat-fail">✗</span></span>'
+        assert glyphs in active, "the number, letter and mark stay for sight, hidden from screen readers"
+        entry = html.split(f'<li id="{anchor}" tabindex="-1">', 1)[1].split("</li>\n", 1)[0]
+        assert _text(entry).startswith("2026-03 : 1 change; 1 announced, highest severity high; 2 failed checks"), entry
+        if path.startswith("vendors/"):
+            assert f'<a href="../changes/{terms_change}.html">v1 → v2, 2026-03-02 06:00 UTC: substantive' in entry
+        assert " style=" not in html and "<script>" not in html
+
+
+def _colour(css: str) -> tuple[float, float, float]:
+    """An sRGB colour as Chromium computes it: rgb(…), rgba(…) or color(srgb …), in 0–1."""
+    numbers = [float(n) for n in re.findall(r"[\d.]+", css)[:3]]
+    return tuple(n / 255 for n in numbers) if css.startswith("rgb") else tuple(numbers)  # type: ignore[return-value]
+
+
+def _contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    def luminance(c: tuple[float, float, float]) -> float:
+        r, g, bl = (v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in c)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * bl
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_month_grid_cell_is_read_out_and_tapped_open_on_a_phone(browser: "object", site: tuple[Path, CLI],
+                                                                  scheme: str) -> None:
+    out, _ = site
+    phone = {"has_touch": True, "is_mobile": True, "viewport": {"width": 390, "height": 844}}
+    context = browser.new_context(**phone, color_scheme=scheme)  # type: ignore[attr-defined]
+    pages = [("vendors/testco.html", "Privacy Policy, 2026-03: 3 changes; 1 announced, highest severity high",
+              "document-month-1-2026-03"),
+             ("index.html", "Otherco, 2026-03: 1 change; 1 announced, highest severity high; 2 failed checks",
+              "vendor-month-1-2026-03")]
+    for path, words, anchor in pages:
+        page = context.new_page()
+        console = Console(page)
+        page.goto((out / path).as_uri())
+        assert page.get_by_role("cell", name=words, exact=True).count() == 1, "a screen reader reads the details"
+        assert page.get_by_role("cell", name="no change", exact=True).count() >= 11
+        hidden = page.locator("td.heat-cell .visually-hidden").first.bounding_box()
+        assert hidden is not None and hidden["width"] <= 1 and hidden["height"] <= 1, "read out, not drawn"
+        link = page.get_by_role("link", name=words, exact=True)
+        text, background = link.evaluate(
+            "a => [getComputedStyle(a).color, getComputedStyle(a.closest('td')).backgroundColor]")
+        assert _contrast(_colour(text), _colour(background)) >= 4.5, (scheme, text, background)
+        box = link.bounding_box()
+        assert box is not None and box["width"] >= 24 and box["height"] >= 20, "a target a finger can tap"
+        link.tap()
+        assert page.url.endswith(f"#{anchor}")
+        target = page.locator(f"#{anchor}")
+        assert target.is_visible() and words.split(": ", 1)[1] in target.inner_text()
+        top = target.evaluate("li => li.getBoundingClientRect().top")
+        assert 0 <= top < 844, "scrolled to the month's words"
+        if path.startswith("vendors/"):
+            target.get_by_role("link", name=re.compile(r"^v1 → v2, 2026-03-02")).tap()
+            page.wait_for_url(re.compile(r"/changes/\d+\.html$"), timeout=10_000)
+        assert console.errors == [], "no CSP violation or script error"
+        page.close()
+    context.close()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from reports.timeline import (Event, EventKind, StripSize, Unit, bucket, choose_unit, grid_row, months_ending,
-                              strip)
+from reports.timeline import (Event, EventKind, GridChange, StripSize, Unit, bucket, choose_unit, grid_row,
+                              months_ending, strip)
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "timeline" / "cases.yaml").read_text(encoding="utf-8"))
 
@@ -82,8 +82,14 @@ def test_months_ending(case: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("case", CASES["grid"], ids=lambda c: c["name"])
 def test_grid_row(case: dict[str, Any]) -> None:
-    row = grid_row(case["label"], "doc.html", [(when(c["at"]), c["severity"], c["announced"]) for c in case["changes"]],
-                   [when(f) for f in case["failures"]], case["months"])
+    changes = [GridChange(when(c["at"]), c["severity"], c["announced"], c.get("label", ""), c.get("href", ""))
+               for c in case["changes"]]
+    row = grid_row(case["label"], "doc.html", changes, [when(f) for f in case["failures"]], case["months"])
     assert row.changes == case["total"]
     assert [{"month": c.month, "changes": c.changes, "failures": c.failures, "severity": c.severity,
-             "letter": c.letter, "level": c.level, "title": c.title} for c in row.cells] == case["cells"]
+             "letter": c.letter, "level": c.level, "active": c.active, "title": c.title, "summary": c.summary,
+             "items": [[i.label, i.href] for i in c.items]} for c in row.cells] == case["cells"]
+    plain = grid_row(case["label"], "doc.html", [c[:3] for c in changes], [when(f) for f in case["failures"]],
+                     case["months"])
+    assert [c.title for c in plain.cells] == [c["title"] for c in case["cells"]], "(detected, severity, announced) too"
+    assert all(not c.items for c in plain.cells), "nothing listed without a page to link"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 
 from policywatch import jsonview
 from policywatch.commands.context import Context, ExitStatus
@@ -41,11 +42,26 @@ def sources(ctx: Context, args: argparse.Namespace) -> int:
 
 def _state(summary: queries.SourceSummary | None, health: CurrentHealth | None) -> str:
     """The same health the report and the health feed show (storage.health)."""
-    if summary is None or summary.last_checked is None:
+    if summary is None or summary.last_record is None:
         return "never checked"
-    state = f"{summary.versions} version(s), checked {jsonview.when(summary.last_checked)}"
+    origins = summary.origins
+    state = f"{summary.versions} version(s), "
+    if origins.last_crawled is not None:
+        state += f"checked {jsonview.when(origins.last_crawled)}"
+        if origins.imported_after_crawl:
+            state += f", imported files reach to {jsonview.when(origins.imported_until)}"
+    else:
+        # A saved file's date is when someone else saved the page: no check of ours.
+        state += (f"imported {_span(origins.imported_from, origins.imported_until)}, "
+                  "not yet checked by a crawl")
     if health is not None and health.state == HealthState.FAILING:
         state += f", FAILING since {jsonview.when(health.since)} ({health.failure_kind})"
     elif health is not None and health.state == HealthState.RETRYING:
         state += f", the last fetch failed ({health.failure_kind}); retried at the next run"
     return state
+
+
+def _span(first: datetime | None, last: datetime | None) -> str:
+    if first == last:
+        return f"a file dated {jsonview.when(first)}"
+    return f"files dated {jsonview.when(first)} to {jsonview.when(last)}"

@@ -237,7 +237,8 @@ OUTCOMES = Table("outcomes", "What every fetch (or imported page) of every sourc
 def _run_rows(session: Session) -> Iterator[dict[str, Any]]:
     for run in session.scalars(select(Run).order_by(Run.id)):
         yield {"id": run.id, "kind": run.kind, "status": run.status, "started_at": _when(run.started_at),
-               "finished_at": _when(run.finished_at), "sources_checked": run.sources_checked,
+               "finished_at": _when(run.finished_at), "performed_at": _when(run.performed_at),
+               "performed_until": _when(run.performed_until), "sources_checked": run.sources_checked,
                "new_versions": run.new_versions, "changes": run.changes, "failures": run.failures}
 
 
@@ -245,8 +246,12 @@ RUNS = Table("runs", "Every run: crawls, imports, re-extractions, re-analyses an
     Field("id", "the run's number", "integer"),
     Field("kind", "crawl, import, reextract, reanalyse or news"),
     Field("status", "ok, partial, failed, aborted or running"),
-    Field("started_at", "", "time"),
-    Field("finished_at", "", "time"),
+    Field("started_at", "the record's time it began at: for an import, its first file's date", "time"),
+    Field("finished_at", "the record's time it ended at: for an import, its last file's date", "time"),
+    Field("performed_at", "when it was performed, by the clock (for a crawl, started_at); null for an import "
+                          "recorded before this was kept", "time"),
+    Field("performed_until", "when it ended, by the clock; null while it runs, for an aborted run and for an "
+                             "import recorded before this was kept", "time"),
     Field("sources_checked", "", "integer"),
     Field("new_versions", "", "integer"),
     Field("changes", "", "integer"),

@@ -114,8 +114,9 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "ROBOTSTXT_USER_AGENT": "policywatch",
         "CONCURRENT_REQUESTS": 8,
         "CONCURRENT_REQUESTS_PER_DOMAIN": options.concurrency_per_domain,
-        # Every callback yields one item or request; Scrapy starts this many tasks per response to work through
-        # its output (100 by default, about 1 ms of CPU a page for nothing).
+        # A response's output is one item or request (a news feed's: its item and the requests it plans, which
+        # are only queued), worked through in order; Scrapy starts this many tasks per response to do it (100 by
+        # default: about 0.7 ms of CPU a page for nothing).
         "CONCURRENT_ITEMS": 1,
         # Never 0: with no delay, Scrapy 2.19's downloader starts every request queued for a host at once,
         # whatever CONCURRENT_REQUESTS_PER_DOMAIN says (the slot counts a request only once its download began).

@@ -113,7 +113,8 @@ def upsert_source(session: Session, source: SourceFields) -> SourceRow:
 
 
 def record_source(session: Session, source: SourceFields) -> None:
-    """`upsert_source`, reading the source's row only when it is as declared (as it is on almost every fetch)."""
+    """`upsert_source`, writing the source's row only when it differs from the declaration (it is the same on
+    almost every fetch); the row is read FOR UPDATE either way."""
     row = session.execute(_DECLARED, {"source_id": source.id}).first()
     declared = (source.vendor, source.title, source.document_type, source.language, list(source.urls),
                 list(source.tags))

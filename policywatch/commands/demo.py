@@ -33,7 +33,7 @@ from xml.sax.saxutils import escape
 
 from policywatch.commands.articles import article_line, print_article
 from policywatch.commands.claims import list_claims, print_run_claims
-from policywatch.commands.context import Context
+from policywatch.commands.context import Context, UserError
 from policywatch.commands.crawl import report_runs
 from policywatch.commands.mentions import list_mentions
 from policywatch.commands.news import report_news_runs
@@ -126,11 +126,34 @@ def write_claims(directory: Path) -> Path:
     return path
 
 
+DEMO_SOURCE_PREFIX = "nimbus/"
+
+
+def refuse_foreign_record(db: Path) -> None:
+    """The demo starts from an empty record and removes the one an earlier demo left: any other record in its
+    directory is someone's evidence, and stays."""
+    if not db.exists():
+        return
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db.resolve()}?mode=ro", uri=True) as conn:
+            ids = [row[0] for row in conn.execute("SELECT id FROM sources")]
+    except sqlite3.Error as exc:
+        raise UserError(f"{db} is there and is not a record an earlier demo left ({exc}): the demo does not "
+                        "replace it; give it another --dir") from None
+    foreign = [sid for sid in ids if not sid.startswith(DEMO_SOURCE_PREFIX)]
+    if foreign:
+        raise UserError(f"{db} holds a record that is not the demo's (sources such as {foreign[0]}): the demo "
+                        "does not replace it; give it another --dir")
+
+
 def run_demo(ctx: Context, directory: Path) -> int:
     from crawler.runner import CrawlPlan, news_plan, run_crawls
 
     directory.mkdir(parents=True, exist_ok=True)
     db = directory / "policywatch.db"
+    refuse_foreign_record(db)
     for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         stale.unlink(missing_ok=True)
     with LocalServer() as server:

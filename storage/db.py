@@ -58,6 +58,9 @@ _PROBLEMS = (
      "the database file is damaged ({detail}); `policywatch check` lists what it can"),
     (("readonly database", "read-only"), "the database is read-only ({detail})"),
     (("unable to open database",), "the database file cannot be opened ({detail})"),
+    # PostgreSQL: the server is not there, refuses the connection, or has no such database.
+    (("connection failed", "could not connect to server", "connection refused"),
+     "the database cannot be reached ({detail})"),
 )
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 
@@ -97,3 +101,19 @@ def test_classify_reads_plain_text_lines(make_cli) -> None:  # type: ignore[no-u
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [(r["line"], r["text"]) for r in rows] == [(1, "We keep your chats for 30 days."), (3, "Hello there.")]
     assert "retention" in rows[0]["flags"] and rows[1]["flags"] == []
+
+
+@pytest.mark.parametrize("command", [["changes"], ["history", "t/a"], ["show", "t/a"], ["sources"], ["diff", "t/a"]])
+def test_a_postgresql_server_that_is_not_there_is_one_line_naming_it(tmp_path: Path, command: list[str]) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port on 127.0.0.1 that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+    done = subprocess.run([sys.executable, "-m", "policywatch", "--db",
+                           f"postgresql+psycopg://postgres@127.0.0.1:{port}/record", *command],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("policywatch: the database cannot be reached (")
+    assert f"port {port}" in done.stderr and "Traceback" not in done.stderr

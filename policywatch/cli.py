@@ -27,6 +27,8 @@ from storage.db import StoredValueError, database_problem, is_database_problem
 # The errors of the database drivers, by the module that defines them: only a driver already imported can have
 # raised one, so none is imported to find out.
 _DRIVER_ERRORS = (("sqlalchemy.exc", "DBAPIError"), ("sqlite3", "Error"), ("psycopg", "Error"), ("psycopg2", "Error"))
+# A stored text or page that no longer reads back as its sha256 says: damage the user can locate with `check`.
+_INTEGRITY_ERRORS = (("storage.textcodec", "TextIntegrityError"), ("storage.blobs", "BlobIntegrityError"))
 
 
 class Command:
@@ -95,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return ExitStatus.OK
     except Exception as exc:
+        if _raised_by(exc, _INTEGRITY_ERRORS):
+            print(f"policywatch: the database file is damaged ({safe(str(exc))}); `policywatch check` lists what it "
+                  "can", file=sys.stderr)
+            return ExitStatus.USAGE
         if not _from_the_database(exc):
             return _crash()
         # Locked, full, damaged or read-only: the database's state, which the user can act on.
@@ -106,8 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             ctx.close()
 
 
-def _driver_error(exc: BaseException) -> bool:
-    for module, name in _DRIVER_ERRORS:
+def _raised_by(exc: BaseException, errors: tuple[tuple[str, str], ...]) -> bool:
+    """Whether `exc` is one of `errors` (module, class name): only a module already imported can have raised one."""
+    for module, name in errors:
         found = sys.modules.get(module)
         if found is not None and isinstance(exc, getattr(found, name)):
             return True
@@ -118,7 +125,7 @@ def _from_the_database(exc: BaseException) -> bool:
     """An error that is the database's state (locked, full, damaged, read-only), not a fault in policywatch: the
     driver's own errors of that kind, and a stored value that no longer reads back (damaged text or times),
     which fails inside SQLAlchemy's conversion of the row or `storage.reader`'s."""
-    if _driver_error(exc):
+    if _raised_by(exc, _DRIVER_ERRORS):
         return is_database_problem(exc)
     if not isinstance(exc, ValueError):
         return False

@@ -230,3 +230,38 @@ def test_check_flags_records_dated_in_the_future(tmp_path: Path, capsys, monkeyp
     assert main(argv + ["check"]) == 1
     assert "PROBLEM: t/a: 1 fetch outcome(s) dated in the future, the latest 2062-01-02T00:00:00Z" in \
         capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["history", "t/a"], ["show", "t/a"], ["diff", "t/a"], ["history", "t/a", "--json"]])
+def test_a_damaged_version_text_is_one_line_not_a_crash(tmp_path: Path, command: list[str]) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from ingest.record import record_text
+    from storage.db import make_engine, session_factory, transaction, upgrade
+    from storage.models import SourceFields
+    from storage.record import RawPage, start_run, upsert_source
+
+    db = tmp_path / "record.db"
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    with transaction(session_factory(engine)) as session:
+        upsert_source(session, SourceFields(id="t/a", vendor="T", title="A", document_type="Privacy Policy",
+                                            language="en", urls=("http://127.0.0.1/a",)))
+        run = start_run(session, "crawl", datetime(2026, 1, 1, tzinfo=timezone.utc))
+        for day, text in enumerate(["We keep chats for 30 days.\n", "We keep chats for 90 days.\n"]):
+            record_text(session, run_id=run.id, source_id="t/a", at=datetime(2026, 1, 1, tzinfo=timezone.utc)
+                        + timedelta(days=day), pages=[RawPage("http://127.0.0.1/a", "http://127.0.0.1/a", 200,
+                                                             "text/html", text.encode())], text=text)
+    engine.dispose()
+    with sqlite3.connect(db) as conn:
+        for sha, data in conn.execute("SELECT sha256, data FROM version_texts").fetchall():
+            damaged = bytearray(data)
+            damaged[len(damaged) // 2] ^= 0xFF
+            conn.execute("UPDATE version_texts SET data = ? WHERE sha256 = ?", (bytes(damaged), sha))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+    done = subprocess.run([sys.executable, "-m", "policywatch", "--db", str(db), *command], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=60)
+    no_crash(done)
+    assert done.returncode == 2
+    assert done.stderr.startswith("policywatch: the database file is damaged (version text ")
+    assert done.stderr.rstrip().endswith("`policywatch check` lists what it can")

@@ -61,6 +61,19 @@ def fresh_postgres_database(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database: an SQLite file, then a PostgreSQL database (skipped without a server)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'pw.db'}"
+        return
+    server = os.environ.get("POLICYWATCH_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("POLICYWATCH_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against")
+    with fresh_postgres_database(server) as url:
+        yield url
+
+
 @pytest.fixture
 def shared() -> Path:
     path = shared_dir()

@@ -8,7 +8,6 @@ report` builds it, and schema 0017 is migrated up and down on SQLite and Postgre
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,12 +17,11 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, MetaData, create_engine, inspect, select, text
 
-from conftest import CLI, fresh_postgres_database, write_declarations
+from conftest import CLI, write_declarations
 from policywatch.localserver import LocalServer, Page
 from storage.db import alembic_config, make_engine, reading, session_factory
 from storage.models import Run
 
-PG_URL = os.environ.get("POLICYWATCH_TEST_POSTGRES_URL")
 OLD = "<main><p>We keep chats for 30 days.</p></main>"
 NEW = "<main><p>We keep chats for 90 days, and we may use them to train our models.</p></main>"
 CRAWLED = f"<html><body>{NEW}</body></html>"
@@ -147,17 +145,6 @@ def test_an_imported_source_is_not_yet_checked_until_a_crawl_checks_it(
 
 
 # Schema 0017 on both databases.
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'pw.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("POLICYWATCH_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against")
-    with fresh_postgres_database(PG_URL) as url:
-        yield url
-
 
 T0 = datetime(2026, 2, 1, 6)  # naive UTC, as the columns store it
 OLD_RUNS = [  # id, kind, status, started_at, finished_at

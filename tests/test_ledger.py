@@ -12,7 +12,7 @@ import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from alembic import command
@@ -43,17 +43,6 @@ def source(sid: str) -> SourceFields:
 
 def page(body: str) -> list[RawPage]:
     return [RawPage("http://127.0.0.1/p", "http://127.0.0.1/p", 200, "text/html", body.encode())]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'pw.db'}"
-        return
-    if not PG_URL:
-        pytest.skip("POLICYWATCH_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against")
-    with fresh_postgres_database(PG_URL) as url:
-        yield url
 
 
 def factory_for(url: str) -> sessionmaker[Session]:

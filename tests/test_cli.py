@@ -117,3 +117,15 @@ def test_a_postgresql_server_that_is_not_there_is_one_line_naming_it(tmp_path: P
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("policywatch: the database cannot be reached (")
     assert f"port {port}" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [["check"], ["history", "t/a"], ["show", "t/a"], ["changes"], ["diff", "t/a"]])
+def test_an_empty_database_file_is_no_record_and_stays_empty(tmp_path: Path, command: list[str]) -> None:
+    empty = tmp_path / "copy.db"
+    empty.write_bytes(b"")  # a copy cut short, a `touch`
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+    done = subprocess.run([sys.executable, "-m", "policywatch", "--db", str(empty), *command], capture_output=True,
+                          text=True, env=env, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith(f"policywatch: {empty} is empty (0 bytes), not a record")
+    assert empty.stat().st_size == 0 and "creating database schema" not in done.stderr

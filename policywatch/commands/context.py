@@ -111,7 +111,7 @@ class Context:
                           self.settings.claim_time_limit)
 
     def missing_database(self) -> str | None:
-        """The SQLite file the configuration names, when it does not exist yet."""
+        """The SQLite file the configuration names, when it does not exist yet or is empty."""
         url = self.settings.db_url
         if not url.startswith("sqlite"):
             return None
@@ -123,13 +123,14 @@ class Context:
             if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
                 return None
             database = parsed.database
-        return None if Path(database).exists() else database
+        # An empty file (a truncated copy, a `touch`) is no record either: reading it must not give it a schema.
+        return None if Path(database).exists() and Path(database).stat().st_size > 0 else database
 
     def _must_exist(self) -> None:
         missing = self.missing_database()
         if missing is not None:
-            raise UserError(f"no database at {missing}: run `policywatch crawl` or "
-                            f"`policywatch import` first, or point --db at one")
+            what = f"{missing} is empty (0 bytes), not a record" if Path(missing).exists() else f"no database at {missing}"
+            raise UserError(f"{what}: run `policywatch crawl` or `policywatch import` first, or point --db at one")
 
     def engine(self, must_exist: bool = False) -> Engine:
         """The database, its schema brought up to date (the user is told when it is)."""

@@ -64,6 +64,9 @@ def _database(ctx: Context) -> Check:
         parent = Path(missing).expanduser().resolve().parent
         if not parent.is_dir() or not os.access(parent, os.W_OK):
             return Check("fix", "database", f"no database at {missing}, and {parent} is not a writable directory")
+        if Path(missing).exists():
+            return Check("note", "database", f"{missing} is empty (0 bytes): the first crawl or import makes a "
+                                             "record of it; no other command reads it")
         return Check("note", "database", f"no database yet at {missing}: the first crawl or import creates it")
     engine = make_engine(url)
     try:

@@ -22,6 +22,7 @@ from typing import Any
 from analysis.errors import UserInputError
 from storage.db import PlainConnection, StoredValueError
 from storage.source_fields import SourceFields
+from storage.textcodec import BATCH as _BATCH
 from storage.textcodec import StoredText, read_texts
 from storage.times import utc_text
 from storage.vocabulary import LedgerKind
@@ -132,7 +133,6 @@ _VERSION = "v.id, v.source_id, v.number, v.sha256, v.first_seen, v.last_confirme
 _CHANGE = ("c.id, c.source_id, c.from_version_id, c.to_version_id, c.detected_at, c.kind, c.words_added, "
            "c.words_removed, c.lines_added, c.lines_removed, c.flags, c.severity, c.summary, c.evidence, c.analysed, "
            "c.analysis_note, c.announced, c.note")
-_BATCH = 400
 
 
 class Record:

@@ -158,7 +158,9 @@ def _write(session: Session, decision: Decision, *, run_id: int, source: Source,
         return SourceResult(source.id, Outcome.PENDING, detail=verdict.detail)
     outcome = record_success(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict.text,
                              change=verdict.change, current=current)
-    number = outcome.version.number if outcome.version is not None else None
+    # A confirmation's version is the current one, whose number is at hand: no second read of it.
+    number = (current.number if outcome.outcome == Outcome.UNCHANGED and current is not None
+              else outcome.version.number if outcome.version is not None else None)
     if decision.confirm is not None and outcome.outcome == Outcome.UNCHANGED:
         return SourceResult(source.id, Outcome.CHANGED, number, detail=decision.confirm.note)
     return SourceResult(source.id, outcome.outcome, number)

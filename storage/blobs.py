@@ -25,7 +25,7 @@ import zstandard
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from storage.db import insert_new
+from storage.db import core, insert_new
 from storage.frames import checked_decompress
 from storage.models import Blob
 
@@ -84,12 +84,12 @@ class StoredBlob:
 def store(session: Session, data: bytes, keyframe_sha256: str | None) -> StoredBlob:
     """Store `data` once; compress it against `keyframe_sha256` when that pays off."""
     digest = sha256_hex(data)
-    if session.execute(_EXISTS, {"sha256": digest}).first() is not None:
+    if core(session).execute(_EXISTS, {"sha256": digest}).first() is not None:
         return StoredBlob(digest, False, 0)
     payload: bytes | None = None
     base = None
     if keyframe_sha256 is not None:
-        keyframe = session.execute(_STORED, {"sha256": keyframe_sha256}).first()
+        keyframe = core(session).execute(_STORED, {"sha256": keyframe_sha256}).first()
         if keyframe is not None and keyframe.base_sha256 is None:
             try:
                 # The keyframe's row is at hand: its bytes need no second query.

@@ -22,7 +22,7 @@ from storage import blobs, ledger, texts
 from analysis.vocabulary import ChangeKind, Severity
 from storage.models import (Blob, Change, ChangeAnalysisRow, FetchOutcome, HeldText, Run, Snapshot, SourceFields,
                             SourceLock, SourceRow, Version)
-from storage.db import insert_new
+from storage.db import core, insert_new
 from storage.fleet import expire_jobs, run_alive
 from storage.processes import alive
 from storage.vocabulary import FailureKind, Outcome, RunKind, RunStatus
@@ -115,7 +115,7 @@ def upsert_source(session: Session, source: SourceFields) -> SourceRow:
 def record_source(session: Session, source: SourceFields) -> None:
     """`upsert_source`, writing the source's row only when it differs from the declaration (it is the same on
     almost every fetch); the row is read FOR UPDATE either way."""
-    row = session.execute(_DECLARED, {"source_id": source.id}).first()
+    row = core(session).execute(_DECLARED, {"source_id": source.id}).first()
     declared = (source.vendor, source.title, source.document_type, source.language, list(source.urls),
                 list(source.tags))
     if row is None or tuple(row) != declared:
@@ -170,7 +170,7 @@ def abort_stale_runs(session: Session, at: datetime) -> int:
 
 def lock_holder(session: Session, source_id: str, run_id: int) -> SourceLock | None:
     """The lock another live run holds on this source, or None (a lock left by a dead process is removed)."""
-    if session.execute(_LOCK_RUN, {"source_id": source_id}).scalar() in (None, run_id):
+    if core(session).execute(_LOCK_RUN, {"source_id": source_id}).scalar() in (None, run_id):
         return None
     lock = session.get(SourceLock, source_id)
     if lock is None or lock.run_id == run_id:
@@ -227,11 +227,11 @@ def current_version(session: Session, source_id: str) -> Version | None:
 
 
 def current_version_id(session: Session, source_id: str) -> int | None:
-    return session.execute(_CURRENT_VERSION_ID, {"source_id": source_id}).scalar()
+    return core(session).execute(_CURRENT_VERSION_ID, {"source_id": source_id}).scalar()
 
 
 def latest_outcome_id(session: Session, source_id: str) -> int | None:
-    return session.execute(_LATEST_OUTCOME_ID, {"source_id": source_id}).scalar()
+    return core(session).execute(_LATEST_OUTCOME_ID, {"source_id": source_id}).scalar()
 
 
 def latest_record_time(session: Session, source_id: str) -> datetime | None:
@@ -241,7 +241,7 @@ def latest_record_time(session: Session, source_id: str) -> datetime | None:
 def refused_streak(session: Session, source_id: str, kind: str) -> tuple[str | None, int]:
     """The text the source's latest outcomes refused for this reason, and how many of them in a row did."""
     sha, count = None, 0
-    for failure_kind, text_sha in session.execute(_RECENT_REFUSALS, {"source_id": source_id}):
+    for failure_kind, text_sha in core(session).execute(_RECENT_REFUSALS, {"source_id": source_id}):
         if failure_kind != kind or text_sha is None or sha not in (None, text_sha):
             break
         sha, count = text_sha, count + 1
@@ -251,13 +251,13 @@ def refused_streak(session: Session, source_id: str, kind: str) -> tuple[str | N
 def newest_versions(session: Session, source_id: str) -> Sequence[Row[Any]]:
     """The id, sha256, number, first_seen and last_confirmed of the source's newest versions, newest first: its
     current one and the `RECENT_VERSIONS_FOR_REVERT` before it (texts: `storage.texts`)."""
-    return session.execute(_NEWEST_VERSIONS, {"source_id": source_id}).all()
+    return core(session).execute(_NEWEST_VERSIONS, {"source_id": source_id}).all()
 
 
 def pending_outcome(session: Session, source_id: str) -> Row[Any] | None:
     """The id, text_sha256 and time of the capture of this source held for confirmation, if any (there is at
     most one at a time)."""
-    return session.execute(_PENDING, {"source_id": source_id}).first()
+    return core(session).execute(_PENDING, {"source_id": source_id}).first()
 
 
 def held_text(session: Session, sha256: str | None) -> str | None:
@@ -291,13 +291,13 @@ def outcome_at(session: Session, source_id: str, at: datetime) -> FetchOutcome |
 def _previous_keyframe(session: Session, source_id: str, position: int) -> str | None:
     # Refused pages (challenge pages, error pages) are kept, but the pages that
     # became versions are the better dictionary for the next one.
-    return session.execute(_PREVIOUS_KEYFRAME, {"source_id": source_id, "position": position}).scalar()
+    return core(session).execute(_PREVIOUS_KEYFRAME, {"source_id": source_id, "position": position}).scalar()
 
 
 def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[RawPage], at: datetime) -> None:
     for position, page in enumerate(pages):
         stored = blobs.store(session, page.body, _previous_keyframe(session, outcome.source_id, position))
-        session.execute(_INSERT_SNAPSHOT, {
+        core(session).execute(_INSERT_SNAPSHOT, {
             "outcome_id": outcome.id, "source_id": outcome.source_id, "position": position, "url": page.url,
             "final_url": page.final_url, "http_status": page.status, "content_type": page.content_type,
             "fetched_at": page.fetched_at or at, "blob_sha256": stored.sha256, "content_key": page.content_key,
@@ -309,10 +309,10 @@ def accepted_content_keys(session: Session, source_id: str, current_id: int | No
     text is the current version (``current_id``); None otherwise."""
     if current_id is None:
         return None
-    latest = session.execute(_LATEST_UNFAILED, {"source_id": source_id}).first()
+    latest = core(session).execute(_LATEST_UNFAILED, {"source_id": source_id}).first()
     if latest is None or latest.version_id != current_id:
         return None
-    return tuple(session.execute(_CONTENT_KEYS, {"outcome_id": latest.id}).scalars())
+    return tuple(core(session).execute(_CONTENT_KEYS, {"outcome_id": latest.id}).scalars())
 
 
 def reverted_version(session: Session, source_id: str, new_sha: str, current: Version) -> Version | None:
@@ -329,7 +329,7 @@ _LOOK_UP: Any = object()
 
 def current_version_row(session: Session, source_id: str) -> Row[Any] | None:
     """The id, sha256, number, first_seen and last_confirmed of the source's newest version."""
-    return session.execute(_NEWEST_VERSIONS, {"source_id": source_id}).first()
+    return core(session).execute(_NEWEST_VERSIONS, {"source_id": source_id}).first()
 
 
 def record_success(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
@@ -355,7 +355,7 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
         if isinstance(current, Version):
             current.last_confirmed = confirmed
         else:
-            session.execute(_CONFIRM, {"version_id": current.id, "confirmed_at": confirmed})
+            core(session).execute(_CONFIRM, {"version_id": current.id, "confirmed_at": confirmed})
         session.flush()
         return outcome
     if current is not None and change is None:

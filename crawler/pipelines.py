@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from crawler.items import FetchedDocument
 from analysis.claims import DEFAULT_TIME_LIMIT
 from ingest.claims import ClaimsPlan
-from ingest.declarations import load_sources
+from crawler.loaded import CLAIMS_PLAN, declared_sources, handed
 from ingest.judge import GuardPolicy
 from ingest.night import LeaseLost, NightClaim
 from ingest.record import AlreadyRecorded, SourceBusy, store_outcome
@@ -69,7 +69,10 @@ def claims_plan(settings: BaseSettings) -> ClaimsPlan | None:
     location = settings.get("POLICYWATCH_CLAIMS")
     if not location:
         return None
-    return ClaimsPlan(Path(location), load_sources(Path(settings.get("POLICYWATCH_SOURCES"))),
+    plan = handed(settings, CLAIMS_PLAN)
+    if plan is not None:  # the command's, its claims compiled already
+        return plan
+    return ClaimsPlan(Path(location), declared_sources(settings),
                       settings.getfloat("POLICYWATCH_CLAIM_TIME_LIMIT", DEFAULT_TIME_LIMIT))
 
 

@@ -8,7 +8,6 @@ sent to the headless browser (crawler/browser.py) from the start.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
 from urllib.parse import urlsplit
@@ -23,7 +22,8 @@ from crawler.completeness import TRUNCATED
 from crawler.items import FetchedDocument
 from crawler.ladder import FAILED, PREPARED, response_headers, with_note
 from ingest.judge import PreparedPage
-from ingest.declarations import FETCHED_SCHEMES, Source, load_sources, select_sources
+from crawler.loaded import declared_sources
+from ingest.declarations import FETCHED_SCHEMES, Source, select_sources
 from ingest.results import FetchFailure
 from storage.record import RawPage
 from storage.vocabulary import FailureKind
@@ -50,7 +50,7 @@ class PoliciesSpider(scrapy.Spider):
         return spider
 
     def choose_sources(self, settings: Any) -> list[Source]:
-        all_sources = load_sources(Path(settings.get("POLICYWATCH_SOURCES")))
+        all_sources = declared_sources(settings)
         return select_sources(all_sources, self._only or settings.getlist("POLICYWATCH_ONLY"))
 
     async def start(self) -> AsyncIterator[Any]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, timezone
-from typing import Sequence
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Sequence
 
 from sqlalchemy.exc import DBAPIError
 
@@ -18,6 +16,8 @@ from storage.models import Run
 
 if TYPE_CHECKING:
     from crawler.runner import CrawlResult
+    from ingest.claims import ClaimsPlan
+    from ingest.declarations import Source
 
 
 def report_runs(ctx: Context, results: Sequence[CrawlResult]) -> ExitStatus:
@@ -41,28 +41,39 @@ def report_runs(ctx: Context, results: Sequence[CrawlResult]) -> ExitStatus:
     return worst
 
 
-def prepare_claims(ctx: Context, now: datetime | None) -> None:
-    """Claims files read and synchronised before the crawler starts: their errors stop the command first."""
+def prepare_claims(ctx: Context, now: datetime | None, sources: dict[str, Source] | None = None) -> ClaimsPlan:
+    """Claims files read and synchronised before the crawler starts: their errors stop the command first. The
+    plan, its claims compiled, is the one the crawl's run then evaluates with (`handed_over`)."""
     from ingest.claims import evaluate_claims
 
-    claims = ctx.claims_plan()
+    claims = ctx.claims_plan(sources)
     evaluate_claims(ctx.factory(), claims, now or datetime.now(timezone.utc))
     print_claims(ctx, claims.reports)
+    return claims
+
+
+def handed_over(sources: dict[str, Source], claims: ClaimsPlan) -> dict[str, Any]:
+    """Crawl settings carrying the declarations and the claims as the command loaded them: the crawl does not
+    read and compile them again."""
+    from crawler.loaded import CLAIMS_PLAN, DECLARED_SOURCES, Handed
+
+    return {DECLARED_SOURCES: Handed(sources), CLAIMS_PLAN: Handed(claims)}
 
 
 def crawl(ctx: Context, args: argparse.Namespace) -> int:
     from crawler.runner import CrawlPlan, run_crawls
     from ingest.declarations import select_sources
 
-    select_sources(ctx.sources(), args.only)
+    sources = ctx.sources()
+    select_sources(sources, args.only)
     ctx.engine()  # schema errors surface before the crawl starts
     try:
-        prepare_claims(ctx, args.now)
+        claims = prepare_claims(ctx, args.now, sources)
     except DBAPIError as exc:  # locked or full before anything was fetched: said as the crawler says it
         if not is_database_problem(exc):
             raise
         raise DatabaseError(f"nothing was crawled: {database_problem(exc, ctx.settings.lock_timeout)}") from None
-    extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING"}
+    extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING", **handed_over(sources, claims)}
     results = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(only=args.only or (), now=args.now)], extra)
     status = report_runs(ctx, results)
     print_run_claims(ctx, [r.run_id for r in results])

@@ -28,7 +28,7 @@ from policywatch.commands.context import Context, ExitStatus, UserError, outcome
 from policywatch.commands.distributed import distributed_crawls, require_postgresql, shares_line
 from policywatch.commands.news import report_news_runs
 from policywatch.commands.claims import print_run_claims
-from policywatch.commands.crawl import prepare_claims
+from policywatch.commands.crawl import handed_over, prepare_claims
 from policywatch.commands.notify import night_notifications
 from policywatch.commands.report import base_url, build_report
 from policywatch.summary import nightly_line
@@ -156,11 +156,12 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
     from crawler.runner import CrawlPlan, news_plan, run_crawls
 
     started = time.monotonic()
-    if not ctx.sources():
+    sources = ctx.sources()
+    if not sources:
         raise UserError(f"no sources are declared in {ctx.settings.sources}")
     ctx.news()  # broken news declarations stop the run before anything is fetched
     factory = ctx.factory()
-    prepare_claims(ctx, args.now)
+    claims = prepare_claims(ctx, args.now, sources)
     plans = [CrawlPlan(now=args.now)]
     if _news_due(ctx, args.now or datetime.now(timezone.utc)):
         plans.append(news_plan(now=args.now))
@@ -171,7 +172,8 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
         if night.stopped_early:
             ctx.warn(f"the night ended before every job did ({night.stopped_early}); what was left is not_fetched")
     else:
-        results = run_crawls(ctx.settings.crawl_options(), plans, _crawl_settings(args.log))
+        results = run_crawls(ctx.settings.crawl_options(), plans,
+                             {**_crawl_settings(args.log), **handed_over(sources, claims)})
     crawled = results[0]
     notified = night_notifications(ctx, base, out, log.write)  # before the report, so runs.html shows them
     stats = build_report(ctx, out, base)

@@ -5,7 +5,9 @@ read), decides what the fetch does to it (`ingest.decide`: extraction and
 analysis, outside any write lock), then applies the decision in one write
 transaction, provided nothing moved meanwhile (else it decides again): a long
 analysis holds no lock, and a crash at any moment leaves all of the fetch or
-none of it. `record_text` records a re-derived text (`reextract`).
+none of it. A fetch whose pages the crawler found unchanged (their content keys
+those of the latest accepted fetch) has nothing to analyse: it is read,
+decided and written in the write transaction alone. `record_text` records a re-derived text (`reextract`).
 """
 
 from __future__ import annotations
@@ -94,10 +96,13 @@ def _stamp(session: Session, source_id: str) -> tuple[int | None, ...]:
     return (current_version_id(session, source_id), latest_outcome_id(session, source_id))
 
 
-def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> SourceState:
+def load_state(session: Session, source_id: str, pages: Sequence[RawPage], stamp: bool = True) -> SourceState:
+    """What the record holds of the source; with `stamp`, what identifies that state, for a write in another
+    transaction to check that it has not moved (a read inside the write's own transaction needs none)."""
     newest = newest_versions(session, source_id)
     if not newest:
-        return SourceState(earlier_ended=_earlier_ended(session, source_id, pages), stamp=_stamp(session, source_id))
+        return SourceState(earlier_ended=_earlier_ended(session, source_id, pages),
+                           stamp=_stamp(session, source_id) if stamp else ())
     current, earlier = newest[0], newest[1:]
     pending = pending_outcome(session, source_id)
     pending_text = held_text(session, pending.text_sha256) if pending is not None else None
@@ -113,7 +118,8 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage]) -> So
         pending=Known(pending.id, pending.text_sha256 or "", pending_text, 0, pending.at)
         if pending is not None and pending_text is not None and pending.at >= current.last_confirmed else None,
         refused_sha256=refused_sha, refused_count=refused_count,
-        earlier_ended=_earlier_ended(session, source_id, pages), stamp=(current.id, latest_outcome_id(session, source_id)),
+        earlier_ended=_earlier_ended(session, source_id, pages),
+        stamp=(current.id, latest_outcome_id(session, source_id)) if stamp else (),
         accepted=Accepted(keys, current_text) if keys else None,
     )
 
@@ -166,6 +172,15 @@ def _write(session: Session, decision: Decision, *, run_id: int, source: Source,
     return SourceResult(source.id, outcome.outcome, number)
 
 
+def _known_content(pages: Sequence[RawPage], prepared: Sequence[PreparedPage | None]) -> bool:
+    """Whether the crawler found every page's selected content to be that of the source's latest accepted fetch
+    (`PreparedPage` with a key and no text): deciding is then a comparison of digests, cheap enough to make inside
+    the write transaction, which spares a transaction for reading the record before it (most fetches of a night
+    are these)."""
+    return bool(pages) and len(prepared) == len(pages) and all(
+        p is not None and p.key is not None and p.text is None and p.error is None for p in prepared)
+
+
 def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, at: datetime,
                   pages: Sequence[RawPage], failure: FetchFailure | None,
                   policy: GuardPolicy = GuardPolicy(), prepared: Sequence[PreparedPage | None] = (),
@@ -176,6 +191,16 @@ def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, a
     `SourceBusy` (and records nothing) while another run holds the source; with a `claim`, whatever
     its `check` raises (`AlreadyRecorded`, a lost lease), also recording nothing.
     """
+    if _known_content(pages, prepared):
+        try:
+            with transaction(factory) as session:
+                state = load_state(session, source.id, pages)
+                decision = decide(source, pages, failure, state, policy, at, prepared)
+                # Checked all the same: on PostgreSQL another writer may have recorded the source since the read.
+                return _apply(session, decision, run_id=run_id, source=source, at=at,
+                              pages=decision.pages or pages, expect=state.stamp, claim=claim)
+        except _Moved:
+            pass
     for _ in range(OPTIMISTIC_ATTEMPTS):
         with reading(factory) as session:
             state = load_state(session, source.id, pages)
@@ -187,7 +212,7 @@ def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, a
         except _Moved:
             continue
     with transaction(factory) as session:
-        state = load_state(session, source.id, pages)
+        state = load_state(session, source.id, pages, stamp=False)
         decision = decide(source, pages, failure, state, policy, at, prepared)
         return _apply(session, decision, run_id=run_id, source=source, at=at, pages=decision.pages or pages,
                       expect=None, claim=claim)

@@ -8,13 +8,12 @@ through the ORM.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policywatch import jsonview
-from policywatch.commands.context import Context, ExitStatus, UserError
+from policywatch.commands.context import Context, ExitStatus, UserError, write_file
 from policywatch.terminal import render_diff, safe, use_colour
 from storage.vocabulary import Outcome
 
@@ -103,7 +102,7 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
             links = record.version_links(version.source_id)
             ctx.print_json(jsonview.version_json(version, text, links.get(version.number), with_text=True))
         else:
-            sys.stdout.write(safe(text))
+            ctx.write(safe(text))
     return ExitStatus.OK
 
 
@@ -115,11 +114,11 @@ def raw(ctx: Context, args: argparse.Namespace) -> int:
     with reading(ctx.factory(must_exist=True)) as session:
         data = blobs.read(session, queries.snapshot_sha256(session, args.sha256))
     if args.out:
-        Path(args.out).write_bytes(data)
-    elif sys.stdout.isatty():
+        write_file(Path(args.out), data)
+    elif ctx.out.isatty():
         raise UserError("the raw bytes of a page are not shown in a terminal: pass --out FILE or redirect the output")
     else:
-        sys.stdout.buffer.write(data)
+        ctx.write_bytes(data)
     return ExitStatus.OK
 
 
@@ -152,7 +151,7 @@ def print_diff(ctx: Context, source_id: str, a: int | None = None, b: int | None
             ctx.say(f"summary: {change.summary}")
         if change is not None and not change.analysed:
             ctx.say(f"analysis: {change.analysis_note or 'not analysed'}")
-        ctx.out.write(render_diff(diff, use_colour(ctx.out, colour), context=context))
+        ctx.write(render_diff(diff, use_colour(ctx.out, colour), context=context))
     return ExitStatus.OK
 
 

@@ -34,7 +34,7 @@ from policywatch.commands.report import base_url, build_report
 from policywatch.summary import nightly_line
 from policywatch.terminal import safe
 from storage import news_queries
-from storage.db import DatabaseError, database_problem, reading
+from storage.db import DatabaseError, database_name, database_problem, reading
 from storage.models import Run
 from storage.nightlock import AdvisoryLock, NightLockHeld
 from storage.vocabulary import Outcome
@@ -129,7 +129,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         ctx.warn(str(exc))
         return ExitStatus.LOCKED
     except DBAPIError as exc:
-        raise DatabaseError(database_problem(exc, ctx.settings.lock_timeout)) from None
+        raise DatabaseError(database_problem(exc, ctx.settings.lock_timeout, database_name(ctx.settings.db_url))) from None
     log = RunLog(args.log)
     log.write(f"run started (lock {lock})")
     try:

@@ -39,7 +39,7 @@ def _manifest(tmp_path: Path, name: str, entries: list[tuple[str, str, str]]) ->
     return manifest
 
 
-def test_quiet_import_report_check_and_doctor_print_only_what_went_wrong(cli: CLI, tmp_path: Path) -> None:
+def test_quiet_import_prints_only_failed_entries(cli: CLI, tmp_path: Path) -> None:
     good = _manifest(tmp_path, "good", [("t/a", "2026-01-01T00:00:00Z", "We keep your chats for 30 days.\n"),
                                         ("t/long", "2026-01-02T00:00:00Z", LONG)])
     imported = cli("-q", "import", "--manifest", str(good))
@@ -52,38 +52,45 @@ def test_quiet_import_report_check_and_doctor_print_only_what_went_wrong(cli: CL
     assert failed.returncode == 2 and failed.stdout.startswith("failed t/a: "), failed.stdout + failed.stderr
     assert len(failed.stdout.splitlines()) == 1
 
-    site = tmp_path / "site"
-    built = cli("-q", "report", "--out", str(site))
-    assert built.stdout == "" and built.stderr == "" and (site / "index.html").is_file()
-    assert "wrote " in cli("report", "--out", str(site)).stdout
-
-    checked = cli("-q", "check")
-    assert checked.stdout == "" and checked.returncode == 0
-    assert cli("check").stdout.startswith("ok: 0 problem(s)")
-    with sqlite3.connect(cli.db) as conn:  # a change pointing at no version: one problem
-        conn.execute("PRAGMA foreign_keys=OFF")
-        conn.execute("UPDATE versions SET outcome_id = 999999 WHERE source_id = 't/a'")
-    damaged = cli("-q", "check", check=False)
-    assert damaged.returncode == 1
-    assert damaged.stdout and all(line.startswith("PROBLEM: ") for line in damaged.stdout.splitlines()), damaged.stdout
-
-    blocked = tmp_path / "blocked"
-    blocked.write_text("a file where the report directory would be", encoding="utf-8")
-    doctor = cli("-q", "doctor", "--out", str(blocked), check=False)
-    assert doctor.returncode == 1
-    assert doctor.stdout.splitlines() == [f"fix   report directory: {blocked} exists and is not a directory"]
-
-
-def _sha(cli: CLI) -> str:
-    with sqlite3.connect(cli.db) as conn:
-        return str(conn.execute("SELECT blob_sha256 FROM snapshots ORDER BY id LIMIT 1").fetchone()[0])
-
 
 @pytest.fixture
 def recorded(cli: CLI, tmp_path: Path) -> CLI:
     cli("import", "--manifest", str(_manifest(tmp_path, "m", [("t/a", "2026-01-01T00:00:00Z", "We keep logs.\n"),
                                                               ("t/long", "2026-01-02T00:00:00Z", LONG)])))
     return cli
+
+
+def test_quiet_report_prints_nothing_when_all_is_well(recorded: CLI, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    built = recorded("-q", "report", "--out", str(site))
+    assert built.stdout == "" and built.stderr == "" and (site / "index.html").is_file()
+    assert "wrote " in recorded("report", "--out", str(site)).stdout
+
+
+def test_quiet_check_prints_only_problems(recorded: CLI) -> None:
+    checked = recorded("-q", "check")
+    assert checked.stdout == "" and checked.returncode == 0
+    assert recorded("check").stdout.startswith("ok: 0 problem(s)")
+    with sqlite3.connect(recorded.db) as conn:  # a version whose fetch is not recorded: a problem
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("UPDATE versions SET outcome_id = 999999 WHERE source_id = 't/a'")
+    damaged = recorded("-q", "check", check=False)
+    assert damaged.returncode == 1
+    assert damaged.stdout and all(line.startswith("PROBLEM: ") for line in damaged.stdout.splitlines()), damaged.stdout
+
+
+def test_quiet_doctor_prints_only_what_to_fix(recorded: CLI, tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the report directory would be", encoding="utf-8")
+    doctor = recorded("-q", "doctor", "--out", str(blocked), check=False)
+    assert doctor.returncode == 1
+    assert doctor.stdout.splitlines() == [f"fix   report directory: {blocked} exists and is not a directory"]
+    assert recorded("-q", "doctor", "--out", str(tmp_path / "site")).stdout == ""
+
+
+def _sha(cli: CLI) -> str:
+    with sqlite3.connect(cli.db) as conn:
+        return str(conn.execute("SELECT blob_sha256 FROM snapshots ORDER BY id LIMIT 1").fetchone()[0])
 
 
 def test_raw_into_a_folder_that_does_not_exist_is_one_line(recorded: CLI, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from analysis.errors import UserInputError
 
 if TYPE_CHECKING:
     from alembic.config import Config
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import URL, Connection, Engine
     from sqlalchemy.orm import Session, sessionmaker
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ _PROBLEMS = (
     (("database is locked", "database is busy", "database table is locked"),
      "{the} is locked: another policywatch command has been writing to it for more than {timeout:.0f} s "
      "(lock_timeout); try again when it has finished"),
-    (("database or disk is full", "no space left on device"), "{the} or its disk is full"),
+    (("database or disk is full", "no space left on device"), "{the} or {its}disk is full"),
     (("disk i/o error",), "a disk I/O error while using {the}"),
     # A damaged file also shows as text that does not decode or as a schema with pieces missing.
     (("malformed", "file is not a database", "file is encrypted", "could not decode", "no such column",
@@ -141,7 +141,8 @@ def database_problem(exc: BaseException, lock_timeout: float = LOCK_TIMEOUT, dat
     lowered = detail.lower()
     for needles, message in _PROBLEMS:
         if any(n in lowered for n in needles):
-            return message.format(timeout=lock_timeout, detail=detail, the=the, the_file=the_file)
+            return message.format(timeout=lock_timeout, detail=detail, the=the, the_file=the_file,
+                                  its="its " if database else "")
     return f"{the}: {type(original).__name__}: {detail}" if database else f"{type(original).__name__}: {detail}"
 
 
@@ -158,11 +159,25 @@ def is_database_problem(exc: BaseException) -> bool:
     return any(n in lowered for needles, _ in _PROBLEMS for n in needles)
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The file an SQLite URL names, or None (another database, or an in-memory one)."""
+def parse_url(url: str) -> URL:
+    """SQLAlchemy's reading of a configured database URL; one that does not parse is a `DatabaseError` that shows
+    it without its password (SQLAlchemy's own message quotes it whole)."""
     from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
+    try:
+        return make_url(url)
+    except Exception:
+        raise DatabaseError(f"--db {redact_url(url)}: not a database URL or SQLite file path") from None
+
+
+def backend_name(url: str) -> str:
+    """``sqlite``, ``postgresql``…: the kind of database a configured URL names."""
+    return parse_url(url).get_backend_name()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names, or None (another database, or an in-memory one)."""
+    parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     database = parsed.database
@@ -216,13 +231,12 @@ def _read_only_uri(path: Path) -> str:
 
 def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
     from sqlalchemy import create_engine, event
-    from sqlalchemy.exc import ArgumentError
 
     shown = redact_url(url)
     try:
         path = sqlite_file(url)
-    except ArgumentError:
-        raise DatabaseError(f"--db {shown}: not a database URL or SQLite file path") from None
+    except DatabaseError:
+        raise
     except Exception as exc:  # a dialect SQLAlchemy does not know (`postgres+foo://`)
         raise DatabaseError(f"--db {shown}: {_unknown_dialect(exc)}") from None
     read_only = False

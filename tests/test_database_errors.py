@@ -193,7 +193,9 @@ def test_a_postgres_url_is_read_as_psycopg(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("url", ["mysql://reader:s3cret@127.0.0.1:1/record",
                                  "postgresql+nodriver://reader:s3cret@127.0.0.1:1/record",
-                                 "nosuchdialect://reader:s3cret@127.0.0.1/record?password=s3cret"])
+                                 "nosuchdialect://reader:s3cret@127.0.0.1/record?password=s3cret",
+                                 "not a url://reader:s3cret@127.0.0.1/record",
+                                 "postgresql+psycopg://reader:s3cret@127.0.0.1:port/record"])
 def test_an_unsupported_url_is_shown_without_its_password(tmp_path: Path, url: str) -> None:
     for command in (["changes"], ["doctor", "--out", str(tmp_path / "site")]):
         done = policywatch("--db", url, *command, cwd=tmp_path)
@@ -225,6 +227,14 @@ def test_urls_are_shown_without_passwords(url: str, shown: str) -> None:
 ])
 def test_databases_are_named_by_file_or_name_host_and_port(url: str, name: str) -> None:
     assert database_name(url) == name and "pw@" not in database_name(url)
+
+
+def test_a_url_that_does_not_parse_is_named_without_its_password() -> None:
+    from storage.db import DatabaseError, backend_name
+
+    with pytest.raises(DatabaseError) as raised:
+        backend_name("not a url://reader:s3cret@127.0.0.1/record")
+    assert str(raised.value) == "--db not a url://reader:***@127.0.0.1/record: not a database URL or SQLite file path"
 
 
 def test_postgres_urls_are_read_as_psycopg() -> None:

@@ -163,9 +163,9 @@ class Context:
             return None
         database = plain_sqlite_database(url)
         if database is None:
-            from sqlalchemy.engine import make_url
+            from storage.db import parse_url
 
-            parsed = make_url(url)
+            parsed = parse_url(url)
             if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
                 return None
             database = parsed.database

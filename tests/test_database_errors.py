@@ -207,7 +207,8 @@ def test_an_unsupported_url_is_shown_without_its_password(tmp_path: Path, url: s
 @pytest.mark.parametrize("url, shown", [
     ("postgresql+psycopg://u:pw@h:5/db", "postgresql+psycopg://u:***@h:5/db"),
     ("postgresql+psycopg://u:p@ss/w:rd@h/db", "postgresql+psycopg://u:***@h/db"),
-    ("postgresql+psycopg://u@h/db?password=pw&sslmode=require", "postgresql+psycopg://u@h/db?password=***&sslmode=require"),
+    ("postgresql+psycopg://u@h/db?password=pw&sslmode=require",
+     "postgresql+psycopg://u@h/db?password=***&sslmode=require"),
     ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
     ("sqlite:////srv/pw.db", "sqlite:////srv/pw.db"),
     ("/srv/pw.db", "/srv/pw.db"),

@@ -67,7 +67,8 @@ def test_show_at_a_time_past_the_record_says_where_it_ends(recorded: CLI) -> Non
                                    "that confirmed v2: shown as it stood then, not known to be in force at "
                                    "2026-03-01T00:00:00Z")
     shown = recorded.json("show", "t/a", "--at", "2026-03-01T00:00:00Z")
-    assert (shown["number"], shown["at"], shown["record_reaches"]) == (2, "2026-03-01T00:00:00Z", "2026-01-05T00:00:00Z")
+    assert (shown["number"], shown["at"], shown["record_reaches"]) == (2, "2026-03-01T00:00:00Z",
+                                                                       "2026-01-05T00:00:00Z")
     within = recorded("show", "t/a", "--at", "2026-01-05T00:00:00Z")
     assert within.stdout == RETENTION_NEW and within.stderr == ""
     earlier = recorded.json("show", "t/a", "--at", "2026-01-03T00:00:00Z")

@@ -129,7 +129,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         ctx.warn(str(exc))
         return ExitStatus.LOCKED
     except DBAPIError as exc:
-        raise DatabaseError(database_problem(exc, ctx.settings.lock_timeout, database_name(ctx.settings.db_url))) from None
+        named = database_name(ctx.settings.db_url)
+        raise DatabaseError(database_problem(exc, ctx.settings.lock_timeout, named)) from None
     log = RunLog(args.log)
     log.write(f"run started (lock {lock})")
     try:

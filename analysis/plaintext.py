@@ -43,7 +43,13 @@ _REF_LINK = re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]")
 _AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
 _URL_TAIL = re.compile(r"(https?://[^\s?#)\]]*)[?#][^\s)\]]*")
 _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
-_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
+# CommonMark lets a backslash escape any ASCII punctuation character. An escaped character is literal text: it is
+# set aside (as one of the 32 Unicode noncharacters U+FDD0…U+FDEF, reserved for a program's internal use) while
+# links and emphasis are removed, so that an escaped `\*` is never read as an emphasis marker, then put back.
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+_ESCAPE = re.compile(r"\\([" + re.escape(_PUNCTUATION) + r"])")
+_SET_ASIDE = {character: chr(0xFDD0 + i) for i, character in enumerate(_PUNCTUATION)}
+_PUT_BACK = str.maketrans({held: character for character, held in _SET_ASIDE.items()})
 _EMPHASIS = re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1")
 # The next three start with the marker and look behind it after: an expression that starts with a
 # character is scanned for quickly, one that starts with a lookbehind is tried at every position.
@@ -83,6 +89,9 @@ def inline_to_plain(text: str) -> str:
     text = normalise_typography(text)
     # Each substitution only runs when its marker character occurs: most
     # sentences have no links, emphasis or escapes, and this runs on every block.
+    escaped = "\\" in text
+    if escaped:
+        text = _ESCAPE.sub(lambda m: _SET_ASIDE[m.group(1)], text)
     if "(" in text:
         text = _NEW_WINDOW.sub("", text)
     if "[" in text:
@@ -99,8 +108,8 @@ def inline_to_plain(text: str) -> str:
         text = _EMPHASIS.sub(r"\2", text)
         text = _EMPH_STAR.sub(r"\1", text)
         text = _EMPH_UNDERSCORE.sub(r"\1", text)
-    if "\\" in text:
-        text = _ESCAPE.sub(r"\1", text)
+    if escaped:
+        text = text.translate(_PUT_BACK)
     if "_" in text:
         # Escaped emphasis around punctuation ("However\_,\_ we") leaves stray marks.
         text = _STRAY_UNDERSCORE.sub("", text)

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from pathlib import Path
 from typing import Sequence
 
 from analysis.errors import UserInputError
-from policywatch.commands.context import Context, ExitStatus
+from policywatch.commands.context import Context, ExitStatus, writing
 from policywatch.commands.table import COMMANDS
 from policywatch.config import load_settings
 from policywatch.terminal import safe
-from storage.db import StoredValueError, database_problem, is_database_problem
+from storage.db import DatabaseError, StoredValueError, database_name, database_problem, is_database_problem
 
 # The errors of the database drivers, by the module that defines them: only a driver already imported can have
 # raised one, so none is imported to find out.
@@ -89,27 +90,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx: Context | None = None
     try:
         ctx = _context(args)
-        return int(args.func(ctx, args))
+        status = int(args.func(ctx, args))
+        with writing(sys.stdout):  # what is still buffered fails here, not at exit where nobody says it
+            sys.stdout.flush()
+        return status
     except UserInputError as exc:  # every layer's errors that a user can fix
-        for line in str(exc).split("\n"):  # several problems (a manifest's bad lines) are one line each
+        message = str(exc)
+        if isinstance(exc, DatabaseError) and ctx is not None:
+            message = _naming(message, database_name(ctx.settings.db_url))
+        for line in message.split("\n"):  # several problems (a manifest's bad lines) are one line each
             print(f"policywatch: {safe(line)}", file=sys.stderr)
         return ExitStatus.USAGE
     except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Unix tools do, and let nothing flush into the closed
+        # pipe at exit.
+        _discard_stdout()
         return ExitStatus.OK
     except Exception as exc:
+        name = database_name(ctx.settings.db_url) if ctx is not None else None
         if _raised_by(exc, _INTEGRITY_ERRORS):
-            print(f"policywatch: the database file is damaged ({safe(str(exc))}); `policywatch check` lists what it "
-                  "can", file=sys.stderr)
+            print(f"policywatch: the database file{f' {name}' if name else ''} is damaged ({safe(str(exc))}); "
+                  "`policywatch check` lists what it can", file=sys.stderr)
             return ExitStatus.USAGE
         if not _from_the_database(exc):
             return _crash()
         # Locked, full, damaged or read-only: the database's state, which the user can act on.
         timeout = ctx.settings.lock_timeout if ctx is not None else 0.0
-        print(f"policywatch: {safe(database_problem(exc, timeout))}", file=sys.stderr)
+        print(f"policywatch: {safe(database_problem(exc, timeout, name))}", file=sys.stderr)
         return ExitStatus.USAGE
     finally:
         if ctx is not None:
             ctx.close()
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (a test's capture): nothing is flushed at exit anyway
+        pass
+
+
+def _naming(message: str, name: str) -> str:
+    """A database error's message, naming the database when the layer that raised it did not know which."""
+    return message if name in message or message.startswith("--db ") else f"{name}: {message}"
 
 
 def _raised_by(exc: BaseException, errors: tuple[tuple[str, str], ...]) -> bool:

@@ -23,7 +23,7 @@ from analysis.errors import UserInputError
 
 if TYPE_CHECKING:
     from alembic.config import Config
-    from sqlalchemy import Connection, Engine
+    from sqlalchemy import URL, Connection, Engine
     from sqlalchemy.orm import Session, sessionmaker
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -41,48 +41,109 @@ class DatabaseError(UserInputError, RuntimeError):
     pass
 
 
+class NewerSchemaError(DatabaseError):
+    """The database is at a schema revision this policywatch does not know: a newer policywatch wrote it. It is
+    neither migrated nor written."""
+
+
 class StoredValueError(ValueError):
     """A stored value that does not read back as its column's type (`storage.reader`): a damaged record."""
 
 
-# What SQLite (or PostgreSQL) says, and what it means for the user, in one line.
+# What SQLite (or PostgreSQL) says, and what it means for the user, in one line; `{the}` is "the database" or,
+# when the caller knows which, "the database NAME" (`database_name`).
 _PROBLEMS = (
     (("database is locked", "database is busy", "database table is locked"),
-     "the database is locked: another policywatch command has been writing to it for more than {timeout:.0f} s "
+     "{the} is locked: another policywatch command has been writing to it for more than {timeout:.0f} s "
      "(lock_timeout); try again when it has finished"),
-    (("database or disk is full", "no space left on device"), "the database or disk is full"),
-    (("disk i/o error",), "a disk I/O error while using the database"),
+    (("database or disk is full", "no space left on device"), "{the} or {its}disk is full"),
+    (("disk i/o error",), "a disk I/O error while using {the}"),
     # A damaged file also shows as text that does not decode or as a schema with pieces missing.
     (("malformed", "file is not a database", "file is encrypted", "could not decode", "no such column",
       "no such table", "database schema has changed"),
-     "the database file is damaged ({detail}); `policywatch check` lists what it can"),
-    (("readonly database", "read-only"), "the database is read-only ({detail})"),
-    (("unable to open database",), "the database file cannot be opened ({detail})"),
+     "{the_file} is damaged ({detail}); `policywatch check` lists what it can"),
+    (("readonly database", "read-only"), "{the} is read-only ({detail})"),
+    (("unable to open database",), "{the_file} cannot be opened ({detail})"),
     # PostgreSQL: the server is not there, refuses the connection, or has no such database.
     (("connection failed", "could not connect to server", "connection refused"),
-     "the database cannot be reached ({detail})"),
+     "{the} cannot be reached ({detail})"),
 )
+# `postgres://` (Heroku's and many hosts' spelling) is no SQLAlchemy dialect: it is read as the driver policywatch
+# installs.
+_POSTGRES_ALIAS = "postgres://"
+_PSYCOPG = "postgresql+psycopg://"
+_PASSWORD_IN_QUERY = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
 
 
 def database_url(value: str) -> str:
-    """The SQLAlchemy URL for a configured database: a URL as it is, a bare path as an SQLite file."""
+    """The SQLAlchemy URL for a configured database: a URL as it is (``postgres://`` read as
+    ``postgresql+psycopg://``), a bare path as an SQLite file."""
+    if value.startswith(_POSTGRES_ALIAS):
+        return _PSYCOPG + value[len(_POSTGRES_ALIAS):]
     if "://" in value:
         return value
     return f"sqlite:///{Path(value).expanduser()}"
 
 
-def database_problem(exc: BaseException, lock_timeout: float = LOCK_TIMEOUT) -> str:
-    """One line saying what went wrong with the database, for a message to the user."""
+def redact_url(url: str) -> str:
+    """`url` as it may be shown: a password, in the user part or as a ``password=`` parameter, is ``***``."""
+    scheme, found, rest = url.partition("://")
+    if not found:
+        return url
+    authority_end = len(rest)
+    for stop in "/?":
+        at = rest.find(stop, rest.rfind("@") + 1)
+        if at != -1:
+            authority_end = min(authority_end, at)
+    userinfo, at_sign, host = rest[:authority_end].rpartition("@")
+    if at_sign and ":" in userinfo:
+        rest = f"{userinfo.split(':', 1)[0]}:***@{host}{rest[authority_end:]}"
+    return _PASSWORD_IN_QUERY.sub(r"\1***", f"{scheme}://{rest}")
+
+
+def database_name(url: str) -> str:
+    """How messages name a database: an SQLite file by its path, a server's database as ``NAME on HOST:PORT``;
+    never with a password. Without SQLAlchemy, which the reading commands do not import."""
+    from urllib.parse import unquote, urlsplit
+
+    scheme, found, rest = url.partition("://")
+    if not found:
+        return url
+    if scheme.split("+", 1)[0] == "sqlite":
+        database = rest[1:] if rest.startswith("/") else rest
+        database = database.split("?", 1)[0]
+        if database.startswith("file:"):
+            database = database[len("file:"):]
+        return database if database and database != ":memory:" else "in memory (sqlite://)"
+    parts = urlsplit(f"//{rest}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None and scheme.split("+", 1)[0] == "postgresql":
+        port = 5432
+    name = unquote(parts.path.lstrip("/")) or "(the default database)"
+    return f"{name} on {parts.hostname or 'localhost'}{f':{port}' if port is not None else ''}"
+
+
+def database_problem(exc: BaseException, lock_timeout: float = LOCK_TIMEOUT, database: str | None = None) -> str:
+    """One line saying what went wrong with the database (named `database`, see `database_name`, when given),
+    for a message to the user."""
+    the = f"the database {database}" if database else "the database"
+    the_file = f"the database file {database}" if database else "the database file"
     original = getattr(exc, "orig", None) or exc
+    if isinstance(original, NewerSchemaError):
+        return str(original)
     if isinstance(original, ValueError) and not _is_dbapi_error(original):
-        return f"the database file is damaged (a stored value does not read back: {str(original)[:120]}); " \
+        return f"{the_file} is damaged (a stored value does not read back: {str(original)[:120]}); " \
                "`policywatch check` lists what it can"
     detail = (str(original).strip().splitlines() or [type(original).__name__])[0]
     lowered = detail.lower()
     for needles, message in _PROBLEMS:
         if any(n in lowered for n in needles):
-            return message.format(timeout=lock_timeout, detail=detail)
-    return f"{type(original).__name__}: {detail}"
+            return message.format(timeout=lock_timeout, detail=detail, the=the, the_file=the_file,
+                                  its="its " if database else "")
+    return f"{the}: {type(original).__name__}: {detail}" if database else f"{type(original).__name__}: {detail}"
 
 
 def _is_dbapi_error(exc: BaseException) -> bool:
@@ -98,11 +159,25 @@ def is_database_problem(exc: BaseException) -> bool:
     return any(n in lowered for needles, _ in _PROBLEMS for n in needles)
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The file an SQLite URL names, or None (another database, or an in-memory one)."""
+def parse_url(url: str) -> URL:
+    """SQLAlchemy's reading of a configured database URL; one that does not parse is a `DatabaseError` that shows
+    it without its password (SQLAlchemy's own message quotes it whole)."""
     from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
+    try:
+        return make_url(url)
+    except Exception:
+        raise DatabaseError(f"--db {redact_url(url)}: not a database URL or SQLite file path") from None
+
+
+def backend_name(url: str) -> str:
+    """``sqlite``, ``postgresql``…: the kind of database a configured URL names."""
+    return parse_url(url).get_backend_name()
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names, or None (another database, or an in-memory one)."""
+    parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     database = parsed.database
@@ -156,18 +231,20 @@ def _read_only_uri(path: Path) -> str:
 
 def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
     from sqlalchemy import create_engine, event
-    from sqlalchemy.exc import ArgumentError
 
+    shown = redact_url(url)
     try:
         path = sqlite_file(url)
-    except ArgumentError:
-        raise DatabaseError(f"--db {url!r} is not a database URL or SQLite file path") from None
+    except DatabaseError:
+        raise
+    except Exception as exc:  # a dialect SQLAlchemy does not know (`postgres+foo://`)
+        raise DatabaseError(f"--db {shown}: {_unknown_dialect(exc)}") from None
     read_only = False
     connect_args: dict[str, Any] = {}
     if path is not None:
         parent = path.resolve().parent
         if not parent.is_dir():
-            raise DatabaseError(f"--db {url!r}: directory {parent} does not exist")
+            raise DatabaseError(f"--db {shown}: directory {parent} does not exist")
         read_only = _read_only(path)
         connect_args["timeout"] = lock_timeout
         if read_only:
@@ -175,11 +252,17 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
     try:
         engine = create_engine(url, future=True, connect_args=connect_args)
     except Exception as exc:  # a missing driver surfaces here
-        raise DatabaseError(f"--db {url!r}: {exc}") from None
+        raise DatabaseError(f"--db {shown}: {_unknown_dialect(exc)}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_setup(lock_timeout, read_only))
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _unknown_dialect(exc: Exception) -> str:
+    """What a URL SQLAlchemy cannot use lacks, without echoing the URL (the error may quote it, password and all)."""
+    detail = redact_url(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return f"{detail}; PostgreSQL is written {_PSYCOPG}USER@HOST:PORT/DATABASE, SQLite as a file path"
 
 
 # The URL forms `plain_connection` opens itself; any other goes through SQLAlchemy, which knows them all.
@@ -279,6 +362,11 @@ def head_revision() -> str:
     return head
 
 
+def known_revision(revision: str) -> bool:
+    """Whether this policywatch's migrations name `revision` (one they do not was written by a newer one)."""
+    return revision in _known_revisions()
+
+
 def _known_revisions() -> set[str]:
     from alembic.script import ScriptDirectory
 
@@ -327,10 +415,14 @@ def _stamped_revision(engine: Engine) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
-def _check_known(current: str | None, head: str) -> None:
+def _check_known(current: str | None, head: str, database: str) -> None:
     if current is not None and current not in _known_revisions():
-        raise DatabaseError(f"the database is at schema revision {current!r}, which this version of "
-                            f"policywatch does not know (newest known: {head}); upgrade policywatch")
+        raise NewerSchemaError(newer_schema_message(database, current, head))
+
+
+def newer_schema_message(database: str, revision: str, head: str) -> str:
+    return (f"the database {database} was written by a newer policywatch (schema revision {revision!r}; this one "
+            f"knows up to {head}): upgrade policywatch to use it; it was left as it is")
 
 
 def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
@@ -351,9 +443,10 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
     current = current_revision(engine)
     if current == head:
         return False
-    _check_known(current, head)
+    database = database_name(engine.url.render_as_string(hide_password=True))
+    _check_known(current, head, database)
     if is_read_only(engine):
-        raise DatabaseError(f"the database {engine.url.database} is read-only and its schema is at revision "
+        raise DatabaseError(f"the database {database} is read-only and its schema is at revision "
                             f"{current!r}, older than this policywatch's {head!r}: open it once with write access")
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -363,7 +456,7 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
         current = MigrationContext.configure(conn).get_current_revision()
         if current == head:
             return False
-        _check_known(current, head)
+        _check_known(current, head, database)
         if say is not None:
             say(f"creating database schema ({head})" if current is None else
                 f"upgrading database schema {current} → {head}")

@@ -115,8 +115,10 @@ def version_at(session: Session, source_id: str, at: datetime) -> Version:
     found = session.scalar(select(Version).where(Version.source_id == source_id, Version.first_seen <= at)
                            .order_by(Version.first_seen.desc(), Version.number.desc()).limit(1))
     if found is None:
-        versions_of(session, source_id)
-        raise NotFound(f"{source_id} had no version yet at {utc_text(at)}")
+        versions = versions_of(session, source_id)
+        begins = (f"; its record begins at {utc_text(versions[0].first_seen)} (v{versions[0].number})"
+                  if versions else "")
+        raise NotFound(f"{source_id} had no version yet at {utc_text(at)}{begins}")
     return found
 
 
@@ -140,8 +142,9 @@ class ChangeRow:
     reverts_to_number: int | None = None
 
 
-def changes(session: Session, source_id: str | None = None, since: datetime | None = None,
+def changes(session: Session, source_id: str | Sequence[str] | None = None, since: datetime | None = None,
             flags: Sequence[str] | None = None, severities: Sequence[str] | None = None) -> list[ChangeRow]:
+    """Newest first; `source_id`: one source or several (`changes --source A --source B`)."""
     old, new, back = aliased(Version), aliased(Version), aliased(Version)
     query = (select(Change, SourceRow, old.number, new.number, back.number)
              .join(SourceRow, SourceRow.id == Change.source_id)
@@ -149,9 +152,11 @@ def changes(session: Session, source_id: str | None = None, since: datetime | No
              .join(new, new.id == Change.to_version_id)
              .outerjoin(back, back.id == Change.reverts_to_version_id)
              .order_by(Change.detected_at.desc(), Change.id.desc()))
-    if source_id is not None:
-        get_source(session, source_id)
-        query = query.where(Change.source_id == source_id)
+    wanted = [source_id] if isinstance(source_id, str) else list(source_id or ())
+    for one in wanted:
+        get_source(session, one)
+    if wanted:
+        query = query.where(Change.source_id.in_(wanted))
     if since is not None:
         query = query.where(Change.detected_at >= since)
     if severities:

@@ -220,7 +220,9 @@ class Record:
                                "ORDER BY v.first_seen DESC, v.number DESC LIMIT 1")
         if not found:
             self.get_source(source_id)
-            raise NotFound(f"{source_id} had no version yet at {utc_text(at)}")
+            first = self._versions("v.source_id = ?", (source_id,), "ORDER BY v.number LIMIT 1")
+            begins = f"; its record begins at {utc_text(first[0].first_seen)} (v{first[0].number})" if first else ""
+            raise NotFound(f"{source_id} had no version yet at {utc_text(at)}{begins}")
         return found[0]
 
     def latest_version(self, source_id: str) -> VersionRecord:
@@ -269,16 +271,19 @@ class Record:
 
     # Changes.
 
-    def changes(self, source_id: str | None = None, since: datetime | None = None,
+    def changes(self, source_id: str | Sequence[str] | None = None, since: datetime | None = None,
                 flags: Sequence[str] | None = None, severities: Sequence[str] | None = None,
                 previous_analyses: bool = False) -> list[ChangeRow]:
-        """Newest first; `previous_analyses`: with the analyses `reanalyse` replaced (what `--json` shows)."""
+        """Newest first; `source_id`: one source or several; `previous_analyses`: with the analyses `reanalyse`
+        replaced (what `--json` shows)."""
         where: list[str] = []
         params: list[Any] = []
-        if source_id is not None:
-            self.get_source(source_id)
-            where.append("c.source_id = ?")
-            params.append(source_id)
+        wanted = [source_id] if isinstance(source_id, str) else list(source_id or ())
+        for one in wanted:
+            self.get_source(one)
+        if wanted:
+            where.append(f"c.source_id IN ({', '.join('?' * len(wanted))})")
+            params.extend(wanted)
         if since is not None:
             where.append("c.detected_at >= ?")
             params.append(self._bound_time(since))

@@ -115,7 +115,7 @@ def test_a_postgresql_server_that_is_not_there_is_one_line_naming_it(tmp_path: P
                            f"postgresql+psycopg://postgres@127.0.0.1:{port}/record", *command],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
     assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith("policywatch: the database cannot be reached (")
+    assert done.stderr.startswith(f"policywatch: the database record on 127.0.0.1:{port} cannot be reached (")
     assert f"port {port}" in done.stderr and "Traceback" not in done.stderr
 
 

@@ -117,8 +117,9 @@ def test_a_crawl_waits_for_a_writer_then_refuses_in_one_line(served, tmp_path: P
     no_crash(refused)
     assert refused.returncode == 2
     lines = [line for line in refused.stderr.splitlines() if line.startswith("policywatch:")]
-    assert lines == ["policywatch: nothing was crawled: the database is locked: another policywatch command has "
-                     "been writing to it for more than 1 s (lock_timeout); try again when it has finished"], refused.stderr
+    assert lines == [f"policywatch: nothing was crawled: the database {cli.db} is locked: another policywatch "
+                     "command has been writing to it for more than 1 s (lock_timeout); try again when it has "
+                     "finished"], refused.stderr
     assert "run_id" not in refused.stderr
     assert not [h for h in server.hits[hits:] if h.startswith("/p/")]
     assert rows(cli.db, "select count(*) from runs where status = 'running'") == [(0,)]

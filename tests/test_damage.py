@@ -263,5 +263,5 @@ def test_a_damaged_version_text_is_one_line_not_a_crash(tmp_path: Path, command:
                           text=True, env=env, cwd=tmp_path, timeout=60)
     no_crash(done)
     assert done.returncode == 2
-    assert done.stderr.startswith("policywatch: the database file is damaged (version text ")
+    assert done.stderr.startswith(f"policywatch: the database file {db} is damaged (version text ")
     assert done.stderr.rstrip().endswith("`policywatch check` lists what it can")

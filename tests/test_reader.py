@@ -197,6 +197,10 @@ CASES = [
     Case("changes of a source", lambda s: [_change_row(c) for c in queries.changes(s, "t/second")],
          lambda r: [_change_row(c) for c in r.changes("t/second", previous_analyses=True)]),
     Case("changes of an unknown source", lambda s: queries.changes(s, "t/nope"), lambda r: r.changes("t/nope")),
+    Case("changes of two sources", lambda s: [_change_row(c) for c in queries.changes(s, ["t/second", "t/policy"])],
+         lambda r: [_change_row(c) for c in r.changes(["t/second", "t/policy"], previous_analyses=True)]),
+    Case("changes of a known and an unknown source", lambda s: queries.changes(s, ["t/policy", "t/nope"]),
+         lambda r: r.changes(["t/policy", "t/nope"])),
     Case("changes since", lambda s: [_change_row(c) for c in queries.changes(s, since=T0 + timedelta(days=2, seconds=2))],
          lambda r: [_change_row(c) for c in r.changes(since=T0 + timedelta(days=2, seconds=2), previous_analyses=True)]),
     Case("changes by flag", lambda s: [_change_row(c) for c in queries.changes(s, flags=["sharing", "training"])],
@@ -233,6 +237,7 @@ def test_the_recorded_history_has_what_the_cases_are_about(recorded: str) -> Non
     with plain_reading(plain) as record:
         outcomes = [o.outcome if o.outcome != "failed" else o.failure_kind for o in record.outcomes_of("t/policy")]
         changes = record.changes(previous_analyses=True)
+        assert {c.source.id for c in record.changes(["t/second", "t/policy"])} == {"t/second", "t/policy"}
     assert outcomes == ["first", "changed", "changed", "http_error", "bot_challenge", "dropped", "unchanged",
                         "too_short", "timeout", "pending"]
     assert [c.change.kind for c in changes if c.source.id == "t/policy"] == ["revert", "substantive"]

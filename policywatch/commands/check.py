@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from policywatch.commands.context import Context, ExitStatus, UserError
-from storage.db import database_problem
+from storage.db import NewerSchemaError, database_name, database_problem
 from storage.integrity import Report, check as check_record
 from storage.verify_ledger import summary, verify_site
 
@@ -20,15 +20,15 @@ def check(ctx: Context, args: argparse.Namespace) -> int:
         report = check_record(ctx.factory(must_exist=True))
     except UserError:
         raise
+    except NewerSchemaError as exc:  # not damage: a newer policywatch's record, which this one must not touch
+        report = Report(problems=[str(exc)])
     except Exception as exc:  # a damaged file fails in ways no single check foresees
         # Not even the schema can be read: that is the one problem to report.
-        report = Report(problems=[f"the database cannot be opened: {database_problem(exc)}"])
-    for note in report.notes:
-        ctx.say(f"note: {note}")
-    for problem in report.problems:
-        ctx.say(f"PROBLEM: {problem}")
+        problem = database_problem(exc, database=database_name(ctx.settings.db_url))
+        report = Report(problems=[f"the database cannot be opened: {problem}"])
     counts = ", ".join(f"{n} {t}" for t, n in report.counts.items())
-    ctx.say(f"{'FAILED' if report.problems else 'ok'}: {len(report.problems)} problem(s); checked {counts or 'nothing'}")
+    _print(ctx, report.notes, report.problems, f"{'FAILED' if report.problems else 'ok'}: {len(report.problems)} "
+                                               f"problem(s); checked {counts or 'nothing'}")
     return ExitStatus.FAILURES if report.problems else ExitStatus.OK
 
 
@@ -40,9 +40,16 @@ def check_site(ctx: Context, site: Path, allowed_signers: str | None) -> int:
     if signers is not None and not signers.is_file():
         raise UserError(f"--allowed-signers {signers}: no such file")
     result = verify_site(site, signers)
-    for note in result.notes:
-        ctx.say(f"note: {note}")
-    for problem in result.problems:
-        ctx.say(f"PROBLEM: {problem}")
-    ctx.say(summary(result))
+    _print(ctx, result.notes, result.problems, summary(result))
     return ExitStatus.FAILURES if result.problems else ExitStatus.OK
+
+
+def _print(ctx: Context, notes: list[str], problems: list[str], last: str) -> None:
+    """Notes, problems and the summary line; quiet, the problems alone (cron mails only what goes wrong)."""
+    if not ctx.quiet:
+        for note in notes:
+            ctx.say(f"note: {note}")
+    for problem in problems:
+        ctx.say(f"PROBLEM: {problem}")
+    if not ctx.quiet:
+        ctx.say(last)

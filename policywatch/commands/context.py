@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +50,38 @@ class UserError(UserInputError):
     """A problem the user can fix; printed as one line without a traceback, exit status 2."""
 
 
+def _output_name(stream: TextIO) -> str:
+    """What the output goes to, for a message: the file or device standard output is (Linux names it), or the
+    stream's own name."""
+    try:
+        return os.readlink(f"/proc/self/fd/{stream.fileno()}")
+    except (OSError, ValueError, AttributeError):
+        return str(getattr(stream, "name", "the output"))
+
+
+@contextmanager
+def writing(stream: TextIO) -> Iterator[None]:
+    """Writes to `stream` whose failure (a full disk, an I/O error) is one line naming where the output went; a
+    reader that went away (`| head`) is left to the caller, which stops quietly as Unix tools do."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise UserError(f"cannot write the output to {_output_name(stream)}: {exc.strerror or exc}") from None
+
+
+def write_file(path: Path, data: bytes, option: str = "--out") -> None:
+    """`data` written to the file the user named, any failure one line naming it."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        if not path.parent.is_dir():
+            why = f"the folder {path.parent} does not exist"
+        raise UserError(f"{option} {path}: cannot write it: {why}") from None
+
+
 def time_argument(value: str) -> datetime:
     """An ISO-8601 time on the command line; UTC when it names no zone."""
     try:
@@ -80,13 +113,26 @@ class Context:
 
     def say(self, message: str) -> None:
         """A line for the user, with anything taken from the web made safe for the terminal."""
-        print(safe(message), file=self.out, flush=True)
+        with writing(self.out):
+            print(safe(message), file=self.out, flush=True)
+
+    def write(self, text: str) -> None:
+        """Text as it is: the caller has made what came from the web safe (`policywatch.terminal.safe`)."""
+        with writing(self.out):
+            self.out.write(text)
+            self.out.flush()
+
+    def write_bytes(self, data: bytes) -> None:
+        with writing(self.out):
+            self.out.buffer.write(data)  # type: ignore[attr-defined]
+            self.out.flush()
 
     def warn(self, message: str) -> None:
         print(f"policywatch: {safe(message)}", file=sys.stderr, flush=True)
 
     def print_json(self, data: Any) -> None:
-        print(json_text(data), file=self.out)
+        with writing(self.out):
+            print(json_text(data), file=self.out, flush=True)
 
     def guard_policy(self) -> GuardPolicy:
         from ingest.judge import GuardPolicy
@@ -117,9 +163,9 @@ class Context:
             return None
         database = plain_sqlite_database(url)
         if database is None:
-            from sqlalchemy.engine import make_url
+            from storage.db import parse_url
 
-            parsed = make_url(url)
+            parsed = parse_url(url)
             if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
                 return None
             database = parsed.database

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from policywatch.commands.claims import print_claims, print_run_claims
 from policywatch.commands.context import Context, ExitStatus, outcome_status
 from policywatch.summary import failure_lines, held_lines, run_line
-from storage.db import DatabaseError, database_problem, is_database_problem, reading
+from storage.db import DatabaseError, database_name, database_problem, is_database_problem, reading
 from storage.models import Run
 
 if TYPE_CHECKING:
@@ -72,7 +72,8 @@ def crawl(ctx: Context, args: argparse.Namespace) -> int:
     except DBAPIError as exc:  # locked or full before anything was fetched: said as the crawler says it
         if not is_database_problem(exc):
             raise
-        raise DatabaseError(f"nothing was crawled: {database_problem(exc, ctx.settings.lock_timeout)}") from None
+        problem = database_problem(exc, ctx.settings.lock_timeout, database_name(ctx.settings.db_url))
+        raise DatabaseError(f"nothing was crawled: {problem}") from None
     extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING", **handed_over(sources, claims)}
     results = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(only=args.only or (), now=args.now)], extra)
     status = report_runs(ctx, results)

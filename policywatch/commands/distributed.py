@@ -11,10 +11,8 @@ from typing import Any, Callable, Sequence
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-
 from policywatch.commands.context import Context, UserError
-from storage.db import reading
+from storage.db import backend_name, reading
 from storage.fleet import night_shares
 
 # The crawler and Scrapy are imported by the functions that start a night or a worker: `run` without
@@ -26,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def require_postgresql(ctx: Context, what: str) -> None:
-    if make_url(ctx.settings.db_url).get_backend_name() != "postgresql":
+    if backend_name(ctx.settings.db_url) != "postgresql":
         raise UserError(f"{what} needs a PostgreSQL database shared by every host (--db postgresql+psycopg://…); "
                         f"with SQLite, `policywatch run` does the night in one process")
 

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy.engine import make_url
-
 from analysis.errors import UserInputError
 from policywatch.commands.context import Context, ExitStatus
 from policywatch.config import DEFAULT_CONFIG_FILE, ENV_PREFIX
-from storage.db import current_revision, head_revision, make_engine
+from storage.db import (current_revision, database_name, database_problem, head_revision, known_revision, make_engine,
+                        newer_schema_message, redact_url)
 
 UNDECLARED_SHOWN = 5
 CHROMIUM_HINT = "sudo apt-get install chromium (Debian, Ubuntu), or set chromium = \"/path/to/chromium\" in the settings"
@@ -58,7 +57,7 @@ def _settings(ctx: Context, args: argparse.Namespace) -> list[Check]:
 
 def _database(ctx: Context) -> Check:
     url = ctx.settings.db_url
-    shown = make_url(url).render_as_string(hide_password=True)
+    shown = redact_url(url)
     missing = ctx.missing_database()
     if missing is not None:
         parent = Path(missing).expanduser().resolve().parent
@@ -72,10 +71,12 @@ def _database(ctx: Context) -> Check:
     try:
         current = current_revision(engine)
     except Exception as exc:  # a server that refuses, a file that is not a database: the user's to fix
-        return Check("fix", "database", f"{shown}: cannot read it: {type(exc).__name__}: {exc}".splitlines()[0])
+        return Check("fix", "database", f"cannot read it: {database_problem(exc, database=database_name(url))}")
     finally:
         engine.dispose()
     head = head_revision()
+    if current is not None and not known_revision(current):
+        return Check("fix", "database", newer_schema_message(database_name(url), current, head))
     if current == head:
         return Check("ok", "database", f"{shown}, schema {current} (current)")
     return Check("note", "database", f"{shown}, schema {current or 'none'}: the next command brings it to {head}")
@@ -98,7 +99,7 @@ def _browser(ctx: Context) -> Check:
     return Check("ok", "browser", f"{version or chromium} with playwright and scrapy-playwright")
 
 
-def _declarations(ctx: Context) -> list[Check]:
+def _declarations(ctx: Context, database_usable: bool) -> list[Check]:
     from ingest.news.declarations import select_news
 
     found = []
@@ -108,7 +109,8 @@ def _declarations(ctx: Context) -> list[Check]:
                        f"{len(sources)} declared in {ctx.settings.sources}" + (f" ({browser} fetched with the "
                                                                                 f"browser)" if browser else "")
                        if sources else f"no source is declared in {ctx.settings.sources}"))
-    undeclared = _recorded_undeclared(ctx, set(sources))
+    # A database the doctor could not use is its own check's failure, said once.
+    undeclared = _recorded_undeclared(ctx, set(sources)) if database_usable else []
     if undeclared:
         shown = ", ".join(undeclared[:UNDECLARED_SHOWN]) + (", …" if len(undeclared) > UNDECLARED_SHOWN else "")
         found.append(Check("note", "sources", f"{len(undeclared)} recorded source(s) not declared in "
@@ -174,12 +176,18 @@ def _guarded(topic: str, check: Callable[[], Check | list[Check]]) -> list[Check
 
 
 def doctor(ctx: Context, args: argparse.Namespace) -> int:
-    checks = (_guarded("settings", lambda: _settings(ctx, args)) + _guarded("database", lambda: _database(ctx))
-              + _guarded("browser", lambda: _browser(ctx)) + _guarded("declarations", lambda: _declarations(ctx))
+    database = _guarded("database", lambda: _database(ctx))
+    usable = all(check.status != "fix" for check in database)
+    checks = (_guarded("settings", lambda: _settings(ctx, args)) + database
+              + _guarded("browser", lambda: _browser(ctx))
+              + _guarded("declarations", lambda: _declarations(ctx, usable))
               + _guarded("claims", lambda: _claims(ctx))
               + _guarded("report directory", lambda: _report_dir(Path(args.out))) + _optional())
     for check in checks:
-        ctx.say(f"{check.status:<5} {check.topic}: {check.message}")
+        # Quiet, only what needs fixing (cron mails only what goes wrong), as the other commands do.
+        if not ctx.quiet or check.status == "fix":
+            ctx.say(f"{check.status:<5} {check.topic}: {check.message}")
     to_fix = sum(check.status == "fix" for check in checks)
-    ctx.say(f"policywatch doctor: {to_fix} thing(s) to fix" if to_fix else "policywatch doctor: ready")
+    if not ctx.quiet:
+        ctx.say(f"policywatch doctor: {to_fix} thing(s) to fix" if to_fix else "policywatch doctor: ready")
     return ExitStatus.FAILURES if to_fix else ExitStatus.OK

@@ -48,26 +48,31 @@ def _ota(ctx: Context, args: argparse.Namespace) -> int:
     done = import_ota(ctx.factory(), Path(args.ota), args.document, sources[args.source], ctx.guard_policy(),
                       claims=claims)
     technical = sum(v.technical for v in done.versions)
-    ctx.say(f"{args.document}: {len(done.versions)} commit(s) in {args.ota}"
-            + (f", {technical} of them Open Terms Archive's own technical upgrades (imported like the others)"
-               if technical else ""))
+    if not ctx.quiet:
+            ctx.say(f"{args.document}: {len(done.versions)} commit(s) in {args.ota}"
+                + (f", {technical} of them Open Terms Archive's own technical upgrades (imported like the others)"
+                   if technical else ""))
     return _report(ctx, done.report, claims)
 
 
 def _report(ctx: Context, report: ImportReport, claims: ClaimsPlan) -> int:
+    """One line per failed, held or refused entry, then the counts; quiet, only the failed and refused entries,
+    unindented (as `crawl -q` prints its failures)."""
     counts = Counter(result.outcome for result in report.applied)
+    indent = "" if ctx.quiet else "  "
     for result in report.applied:
         if result.failure:
-            ctx.say(f"  failed {result.source_id}: {result.failure.kind}: {result.failure.detail}")
-        elif result.detail:
+            ctx.say(f"{indent}failed {result.source_id}: {result.failure.kind}: {result.failure.detail}")
+        elif result.detail and not ctx.quiet:
             ctx.say(f"  {result.outcome} {result.source_id}: {result.detail}")
     for reason in report.not_applied:
-        ctx.say(f"  {reason}")
+        ctx.say(f"{indent}{reason}")
     applied = len(report.applied)
     repeated = f", {report.duplicates} repeated in the manifest" if report.duplicates else ""
-    ctx.say(f"imported {applied} entr{'y' if applied == 1 else 'ies'} "
-            f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'nothing new'}), "
-            f"{report.skipped} already recorded{repeated}")
+    if not ctx.quiet:
+        ctx.say(f"imported {applied} entr{'y' if applied == 1 else 'ies'} "
+                f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items())) or 'nothing new'}), "
+                f"{report.skipped} already recorded{repeated}")
     print_claims(ctx, claims.reports)
     if report.not_applied:
         return ExitStatus.FAILURES

@@ -8,15 +8,17 @@ through the ORM.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analysis.vocabulary import Severity
 from policywatch import jsonview
-from policywatch.commands.context import Context, ExitStatus, UserError
+from policywatch.commands.context import Context, ExitStatus, UserError, write_file
 from policywatch.terminal import render_diff, safe, use_colour
 from storage.vocabulary import Outcome
+
+_TAGGED = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
 
 if TYPE_CHECKING:
     from storage.models import Change
@@ -33,11 +35,13 @@ def _change_brief(row: ChangeRow | None) -> dict[str, Any] | None:
 
 
 def _meaning(change: Change | ChangeRecord) -> str:
-    """What the flagger made of a change, for one line: its severity and summary when flagged, why it was
-    not (fully) analysed when it was not."""
+    """What the flagger made of a change, for one line: its severity (`[high]`, `[medium]`, `[low]`; none for a
+    formatting change) and its summary when it has one, why it was not (fully) analysed when it was not."""
     if not change.analysed:
         return f"  ({change.analysis_note or 'not analysed'})"
-    return f"  [{change.severity}] {change.summary}" if change.flags else ""
+    if change.severity not in _TAGGED:
+        return ""
+    return f"  [{change.severity}]" + (f" {change.summary}" if change.summary else "")
 
 
 def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
@@ -92,18 +96,30 @@ def history(ctx: Context, args: argparse.Namespace) -> int:
 
 def show(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.record() as record:
+        reaches = None
         if args.version is not None:
             version = record.version_by_number(args.id, args.version)
         elif args.at is not None:
             version = record.version_at(args.id, args.at)
+            latest = record.latest_version(args.id)
+            # Past the last fetch that confirmed the newest text, the record cannot say what was in force.
+            if version.number == latest.number and args.at > latest.last_confirmed:
+                reaches = latest.last_confirmed
         else:
             version = record.latest_version(args.id)
         text = record.texts([version.sha256])[version.sha256]
         if args.json:
             links = record.version_links(version.source_id)
-            ctx.print_json(jsonview.version_json(version, text, links.get(version.number), with_text=True))
+            shown = jsonview.version_json(version, text, links.get(version.number), with_text=True)
+            if args.at is not None:
+                shown |= {"at": jsonview.when(args.at), "record_reaches": jsonview.when(reaches)}
+            ctx.print_json(shown)
         else:
-            sys.stdout.write(safe(text))
+            if reaches is not None:
+                ctx.warn(f"{args.id}: the record reaches only to {jsonview.when(reaches)}, the last check that "
+                         f"confirmed v{version.number}: shown as it stood then, not known to be in force at "
+                         f"{jsonview.when(args.at)}")
+            ctx.write(safe(text))
     return ExitStatus.OK
 
 
@@ -115,11 +131,11 @@ def raw(ctx: Context, args: argparse.Namespace) -> int:
     with reading(ctx.factory(must_exist=True)) as session:
         data = blobs.read(session, queries.snapshot_sha256(session, args.sha256))
     if args.out:
-        Path(args.out).write_bytes(data)
-    elif sys.stdout.isatty():
+        write_file(Path(args.out), data)
+    elif ctx.out.isatty():
         raise UserError("the raw bytes of a page are not shown in a terminal: pass --out FILE or redirect the output")
     else:
-        sys.stdout.buffer.write(data)
+        ctx.write_bytes(data)
     return ExitStatus.OK
 
 
@@ -152,7 +168,7 @@ def print_diff(ctx: Context, source_id: str, a: int | None = None, b: int | None
             ctx.say(f"summary: {change.summary}")
         if change is not None and not change.analysed:
             ctx.say(f"analysis: {change.analysis_note or 'not analysed'}")
-        ctx.out.write(render_diff(diff, use_colour(ctx.out, colour), context=context))
+        ctx.write(render_diff(diff, use_colour(ctx.out, colour), context=context))
     return ExitStatus.OK
 
 

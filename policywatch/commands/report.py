@@ -27,6 +27,10 @@ def base_url(value: str | None) -> str | None:
 
 def print_build(ctx: Context, stats: BuildStats, out: Path) -> None:
     index = stats.index_path.resolve()
+    if ctx.quiet:  # only what went wrong, as `run -q` says it
+        for problem in stats.problems:
+            ctx.warn(problem)
+        return
     ctx.say(f"wrote {stats.pages_written} file(s), {stats.pages_skipped} unchanged, in {stats.seconds:.2f} s")
     for problem in stats.problems:
         ctx.warn(problem)

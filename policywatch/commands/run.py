@@ -20,7 +20,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
 
 from sqlalchemy.exc import DBAPIError
 
@@ -34,7 +33,8 @@ from policywatch.commands.report import base_url, build_report
 from policywatch.summary import nightly_line
 from policywatch.terminal import safe
 from storage import news_queries
-from storage.db import DatabaseError, database_problem, reading
+from storage.db import (DatabaseError, backend_name, database_name, database_problem, parse_url, reading,
+                        redact_url)
 from storage.models import Run
 from storage.nightlock import AdvisoryLock, NightLockHeld
 from storage.vocabulary import Outcome
@@ -78,18 +78,18 @@ class RunLock:
 
 
 def night_lock(db_url: str, out: Path) -> RunLock | AdvisoryLock:
-    if make_url(db_url).get_backend_name() == "postgresql":
+    if backend_name(db_url) == "postgresql":
         return AdvisoryLock(db_url)
     return RunLock(lock_path(db_url, out))
 
 
 def lock_path(db_url: str, out: Path) -> Path:
     """`<db>.lock` beside an SQLite file; for a database server, in the output directory."""
-    url = make_url(db_url)
+    url = parse_url(db_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         database = Path(url.database).expanduser()
         if not database.resolve().parent.is_dir():
-            raise UserError(f"--db {db_url!r}: directory {database.resolve().parent} does not exist")
+            raise UserError(f"--db {redact_url(db_url)}: directory {database.resolve().parent} does not exist")
         return database.with_name(database.name + ".lock")
     out.mkdir(parents=True, exist_ok=True)
     return out / ".policywatch-run.lock"
@@ -129,7 +129,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         ctx.warn(str(exc))
         return ExitStatus.LOCKED
     except DBAPIError as exc:
-        raise DatabaseError(database_problem(exc, ctx.settings.lock_timeout)) from None
+        named = database_name(ctx.settings.db_url)
+        raise DatabaseError(database_problem(exc, ctx.settings.lock_timeout, named)) from None
     log = RunLog(args.log)
     log.write(f"run started (lock {lock})")
     try:

@@ -114,7 +114,7 @@ def _reading(add: AddCommand) -> None:
 
     categories = [str(c) for c in FlagCategory]
     p = add("changes", "reading:changes", "recorded changes, newest first")
-    p.add_argument("--source", metavar="ID")
+    p.add_argument("--source", action="append", metavar="ID", help="only the changes of source ID; repeatable")
     p.add_argument("--since", type=time_argument, metavar="TIME")
     p.add_argument("--flag", action="append", choices=categories, metavar="CATEGORY",
                    help=f"only changes flagged with CATEGORY ({', '.join(categories)}); repeatable")

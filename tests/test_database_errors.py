@@ -1,0 +1,244 @@
+"""Errors about the database, as a user meets them: each names the database (an SQLite file by its path, a
+PostgreSQL database as NAME on HOST:PORT), never a password; a database written by a newer policywatch is said
+to be that, and left untouched; `doctor` reports a database it cannot use as one failed check and goes on."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage.db import database_name, database_url, redact_url
+
+NEWER = "ffff0042newer"  # a revision no migration in alembic/versions names
+
+
+def policywatch(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+    environ.update(env or {})
+    return subprocess.run([sys.executable, "-m", "policywatch", *args], capture_output=True, text=True,
+                          env=environ, cwd=cwd, timeout=120)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:  # a port on 127.0.0.1 that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _schema(url: str) -> Any:
+    """What a newer policywatch's database holds that an attempt to migrate or write would change."""
+    from sqlalchemy import inspect, text
+
+    from storage.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+            tables = sorted(inspect(conn).get_table_names())
+            sources = conn.execute(text("SELECT count(*) FROM sources")).scalar()
+        return revision, tables, sources
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def newer(db_url: str) -> str:
+    """A database at a schema revision this policywatch does not know, as a newer one would leave it."""
+    from sqlalchemy import text
+
+    from storage.db import make_engine, upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": NEWER})
+    engine.dispose()
+    return db_url
+
+
+def _fingerprint(url: str) -> Any:
+    file = url.removeprefix("sqlite:///")
+    if url.startswith("sqlite:///"):
+        return hashlib.sha256(Path(file).read_bytes()).hexdigest(), _schema(url)
+    return _schema(url)
+
+
+@pytest.mark.parametrize("command", [["changes"], ["show", "t/a"], ["history", "t/a"], ["diff", "t/a"], ["sources"],
+                                     ["reanalyse"]])
+def test_a_newer_policywatchs_database_is_said_to_be_that_and_left_alone(newer: str, tmp_path: Path,
+                                                                          command: list[str]) -> None:
+    before = _fingerprint(newer)
+    done = policywatch("--db", newer, *command, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr == (f"policywatch: the database {database_name(newer)} was written by a newer policywatch "
+                           f"(schema revision '{NEWER}'; this one knows up to {_head()}): upgrade policywatch to use "
+                           f"it; it was left as it is\n")
+    assert _fingerprint(newer) == before
+
+
+def _head() -> str:
+    from storage.db import head_revision
+
+    return head_revision()
+
+
+def test_check_and_doctor_call_a_newer_database_newer_not_damaged(newer: str, tmp_path: Path) -> None:
+    before = _fingerprint(newer)
+    said = (f"the database {database_name(newer)} was written by a newer policywatch (schema revision '{NEWER}'; "
+            f"this one knows up to {_head()}): upgrade policywatch to use it; it was left as it is")
+    check = policywatch("--db", newer, "check", cwd=tmp_path)
+    assert check.returncode == 1, check.stderr
+    assert check.stdout.splitlines() == [f"PROBLEM: {said}", "FAILED: 1 problem(s); checked nothing"]
+    doctor = policywatch("--db", newer, "doctor", "--out", str(tmp_path / "site"), cwd=tmp_path)
+    assert doctor.returncode == 1, doctor.stderr
+    fixes = [line for line in doctor.stdout.splitlines() if line.startswith("fix ")]
+    assert fixes == [f"fix   database: {said}"], doctor.stdout
+    assert "damaged" not in check.stdout + doctor.stdout and "brings it to" not in doctor.stdout
+    assert _fingerprint(newer) == before
+
+
+def test_doctor_lists_every_check_past_a_database_it_cannot_open(tmp_path: Path) -> None:
+    garbage = tmp_path / "copy.db"
+    garbage.write_bytes(b"this is not an SQLite database, only some bytes " * 200)
+    port = free_port()
+    for db, named in ((str(garbage), f"the database file {garbage} is damaged (file is not a database)"),
+                      (f"postgresql+psycopg://postgres:s3cret@127.0.0.1:{port}/record",
+                       f"the database record on 127.0.0.1:{port} cannot be reached (")):
+        done = policywatch("--db", db, "doctor", "--out", str(tmp_path / "site"), cwd=tmp_path)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stdout + done.stderr
+        lines = done.stdout.splitlines()
+        database = [line for line in lines if line.split()[1:2] == ["database:"]]
+        assert len(database) == 1 and database[0].startswith(f"fix   database: cannot read it: {named}"), lines
+        topics = {line.split()[1].rstrip(":") for line in lines[:-1]}
+        assert {"settings", "database", "browser", "sources", "news", "claims", "report"} <= topics, lines
+        assert lines[-1].startswith("policywatch doctor: ") and lines[-1].endswith("thing(s) to fix")
+        assert "s3cret" not in done.stdout + done.stderr
+
+
+def test_errors_name_the_sqlite_file(tmp_path: Path) -> None:
+    garbage = tmp_path / "copy.db"
+    garbage.write_bytes(b"not a database " * 400)
+    damaged = policywatch("--db", str(garbage), "changes", cwd=tmp_path)
+    assert damaged.returncode == 2
+    assert damaged.stderr.startswith(f"policywatch: the database file {garbage} is damaged (file is not a database)")
+    checked = policywatch("--db", str(garbage), "check", cwd=tmp_path)
+    assert checked.stdout.startswith(f"PROBLEM: the database cannot be opened: the database file {garbage} is damaged")
+
+    from storage.db import make_engine, upgrade
+
+    db = tmp_path / "pw.db"
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    engine.dispose()
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(db, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        held.set()
+        release.wait(60)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(30)
+    try:
+        locked = policywatch("--db", str(db), "reanalyse", cwd=tmp_path, env={"POLICYWATCH_LOCK_TIMEOUT": "1"})
+    finally:
+        release.set()
+        holder.join()
+    assert locked.returncode == 2
+    assert locked.stderr.startswith(f"policywatch: the database {db} is locked: another policywatch command"), \
+        locked.stderr
+
+
+def test_errors_name_the_postgresql_database_never_its_password(tmp_path: Path) -> None:
+    server = os.environ.get("POLICYWATCH_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("POLICYWATCH_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against")
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server)
+    missing = url.set(password="s3cret", database="pw_no_such_database").render_as_string(hide_password=False)
+    done = policywatch("--db", missing, "changes", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"policywatch: the database pw_no_such_database on {url.host}:{url.port} "
+                                  "cannot be reached (")
+    assert "s3cret" not in done.stderr
+
+
+def test_a_postgres_url_is_read_as_psycopg(tmp_path: Path) -> None:
+    server = os.environ.get("POLICYWATCH_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("POLICYWATCH_TEST_POSTGRES_URL is not set: no PostgreSQL server to test against")
+    from conftest import fresh_postgres_database
+
+    with fresh_postgres_database(server) as url:
+        alias = "postgres://" + url.split("://", 1)[1]
+        done = policywatch("--db", alias, "changes", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "no changes recorded\n"
+
+
+@pytest.mark.parametrize("url", ["mysql://reader:s3cret@127.0.0.1:1/record",
+                                 "postgresql+nodriver://reader:s3cret@127.0.0.1:1/record",
+                                 "nosuchdialect://reader:s3cret@127.0.0.1/record?password=s3cret",
+                                 "not a url://reader:s3cret@127.0.0.1/record",
+                                 "postgresql+psycopg://reader:s3cret@127.0.0.1:port/record"])
+def test_an_unsupported_url_is_shown_without_its_password(tmp_path: Path, url: str) -> None:
+    for command in (["changes"], ["doctor", "--out", str(tmp_path / "site")]):
+        done = policywatch("--db", url, *command, cwd=tmp_path)
+        assert done.returncode in (1, 2) and "Traceback" not in done.stderr, done.stdout + done.stderr
+        assert "s3cret" not in done.stdout + done.stderr
+        assert "reader:***@127.0.0.1" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql+psycopg://u:pw@h:5/db", "postgresql+psycopg://u:***@h:5/db"),
+    ("postgresql+psycopg://u:p@ss/w:rd@h/db", "postgresql+psycopg://u:***@h/db"),
+    ("postgresql+psycopg://u@h/db?password=pw&sslmode=require",
+     "postgresql+psycopg://u@h/db?password=***&sslmode=require"),
+    ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+    ("sqlite:////srv/pw.db", "sqlite:////srv/pw.db"),
+    ("/srv/pw.db", "/srv/pw.db"),
+])
+def test_urls_are_shown_without_passwords(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+@pytest.mark.parametrize("url, name", [
+    ("sqlite:////srv/pw.db", "/srv/pw.db"),
+    ("sqlite:///pw.db", "pw.db"),
+    ("sqlite:///file:/srv/pw.db?mode=ro&immutable=1&uri=true", "/srv/pw.db"),
+    ("sqlite://", "in memory (sqlite://)"),
+    ("postgresql+psycopg://u:pw@db.example.org/policywatch", "policywatch on db.example.org:5432"),
+    ("postgresql+psycopg://u:pw@127.0.0.1:54329/pw", "pw on 127.0.0.1:54329"),
+    ("postgresql+psycopg:///pw", "pw on localhost:5432"),
+])
+def test_databases_are_named_by_file_or_name_host_and_port(url: str, name: str) -> None:
+    assert database_name(url) == name and "pw@" not in database_name(url)
+
+
+def test_a_url_that_does_not_parse_is_named_without_its_password() -> None:
+    from storage.db import DatabaseError, backend_name
+
+    with pytest.raises(DatabaseError) as raised:
+        backend_name("not a url://reader:s3cret@127.0.0.1/record")
+    assert str(raised.value) == "--db not a url://reader:***@127.0.0.1/record: not a database URL or SQLite file path"
+
+
+def test_postgres_urls_are_read_as_psycopg() -> None:
+    assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert database_url("pw.db") == "sqlite:///pw.db"

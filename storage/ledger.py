@@ -25,9 +25,10 @@ import json
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
+from storage.db import core
 from storage.models import LedgerEntry, Snapshot, Version
 from storage.news_models import ArticleFetch, ArticleVersion
 from storage.reader import Links
@@ -37,6 +38,15 @@ from storage.vocabulary import LedgerKind
 
 # Writers of one PostgreSQL database append to the log one at a time, holding this until they commit.
 _APPEND_LOCK_KEY = 0x706F6C6963790002
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+# Built once: every new version appends an entry (see storage.record).
+_HEAD_LINK = select(LedgerEntry.seq, LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1)
+_SUBJECT_LINK = (select(LedgerEntry.number, LedgerEntry.hash)
+                 .where(LedgerEntry.kind == bindparam("kind"), LedgerEntry.subject == bindparam("subject"))
+                 .order_by(LedgerEntry.number.desc()).limit(1))
+_PAGES = (select(Snapshot.blob_sha256).where(Snapshot.outcome_id == bindparam("outcome_id"))
+          .order_by(Snapshot.position))
 
 
 def as_json(entry: LedgerEntry) -> dict[str, Any]:
@@ -53,23 +63,19 @@ def json_line(entry: LedgerEntry) -> str:
 
 def _serialise(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+        session.execute(_LOCK, {"key": _APPEND_LOCK_KEY})
 
 
 def head(session: Session) -> LedgerEntry | None:
     return session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(1)).first()
 
 
-def _subject_head(session: Session, kind: LedgerKind, subject: str) -> LedgerEntry | None:
-    return session.scalars(select(LedgerEntry).where(LedgerEntry.kind == kind, LedgerEntry.subject == subject)
-                           .order_by(LedgerEntry.number.desc()).limit(1)).first()
-
-
 def append(session: Session, kind: LedgerKind, subject: str, number: int, text_sha256: str,
            snapshots: Sequence[str], first_seen: datetime) -> LedgerEntry:
     _serialise(session)
-    last = head(session)
-    previous = _subject_head(session, kind, subject)
+    connection = core(session)
+    last = connection.execute(_HEAD_LINK).first()
+    previous = connection.execute(_SUBJECT_LINK, {"kind": kind, "subject": subject}).first()
     if previous is not None and previous.number >= number:
         raise ValueError(f"ledger: {kind} {subject} v{number} follows v{previous.number}")
     fields: dict[str, Any] = {
@@ -83,8 +89,7 @@ def append(session: Session, kind: LedgerKind, subject: str, number: int, text_s
 
 
 def append_version(session: Session, version: Version) -> LedgerEntry:
-    pages = session.scalars(select(Snapshot.blob_sha256).where(Snapshot.outcome_id == version.outcome_id)
-                            .order_by(Snapshot.position)).all()
+    pages = core(session).execute(_PAGES, {"outcome_id": version.outcome_id}).scalars().all()
     return append(session, LedgerKind.VERSION, version.source_id, version.number, version.sha256, pages,
                   version.first_seen)
 

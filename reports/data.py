@@ -414,8 +414,12 @@ def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after:
     return Record(sources, _runs(session, recent_runs), tuple(every_change))
 
 
-def load_texts(session: Session, source_id: str, numbers: Iterable[int] | None = None) -> dict[int, str]:
-    """Texts of a source's versions by number (all of them when `numbers` is None)."""
+def load_texts(session: Session, source_id: str, numbers: Iterable[int] | None = None,
+               damaged: dict[int, str] | None = None) -> dict[int, str]:
+    """Texts of a source's versions by number (all of them when `numbers` is None).
+
+    A text that no longer reads back as its sha256 raises `TextIntegrityError`, unless `damaged` is given:
+    then it is left out, and what is wrong with it is put in `damaged` under its number."""
     query = select(Version.number, Version.sha256).where(Version.source_id == source_id)
     if numbers is not None:
         wanted: Sequence[int] = sorted(set(numbers))
@@ -423,5 +427,9 @@ def load_texts(session: Session, source_id: str, numbers: Iterable[int] | None =
             return {}
         query = query.where(Version.number.in_(wanted))
     shas = dict(session.execute(query).all())
-    found = texts.read_many(session, shas.values())
-    return {number: found[sha] for number, sha in shas.items()}
+    if damaged is None:
+        found = texts.read_many(session, shas.values())
+        return {number: found[sha] for number, sha in shas.items()}
+    found, problems = texts.read_readable(session, shas.values())
+    damaged.update({number: problems[sha] for number, sha in shas.items() if sha in problems})
+    return {number: found[sha] for number, sha in shas.items() if sha in found}

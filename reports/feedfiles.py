@@ -34,7 +34,10 @@ class Excerpts:
 
     def get(self, change: ChangeInfo) -> list[Sentence]:
         if change.id not in self.cache:
-            texts = load_texts(self.session, change.source_id, (change.from_number, change.to_number))
+            damaged: dict[int, str] = {}
+            texts = load_texts(self.session, change.source_id, (change.from_number, change.to_number), damaged)
+            if damaged:  # its version page names the damage; the entry quotes nothing
+                return []
             self.remember(change, diff_texts(texts[change.from_number], texts[change.to_number]))
         return self.cache[change.id]
 

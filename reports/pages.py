@@ -429,13 +429,20 @@ def text_context(page: Page, texts: dict[int, str], diff: MovedDiff | None = Non
                  confirmations: Sequence[Confirmation] = (), text_html: Markup | None = None) -> dict[str, Any]:
     """The page's full context: its metadata plus what is derived from version texts (and, for a version,
     its latest confirmations, which its `as_of` names by their count and last time)."""
+    missing = [n for n in page.texts if n not in texts]  # damaged in the database: left out, and said so
+    if page.kind == "version" and missing:
+        return page.context | {"text": None, "words": None, "text_html": None, "text_damaged": True,
+                               "confirmations": confirmation_links(page, confirmations)}
+    if page.kind == "change" and missing:
+        return page.context | {"damaged_versions": missing, "inline_blocks": [], "side_rows": [], "moves": 0}
     if page.kind == "version":
         text = texts[page.context["version"].number]
         if text_html is None:
             text_html = render_markdown(text, page.context["text_base"])
-        return page.context | {"text": text, "words": count_words(text), "text_html": text_html,
+        return page.context | {"text": text, "words": count_words(text), "text_html": text_html, "text_damaged": False,
                                "confirmations": confirmation_links(page, confirmations)}
     if page.kind == "change":
         diff = diff if diff is not None else change_diff(page, texts)
-        return page.context | {"inline_blocks": inline_view(diff), "side_rows": side_by_side(diff), "moves": diff.moves}
+        return page.context | {"damaged_versions": [], "inline_blocks": inline_view(diff),
+                               "side_rows": side_by_side(diff), "moves": diff.moves}
     return page.context

@@ -80,4 +80,5 @@ def write_sources_in_parallel(writer: SiteWriter, db_url: str, sources: Sequence
             writer.units.update(done.units)
             writer.written += done.written
             writer.skipped += done.skipped
-            writer.problems += done.problems
+            for problem in done.problems:
+                writer.problem(problem)

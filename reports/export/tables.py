@@ -27,6 +27,9 @@ from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapsho
 from storage.times import utc_text
 
 BATCH = 200
+# In `Session.info`: when a list is there, a version text that no longer reads back is exported as null and
+# named in it as (source id, version number, what is wrong); without it, the export stops (TextIntegrityError).
+DAMAGED_TEXTS = "policywatch.export.damaged_texts"
 
 
 def _when(value: datetime | None) -> str | None:
@@ -102,12 +105,18 @@ def _version_rows(session: Session) -> Iterator[dict[str, Any]]:
 
     def flush() -> Iterator[dict[str, Any]]:
         snapshots = _snapshots(session, [row.outcome_id for row in batch])
-        text_of = texts.read_many(session, (row.sha256 for row in batch))
+        damaged_list: list[tuple[str, int, str]] | None = session.info.get(DAMAGED_TEXTS)
+        if damaged_list is None:
+            text_of, damaged = texts.read_many(session, (row.sha256 for row in batch)), {}
+        else:
+            text_of, damaged = texts.read_readable(session, (row.sha256 for row in batch))
         for sid, number, sha, first, last, outcome_id, run_kind in batch:
-            text = text_of[sha]
+            text = text_of.get(sha)
+            if text is None and damaged_list is not None:
+                damaged_list.append((sid, number, damaged[sha]))
             yield {"source": sid, "number": number, "sha256": sha, "first_seen": _when(first),
-                   "last_confirmed": _when(last), "words": len(text.split()), "recorded_by": run_kind,
-                   "snapshots": snapshots.get(outcome_id, []), "text": text}
+                   "last_confirmed": _when(last), "words": len(text.split()) if text is not None else None,
+                   "recorded_by": run_kind, "snapshots": snapshots.get(outcome_id, []), "text": text}
 
     for row in session.execute(query):
         batch.append(row)
@@ -123,12 +132,13 @@ VERSIONS = Table("versions", "Every version of every source: the normalised text
     Field("sha256", "SHA-256 of the text (UTF-8)"),
     Field("first_seen", "when this text was first fetched", "time"),
     Field("last_confirmed", "the latest fetch that still found this text", "time"),
-    Field("words", "words in the text (split on whitespace)", "integer"),
+    Field("words", "words in the text (split on whitespace); null when the text is left out", "integer"),
     Field("recorded_by", "crawl (fetched live), import (a saved page: a manifest, the Wayback Machine, Open Terms "
                          "Archive) or reextract (re-derived from stored pages after a rule change)"),
     Field("snapshots", "the raw pages it was extracted from: {url, final_url, http_status, content_type, "
                        "fetched_at, sha256}; sha256 names the raw bytes (`policywatch raw SHA256`)", "list"),
-    Field("text", "the normalised text"),
+    Field("text", "the normalised text; null in the report's data download when the stored text is damaged "
+                  "(no longer reads back as its sha256: `policywatch check` lists it)"),
 ), _version_rows, lambda s: _count_and_max(s, Version.id) + (_when(s.scalar(select(func.max(Version.last_confirmed)))),))
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from reports.claim_links import ClaimMark
+from reports.urls import hide_local_paths
 from storage import texts
 from storage.fleet import WorkerShare, night_shares
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
@@ -345,7 +346,8 @@ def _health(session: Session, failing_after: int
     health: dict[str, Health] = {}
     for sid, rows in history.items():
         now = current_health(rows, failing_after)
-        health[sid] = Health(now.state, now.since, now.failure_kind, now.detail, unstable.get(sid, 0))
+        health[sid] = Health(now.state, now.since, now.failure_kind, hide_local_paths(now.detail),
+                             unstable.get(sid, 0))
     failures = {sid: tuple(FailedRun(at, kind) for at, failed, kind, _ in rows if failed) for sid, rows in history.items()}
     return last_checked, health, failures
 
@@ -366,12 +368,13 @@ def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
                    FetchOutcome.failure_kind, FetchOutcome.detail, FetchOutcome.http_status, FetchOutcome.url)
             .where(FetchOutcome.id.in_(refused))
             .order_by(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.id))
-        for outcome_id, *row in rows:
-            failed[row[0]].append(FailedFetch(*row, refused_pages=tuple(pages.get(outcome_id, ()))))
+        for outcome_id, run_id, sid, at, kind, detail, status, url in rows:
+            failed[run_id].append(FailedFetch(run_id, sid, at, kind, hide_local_paths(detail), status, url,
+                                              refused_pages=tuple(pages.get(outcome_id, ()))))
     held: dict[int, list[HeldCapture]] = defaultdict(list)
     if runs:
         for row in session.execute(_held_query().where(FetchOutcome.run_id.in_([r.id for r in runs]))):
-            held[row[0]].append(HeldCapture(*row))
+            held[row[0]].append(_held(row))
         for feed in session.scalars(select(FeedFetch).where(FeedFetch.run_id.in_([r.id for r in runs]),
                                                             FeedFetch.failure_kind.is_not(None))
                                     .order_by(FeedFetch.run_id, FeedFetch.news_source_id, FeedFetch.id)):
@@ -391,9 +394,14 @@ def _held_query():  # type: ignore[no-untyped-def]
             .order_by(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.id))
 
 
+def _held(row: Any) -> HeldCapture:
+    run_id, source_id, at, outcome, detail = row
+    return HeldCapture(run_id, source_id, at, outcome, hide_local_paths(detail))
+
+
 def _pending(session: Session) -> dict[str, HeldCapture]:
     """Each source's capture still waiting for confirmation."""
-    return {row[1]: HeldCapture(*row) for row in session.execute(
+    return {row[1]: _held(row) for row in session.execute(
         _held_query().where(FetchOutcome.outcome == Outcome.PENDING))}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from sqlalchemy.orm import Session
@@ -97,6 +98,7 @@ def write_site_feeds(writer: SiteWriter, sources: Sequence[SourceInfo], changes:
 
 
 def _health_entry(event: HealthEvent, source: SourceInfo | None, base_url: str) -> feeds.Entry:
+    event = replace(event, detail=urls.hide_local_paths(event.detail))
     name = f"{source.vendor} — {source.title}" if source else event.source_id
     since = event.since.strftime("%Y-%m-%d %H:%M UTC")
     if event.kind == HealthEventKind.FAILING:

@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 import analysis.diff
 import analysis.moves
 from reports.titles import change_title, joined
-from reports.urls import is_web_url
+from reports.urls import imported_file_name, is_web_url
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
@@ -44,7 +44,8 @@ def environment() -> Environment:
     # later under another name must not silently stop escaping.
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(iso=iso, human=human, is_web_url=is_web_url, code_spans=code_spans)
+    env.filters.update(iso=iso, human=human, is_web_url=is_web_url, imported_file_name=imported_file_name,
+                       code_spans=code_spans)
     env.globals.update(joined=joined, change_title=change_title)
     return env
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 TAG_AUTHORITY = "tag:policywatch,2026:"
 
@@ -186,3 +186,34 @@ def normalise_base_url(base_url: str) -> str:
 def is_web_url(url: str) -> bool:
     """Only http(s) URLs become links; anything else (javascript:, data:) is shown as text."""
     return urlsplit(url).scheme in ("http", "https")
+
+
+def imported_file_name(url: str) -> str | None:
+    """For the `file:` URL an import records when its manifest names no address: the file's name alone.
+
+    Where the importer read it from is a path on their machine; no page, feed or data file publishes it."""
+    if urlsplit(url).scheme != "file":
+        return None
+    return unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]) or "unnamed"
+
+
+_FILE_URL = re.compile(r"""file:[^\s"'<>]+""")
+
+
+def hide_local_paths(text: str | None) -> str | None:
+    """Free text from the record (a failure's detail) with each `file:` URL in it replaced by its file's name."""
+    if text is None or "file:" not in text:
+        return text
+    def name(match: re.Match[str]) -> str:
+        url = match.group(0).rstrip(".,;:!?)]}")  # the sentence's punctuation after the URL stays
+        return (imported_file_name(url) or url) + match.group(0)[len(url):]
+
+    return _FILE_URL.sub(name, text)
+
+
+def published_url(url: str | None) -> str | None:
+    """A recorded address as the site and its data download publish it: an imported file by its name only."""
+    if url is None:
+        return None
+    name = imported_file_name(url)
+    return url if name is None else name

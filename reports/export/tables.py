@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from analysis.claims import Cause, ClaimStatus
+from reports.urls import hide_local_paths, published_url
 from storage import texts
 from storage.claims_models import ClaimDeclarationRow, ClaimEventRow, ClaimStateRow
 from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceRow, Version
@@ -91,7 +92,8 @@ def _snapshots(session: Session, outcome_ids: list[int]) -> dict[int, list[dict[
              .order_by(Snapshot.outcome_id, Snapshot.position))
     for snap in session.scalars(query):
         found.setdefault(snap.outcome_id, []).append({
-            "url": snap.url, "final_url": snap.final_url, "http_status": snap.http_status,
+            "url": published_url(snap.url), "final_url": published_url(snap.final_url),
+            "http_status": snap.http_status,
             "content_type": snap.content_type, "fetched_at": _when(snap.fetched_at), "sha256": snap.blob_sha256})
     return found
 
@@ -136,7 +138,9 @@ VERSIONS = Table("versions", "Every version of every source: the normalised text
     Field("recorded_by", "crawl (fetched live), import (a saved page: a manifest, the Wayback Machine, Open Terms "
                          "Archive) or reextract (re-derived from stored pages after a rule change)"),
     Field("snapshots", "the raw pages it was extracted from: {url, final_url, http_status, content_type, "
-                       "fetched_at, sha256}; sha256 names the raw bytes (`policywatch raw SHA256`)", "list"),
+                       "fetched_at, sha256}; sha256 names the raw bytes (`policywatch raw SHA256`); for a file "
+                       "imported without a url, url and final_url are its file name alone (where it was read from "
+                       "is not published)", "list"),
     Field("text", "the normalised text; null in the report's data download when the stored text is damaged "
                   "(no longer reads back as its sha256: `policywatch check` lists it)"),
 ), _version_rows, lambda s: _count_and_max(s, Version.id) + (_when(s.scalar(select(func.max(Version.last_confirmed)))),))
@@ -223,7 +227,8 @@ def _outcome_rows(session: Session) -> Iterator[dict[str, Any]]:
              .order_by(FetchOutcome.id).execution_options(yield_per=BATCH))
     for oid, sid, run_id, kind, at, outcome, failure_kind, detail, status, url, number in session.execute(query):
         yield {"id": oid, "source": sid, "run": run_id, "run_kind": kind, "at": _when(at), "outcome": outcome,
-               "failure_kind": failure_kind, "detail": detail, "http_status": status, "url": url, "version": number}
+               "failure_kind": failure_kind, "detail": hide_local_paths(detail), "http_status": status,
+               "url": published_url(url), "version": number}
 
 
 OUTCOMES = Table("outcomes", "What every fetch (or imported page) of every source came to.", (
@@ -235,9 +240,9 @@ OUTCOMES = Table("outcomes", "What every fetch (or imported page) of every sourc
     Field("outcome", "first, unchanged, changed or failed"),
     Field("failure_kind", "why a failed fetch did not become a version: http_error, bot_challenge, too_short, … "
                           "(README, \"Fetch failures\")"),
-    Field("detail", "the failure in words"),
+    Field("detail", "the failure in words (an imported file named by its file name alone)"),
     Field("http_status", "the HTTP status, when there was one", "integer"),
-    Field("url", "the URL that failed"),
+    Field("url", "the URL that failed; for a file imported without a url, its file name alone"),
     Field("version", "the version it recorded or confirmed", "integer"),
 ), _outcome_rows, lambda s: _count_and_max(s, FetchOutcome.id))
 

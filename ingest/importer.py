@@ -176,8 +176,19 @@ def _bytes(path: Path, max_bytes: int) -> bytes:
     return data
 
 
-def _with_digests(entry: Entry, max_bytes: int) -> Entry:
-    return replace(entry, digests=tuple(sha256_hex(_bytes(p, max_bytes)) for p in entry.paths))
+def _with_digests(manifest: Path, entry: Entry, max_bytes: int) -> Entry:
+    """The entry with its files' sha256s; a file that is not UTF-8 is refused here, before anything is stored
+    (stored, it would be a failed fetch of the vendor's document, which it is not)."""
+    digests = []
+    for path in entry.paths:
+        data = _bytes(path, max_bytes)
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ManifestError(f"{manifest}:{entry.line}: {path}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset "
+                                f"{exc.start}); imported files must be UTF-8") from None
+        digests.append(sha256_hex(data))
+    return replace(entry, digests=tuple(digests))
 
 
 def _one_per_time(manifest: Path, entries: Sequence[Entry]) -> tuple[list[Entry], int]:
@@ -212,7 +223,15 @@ def read_manifest(manifest: Path, sources: Mapping[str, Source], *, allow_outsid
             problems.append(str(exc))
     if problems:
         raise ManifestError(bad_lines(manifest, problems))
-    return _one_per_time(manifest, [_with_digests(e, max_bytes) for e in entries])
+    checked: list[Entry] = []
+    for entry in entries:
+        try:
+            checked.append(_with_digests(manifest, entry, max_bytes))
+        except ManifestError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ManifestError(bad_lines(manifest, problems))
+    return _one_per_time(manifest, checked)
 
 
 def bad_lines(manifest: Path, problems: Sequence[str]) -> str:

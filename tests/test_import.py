@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sqlite3
 from difflib import SequenceMatcher
 from pathlib import Path
 
+import pytest
 import yaml
+from sqlalchemy import text as sql
+
+from policywatch.cli import main
 
 from storage import texts
 from storage.db import make_engine, reading, session_factory
@@ -258,3 +263,45 @@ def test_an_import_without_an_address_never_publishes_where_it_was_read_from(mak
     assert "an imported file, <code>a.html</code>" in page
     # (the site itself is under tmp_path: without --base-url its permalinks are file:// URLs of the output)
     assert "private-archive" not in page and str(folder) not in page
+
+
+NOT_UTF8 = [  # (file name, its bytes, the offset of the first byte that is not UTF-8)
+    ("latin1.html", "<main><p>Wir speichern Chats 30 Tage. Grüße</p></main>".encode("latin-1"), 40),
+    ("utf16.txt", "We keep chats for 30 days.".encode("utf-16"), 0),
+    ("cut.md", "We keep chats for 30 days. Ünd".encode("utf-8")[:-3], 27),
+]
+
+
+@pytest.mark.parametrize("name, data, offset", NOT_UTF8, ids=[case[0] for case in NOT_UTF8])
+def test_a_file_that_is_not_utf8_is_refused_before_anything_is_stored(db_url: str, tmp_path: Path, name: str,  # type: ignore[no-untyped-def]
+                                                                       data: bytes, offset: int, capsys,
+                                                                       monkeypatch) -> None:
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
+    write(tmp_path / "a.html", "<main><p>We keep chats for 30 days, and this sentence makes it long enough.</p></main>")
+    write(tmp_path / "b.html", "<main><p>We keep chats for 90 days, and this sentence makes it long enough.</p></main>")
+    (tmp_path / name).write_bytes(data)
+    argv = ["--db", db_url, "--sources", str(decl)]
+    first = write(tmp_path / "first.jsonl", json.dumps({"source": "t/policy", "at": "2026-03-01T00:00:00Z",
+                                                         "path": "a.html"}) + "\n")
+    assert main(argv + ["import", "--manifest", str(first)]) == 0
+    engine = make_engine(db_url)
+    try:
+        def record() -> list[tuple[str, int]]:
+            with engine.connect() as conn:
+                return [(table, conn.execute(sql(f"SELECT count(*) FROM {table}")).scalar_one())
+                        for table in ("runs", "fetch_outcomes", "snapshots", "versions", "blobs")]
+
+        before = record()
+        manifest = write(tmp_path / "m.jsonl", "".join(json.dumps(e) + "\n" for e in [
+            {"source": "t/policy", "at": "2026-03-02T00:00:00Z", "path": "b.html"},
+            {"source": "t/policy", "at": "2026-03-03T00:00:00Z", "path": name}]))
+        capsys.readouterr()
+        assert main(argv + ["import", "--manifest", str(manifest)]) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines() == [f"policywatch: {manifest}:2: {tmp_path / name}: not UTF-8 (byte "
+                                    f"0x{data[offset]:02x} at offset {offset}); imported files must be UTF-8"]
+        assert record() == before
+    finally:
+        engine.dispose()

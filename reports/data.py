@@ -16,14 +16,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from reports.claim_links import ClaimMark
 from reports.urls import hide_local_paths
 from storage import texts
 from storage.fleet import WorkerShare, night_shares
-from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
+from storage.health import (FAILING_AFTER_RUNS, current_health, outcome_history, unless_imported_only,
+                            unstable_sources)
 from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, LedgerEntry, Run, Snapshot, SourceFields,
                             SourceRow, Version, VersionText)
 from storage.news_models import FeedFetch
@@ -68,6 +69,10 @@ class VersionInfo:
     # found it, its own included: what a page cites when it says "as of".
     last_confirmed: datetime | None = None
     confirmations: int = 1
+    # Of those, how many were imported files (`policywatch import`) rather than fetches; and whether its first
+    # was one: the pages say "imported" for them, never "fetched".
+    imported_confirmations: int = 0
+    imported: bool = False
     # Its entry in the tamper-evident log (storage.ledger): None only in a record that predates it.
     ledger_seq: int | None = None
     ledger_hash: str | None = None
@@ -251,12 +256,15 @@ def _snapshots(session: Session) -> dict[int, tuple[SnapshotInfo, ...]]:
 RECORDED = (Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED)
 
 
-def _confirmation_counts(session: Session) -> dict[int, int]:
-    """How many recorded fetches found each version's text (read from the index on version and time)."""
-    query = (select(FetchOutcome.version_id, func.count())
+def _confirmation_counts(session: Session) -> dict[int, tuple[int, int]]:
+    """How many recorded fetches and imported files found each version's text, and how many of them were
+    imported files."""
+    imported = func.sum(case((Run.kind == RunKind.IMPORT, 1), else_=0))
+    query = (select(FetchOutcome.version_id, func.count(), imported)
+             .join(Run, Run.id == FetchOutcome.run_id)
              .where(FetchOutcome.version_id.is_not(None), FetchOutcome.outcome.in_(RECORDED))
              .group_by(FetchOutcome.version_id))
-    return {vid: count for vid, count in session.execute(query)}
+    return {vid: (count, int(files or 0)) for vid, count, files in session.execute(query)}
 
 
 def _versions(session: Session) -> dict[str, list[VersionInfo]]:
@@ -271,9 +279,10 @@ def _versions(session: Session) -> dict[str, list[VersionInfo]]:
              .order_by(Version.source_id, Version.number))
     found: dict[str, list[VersionInfo]] = defaultdict(list)
     for vid, sid, number, sha, first, chars, run_kind, confirmed, seq, entry_hash in session.execute(query):
+        count, files = counts.get(vid, (1, 0))
         found[sid].append(VersionInfo(vid, sid, number, sha, first, chars or 0, snapshots.get(vid, ()),
-                                      run_kind == RunKind.REEXTRACT, confirmed or first, max(1, counts.get(vid, 1)),
-                                      seq, entry_hash))
+                                      run_kind == RunKind.REEXTRACT, confirmed or first, max(1, count),
+                                      files, run_kind == RunKind.IMPORT, seq, entry_hash))
     return found
 
 
@@ -335,7 +344,7 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
     return found
 
 
-def _health(session: Session, failing_after: int
+def _health(session: Session, failing_after: int, origins: dict[str, SourceOrigins]
             ) -> tuple[dict[str, datetime], dict[str, Health], dict[str, tuple[FailedRun, ...]]]:
     """Last check per source, its health as the health feed announces it (storage.health), with the
     revert count of sources whose text keeps flipping back, and its failed checks."""
@@ -345,7 +354,8 @@ def _health(session: Session, failing_after: int
     unstable = unstable_sources(session, latest) if latest is not None else {}
     health: dict[str, Health] = {}
     for sid, rows in history.items():
-        now = current_health(rows, failing_after)
+        origin = origins.get(sid, SourceOrigins())
+        now = unless_imported_only(current_health(rows, failing_after), origin.last_crawled, origin.imported_until)
         health[sid] = Health(now.state, now.since, now.failure_kind, hide_local_paths(now.detail),
                              unstable.get(sid, 0))
     failures = {sid: tuple(FailedRun(at, kind) for at, failed, kind, _ in rows if failed) for sid, rows in history.items()}
@@ -408,9 +418,9 @@ def _pending(session: Session) -> dict[str, HeldCapture]:
 def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after: int = FAILING_AFTER_RUNS) -> Record:
     versions = _versions(session)
     changes = _changes(session, versions)
-    last_checked, health, failures = _health(session, failing_after)
-    pending = _pending(session)
     origins = source_origins(session)
+    last_checked, health, failures = _health(session, failing_after, origins)
+    pending = _pending(session)
     sources = tuple(
         SourceInfo(**vars(row.fields()), last_checked=last_checked.get(row.id),
                    origins=origins.get(row.id, SourceOrigins()),

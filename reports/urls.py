@@ -11,17 +11,17 @@ import hashlib
 import re
 from urllib.parse import unquote, urlsplit
 
+from analysis.siteids import folder_problem
+
 TAG_AUTHORITY = "tag:policywatch,2026:"
 
-# The declaration rules for source ids; a recorded id outside them (an older
-# database, a hand-edited row) is hashed so it can never climb out of its folder.
-_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-
-
 def source_dir(source_id: str) -> str:
-    """`openai/privacy-policy-eu` → `openai/privacy-policy-eu`: declared ids are kept as folders."""
-    segments = source_id.split("/")
-    if all(_SEGMENT.match(s) for s in segments):
+    """`openai/privacy-policy-eu` → `openai/privacy-policy-eu`: declared ids are kept as folders.
+
+    A recorded id the declarations would refuse (an older database, a hand-edited row: one that could climb
+    out of its folder, collide with another id's files or exceed a file name's length) is hashed instead
+    (`analysis.siteids`): distinct, and the same at every build."""
+    if folder_problem(source_id) is None:
         return source_id
     return "id-" + hashlib.sha256(source_id.encode("utf-8")).hexdigest()[:16]
 

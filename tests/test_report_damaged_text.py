@@ -88,3 +88,20 @@ def test_a_damaged_version_text_is_left_out_of_the_report_and_named(db_url: str,
     # A second build names it again: what was left out is not taken for up to date.
     assert main(["--db", db_url, "report", "--out", str(site)]) == 0
     assert capsys.readouterr().err.strip().splitlines() == warnings
+
+
+def test_a_damaged_text_is_named_once_when_sources_are_written_by_several_processes(tmp_path: Path) -> None:
+    from reports.site import build_site
+    from storage.db import make_engine, session_factory
+
+    url = f"sqlite:///{tmp_path / 'pw.db'}"
+    sha = damaged_record(url, 2)
+    engine = make_engine(url)
+    try:
+        stats = build_site(session_factory(engine), tmp_path / "site", workers=2)
+    finally:
+        engine.dispose()
+    assert len(stats.problems) == 1 and stats.problems[0].startswith(
+        f"text of t/a version 2 left out: damaged in the database (version text {sha}")
+    assert "text is damaged in the database" in (tmp_path / "site" / "versions" / "t" / "a" / "2.html").read_text(
+        encoding="utf-8")

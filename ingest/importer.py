@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from analysis.errors import UserInputError
 from ingest.claims import ClaimsPlan
 from ingest.declarations import Source
+from ingest.extraction.decode import choose_encoding
+from ingest.extraction.errors import ExtractionError
 from ingest.judge import GuardPolicy
 from ingest.record import store_outcome
 from ingest.results import SourceResult
@@ -176,17 +178,38 @@ def _bytes(path: Path, max_bytes: int) -> bytes:
     return data
 
 
+def _undecodable(path: Path, data: bytes) -> str | None:
+    """Why the file's bytes cannot be read as text, or None. HTML is read as a fetched page is (a byte-order
+    mark, then its `<meta charset>`, then UTF-8: `ingest.extraction.decode`); Markdown and text are UTF-8."""
+    if CONTENT_TYPES[path.suffix.lower()] in ("text/html", "application/xhtml+xml"):
+        try:
+            codec, origin, skip = choose_encoding(data, None)
+        except ExtractionError as exc:
+            return exc.detail
+        if codec == "utf-8" and origin == "default":
+            origin = ""
+    else:
+        codec, origin, skip = "utf-8", "", 0
+    try:
+        data[skip:].decode(codec, "policywatch-c1-passthrough" if codec == "cp1252" else "strict")
+    except UnicodeDecodeError as exc:
+        offset = exc.start + skip
+        what = "UTF-8" if codec == "utf-8" else codec
+        declared = f", as its {origin} says it is" if origin else ""
+        return f"not {what}{declared} (byte 0x{data[offset]:02x} at offset {offset})"
+    return None
+
+
 def _with_digests(manifest: Path, entry: Entry, max_bytes: int) -> Entry:
-    """The entry with its files' sha256s; a file that is not UTF-8 is refused here, before anything is stored
-    (stored, it would be a failed fetch of the vendor's document, which it is not)."""
+    """The entry with its files' sha256s; a file whose bytes are not text in its encoding is refused here,
+    before anything is stored (stored, it would be a failed fetch of the vendor's document, which it is not)."""
     digests = []
     for path in entry.paths:
         data = _bytes(path, max_bytes)
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ManifestError(f"{manifest}:{entry.line}: {path}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset "
-                                f"{exc.start}); imported files must be UTF-8") from None
+        problem = _undecodable(path, data)
+        if problem is not None:
+            raise ManifestError(f"{manifest}:{entry.line}: {path}: {problem}; an imported file must be text: UTF-8, "
+                                "or for HTML the encoding its byte-order mark or <meta charset> names")
         digests.append(sha256_hex(data))
     return replace(entry, digests=tuple(digests))
 

@@ -200,13 +200,14 @@ def _undecodable(path: Path, data: bytes) -> str | None:
     return None
 
 
-def _with_digests(manifest: Path, entry: Entry, max_bytes: int) -> Entry:
-    """The entry with its files' sha256s; a file whose bytes are not text in its encoding is refused here,
-    before anything is stored (stored, it would be a failed fetch of the vendor's document, which it is not)."""
+def _with_digests(manifest: Path, entry: Entry, max_bytes: int, check_text: bool = True) -> Entry:
+    """The entry with its files' sha256s; with `check_text`, a file whose bytes are not text in its encoding is
+    refused here, before anything is stored (stored, it would be a failed fetch of the vendor's document, which
+    a user's file is not)."""
     digests = []
     for path in entry.paths:
         data = _bytes(path, max_bytes)
-        problem = _undecodable(path, data)
+        problem = _undecodable(path, data) if check_text else None
         if problem is not None:
             raise ManifestError(f"{manifest}:{entry.line}: {path}: {problem}; an imported file must be text: UTF-8, "
                                 "or for HTML the encoding its byte-order mark or <meta charset> names")
@@ -233,8 +234,12 @@ def _one_per_time(manifest: Path, entries: Sequence[Entry]) -> tuple[list[Entry]
 
 
 def read_manifest(manifest: Path, sources: Mapping[str, Source], *, allow_outside: bool = False,
-                  max_bytes: int = MAX_FILE_BYTES, now: datetime | None = None) -> tuple[list[Entry], int]:
-    """Every entry, validated before anything is stored, sorted by time; and how many entries repeated another."""
+                  max_bytes: int = MAX_FILE_BYTES, now: datetime | None = None,
+                  check_text: bool = True) -> tuple[list[Entry], int]:
+    """Every entry, validated before anything is stored, sorted by time; and how many entries repeated another.
+
+    `check_text=False` for pages an archive kept as the vendor served them (the Wayback Machine): one whose
+    bytes do not decode is that capture's failure, recorded as a fetched page's would be."""
     now = now or datetime.now(timezone.utc)
     entries: list[Entry] = []
     problems: list[str] = []
@@ -249,7 +254,7 @@ def read_manifest(manifest: Path, sources: Mapping[str, Source], *, allow_outsid
     checked: list[Entry] = []
     for entry in entries:
         try:
-            checked.append(_with_digests(manifest, entry, max_bytes))
+            checked.append(_with_digests(manifest, entry, max_bytes, check_text))
         except ManifestError as exc:
             problems.append(str(exc))
     if problems:
@@ -324,8 +329,9 @@ def _apply_source(factory: sessionmaker[Session], run_id: int, entries: Sequence
 def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Mapping[str, Source],
                     policy: GuardPolicy = GuardPolicy(), *, allow_outside: bool = False,
                     max_bytes: int = MAX_FILE_BYTES, now: datetime | None = None,
-                    claims: ClaimsPlan | None = None) -> ImportReport:
-    entries, duplicates = read_manifest(manifest, sources, allow_outside=allow_outside, max_bytes=max_bytes, now=now)
+                    claims: ClaimsPlan | None = None, check_text: bool = True) -> ImportReport:
+    entries, duplicates = read_manifest(manifest, sources, allow_outside=allow_outside, max_bytes=max_bytes, now=now,
+                                        check_text=check_text)
     return import_entries(factory, manifest, entries, policy, duplicates=duplicates, max_bytes=max_bytes, now=now,
                           claims=claims)
 

@@ -27,7 +27,8 @@ def folder_problem(identifier: str) -> str | None:
     parts = identifier.split("/")
     for position, part in enumerate(parts):
         if not _PART.match(part):
-            return f"part {part[:40]!r} is not lower-case letters, digits, '.', '_' and '-' (starting with a letter or digit)"
+            return (f"part {part[:40]!r} is not lower-case letters, digits, '.', '_' and '-' "
+                    "(starting with a letter or digit)")
         size = len(part.encode("utf-8"))
         if size > MAX_PART_BYTES:
             return (f"part {part[:40]!r}… is {size} bytes long, over the {MAX_PART_BYTES} a part may have "

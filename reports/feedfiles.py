@@ -15,7 +15,7 @@ from reports.output import SiteWriter
 from reports.render import render
 from reports.titles import change_title
 from storage.health import HealthEvent
-from storage.vocabulary import HealthEventKind
+from storage.vocabulary import HealthEventKind, HealthState
 
 
 class Excerpts:
@@ -118,6 +118,8 @@ def write_health_feed(writer: SiteWriter, sources: Sequence[SourceInfo], events:
                       base_url: str) -> None:
     """`feeds/health.atom` and `.rss`: one entry when a source starts failing, one when it recovers."""
     by_id = {s.id: s for s in sources}
+    # A source known from imported files only has not been fetched: its files' failures are not its site's.
+    events = [e for e in events if e.source_id not in by_id or by_id[e.source_id].health.state != HealthState.IMPORTED]
     chosen = sorted(events, key=lambda e: (e.at, e.source_id), reverse=True)[:feeds.MAX_ENTRIES]
     key = writer.key("health-feed", [(e, by_id[e.source_id].title if e.source_id in by_id else "") for e in chosen])
     paths = {fmt: f"feeds/health.{fmt}" for fmt in ("atom", "rss")}

@@ -74,6 +74,8 @@ def test_an_import_without_url_publishes_file_names_never_local_paths(db_url: st
     versions = [json.loads(line) for line in files[f"{data}/versions.jsonl"].splitlines()]
     assert [(s["url"], s["final_url"]) for v in versions for s in v["snapshots"]] == \
         [("a.html", "a.html"), ("b.html", "b.html")]
+    # Known from imported files only, t/a has not been fetched: its files' failures are no health event.
+    assert "<entry>" not in files["feeds/health.atom"]
     # The pages name the file the same way, with why no more is shown.
     assert "an imported file, <code>empty 5.html</code>" in files["runs.html"]
     assert "an imported file, <code>a.html</code>" in files["versions/t/a/1.html"]

@@ -1,5 +1,6 @@
 """A record may hold source ids the declarations now refuse (made by an older policywatch): ids whose folders
-would be another id's files, or with a part longer than a file name may be. `report` builds every source at
+would be another id's files, ids that differ from another only in case, or with a part longer than a file name
+may be. `report` builds every source at
 its own path, the same at every build, and the published verifier finds every text where the site put it.
 On SQLite and PostgreSQL."""
 
@@ -21,7 +22,7 @@ from storage.models import SourceFields
 from storage.record import RawPage, start_run, upsert_source
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-IDS = ["v", "v/1.md", "v/2.html", "v/index.html", "v.atom/x", "v.rss/x", "w/" + "b" * 198]
+IDS = ["v", "v/1.md", "v/2.html", "v/index.html", "v.atom/x", "v.rss/x", "w/" + "b" * 198, "V", "V/1.md"]
 # Longer than a file name may be: SQLite keeps such an id (PostgreSQL's column refuses more than 200 characters).
 TOO_LONG = "w/" + "a" * 250
 

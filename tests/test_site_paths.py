@@ -1,8 +1,7 @@
 """A record may hold source ids the declarations now refuse (made by an older policywatch): ids whose folders
 would be another id's files, ids that differ from another only in case, or with a part longer than a file name
-may be. `report` builds every source at
-its own path, the same at every build, and the published verifier finds every text where the site put it.
-On SQLite and PostgreSQL."""
+may be. `report` builds every source at its own path, the same at every build, and the published verifier
+finds every text where the site put it. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

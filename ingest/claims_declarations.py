@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 
+from analysis.siteids import folder_problem
 from analysis.claims.compile import SpecError, compile_language_condition, compile_matcher, reuse_matcher
 from analysis.claims.model import Claim, FirstAppearance, Group, Matcher
 from analysis.claims.vocabulary import Role
@@ -213,6 +214,9 @@ def _draft(entry: Any, index: int, path: Path, source_ids: Iterable[str] | None)
     if not CLAIM_ID.match(entry["id"]):
         raise _fail(path, cid, "id", "must be lower-case words separated by '/', starting with the vendor, "
                                      "e.g. 'openai/chat-history-can-be-turned-off'")
+    problem = folder_problem(entry["id"])
+    if problem is not None:
+        raise _fail(path, cid, "id", f"cannot be the report's folders: {problem}")
     mentions, mention_spec = _mentions(entry.get("mentions"), path, cid)
     fields = {
         "id": cid,

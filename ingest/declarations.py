@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from analysis.errors import UserInputError
+from analysis.siteids import folder_problem
 from ingest import BUNDLED_SOURCES  # noqa: F401 (also named from here)
 from ingest.safeyaml import MAX_BYTES, YamlLimitError, load_bounded
 from storage.models import SourceFields
@@ -37,6 +38,8 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
 _LANGUAGE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 _REGION = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _REQUIRED = ("id", "vendor", "title", "document_type", "language", "urls")
+# The lengths of the record's columns (storage.models.SourceRow): PostgreSQL refuses a longer value.
+_MAX_CHARS = {"id": 200, "vendor": 200, "title": 500, "document_type": 200, "language": 16}
 _OPTIONAL = ("select", "remove", "filters", "fetch", "tags", "region")
 # Values from a declaration are shown in errors this long at most: a hostile value may be enormous.
 _shown = reprlib.Repr()
@@ -146,8 +149,14 @@ def _source(entry: Any, index: int, path: Path, filters: Mapping[str, FilterSpec
     for name in ("id", "vendor", "title", "document_type", "language"):
         if not isinstance(entry[name], str):
             raise DeclarationError(path, f"must be a string, not {shown(entry[name])}", sid, name)
+        if len(entry[name]) > _MAX_CHARS[name]:
+            raise DeclarationError(path, f"{len(entry[name])} characters, over the {_MAX_CHARS[name]} the record "
+                                   "keeps", sid, name)
     if not _ID.match(entry["id"]):
         raise DeclarationError(path, "must be lower-case words separated by '/', e.g. 'openai/privacy-policy-eu'", sid, "id")
+    problem = folder_problem(entry["id"])
+    if problem is not None:
+        raise DeclarationError(path, f"cannot be the report's folders: {problem}", sid, "id")
     language = entry["language"]
     if not _LANGUAGE.match(language):
         raise DeclarationError(path, f"{shown(language)} is not a language code such as 'en' or 'de'", sid, "language")

@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from analysis.errors import UserInputError
 from ingest.claims import ClaimsPlan
 from ingest.declarations import Source
+from ingest.extraction.decode import choose_encoding
+from ingest.extraction.errors import ExtractionError
 from ingest.judge import GuardPolicy
 from ingest.record import store_outcome
 from ingest.results import SourceResult
@@ -176,8 +178,41 @@ def _bytes(path: Path, max_bytes: int) -> bytes:
     return data
 
 
-def _with_digests(entry: Entry, max_bytes: int) -> Entry:
-    return replace(entry, digests=tuple(sha256_hex(_bytes(p, max_bytes)) for p in entry.paths))
+def _undecodable(path: Path, data: bytes) -> str | None:
+    """Why the file's bytes cannot be read as text, or None. HTML is read as a fetched page is (a byte-order
+    mark, then its `<meta charset>`, then UTF-8: `ingest.extraction.decode`); Markdown and text are UTF-8."""
+    if CONTENT_TYPES[path.suffix.lower()] in ("text/html", "application/xhtml+xml"):
+        try:
+            codec, origin, skip = choose_encoding(data, None)
+        except ExtractionError as exc:
+            return exc.detail
+        if codec == "utf-8" and origin == "default":
+            origin = ""
+    else:
+        codec, origin, skip = "utf-8", "", 0
+    try:
+        data[skip:].decode(codec, "policywatch-c1-passthrough" if codec == "cp1252" else "strict")
+    except UnicodeDecodeError as exc:
+        offset = exc.start + skip
+        what = "UTF-8" if codec == "utf-8" else codec
+        declared = f", as its {origin} says it is" if origin else ""
+        return f"not {what}{declared} (byte 0x{data[offset]:02x} at offset {offset})"
+    return None
+
+
+def _with_digests(manifest: Path, entry: Entry, max_bytes: int, check_text: bool = True) -> Entry:
+    """The entry with its files' sha256s; with `check_text`, a file whose bytes are not text in its encoding is
+    refused here, before anything is stored (stored, it would be a failed fetch of the vendor's document, which
+    a user's file is not)."""
+    digests = []
+    for path in entry.paths:
+        data = _bytes(path, max_bytes)
+        problem = _undecodable(path, data) if check_text else None
+        if problem is not None:
+            raise ManifestError(f"{manifest}:{entry.line}: {path}: {problem}; an imported file must be text: UTF-8, "
+                                "or for HTML the encoding its byte-order mark or <meta charset> names")
+        digests.append(sha256_hex(data))
+    return replace(entry, digests=tuple(digests))
 
 
 def _one_per_time(manifest: Path, entries: Sequence[Entry]) -> tuple[list[Entry], int]:
@@ -199,8 +234,12 @@ def _one_per_time(manifest: Path, entries: Sequence[Entry]) -> tuple[list[Entry]
 
 
 def read_manifest(manifest: Path, sources: Mapping[str, Source], *, allow_outside: bool = False,
-                  max_bytes: int = MAX_FILE_BYTES, now: datetime | None = None) -> tuple[list[Entry], int]:
-    """Every entry, validated before anything is stored, sorted by time; and how many entries repeated another."""
+                  max_bytes: int = MAX_FILE_BYTES, now: datetime | None = None,
+                  check_text: bool = True) -> tuple[list[Entry], int]:
+    """Every entry, validated before anything is stored, sorted by time; and how many entries repeated another.
+
+    `check_text=False` for pages an archive kept as the vendor served them (the Wayback Machine): one whose
+    bytes do not decode is that capture's failure, recorded as a fetched page's would be."""
     now = now or datetime.now(timezone.utc)
     entries: list[Entry] = []
     problems: list[str] = []
@@ -212,7 +251,15 @@ def read_manifest(manifest: Path, sources: Mapping[str, Source], *, allow_outsid
             problems.append(str(exc))
     if problems:
         raise ManifestError(bad_lines(manifest, problems))
-    return _one_per_time(manifest, [_with_digests(e, max_bytes) for e in entries])
+    checked: list[Entry] = []
+    for entry in entries:
+        try:
+            checked.append(_with_digests(manifest, entry, max_bytes, check_text))
+        except ManifestError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ManifestError(bad_lines(manifest, problems))
+    return _one_per_time(manifest, checked)
 
 
 def bad_lines(manifest: Path, problems: Sequence[str]) -> str:
@@ -282,8 +329,9 @@ def _apply_source(factory: sessionmaker[Session], run_id: int, entries: Sequence
 def import_manifest(factory: sessionmaker[Session], manifest: Path, sources: Mapping[str, Source],
                     policy: GuardPolicy = GuardPolicy(), *, allow_outside: bool = False,
                     max_bytes: int = MAX_FILE_BYTES, now: datetime | None = None,
-                    claims: ClaimsPlan | None = None) -> ImportReport:
-    entries, duplicates = read_manifest(manifest, sources, allow_outside=allow_outside, max_bytes=max_bytes, now=now)
+                    claims: ClaimsPlan | None = None, check_text: bool = True) -> ImportReport:
+    entries, duplicates = read_manifest(manifest, sources, allow_outside=allow_outside, max_bytes=max_bytes, now=now,
+                                        check_text=check_text)
     return import_entries(factory, manifest, entries, policy, duplicates=duplicates, max_bytes=max_bytes, now=now,
                           claims=claims)
 

@@ -34,6 +34,10 @@ def when(value: datetime | None) -> str | None:
 def source_json(source: Any, summary: SourceSummary | None, declared: bool,
                 health: CurrentHealth | None = None) -> dict[str, Any]:
     """`source`: its declaration, or its recorded row once it is no longer declared."""
+    if health is not None and summary is not None:
+        from storage.health import unless_imported_only  # only `sources` needs it
+
+        health = unless_imported_only(health, summary.origins.last_crawled, summary.origins.imported_until)
     return {
         "id": source.id, "vendor": source.vendor, "title": source.title, "document_type": source.document_type,
         "language": source.language, "urls": list(source.urls), "tags": list(source.tags), "declared": declared,

@@ -9,6 +9,7 @@ its feed entries.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -418,8 +419,10 @@ def claim_review(item: RecordedClaim, status: StatusInfo, sources: Mapping[str, 
 def script_json(data: Any) -> str:
     """JSON for a ``<script type="application/ld+json">`` block: nothing in it can close the element."""
     text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False)
-    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    # Line separators and bidi controls as escapes: the data keeps them, the page's source shows none raw.
+    return re.sub("[\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]",
+                  lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def index_row(item: RecordedClaim) -> IndexRow:

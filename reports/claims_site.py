@@ -86,7 +86,8 @@ class _Texts:
     def get(self, source_id: str) -> str:
         if source_id not in self.cache:
             number = self.latest[source_id].number
-            self.cache[source_id] = load_texts(self.session, source_id, [number])[number]
+            # A damaged text (its version page names the damage) suggests nothing.
+            self.cache[source_id] = load_texts(self.session, source_id, [number], {}).get(number, "")
         return self.cache[source_id]
 
 

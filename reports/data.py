@@ -16,13 +16,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from reports.claim_links import ClaimMark
+from reports.urls import hide_local_paths
 from storage import texts
 from storage.fleet import WorkerShare, night_shares
-from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history, unstable_sources
+from storage.health import (FAILING_AFTER_RUNS, current_health, outcome_history, unless_imported_only,
+                            unstable_sources)
 from storage.models import (Change, ChangeAnalysisRow, FetchOutcome, LedgerEntry, Run, Snapshot, SourceFields,
                             SourceRow, Version, VersionText)
 from storage.news_models import FeedFetch
@@ -67,6 +69,10 @@ class VersionInfo:
     # found it, its own included: what a page cites when it says "as of".
     last_confirmed: datetime | None = None
     confirmations: int = 1
+    # Of those, how many were imported files (`policywatch import`) rather than fetches; and whether its first
+    # was one: the pages say "imported" for them, never "fetched".
+    imported_confirmations: int = 0
+    imported: bool = False
     # Its entry in the tamper-evident log (storage.ledger): None only in a record that predates it.
     ledger_seq: int | None = None
     ledger_hash: str | None = None
@@ -250,12 +256,15 @@ def _snapshots(session: Session) -> dict[int, tuple[SnapshotInfo, ...]]:
 RECORDED = (Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED)
 
 
-def _confirmation_counts(session: Session) -> dict[int, int]:
-    """How many recorded fetches found each version's text (read from the index on version and time)."""
-    query = (select(FetchOutcome.version_id, func.count())
+def _confirmation_counts(session: Session) -> dict[int, tuple[int, int]]:
+    """How many recorded fetches and imported files found each version's text, and how many of them were
+    imported files."""
+    imported = func.sum(case((Run.kind == RunKind.IMPORT, 1), else_=0))
+    query = (select(FetchOutcome.version_id, func.count(), imported)
+             .join(Run, Run.id == FetchOutcome.run_id)
              .where(FetchOutcome.version_id.is_not(None), FetchOutcome.outcome.in_(RECORDED))
              .group_by(FetchOutcome.version_id))
-    return {vid: count for vid, count in session.execute(query)}
+    return {vid: (count, int(files or 0)) for vid, count, files in session.execute(query)}
 
 
 def _versions(session: Session) -> dict[str, list[VersionInfo]]:
@@ -270,9 +279,10 @@ def _versions(session: Session) -> dict[str, list[VersionInfo]]:
              .order_by(Version.source_id, Version.number))
     found: dict[str, list[VersionInfo]] = defaultdict(list)
     for vid, sid, number, sha, first, chars, run_kind, confirmed, seq, entry_hash in session.execute(query):
+        count, files = counts.get(vid, (1, 0))
         found[sid].append(VersionInfo(vid, sid, number, sha, first, chars or 0, snapshots.get(vid, ()),
-                                      run_kind == RunKind.REEXTRACT, confirmed or first, max(1, counts.get(vid, 1)),
-                                      seq, entry_hash))
+                                      run_kind == RunKind.REEXTRACT, confirmed or first, max(1, count),
+                                      files, run_kind == RunKind.IMPORT, seq, entry_hash))
     return found
 
 
@@ -334,7 +344,7 @@ def _changes(session: Session, versions: dict[str, list[VersionInfo]]) -> dict[s
     return found
 
 
-def _health(session: Session, failing_after: int
+def _health(session: Session, failing_after: int, origins: dict[str, SourceOrigins]
             ) -> tuple[dict[str, datetime], dict[str, Health], dict[str, tuple[FailedRun, ...]]]:
     """Last check per source, its health as the health feed announces it (storage.health), with the
     revert count of sources whose text keeps flipping back, and its failed checks."""
@@ -344,8 +354,10 @@ def _health(session: Session, failing_after: int
     unstable = unstable_sources(session, latest) if latest is not None else {}
     health: dict[str, Health] = {}
     for sid, rows in history.items():
-        now = current_health(rows, failing_after)
-        health[sid] = Health(now.state, now.since, now.failure_kind, now.detail, unstable.get(sid, 0))
+        origin = origins.get(sid, SourceOrigins())
+        now = unless_imported_only(current_health(rows, failing_after), origin.last_crawled, origin.imported_until)
+        health[sid] = Health(now.state, now.since, now.failure_kind, hide_local_paths(now.detail),
+                             unstable.get(sid, 0))
     failures = {sid: tuple(FailedRun(at, kind) for at, failed, kind, _ in rows if failed) for sid, rows in history.items()}
     return last_checked, health, failures
 
@@ -366,12 +378,13 @@ def _runs(session: Session, limit: int) -> tuple[RunInfo, ...]:
                    FetchOutcome.failure_kind, FetchOutcome.detail, FetchOutcome.http_status, FetchOutcome.url)
             .where(FetchOutcome.id.in_(refused))
             .order_by(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.id))
-        for outcome_id, *row in rows:
-            failed[row[0]].append(FailedFetch(*row, refused_pages=tuple(pages.get(outcome_id, ()))))
+        for outcome_id, run_id, sid, at, kind, detail, status, url in rows:
+            failed[run_id].append(FailedFetch(run_id, sid, at, kind, hide_local_paths(detail), status, url,
+                                              refused_pages=tuple(pages.get(outcome_id, ()))))
     held: dict[int, list[HeldCapture]] = defaultdict(list)
     if runs:
         for row in session.execute(_held_query().where(FetchOutcome.run_id.in_([r.id for r in runs]))):
-            held[row[0]].append(HeldCapture(*row))
+            held[row[0]].append(_held(row))
         for feed in session.scalars(select(FeedFetch).where(FeedFetch.run_id.in_([r.id for r in runs]),
                                                             FeedFetch.failure_kind.is_not(None))
                                     .order_by(FeedFetch.run_id, FeedFetch.news_source_id, FeedFetch.id)):
@@ -391,18 +404,23 @@ def _held_query():  # type: ignore[no-untyped-def]
             .order_by(FetchOutcome.run_id, FetchOutcome.source_id, FetchOutcome.id))
 
 
+def _held(row: Any) -> HeldCapture:
+    run_id, source_id, at, outcome, detail = row
+    return HeldCapture(run_id, source_id, at, outcome, hide_local_paths(detail))
+
+
 def _pending(session: Session) -> dict[str, HeldCapture]:
     """Each source's capture still waiting for confirmation."""
-    return {row[1]: HeldCapture(*row) for row in session.execute(
+    return {row[1]: _held(row) for row in session.execute(
         _held_query().where(FetchOutcome.outcome == Outcome.PENDING))}
 
 
 def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after: int = FAILING_AFTER_RUNS) -> Record:
     versions = _versions(session)
     changes = _changes(session, versions)
-    last_checked, health, failures = _health(session, failing_after)
-    pending = _pending(session)
     origins = source_origins(session)
+    last_checked, health, failures = _health(session, failing_after, origins)
+    pending = _pending(session)
     sources = tuple(
         SourceInfo(**vars(row.fields()), last_checked=last_checked.get(row.id),
                    origins=origins.get(row.id, SourceOrigins()),
@@ -414,8 +432,12 @@ def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after:
     return Record(sources, _runs(session, recent_runs), tuple(every_change))
 
 
-def load_texts(session: Session, source_id: str, numbers: Iterable[int] | None = None) -> dict[int, str]:
-    """Texts of a source's versions by number (all of them when `numbers` is None)."""
+def load_texts(session: Session, source_id: str, numbers: Iterable[int] | None = None,
+               damaged: dict[int, str] | None = None) -> dict[int, str]:
+    """Texts of a source's versions by number (all of them when `numbers` is None).
+
+    A text that no longer reads back as its sha256 raises `TextIntegrityError`, unless `damaged` is given:
+    then it is left out, and what is wrong with it is put in `damaged` under its number."""
     query = select(Version.number, Version.sha256).where(Version.source_id == source_id)
     if numbers is not None:
         wanted: Sequence[int] = sorted(set(numbers))
@@ -423,5 +445,9 @@ def load_texts(session: Session, source_id: str, numbers: Iterable[int] | None =
             return {}
         query = query.where(Version.number.in_(wanted))
     shas = dict(session.execute(query).all())
-    found = texts.read_many(session, shas.values())
-    return {number: found[sha] for number, sha in shas.items()}
+    if damaged is None:
+        found = texts.read_many(session, shas.values())
+        return {number: found[sha] for number, sha in shas.items()}
+    found, problems = texts.read_readable(session, shas.values())
+    damaged.update({number: problems[sha] for number, sha in shas.items() if sha in problems})
+    return {number: found[sha] for number, sha in shas.items() if sha in found}

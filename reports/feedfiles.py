@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from reports.output import SiteWriter
 from reports.render import render
 from reports.titles import change_title
 from storage.health import HealthEvent
-from storage.vocabulary import HealthEventKind
+from storage.vocabulary import HealthEventKind, HealthState
 
 
 class Excerpts:
@@ -34,7 +35,10 @@ class Excerpts:
 
     def get(self, change: ChangeInfo) -> list[Sentence]:
         if change.id not in self.cache:
-            texts = load_texts(self.session, change.source_id, (change.from_number, change.to_number))
+            damaged: dict[int, str] = {}
+            texts = load_texts(self.session, change.source_id, (change.from_number, change.to_number), damaged)
+            if damaged:  # its version page names the damage; the entry quotes nothing
+                return []
             self.remember(change, diff_texts(texts[change.from_number], texts[change.to_number]))
         return self.cache[change.id]
 
@@ -94,6 +98,7 @@ def write_site_feeds(writer: SiteWriter, sources: Sequence[SourceInfo], changes:
 
 
 def _health_entry(event: HealthEvent, source: SourceInfo | None, base_url: str) -> feeds.Entry:
+    event = replace(event, detail=urls.hide_local_paths(event.detail))
     name = f"{source.vendor} — {source.title}" if source else event.source_id
     since = event.since.strftime("%Y-%m-%d %H:%M UTC")
     if event.kind == HealthEventKind.FAILING:
@@ -113,6 +118,8 @@ def write_health_feed(writer: SiteWriter, sources: Sequence[SourceInfo], events:
                       base_url: str) -> None:
     """`feeds/health.atom` and `.rss`: one entry when a source starts failing, one when it recovers."""
     by_id = {s.id: s for s in sources}
+    # A source known from imported files only has not been fetched: its files' failures are not its site's.
+    events = [e for e in events if e.source_id not in by_id or by_id[e.source_id].health.state != HealthState.IMPORTED]
     chosen = sorted(events, key=lambda e: (e.at, e.source_id), reverse=True)[:feeds.MAX_ENTRIES]
     key = writer.key("health-feed", [(e, by_id[e.source_id].title if e.source_id in by_id else "") for e in chosen])
     paths = {fmt: f"feeds/health.{fmt}" for fmt in ("atom", "rss")}

@@ -14,6 +14,8 @@ from typing import Literal
 
 from feedgen.feed import FeedGenerator
 
+from reports.render import visible_bidi
+
 MAX_ENTRIES = 50
 EMPTY_FEED_UPDATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -26,6 +28,12 @@ Format = Literal["atom", "rss"]
 
 def xml_safe(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
+
+
+def _plain(text: str) -> str:
+    """A title or term: plain text, so its bidi controls are written out as markers (its HTML content is
+    rendered by the templates, which do so already)."""
+    return xml_safe(visible_bidi(text))
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,8 @@ class FeedSpec:
 def render(spec: FeedSpec, fmt: Format) -> bytes:
     fg = FeedGenerator()
     fg.id(spec.tag)
-    fg.title(xml_safe(spec.title))
-    fg.subtitle(xml_safe(spec.subtitle))
+    fg.title(_plain(spec.title))
+    fg.subtitle(_plain(spec.subtitle))
     fg.author({"name": "policywatch"})
     fg.generator("policywatch")
     fg.language("en")
@@ -64,7 +72,7 @@ def render(spec: FeedSpec, fmt: Format) -> bytes:
     for entry in spec.entries:
         fe = fg.add_entry(order="append")
         fe.id(entry.id)
-        fe.title(xml_safe(entry.title))
+        fe.title(_plain(entry.title))
         fe.link(href=entry.link, rel="alternate", type="text/html")
         fe.updated(entry.updated)
         fe.published(entry.updated)
@@ -72,5 +80,5 @@ def render(spec: FeedSpec, fmt: Format) -> bytes:
         # renders our summary, and text from the page stays text.
         fe.content(xml_safe(entry.content_html), type="html")
         for category in entry.categories:
-            fe.category(term=xml_safe(category))
+            fe.category(term=_plain(category))
     return fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)

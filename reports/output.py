@@ -71,6 +71,8 @@ class SiteWriter:
         self._dirs: set[Path] = set()
         self._root = str(out)
         self.problems: list[str] = []
+        self.damaged_texts: set[tuple[str, int]] = set()
+        self._unit_troubled = False
 
     def _load(self) -> str | None:
         try:
@@ -157,10 +159,25 @@ class SiteWriter:
 
     def begin_unit(self) -> None:
         self._unit_files = {}
+        self._unit_troubled = False
 
     def end_unit(self, unit: str, key: str) -> None:
-        self.units[unit] = {"key": key, "files": self._unit_files or {}}
+        # A unit that left something out is built again next time: the damage is named again, or is gone.
+        self.units[unit] = {"key": "" if self._unit_troubled else key, "files": self._unit_files or {}}
         self._unit_files = None
+        self._unit_troubled = False
+
+    def problem(self, message: str) -> None:
+        """Something the build left out (a damaged raw snapshot or text), named in one line."""
+        self._unit_troubled = True
+        if message not in self.problems:
+            self.problems.append(message)
+
+    def text_damaged(self, source_id: str, number: int, detail: str) -> None:
+        """Version `number` of `source_id` no longer reads back as its sha256: its text is left out."""
+        self.damaged_texts.add((source_id, number))
+        self.problem(f"text of {source_id} version {number} left out: damaged in the database ({detail}); "
+                     f"`policywatch check` lists the damage")
 
     def _remove_stale_temporaries(self) -> list[str]:
         """Half-written files of builds that were killed (their process is gone); a live build's are left."""

@@ -108,6 +108,7 @@ class AsOf:
     first_seen: datetime
     last_confirmed: datetime
     confirmations: int  # fetches that found the text, its first included
+    imported: int = 0  # of those, imported files (`policywatch import`): no fetch of ours
     until: datetime | None = None  # the next version's first seen; None while it is the current text
     next_number: int | None = None
     # Shown with the current version: the source's last check by a crawl, and how far its imported files
@@ -127,11 +128,12 @@ def as_of(source: SourceInfo, position: int) -> AsOf:
     later = source.versions[position + 1] if position + 1 < len(source.versions) else None
     confirmed = version.last_confirmed or version.first_seen
     if later is not None:
-        return AsOf(version.first_seen, confirmed, version.confirmations, later.first_seen, later.number)
+        return AsOf(version.first_seen, confirmed, version.confirmations, version.imported_confirmations,
+                    later.first_seen, later.number)
     origins = source.origins
     imported = (origins.imported_from, origins.imported_until) if origins.imported_after_crawl else (None, None)
-    return AsOf(version.first_seen, confirmed, version.confirmations, last_checked=origins.last_crawled,
-                imported_from=imported[0], imported_until=imported[1])
+    return AsOf(version.first_seen, confirmed, version.confirmations, version.imported_confirmations,
+                last_checked=origins.last_crawled, imported_from=imported[0], imported_until=imported[1])
 
 
 @dataclass(frozen=True)
@@ -329,7 +331,7 @@ def settled(source: SourceInfo) -> SourceInfo:
     what every file of the source except its page and its current version's page is made from."""
     if not source.versions:
         return replace(source, last_checked=None, origins=SourceOrigins())
-    latest = replace(source.versions[-1], last_confirmed=None, confirmations=0)
+    latest = replace(source.versions[-1], last_confirmed=None, confirmations=0, imported_confirmations=0)
     return replace(source, last_checked=None, origins=SourceOrigins(), versions=(*source.versions[:-1], latest))
 
 
@@ -357,7 +359,8 @@ def _version_page(source: SourceInfo, position: int, base_url: str, by_to: dict[
     context = _base(path) | {
         "source": label(source), "source_href": urls.relative(path, urls.source_page(source.id)),
         # Its confirmations are in `as_of` only: the part of the page a night's check may change.
-        "version": replace(version, last_confirmed=None, confirmations=0), "snapshots": snapshots,
+        "version": replace(version, last_confirmed=None, confirmations=0, imported_confirmations=0),
+        "snapshots": snapshots,
         "introduced_by": {"change": change, "href": urls.relative(path, urls.change_page(change.id))}
         if change else None,
         "prev_href": urls.relative(path, urls.version_page(source.id, earlier))
@@ -429,13 +432,20 @@ def text_context(page: Page, texts: dict[int, str], diff: MovedDiff | None = Non
                  confirmations: Sequence[Confirmation] = (), text_html: Markup | None = None) -> dict[str, Any]:
     """The page's full context: its metadata plus what is derived from version texts (and, for a version,
     its latest confirmations, which its `as_of` names by their count and last time)."""
+    missing = [n for n in page.texts if n not in texts]  # damaged in the database: left out, and said so
+    if page.kind == "version" and missing:
+        return page.context | {"text": None, "words": None, "text_html": None, "text_damaged": True,
+                               "confirmations": confirmation_links(page, confirmations)}
+    if page.kind == "change" and missing:
+        return page.context | {"damaged_versions": missing, "inline_blocks": [], "side_rows": [], "moves": 0}
     if page.kind == "version":
         text = texts[page.context["version"].number]
         if text_html is None:
             text_html = render_markdown(text, page.context["text_base"])
-        return page.context | {"text": text, "words": count_words(text), "text_html": text_html,
+        return page.context | {"text": text, "words": count_words(text), "text_html": text_html, "text_damaged": False,
                                "confirmations": confirmation_links(page, confirmations)}
     if page.kind == "change":
         diff = diff if diff is not None else change_diff(page, texts)
-        return page.context | {"inline_blocks": inline_view(diff), "side_rows": side_by_side(diff), "moves": diff.moves}
+        return page.context | {"damaged_versions": [], "inline_blocks": inline_view(diff),
+                               "side_rows": side_by_side(diff), "moves": diff.moves}
     return page.context

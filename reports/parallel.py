@@ -45,6 +45,7 @@ class Done:
     written: int
     skipped: int
     problems: list[str]
+    damaged_texts: set[tuple[str, int]]
 
 
 def default_workers(sources: int, everything_stale: bool) -> int:
@@ -63,7 +64,8 @@ def _run(job: Job) -> Done:
             excerpts = Excerpts(session)
             for source in job.sources:
                 write_source(session, writer, source, job.base_url, excerpts)
-        return Done(writer.current, writer.units, writer.written, writer.skipped, writer.problems)
+        return Done(writer.current, writer.units, writer.written, writer.skipped, writer.problems,
+                    writer.damaged_texts)
     finally:
         engine.dispose()
 
@@ -80,4 +82,6 @@ def write_sources_in_parallel(writer: SiteWriter, db_url: str, sources: Sequence
             writer.units.update(done.units)
             writer.written += done.written
             writer.skipped += done.skipped
-            writer.problems += done.problems
+            for problem in done.problems:
+                writer.problem(problem)
+            writer.damaged_texts |= done.damaged_texts

@@ -1,4 +1,4 @@
-"""The Jinja2 environment: autoescaping everywhere, strict about missing values."""
+"""The Jinja2 environment: autoescaping everywhere, strict about missing values, bidi controls made visible."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 import analysis.diff
 import analysis.moves
 from reports.titles import change_title, joined
-from reports.urls import is_web_url
+from reports.urls import imported_file_name, is_web_url
 
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
@@ -38,13 +38,33 @@ def code_spans(text: str) -> Markup:
     return Markup(_CODE_SPAN.sub(lambda m: f"<code>{m.group(1)}</code>", str(escape(text))))
 
 
+# Bidirectional controls: a right-to-left override taken from a page would reverse what a reader sees after it
+# ("30 days" shown for "syad 03"). The terminal and JSON output escape the same characters (policywatch.terminal).
+BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_bidi(text: str) -> str:
+    """`text` with each bidi control written out as a visible marker, `<U+202E>`: shown, never obeyed."""
+    return BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+
+
+def _finalize(value: Any) -> Any:
+    """Every value a template prints passes here before it is escaped: so no template can forget it."""
+    if not isinstance(value, str) or BIDI.search(value) is None:
+        return value
+    if isinstance(value, Markup):  # already HTML (rendered Markdown, a diff): the marker goes in escaped
+        return Markup(BIDI.sub(lambda m: f"&lt;U+{ord(m.group()):04X}&gt;", str(value)))
+    return visible_bidi(value)
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     # autoescape=True for every template, not only *.html: a template added
     # later under another name must not silently stop escaping.
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(iso=iso, human=human, is_web_url=is_web_url, code_spans=code_spans)
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, finalize=_finalize)
+    env.filters.update(iso=iso, human=human, is_web_url=is_web_url, imported_file_name=imported_file_name,
+                       code_spans=code_spans)
     env.globals.update(joined=joined, change_title=change_title)
     return env
 

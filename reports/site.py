@@ -115,7 +115,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
         for sha in pages.refused_pages(record):
             write_raw(session, writer, sha)
         head = write_ledger(session, writer, signing_key)
-        data, data_note = _publish_export(factory, out, full)
+        data, data_note = _publish_export(factory, out, full, writer)
         problem = pagefind_problem()
         searchable = problem is None or (out / INDEX_DIR / "pagefind.js").is_file()
         for page in (pages.index_page(record, data, head), pages.all_changes_page(record),
@@ -131,12 +131,19 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
                       bool(base_url), len(removed), tuple(writer.problems), (search.note, data_note), search.seconds)
 
 
-def _publish_export(factory: sessionmaker[Session], out: Path, full: bool) -> tuple[pages.DataLink | None, str]:
-    """The latest export of the record in `data/`, for the index to link to."""
+def _publish_export(factory: sessionmaker[Session], out: Path, full: bool,
+                    writer: SiteWriter) -> tuple[pages.DataLink | None, str]:
+    """The latest export of the record in `data/`, for the index to link to; a damaged version text is left
+    out of it (null), as it is left out of its page, and named once."""
+    damaged: list[tuple[str, int, str]] = []
     try:
-        result = write_export(factory, out / urls.data_dir(), "jsonl", only_latest=True, force=full)
+        result = write_export(factory, out / urls.data_dir(), "jsonl", only_latest=True, force=full,
+                              damaged=damaged)
     except ExportError as exc:
         return None, f"data export: not published: {exc}"
+    for source_id, number, detail in damaged:
+        if (source_id, number) not in writer.damaged_texts:
+            writer.text_damaged(source_id, number, detail)
     link = pages.DataLink(f"{urls.data_dir()}/{result.path.name}", result.path.name, result.size, result.dated,
                           tuple(table.name for table in TABLES))
     return link, f"data export: {link.href} ({'written' if result.written else 'up to date'})"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
@@ -43,7 +44,7 @@ def write_raw(session: Session, writer: SiteWriter, sha256: str) -> None:
         data = blobs.read(session, sha256)
     except blobs.BlobIntegrityError as exc:
         # One damaged snapshot must not stop the report: its file is left out and the damage is named.
-        writer.problems.append(f"raw snapshot left out: {exc}")
+        writer.problem(f"raw snapshot left out: {exc}")
         return
     writer.write(path, data)
     writer.own(path, sha256)
@@ -78,8 +79,27 @@ def write_source(session: Session, writer: SiteWriter, source: SourceInfo, base_
     _write_live(session, writer, source, base_url)
 
 
+# The key a file is owned by when a text it shows was left out: it never matches, so the next build writes
+# it again (and names the damage again, or shows the text once it reads back).
+LEFT_OUT = "text-left-out"
+
+
+def _load_texts(session: Session, writer: SiteWriter, source_id: str,
+                numbers: Iterable[int] | None) -> dict[int, str]:
+    """The texts that read back; each damaged one is named once and left out."""
+    damaged: dict[int, str] = {}
+    texts = load_texts(session, source_id, numbers, damaged)
+    for number, detail in sorted(damaged.items()):
+        writer.text_damaged(source_id, number, detail)
+    return texts
+
+
 def _write_page(writer: SiteWriter, page: pages.Page, key: str, texts: dict[int, str],
                 confirmations: tuple[Confirmation, ...] = ()) -> None:
+    if not all(n in texts for n in page.texts):
+        writer.write(page.path, render(page.template, **pages.text_context(page, texts, None, confirmations)))
+        writer.own(page.path, LEFT_OUT)
+        return
     writer.note_rewrite(page.path, key)
     text_html = None
     if page.path in writer.unindexed_rewrites:
@@ -116,22 +136,25 @@ def _write_files(session: Session, writer: SiteWriter, source: SourceInfo, base_
     if source.versions and not script_stale:
         writer.keep(script_path, script_key)
     needed = {n for page, _ in stale for n in page.texts} | {n for _, _, n in markdown}
-    texts = load_texts(session, source.id, None if script_stale else needed) if needed or script_stale else {}
+    texts = _load_texts(session, writer, source.id, None if script_stale else needed) if needed or script_stale else {}
     confirmed = {v.number: load_confirmations(session, v.id, pages.CONFIRMATIONS_SHOWN) for v in source.versions[:-1]}
     for page, key in stale:
         if page.kind == "change":
-            diff = pages.change_diff(page, texts)
-            excerpts.remember(page.context["change"], diff.plain)
+            readable = all(n in texts for n in page.texts)
+            diff = pages.change_diff(page, texts) if readable else None
+            if diff is not None:
+                excerpts.remember(page.context["change"], diff.plain)
             writer.write(page.path, render(page.template, **pages.text_context(page, texts, diff)))
-            writer.own(page.path, key)
+            writer.own(page.path, key if readable else LEFT_OUT)
         else:
             _write_page(writer, page, key, texts, confirmed.get(page.context["version"].number, ()))
     for path, md_key, number in markdown:
-        writer.write(path, texts[number])
-        writer.own(path, md_key)
+        if number in texts:  # a damaged text's Markdown is left out, as its page says
+            writer.write(path, texts[number])
+            writer.own(path, md_key)
     if script_stale:
         writer.write(script_path, texts_script(texts))
-        writer.own(script_path, script_key)
+        writer.own(script_path, script_key if len(texts) == len(source.versions) else LEFT_OUT)
     _raw_snapshots(session, writer, source, confirmed)
     write_source_feed(writer, source, base_url, excerpts)
 
@@ -157,6 +180,7 @@ def _write_live(session: Session, writer: SiteWriter, source: SourceInfo, base_u
         if writer.fresh(page.path, version_key):
             writer.keep(page.path, version_key)
         else:
-            _write_page(writer, page, version_key, load_texts(session, source.id, [current.number]), confirmations)
+            _write_page(writer, page, version_key, _load_texts(session, writer, source.id, [current.number]),
+                        confirmations)
     writer.produce(overview.path, overview_key, lambda: render(overview.template, **overview.context))
     writer.end_unit(unit, unit_key)

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+
+from analysis.siteids import folder_problem
 
 TAG_AUTHORITY = "tag:policywatch,2026:"
 
-# The declaration rules for source ids; a recorded id outside them (an older
-# database, a hand-edited row) is hashed so it can never climb out of its folder.
-_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-
-
 def source_dir(source_id: str) -> str:
-    """`openai/privacy-policy-eu` → `openai/privacy-policy-eu`: declared ids are kept as folders."""
-    segments = source_id.split("/")
-    if all(_SEGMENT.match(s) for s in segments):
+    """`openai/privacy-policy-eu` → `openai/privacy-policy-eu`: declared ids are kept as folders.
+
+    A recorded id the declarations would refuse (an older database, a hand-edited row: one that could climb
+    out of its folder, collide with another id's files or exceed a file name's length) is hashed instead
+    (`analysis.siteids`): distinct, and the same at every build."""
+    if folder_problem(source_id) is None:
         return source_id
     return "id-" + hashlib.sha256(source_id.encode("utf-8")).hexdigest()[:16]
 
@@ -186,3 +186,34 @@ def normalise_base_url(base_url: str) -> str:
 def is_web_url(url: str) -> bool:
     """Only http(s) URLs become links; anything else (javascript:, data:) is shown as text."""
     return urlsplit(url).scheme in ("http", "https")
+
+
+def imported_file_name(url: str) -> str | None:
+    """For the `file:` URL an import records when its manifest names no address: the file's name alone.
+
+    Where the importer read it from is a path on their machine; no page, feed or data file publishes it."""
+    if urlsplit(url).scheme != "file":
+        return None
+    return unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]) or "unnamed"
+
+
+_FILE_URL = re.compile(r"""file:[^\s"'<>]+""")
+
+
+def hide_local_paths(text: str | None) -> str | None:
+    """Free text from the record (a failure's detail) with each `file:` URL in it replaced by its file's name."""
+    if text is None or "file:" not in text:
+        return text
+    def name(match: re.Match[str]) -> str:
+        url = match.group(0).rstrip(".,;:!?)]}")  # the sentence's punctuation after the URL stays
+        return (imported_file_name(url) or url) + match.group(0)[len(url):]
+
+    return _FILE_URL.sub(name, text)
+
+
+def published_url(url: str | None) -> str | None:
+    """A recorded address as the site and its data download publish it: an imported file by its name only."""
+    if url is None:
+        return None
+    name = imported_file_name(url)
+    return url if name is None else name

@@ -98,6 +98,15 @@ def current_health(outcomes: Sequence[OutcomeRow], failing_after: int = FAILING_
     return CurrentHealth(state, streak[0][0], streak[-1][2], streak[-1][3])
 
 
+def unless_imported_only(health: CurrentHealth, last_crawled: datetime | None,
+                         imported_until: datetime | None) -> CurrentHealth:
+    """`imported` for a source no crawl has checked, known from imported files alone: a saved file's date is
+    no check of the vendor's site, and one that failed to extract says nothing of it either."""
+    if last_crawled is None and imported_until is not None:
+        return CurrentHealth(HealthState.IMPORTED)
+    return health
+
+
 def health_events(session: Session, failing_after: int = FAILING_AFTER_RUNS,
                   source_ids: Iterable[str] | None = None) -> list[HealthEvent]:
     history = outcome_history(session, source_ids)

@@ -85,6 +85,26 @@ def read_many(session: Session, shas: Iterable[str]) -> dict[str, str]:
     return read_texts(shas, fetch)
 
 
+def read_readable(session: Session, shas: Iterable[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The texts under `shas` that read back as their sha256, and what is wrong with each of the others.
+
+    For a report that carries on around damage: the texts are read together, and only when one of them
+    fails are they read again one by one to tell which."""
+    wanted = sorted(set(shas))
+    try:
+        return read_many(session, wanted), {}
+    except TextIntegrityError:
+        pass
+    found: dict[str, str] = {}
+    damaged: dict[str, str] = {}
+    for sha in wanted:
+        try:
+            found[sha] = read(session, sha)
+        except TextIntegrityError as exc:
+            damaged[sha] = str(exc)
+    return found, damaged
+
+
 def of(session: Session, version: Version) -> str:
     """The text of `version`."""
     return read(session, version.sha256)

@@ -53,6 +53,9 @@ TEXTS_PREFIX, TEXTS_SUFFIX = "policywatchVersions(", ");"
 MAX_LINE = 1 << 20
 SIGNING_TIMEOUT = 30.0
 _SEGMENT = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_MAX_PART_BYTES = 200
+_FILE_IN_FOLDER = re.compile(r"^(\d+\.(html|md)|index\.html)$")
+_FILE_SUFFIXES = (".html", ".json", ".atom", ".rss", ".md", ".js", ".txt")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -99,9 +102,13 @@ def chain_problems(items: Iterable[Dict[str, Any]]) -> Iterator[str]:
 
 
 def source_dir(source_id: str) -> str:
-    """The folder of a source's pages (reports.urls.source_dir)."""
+    """The folder of a source's pages (reports.urls.source_dir, by the rule of analysis.siteids: this script
+    needs nothing but the standard library)."""
     segments = source_id.split("/")
-    if all(_SEGMENT.match(s) for s in segments):
+    last = len(segments) - 1
+    if all(_SEGMENT.match(s) and len(s.encode("utf-8")) <= _MAX_PART_BYTES
+           and not (i > 0 and _FILE_IN_FOLDER.match(s)) and not (i < last and s.endswith(_FILE_SUFFIXES))
+           for i, s in enumerate(segments)):
         return source_id
     return "id-" + hashlib.sha256(source_id.encode("utf-8")).hexdigest()[:16]
 

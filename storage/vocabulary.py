@@ -149,6 +149,7 @@ class HealthState(StrEnum):
     RETRYING = "retrying"  # the last fetch failed, fewer than `failing_after_runs` in a row
     FAILING = "failing"  # `failing_after_runs` failed fetches in a row or more
     UNCHECKED = "unchecked"  # never fetched
+    IMPORTED = "imported"  # known from imported files only: no crawl has checked it yet
 
 
 class HealthEventKind(StrEnum):

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import sqlite3
 from difflib import SequenceMatcher
 from pathlib import Path
 
+import pytest
 import yaml
+from sqlalchemy import text as sql
+
+from policywatch.cli import main
 
 from storage import texts
 from storage.db import make_engine, reading, session_factory
@@ -258,3 +263,71 @@ def test_an_import_without_an_address_never_publishes_where_it_was_read_from(mak
     assert "an imported file, <code>a.html</code>" in page
     # (the site itself is under tmp_path: without --base-url its permalinks are file:// URLs of the output)
     assert "private-archive" not in page and str(folder) not in page
+
+
+GERMAN = "<main><p>Wir speichern Chats 30 Tage. Grüße</p></main>"
+UNREADABLE = [  # (file name, its bytes, why it is refused)
+    ("latin1.html", GERMAN.encode("latin-1"), "not UTF-8 (byte 0xfc at offset 40)"),
+    ("says-utf8.html", b'<meta charset="utf-8">' + GERMAN.encode("latin-1"),
+     "not UTF-8, as its <meta> says it is (byte 0xfc at offset 62)"),
+    ("utf16.txt", "We keep chats for 30 days.".encode("utf-16"), "not UTF-8 (byte 0xff at offset 0)"),
+    ("cut.md", "We keep chats for 30 days. Ünd".encode("utf-8")[:-3], "not UTF-8 (byte 0xc3 at offset 27)"),
+]
+# Read as a fetched page is: the encoding its byte-order mark or <meta charset> names.
+READABLE = [
+    ("cp1252.html", b'<meta charset="windows-1252">' + GERMAN.encode("cp1252")),
+    ("utf16.html", GERMAN.encode("utf-16")),
+]
+
+
+def import_one(db_url: str, tmp_path: Path, name: str, data: bytes, capsys) -> tuple[int, Path]:  # type: ignore[no-untyped-def]
+    """Import a.html, then a manifest of b.html and the file `name`: the second import's status."""
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
+    write(tmp_path / "a.html", "<main><p>We keep chats for 30 days, and this sentence makes it long enough.</p></main>")
+    write(tmp_path / "b.html", "<main><p>We keep chats for 90 days, and this sentence makes it long enough.</p></main>")
+    (tmp_path / name).write_bytes(data)
+    argv = ["--db", db_url, "--sources", str(decl)]
+    first = write(tmp_path / "first.jsonl", json.dumps({"source": "t/policy", "at": "2026-03-01T00:00:00Z",
+                                                         "path": "a.html"}) + "\n")
+    assert main(argv + ["import", "--manifest", str(first)]) == 0
+    capsys.readouterr()
+    manifest = write(tmp_path / "m.jsonl", "".join(json.dumps(e) + "\n" for e in [
+        {"source": "t/policy", "at": "2026-03-02T00:00:00Z", "path": "b.html"},
+        {"source": "t/policy", "at": "2026-03-03T00:00:00Z", "path": name}]))
+    return main(argv + ["import", "--manifest", str(manifest)]), manifest
+
+
+def counts_in(db_url: str) -> list[tuple[str, int]]:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return [(table, conn.execute(sql(f"SELECT count(*) FROM {table}")).scalar_one())
+                    for table in ("runs", "fetch_outcomes", "snapshots", "versions", "blobs")]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("name, data, why", UNREADABLE, ids=[case[0] for case in UNREADABLE])
+def test_a_file_that_is_not_text_in_its_encoding_is_refused_before_anything_is_stored(  # type: ignore[no-untyped-def]
+        db_url: str, tmp_path: Path, name: str, data: bytes, why: str, capsys, monkeypatch) -> None:
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    status, manifest = import_one(db_url, tmp_path, name, data, capsys)
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.splitlines() == [f"policywatch: {manifest}:2: {tmp_path / name}: {why}; an imported file must be "
+                                "text: UTF-8, or for HTML the encoding its byte-order mark or <meta charset> names"]
+    # Only the first import is in the record: nothing of the refused manifest, b.html included.
+    assert dict(counts_in(db_url)) == {"runs": 1, "fetch_outcomes": 1, "snapshots": 1, "versions": 1, "blobs": 1}
+
+
+@pytest.mark.parametrize("name, data", READABLE, ids=[case[0] for case in READABLE])
+def test_html_in_the_encoding_it_names_is_imported(db_url: str, tmp_path: Path, name: str, data: bytes,  # type: ignore[no-untyped-def]
+                                                   capsys, monkeypatch) -> None:
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    status, _ = import_one(db_url, tmp_path, name, data, capsys)
+    assert status == 0
+    capsys.readouterr()
+    assert main(["--db", db_url, "show", "t/policy"]) == 0
+    assert "Wir speichern Chats 30 Tage. Grüße" in capsys.readouterr().out

@@ -51,7 +51,8 @@ def runs(db: Path) -> list[Run]:
 def report(cli: CLI, out: Path) -> dict[str, str]:
     cli("report", "--out", str(out))
     return {name: (out / name).read_text(encoding="utf-8")
-            for name in ("index.html", "runs.html", "sources/t/policy/index.html", "versions/t/policy/2.html")}
+            for name in ("index.html", "runs.html", "sources/t/policy/index.html", "versions/t/policy/1.html",
+                         "versions/t/policy/2.html")}
 
 
 def plain(html: str) -> str:
@@ -103,7 +104,8 @@ def test_the_index_and_runs_page_date_an_import_by_when_it_ran_and_the_files_it_
                      r"2019-03-01 00:00 UTC to 2024-06-30 00:00 UTC: ok — 2 file\(s\) imported", index), index
     assert "started 2019" not in index and "2019-03-01 00:00 UTC:" not in index
     kind, status, started, finished, dated, *counts = run_row(pages["runs.html"], 1)
-    assert (kind, status, counts) == ("import", "ok", ["2", "2", "1", "0"])
+    # Checked, Imported, New versions, Changes, Failures: an import's files are not checks.
+    assert (kind, status, counts) == ("import", "ok", ["", "2", "2", "1", "0"])
     assert re.fullmatch(rf"{today} \d\d:\d\d UTC", started) and re.fullmatch(rf"{today} \d\d:\d\d UTC", finished)
     assert dated == "files dated 2019-03-01 00:00 UTC to 2024-06-30 00:00 UTC"
     assert "Records dated" in runs_page
@@ -142,6 +144,46 @@ def test_an_imported_source_is_not_yet_checked_until_a_crawl_checks_it(
     assert last_checked(pages["sources/t/policy/index.html"]) == "2026-03-05T06:00:00Z"
     assert run_row(pages["runs.html"], 1)[4] == "files dated 2019-03-01 00:00 UTC to 2024-06-30 00:00 UTC"
     assert run_row(pages["runs.html"], 2)[2:5] == ["2026-03-05 06:00 UTC", "2026-03-05 06:00 UTC", "when it ran"]
+
+
+def test_imported_versions_say_imported_and_an_imported_source_has_its_own_health(db_url: str,
+                                                                                   tmp_path: Path) -> None:
+    """Nothing an import recorded is called a fetch: not on its versions' pages, not on its source's page, not
+    in the runs page's checks; `sources --json` calls its health `imported` until a crawl checks it."""
+    with LocalServer() as server:
+        decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
+            {"id": "t/policy", "title": "Policy", "urls": ["/policy"], "select": "main"}])
+        cli = CLI(db_url, decl, tmp_path)  # type: ignore[arg-type]
+        import_history(tmp_path, cli)
+        (tmp_path / "again.jsonl").write_text(json.dumps(
+            {"source": "t/policy", "at": "2025-01-15T00:00:00Z", "path": "new.html"}) + "\n", encoding="utf-8")
+        cli("import", "--manifest", str(tmp_path / "again.jsonl"))  # the same text again: a confirmation
+        (row,) = cli.json("sources")
+        assert row["health"] == "imported" and row["failing_since"] is None
+        pages = report(cli, tmp_path / "site")
+        for name in ("sources/t/policy/index.html", "versions/t/policy/1.html", "versions/t/policy/2.html"):
+            assert not re.search(r"\bfetch", plain(pages[name]), re.I), (name, plain(pages[name]))
+        version = plain(pages["versions/t/policy/2.html"])
+        assert "confirmed by 2 imported files from 2024-06-30T00:00:00Z to 2025-01-15T00:00:00Z" in version
+        assert "Importeda file dated 2024-06-30 00:00 UTC" in version  # <dt>Imported</dt><dd>a file dated …
+        assert "download the bytes as imported" in version
+        assert "1 later imported file found this text unchanged" in version
+        first = plain(pages["versions/t/policy/1.html"])
+        assert "Came froman imported file (policywatch import)" in first
+        assert "it is known from its imported file alone" in first
+        assert "Healthimported files only, not yet checked by a crawl" in plain(pages["sources/t/policy/index.html"])
+        assert run_row(pages["runs.html"], 2)[5:7] == ["", "1"]  # Checked, Imported
+
+        server.routes["/policy"] = Page(CRAWLED.encode())
+        cli("crawl", "--now", "2026-03-05T06:00:00Z")
+        (row,) = cli.json("sources")
+        assert row["health"] == "ok"
+        pages = report(cli, tmp_path / "site")
+        version = plain(pages["versions/t/policy/2.html"])
+        assert "confirmed by 1 fetch and 2 imported files from 2024-06-30T00:00:00Z to 2026-03-05T06:00:00Z" in version
+        assert "1 later fetch and 1 later imported file found this text unchanged" in version
+        assert "Healthok" in plain(pages["sources/t/policy/index.html"])
+        assert run_row(pages["runs.html"], 3)[5:7] == ["1", ""]
 
 
 # Schema 0017 on both databases.

@@ -175,7 +175,8 @@ def test_writers_recording_at_once_on_postgresql_never_fork_the_log(tmp_path: Pa
 
 
 def test_the_verifier_knows_where_the_site_puts_texts_and_snapshots() -> None:
-    for sid in ("openai/privacy-policy-eu", "Odd Id/With Spaces", "../escape"):
+    for sid in ("openai/privacy-policy-eu", "Odd Id/With Spaces", "../escape", "v/1.md", "v/index.html", "v.atom/x",
+                "v/" + "a" * 201, "v/" + "a" * 200, "v/policy.md"):
         assert urls.version_texts(sid) == f"versions/{verify_ledger.source_dir(sid)}/_texts.js"
     assert urls.raw_snapshot("ab" * 32) == f"raw/{'ab' * 32}.txt"
 

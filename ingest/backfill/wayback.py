@@ -163,5 +163,7 @@ def backfill_source(factory: sessionmaker[Session], source: Source, options: Way
     if entries:
         manifest = folder / MANIFEST
         _write(manifest, "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries).encode("utf-8"))
-        result.imported = import_manifest(factory, manifest, {source.id: source}, policy, claims=claims)
+        # A capture is the vendor's page as the archive kept it: bytes that do not decode are its failure.
+        result.imported = import_manifest(factory, manifest, {source.id: source}, policy, claims=claims,
+                                          check_text=False)
     return result

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import UserInputError
 from reports.export.readme import provenance, readme
-from reports.export.tables import TABLES, Table, newest_record_time
+from reports.export.tables import DAMAGED_TEXTS, TABLES, Table, newest_record_time
 from storage.db import reading
 
 FORMATS = ("jsonl", "csv")
@@ -110,9 +110,12 @@ def _stamps(folder: Path) -> dict[str, str]:
 
 
 def write_export(factory: sessionmaker[Session], folder: Path, fmt: str = "jsonl",
-                 tables: Sequence[Table] = TABLES, only_latest: bool = False, force: bool = False) -> ExportResult:
+                 tables: Sequence[Table] = TABLES, only_latest: bool = False, force: bool = False,
+                 damaged: list[tuple[str, int, str]] | None = None) -> ExportResult:
     """Export the record into `folder`; `only_latest` removes earlier exports there (the site keeps one);
-    `force` writes it even when the same record was exported there already."""
+    `force` writes it even when the same record was exported there already. `damaged`: a version text that
+    no longer reads back is exported as null and named in this list as (source id, version number, what is
+    wrong); without it, the export stops."""
     if fmt not in FORMATS:
         raise ExportError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
     try:
@@ -120,6 +123,8 @@ def write_export(factory: sessionmaker[Session], folder: Path, fmt: str = "jsonl
     except OSError as exc:
         raise ExportError(f"--out {folder}: cannot create the directory: {exc.strerror}") from None
     with reading(factory) as session:  # one consistent state of the record, whatever a crawl writes meanwhile
+        if damaged is not None:
+            session.info[DAMAGED_TEXTS] = damaged
         dated = newest_record_time(session)
         if dated is None:
             raise ExportError("nothing is recorded yet: run `policywatch crawl` or `policywatch import` first")
@@ -145,6 +150,9 @@ def write_export(factory: sessionmaker[Session], folder: Path, fmt: str = "jsonl
             except OSError as exc:
                 temporary.unlink(missing_ok=True)
                 raise ExportError(f"--out {folder}: cannot write {name}: {exc.strerror}") from None
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
             written = True
     if only_latest:
         for old in folder.glob(f"{PREFIX}*.zip"):
@@ -153,6 +161,8 @@ def write_export(factory: sessionmaker[Session], folder: Path, fmt: str = "jsonl
         stamps = {name: print_}
     else:
         stamps[name] = print_
+    if damaged:
+        del stamps[name]  # written again next time: the damage is named again, or is gone
     if written or stamps != _stamps(folder):
         temporary = folder / f".{STAMPS}.{os.getpid()}.tmp"
         temporary.write_text(json.dumps(stamps, sort_keys=True, indent=1), encoding="utf-8")

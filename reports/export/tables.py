@@ -21,12 +21,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from analysis.claims import Cause, ClaimStatus
+from reports.urls import hide_local_paths, published_url
 from storage import texts
 from storage.claims_models import ClaimDeclarationRow, ClaimEventRow, ClaimStateRow
 from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceRow, Version
 from storage.times import utc_text
 
 BATCH = 200
+# In `Session.info`: when a list is there, a version text that no longer reads back is exported as null and
+# named in it as (source id, version number, what is wrong); without it, the export stops (TextIntegrityError).
+DAMAGED_TEXTS = "policywatch.export.damaged_texts"
 
 
 def _when(value: datetime | None) -> str | None:
@@ -88,7 +92,8 @@ def _snapshots(session: Session, outcome_ids: list[int]) -> dict[int, list[dict[
              .order_by(Snapshot.outcome_id, Snapshot.position))
     for snap in session.scalars(query):
         found.setdefault(snap.outcome_id, []).append({
-            "url": snap.url, "final_url": snap.final_url, "http_status": snap.http_status,
+            "url": published_url(snap.url), "final_url": published_url(snap.final_url),
+            "http_status": snap.http_status,
             "content_type": snap.content_type, "fetched_at": _when(snap.fetched_at), "sha256": snap.blob_sha256})
     return found
 
@@ -102,12 +107,18 @@ def _version_rows(session: Session) -> Iterator[dict[str, Any]]:
 
     def flush() -> Iterator[dict[str, Any]]:
         snapshots = _snapshots(session, [row.outcome_id for row in batch])
-        text_of = texts.read_many(session, (row.sha256 for row in batch))
+        damaged_list: list[tuple[str, int, str]] | None = session.info.get(DAMAGED_TEXTS)
+        if damaged_list is None:
+            text_of, damaged = texts.read_many(session, (row.sha256 for row in batch)), {}
+        else:
+            text_of, damaged = texts.read_readable(session, (row.sha256 for row in batch))
         for sid, number, sha, first, last, outcome_id, run_kind in batch:
-            text = text_of[sha]
+            text = text_of.get(sha)
+            if text is None and damaged_list is not None:
+                damaged_list.append((sid, number, damaged[sha]))
             yield {"source": sid, "number": number, "sha256": sha, "first_seen": _when(first),
-                   "last_confirmed": _when(last), "words": len(text.split()), "recorded_by": run_kind,
-                   "snapshots": snapshots.get(outcome_id, []), "text": text}
+                   "last_confirmed": _when(last), "words": len(text.split()) if text is not None else None,
+                   "recorded_by": run_kind, "snapshots": snapshots.get(outcome_id, []), "text": text}
 
     for row in session.execute(query):
         batch.append(row)
@@ -123,12 +134,15 @@ VERSIONS = Table("versions", "Every version of every source: the normalised text
     Field("sha256", "SHA-256 of the text (UTF-8)"),
     Field("first_seen", "when this text was first fetched", "time"),
     Field("last_confirmed", "the latest fetch that still found this text", "time"),
-    Field("words", "words in the text (split on whitespace)", "integer"),
+    Field("words", "words in the text (split on whitespace); null when the text is left out", "integer"),
     Field("recorded_by", "crawl (fetched live), import (a saved page: a manifest, the Wayback Machine, Open Terms "
                          "Archive) or reextract (re-derived from stored pages after a rule change)"),
     Field("snapshots", "the raw pages it was extracted from: {url, final_url, http_status, content_type, "
-                       "fetched_at, sha256}; sha256 names the raw bytes (`policywatch raw SHA256`)", "list"),
-    Field("text", "the normalised text"),
+                       "fetched_at, sha256}; sha256 names the raw bytes (`policywatch raw SHA256`); for a file "
+                       "imported without a url, url and final_url are its file name alone (where it was read from "
+                       "is not published)", "list"),
+    Field("text", "the normalised text; null in the report's data download when the stored text is damaged "
+                  "(no longer reads back as its sha256: `policywatch check` lists it)"),
 ), _version_rows, lambda s: _count_and_max(s, Version.id) + (_when(s.scalar(select(func.max(Version.last_confirmed)))),))
 
 
@@ -213,7 +227,8 @@ def _outcome_rows(session: Session) -> Iterator[dict[str, Any]]:
              .order_by(FetchOutcome.id).execution_options(yield_per=BATCH))
     for oid, sid, run_id, kind, at, outcome, failure_kind, detail, status, url, number in session.execute(query):
         yield {"id": oid, "source": sid, "run": run_id, "run_kind": kind, "at": _when(at), "outcome": outcome,
-               "failure_kind": failure_kind, "detail": detail, "http_status": status, "url": url, "version": number}
+               "failure_kind": failure_kind, "detail": hide_local_paths(detail), "http_status": status,
+               "url": published_url(url), "version": number}
 
 
 OUTCOMES = Table("outcomes", "What every fetch (or imported page) of every source came to.", (
@@ -225,9 +240,9 @@ OUTCOMES = Table("outcomes", "What every fetch (or imported page) of every sourc
     Field("outcome", "first, unchanged, changed or failed"),
     Field("failure_kind", "why a failed fetch did not become a version: http_error, bot_challenge, too_short, … "
                           "(README, \"Fetch failures\")"),
-    Field("detail", "the failure in words"),
+    Field("detail", "the failure in words (an imported file named by its file name alone)"),
     Field("http_status", "the HTTP status, when there was one", "integer"),
-    Field("url", "the URL that failed"),
+    Field("url", "the URL that failed; for a file imported without a url, its file name alone"),
     Field("version", "the version it recorded or confirmed", "integer"),
 ), _outcome_rows, lambda s: _count_and_max(s, FetchOutcome.id))
 

@@ -123,6 +123,20 @@ with open(sys.argv[1], "w") as out:
 """
 
 
+def probed_crawl(server, tmp_path: Path, probe: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """`policywatch crawl` of one page run by a `probe` script, which writes what it found as JSON."""
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
+        {"id": "t/policy", "urls": ["/policy"], "select": "main"}])
+    server.routes["/policy"] = Page(POLICY_V1)
+    found = tmp_path / "probe.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
+    env.update({"POLICYWATCH_AUTOTHROTTLE": "false", "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": "true"})
+    subprocess.run([sys.executable, "-c", probe, str(found), "--db", str(tmp_path / "p.db"), "--sources",
+                    str(decl), "crawl", "--now", "2026-02-01T00:00:00Z"], env=env, cwd=tmp_path, check=True,
+                   timeout=120, capture_output=True)
+    return json.loads(found.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
 def test_a_crawl_that_needs_no_browser_never_imports_playwright(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from crawler.browser import browser_available
 
@@ -130,16 +144,7 @@ def test_a_crawl_that_needs_no_browser_never_imports_playwright(server, tmp_path
         import pytest
 
         pytest.skip(f"the browser fetch is not set up, so its handler is not either: {browser_available()}")
-    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
-        {"id": "t/policy", "urls": ["/policy"], "select": "main"}])
-    server.routes["/policy"] = Page(POLICY_V1)
-    found = tmp_path / "modules.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
-    env.update({"POLICYWATCH_AUTOTHROTTLE": "false", "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": "true"})
-    subprocess.run([sys.executable, "-c", MODULES_AFTER, str(found), "--db", str(tmp_path / "p.db"), "--sources",
-                    str(decl), "crawl", "--now", "2026-02-01T00:00:00Z"], env=env, cwd=tmp_path, check=True,
-                   timeout=120, capture_output=True)
-    probe = json.loads(found.read_text(encoding="utf-8"))
+    probe = probed_crawl(server, tmp_path, MODULES_AFTER)
     assert probe["status"] == 0 and counts(tmp_path / "p.db")["versions"] == 1
     assert "crawler.browser_handler" in probe["modules"]  # the http(s) handler served the fetch …
     assert [m for m in probe["modules"] if "playwright" in m] == []  # … without importing Playwright
@@ -167,16 +172,7 @@ with open(sys.argv[1], "w") as out:
 def test_a_crawl_reads_the_declarations_and_compiles_the_claims_once(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # The command loads both before the crawl starts (their errors stop it first) and hands them to the spider and
     # the storage pipeline, which under `scrapy crawl` would read them themselves.
-    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
-        {"id": "t/policy", "urls": ["/policy"], "select": "main"}])
-    server.routes["/policy"] = Page(POLICY_V1)
-    found = tmp_path / "loads.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("POLICYWATCH_")}
-    env.update({"POLICYWATCH_AUTOTHROTTLE": "false", "POLICYWATCH_ALLOW_PRIVATE_ADDRESSES": "true"})
-    subprocess.run([sys.executable, "-c", LOADS_DURING, str(found), "--db", str(tmp_path / "p.db"), "--sources",
-                    str(decl), "crawl", "--now", "2026-02-01T00:00:00Z"], env=env, cwd=tmp_path, check=True,
-                   timeout=120, capture_output=True)
-    probe = json.loads(found.read_text(encoding="utf-8"))
+    probe = probed_crawl(server, tmp_path, LOADS_DURING)
     assert probe == {"status": 0, "load_sources": 1, "load_claims": 1}
     with sqlite3.connect(tmp_path / "p.db") as conn:
         # The run's claims were evaluated with the handed plan: the bundled claims are declared in the record.

@@ -110,6 +110,7 @@ class Context:
     verbose: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
     _engine: Engine | None = None
+    _schema_ready: bool = False
 
     def say(self, message: str) -> None:
         """A line for the user, with anything taken from the web made safe for the terminal."""
@@ -172,21 +173,32 @@ class Context:
         # An empty file (a truncated copy, a `touch`) is no record either: reading it must not give it a schema.
         return None if Path(database).exists() and Path(database).stat().st_size > 0 else database
 
-    def _must_exist(self) -> None:
+    def must_exist(self) -> None:
+        """Refuses a missing or empty SQLite file: a reading command has no record to read there."""
         missing = self.missing_database()
         if missing is not None:
             what = f"{missing} is empty (0 bytes), not a record" if Path(missing).exists() else f"no database at {missing}"
             raise UserError(f"{what}: run `policywatch crawl` or `policywatch import` first, or point --db at one")
 
     def engine(self, must_exist: bool = False) -> Engine:
-        """The database, its schema brought up to date (the user is told when it is)."""
-        from storage.db import make_engine, upgrade
+        """The database, its schema brought up to date (the user is told when it is, unless quiet); a database
+        that holds another program's tables is refused, never given policywatch's schema."""
+        from storage.db import upgrade
+
+        engine = self.inspected_engine(must_exist)
+        if not self._schema_ready:
+            upgrade(engine, say=None if self.quiet else self.warn)
+            self._schema_ready = True
+        return engine
+
+    def inspected_engine(self, must_exist: bool = False) -> Engine:
+        """The database as it is, its schema neither created nor upgraded (`doctor` and `check` only look)."""
+        from storage.db import make_engine
 
         if must_exist:
-            self._must_exist()
+            self.must_exist()
         if self._engine is None:
             self._engine = make_engine(self.settings.db_url, self.settings.lock_timeout)
-            upgrade(self._engine, say=self.warn)
         return self._engine
 
     def factory(self, must_exist: bool = False) -> sessionmaker[Session]:
@@ -203,7 +215,7 @@ class Context:
         wrong exactly as it does for every command."""
         from storage.reader import reading
 
-        self._must_exist()
+        self.must_exist()
         plain = plain_connection(self.settings.db_url, self.settings.lock_timeout) if self._engine is None else None
         if plain is None:
             engine = self.engine(must_exist=True)
@@ -216,6 +228,7 @@ class Context:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+            self._schema_ready = False
 
 
 AddCommand = Callable[[str, str, str], argparse.ArgumentParser]

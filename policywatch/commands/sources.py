@@ -15,13 +15,12 @@ from storage.vocabulary import HealthState
 
 def sources(ctx: Context, args: argparse.Namespace) -> int:
     declared = ctx.sources()
-    summaries: dict[str, queries.SourceSummary] = {}
-    health: dict[str, CurrentHealth] = {}
-    if ctx.missing_database() is None:
-        with reading(ctx.factory()) as session:
-            summaries = {s.source.id: s for s in queries.source_summaries(session)}
-            health = {sid: current_health(rows, ctx.settings.failing_after_runs)
-                      for sid, rows in outcome_history(session).items()}
+    # A missing or empty file is refused as by every reading command: a wrong --db would otherwise list every
+    # source as never checked.
+    with reading(ctx.factory(must_exist=True)) as session:
+        summaries = {s.source.id: s for s in queries.source_summaries(session)}
+        health: dict[str, CurrentHealth] = {sid: current_health(rows, ctx.settings.failing_after_runs)
+                                            for sid, rows in outcome_history(session).items()}
     if args.json:
         rows = [jsonview.source_json(source, summaries.get(sid), True, health.get(sid))
                 for sid, source in declared.items()]

@@ -282,13 +282,13 @@ def _sqlite_prepare(dbapi_connection: Any, lock_timeout: float, read_only: bool)
 
 def _may_journal(cursor: Any) -> bool:
     """Whether the file may be switched to the WAL journal, which is written into its header: a policywatch record
-    or a new file, never a database of something else (`upgrade` refuses to touch one)."""
+    only, never a database of something else nor one without tables yet (`upgrade` switches it when it creates the
+    schema, after making sure the database is no other program's)."""
     cursor.execute("PRAGMA journal_mode")
     if str(cursor.fetchone()[0]).lower() == "wal":
         return False
-    cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    tables = {row[0] for row in cursor.fetchall()}
-    return not tables or "alembic_version" in tables
+    cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
+    return cursor.fetchone() is not None
 
 
 def _sqlite_setup(lock_timeout: float, read_only: bool) -> Callable[[Any, Any], None]:
@@ -310,7 +310,9 @@ def _read_only_uri(path: Path) -> str:
     return f"file:{path.resolve()}?mode=ro{immutable}"
 
 
-def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
+def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = False) -> Engine:
+    """The engine for a configured database; `only_look`: an existing SQLite file is opened read-only, so that
+    not even its journal mode (in its header) is changed (`doctor`, `check`)."""
     from sqlalchemy import create_engine, event
 
     shown = redact_url(url)
@@ -330,6 +332,10 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
         connect_args["timeout"] = lock_timeout
         if read_only:
             url = f"sqlite:///{_read_only_uri(path)}&uri=true"
+        elif only_look and path.exists():
+            # Not immutable: a command may be writing meanwhile, and its WAL journal is read as SQLite reads it.
+            read_only = True
+            url = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"
     try:
         engine = create_engine(url, future=True, connect_args=connect_args)
     except Exception as exc:  # a missing driver surfaces here
@@ -584,6 +590,8 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
                             f"{current!r}, older than this policywatch's {head!r}: open it once with write access")
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if current is None and engine.dialect.name == "sqlite":
+        _journal(engine)
     with engine.connect().execution_options(**{WRITES: True}) as conn, conn.begin():
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
@@ -599,6 +607,17 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return True
+
+
+def _journal(engine: Engine) -> None:
+    # A new record is written through the WAL journal (`_may_journal`); the switch happens outside any transaction.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+    finally:
+        raw.close()
 
 
 def _refuse_foreign(engine: Engine, database: str) -> None:

@@ -110,7 +110,7 @@ class Context:
     verbose: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
     _engine: Engine | None = None
-    _schema_ready: bool = False
+    _inspected: Engine | None = None
 
     def say(self, message: str) -> None:
         """A line for the user, with anything taken from the web made safe for the terminal."""
@@ -183,23 +183,25 @@ class Context:
     def engine(self, must_exist: bool = False) -> Engine:
         """The database, its schema brought up to date (the user is told when it is, unless quiet); a database
         that holds another program's tables is refused, never given policywatch's schema."""
-        from storage.db import upgrade
-
-        engine = self.inspected_engine(must_exist)
-        if not self._schema_ready:
-            upgrade(engine, say=None if self.quiet else self.warn)
-            self._schema_ready = True
-        return engine
-
-    def inspected_engine(self, must_exist: bool = False) -> Engine:
-        """The database as it is, its schema neither created nor upgraded (`doctor` and `check` only look)."""
-        from storage.db import make_engine
+        from storage.db import make_engine, upgrade
 
         if must_exist:
             self.must_exist()
         if self._engine is None:
             self._engine = make_engine(self.settings.db_url, self.settings.lock_timeout)
+            upgrade(self._engine, say=None if self.quiet else self.warn)
         return self._engine
+
+    def inspected_engine(self, must_exist: bool = False) -> Engine:
+        """The database as it is, opened only to look: its schema neither created nor upgraded, an SQLite file
+        opened read-only (`doctor`, `check`)."""
+        from storage.db import make_engine
+
+        if must_exist:
+            self.must_exist()
+        if self._inspected is None:
+            self._inspected = make_engine(self.settings.db_url, self.settings.lock_timeout, only_look=True)
+        return self._inspected
 
     def factory(self, must_exist: bool = False) -> sessionmaker[Session]:
         from storage.db import session_factory
@@ -228,7 +230,9 @@ class Context:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
-            self._schema_ready = False
+        if self._inspected is not None:
+            self._inspected.dispose()
+            self._inspected = None
 
 
 AddCommand = Callable[[str, str, str], argparse.ArgumentParser]

@@ -76,6 +76,9 @@ _PROBLEMS = (
       "timeout expired"),
      "{the} cannot be reached ({detail})"),
 )
+# PostgreSQL's words for SQLite's "no such column" and "no such table" (psycopg's error classes): a schema with
+# pieces missing. Its message ("column sources.title does not exist") is too like others to be matched as text.
+_DAMAGE_ON_A_SERVER = ("UndefinedColumn", "UndefinedTable")
 # `postgres://` (Heroku's and many hosts' spelling) is no SQLAlchemy dialect: it is read as the driver policywatch
 # installs.
 _POSTGRES_ALIAS = "postgres://"
@@ -200,6 +203,8 @@ def database_problem(exc: BaseException, lock_timeout: float = LOCK_TIMEOUT, dat
     if isinstance(original, ValueError) and not _is_dbapi_error(original):
         return f"{the_file} is damaged (a stored value does not read back: {str(original)[:120]}){advice}"
     detail = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    if type(original).__name__ in _DAMAGE_ON_A_SERVER:
+        return f"{the_file} is damaged ({detail}){advice}"
     lowered = detail.lower()
     for needles, message in _PROBLEMS:
         if any(n in lowered for n in needles):
@@ -225,6 +230,8 @@ def _is_dbapi_error(exc: BaseException) -> bool:
 def is_database_problem(exc: BaseException) -> bool:
     """Whether the error is the database's state (locked, full, damaged, read-only), not a mistake in a query."""
     original = getattr(exc, "orig", None) or exc
+    if type(original).__name__ in _DAMAGE_ON_A_SERVER:
+        return True
     lowered = str(original).lower()
     return any(n in lowered for needles, _ in _PROBLEMS for n in needles)
 
@@ -502,6 +509,15 @@ def _stamped_revision(engine: Engine) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
+def engine_name(engine: Engine) -> str:
+    """`database_name` of the database an engine opens; an SQLite file by the path it was given (a read-only
+    engine opens it through a ``file:`` URI, which SQLAlchemy renders escaped)."""
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        database = str(engine.url.database)
+        return database[len("file:"):].split("?", 1)[0] if database.startswith("file:") else database
+    return database_name(engine.url.render_as_string(hide_password=True))
+
+
 def _check_known(current: str | None, head: str, database: str) -> None:
     if current is not None and current not in _known_revisions():
         raise NewerSchemaError(newer_schema_message(database, current, head))
@@ -554,7 +570,7 @@ def schema_state(engine: Engine) -> SchemaState:
     with engine.connect() as conn:
         revision = MigrationContext.configure(conn).get_current_revision()
         foreign = foreign_tables(conn) if revision is None else []
-    _check_known(revision, head, database_name(engine.url.render_as_string(hide_password=True)))
+    _check_known(revision, head, engine_name(engine))
     return SchemaState(revision, head, foreign)
 
 
@@ -581,7 +597,7 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
     current = current_revision(engine)
     if current == head:
         return False
-    database = database_name(engine.url.render_as_string(hide_password=True))
+    database = engine_name(engine)
     _check_known(current, head, database)
     if current is None:
         _refuse_foreign(engine, database)

@@ -34,14 +34,33 @@ def test_extract_prints_what_a_saved_page_extracts_to_and_stores_nothing(make_cl
 
 
 def test_sources_lists_declared_sources_with_their_state(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from storage.db import make_engine, upgrade
+
     cli = make_cli()  # the bundled OpenAI declarations
+    engine = make_engine(f"sqlite:///{cli.db}")
+    upgrade(engine)  # a record with nothing in it yet
+    engine.dispose()
     rows = cli.json("sources")
     ids = [r["id"] for r in rows]
     assert "openai/privacy-policy-eu" in ids and len(ids) >= 17
     assert all(r["declared"] and r["versions"] == 0 and r["last_checked"] is None for r in rows)
     text = cli("sources").stdout
     assert "openai/privacy-policy-eu-de" in text and "never checked" in text
-    assert not cli.db.exists(), "listing sources creates no database"
+
+
+@pytest.mark.parametrize("state, said", [("missing", "no database at {db}"),
+                                         ("empty", "{db} is empty (0 bytes), not a record")])
+def test_sources_refuses_a_missing_or_empty_database_as_every_reading_command(  # type: ignore[no-untyped-def]
+        make_cli, tmp_path: Path, state: str, said: str) -> None:
+    cli = make_cli(db=tmp_path / "typo.db")
+    if state == "empty":
+        cli.db.touch()
+    message = (f"policywatch: {said.format(db=cli.db)}: run `policywatch crawl` or `policywatch import` first, or "
+               f"point --db at one\n")
+    for command in (["sources"], ["sources", "--json"], ["changes"], ["show", "openai/privacy-policy-eu"]):
+        done = cli(*command, check=False)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", message), command
+    assert cli.db.exists() == (state == "empty") and (state == "missing" or cli.db.stat().st_size == 0)
 
 
 def test_reading_commands_explain_a_missing_database(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -148,3 +148,42 @@ def test_an_empty_database_file_is_no_record_and_stays_empty(tmp_path: Path, com
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.startswith(f"policywatch: {empty} is empty (0 bytes), not a record")
     assert empty.stat().st_size == 0 and "creating database schema" not in done.stderr
+
+
+def _page(words: str) -> str:
+    return f"<html><body><main>{''.join(f'<p>{s}.</p>' for s in words.split('. '))}</main></body></html>"
+
+
+FIRST = ". ".join(f"We keep your chat number {n} for thirty days and then delete it for good" for n in range(40))
+OTHER = ". ".join(f"Orders placed under reference {n} ship from the warehouse within a week by courier" for n in range(40))
+
+
+def test_imported_files_are_not_called_fetches_or_checks(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An imported file is someone's saved copy: the reading commands say "imported file", never fetch or check."""
+    from conftest import write_declarations
+
+    decl = write_declarations(tmp_path / "sources.yaml", "http://127.0.0.1:9", [
+        {"id": "t/a", "urls": ["http://127.0.0.1:9/a"], "select": "main"}])
+    cli = make_cli(decl)
+    files = {"v1.html": _page(FIRST), "other.html": _page(OTHER), "miss.html": "<html><body><div>moved</div></body></html>"}
+    for name, html in files.items():
+        (tmp_path / name).write_text(html, encoding="utf-8")
+
+    def imported(*entries: tuple[str, str]) -> subprocess.CompletedProcess[str]:
+        manifest = tmp_path / "m.jsonl"
+        manifest.write_text("".join(f'{{"source": "t/a", "at": "{at}", "path": "{name}"}}\n' for at, name in entries),
+                            encoding="utf-8")
+        return cli("import", "--manifest", str(manifest), check=False)
+
+    imported(("2026-01-01T00:00:00Z", "v1.html"), ("2026-01-03T00:00:00Z", "other.html"))
+    history = cli("history", "t/a").stdout
+    assert "once a later import or fetch confirms it" in history and "once a later fetch" not in history, history
+    imported(("2026-01-05T00:00:00Z", "v1.html"), ("2026-01-09T00:00:00Z", "miss.html"))
+    history = cli("history", "t/a").stdout
+    assert "the imported file dated 2026-01-05" in history and "did not confirm it" in history, history
+    assert "  1 failed imported file(s), latest 2026-01-09" in history and "failed fetch" not in history, history
+    listed = cli("sources").stdout
+    assert "the last imported file failed (selector_miss)" in listed and "fetch" not in listed, listed
+    shown = cli("show", "t/a", "--at", "2026-02-01T00:00:00Z")
+    assert ("t/a: the record reaches only to 2026-01-05T00:00:00Z, the last imported file that confirmed v1: shown as "
+            "it stood then") in shown.stderr, shown.stderr

@@ -23,7 +23,8 @@ from policywatch.commands.context import Context, ExitStatus, writing
 from policywatch.commands.table import COMMANDS
 from policywatch.config import load_settings
 from policywatch.terminal import safe
-from storage.db import DatabaseError, StoredValueError, database_name, database_problem, is_database_problem, is_server_name
+from storage.db import (DatabaseError, StoredValueError, database_name, database_problem, is_database_problem,
+                        is_server_name)
 
 # The errors of the database drivers, by the module that defines them: only a driver already imported can have
 # raised one, so none is imported to find out.

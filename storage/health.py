@@ -86,7 +86,8 @@ def last_failed_by_import(session: Session) -> set[str]:
     query = (select(FetchOutcome.source_id, FetchOutcome.outcome, Run.kind).join(Run, Run.id == FetchOutcome.run_id)
              .where(Run.kind.in_(CHECKING_RUN_KINDS))
              .order_by(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id))
-    latest = {sid: outcome == Outcome.FAILED and kind == RunKind.IMPORT for sid, outcome, kind in session.execute(query)}
+    latest = {sid: outcome == Outcome.FAILED and kind == RunKind.IMPORT
+              for sid, outcome, kind in session.execute(query)}
     return {sid for sid, imported in latest.items() if imported}
 
 

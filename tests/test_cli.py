@@ -155,7 +155,8 @@ def _page(words: str) -> str:
 
 
 FIRST = ". ".join(f"We keep your chat number {n} for thirty days and then delete it for good" for n in range(40))
-OTHER = ". ".join(f"Orders placed under reference {n} ship from the warehouse within a week by courier" for n in range(40))
+OTHER = ". ".join(f"Orders placed under reference {n} ship from the warehouse within a week by courier"
+                  for n in range(40))
 
 
 def test_imported_files_are_not_called_fetches_or_checks(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -165,7 +166,8 @@ def test_imported_files_are_not_called_fetches_or_checks(make_cli, tmp_path: Pat
     decl = write_declarations(tmp_path / "sources.yaml", "http://127.0.0.1:9", [
         {"id": "t/a", "urls": ["http://127.0.0.1:9/a"], "select": "main"}])
     cli = make_cli(decl)
-    files = {"v1.html": _page(FIRST), "other.html": _page(OTHER), "miss.html": "<html><body><div>moved</div></body></html>"}
+    files = {"v1.html": _page(FIRST), "other.html": _page(OTHER),
+             "miss.html": "<html><body><div>moved</div></body></html>"}
     for name, html in files.items():
         (tmp_path / name).write_text(html, encoding="utf-8")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from policywatch.commands.context import Context, ExitStatus, UserError
 from analysis.errors import UserInputError
+from policywatch.commands.context import Context, ExitStatus, UserError
 from storage.db import (NewerSchemaError, database_name, database_problem, foreign_database_message, schema_state,
                         session_factory)
 from storage.integrity import Report, check as check_record

@@ -4,8 +4,9 @@ Nothing here touches the network: the declarations, settings and Apprise
 URLs are read and parsed, executables are asked for their version, and the
 only connection opened is to the configured database when it is a server.
 Nothing is written either, except a probe file created and removed in the
-report directory: the database's schema is neither created nor upgraded. Each check imports what it checks (the crawler, the report
-builder), so only this command pays for loading them.
+report directory: the database's schema is neither created nor upgraded, and
+an SQLite file is opened read-only. Each check imports what it checks (the
+crawler, the report builder), so only this command pays for loading them.
 """
 
 from __future__ import annotations

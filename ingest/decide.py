@@ -102,8 +102,8 @@ def _facts(old: Known, new_text: str, language: str, earlier: Sequence[Known]) -
 
 
 def _against(current: Known, earlier: Sequence[Known], text: str, state: SourceState, policy: GuardPolicy,
-             language: str, url: str | None) -> Refuse | Hold | Accept:
-    """The verdict on `text` as the successor of `current`."""
+             language: str, url: str | None, imported: bool = False) -> Refuse | Hold | Accept:
+    """The verdict on `text` as the successor of `current`; `imported`: from an imported file, not a fetch."""
     if text_sha256(text) == current.sha256:
         return Accept(text)
     short = check_text(text, current.text, policy.min_fraction, url)
@@ -117,14 +117,17 @@ def _against(current: Known, earlier: Sequence[Known], text: str, state: SourceS
     width = breadth(current.text, text)
     reverts = any(e.sha256 == text_sha256(text) for e in earlier)
     if width.over_wide and not reverts:
+        later = "a later import or fetch" if imported else "a later fetch"
         return Hold(text, f"held for confirmation: the text replaces almost all of v{current.number} "
-                          f"({width.describe()}); it is announced once a later fetch confirms it")
+                          f"({width.describe()}); it is announced once {later} confirms it")
     return Accept(text, _facts(current, text, language, earlier))
 
 
 def decide(source: Source, pages: Sequence[RawPage], failure: FetchFailure | None, state: SourceState,
-           policy: GuardPolicy, at: datetime, prepared: Sequence[PreparedPage | None] = ()) -> Decision:
-    """`prepared`: what the crawler already extracted of each page."""
+           policy: GuardPolicy, at: datetime, prepared: Sequence[PreparedPage | None] = (),
+           imported: bool = False) -> Decision:
+    """`prepared`: what the crawler already extracted of each page; `imported`: the pages are an imported file's
+    (the notes say so), not a fetch's."""
     if failure is not None:
         return Decision(Refuse(failure))
     judgement = judge_pages(source, pages, prepared=prepared, accepted=state.accepted,
@@ -138,14 +141,17 @@ def decide(source: Source, pages: Sequence[RawPage], failure: FetchFailure | Non
         return Decision(Accept(text), pages=judged)
     earlier = state.earlier
     drop = None
+    # What the notes call the pages: an imported file's date is when someone saved it, no fetch of ours.
+    this = f"the imported file dated {_when(at)}" if imported else f"the fetch of {_when(at)}"
     if pending is not None:
         same = text_sha256(text) == pending.sha256
         if same or (plausible_after(pending.text, text, policy.min_fraction)
                     and not plausible_after(current.text, text, policy.min_fraction)):
             confirm = Confirm(pending, _facts(current, pending.text, source.language, earlier),
-                              f"held for confirmation on {_when(pending.at)}, confirmed by the fetch of {_when(at)}")
+                              f"held for confirmation on {_when(pending.at)}, confirmed by {this}")
             confirmed = Known(pending.id, pending.sha256, pending.text, current.number + 1, pending.at)
-            return Decision(_against(confirmed, (current, *earlier), text, state, policy, source.language, url),
-                            confirm=confirm, pages=judged)
-        drop = (pending, f"the fetch of {_when(at)} did not confirm it")
-    return Decision(_against(current, earlier, text, state, policy, source.language, url), drop=drop, pages=judged)
+            return Decision(_against(confirmed, (current, *earlier), text, state, policy, source.language, url,
+                                     imported), confirm=confirm, pages=judged)
+        drop = (pending, f"{this} did not confirm it")
+    return Decision(_against(current, earlier, text, state, policy, source.language, url, imported), drop=drop,
+                    pages=judged)

@@ -319,7 +319,8 @@ def _apply_source(factory: sessionmaker[Session], run_id: int, entries: Sequence
             return (f"{source.id}: not imported: a record at {utc_text(latest)} was made while this import was being "
                     f"checked, later than its first entry ({utc_text(entries[0].at)}); imports may only extend a history")
         for entry in entries:
-            applied.append(store_outcome(factory, run_id, source, entry.at, _pages(entry, max_bytes), None, policy))
+            applied.append(store_outcome(factory, run_id, source, entry.at, _pages(entry, max_bytes), None, policy,
+                                         imported=True))
     finally:
         with transaction(factory) as session:
             unlock_source(session, source.id, run_id)

@@ -184,8 +184,9 @@ def _known_content(pages: Sequence[RawPage], prepared: Sequence[PreparedPage | N
 def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, at: datetime,
                   pages: Sequence[RawPage], failure: FetchFailure | None,
                   policy: GuardPolicy = GuardPolicy(), prepared: Sequence[PreparedPage | None] = (),
-                  claim: OutcomeClaim | None = None) -> SourceResult:
-    """Judge the pages against the source's record and record the result, in one write transaction.
+                  claim: OutcomeClaim | None = None, imported: bool = False) -> SourceResult:
+    """Judge the pages against the source's record and record the result, in one write transaction; `imported`:
+    the pages are an imported file's.
 
     `prepared`: what the crawler already extracted of each page. Raises
     `SourceBusy` (and records nothing) while another run holds the source; with a `claim`, whatever
@@ -195,7 +196,7 @@ def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, a
         try:
             with transaction(factory) as session:
                 state = load_state(session, source.id, pages)
-                decision = decide(source, pages, failure, state, policy, at, prepared)
+                decision = decide(source, pages, failure, state, policy, at, prepared, imported)
                 # Checked all the same: on PostgreSQL another writer may have recorded the source since the read.
                 return _apply(session, decision, run_id=run_id, source=source, at=at,
                               pages=decision.pages or pages, expect=state.stamp, claim=claim)
@@ -204,7 +205,7 @@ def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, a
     for _ in range(OPTIMISTIC_ATTEMPTS):
         with reading(factory) as session:
             state = load_state(session, source.id, pages)
-        decision = decide(source, pages, failure, state, policy, at, prepared)
+        decision = decide(source, pages, failure, state, policy, at, prepared, imported)
         try:
             with transaction(factory) as session:
                 return _apply(session, decision, run_id=run_id, source=source, at=at,
@@ -213,7 +214,7 @@ def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, a
             continue
     with transaction(factory) as session:
         state = load_state(session, source.id, pages, stamp=False)
-        decision = decide(source, pages, failure, state, policy, at, prepared)
+        decision = decide(source, pages, failure, state, policy, at, prepared, imported)
         return _apply(session, decision, run_id=run_id, source=source, at=at, pages=decision.pages or pages,
                       expect=None, claim=claim)
 

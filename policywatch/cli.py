@@ -23,7 +23,8 @@ from policywatch.commands.context import Context, ExitStatus, writing
 from policywatch.commands.table import COMMANDS
 from policywatch.config import load_settings
 from policywatch.terminal import safe
-from storage.db import DatabaseError, StoredValueError, database_name, database_problem, is_database_problem
+from storage.db import (DatabaseError, StoredValueError, database_name, database_problem, is_database_problem,
+                        is_server_name)
 
 # The errors of the database drivers, by the module that defines them: only a driver already imported can have
 # raised one, so none is imported to find out.
@@ -109,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         name = database_name(ctx.settings.db_url) if ctx is not None else None
         if _raised_by(exc, _INTEGRITY_ERRORS):
-            print(f"policywatch: the database file{f' {name}' if name else ''} is damaged ({safe(str(exc))}); "
+            the = "the database" if name is None or is_server_name(name) else "the database file"
+            print(f"policywatch: {the}{f' {name}' if name else ''} is damaged ({safe(str(exc))}); "
                   "`policywatch check` lists what it can", file=sys.stderr)
             return ExitStatus.USAGE
         if not _from_the_database(exc):

@@ -46,6 +46,11 @@ class NewerSchemaError(DatabaseError):
     neither migrated nor written."""
 
 
+class ForeignDatabaseError(DatabaseError):
+    """The database holds tables that are not policywatch's and no policywatch schema: another program's
+    database, which policywatch neither gives its schema nor writes."""
+
+
 class StoredValueError(ValueError):
     """A stored value that does not read back as its column's type (`storage.reader`): a damaged record."""
 
@@ -61,13 +66,19 @@ _PROBLEMS = (
     # A damaged file also shows as text that does not decode or as a schema with pieces missing.
     (("malformed", "file is not a database", "file is encrypted", "could not decode", "no such column",
       "no such table", "database schema has changed"),
-     "{the_file} is damaged ({detail}); `policywatch check` lists what it can"),
+     "{the_file} is damaged ({detail}){advice}"),
     (("readonly database", "read-only"), "{the} is read-only ({detail})"),
     (("unable to open database",), "{the_file} cannot be opened ({detail})"),
-    # PostgreSQL: the server is not there, refuses the connection, or has no such database.
-    (("connection failed", "could not connect to server", "connection refused"),
+    # PostgreSQL: the server is not there, refuses the connection, or has no such database; no socket at the path,
+    # a host name that does not resolve, a port that is no port.
+    (("connection failed", "could not connect to server", "connection refused", "connection to server",
+      "connection is bad", "failed to resolve host", "could not translate host name", "invalid port number",
+      "timeout expired"),
      "{the} cannot be reached ({detail})"),
 )
+# PostgreSQL's words for SQLite's "no such column" and "no such table" (psycopg's error classes): a schema with
+# pieces missing. Its message ("column sources.title does not exist") is too like others to be matched as text.
+_DAMAGE_ON_A_SERVER = ("UndefinedColumn", "UndefinedTable")
 # `postgres://` (Heroku's and many hosts' spelling) is no SQLAlchemy dialect: it is read as the driver policywatch
 # installs.
 _POSTGRES_ALIAS = "postgres://"
@@ -77,12 +88,36 @@ _PASSWORD_IN_QUERY = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
 
 def database_url(value: str) -> str:
     """The SQLAlchemy URL for a configured database: a URL as it is (``postgres://`` read as
-    ``postgresql+psycopg://``), a bare path as an SQLite file."""
+    ``postgresql+psycopg://``, an ``@`` left unescaped in the password escaped), a bare path as an SQLite file."""
     if value.startswith(_POSTGRES_ALIAS):
-        return _PSYCOPG + value[len(_POSTGRES_ALIAS):]
+        value = _PSYCOPG + value[len(_POSTGRES_ALIAS):]
     if "://" in value:
-        return value
+        return _escape_userinfo(value)
     return f"sqlite:///{Path(value).expanduser()}"
+
+
+def _authority(rest: str) -> int:
+    """Where the authority (``USER:PASSWORD@HOST:PORT``) of a URL's part after ``://`` ends: at the first ``/`` or
+    ``?`` after its last ``@``, so that a password may hold either."""
+    end = len(rest)
+    for stop in "/?":
+        at = rest.find(stop, rest.rfind("@") + 1)
+        if at != -1:
+            end = min(end, at)
+    return end
+
+
+def _escape_userinfo(url: str) -> str:
+    # Only the last `@` ends the user part: one in a password (`pw@ret`) is the password's, not the host's, and is
+    # escaped so that SQLAlchemy and the driver do not read the rest of the password as the host.
+    scheme, _, rest = url.partition("://")
+    if scheme.split("+", 1)[0] == "sqlite":
+        return url
+    end = _authority(rest)
+    userinfo, at_sign, host = rest[:end].rpartition("@")
+    if not at_sign or "@" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.replace('@', '%40')}@{host}{rest[end:]}"
 
 
 def redact_url(url: str) -> str:
@@ -90,11 +125,7 @@ def redact_url(url: str) -> str:
     scheme, found, rest = url.partition("://")
     if not found:
         return url
-    authority_end = len(rest)
-    for stop in "/?":
-        at = rest.find(stop, rest.rfind("@") + 1)
-        if at != -1:
-            authority_end = min(authority_end, at)
+    authority_end = _authority(rest)
     userinfo, at_sign, host = rest[:authority_end].rpartition("@")
     if at_sign and ":" in userinfo:
         rest = f"{userinfo.split(':', 1)[0]}:***@{host}{rest[authority_end:]}"
@@ -102,9 +133,10 @@ def redact_url(url: str) -> str:
 
 
 def database_name(url: str) -> str:
-    """How messages name a database: an SQLite file by its path, a server's database as ``NAME on HOST:PORT``;
-    never with a password. Without SQLAlchemy, which the reading commands do not import."""
-    from urllib.parse import unquote, urlsplit
+    """How messages name a database: an SQLite file by its path, a server's database as ``NAME on HOST:PORT`` (or
+    ``NAME on the socket in DIRECTORY``); never with a password, nor anything else before the last ``@`` of the
+    authority. Without SQLAlchemy, which the reading commands do not import."""
+    from urllib.parse import parse_qs, unquote
 
     scheme, found, rest = url.partition("://")
     if not found:
@@ -115,35 +147,78 @@ def database_name(url: str) -> str:
         if database.startswith("file:"):
             database = database[len("file:"):]
         return database if database and database != ":memory:" else "in memory (sqlite://)"
-    parts = urlsplit(f"//{rest}")
+    end = _authority(rest)
+    hostport = rest[:end].rpartition("@")[2]
+    path, _, query = rest[end:].partition("?")
+    name = unquote(path.lstrip("/")) or "(the default database)"
+    parameters = parse_qs(query)
+    host, port = _host_and_port(hostport)
+    host = host or unquote(parameters.get("host", [""])[0])
+    port = port or parameters.get("port", [""])[0]
+    postgres = scheme.split("+", 1)[0] == "postgresql"
+    if not port and postgres:
+        port = "5432"
+    invalid = " (an invalid port)" if port and not (port.isdigit() and 0 < int(port) < 65536) else ""
+    if postgres and (not host or host.startswith("/")):
+        # No host is the server's Unix socket, in the directory libpq was built with.
+        directory = host or _default_socket_directory()
+        return f"{name} on the socket in {directory} (port {port}{invalid})"
+    shown_host = f"[{host}]" if ":" in host else host or "localhost"
+    return f"{name} on {shown_host}{f':{port}' if port else ''}{invalid}"
+
+
+def _host_and_port(hostport: str) -> tuple[str, str]:
+    from urllib.parse import unquote
+
+    if hostport.startswith("["):  # [IPv6]:PORT
+        host, _, after = hostport[1:].partition("]")
+        return host, after.removeprefix(":")
+    host, _, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
+    return unquote(host), port
+
+
+def _default_socket_directory() -> str:
     try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is None and scheme.split("+", 1)[0] == "postgresql":
-        port = 5432
-    name = unquote(parts.path.lstrip("/")) or "(the default database)"
-    return f"{name} on {parts.hostname or 'localhost'}{f':{port}' if port is not None else ''}"
+        from psycopg import pq
+
+        for option in pq.Conninfo.get_defaults():
+            if option.keyword == b"host" and option.compiled:
+                return option.compiled.decode()
+    except Exception:  # no driver, or one that cannot say: the usual Debian directory
+        pass
+    return "/var/run/postgresql"
 
 
-def database_problem(exc: BaseException, lock_timeout: float = LOCK_TIMEOUT, database: str | None = None) -> str:
+def database_problem(exc: BaseException, lock_timeout: float = LOCK_TIMEOUT, database: str | None = None,
+                     advise_check: bool = True) -> str:
     """One line saying what went wrong with the database (named `database`, see `database_name`, when given),
-    for a message to the user."""
+    for a message to the user; `advise_check` False within `policywatch check`, which is what it would advise."""
     the = f"the database {database}" if database else "the database"
-    the_file = f"the database file {database}" if database else "the database file"
+    # An SQLite database is a file the user can copy or restore; a server's is not.
+    the_file = f"the database file {database}" if database and not is_server_name(database) else the
+    advice = "; `policywatch check` lists what it can" if advise_check else ""
     original = getattr(exc, "orig", None) or exc
     if isinstance(original, NewerSchemaError):
         return str(original)
     if isinstance(original, ValueError) and not _is_dbapi_error(original):
-        return f"{the_file} is damaged (a stored value does not read back: {str(original)[:120]}); " \
-               "`policywatch check` lists what it can"
+        return f"{the_file} is damaged (a stored value does not read back: {str(original)[:120]}){advice}"
     detail = (str(original).strip().splitlines() or [type(original).__name__])[0]
+    if type(original).__name__ in _DAMAGE_ON_A_SERVER:
+        return f"{the_file} is damaged ({detail}){advice}"
     lowered = detail.lower()
     for needles, message in _PROBLEMS:
         if any(n in lowered for n in needles):
             return message.format(timeout=lock_timeout, detail=detail, the=the, the_file=the_file,
-                                  its="its " if database else "")
+                                  its="its " if database else "", advice=advice)
     return f"{the}: {type(original).__name__}: {detail}" if database else f"{type(original).__name__}: {detail}"
+
+
+_SERVER_NAME = re.compile(r".* on (the socket in .*|\S+:\S+)")
+
+
+def is_server_name(database: str) -> bool:
+    """Whether `database_name` named a server's database ("NAME on HOST:PORT"), not an SQLite file by its path."""
+    return _SERVER_NAME.fullmatch(database) is not None and not Path(database).exists()
 
 
 def _is_dbapi_error(exc: BaseException) -> bool:
@@ -155,6 +230,8 @@ def _is_dbapi_error(exc: BaseException) -> bool:
 def is_database_problem(exc: BaseException) -> bool:
     """Whether the error is the database's state (locked, full, damaged, read-only), not a mistake in a query."""
     original = getattr(exc, "orig", None) or exc
+    if type(original).__name__ in _DAMAGE_ON_A_SERVER:
+        return True
     lowered = str(original).lower()
     return any(n in lowered for needles, _ in _PROBLEMS for n in needles)
 
@@ -200,7 +277,7 @@ def _sqlite_prepare(dbapi_connection: Any, lock_timeout: float, read_only: bool)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
-        if not read_only:
+        if not read_only and _may_journal(cursor):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -208,6 +285,17 @@ def _sqlite_prepare(dbapi_connection: Any, lock_timeout: float, read_only: bool)
         raise DatabaseError(database_problem(exc)) from None
     finally:
         cursor.close()
+
+
+def _may_journal(cursor: Any) -> bool:
+    """Whether the file may be switched to the WAL journal, which is written into its header: a policywatch record
+    only, never a database of something else nor one without tables yet (`upgrade` switches it when it creates the
+    schema, after making sure the database is no other program's)."""
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() == "wal":
+        return False
+    cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
+    return cursor.fetchone() is not None
 
 
 def _sqlite_setup(lock_timeout: float, read_only: bool) -> Callable[[Any, Any], None]:
@@ -229,7 +317,9 @@ def _read_only_uri(path: Path) -> str:
     return f"file:{path.resolve()}?mode=ro{immutable}"
 
 
-def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
+def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = False) -> Engine:
+    """The engine for a configured database; `only_look`: an existing SQLite file is opened read-only, so that
+    not even its journal mode (in its header) is changed (`doctor`, `check`)."""
     from sqlalchemy import create_engine, event
 
     shown = redact_url(url)
@@ -249,6 +339,10 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
         connect_args["timeout"] = lock_timeout
         if read_only:
             url = f"sqlite:///{_read_only_uri(path)}&uri=true"
+        elif only_look and path.exists():
+            # Not immutable: a command may be writing meanwhile, and its WAL journal is read as SQLite reads it.
+            read_only = True
+            url = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"
     try:
         engine = create_engine(url, future=True, connect_args=connect_args)
     except Exception as exc:  # a missing driver surfaces here
@@ -415,9 +509,69 @@ def _stamped_revision(engine: Engine) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
+def engine_name(engine: Engine) -> str:
+    """`database_name` of the database an engine opens; an SQLite file by the path it was given (a read-only
+    engine opens it through a ``file:`` URI, which SQLAlchemy renders escaped)."""
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        database = str(engine.url.database)
+        return database[len("file:"):].split("?", 1)[0] if database.startswith("file:") else database
+    return database_name(engine.url.render_as_string(hide_password=True))
+
+
 def _check_known(current: str | None, head: str, database: str) -> None:
     if current is not None and current not in _known_revisions():
         raise NewerSchemaError(newer_schema_message(database, current, head))
+
+
+# How many of a foreign database's tables a message names.
+FOREIGN_TABLES_SHOWN = 3
+
+
+def foreign_tables(conn: Connection) -> list[str]:
+    """The tables of a database that has no policywatch schema (no ``alembic_version``) but other tables: not
+    empty, so not policywatch's to create its schema in. Empty for a policywatch record or an empty database."""
+    from sqlalchemy import inspect
+
+    names = sorted(inspect(conn).get_table_names())
+    return [] if "alembic_version" in names else names
+
+
+def foreign_database_message(database: str, tables: list[str]) -> str:
+    shown = ", ".join(tables[:FOREIGN_TABLES_SHOWN]) + (", …" if len(tables) > FOREIGN_TABLES_SHOWN else "")
+    return (f"the database {database} is not a policywatch record: it holds {len(tables)} other table(s) ({shown}) "
+            f"and no policywatch schema; point --db at a policywatch database or a new file (it was left as it is)")
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a database's schema stands, read without changing anything (`doctor`, `check`)."""
+
+    revision: str | None  # None: no policywatch schema
+    head: str  # this policywatch's newest revision
+    foreign: list[str]  # the tables of a database that is not a policywatch record (`foreign_tables`)
+
+    @property
+    def current(self) -> bool:
+        return self.revision == self.head
+
+    def pending(self) -> str:
+        """What the next command that may write the schema does to it, for a message."""
+        if self.revision is None:
+            return f"schema none: the next command other than doctor or check creates it ({self.head})"
+        return f"schema {self.revision}: the next command other than doctor or check brings it to {self.head}"
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """The schema's revision and whether the database is another program's; a `NewerSchemaError` for one a newer
+    policywatch wrote. Reads only."""
+    from alembic.runtime.migration import MigrationContext
+
+    head = head_revision()
+    with engine.connect() as conn:
+        revision = MigrationContext.configure(conn).get_current_revision()
+        foreign = foreign_tables(conn) if revision is None else []
+    _check_known(revision, head, engine_name(engine))
+    return SchemaState(revision, head, foreign)
 
 
 def newer_schema_message(database: str, revision: str, head: str) -> str:
@@ -443,13 +597,17 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
     current = current_revision(engine)
     if current == head:
         return False
-    database = database_name(engine.url.render_as_string(hide_password=True))
+    database = engine_name(engine)
     _check_known(current, head, database)
+    if current is None:
+        _refuse_foreign(engine, database)
     if is_read_only(engine):
         raise DatabaseError(f"the database {database} is read-only and its schema is at revision "
                             f"{current!r}, older than this policywatch's {head!r}: open it once with write access")
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if current is None and engine.dialect.name == "sqlite":
+        _journal(engine)
     with engine.connect().execution_options(**{WRITES: True}) as conn, conn.begin():
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
@@ -457,12 +615,32 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
         if current == head:
             return False
         _check_known(current, head, database)
+        if current is None and (tables := foreign_tables(conn)):  # made meanwhile by another program
+            raise ForeignDatabaseError(foreign_database_message(database, tables))
         if say is not None:
             say(f"creating database schema ({head})" if current is None else
                 f"upgrading database schema {current} → {head}")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     return True
+
+
+def _journal(engine: Engine) -> None:
+    # A new record is written through the WAL journal (`_may_journal`); the switch happens outside any transaction.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+    finally:
+        raw.close()
+
+
+def _refuse_foreign(engine: Engine, database: str) -> None:
+    with engine.connect() as conn:
+        tables = foreign_tables(conn)
+    if tables:
+        raise ForeignDatabaseError(foreign_database_message(database, tables))
 
 
 def core(session: Session) -> Connection:

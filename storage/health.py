@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from analysis.vocabulary import ChangeKind
-from storage.vocabulary import CHECKING_RUN_KINDS, HealthEventKind, HealthState, Outcome
+from storage.vocabulary import CHECKING_RUN_KINDS, HealthEventKind, HealthState, Outcome, RunKind
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -74,6 +74,21 @@ def outcome_history(session: Session, source_ids: Iterable[str] | None = None) -
     for sid, at, outcome, kind, detail in session.execute(query):
         per_source.setdefault(sid, []).append((at, outcome == Outcome.FAILED, kind, detail))
     return per_source
+
+
+def last_failed_by_import(session: Session) -> set[str]:
+    """The sources whose latest outcome (of the runs `outcome_history` reads) is a failed imported file: no fetch of
+    the vendor's site, which a message must not call one."""
+    from sqlalchemy import select
+
+    from storage.models import FetchOutcome, Run
+
+    query = (select(FetchOutcome.source_id, FetchOutcome.outcome, Run.kind).join(Run, Run.id == FetchOutcome.run_id)
+             .where(Run.kind.in_(CHECKING_RUN_KINDS))
+             .order_by(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id))
+    latest = {sid: outcome == Outcome.FAILED and kind == RunKind.IMPORT
+              for sid, outcome, kind in session.execute(query)}
+    return {sid for sid, imported in latest.items() if imported}
 
 
 @dataclass(frozen=True)

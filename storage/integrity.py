@@ -226,5 +226,5 @@ def check(factory: sessionmaker[Session]) -> Report:
             with reading(factory) as session:
                 step(session, report)
         except Exception as exc:  # a damaged file fails in ways no single check foresees
-            report.problems.append(f"{name} could not be checked: {database_problem(exc)}")
+            report.problems.append(f"{name} could not be checked: {database_problem(exc, advise_check=False)}")
     return report

@@ -59,6 +59,7 @@ class OutcomeRecord:
     text_sha256: str | None
     version: VersionNumber | None  # the version it recorded or confirmed
     snapshots: tuple[SnapshotRecord, ...]  # in the order of the source's urls
+    run_kind: str = "crawl"  # storage.vocabulary.RunKind of the run that recorded it: a fetch, an imported file…
 
 
 @dataclass(frozen=True)
@@ -258,13 +259,13 @@ class Record:
             pages.setdefault(outcome_id, []).append(SnapshotRecord(  # type: ignore[arg-type]
                 url, final_url, status, content_type, self._time(fetched_at), sha))
         rows = self._rows(
-            "SELECT o.id, o.run_id, o.at, o.outcome, o.failure_kind, o.detail, o.http_status, o.text_sha256, v.number "
-            f"FROM fetch_outcomes o LEFT OUTER JOIN versions v ON v.id = o.version_id WHERE {where} "
-            "ORDER BY o.at, o.id", params)
+            "SELECT o.id, o.run_id, o.at, o.outcome, o.failure_kind, o.detail, o.http_status, o.text_sha256, v.number, "
+            "r.kind FROM fetch_outcomes o JOIN runs r ON r.id = o.run_id "
+            f"LEFT OUTER JOIN versions v ON v.id = o.version_id WHERE {where} ORDER BY o.at, o.id", params)
         return [OutcomeRecord(oid, run_id, self._time(at), outcome, kind, detail,  # type: ignore[arg-type]
                               status, text_sha, VersionNumber(number) if number is not None else None,
-                              tuple(pages.get(oid, ())))
-                for oid, run_id, at, outcome, kind, detail, status, text_sha, number in rows]
+                              tuple(pages.get(oid, ())), run_kind)
+                for oid, run_id, at, outcome, kind, detail, status, text_sha, number, run_kind in rows]
 
     def outcomes_of(self, source_id: str) -> list[OutcomeRecord]:
         return self._outcomes("o.source_id = ?", (source_id,))

@@ -34,14 +34,33 @@ def test_extract_prints_what_a_saved_page_extracts_to_and_stores_nothing(make_cl
 
 
 def test_sources_lists_declared_sources_with_their_state(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from storage.db import make_engine, upgrade
+
     cli = make_cli()  # the bundled OpenAI declarations
+    engine = make_engine(f"sqlite:///{cli.db}")
+    upgrade(engine)  # a record with nothing in it yet
+    engine.dispose()
     rows = cli.json("sources")
     ids = [r["id"] for r in rows]
     assert "openai/privacy-policy-eu" in ids and len(ids) >= 17
     assert all(r["declared"] and r["versions"] == 0 and r["last_checked"] is None for r in rows)
     text = cli("sources").stdout
     assert "openai/privacy-policy-eu-de" in text and "never checked" in text
-    assert not cli.db.exists(), "listing sources creates no database"
+
+
+@pytest.mark.parametrize("state, said", [("missing", "no database at {db}"),
+                                         ("empty", "{db} is empty (0 bytes), not a record")])
+def test_sources_refuses_a_missing_or_empty_database_as_every_reading_command(  # type: ignore[no-untyped-def]
+        make_cli, tmp_path: Path, state: str, said: str) -> None:
+    cli = make_cli(db=tmp_path / "typo.db")
+    if state == "empty":
+        cli.db.touch()
+    message = (f"policywatch: {said.format(db=cli.db)}: run `policywatch crawl` or `policywatch import` first, or "
+               f"point --db at one\n")
+    for command in (["sources"], ["sources", "--json"], ["changes"], ["show", "openai/privacy-policy-eu"]):
+        done = cli(*command, check=False)
+        assert (done.returncode, done.stdout, done.stderr) == (2, "", message), command
+    assert cli.db.exists() == (state == "empty") and (state == "missing" or cli.db.stat().st_size == 0)
 
 
 def test_reading_commands_explain_a_missing_database(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -129,3 +148,44 @@ def test_an_empty_database_file_is_no_record_and_stays_empty(tmp_path: Path, com
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.startswith(f"policywatch: {empty} is empty (0 bytes), not a record")
     assert empty.stat().st_size == 0 and "creating database schema" not in done.stderr
+
+
+def _page(words: str) -> str:
+    return f"<html><body><main>{''.join(f'<p>{s}.</p>' for s in words.split('. '))}</main></body></html>"
+
+
+FIRST = ". ".join(f"We keep your chat number {n} for thirty days and then delete it for good" for n in range(40))
+OTHER = ". ".join(f"Orders placed under reference {n} ship from the warehouse within a week by courier"
+                  for n in range(40))
+
+
+def test_imported_files_are_not_called_fetches_or_checks(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An imported file is someone's saved copy: the reading commands say "imported file", never fetch or check."""
+    from conftest import write_declarations
+
+    decl = write_declarations(tmp_path / "sources.yaml", "http://127.0.0.1:9", [
+        {"id": "t/a", "urls": ["http://127.0.0.1:9/a"], "select": "main"}])
+    cli = make_cli(decl)
+    files = {"v1.html": _page(FIRST), "other.html": _page(OTHER),
+             "miss.html": "<html><body><div>moved</div></body></html>"}
+    for name, html in files.items():
+        (tmp_path / name).write_text(html, encoding="utf-8")
+
+    def imported(*entries: tuple[str, str]) -> subprocess.CompletedProcess[str]:
+        manifest = tmp_path / "m.jsonl"
+        manifest.write_text("".join(f'{{"source": "t/a", "at": "{at}", "path": "{name}"}}\n' for at, name in entries),
+                            encoding="utf-8")
+        return cli("import", "--manifest", str(manifest), check=False)
+
+    imported(("2026-01-01T00:00:00Z", "v1.html"), ("2026-01-03T00:00:00Z", "other.html"))
+    history = cli("history", "t/a").stdout
+    assert "once a later import or fetch confirms it" in history and "once a later fetch" not in history, history
+    imported(("2026-01-05T00:00:00Z", "v1.html"), ("2026-01-09T00:00:00Z", "miss.html"))
+    history = cli("history", "t/a").stdout
+    assert "the imported file dated 2026-01-05" in history and "did not confirm it" in history, history
+    assert "  1 failed imported file(s), latest 2026-01-09" in history and "failed fetch" not in history, history
+    listed = cli("sources").stdout
+    assert "the last imported file failed (selector_miss)" in listed and "fetch" not in listed, listed
+    shown = cli("show", "t/a", "--at", "2026-02-01T00:00:00Z")
+    assert ("t/a: the record reaches only to 2026-01-05T00:00:00Z, the last imported file that confirmed v1: shown as "
+            "it stood then") in shown.stderr, shown.stderr

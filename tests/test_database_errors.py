@@ -133,6 +133,7 @@ def test_errors_name_the_sqlite_file(tmp_path: Path) -> None:
     assert damaged.stderr.startswith(f"policywatch: the database file {garbage} is damaged (file is not a database)")
     checked = policywatch("--db", str(garbage), "check", cwd=tmp_path)
     assert checked.stdout.startswith(f"PROBLEM: the database cannot be opened: the database file {garbage} is damaged")
+    assert "lists what it can" not in checked.stdout, "check does not advise itself"
 
     from storage.db import make_engine, upgrade
 
@@ -197,11 +198,44 @@ def test_a_postgres_url_is_read_as_psycopg(tmp_path: Path) -> None:
                                  "not a url://reader:s3cret@127.0.0.1/record",
                                  "postgresql+psycopg://reader:s3cret@127.0.0.1:port/record"])
 def test_an_unsupported_url_is_shown_without_its_password(tmp_path: Path, url: str) -> None:
-    for command in (["changes"], ["doctor", "--out", str(tmp_path / "site")]):
+    for command in (["changes"], ["doctor", "--out", str(tmp_path / "site")], ["check"]):
         done = policywatch("--db", url, *command, cwd=tmp_path)
         assert done.returncode in (1, 2) and "Traceback" not in done.stderr, done.stdout + done.stderr
         assert "s3cret" not in done.stdout + done.stderr
         assert "reader:***@127.0.0.1" in done.stdout + done.stderr
+        assert "damaged" not in done.stdout + done.stderr
+    # `check` says what every other command says of a URL it cannot use (a missing driver, an unknown dialect).
+    changes, check = (policywatch("--db", url, command, cwd=tmp_path) for command in ("changes", "check"))
+    assert (check.returncode, check.stdout, check.stderr) == (2, "", changes.stderr)
+
+
+def test_a_damaged_postgresql_database_is_no_file(db_url: str, tmp_path: Path) -> None:
+    """A schema with a piece missing: on PostgreSQL the database is damaged, not a "file"."""
+    from sqlalchemy import text
+
+    from storage.db import make_engine, upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE sources DROP COLUMN title"))
+    engine.dispose()
+    name = database_name(db_url)
+    the = "the database file" if db_url.startswith("sqlite") else "the database"
+    for command in (["sources"], ["history", "t/a"], ["changes"]):
+        done = policywatch("--db", db_url, *command, cwd=tmp_path)
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.startswith(f"policywatch: {the} {name} is damaged ("), (command, done.stderr)
+        assert done.stderr.endswith("); `policywatch check` lists what it can\n"), done.stderr
+
+
+def test_a_damaged_value_names_a_server_database_without_file() -> None:
+    from storage.db import database_problem
+
+    said = database_problem(ValueError("bad time"), database="pw on db.example.org:5432")
+    assert said.startswith("the database pw on db.example.org:5432 is damaged (a stored value does not read back")
+    said = database_problem(ValueError("bad time"), database="/srv/pw.db", advise_check=False)
+    assert said == "the database file /srv/pw.db is damaged (a stored value does not read back: bad time)"
 
 
 @pytest.mark.parametrize("url, shown", [
@@ -224,10 +258,79 @@ def test_urls_are_shown_without_passwords(url: str, shown: str) -> None:
     ("sqlite://", "in memory (sqlite://)"),
     ("postgresql+psycopg://u:pw@db.example.org/policywatch", "policywatch on db.example.org:5432"),
     ("postgresql+psycopg://u:pw@127.0.0.1:54329/pw", "pw on 127.0.0.1:54329"),
-    ("postgresql+psycopg:///pw", "pw on localhost:5432"),
+    ("postgresql+psycopg:///pw?host=/run/pg", "pw on the socket in /run/pg (port 5432)"),
+    ("postgresql+psycopg://u@/pw?host=/run/pg&port=5433", "pw on the socket in /run/pg (port 5433)"),
+    ("postgresql+psycopg://u@127.0.0.1:99999/pw", "pw on 127.0.0.1:99999 (an invalid port)"),
+    ("postgresql+psycopg://u:pw@ret@127.0.0.1:1/pw", "pw on 127.0.0.1:1"),
+    ("postgresql+psycopg://u:p@ss/w:rd@db.example.org/pw", "pw on db.example.org:5432"),
+    ("postgresql+psycopg://u@[::1]:5433/pw", "pw on [::1]:5433"),
 ])
 def test_databases_are_named_by_file_or_name_host_and_port(url: str, name: str) -> None:
-    assert database_name(url) == name and "pw@" not in database_name(url)
+    assert database_name(url) == name and "pw@" not in database_name(url) and "ret" not in database_name(url)
+
+
+def test_a_database_on_the_default_socket_is_named_by_its_directory() -> None:
+    from storage.db import _default_socket_directory
+
+    directory = _default_socket_directory()
+    assert directory.startswith("/")
+    assert database_name("postgresql+psycopg:///pw") == f"pw on the socket in {directory} (port 5432)"
+
+
+def test_an_at_sign_in_a_password_is_the_passwords() -> None:
+    url = database_url("postgresql+psycopg://postgres:pw@ret@127.0.0.1:1/x")
+    assert url == "postgresql+psycopg://postgres:pw%40ret@127.0.0.1:1/x"
+    assert redact_url(url) == "postgresql+psycopg://postgres:***@127.0.0.1:1/x"
+    assert database_url("postgres://u:a@b@h/x") == "postgresql+psycopg://u:a%40b@h/x"
+    assert database_url("sqlite:////srv/a@b/pw.db") == "sqlite:////srv/a@b/pw.db"
+
+
+@pytest.fixture
+def declared(tmp_path: Path) -> dict[str, str]:
+    """One source on 127.0.0.1 (never fetched: the database fails first) and a manifest importing a page of it."""
+    from conftest import write_declarations
+
+    decl = write_declarations(tmp_path / "sources.yaml", "http://127.0.0.1:9", [
+        {"id": "t/a", "urls": ["http://127.0.0.1:9/a"], "select": "main"}])
+    (tmp_path / "a.html").write_text("<main><p>We keep chats for 30 days.</p></main>", encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text('{"source": "t/a", "at": "2026-01-01T00:00:00Z", "path": "a.html"}\n',
+                                      encoding="utf-8")
+    return {"POLICYWATCH_SOURCES": str(decl), "POLICYWATCH_NEWS": str(Path(__file__).parent / "data" / "news" /
+                                                                      "declarations" / "none.yaml")}
+
+
+# A server that is not there, each way a URL can fail to reach one: no socket at the path, a port nothing listens
+# on, a port that is no port, a host name that no resolver resolves (`.invalid`), an `@` left in the password.
+UNREACHABLE = [
+    ("postgresql+psycopg://postgres@/x?host={tmp}/nosock", "x on the socket in {tmp}/nosock (port 5432)"),
+    ("postgresql+psycopg://postgres@127.0.0.1:{port}/x", "x on 127.0.0.1:{port}"),
+    ("postgresql+psycopg://postgres@127.0.0.1:99999/x", "x on 127.0.0.1:99999 (an invalid port)"),
+    ("postgresql+psycopg://postgres@nohost.invalid:5432/x", "x on nohost.invalid:5432"),
+    ("postgresql+psycopg://postgres:s3cret@ret@127.0.0.1:{port}/x", "x on 127.0.0.1:{port}"),
+]
+
+
+@pytest.mark.parametrize("url, name", UNREACHABLE)
+def test_a_server_that_cannot_be_reached_is_one_line_naming_it(tmp_path: Path, declared: dict[str, str], url: str,
+                                                                name: str) -> None:
+    port = free_port()
+    url, name = url.format(tmp=tmp_path, port=port), name.format(tmp=tmp_path, port=port)
+    commands = [["sources"], ["show", "t/a"], ["report", "--out", "site"], ["import", "--manifest", "m.jsonl"],
+                ["crawl"], ["changes"]]
+    for command in commands:
+        done = policywatch("--db", url, *command, cwd=tmp_path, env=declared)
+        lines = done.stderr.splitlines()
+        assert done.returncode == 2 and len(lines) == 1, (command, done.stderr)
+        assert lines[0].startswith(f"policywatch: the database {name} cannot be reached ("), (command, lines)
+        assert "s3cret" not in done.stdout + done.stderr and "ret@" not in done.stderr
+    doctor = policywatch("--db", url, "doctor", "--out", str(tmp_path / "site"), cwd=tmp_path, env=declared)
+    database = [line for line in doctor.stdout.splitlines() if line.startswith("fix   database:")]
+    assert doctor.returncode == 1 and len(database) == 1, doctor.stdout + doctor.stderr
+    assert database[0].startswith(f"fix   database: cannot read it: the database {name} cannot be reached (")
+    check = policywatch("--db", url, "check", cwd=tmp_path, env=declared)
+    assert check.returncode == 1 and check.stderr == "", check.stderr
+    assert check.stdout.startswith(f"PROBLEM: the database cannot be opened: the database {name} cannot be reached (")
+    assert "s3cret" not in doctor.stdout + check.stdout and "ret@" not in doctor.stdout + check.stdout
 
 
 def test_a_url_that_does_not_parse_is_named_without_its_password() -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from analysis.errors import UserInputError
 from policywatch.commands.context import Context, ExitStatus, UserError
-from storage.db import NewerSchemaError, database_name, database_problem
+from storage.db import (NewerSchemaError, database_name, database_problem, foreign_database_message, schema_state,
+                        session_factory)
 from storage.integrity import Report, check as check_record
 from storage.verify_ledger import summary, verify_site
 
@@ -16,15 +18,22 @@ def check(ctx: Context, args: argparse.Namespace) -> int:
         return check_site(ctx, Path(args.site), args.allowed_signers)
     if args.allowed_signers is not None:
         raise UserError("--allowed-signers verifies a site's ledger signature: give --site DIR too")
+    name = database_name(ctx.settings.db_url)
     try:
-        report = check_record(ctx.factory(must_exist=True))
-    except UserError:
-        raise
+        # Only looked at: a schema is created or upgraded by the commands that use the record, never by `check`.
+        engine = ctx.inspected_engine(must_exist=True)
+        state = schema_state(engine)
+        if state.foreign:
+            raise UserError(foreign_database_message(name, state.foreign))
+        # The checks read the newest schema: an older one is what the next command upgrades, not damage.
+        report = check_record(session_factory(engine)) if state.current else Report(notes=[state.pending()])
     except NewerSchemaError as exc:  # not damage: a newer policywatch's record, which this one must not touch
         report = Report(problems=[str(exc)])
+    except UserInputError:  # a URL that names no usable database, a driver that is missing: as every command says
+        raise
     except Exception as exc:  # a damaged file fails in ways no single check foresees
         # Not even the schema can be read: that is the one problem to report.
-        problem = database_problem(exc, database=database_name(ctx.settings.db_url))
+        problem = database_problem(exc, database=name, advise_check=False)
         report = Report(problems=[f"the database cannot be opened: {problem}"])
     counts = ", ".join(f"{n} {t}" for t, n in report.counts.items())
     _print(ctx, report.notes, report.problems, f"{'FAILED' if report.problems else 'ok'}: {len(report.problems)} "

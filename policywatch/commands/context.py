@@ -110,6 +110,7 @@ class Context:
     verbose: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
     _engine: Engine | None = None
+    _inspected: Engine | None = None
 
     def say(self, message: str) -> None:
         """A line for the user, with anything taken from the web made safe for the terminal."""
@@ -172,22 +173,35 @@ class Context:
         # An empty file (a truncated copy, a `touch`) is no record either: reading it must not give it a schema.
         return None if Path(database).exists() and Path(database).stat().st_size > 0 else database
 
-    def _must_exist(self) -> None:
+    def must_exist(self) -> None:
+        """Refuses a missing or empty SQLite file: a reading command has no record to read there."""
         missing = self.missing_database()
         if missing is not None:
             what = f"{missing} is empty (0 bytes), not a record" if Path(missing).exists() else f"no database at {missing}"
             raise UserError(f"{what}: run `policywatch crawl` or `policywatch import` first, or point --db at one")
 
     def engine(self, must_exist: bool = False) -> Engine:
-        """The database, its schema brought up to date (the user is told when it is)."""
+        """The database, its schema brought up to date (the user is told when it is, unless quiet); a database
+        that holds another program's tables is refused, never given policywatch's schema."""
         from storage.db import make_engine, upgrade
 
         if must_exist:
-            self._must_exist()
+            self.must_exist()
         if self._engine is None:
             self._engine = make_engine(self.settings.db_url, self.settings.lock_timeout)
-            upgrade(self._engine, say=self.warn)
+            upgrade(self._engine, say=None if self.quiet else self.warn)
         return self._engine
+
+    def inspected_engine(self, must_exist: bool = False) -> Engine:
+        """The database as it is, opened only to look: its schema neither created nor upgraded, an SQLite file
+        opened read-only (`doctor`, `check`)."""
+        from storage.db import make_engine
+
+        if must_exist:
+            self.must_exist()
+        if self._inspected is None:
+            self._inspected = make_engine(self.settings.db_url, self.settings.lock_timeout, only_look=True)
+        return self._inspected
 
     def factory(self, must_exist: bool = False) -> sessionmaker[Session]:
         from storage.db import session_factory
@@ -203,7 +217,7 @@ class Context:
         wrong exactly as it does for every command."""
         from storage.reader import reading
 
-        self._must_exist()
+        self.must_exist()
         plain = plain_connection(self.settings.db_url, self.settings.lock_timeout) if self._engine is None else None
         if plain is None:
             engine = self.engine(must_exist=True)
@@ -216,6 +230,9 @@ class Context:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+        if self._inspected is not None:
+            self._inspected.dispose()
+            self._inspected = None
 
 
 AddCommand = Callable[[str, str, str], argparse.ArgumentParser]

@@ -4,8 +4,9 @@ Nothing here touches the network: the declarations, settings and Apprise
 URLs are read and parsed, executables are asked for their version, and the
 only connection opened is to the configured database when it is a server.
 Nothing is written either, except a probe file created and removed in the
-report directory. Each check imports what it checks (the crawler, the report
-builder), so only this command pays for loading them.
+report directory: the database's schema is neither created nor upgraded, and
+an SQLite file is opened read-only. Each check imports what it checks (the
+crawler, the report builder), so only this command pays for loading them.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from typing import Callable
 from analysis.errors import UserInputError
 from policywatch.commands.context import Context, ExitStatus
 from policywatch.config import DEFAULT_CONFIG_FILE, ENV_PREFIX
-from storage.db import (current_revision, database_name, database_problem, head_revision, known_revision, make_engine,
-                        newer_schema_message, redact_url)
+from storage.db import (NewerSchemaError, database_name, database_problem, foreign_database_message, redact_url,
+                        schema_state)
 
 UNDECLARED_SHOWN = 5
 CHROMIUM_HINT = "sudo apt-get install chromium (Debian, Ubuntu), or set chromium = \"/path/to/chromium\" in the settings"
@@ -67,19 +68,21 @@ def _database(ctx: Context) -> Check:
             return Check("note", "database", f"{missing} is empty (0 bytes): the first crawl or import makes a "
                                              "record of it; no other command reads it")
         return Check("note", "database", f"no database yet at {missing}: the first crawl or import creates it")
-    engine = make_engine(url)
+    name = database_name(url)
     try:
-        current = current_revision(engine)
+        state = schema_state(ctx.inspected_engine())
+    except NewerSchemaError as exc:
+        return Check("fix", "database", str(exc))
+    except UserInputError:
+        raise
     except Exception as exc:  # a server that refuses, a file that is not a database: the user's to fix
-        return Check("fix", "database", f"cannot read it: {database_problem(exc, database=database_name(url))}")
-    finally:
-        engine.dispose()
-    head = head_revision()
-    if current is not None and not known_revision(current):
-        return Check("fix", "database", newer_schema_message(database_name(url), current, head))
-    if current == head:
-        return Check("ok", "database", f"{shown}, schema {current} (current)")
-    return Check("note", "database", f"{shown}, schema {current or 'none'}: the next command brings it to {head}")
+        return Check("fix", "database", f"cannot read it: {database_problem(exc, database=name)}")
+    if state.foreign:
+        return Check("fix", "database", foreign_database_message(name, state.foreign))
+    if state.current:
+        return Check("ok", "database", f"{shown}, schema {state.revision} (current)")
+    # The doctor only looks: the schema is created or upgraded by the commands that use the record.
+    return Check("note", "database", f"{shown}, {state.pending()}")
 
 
 def _browser(ctx: Context) -> Check:
@@ -109,7 +112,8 @@ def _declarations(ctx: Context, database_usable: bool) -> list[Check]:
                        f"{len(sources)} declared in {ctx.settings.sources}" + (f" ({browser} fetched with the "
                                                                                 f"browser)" if browser else "")
                        if sources else f"no source is declared in {ctx.settings.sources}"))
-    # A database the doctor could not use is its own check's failure, said once.
+    # A database the doctor could not use is its own check's failure, said once; one whose schema is not current
+    # yet is not read with the current one.
     undeclared = _recorded_undeclared(ctx, set(sources)) if database_usable else []
     if undeclared:
         shown = ", ".join(undeclared[:UNDECLARED_SHOWN]) + (", …" if len(undeclared) > UNDECLARED_SHOWN else "")
@@ -125,11 +129,11 @@ def _declarations(ctx: Context, database_usable: bool) -> list[Check]:
 
 def _recorded_undeclared(ctx: Context, declared: set[str]) -> list[str]:
     from storage import queries
-    from storage.db import reading
+    from storage.db import reading, session_factory
 
     if ctx.missing_database() is not None:
         return []
-    with reading(ctx.factory()) as session:
+    with reading(session_factory(ctx.inspected_engine())) as session:
         return sorted(s.source.id for s in queries.source_summaries(session) if s.source.id not in declared)
 
 
@@ -177,7 +181,7 @@ def _guarded(topic: str, check: Callable[[], Check | list[Check]]) -> list[Check
 
 def doctor(ctx: Context, args: argparse.Namespace) -> int:
     database = _guarded("database", lambda: _database(ctx))
-    usable = all(check.status != "fix" for check in database)
+    usable = all(check.status == "ok" for check in database)
     checks = (_guarded("settings", lambda: _settings(ctx, args)) + database
               + _guarded("browser", lambda: _browser(ctx))
               + _guarded("declarations", lambda: _declarations(ctx, usable))

@@ -16,7 +16,7 @@ from analysis.vocabulary import Severity
 from policywatch import jsonview
 from policywatch.commands.context import Context, ExitStatus, UserError, write_file
 from policywatch.terminal import render_diff, safe, use_colour
-from storage.vocabulary import Outcome
+from storage.vocabulary import Outcome, RunKind
 
 _TAGGED = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
 
@@ -76,10 +76,14 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
             if o.outcome in (Outcome.PENDING, Outcome.DROPPED):
                 ctx.say(f"  {o.outcome}  {jsonview.when(o.at)}  {o.detail or ''}")
         failed = [o for o in outcomes if o.outcome == Outcome.FAILED]
+        # An imported file that failed (a selector that misses in it) is no fetch of the vendor's site.
+        for group, what in (([o for o in failed if o.run_kind != RunKind.IMPORT], "failed fetch(es)"),
+                            ([o for o in failed if o.run_kind == RunKind.IMPORT], "failed imported file(s)")):
+            if group:
+                ctx.say(f"  {len(group)} {what}, latest {jsonview.when(group[-1].at)}: "
+                        f"{group[-1].failure_kind}: {group[-1].detail or ''}")
         if failed:
             latest = failed[-1]
-            ctx.say(f"  {len(failed)} failed fetch(es), latest {jsonview.when(latest.at)}: "
-                    f"{latest.failure_kind}: {latest.detail or ''}")
             for snapshot in latest.snapshots:
                 ctx.say(f"    refused page kept as received: sha256 {snapshot.blob_sha256} "
                         f"(`policywatch raw {snapshot.blob_sha256[:12]}`)")
@@ -96,15 +100,21 @@ def history(ctx: Context, args: argparse.Namespace) -> int:
 
 def show(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.record() as record:
-        reaches = None
+        reaches, by = None, "the last record"
         if args.version is not None:
             version = record.version_by_number(args.id, args.version)
         elif args.at is not None:
             version = record.version_at(args.id, args.at)
             latest = record.latest_version(args.id)
-            # Past the last fetch that confirmed the newest text, the record cannot say what was in force.
+            # Past the last fetch (or imported file) that confirmed the newest text, the record cannot say what was
+            # in force.
             if version.number == latest.number and args.at > latest.last_confirmed:
                 reaches = latest.last_confirmed
+                confirming = [o for o in record.outcomes_of(args.id) if o.at == reaches and o.version is not None
+                              and o.version.number == latest.number]
+                kind = confirming[-1].run_kind if confirming else None
+                by = ("the last check" if kind == RunKind.CRAWL else
+                      "the last imported file" if kind == RunKind.IMPORT else "the last record")
         else:
             version = record.latest_version(args.id)
         text = record.texts([version.sha256])[version.sha256]
@@ -116,7 +126,7 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
             ctx.print_json(shown)
         else:
             if reaches is not None:
-                ctx.warn(f"{args.id}: the record reaches only to {jsonview.when(reaches)}, the last check that "
+                ctx.warn(f"{args.id}: the record reaches only to {jsonview.when(reaches)}, {by} that "
                          f"confirmed v{version.number}: shown as it stood then, not known to be in force at "
                          f"{jsonview.when(args.at)}")
             ctx.write(safe(text))

@@ -9,19 +9,19 @@ from policywatch import jsonview
 from policywatch.commands.context import Context, ExitStatus
 from storage import queries
 from storage.db import reading
-from storage.health import CurrentHealth, current_health, outcome_history
+from storage.health import CurrentHealth, current_health, last_failed_by_import, outcome_history
 from storage.vocabulary import HealthState
 
 
 def sources(ctx: Context, args: argparse.Namespace) -> int:
     declared = ctx.sources()
-    summaries: dict[str, queries.SourceSummary] = {}
-    health: dict[str, CurrentHealth] = {}
-    if ctx.missing_database() is None:
-        with reading(ctx.factory()) as session:
-            summaries = {s.source.id: s for s in queries.source_summaries(session)}
-            health = {sid: current_health(rows, ctx.settings.failing_after_runs)
-                      for sid, rows in outcome_history(session).items()}
+    # A missing or empty file is refused as by every reading command: a wrong --db would otherwise list every
+    # source as never checked.
+    with reading(ctx.factory(must_exist=True)) as session:
+        summaries = {s.source.id: s for s in queries.source_summaries(session)}
+        health: dict[str, CurrentHealth] = {sid: current_health(rows, ctx.settings.failing_after_runs)
+                                            for sid, rows in outcome_history(session).items()}
+        by_import = last_failed_by_import(session)
     if args.json:
         rows = [jsonview.source_json(source, summaries.get(sid), True, health.get(sid))
                 for sid, source in declared.items()]
@@ -30,18 +30,21 @@ def sources(ctx: Context, args: argparse.Namespace) -> int:
         ctx.print_json(rows)
         return ExitStatus.OK
     for sid, source in declared.items():
-        ctx.say(f"{sid:48} {source.language:3} {source.title} — {_state(summaries.get(sid), health.get(sid))}")
+        ctx.say(f"{sid:48} {source.language:3} {source.title} — "
+                f"{_state(summaries.get(sid), health.get(sid), sid in by_import)}")
     undeclared = [s for sid, s in summaries.items() if sid not in declared]
     if undeclared:
         ctx.say("recorded, no longer declared:")
         for summary in undeclared:
             row = summary.source
-            ctx.say(f"{row.id:48} {row.language:3} {row.title} — {_state(summary, health.get(row.id))}")
+            ctx.say(f"{row.id:48} {row.language:3} {row.title} — "
+                    f"{_state(summary, health.get(row.id), row.id in by_import)}")
     return ExitStatus.OK
 
 
-def _state(summary: queries.SourceSummary | None, health: CurrentHealth | None) -> str:
-    """The same health the report and the health feed show (storage.health)."""
+def _state(summary: queries.SourceSummary | None, health: CurrentHealth | None, imported: bool = False) -> str:
+    """The same health the report and the health feed show (storage.health); `imported`: the latest failure was an
+    imported file's, not a fetch's."""
     if summary is None or summary.last_record is None:
         return "never checked"
     origins = summary.origins
@@ -56,6 +59,8 @@ def _state(summary: queries.SourceSummary | None, health: CurrentHealth | None) 
                   "not yet checked by a crawl")
     if health is not None and health.state == HealthState.FAILING:
         state += f", FAILING since {jsonview.when(health.since)} ({health.failure_kind})"
+    elif health is not None and health.state == HealthState.RETRYING and imported:
+        state += f", the last imported file failed ({health.failure_kind})"
     elif health is not None and health.state == HealthState.RETRYING:
         state += f", the last fetch failed ({health.failure_kind}); retried at the next run"
     return state

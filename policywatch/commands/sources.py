@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from datetime import datetime
 
 from policywatch import jsonview
@@ -15,13 +16,22 @@ from storage.vocabulary import HealthState
 
 def sources(ctx: Context, args: argparse.Namespace) -> int:
     declared = ctx.sources()
-    # A missing or empty file is refused as by every reading command: a wrong --db would otherwise list every
-    # source as never checked.
-    with reading(ctx.factory(must_exist=True)) as session:
-        summaries = {s.source.id: s for s in queries.source_summaries(session)}
-        health: dict[str, CurrentHealth] = {sid: current_health(rows, ctx.settings.failing_after_runs)
-                                            for sid, rows in outcome_history(session).items()}
-        by_import = last_failed_by_import(session)
+    summaries: dict[str, queries.SourceSummary] = {}
+    health: dict[str, CurrentHealth] = {}
+    by_import: set[str] = set()
+    missing = ctx.missing_database()
+    if missing is not None and not Path(missing).exists():
+        # Before the first crawl the declarations are worth listing; a mistyped --db is said in one line all the
+        # same, so that "never checked" everywhere is not taken for the record's word.
+        ctx.warn(f"no database at {missing} yet: nothing is recorded there, every source is listed as never "
+                 f"checked (`policywatch crawl` or `policywatch import` creates it)")
+    else:
+        # An empty file is refused as by every reading command: a truncated copy is no record.
+        with reading(ctx.factory(must_exist=True)) as session:
+            summaries = {s.source.id: s for s in queries.source_summaries(session)}
+            health = {sid: current_health(rows, ctx.settings.failing_after_runs)
+                      for sid, rows in outcome_history(session).items()}
+            by_import = last_failed_by_import(session)
     if args.json:
         rows = [jsonview.source_json(source, summaries.get(sid), True, health.get(sid))
                 for sid, source in declared.items()]

@@ -22,7 +22,7 @@ from reports.coverage import write_coverage
 from reports.claims_site import load_claims_site, with_claim_marks, write_claims
 from reports.data import load_record
 from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
-from reports.ledgerfiles import write_ledger
+from reports.ledgerfiles import write_ledger, write_left_out
 from reports.news_data import load_coverage
 from storage.health import FAILING_AFTER_RUNS, health_events
 from storage.notify_record import undelivered
@@ -116,6 +116,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
             write_raw(session, writer, sha)
         head = write_ledger(session, writer, signing_key)
         data, data_note = _publish_export(factory, out, full, writer)
+        write_left_out(writer, {(s.id, v.number): v.sha256 for s in record.sources for v in s.versions})
         problem = pagefind_problem()
         searchable = problem is None or (out / INDEX_DIR / "pagefind.js").is_file()
         for page in (pages.index_page(record, data, head), pages.all_changes_page(record),

@@ -25,8 +25,9 @@ TEXTS = ["We keep chats for 30 days.\n" * 30, "We keep chats for 90 days.\n" * 3
          "We keep chats for 120 days.\n" * 30]
 
 
-def damaged_record(url: str, damaged: int) -> str:
-    """Three versions of t/a; the text of version `damaged` has one byte flipped. Its sha256."""
+def damaged_record(url: str, damaged: int | None) -> str:
+    """Three versions of t/a; the text of version `damaged` has one byte flipped (None: not yet, `damage` does
+    it). Its sha256."""
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -39,14 +40,23 @@ def damaged_record(url: str, damaged: int) -> str:
                             at=datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(days=day),
                             pages=[RawPage("http://127.0.0.1/a", "http://127.0.0.1/a", 200, "text/html",
                                            text.encode())], text=text)
-        sha = hashlib.sha256(TEXTS[damaged - 1].encode()).hexdigest()
+    finally:
+        engine.dispose()
+    return "" if damaged is None else damage(url, damaged)
+
+
+def damage(url: str, number: int) -> str:
+    """Flip one byte of the stored text of t/a version `number`; its sha256."""
+    sha = hashlib.sha256(TEXTS[number - 1].encode()).hexdigest()
+    engine = make_engine(url)
+    try:
         with transaction(session_factory(engine)) as session:
             data = bytearray(session.scalar(select(VersionText.data).where(VersionText.sha256 == sha)))
             data[len(data) // 2] ^= 0xFF
             session.execute(update(VersionText).where(VersionText.sha256 == sha).values(data=bytes(data)))
-        return sha
     finally:
         engine.dispose()
+    return sha
 
 
 @pytest.mark.parametrize("damaged", [2, 3])  # a version in the history, and the current one
@@ -173,3 +183,28 @@ def test_the_list_of_texts_left_out_leaves_the_site_with_the_damage(tmp_path: Pa
     assert "left out" not in capsys.readouterr().err
     assert not (site / "left-out.json").exists()
     assert [status for status, _ in verifiers(site)] == [0, 0]
+
+
+@pytest.mark.parametrize("damaged", [2, 3])
+def test_a_text_damaged_after_the_site_was_built_is_named_by_the_next_incremental_build(
+        db_url: str, damaged: int, tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    damaged_record(db_url, None)
+    site = tmp_path / "site"
+    assert main(["--db", db_url, "report", "--out", str(site)]) == 0
+    assert "left out" not in capsys.readouterr().err
+    assert (site / "versions" / "t" / "a" / f"{damaged}.md").is_file()
+
+    sha = damage(db_url, damaged)
+    for _ in range(2):  # nothing new in the record, and at every build until the damage is gone
+        assert main(["--db", db_url, "report", "--out", str(site)]) == 0
+        warnings = capsys.readouterr().err.strip().splitlines()
+        assert len(warnings) == 1 and warnings[0].startswith(
+            f"policywatch: text of t/a version {damaged} left out: damaged in the database (version text {sha}"), \
+            warnings
+    # The site is as a build from scratch makes it: the text left out of its page and listed as left out.
+    assert not (site / "versions" / "t" / "a" / f"{damaged}.md").exists()
+    assert "This version's text is damaged in the database" in \
+        (site / "versions" / "t" / "a" / f"{damaged}.html").read_text(encoding="utf-8")
+    assert json.loads((site / "left-out.json").read_text(encoding="utf-8"))["texts"][0]["number"] == damaged

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -184,6 +185,15 @@ def test_imported_versions_say_imported_and_an_imported_source_has_its_own_healt
         assert "1 later fetch and 1 later imported file found this text unchanged" in version
         assert "Healthok" in plain(pages["sources/t/policy/index.html"])
         assert run_row(pages["runs.html"], 3)[5:7] == ["1", ""]
+
+        # The data download counts as the runs page does: an import's files are imported, not checked.
+        with zipfile.ZipFile(next((tmp_path / "site" / "data").glob("*.zip"))) as archive:
+            rows = [json.loads(line) for line in archive.read("runs.jsonl").decode("utf-8").splitlines()]
+            readme = archive.read("README.md").decode("utf-8")
+        assert [(r["kind"], r["sources_checked"], r["imported"]) for r in rows] == [
+            ("import", 0, 2), ("import", 0, 1), ("crawl", 1, 0)]
+        assert "`imported`" in readme and "0 for an import, whose files are no checks" in readme
+        assert "when this text was first fetched or, from an imported file, when that file was saved" in readme
 
 
 # Schema 0017 on both databases.

@@ -161,10 +161,11 @@ class HeldCapture:
 
 @dataclass(frozen=True)
 class FailedRun:
-    """A check of a source that failed: when, and the failure kind."""
+    """A check of a source that failed, or an imported file of it: when, and the failure kind."""
 
     at: datetime
     kind: str | None
+    imported: bool = False  # an imported file (`policywatch import`), which is no check
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -358,7 +359,11 @@ def _health(session: Session, failing_after: int, origins: dict[str, SourceOrigi
         now = unless_imported_only(current_health(rows, failing_after), origin.last_crawled, origin.imported_until)
         health[sid] = Health(now.state, now.since, now.failure_kind, hide_local_paths(now.detail),
                              unstable.get(sid, 0))
-    failures = {sid: tuple(FailedRun(at, kind) for at, failed, kind, _ in rows if failed) for sid, rows in history.items()}
+    imported = set(session.execute(
+        select(FetchOutcome.source_id, FetchOutcome.at).join(Run, Run.id == FetchOutcome.run_id)
+        .where(Run.kind == RunKind.IMPORT, FetchOutcome.outcome == Outcome.FAILED)).tuples())
+    failures = {sid: tuple(FailedRun(at, kind, (sid, at) in imported) for at, failed, kind, _ in rows if failed)
+                for sid, rows in history.items()}
     return last_checked, health, failures
 
 

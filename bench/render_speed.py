@@ -28,11 +28,12 @@ from time import perf_counter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from reports.data import stored_text_digests  # noqa: E402
 from reports.site import build_site  # noqa: E402
 from sqlalchemy import and_, func, literal_column, select  # noqa: E402
 
 from storage import texts  # noqa: E402
-from storage.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
+from storage.db import make_engine, reading, session_factory, transaction, upgrade  # noqa: E402
 from storage.models import Version  # noqa: E402
 from storage.record import RawPage, finish_run, start_run, upsert_source  # noqa: E402
 from ingest.record import record_text  # noqa: E402
@@ -193,6 +194,18 @@ def timed_build(db: Path, out: Path, full: bool) -> tuple[float, int, int]:
     return stats.seconds, stats.pages_written, stats.pages_skipped
 
 
+def stored_digest_seconds(db: Path) -> float:
+    """How long each build spends digesting the stored bytes of every version text (reports.data)."""
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with reading(session_factory(engine)) as session:
+            started = perf_counter()
+            stored_text_digests(session)
+            return perf_counter() - started
+    finally:
+        engine.dispose()
+
+
 def copy_database(source: Path, target: Path) -> None:
     with sqlite3.connect(source) as a, sqlite3.connect(target) as b:
         a.backup(b)
@@ -233,6 +246,8 @@ def main() -> int:
         seconds, written, skipped = timed_build(db, out, full=False)
         print(f"  rebuild, nothing new:                {seconds:7.2f} s  {written:,} written, {skipped:,} unchanged",
               flush=True)
+        print(f"    of which reading every stored text's bytes (damage since the last build): "
+              f"{stored_digest_seconds(db):.2f} s", flush=True)
         nightly_run(db, versions, args.changes)
         seconds, written, skipped = timed_build(db, out, full=False)
         print(f"  incremental after a nightly run with {args.changes} new changes "

@@ -14,6 +14,7 @@ import json
 from functools import partial
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -169,7 +170,9 @@ def write_claims(session: Session, writer: SiteWriter, record: Record, site: Cla
             return render("claim.html", suggestions=suggestions, **context)
 
         writer.produce(page, key, make)
-        data = item.to_json(titles) | {"page": base_url + page}
+        # The record keeps where the claim was declared on the publisher's machine; the site names the file
+        # within the claims folder (which holds files, no subfolders), never the folder.
+        data = item.to_json(titles) | {"page": base_url + page, "declared_in": PurePath(item.declared_in).name}
         body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
         writer.produce(urls.claim_json(item.claim.id), writer.key("claim.json", body), partial(str, body))
         _write_claim_feed(writer, item, site, base_url)

@@ -161,10 +161,11 @@ class HeldCapture:
 
 @dataclass(frozen=True)
 class FailedRun:
-    """A check of a source that failed: when, and the failure kind."""
+    """A check of a source that failed, or an imported file of it: when, and the failure kind."""
 
     at: datetime
     kind: str | None
+    imported: bool = False  # an imported file (`policywatch import`), which is no check
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -358,7 +359,11 @@ def _health(session: Session, failing_after: int, origins: dict[str, SourceOrigi
         now = unless_imported_only(current_health(rows, failing_after), origin.last_crawled, origin.imported_until)
         health[sid] = Health(now.state, now.since, now.failure_kind, hide_local_paths(now.detail),
                              unstable.get(sid, 0))
-    failures = {sid: tuple(FailedRun(at, kind) for at, failed, kind, _ in rows if failed) for sid, rows in history.items()}
+    imported = {(sid, at) for sid, at in session.execute(
+        select(FetchOutcome.source_id, FetchOutcome.at).join(Run, Run.id == FetchOutcome.run_id)
+        .where(Run.kind == RunKind.IMPORT, FetchOutcome.outcome == Outcome.FAILED))}
+    failures = {sid: tuple(FailedRun(at, kind, (sid, at) in imported) for at, failed, kind, _ in rows if failed)
+                for sid, rows in history.items()}
     return last_checked, health, failures
 
 
@@ -413,6 +418,34 @@ def _pending(session: Session) -> dict[str, HeldCapture]:
     """Each source's capture still waiting for confirmation."""
     return {row[1]: _held(row) for row in session.execute(
         _held_query().where(FetchOutcome.outcome == Outcome.PENDING))}
+
+
+def stored_text_digests(session: Session) -> dict[str, dict[int, str]]:
+    """For each source, each version's digest of the stored bytes of its text and of the keyframe it is
+    compressed against: what the site's files showing that text were verified from.
+
+    Reading the compressed rows is cheap (a policy's history is stored in well under 1 % of its text) where
+    decompressing and hashing every text again is not; a text damaged since the last build changes its digest,
+    so the files that show it are written again and the damage is found and named."""
+    def digest(data: bytes | None) -> str:
+        return "missing" if data is None else hashlib.blake2b(data, digest_size=16).hexdigest()
+
+    rows = session.execute(
+        select(Version.source_id, Version.number, VersionText.base_sha256, VersionText.data)
+        .outerjoin(VersionText, VersionText.sha256 == Version.sha256)
+        .execution_options(yield_per=500))
+    own: dict[str, dict[int, tuple[str, str | None]]] = defaultdict(dict)
+    for source_id, number, base, data in rows:
+        own[source_id][number] = (digest(data), base)
+    bases = sorted({base for numbers in own.values() for _, base in numbers.values() if base is not None})
+    keyframes: dict[str, str] = {}
+    for start in range(0, len(bases), 500):
+        found = dict(session.execute(select(VersionText.sha256, VersionText.data)
+                                     .where(VersionText.sha256.in_(bases[start:start + 500]))).all())
+        keyframes.update({base: digest(found.get(base)) for base in bases[start:start + 500]})
+    return {source_id: {number: mine if base is None else f"{mine}+{keyframes[base]}"
+                        for number, (mine, base) in numbers.items()}
+            for source_id, numbers in own.items()}
 
 
 def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after: int = FAILING_AFTER_RUNS) -> Record:

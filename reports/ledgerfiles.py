@@ -5,11 +5,16 @@ rewritten only when its head moves. With `ledger_signing_key` set, the file is
 signed with `ssh-keygen -Y sign -n policywatch-ledger` into `ledger.jsonl.sig`;
 a signature that cannot be made is a problem of the build, and no stale
 signature is left behind. `verify-ledger.py` is storage.verify_ledger as it is.
+`left-out.json` lists the version texts this build left out because they no
+longer read back from the database, so the verifiers can tell them from
+texts removed from the site.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +24,7 @@ from reports.output import SiteWriter
 from storage import ledger, verify_ledger
 
 LEDGER = verify_ledger.LEDGER_FILE
+LEFT_OUT = verify_ledger.LEFT_OUT_FILE
 SIGNATURE = verify_ledger.SIGNATURE_FILE
 SCRIPT = "verify-ledger.py"
 SIGNING_TIMEOUT = 60.0
@@ -87,3 +93,15 @@ def write_ledger(session: Session, writer: SiteWriter, signing_key: Path | None)
     writer.write(SIGNATURE, signature)
     writer.own(SIGNATURE, key)
     return LedgerHead(head.seq, head.hash, True)
+
+
+def write_left_out(writer: SiteWriter, shas: Mapping[tuple[str, int], str]) -> None:
+    """`left-out.json`: each version whose text this build left out as damaged, with the sha256 its ledger entry
+    names. Written only when there is one: an earlier build's list leaves the site with the damage."""
+    left = sorted((source, number) for source, number in writer.damaged_texts if (source, number) in shas)
+    if not left:
+        return
+    data = {"texts": [{"source": source, "number": number, "text_sha256": shas[(source, number)],
+                       "reason": "damaged in the publisher's database"} for source, number in left]}
+    writer.produce(LEFT_OUT, writer.key("left-out", data),
+                   lambda: json.dumps(data, indent=1, sort_keys=True, ensure_ascii=True) + "\n")

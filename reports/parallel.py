@@ -36,6 +36,7 @@ class Job:
     full: bool
     base_url: str
     sources: tuple[SourceInfo, ...]
+    stored: dict[str, dict[int, str]]  # reports.data.stored_text_digests of these sources
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def _run(job: Job) -> Done:
         with reading(session_factory(engine)) as session:
             excerpts = Excerpts(session)
             for source in job.sources:
-                write_source(session, writer, source, job.base_url, excerpts)
+                write_source(session, writer, source, job.base_url, excerpts, job.stored.get(source.id))
         return Done(writer.current, writer.units, writer.written, writer.skipped, writer.problems,
                     writer.damaged_texts)
     finally:
@@ -71,11 +72,11 @@ def _run(job: Job) -> Done:
 
 
 def write_sources_in_parallel(writer: SiteWriter, db_url: str, sources: Sequence[SourceInfo], base_url: str,
-                              workers: int) -> None:
+                              workers: int, stored: dict[str, dict[int, str]]) -> None:
     """Write every source's files with `workers` processes; merge what they wrote into `writer`."""
     # Interleaved shares even out sources of very different sizes.
-    jobs = [Job(db_url, writer.out, writer.salt, writer.full, base_url, tuple(sources[i::workers]))
-            for i in range(workers)]
+    jobs = [Job(db_url, writer.out, writer.salt, writer.full, base_url, tuple(sources[i::workers]),
+                {s.id: stored.get(s.id, {}) for s in sources[i::workers]}) for i in range(workers)]
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         for done in pool.map(_run, jobs):
             writer.current.update(done.current)

@@ -51,8 +51,9 @@ def source_events(source: SourceInfo, page: str) -> list[Event]:
     runs = urls.relative(page, urls.runs_page())
     for failure in source.failures:
         kind = failure.kind or "unknown"
-        events.append(Event(failure.at, EventKind.FAILURE, f"{human(failure.at)}: check failed ({kind})", runs,
-                            failure_kind=kind))
+        what = "imported file failed" if failure.imported else "check failed"
+        events.append(Event(failure.at, EventKind.FAILURE, f"{human(failure.at)}: {what} ({kind})", runs,
+                            failure_kind=kind, imported=failure.imported))
     return events
 
 
@@ -102,7 +103,7 @@ def vendor_rows(sources: Sequence[SourceInfo], page: str, months: Sequence[str])
     for source in sources:
         vendors.setdefault(source.vendor, []).append(source)
     return tuple(grid_row(vendor, urls.relative(page, urls.vendor_page(vendor)),
-                          [c for s in items for c in _changes(s)], [f.at for s in items for f in s.failures], months)
+                          [c for s in items for c in _changes(s)], [(f.at, f.imported) for s in items for f in s.failures], months)
                  for vendor, items in sorted(vendors.items(), key=lambda kv: kv[0].lower()))
 
 
@@ -117,6 +118,6 @@ def vendor_grids(sources: Sequence[SourceInfo]) -> list[VendorGrid]:
     for vendor, items in sorted(vendors.items(), key=lambda kv: kv[0].lower()):
         page = urls.vendor_page(vendor)
         rows = tuple(grid_row(s.title, urls.relative(page, urls.source_page(s.id)), _listed_changes(s, page),
-                              [f.at for f in s.failures], months) for s in items)
+                              [(f.at, f.imported) for f in s.failures], months) for s in items)
         grids.append(VendorGrid(vendor, page, months, rows))
     return grids

@@ -20,9 +20,9 @@ from analysis.errors import UserInputError
 from reports import pages, urls
 from reports.coverage import write_coverage
 from reports.claims_site import load_claims_site, with_claim_marks, write_claims
-from reports.data import load_record
+from reports.data import load_record, stored_text_digests
 from reports.feedfiles import Excerpts, write_health_feed, write_site_feeds
-from reports.ledgerfiles import write_ledger
+from reports.ledgerfiles import write_ledger, write_left_out
 from reports.news_data import load_coverage
 from storage.health import FAILING_AFTER_RUNS, health_events
 from storage.notify_record import undelivered
@@ -102,11 +102,12 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
         _static(writer)
         count = workers if workers is not None else default_workers(len(record.sources), writer.everything_stale)
         db_url = _shared_db_url(factory)
+        stored = stored_text_digests(session)
         if count > 1 and db_url is not None:
-            write_sources_in_parallel(writer, db_url, record.sources, base, count)
+            write_sources_in_parallel(writer, db_url, record.sources, base, count, stored)
         else:
             for source in record.sources:
-                write_source(session, writer, source, base, excerpts)
+                write_source(session, writer, source, base, excerpts, stored.get(source.id))
         write_site_feeds(writer, record.sources, record.changes, base, excerpts)
         coverage = load_coverage(session)
         write_claims(session, writer, record, claims, base, [m for a in coverage for m in a.mentions])
@@ -116,6 +117,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
             write_raw(session, writer, sha)
         head = write_ledger(session, writer, signing_key)
         data, data_note = _publish_export(factory, out, full, writer)
+        write_left_out(writer, {(s.id, v.number): v.sha256 for s in record.sources for v in s.versions})
         problem = pagefind_problem()
         searchable = problem is None or (out / INDEX_DIR / "pagefind.js").is_file()
         for page in (pages.index_page(record, data, head), pages.all_changes_page(record),

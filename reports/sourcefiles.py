@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy.orm import Session
 
 from reports import pages, urls
 from reports.data import Confirmation, SourceInfo, load_confirmations, load_texts
 from reports.feedfiles import Excerpts, write_source_feed
-from reports.output import SiteWriter
+from reports.output import SiteWriter, inputs_key
 from reports.render import render
 from storage import blobs
 
@@ -67,16 +67,29 @@ def page_key(writer: SiteWriter, page: pages.Page) -> str:
     return writer.split_key(writer.key(page.template, settled), writer.key(*(page.context[k] for k in page.live)))
 
 
-def write_source(session: Session, writer: SiteWriter, source: SourceInfo, base_url: str, excerpts: Excerpts) -> None:
+def write_source(session: Session, writer: SiteWriter, source: SourceInfo, base_url: str, excerpts: Excerpts,
+                 stored: Mapping[int, str] | None = None) -> None:
     # Every file of a source is a function of its settled record (pages.settled), except the source page
-    # and the current version's page, which show the last check and are written after the unit.
+    # and the current version's page, which show the last check and are written after the unit. `stored`
+    # (reports.data.stored_text_digests: each version's stored bytes) is in the key of every file that shows
+    # a text: a text damaged since the last build is read again, and named, by the next one.
+    stored = stored or {}
     unit = f"source:{source.id}"
-    key = writer.key("source", pages.settled(source), base_url)
+    key = writer.key("source", pages.settled(source), base_url, sorted(stored.items()))
     if not writer.keep_unit(unit, key):
         writer.begin_unit()
-        _write_files(session, writer, source, base_url, excerpts)
+        _write_files(session, writer, source, base_url, excerpts, stored)
         writer.end_unit(unit, key)
-    _write_live(session, writer, source, base_url)
+    _write_live(session, writer, source, base_url, stored)
+
+
+def _stored_key(key: str, page: pages.Page, stored: Mapping[int, str]) -> str:
+    """A page's key with the stored bytes of the texts it shows (in the part the search index holds)."""
+    if not page.texts:
+        return key
+    extra = inputs_key(*((n, stored.get(n, "")) for n in sorted(page.texts)))
+    settled, dot, live = key.partition(".")
+    return f"{settled}-{extra}{dot}{live}"
 
 
 # The key a file is owned by when a text it shows was left out: it never matches, so the next build writes
@@ -114,24 +127,26 @@ def _write_page(writer: SiteWriter, page: pages.Page, key: str, texts: dict[int,
     writer.own(page.path, key)
 
 
-def _write_files(session: Session, writer: SiteWriter, source: SourceInfo, base_url: str, excerpts: Excerpts) -> None:
+def _write_files(session: Session, writer: SiteWriter, source: SourceInfo, base_url: str, excerpts: Excerpts,
+                 stored: Mapping[int, str]) -> None:
     stale: list[tuple[pages.Page, str]] = []
     history = pages.version_pages(source, base_url)[:-1]
     for page in history + pages.change_pages(source, base_url):
-        key = page_key(writer, page)
+        key = _stored_key(page_key(writer, page), page, stored)
         if writer.fresh(page.path, key):
             writer.keep(page.path, key)
         else:
             stale.append((page, key))
     markdown: list[tuple[str, str, int]] = []
     for version in source.versions:
-        path, md_key = urls.version_markdown(source.id, version.number), writer.key("markdown", version.sha256)
+        path = urls.version_markdown(source.id, version.number)
+        md_key = writer.key("markdown", version.sha256, stored.get(version.number, ""))
         if writer.fresh(path, md_key):
             writer.keep(path, md_key)
         else:
             markdown.append((path, md_key, version.number))
     script_path = urls.version_texts(source.id)
-    script_key = writer.key("texts", [(v.number, v.sha256) for v in source.versions])
+    script_key = writer.key("texts", [(v.number, v.sha256, stored.get(v.number, "")) for v in source.versions])
     script_stale = bool(source.versions) and not writer.fresh(script_path, script_key)
     if source.versions and not script_stale:
         writer.keep(script_path, script_key)
@@ -159,12 +174,13 @@ def _write_files(session: Session, writer: SiteWriter, source: SourceInfo, base_
     write_source_feed(writer, source, base_url, excerpts)
 
 
-def _write_live(session: Session, writer: SiteWriter, source: SourceInfo, base_url: str) -> None:
+def _write_live(session: Session, writer: SiteWriter, source: SourceInfo, base_url: str,
+                stored: Mapping[int, str]) -> None:
     """The source page and the current version's page, with its latest confirmations' raw pages: a unit of
     their own, so a rebuild with no new check reads nothing for them."""
     page = pages.current_version_page(source, base_url) if source.versions else None
     overview = pages.source_page(source)
-    version_key = page_key(writer, page) if page is not None else ""
+    version_key = _stored_key(page_key(writer, page), page, stored) if page is not None else ""
     overview_key = writer.key(overview.template, overview.context)
     unit = f"live:{source.id}"
     unit_key = writer.key("live", version_key, overview_key)

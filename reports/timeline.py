@@ -27,7 +27,7 @@ class EventKind(StrEnum):
     VERSION = "version"  # a version no change led to: a source's first
     CHANGE = "change"
     REVERT = "revert"  # a change back to an earlier version's text
-    FAILURE = "failure"  # a check that failed
+    FAILURE = "failure"  # a check that failed, or an imported file
 
 
 class Unit(StrEnum):
@@ -51,6 +51,7 @@ class Event:
     severity: str = Severity.NONE
     announced: bool = False
     failure_kind: str = ""
+    imported: bool = False  # a failure of an imported file, which is no check
 
     @property
     def lane(self) -> str:
@@ -205,6 +206,19 @@ def _plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
+def _failures(failures: Sequence[Event]) -> str:
+    """"2 failed checks", "1 failed imported file", or both: an imported file is no check."""
+    imported = sum(1 for e in failures if e.imported)
+    return _failed_words(len(failures) - imported, imported)
+
+
+def _failed_words(checks: int, imported: int) -> str:
+    parts = [_plural(checks, "failed check")] if checks or not imported else []
+    if imported:
+        parts.append(_plural(imported, "failed imported file"))
+    return " and ".join(parts)
+
+
 def _group_title(name: str, group: Sequence[Event], chosen: Event) -> str:
     if len(group) == 1:
         return chosen.label
@@ -219,7 +233,8 @@ def _group_title(name: str, group: Sequence[Event], chosen: Event) -> str:
         parts.append(_plural(counts[EventKind.VERSION], "first version"))
     if counts[EventKind.FAILURE]:
         kinds = sorted({e.failure_kind for e in group if e.failure_kind})
-        parts.append(_plural(counts[EventKind.FAILURE], "failed check") + (f" ({', '.join(kinds)})" if kinds else ""))
+        parts.append(_failures([e for e in group if e.kind == EventKind.FAILURE])
+                     + (f" ({', '.join(kinds)})" if kinds else ""))
     return f"{name}: {', '.join(parts)}; the link opens {chosen.label}"
 
 
@@ -237,7 +252,7 @@ def summary(events: Iterable[Event], unit: Unit) -> str:
     parts = [_plural(sum(1 for e in events if e.kind != EventKind.FAILURE), "version"),
              _plural(len(changes), "change") + (f" ({', '.join(by_severity)})" if by_severity else ""),
              _plural(sum(1 for e in events if e.kind == EventKind.REVERT), "revert"),
-             _plural(sum(1 for e in events if e.kind == EventKind.FAILURE), "failed check")]
+             _failures([e for e in events if e.kind == EventKind.FAILURE])]
     per = "one mark per event" if unit == Unit.EXACT else (
         "one mark per equal span of time" if unit == Unit.SPAN else f"one mark per {unit.value}")
     return f"Timeline: {', '.join(parts)}; {per}"
@@ -365,20 +380,22 @@ def months_ending(last: datetime, count: int = 12) -> tuple[str, ...]:
 
 
 def grid_row(label: str, href: str, changes: Iterable[tuple[datetime, str, bool] | GridChange],
-             failures: Iterable[datetime], months: Sequence[str]) -> GridRow:
+             failures: Iterable[tuple[datetime, bool]], months: Sequence[str]) -> GridRow:
     """One row of the month grid: `changes` as (detected, severity, announced[, label, href]), `failures` as
-    check times; events outside `months` are left out."""
+    (time, whether an imported file rather than a check); events outside `months` are left out."""
     wanted = set(months)
     per: dict[str, list[GridChange]] = {m: [] for m in months}
     failed: dict[str, int] = {m: 0 for m in months}
+    failed_imports: dict[str, int] = {m: 0 for m in months}
     for change in (GridChange(*c) for c in changes):
         key = f"{_utc(change.at):%Y-%m}"
         if key in wanted:
             per[key].append(change)
-    for at in failures:
+    for at, imported in failures:
         key = f"{_utc(at):%Y-%m}"
         if key in wanted:
             failed[key] += 1
+            failed_imports[key] += imported
     cells = []
     for month in months:
         items = sorted(per[month], key=lambda c: _utc(c.at))
@@ -388,7 +405,7 @@ def grid_row(label: str, href: str, changes: Iterable[tuple[datetime, str, bool]
         if items:
             words.append(f"{announced} announced, highest severity {worst}")
         if failed[month]:
-            words.append(_plural(failed[month], "failed check"))
+            words.append(_failed_words(failed[month] - failed_imports[month], failed_imports[month]))
         summary = "; ".join(words)
         cells.append(GridCell(month, len(items), announced, failed[month], worst, f"{label}, {month}: {summary}",
                               summary, tuple(GridItem(c.label, c.href) for c in items if c.href)))

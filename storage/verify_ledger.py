@@ -14,12 +14,17 @@ SITE_DIR defaults to the folder this script is in. It checks:
   versions/<source>/<n>.md) hashes to its entry's text_sha256, every
   version entry has its text published, and a version page that links its
   <n>.md has it;
+- a version whose text the site does not publish because its publisher's
+  database had it damaged (listed in left-out.json, with the text_sha256 of
+  its entry) is named in a note, not as a problem: the site is incomplete,
+  not tampered with;
 - the head (the last entry's hash) is the one the index page shows;
 - with --allowed-signers, the signature ledger.jsonl.sig (ssh-keygen -Y
   verify, namespace policywatch-ledger).
 
 Every discrepancy is printed with the file and the entry; the exit status is
-0 when there is none, 1 otherwise, 2 when the arguments are wrong.
+0 when there is none (texts left out as damaged are notes: they do not make it
+1), 1 otherwise, 2 when the arguments are wrong.
 
 An entry's hash is the sha256 of
 
@@ -47,6 +52,9 @@ SIGNATURE_NAMESPACE = "policywatch-ledger"
 LEDGER_FILE = "ledger.jsonl"
 SIGNATURE_FILE = LEDGER_FILE + ".sig"
 INDEX_FILE = "index.html"
+# The versions whose texts the publisher left out because its database had them damaged (reports.ledgerfiles).
+LEFT_OUT_FILE = "left-out.json"
+LEFT_OUT_REASON = "damaged in its database"
 VERSION_KIND = "version"
 TEXTS_PREFIX, TEXTS_SUFFIX = "policywatchVersions(", ");"
 # A line of the log is far smaller than this: a longer one is not read whole.
@@ -129,6 +137,7 @@ class Result:
     head: Optional[str] = None
     checked_snapshots: int = 0
     checked_texts: int = 0
+    left_out: int = 0  # version texts the publisher left out as damaged
     signature: str = "absent"  # absent, verified, not verified, bad
 
 
@@ -212,7 +221,23 @@ def _check_other_snapshots(site: Path, items: List[Dict[str, Any]], result: Resu
             result.problems.append(f"{name}: its bytes do not hash to its name")
 
 
+def read_left_out(site: Path, result: Result) -> Dict[Tuple[str, str], str]:
+    """What left-out.json lists: (source, version number) to the text_sha256 of the text left out."""
+    path = site / LEFT_OUT_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        listed = {(str(item["source"]), str(int(item["number"]))): str(item["text_sha256"])
+                  for item in data["texts"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        result.problems.append(f"{LEFT_OUT_FILE}: cannot be read: {exc!r}")
+        return {}
+    return listed
+
+
 def _check_texts(site: Path, items: List[Dict[str, Any]], result: Result) -> None:
+    left_out = read_left_out(site, result)
     by_source: Dict[str, Dict[str, Dict[str, Any]]] = {}
     for item in items:
         if item.get("kind") == VERSION_KIND:
@@ -231,7 +256,14 @@ def _check_texts(site: Path, items: List[Dict[str, Any]], result: Result) -> Non
             texts = {}
         else:
             for number, item in sorted(entries.items(), key=_by_number):
-                if number not in texts:
+                if number in texts:
+                    continue
+                if left_out.get((source, number)) == item.get("text_sha256"):
+                    # Listed with the very text its entry names: the publisher says it could not read it back.
+                    result.left_out += 1
+                    result.notes.append(f"{name}: v{number} left out by the publisher: {LEFT_OUT_REASON} "
+                                        f"({describe(item)})")
+                else:
                     result.problems.append(f"{name}: v{number} is missing ({describe(item)})")
         for number, text in sorted(texts.items(), key=_by_number):
             _compare(name, f"v{number}", hashlib.sha256(text.encode("utf-8")).hexdigest(), entries.get(number), result)
@@ -340,9 +372,11 @@ def verify_site(site: Path, allowed_signers: Optional[Path] = None) -> Result:
 
 def summary(result: Result) -> str:
     verdict = "FAILED" if result.problems else "ok"
+    left_out = (f"; {result.left_out} text(s) left out by the publisher ({LEFT_OUT_REASON})"
+                if result.left_out else "")
     return (f"{verdict}: {len(result.problems)} problem(s); {result.entries} ledger entries, head "
             f"{result.head or 'none'}; {result.checked_snapshots} raw snapshots and {result.checked_texts} "
-            f"published texts checked; signature {result.signature}")
+            f"published texts checked{left_out}; signature {result.signature}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:

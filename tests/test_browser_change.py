@@ -218,3 +218,36 @@ def test_the_real_2024_11_05_change_leads_with_the_diff(browser: "Browser", shar
     shown = page.locator("section.evidence-group > ul > li")
     assert shown.count() <= 3 * page.locator("section.evidence-group").count()
     assert console.errors == []
+
+
+BIDI_OLD = "# Terms\n\nWe keep your chats for 30 days.\n\nThis paragraph stays the same.\n"
+BIDI_NEW = "# Terms\n\nWe keep your chats for \u202e03 syad\u202c.\n\nThis paragraph stays the same.\n"
+RAW_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_the_compare_view_shows_bidi_controls_as_markers_never_raw(browser: "Browser",  # noqa: F811
+                                                                   tmp_path: Path) -> None:
+    (tmp_path / "v1.md").write_text(BIDI_OLD, encoding="utf-8")
+    (tmp_path / "v2.md").write_text(BIDI_NEW, encoding="utf-8")
+    site = build(tmp_path, [{"source": "testco/terms", "at": "2026-01-01T00:00:00Z", "path": "v1.md"},
+                            {"source": "testco/terms", "at": "2026-02-01T00:00:00Z", "path": "v2.md"}])
+    script = (site / "versions" / "testco" / "terms" / "_texts.js").read_text(encoding="utf-8")
+    texts = json.loads(script[len("policywatchVersions("):-len(");\n")])
+    assert texts["2"] == BIDI_NEW, "the texts script keeps the exact text; only what is displayed is marked"
+
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    console = Console(page)
+    page.goto((site / "sources" / "testco" / "terms" / "index.html").as_uri())
+    page.get_by_label("Older version").select_option("1")
+    page.get_by_label("Newer version").select_option("2")
+    page.get_by_role("button", name="Compare").click()
+    result = page.locator(".compare-result")
+    expect(result.locator("#compare-inline ins")).to_contain_text("<U+202E>03 syad<U+202C>")
+    inline = result.locator("#compare-inline").text_content() or ""
+    side = result.locator("#compare-side-by-side").text_content() or ""
+    for view in (inline, side):
+        assert "<U+202E>03 syad<U+202C>" in view
+        assert RAW_BIDI.search(view) is None, view
+    assert result.locator("#compare-side-by-side td.new ins", has_text="<U+202E>").count() == 1
+    assert RAW_BIDI.search(page.locator("body").text_content() or "") is None
+    assert console.errors == []

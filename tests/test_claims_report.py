@@ -87,7 +87,9 @@ def test_claim_review_json_ld_and_the_json_file(site: Site) -> None:
         "name": "<i>a title</i>"}
     data = json.loads((site.out / "claims/acme/no-sale.json").read_text(encoding="utf-8"))
     shown = json.loads(site.cli("claims", "show", "acme/no-sale", "--json").stdout)
-    assert data == shown | {"page": f"{BASE}claims/acme/no-sale.html"}
+    assert shown["declared_in"].endswith("/claims.yaml")
+    # The same but where the claim was declared: the file's name, not the publisher's folder.
+    assert data == shown | {"page": f"{BASE}claims/acme/no-sale.html", "declared_in": "claims.yaml"}
 
 
 def test_hostile_claim_and_page_text_appear_only_as_text(site: Site) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -185,6 +186,15 @@ def test_imported_versions_say_imported_and_an_imported_source_has_its_own_healt
         assert "Healthok" in plain(pages["sources/t/policy/index.html"])
         assert run_row(pages["runs.html"], 3)[5:7] == ["1", ""]
 
+        # The data download counts as the runs page does: an import's files are imported, not checked.
+        with zipfile.ZipFile(next((tmp_path / "site" / "data").glob("*.zip"))) as archive:
+            rows = [json.loads(line) for line in archive.read("runs.jsonl").decode("utf-8").splitlines()]
+            readme = archive.read("README.md").decode("utf-8")
+        assert [(r["kind"], r["sources_checked"], r["imported"]) for r in rows] == [
+            ("import", 0, 2), ("import", 0, 1), ("crawl", 1, 0)]
+        assert "`imported`" in readme and "0 for an import, whose files are no checks" in readme
+        assert "when this text was first fetched or, from an imported file, when that file was saved" in readme
+
 
 # Schema 0017 on both databases.
 
@@ -262,3 +272,30 @@ def test_an_import_recorded_before_0017_says_its_time_was_not_recorded(tmp_path:
             "2019-03-01 00:00 UTC to 2024-06-30 00:00 UTC") in plain(pages["index.html"])
     assert run_row(pages["runs.html"], 1)[:5] == ["import", "ok", "not recorded", "not recorded",
                                                   "files dated 2019-03-01 00:00 UTC to 2024-06-30 00:00 UTC"]
+
+
+def test_a_failed_imported_file_and_a_superseded_imported_version_are_worded_as_imported(tmp_path: Path) -> None:
+    """The site calls an imported file an imported file: the timeline and the month grid count a failed one as a
+    failed imported file, not a failed check; the runs page's failures heading covers imports; a superseded
+    imported version nothing confirmed is not "waiting" for a confirmation."""
+    decl = write_declarations(tmp_path / "sources.yaml", "https://example.test", [
+        {"id": "t/policy", "title": "Policy", "urls": ["/policy"], "select": "main"}])
+    cli = CLI(tmp_path / "policywatch.db", decl, tmp_path)
+    (tmp_path / "empty.html").write_text(" \n", encoding="utf-8")
+    import_history(tmp_path, cli)
+    (tmp_path / "failed.jsonl").write_text(json.dumps(
+        {"source": "t/policy", "at": "2024-07-01T00:00:00Z", "path": "empty.html"}) + "\n", encoding="utf-8")
+    assert "(1 failed)" in cli("import", "--manifest", str(tmp_path / "failed.jsonl"), check=False).stdout
+    pages = report(cli, tmp_path / "site")
+    source = pages["sources/t/policy/index.html"]
+    assert "failed check" not in source and "check failed" not in source
+    assert "1 failed imported file" in source
+    assert "2024-07-01 00:00 UTC: imported file failed (" in source
+    runs_page = plain(pages["runs.html"])
+    assert "Failed fetches and imported files" in runs_page and "1 imported file(s) that failed" in runs_page
+    first = plain(pages["versions/t/policy/1.html"])
+    assert "yet" not in first.split("Confirmed", 1)[-1].split("Text", 1)[0]
+    assert "Nothing later confirmed this text before version 2 replaced it: it is known from its imported file " \
+           "alone." in first
+    assert "Nothing later has confirmed this text yet: it is known from its imported file alone." in \
+        plain(pages["versions/t/policy/2.html"])

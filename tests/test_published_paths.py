@@ -79,3 +79,49 @@ def test_an_import_without_url_publishes_file_names_never_local_paths(db_url: st
     # The pages name the file the same way, with why no more is shown.
     assert "an imported file, <code>empty 5.html</code>" in files["runs.html"]
     assert "an imported file, <code>a.html</code>" in files["versions/t/a/1.html"]
+
+
+CLAIM = """claims:
+  - id: t/chats-kept-30-days
+    vendor: T
+    topics: [retention]
+    statement: {en: "T keeps chats for 30 days."}
+    said_by: T
+    scope: [t/a]
+    evidence:
+      supports:
+        - id: kept-30-days
+          en: {patterns: ['\\bkeep chats for 30 days\\b']}
+"""
+
+
+def test_no_published_file_names_a_local_path_of_the_publisher(db_url: str, tmp_path: Path, capsys,  # type: ignore[no-untyped-def]
+                                                                monkeypatch) -> None:
+    """Declarations, claims, saved pages and the site itself in a folder whose name must not be published: the
+    claims' JSON names its claims file relative to the claims folder, and no file names the folder."""
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    home = tmp_path / SECRET
+    (home / "claims").mkdir(parents=True)
+    (home / "claims" / "t.yaml").write_text(CLAIM, encoding="utf-8")
+    (home / "a.html").write_text(saved("We keep chats for 30 days."), encoding="utf-8")
+    (home / "b.html").write_text(saved("We keep chats for 90 days."), encoding="utf-8")
+    (home / "m.jsonl").write_text(
+        "".join(json.dumps({"source": "t/a", "at": f"2026-01-0{d}T00:00:00Z", "path": f"{n}.html"}) + "\n"
+                for d, n in ((1, "a"), (2, "b"))), encoding="utf-8")
+    (home / "sources.yaml").write_text(
+        "sources:\n  - {id: t/a, vendor: T, title: A, document_type: Privacy Policy, language: en, "
+        "urls: ['https://example.test/a']}\n", encoding="utf-8")
+    argv = ["--db", db_url, "--sources", str(home / "sources.yaml"), "--claims", str(home / "claims")]
+    assert main(argv + ["import", "--manifest", str(home / "m.jsonl")]) == 0
+    site = home / "site"
+    assert main(argv + ["report", "--out", str(site), "--base-url", "https://watch.example.org/"]) == 0
+    capsys.readouterr()
+
+    files = published_files(site)
+    claim = json.loads(files["claims/t/chats-kept-30-days.json"])
+    assert claim["declared_in"] == "t.yaml"
+    assert claim["evidence"], "the claim was evaluated against the imported versions"
+    leaks = sorted(name for name, text in files.items()
+                   if SECRET in text or str(tmp_path) in text or ("file://" in text and not name.startswith("static/")))
+    assert leaks == []

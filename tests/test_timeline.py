@@ -84,12 +84,12 @@ def test_months_ending(case: dict[str, Any]) -> None:
 def test_grid_row(case: dict[str, Any]) -> None:
     changes = [GridChange(when(c["at"]), c["severity"], c["announced"], c.get("label", ""), c.get("href", ""))
                for c in case["changes"]]
-    row = grid_row(case["label"], "doc.html", changes, [when(f) for f in case["failures"]], case["months"])
+    failures = [(when(f), False) if isinstance(f, str) else (when(f["at"]), f["imported"]) for f in case["failures"]]
+    row = grid_row(case["label"], "doc.html", changes, failures, case["months"])
     assert row.changes == case["total"]
     assert [{"month": c.month, "changes": c.changes, "failures": c.failures, "severity": c.severity,
              "letter": c.letter, "level": c.level, "active": c.active, "title": c.title, "summary": c.summary,
              "items": [[i.label, i.href] for i in c.items]} for c in row.cells] == case["cells"]
-    plain = grid_row(case["label"], "doc.html", [c[:3] for c in changes], [when(f) for f in case["failures"]],
-                     case["months"])
+    plain = grid_row(case["label"], "doc.html", [c[:3] for c in changes], failures, case["months"])
     assert [c.title for c in plain.cells] == [c["title"] for c in case["cells"]], "(detected, severity, announced) too"
     assert all(not c.items for c in plain.cells), "nothing listed without a page to link"

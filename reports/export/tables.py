@@ -26,6 +26,7 @@ from storage import texts
 from storage.claims_models import ClaimDeclarationRow, ClaimEventRow, ClaimStateRow
 from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceRow, Version
 from storage.times import utc_text
+from storage.vocabulary import RunKind
 
 BATCH = 200
 # In `Session.info`: when a list is there, a version text that no longer reads back is exported as null and
@@ -132,8 +133,9 @@ VERSIONS = Table("versions", "Every version of every source: the normalised text
     Field("source", "the source id"),
     Field("number", "1 for the first version, then one more for each new text", "integer"),
     Field("sha256", "SHA-256 of the text (UTF-8)"),
-    Field("first_seen", "when this text was first fetched", "time"),
-    Field("last_confirmed", "the latest fetch that still found this text", "time"),
+    Field("first_seen", "when this text was first fetched or, from an imported file, when that file was saved "
+                        "(the date the import gave it)", "time"),
+    Field("last_confirmed", "the latest fetch, or imported file, that still had this text", "time"),
     Field("words", "words in the text (split on whitespace); null when the text is left out", "integer"),
     Field("recorded_by", "crawl (fetched live), import (a saved page: a manifest, the Wayback Machine, Open Terms "
                          "Archive) or reextract (re-derived from stored pages after a rule change)"),
@@ -196,7 +198,8 @@ CHANGES = Table("changes", "Every change between two consecutive versions, with 
     Field("source", "the source id"),
     Field("from_version", "the version before", "integer"),
     Field("to_version", "the version after", "integer"),
-    Field("detected_at", "when the new text was first fetched", "time"),
+    Field("detected_at", "when the new text was first fetched (from an imported file: when that file was saved)",
+          "time"),
     Field("kind", "substantive, formatting (same words once formatting is ignored), revert (back to one of the "
                   "source's 5 previous versions) or technical (re-derived after a rule change)"),
     Field("words_added", "words added by the word diff", "integer"),
@@ -251,9 +254,14 @@ OUTCOMES = Table("outcomes", "What every fetch (or imported page) of every sourc
 
 def _run_rows(session: Session) -> Iterator[dict[str, Any]]:
     for run in session.scalars(select(Run).order_by(Run.id)):
+        # The record counts an import's files where a crawl counts its sources; an imported file is no check,
+        # so the two are told apart here as runs.html tells them apart (its Checked and Imported columns).
+        imported = run.kind == RunKind.IMPORT
         yield {"id": run.id, "kind": run.kind, "status": run.status, "started_at": _when(run.started_at),
                "finished_at": _when(run.finished_at), "performed_at": _when(run.performed_at),
-               "performed_until": _when(run.performed_until), "sources_checked": run.sources_checked,
+               "performed_until": _when(run.performed_until),
+               "sources_checked": 0 if imported else run.sources_checked,
+               "imported": run.sources_checked if imported else 0,
                "new_versions": run.new_versions, "changes": run.changes, "failures": run.failures}
 
 
@@ -267,10 +275,17 @@ RUNS = Table("runs", "Every run: crawls, imports, re-extractions, re-analyses an
                           "recorded before this was kept", "time"),
     Field("performed_until", "when it ended, by the clock; null while it runs, for an aborted run and for an "
                              "import recorded before this was kept", "time"),
-    Field("sources_checked", "", "integer"),
-    Field("new_versions", "", "integer"),
-    Field("changes", "", "integer"),
-    Field("failures", "", "integer"),
+    Field("sources_checked", "the sources it went through: fetched (a crawl), re-derived (reextract), re-analysed "
+                             "(reanalyse) or read (a news night's news sources); 0 for an import, whose files are "
+                             "no checks", "integer"),
+    Field("imported", "for an import, the files it recorded (each a saved page of a source); 0 for any other run",
+          "integer"),
+    Field("new_versions", "versions it recorded: a source's first text or a changed one (a news night: new article "
+                          "versions)", "integer"),
+    Field("changes", "changes it recorded: a text that differs from the source's version before it (a news night: "
+                     "new editions of known articles)", "integer"),
+    Field("failures", "fetches (for an import: imported files; for a news night: news sources) that failed",
+          "integer"),
 ), _run_rows, lambda s: _count_and_max(s, Run.id) + (
     _when(s.scalar(select(func.max(Run.finished_at)))), s.scalar(select(func.count()).where(Run.finished_at.is_(None)))))
 

@@ -4,7 +4,11 @@
  * (versions/<source>/_texts.js calling policywatchVersions), because browsers
  * refuse fetch() on file:// pages but do load scripts. The diff mirrors
  * analysis/diff.py: lines are aligned first, then words inside changed blocks.
- * Text is only ever inserted with textContent, never parsed as HTML.
+ * Text is only ever inserted with textContent, never parsed as HTML, and
+ * always through shown(): bidirectional controls (a right-to-left override
+ * would reverse what a reader sees after it) become visible markers, <U+202E>,
+ * as on every page the site renders (reports/render.py). _texts.js holds the
+ * exact texts; only what is displayed is marked.
  */
 (function () {
   "use strict";
@@ -38,6 +42,17 @@
     script.onerror = function () { say("The version texts could not be loaded."); };
     document.head.appendChild(script);
   }
+
+  // As BIDI in reports/render.py.
+  var BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+  function shown(text) {
+    return text.replace(BIDI, function (c) {
+      return "<U+" + ("000" + c.charCodeAt(0).toString(16).toUpperCase()).slice(-4) + ">";
+    });
+  }
+
+  function textNode(text) { return document.createTextNode(shown(text)); }
 
   function say(message) { status.textContent = message; }
 
@@ -132,7 +147,7 @@
 
   function element(name, text, className) {
     var node = document.createElement(name);
-    if (text !== undefined) { node.textContent = text; }
+    if (text !== undefined) { node.textContent = shown(text); }
     if (className) { node.className = className; }
     return node;
   }
@@ -148,13 +163,13 @@
       var first = index === 0, last = index === segments.length - 1;
       var head = first ? 0 : CONTEXT + (segments[index - 1].text.slice(-1) === "\n" ? 0 : 1);
       var tail = last ? 0 : CONTEXT + 1;
-      if (lines.length <= head + tail + 1) { container.appendChild(document.createTextNode(seg.text)); return; }
-      container.appendChild(document.createTextNode(lines.slice(0, head).join("")));
+      if (lines.length <= head + tail + 1) { container.appendChild(textNode(seg.text)); return; }
+      container.appendChild(textNode(lines.slice(0, head).join("")));
       var fold = element("details", undefined, "fold");
       fold.appendChild(element("summary", (lines.length - head - tail) + " unchanged line(s)"));
-      fold.appendChild(document.createTextNode(lines.slice(head, lines.length - tail).join("")));
+      fold.appendChild(textNode(lines.slice(head, lines.length - tail).join("")));
       container.appendChild(fold);
-      container.appendChild(document.createTextNode(lines.slice(lines.length - tail).join("")));
+      container.appendChild(textNode(lines.slice(lines.length - tail).join("")));
     });
   }
 
@@ -214,7 +229,7 @@
   function cell(className, pieces) {
     var td = element("td", undefined, className);
     pieces.forEach(function (p) {
-      td.appendChild(p.op === "equal" ? document.createTextNode(p.text) : element(p.op === "insert" ? "ins" : "del", p.text));
+      td.appendChild(p.op === "equal" ? textNode(p.text) : element(p.op === "insert" ? "ins" : "del", p.text));
     });
     return td;
   }

@@ -134,3 +134,13 @@ def write_declarations(path: Path, base_url: str, sources: list[dict[str, Any]])
         entries.append(entry)
     path.write_text(yaml.safe_dump({"sources": entries}, sort_keys=False), encoding="utf-8")
     return path
+
+
+def one_source_to_import(folder: Path) -> tuple[Path, Path]:
+    """Declarations of one source on 127.0.0.1 (never fetched) and a manifest importing a saved page of it."""
+    decl = write_declarations(folder / "sources.yaml", "http://127.0.0.1:9", [
+        {"id": "t/a", "urls": ["http://127.0.0.1:9/a"], "select": "main"}])
+    (folder / "a.html").write_text("<main><p>We keep chats for 30 days.</p></main>", encoding="utf-8")
+    manifest = folder / "m.jsonl"
+    manifest.write_text('{"source": "t/a", "at": "2026-01-01T00:00:00Z", "path": "a.html"}\n', encoding="utf-8")
+    return decl, manifest

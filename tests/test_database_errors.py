@@ -288,13 +288,9 @@ def test_an_at_sign_in_a_password_is_the_passwords() -> None:
 @pytest.fixture
 def declared(tmp_path: Path) -> dict[str, str]:
     """One source on 127.0.0.1 (never fetched: the database fails first) and a manifest importing a page of it."""
-    from conftest import write_declarations
+    from conftest import one_source_to_import
 
-    decl = write_declarations(tmp_path / "sources.yaml", "http://127.0.0.1:9", [
-        {"id": "t/a", "urls": ["http://127.0.0.1:9/a"], "select": "main"}])
-    (tmp_path / "a.html").write_text("<main><p>We keep chats for 30 days.</p></main>", encoding="utf-8")
-    (tmp_path / "m.jsonl").write_text('{"source": "t/a", "at": "2026-01-01T00:00:00Z", "path": "a.html"}\n',
-                                      encoding="utf-8")
+    decl, _ = one_source_to_import(tmp_path)
     return {"POLICYWATCH_SOURCES": str(decl), "POLICYWATCH_NEWS": str(Path(__file__).parent / "data" / "news" /
                                                                       "declarations" / "none.yaml")}
 

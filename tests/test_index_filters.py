@@ -254,7 +254,8 @@ def test_a_month_grid_cell_is_read_out_and_tapped_open_on_a_phone(browser: "obje
         target = page.locator(f"#{anchor}")
         assert target.is_visible() and words.split(": ", 1)[1] in target.inner_text()
         top = target.evaluate("li => li.getBoundingClientRect().top")
-        assert 0 <= top < 844, "scrolled to the month's words"
+        # Scrolling to an anchor may stop a fraction of a pixel past it.
+        assert -1 < top < 844, "scrolled to the month's words"
         if path.startswith("vendors/"):
             target.get_by_role("link", name=re.compile(r"^v1 → v2, 2026-03-02")).tap()
             page.wait_for_url(re.compile(r"/changes/\d+\.html$"), timeout=10_000)

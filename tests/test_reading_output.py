@@ -63,9 +63,10 @@ def test_changes_takes_several_sources(recorded: CLI) -> None:
 def test_show_at_a_time_past_the_record_says_where_it_ends(recorded: CLI) -> None:
     past = recorded("show", "t/a", "--at", "2026-03-01T00:00:00Z")
     assert past.stdout == RETENTION_NEW
-    assert past.stderr.strip() == ("policywatch: t/a: the record reaches only to 2026-01-05T00:00:00Z, the last check "
-                                   "that confirmed v2: shown as it stood then, not known to be in force at "
-                                   "2026-03-01T00:00:00Z")
+    # The record was imported: what confirmed v2 last is an imported file, not a check.
+    assert past.stderr.strip() == ("policywatch: t/a: the record reaches only to 2026-01-05T00:00:00Z, the last "
+                                   "imported file that confirmed v2: shown as it stood then, not known to be in force "
+                                   "at 2026-03-01T00:00:00Z")
     shown = recorded.json("show", "t/a", "--at", "2026-03-01T00:00:00Z")
     assert (shown["number"], shown["at"], shown["record_reaches"]) == (2, "2026-03-01T00:00:00Z",
                                                                        "2026-01-05T00:00:00Z")

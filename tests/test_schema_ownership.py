@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO, write_declarations
+from conftest import REPO, one_source_to_import
 from storage.db import database_name, head_revision
 
 FOREIGN_TABLES = ["accounts", "foo", "invoices", "ledger_lines"]
@@ -90,12 +90,8 @@ def url(db_url: str, folder: Path, tmp_path: Path) -> str:
 @pytest.fixture
 def setup(tmp_path: Path) -> dict[str, str]:
     """Declarations of one source on 127.0.0.1 and a manifest importing a saved page of it."""
-    decl = write_declarations(tmp_path / "sources.yaml", "http://127.0.0.1:9", [
-        {"id": "t/a", "urls": ["http://127.0.0.1:9/a"], "select": "main"}])
-    (tmp_path / "a.html").write_text("<main><p>We keep chats for 30 days.</p></main>", encoding="utf-8")
-    (tmp_path / "m.jsonl").write_text('{"source": "t/a", "at": "2026-01-01T00:00:00Z", "path": "a.html"}\n',
-                                      encoding="utf-8")
-    return {"sources": str(decl), "manifest": str(tmp_path / "m.jsonl")}
+    decl, manifest = one_source_to_import(tmp_path)
+    return {"sources": str(decl), "manifest": str(manifest)}
 
 
 COMMANDS = [["sources"], ["changes"], ["history", "t/a"], ["show", "t/a"], ["diff", "t/a"], ["report", "--out", "site"],

@@ -359,10 +359,7 @@ def _health(session: Session, failing_after: int, origins: dict[str, SourceOrigi
         now = unless_imported_only(current_health(rows, failing_after), origin.last_crawled, origin.imported_until)
         health[sid] = Health(now.state, now.since, now.failure_kind, hide_local_paths(now.detail),
                              unstable.get(sid, 0))
-    imported = {(sid, at) for sid, at in session.execute(
-        select(FetchOutcome.source_id, FetchOutcome.at).join(Run, Run.id == FetchOutcome.run_id)
-        .where(Run.kind == RunKind.IMPORT, FetchOutcome.outcome == Outcome.FAILED))}
-    failures = {sid: tuple(FailedRun(at, kind, (sid, at) in imported) for at, failed, kind, _ in rows if failed)
+    failures = {sid: tuple(FailedRun(row.at, row.kind, row.imported) for row in rows if row.failed)
                 for sid, rows in history.items()}
     return last_checked, health, failures
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, NamedTuple, Sequence
 
 from analysis.vocabulary import ChangeKind
 from storage.vocabulary import CHECKING_RUN_KINDS, HealthEventKind, HealthState, Outcome, RunKind
@@ -37,10 +37,10 @@ def episodes(source_id: str, outcomes: Sequence[OutcomeRow],
     """Events from (time, failed, failure_kind, detail) in time order: one `failing` when the
     `failing_after`-th consecutive failure happens, one `recovered` at the next success."""
     events: list[HealthEvent] = []
-    streak: list[tuple[datetime, bool, str | None, str | None]] = []
+    streak: list[OutcomeRow] = []
     announced = False
     for outcome in outcomes:
-        at, failed, kind, detail = outcome
+        at, failed, kind, detail, _ = outcome
         if failed:
             streak.append(outcome)
             if not announced and len(streak) >= failing_after:
@@ -54,7 +54,12 @@ def episodes(source_id: str, outcomes: Sequence[OutcomeRow],
     return events
 
 
-OutcomeRow = tuple[datetime, bool, str | None, str | None]  # (time, failed, failure kind, detail)
+class OutcomeRow(NamedTuple):
+    at: datetime
+    failed: bool
+    kind: str | None  # the failure kind
+    detail: str | None
+    imported: bool = False  # an imported file's outcome, no fetch of the vendor's site
 
 
 def outcome_history(session: Session, source_ids: Iterable[str] | None = None) -> dict[str, list[OutcomeRow]]:
@@ -65,30 +70,22 @@ def outcome_history(session: Session, source_ids: Iterable[str] | None = None) -
     from storage.models import FetchOutcome, Run
 
     query = (select(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.outcome, FetchOutcome.failure_kind,
-                    FetchOutcome.detail).join(Run, Run.id == FetchOutcome.run_id)
+                    FetchOutcome.detail, Run.kind).join(Run, Run.id == FetchOutcome.run_id)
              .where(Run.kind.in_(CHECKING_RUN_KINDS))
              .order_by(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id))
     if source_ids is not None:
         query = query.where(FetchOutcome.source_id.in_(list(source_ids)))
     per_source: dict[str, list[OutcomeRow]] = {}
-    for sid, at, outcome, kind, detail in session.execute(query):
-        per_source.setdefault(sid, []).append((at, outcome == Outcome.FAILED, kind, detail))
+    for sid, at, outcome, kind, detail, run_kind in session.execute(query):
+        per_source.setdefault(sid, []).append(
+            OutcomeRow(at, outcome == Outcome.FAILED, kind, detail, run_kind == RunKind.IMPORT))
     return per_source
 
 
-def last_failed_by_import(session: Session) -> set[str]:
-    """The sources whose latest outcome (of the runs `outcome_history` reads) is a failed imported file: no fetch of
-    the vendor's site, which a message must not call one."""
-    from sqlalchemy import select
-
-    from storage.models import FetchOutcome, Run
-
-    query = (select(FetchOutcome.source_id, FetchOutcome.outcome, Run.kind).join(Run, Run.id == FetchOutcome.run_id)
-             .where(Run.kind.in_(CHECKING_RUN_KINDS))
-             .order_by(FetchOutcome.source_id, FetchOutcome.at, FetchOutcome.id))
-    latest = {sid: outcome == Outcome.FAILED and kind == RunKind.IMPORT
-              for sid, outcome, kind in session.execute(query)}
-    return {sid for sid, imported in latest.items() if imported}
+def last_failed_by_import(history: dict[str, list[OutcomeRow]]) -> set[str]:
+    """The sources of `outcome_history` whose latest outcome is a failed imported file: no fetch of the vendor's
+    site, which a message must not call one."""
+    return {sid for sid, rows in history.items() if rows and rows[-1].failed and rows[-1].imported}
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ def sources(ctx: Context, args: argparse.Namespace) -> int:
         # An empty file is refused as by every reading command: a truncated copy is no record.
         with reading(ctx.factory(must_exist=True)) as session:
             summaries = {s.source.id: s for s in queries.source_summaries(session)}
-            health = {sid: current_health(rows, ctx.settings.failing_after_runs)
-                      for sid, rows in outcome_history(session).items()}
-            by_import = last_failed_by_import(session)
+            history = outcome_history(session)
+            health = {sid: current_health(rows, ctx.settings.failing_after_runs) for sid, rows in history.items()}
+            by_import = last_failed_by_import(history)
     if args.json:
         rows = [jsonview.source_json(source, summaries.get(sid), True, health.get(sid))
                 for sid, source in declared.items()]

@@ -131,3 +131,31 @@ def test_the_record_reuses_the_current_text_for_an_unchanged_selection_and_store
 def test_a_key_from_another_version_of_the_rules_is_never_taken_for_this_one() -> None:
     other = ExtractionRules(select=("main",), remove=("nav",), filters=(BUILTIN_FILTERS["tracking-params"],))
     assert prepare_page(html("a1"), RULES, "utf-8").key != prepare_page(html("a1"), other, "utf-8").key
+
+
+SELECTED = ("<main><h1 id='{id}' class='{cls}'>Privacy</h1><p style='{style}' data-build='{id}'>We keep chats "
+            "for <a href='{href}'>30 days</a>.</p><img src='{src}' alt='{alt}'><ol start='{start}'><li>One</li></ol>"
+            "</main>")
+BASE = {"id": "h-1a2b", "cls": "s_9f8e", "style": "", "href": "/retention", "src": "/chart.png", "alt": "A chart",
+        "start": "1"}
+
+
+@pytest.mark.parametrize(("changed", "same_key"), [
+    # Attributes the converter never reads, which sites renew on every build: the page reads as unchanged.
+    ({"id": "h-77c0"}, True), ({"cls": "s_0000"}, True), ({"style": "color: red"}, True),
+    # Everything the converter reads makes a new key.
+    ({"href": "/deletion"}, False), ({"src": "/other.png"}, False), ({"alt": "Another chart"}, False),
+    ({"start": "3"}, False),
+])
+def test_a_content_key_covers_the_attributes_the_converter_reads_and_no_others(changed, same_key) -> None:  # type: ignore[no-untyped-def]
+    rules = ExtractionRules(select=("main",))
+
+    def selection(values: dict[str, str]) -> tuple[str, str]:
+        body = f"<html><body>{SELECTED.format(**values)}</body></html>".encode()
+        selected = extract.select_content(body, rules, encoding="utf-8")
+        return selected.key, selected.text()
+
+    (key, text), (other_key, other_text) = selection(BASE), selection({**BASE, **changed})
+    assert (key == other_key) is same_key
+    # The key's promise: equal keys, equal texts (and here, a new key for a new text).
+    assert (text == other_text) is same_key

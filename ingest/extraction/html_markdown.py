@@ -654,6 +654,8 @@ def html_to_markdown(roots: Iterable, rewrite_url: UrlRewriter | None = None) ->
     return MarkdownConverter(rewrite_url).convert(roots)
 
 
+# The only attributes the converter reads: `_start_link`'s href, `_start_img`'s src and alt, `_start_list`'s start.
+READ_ATTRIBUTES = frozenset({"href", "src", "alt", "start"})
 _READ_URLS = etree.XPath("descendant-or-self::a[@href] | descendant-or-self::img[@src]")
 
 
@@ -666,12 +668,18 @@ def _url_as_read(raw: str, rewrite_url: UrlRewriter) -> str:
 def converter_input(roots: Iterable, rewrite_url: UrlRewriter | None = None) -> bytes:
     """Everything of ``roots`` that ``html_to_markdown`` reads, as bytes: equal bytes give equal Markdown.
 
-    The elements are serialised whole, except that link and image addresses
-    appear as the converter uses them (per-request tracking parameters
-    removed), so a page that only changed those serialises the same.
+    The elements are serialised with the attributes the converter reads
+    (`READ_ATTRIBUTES`) and no others, which are removed from the tree: ids,
+    classes and styles that a site renews on every build or request do not
+    make a page read as new. Link and image addresses appear as the converter
+    uses them (per-request tracking parameters removed), so a page that only
+    changed those serialises the same.
     """
     parts = []
     for root in roots:
+        unread = {name for element in root.iter(etree.Element) for name in element.keys()} - READ_ATTRIBUTES
+        if unread:
+            etree.strip_attributes(root, *unread)
         restore = []
         if rewrite_url is not None:
             for element in _READ_URLS(root):

@@ -7,13 +7,14 @@ transaction, provided nothing moved meanwhile (else it decides again): a long
 analysis holds no lock, and a crash at any moment leaves all of the fetch or
 none of it. A fetch whose pages the crawler found unchanged (their content keys
 those of the latest accepted fetch) has nothing to analyse: it is read,
-decided and written in the write transaction alone. `record_text` records a re-derived text (`reextract`).
+decided and written in the write transaction alone, the source's row locked
+first. `record_text` records a re-derived text (`reextract`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -96,10 +97,13 @@ def _stamp(session: Session, source_id: str) -> tuple[int | None, ...]:
     return (current_version_id(session, source_id), latest_outcome_id(session, source_id))
 
 
-def load_state(session: Session, source_id: str, pages: Sequence[RawPage], stamp: bool = True) -> SourceState:
+def load_state(session: Session, source_id: str, pages: Sequence[RawPage], stamp: bool = True,
+               newest: Sequence[Any] | None = None) -> SourceState:
     """What the record holds of the source; with `stamp`, what identifies that state, for a write in another
-    transaction to check that it has not moved (a read inside the write's own transaction needs none)."""
-    newest = newest_versions(session, source_id)
+    transaction to check that it has not moved (a read inside the write's own transaction needs none).
+    `newest`: the source's `newest_versions`, when the caller has read them in this session."""
+    if newest is None:
+        newest = newest_versions(session, source_id)
     if not newest:
         return SourceState(earlier_ended=_earlier_ended(session, source_id, pages),
                            stamp=_stamp(session, source_id) if stamp else ())
@@ -136,13 +140,38 @@ def _apply(session: Session, decision: Decision, *, run_id: int, source: Source,
     return result
 
 
+def _decide_locked(session: Session, *, run_id: int, source: Source, at: datetime, pages: Sequence[RawPage],
+                   failure: FetchFailure | None, policy: GuardPolicy, prepared: Sequence[PreparedPage | None],
+                   claim: OutcomeClaim | None, imported: bool) -> SourceResult:
+    """Read, decide and write with the source's row locked from the start (`record_source`: FOR UPDATE on
+    PostgreSQL, the write lock on SQLite): no other writer can record the source in between, so the state read
+    needs no stamp and the write no check."""
+    record_source(session, source)
+    if claim is not None:
+        claim.check(session, source.id)
+    newest = newest_versions(session, source.id)
+    state = load_state(session, source.id, pages, stamp=False, newest=newest)
+    decision = decide(source, pages, failure, state, policy, at, prepared, imported)
+    result = _write(session, decision, run_id=run_id, source=source, at=at, pages=decision.pages or pages,
+                    expect=None, current=newest[0] if newest else None)
+    if claim is not None:
+        claim.sign(session, source.id)
+    return result
+
+
+_READ: Any = object()
+
+
 def _write(session: Session, decision: Decision, *, run_id: int, source: Source, at: datetime,
-           pages: Sequence[RawPage], expect: tuple[int | None, ...] | None) -> SourceResult:
+           pages: Sequence[RawPage], expect: tuple[int | None, ...] | None, current: Any = _READ) -> SourceResult:
+    """`current`: the source's `current_version_row`, when it was read in this transaction with the source's
+    row locked."""
     held = lock_holder(session, source.id, run_id)
     if held is not None:
         raise SourceBusy(source.id, held)
-    # Read once for both the check and the write: the version a confirmation is recorded against.
-    current = current_version_row(session, source.id)
+    if current is _READ:
+        # Read once for both the check and the write: the version a confirmation is recorded against.
+        current = current_version_row(session, source.id)
     if expect is not None and (current.id if current is not None else None,
                                latest_outcome_id(session, source.id)) != expect:
         raise _Moved()
@@ -193,15 +222,9 @@ def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, a
     its `check` raises (`AlreadyRecorded`, a lost lease), also recording nothing.
     """
     if _known_content(pages, prepared):
-        try:
-            with transaction(factory) as session:
-                state = load_state(session, source.id, pages)
-                decision = decide(source, pages, failure, state, policy, at, prepared, imported)
-                # Checked all the same: on PostgreSQL another writer may have recorded the source since the read.
-                return _apply(session, decision, run_id=run_id, source=source, at=at,
-                              pages=decision.pages or pages, expect=state.stamp, claim=claim)
-        except _Moved:
-            pass
+        with transaction(factory) as session:
+            return _decide_locked(session, run_id=run_id, source=source, at=at, pages=pages, failure=failure,
+                                  policy=policy, prepared=prepared, claim=claim, imported=imported)
     for _ in range(OPTIMISTIC_ATTEMPTS):
         with reading(factory) as session:
             state = load_state(session, source.id, pages)
@@ -213,10 +236,8 @@ def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, a
         except _Moved:
             continue
     with transaction(factory) as session:
-        state = load_state(session, source.id, pages, stamp=False)
-        decision = decide(source, pages, failure, state, policy, at, prepared, imported)
-        return _apply(session, decision, run_id=run_id, source=source, at=at, pages=decision.pages or pages,
-                      expect=None, claim=claim)
+        return _decide_locked(session, run_id=run_id, source=source, at=at, pages=pages, failure=failure,
+                              policy=policy, prepared=prepared, claim=claim, imported=imported)
 
 
 def accepted_keys_by_source(db_url: str, source_ids: Sequence[str]) -> dict[str, tuple[str | None, ...]]:

@@ -59,6 +59,8 @@ CHALLENGE_MAX_BYTES = 200_000
 BLOCKING_STATUSES = (403, 406, 429, 503)
 LOGIN_PATH = re.compile(r"/(log-?in|sign-?in|auth|sso|oauth2?|session/new|account/login)(/|$|\?)", re.I)
 
+_MARKER_BYTES = tuple((vendor, tuple(m.encode("ascii") for m in markers)) for vendor, markers in CHALLENGE_MARKERS)
+
 
 def challenge_vendor(body: bytes, status: int | None, headers: Mapping[str, str] | None = None) -> str | None:
     """Who served a bot-protection page instead of the content, or None."""
@@ -68,8 +70,10 @@ def challenge_vendor(body: bytes, status: int | None, headers: Mapping[str, str]
             return vendor
     if len(body) > CHALLENGE_MAX_BYTES and status not in BLOCKING_STATUSES:
         return None
-    head = body[:CHALLENGE_MAX_BYTES].decode("utf-8", "replace").lower()
-    for vendor, markers in CHALLENGE_MARKERS:
+    # The markers are ASCII: the bytes are searched as they are, only ASCII letters lower-cased (decoding the
+    # page first cost more than the whole search).
+    head = body[:CHALLENGE_MAX_BYTES].lower()
+    for vendor, markers in _MARKER_BYTES:
         if any(marker in head for marker in markers):
             return vendor
     return None

@@ -44,11 +44,14 @@ _RECENT_REFUSALS = (select(FetchOutcome.failure_kind, FetchOutcome.text_sha256).
 _PENDING = (select(FetchOutcome.id, FetchOutcome.text_sha256, FetchOutcome.at)
             .where(FetchOutcome.source_id == _SOURCE, FetchOutcome.outcome == Outcome.PENDING)
             .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1))
-_LATEST_UNFAILED = (select(FetchOutcome.id, FetchOutcome.version_id)
+_LATEST_UNFAILED = (select(FetchOutcome.id)
                     .where(FetchOutcome.source_id == _SOURCE, FetchOutcome.outcome != Outcome.FAILED)
-                    .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1))
-_CONTENT_KEYS = (select(Snapshot.content_key).where(Snapshot.outcome_id == bindparam("outcome_id"))
-                 .order_by(Snapshot.position))
+                    .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1).scalar_subquery())
+# The latest unfailed outcome's version and its pages' content keys, in one statement (an outcome without pages:
+# one row without a position).
+_ACCEPTED_KEYS = (select(FetchOutcome.version_id, Snapshot.position, Snapshot.content_key).select_from(FetchOutcome)
+                  .outerjoin(Snapshot, Snapshot.outcome_id == FetchOutcome.id)
+                  .where(FetchOutcome.id == _LATEST_UNFAILED).order_by(Snapshot.position))
 _PREVIOUS_KEYFRAME = (
     select(func.coalesce(Blob.base_sha256, Blob.sha256)).select_from(Snapshot)
     .join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id).join(Blob, Blob.sha256 == Snapshot.blob_sha256)
@@ -309,10 +312,10 @@ def accepted_content_keys(session: Session, source_id: str, current_id: int | No
     text is the current version (``current_id``); None otherwise."""
     if current_id is None:
         return None
-    latest = core(session).execute(_LATEST_UNFAILED, {"source_id": source_id}).first()
-    if latest is None or latest.version_id != current_id:
+    rows = core(session).execute(_ACCEPTED_KEYS, {"source_id": source_id}).all()
+    if not rows or rows[0].version_id != current_id:
         return None
-    return tuple(core(session).execute(_CONTENT_KEYS, {"outcome_id": latest.id}).scalars())
+    return tuple(row.content_key for row in rows if row.position is not None)
 
 
 def reverted_version(session: Session, source_id: str, new_sha: str, current: Version) -> Version | None:

@@ -58,6 +58,11 @@ class SourceState:
     accepted: Accepted | None = None  # the content keys of the latest accepted fetch, whose text is `current`
 
 
+class NeedsAnalysis(Exception):
+    """`decide(..., analyse=False)` met a text that is neither the current version's nor a first one: the change
+    must be analysed, which is done outside the write transaction."""
+
+
 @dataclass(frozen=True)
 class Refuse:
     failure: FetchFailure
@@ -125,9 +130,10 @@ def _against(current: Known, earlier: Sequence[Known], text: str, state: SourceS
 
 def decide(source: Source, pages: Sequence[RawPage], failure: FetchFailure | None, state: SourceState,
            policy: GuardPolicy, at: datetime, prepared: Sequence[PreparedPage | None] = (),
-           imported: bool = False) -> Decision:
+           imported: bool = False, analyse: bool = True) -> Decision:
     """`prepared`: what the crawler already extracted of each page; `imported`: the pages are an imported file's
-    (the notes say so), not a fetch's."""
+    (the notes say so), not a fetch's. Without `analyse`, raises `NeedsAnalysis` rather than compare a text with
+    the record beyond its digest."""
     if failure is not None:
         return Decision(Refuse(failure))
     judgement = judge_pages(source, pages, prepared=prepared, accepted=state.accepted,
@@ -139,6 +145,8 @@ def decide(source: Source, pages: Sequence[RawPage], failure: FetchFailure | Non
     current, pending = state.current, state.pending
     if current is None:
         return Decision(Accept(text), pages=judged)
+    if not analyse and (pending is not None or text_sha256(text) != current.sha256):
+        raise NeedsAnalysis(source.id)
     earlier = state.earlier
     drop = None
     # What the notes call the pages: an imported file's date is when someone saved it, no fetch of ours.

@@ -1,14 +1,16 @@
 """From judged pages to the record: one source, one short write transaction.
 
-`store_outcome` reads what the record holds of the source (one consistent
-read), decides what the fetch does to it (`ingest.decide`: extraction and
-analysis, outside any write lock), then applies the decision in one write
-transaction, provided nothing moved meanwhile (else it decides again): a long
-analysis holds no lock, and a crash at any moment leaves all of the fetch or
-none of it. A fetch whose pages the crawler found unchanged (their content keys
-those of the latest accepted fetch) has nothing to analyse: it is read,
-decided and written in the write transaction alone, the source's row locked
-first. `record_text` records a re-derived text (`reextract`).
+Most fetches of a night have nothing to analyse: a failure, a first version,
+or the current version's text again (the crawler found the pages' content keys
+unchanged, or extracted the same text). `store_outcome` records them in one
+write transaction that locks the source's row first, then reads, decides
+(`ingest.decide`, comparing digests) and writes. A text that differs from the
+current version needs its change analysed, which may take long: that
+transaction is rolled back, and the fetch is decided from one consistent read
+outside any write lock, then applied in a short write transaction provided
+nothing moved meanwhile (else it is decided again). A crash at any moment
+leaves all of the fetch or none of it. `record_text` records a re-derived text
+(`reextract`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.changes import change_facts
 from ingest.declarations import Source
-from ingest.decide import Decision, Hold, Known, Refuse, SourceState, decide
+from ingest.decide import Decision, Hold, Known, NeedsAnalysis, Refuse, SourceState, decide
 from ingest.guard import HTML_TYPES, content_type_charset, ends_document
 from ingest.judge import Accepted, GuardPolicy, PreparedPage
 from ingest.results import FetchFailure, SourceResult
@@ -142,16 +144,17 @@ def _apply(session: Session, decision: Decision, *, run_id: int, source: Source,
 
 def _decide_locked(session: Session, *, run_id: int, source: Source, at: datetime, pages: Sequence[RawPage],
                    failure: FetchFailure | None, policy: GuardPolicy, prepared: Sequence[PreparedPage | None],
-                   claim: OutcomeClaim | None, imported: bool) -> SourceResult:
+                   claim: OutcomeClaim | None, imported: bool, analyse: bool = True) -> SourceResult:
     """Read, decide and write with the source's row locked from the start (`record_source`: FOR UPDATE on
     PostgreSQL, the write lock on SQLite): no other writer can record the source in between, so the state read
-    needs no stamp and the write no check."""
+    needs no stamp and the write no check. Without `analyse`, raises `NeedsAnalysis` (the caller rolls back)
+    when the fetch's text must be compared with the record beyond its digest."""
     record_source(session, source)
     if claim is not None:
         claim.check(session, source.id)
     newest = newest_versions(session, source.id)
     state = load_state(session, source.id, pages, stamp=False, newest=newest)
-    decision = decide(source, pages, failure, state, policy, at, prepared, imported)
+    decision = decide(source, pages, failure, state, policy, at, prepared, imported, analyse)
     result = _write(session, decision, run_id=run_id, source=source, at=at, pages=decision.pages or pages,
                     expect=None, current=newest[0] if newest else None)
     if claim is not None:
@@ -193,7 +196,8 @@ def _write(session: Session, decision: Decision, *, run_id: int, source: Source,
         return SourceResult(source.id, Outcome.PENDING, detail=verdict.detail)
     outcome = record_success(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict.text,
                              change=verdict.change, current=current)
-    # A confirmation's version is the current one, whose number is at hand: no second read of it.
+    # A confirmation's version is the current one, whose number is at hand; a new one is the outcome's: neither
+    # is read again.
     number = (current.number if outcome.outcome == Outcome.UNCHANGED and current is not None
               else outcome.version.number if outcome.version is not None else None)
     if decision.confirm is not None and outcome.outcome == Outcome.UNCHANGED:
@@ -201,13 +205,9 @@ def _write(session: Session, decision: Decision, *, run_id: int, source: Source,
     return SourceResult(source.id, outcome.outcome, number)
 
 
-def _known_content(pages: Sequence[RawPage], prepared: Sequence[PreparedPage | None]) -> bool:
-    """Whether the crawler found every page's selected content to be that of the source's latest accepted fetch
-    (`PreparedPage` with a key and no text): deciding is then a comparison of digests, cheap enough to make inside
-    the write transaction, which spares a transaction for reading the record before it (most fetches of a night
-    are these)."""
-    return bool(pages) and len(prepared) == len(pages) and all(
-        p is not None and p.key is not None and p.text is None and p.error is None for p in prepared)
+def _extracted(pages: Sequence[RawPage], prepared: Sequence[PreparedPage | None], failure: FetchFailure | None) -> bool:
+    """Whether deciding needs no extraction: a failure, or pages the crawler has extracted already."""
+    return failure is not None or (len(prepared) == len(pages) and all(p is not None for p in prepared))
 
 
 def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, at: datetime,
@@ -221,10 +221,15 @@ def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, a
     `SourceBusy` (and records nothing) while another run holds the source; with a `claim`, whatever
     its `check` raises (`AlreadyRecorded`, a lost lease), also recording nothing.
     """
-    if _known_content(pages, prepared):
-        with transaction(factory) as session:
-            return _decide_locked(session, run_id=run_id, source=source, at=at, pages=pages, failure=failure,
-                                  policy=policy, prepared=prepared, claim=claim, imported=imported)
+    if not imported and _extracted(pages, prepared, failure):
+        # Most fetches of a night need no analysis (a failure, a first version, the current version's text again):
+        # they are read, decided and written in one transaction. The others are rolled back and decided outside it.
+        try:
+            with transaction(factory) as session:
+                return _decide_locked(session, run_id=run_id, source=source, at=at, pages=pages, failure=failure,
+                                      policy=policy, prepared=prepared, claim=claim, imported=imported, analyse=False)
+        except NeedsAnalysis:
+            pass
     for _ in range(OPTIMISTIC_ATTEMPTS):
         with reading(factory) as session:
             state = load_state(session, source.id, pages)

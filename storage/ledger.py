@@ -88,8 +88,10 @@ def append(session: Session, kind: LedgerKind, subject: str, number: int, text_s
     return entry
 
 
-def append_version(session: Session, version: Version) -> LedgerEntry:
-    pages = core(session).execute(_PAGES, {"outcome_id": version.outcome_id}).scalars().all()
+def append_version(session: Session, version: Version, pages: Sequence[str] | None = None) -> LedgerEntry:
+    """`pages`: the sha256s of the version's snapshots in order, when the caller has just stored them."""
+    if pages is None:
+        pages = core(session).execute(_PAGES, {"outcome_id": version.outcome_id}).scalars().all()
     return append(session, LedgerKind.VERSION, version.source_id, version.number, version.sha256, pages,
                   version.first_seen)
 

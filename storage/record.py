@@ -297,7 +297,9 @@ def _previous_keyframe(session: Session, source_id: str, position: int) -> str |
     return core(session).execute(_PREVIOUS_KEYFRAME, {"source_id": source_id, "position": position}).scalar()
 
 
-def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[RawPage], at: datetime) -> None:
+def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[RawPage], at: datetime) -> list[str]:
+    """The pages kept as the outcome's snapshots; their sha256s, in order."""
+    stored_pages = []
     for position, page in enumerate(pages):
         stored = blobs.store(session, page.body, _previous_keyframe(session, outcome.source_id, position))
         core(session).execute(_INSERT_SNAPSHOT, {
@@ -305,6 +307,8 @@ def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[Ra
             "final_url": page.final_url, "http_status": page.status, "content_type": page.content_type,
             "fetched_at": page.fetched_at or at, "blob_sha256": stored.sha256, "content_key": page.content_key,
         })
+        stored_pages.append(stored.sha256)
+    return stored_pages
 
 
 def accepted_content_keys(session: Session, source_id: str, current_id: int | None) -> tuple[str | None, ...] | None:
@@ -352,7 +356,7 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
                            version_id=current.id if confirms and current is not None else None)
     session.add(outcome)
     session.flush()
-    _store_snapshots(session, outcome, pages, at)
+    stored_pages = _store_snapshots(session, outcome, pages, at)
     if confirms and current is not None:
         confirmed = max(current.last_confirmed, at)
         if isinstance(current, Version):
@@ -368,8 +372,9 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
                       outcome_id=outcome.id)
     session.add(version)
     session.flush()
-    ledger.append_version(session, version)
-    outcome.version_id = version.id
+    ledger.append_version(session, version, stored_pages)
+    # The relationship, not only the id: the caller reads the version's number without loading it again.
+    outcome.version = version
     if current is None:
         outcome.outcome = Outcome.FIRST
     else:

@@ -159,3 +159,52 @@ def test_a_content_key_covers_the_attributes_the_converter_reads_and_no_others(c
     assert (key == other_key) is same_key
     # The key's promise: equal keys, equal texts (and here, a new key for a new text).
     assert (text == other_text) is same_key
+
+
+def test_a_crawled_fetch_is_analysed_outside_the_write_transaction_and_nothing_else_is_read_beforehand(
+        factory, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    import ingest.changes
+    import ingest.record
+
+    reads: list[str] = []
+    reading = ingest.record.reading
+
+    def counted_reading(*args):  # type: ignore[no-untyped-def]
+        reads.append("read")
+        return reading(*args)
+
+    writes: list[str] = []
+    analyse = ingest.changes.analyse_texts
+
+    def analyse_while_another_writes(*args, **kwargs):  # type: ignore[no-untyped-def]
+        other = sqlite3.connect(tmp_path / "policywatch.db", timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.rollback()
+            writes.append("written")
+        except sqlite3.OperationalError as exc:
+            writes.append(str(exc))
+        finally:
+            other.close()
+        return analyse(*args, **kwargs)
+
+    monkeypatch.setattr(ingest.record, "reading", counted_reading)
+    monkeypatch.setattr(ingest.changes, "analyse_texts", analyse_while_another_writes)
+    with transaction(factory) as session:
+        run_id = start_run(session, "crawl", T0).id
+    ninety = "We keep your chats for 90 days."
+    results = []
+    key = None
+    for day, body in enumerate([html("a1"), html("b2"), html("c3", wording=ninety)]):
+        prepared = prepare_page(body, RULES, "utf-8", known_key=key)
+        key = prepared.key
+        before = len(reads)
+        result = store_outcome(factory, run_id, source(), T0 + timedelta(days=day), [page(body)], None,
+                               prepared=[prepared])
+        results.append((str(result.outcome), len(reads) - before))
+    # A first version and an unchanged one: one write transaction each, no read before it. A change: decided
+    # from a read outside the write transaction, its analysis while another writer can write.
+    assert results == [("first", 0), ("unchanged", 0), ("changed", 1)]
+    assert writes == ["written"]

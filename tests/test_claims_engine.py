@@ -340,3 +340,42 @@ def test_outcomes_of_a_source_without_any_version_change_nothing(claims: ClaimSe
                   SourceUndeclared("testco/new", day(3))):
         after, update = apply(claims, state, event)
         assert after == state and update.step is None and update.events == () and update.errors == ()
+
+
+def test_each_claims_tally_kept_by_apply_is_the_one_its_open_evidence_gives(claims: ClaimSet) -> None:
+    # The engine keeps each claim's open evidence tallied from step to step; at every step the tally equals the
+    # one worked out afresh from every source's open intervals, whatever opened, ended or failed.
+    v2 = text(*BASE).replace("kept for 30 days", "kept for 90 days").replace("We do not sell", "We may sell")
+    events = [version(1, 1, text(*BASE)), version(1, 1, text(*BASE[:3]), HELP), version(2, 2, v2),
+              SourceFailed("testco/help", day(3)), version(2, 4, text(BASE[0], BASE[2]), HELP),
+              version(3, 5, text(*BASE)), SourceUndeclared("testco/help", day(6))]
+    state = EngineState()
+    for event in events:
+        state, _ = apply(claims, state, event)
+        assert state.tallies == EngineState(sources=state.sources).tally(), event
+
+
+def test_recording_one_source_reads_only_that_sources_evidence_however_many_sources_a_claim_covers(
+        claims: ClaimSet, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A status is read from tallies kept up to date, not from every covered source's intervals: the work of one
+    # more source's first version is the same beside 5 sources as beside 50 (a night of n sources is linear).
+    import analysis.claims.intervals as intervals
+
+    reads = [0]
+    is_open = intervals.EvidenceInterval.is_open
+
+    def counted(iv: EvidenceInterval) -> bool:
+        reads[0] += 1
+        return is_open.fget(iv)  # type: ignore[attr-defined]
+
+    def work_of_one_more(count: int) -> int:
+        state = EngineState()
+        for n in range(count):
+            state, _ = apply(claims, state, version(1, 1, text(*BASE), SourceInfo(f"testco/copy-{n}", "Testco", "en")))
+        monkeypatch.setattr(intervals.EvidenceInterval, "is_open", property(counted))
+        reads[0] = 0
+        apply(claims, state, version(1, 1, text(*BASE), SourceInfo("testco/one-more", "Testco", "en")))
+        monkeypatch.setattr(intervals.EvidenceInterval, "is_open", is_open)
+        return reads[0]
+
+    assert work_of_one_more(50) == work_of_one_more(5) > 0

@@ -23,7 +23,7 @@ from analysis.claims.events import SourceEvent, SourceVersion
 from analysis.claims.intervals import EvidenceInterval, SourceState, SourceStep, step_source
 from analysis.claims.limits import DEFAULT_TIME_LIMIT
 from analysis.claims.matching import ClaimSet, EvaluationError, MatchCache
-from analysis.claims.status import ClaimState, StatusEvent, next_status
+from analysis.claims.status import ClaimState, StatusEvent, Tally, next_status
 from analysis.claims.vocabulary import ClaimStatus
 
 
@@ -43,9 +43,37 @@ class EngineState:
 
     sources: dict[str, SourceState] = field(default_factory=dict)
     statuses: dict[str, ClaimState] = field(default_factory=dict)
+    # Each claim's open evidence over every source, tallied (`analysis.claims.status.Tally`): worked out from
+    # `sources` when not given, then kept up to date by `apply`, one source's change at a time.
+    tallies: Mapping[str, Tally] | None = None
 
     def open_intervals(self, claim_id: str | None = None) -> list[EvidenceInterval]:
         return [iv for s in self.sources.values() for iv in s.intervals if claim_id is None or iv.claim_id == claim_id]
+
+    def tally(self) -> Mapping[str, Tally]:
+        if self.tallies is not None:
+            return self.tallies
+        by_claim: dict[str, list[EvidenceInterval]] = {}
+        for iv in self.open_intervals():
+            by_claim.setdefault(iv.claim_id, []).append(iv)
+        return {claim_id: Tally.of(intervals) for claim_id, intervals in by_claim.items()}
+
+
+def _retallied(tallies: Mapping[str, Tally], before: Sequence[EvidenceInterval],
+               after: Sequence[EvidenceInterval]) -> Mapping[str, Tally]:
+    """``tallies`` once one source's open intervals went from ``before`` to ``after``."""
+    if before == after:
+        return tallies
+    removed: dict[str, list[EvidenceInterval]] = {}
+    added: dict[str, list[EvidenceInterval]] = {}
+    for intervals, by_claim in ((before, removed), (after, added)):
+        for iv in intervals:
+            by_claim.setdefault(iv.claim_id, []).append(iv)
+    result = dict(tallies)
+    for claim_id in removed.keys() | added.keys():
+        result[claim_id] = result.get(claim_id, Tally({})).changed(added=added.get(claim_id, ()),
+                                                                    removed=removed.get(claim_id, ()))
+    return result
 
 
 @dataclass(frozen=True)
@@ -76,9 +104,11 @@ def apply(claims: ClaimSet, state: EngineState, event: SourceEvent, *, time_limi
     source_id = _source_id(event)
     if not isinstance(event, SourceVersion) and source_id not in state.sources:
         return state, Update(step=None, statuses={}, events=())
-    step = step_source(claims, state.sources.get(source_id), event, time_limit=time_limit, cache=cache)
+    before = state.sources.get(source_id)
+    step = step_source(claims, before, event, time_limit=time_limit, cache=cache)
     sources = dict(state.sources)
     sources[source_id] = step.state
+    tallies = _retallied(state.tally(), before.intervals if before is not None else (), step.state.intervals)
     statuses = dict(state.statuses)
     changed: dict[str, ClaimState] = {}
     events: list[StatusEvent] = []
@@ -86,20 +116,16 @@ def apply(claims: ClaimSet, state: EngineState, event: SourceEvent, *, time_limi
         failed = {e.claim_id for e in step.errors}
         due = set(step.touched())
         due |= {c.id for c in claims.in_scope(step.state.source) if c.id not in statuses and c.id not in failed}
-        open_by_claim: dict[str, list[EvidenceInterval]] = {}
-        for s in sources.values():
-            for iv in s.intervals:
-                if iv.claim_id in due:
-                    open_by_claim.setdefault(iv.claim_id, []).append(iv)
         for claim_id in sorted(due):
             if claim_id not in claims:
                 continue
             new_state, status_event = next_status(claims[claim_id], statuses.get(claim_id),
-                                                  open_by_claim.get(claim_id, ()), step)
+                                                  tallies.get(claim_id, Tally({})), step)
             statuses[claim_id] = changed[claim_id] = new_state
             if status_event is not None:
                 events.append(status_event)
-    return EngineState(sources=sources, statuses=statuses), Update(step=step, statuses=changed, events=tuple(events))
+    return (EngineState(sources=sources, statuses=statuses, tallies=tallies),
+            Update(step=step, statuses=changed, events=tuple(events)))
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,21 @@ tests/ota_series.py):
   is applied: one version and the unchanged fetches. Shown for the first
   night of a process (caches cold, language data already loaded by the
   crawl's flagger) and as the median of N.
+- many sources under one claim: N copies of the privacy policy's versions
+  as N sources (each copy's first version), applied one after the other as
+  a first night records them: the cost per source must not grow with N.
 
 Reads ../shared/ota-data (or $POLICYWATCH_SHARED/ota-data); prints
 "skipped: …" and exits 0 when it is absent.
 
-Usage: python bench/claims_speed.py [-n RUNS]
+Usage: python bench/claims_speed.py [-n RUNS] [--copies 250,1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+from dataclasses import replace
 import sys
 import time
 from pathlib import Path
@@ -62,6 +66,7 @@ def clear_caches() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--runs", type=int, default=5)
+    parser.add_argument("--copies", default="250,1000", help="numbers of sources for the many-sources figure")
     args = parser.parse_args()
     ota = (shared_dir() or ROOT) / "ota-data"
     if not (ota / "versions" / "index.csv").is_file():
@@ -117,6 +122,18 @@ def main() -> int:
     print(f"one night, one changed source ({privacy_source_id()} v{changed.number}, {words} words, "
           f"{CHANGED_AT}) and {len(unchanged)} unchanged: first night of a process {first_ms:.0f} ms, "
           f"median {statistics.median(nights):.0f} ms (min {min(nights):.0f} ms); {night_events} status events")
+
+    for count in (int(c) for c in args.copies.split(",") if c.strip()):
+        copies = [replace(privacy[i % len(privacy)], source=replace(privacy[0].source, id=f"copy/{i}"), number=1,
+                          change_kind=None) for i in range(count)]
+        state = EngineState()
+        start = time.perf_counter()
+        for copy in copies:
+            state, _ = apply(claims, state, copy)
+        seconds = time.perf_counter() - start
+        print(f"{count} sources under the same claims (copies of {privacy_source_id()}'s versions), their first "
+              f"versions: {seconds:.1f} s, {1000 * seconds / count:.1f} ms per source; "
+              f"{len(state.open_intervals())} open intervals")
     return 0
 
 

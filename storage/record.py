@@ -117,10 +117,18 @@ def upsert_source(session: Session, source: SourceFields) -> SourceRow:
 
 def record_source(session: Session, source: SourceFields) -> None:
     """`upsert_source`, writing the source's row only when it differs from the declaration (it is the same on
-    almost every fetch); the row is read FOR UPDATE either way."""
+    almost every fetch); the row is read FOR UPDATE either way, or inserted."""
     row = core(session).execute(_DECLARED, {"source_id": source.id}).first()
     declared = (source.vendor, source.title, source.document_type, source.language, list(source.urls),
                 list(source.tags))
+    if row is None:
+        # A source's first record: inserted as declared (the new row is this transaction's until it commits),
+        # unless another writer inserted it meanwhile, whose row is then read and locked as any other.
+        if insert_new(session, SourceRow, id=source.id, vendor=source.vendor, title=source.title,
+                      document_type=source.document_type, language=source.language, urls=list(source.urls),
+                      tags=list(source.tags)):
+            return
+        row = core(session).execute(_DECLARED, {"source_id": source.id}).first()
     if row is None or tuple(row) != declared:
         upsert_source(session, source)
 

@@ -144,3 +144,30 @@ def one_source_to_import(folder: Path) -> tuple[Path, Path]:
     manifest = folder / "m.jsonl"
     manifest.write_text('{"source": "t/a", "at": "2026-01-01T00:00:00Z", "path": "a.html"}\n', encoding="utf-8")
     return decl, manifest
+
+
+def analyses_while_writable(monkeypatch: pytest.MonkeyPatch, database: Path) -> list[str]:
+    """Each change analysis first tries to write to the SQLite file `database` from another connection, without
+    waiting; the list returned collects "written", or why not, once per analysis."""
+    import sqlite3
+
+    import ingest.changes
+
+    attempts: list[str] = []
+    analyse = ingest.changes.analyse_texts
+
+    def analyse_while_another_writes(*args, **kwargs):  # type: ignore[no-untyped-def]
+        other = sqlite3.connect(database, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE sources SET title = title")
+            other.rollback()
+            attempts.append("written")
+        except sqlite3.OperationalError as exc:
+            attempts.append(str(exc))
+        finally:
+            other.close()
+        return analyse(*args, **kwargs)
+
+    monkeypatch.setattr(ingest.changes, "analyse_texts", analyse_while_another_writes)
+    return attempts

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import ingest.changes
+from conftest import analyses_while_writable
 from analysis.budget import Budget
 from analysis.meaning import analyse_change
 from ingest.declarations import Source
@@ -106,27 +107,7 @@ def test_an_analysed_change_shows_no_analysis_note(factory, make_cli, tmp_path: 
 
 def test_a_change_is_analysed_before_its_write_transaction_opens(factory, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # While the change is analysed, another writer can write at once: the record holds no lock meanwhile.
-    import sqlite3
-
-    import ingest.changes
-
-    writes: list[str] = []
-    analyse = ingest.changes.analyse_texts
-
-    def analyse_while_another_writes(*args, **kwargs):  # type: ignore[no-untyped-def]
-        other = sqlite3.connect(tmp_path / "policywatch.db", timeout=0)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("UPDATE sources SET title = title")
-            other.rollback()
-            writes.append("written")
-        except sqlite3.OperationalError as exc:
-            writes.append(str(exc))
-        finally:
-            other.close()
-        return analyse(*args, **kwargs)
-
-    monkeypatch.setattr(ingest.changes, "analyse_texts", analyse_while_another_writes)
+    writes = analyses_while_writable(monkeypatch, tmp_path / "policywatch.db")
     change = record_two_versions(factory, source())
     assert writes == ["written"]
     assert change.analysed and change.flags, "the analysis worked out beforehand is the one stored"

@@ -23,6 +23,8 @@ from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.models import Snapshot, Version
 from storage.record import RawPage, start_run
 
+from conftest import analyses_while_writable
+
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 RULES = ExtractionRules(select=("main",), remove=("nav",),
                         filters=(BUILTIN_FILTERS["tracking-params"], BUILTIN_FILTERS["typography"]))
@@ -163,9 +165,6 @@ def test_a_content_key_covers_the_attributes_the_converter_reads_and_no_others(c
 
 def test_a_crawled_fetch_is_analysed_outside_the_write_transaction_and_nothing_else_is_read_beforehand(
         factory, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import sqlite3
-
-    import ingest.changes
     import ingest.record
 
     reads: list[str] = []
@@ -175,23 +174,8 @@ def test_a_crawled_fetch_is_analysed_outside_the_write_transaction_and_nothing_e
         reads.append("read")
         return reading(*args)
 
-    writes: list[str] = []
-    analyse = ingest.changes.analyse_texts
-
-    def analyse_while_another_writes(*args, **kwargs):  # type: ignore[no-untyped-def]
-        other = sqlite3.connect(tmp_path / "policywatch.db", timeout=0)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.rollback()
-            writes.append("written")
-        except sqlite3.OperationalError as exc:
-            writes.append(str(exc))
-        finally:
-            other.close()
-        return analyse(*args, **kwargs)
-
     monkeypatch.setattr(ingest.record, "reading", counted_reading)
-    monkeypatch.setattr(ingest.changes, "analyse_texts", analyse_while_another_writes)
+    writes = analyses_while_writable(monkeypatch, tmp_path / "policywatch.db")
     with transaction(factory) as session:
         run_id = start_run(session, "crawl", T0).id
     ninety = "We keep your chats for 90 days."

@@ -100,10 +100,12 @@ def _stamp(session: Session, source_id: str) -> tuple[int | None, ...]:
 
 
 def load_state(session: Session, source_id: str, pages: Sequence[RawPage], stamp: bool = True,
-               newest: Sequence[Any] | None = None) -> SourceState:
+               newest: Sequence[Any] | None = None, earlier_text: bool = True) -> SourceState:
     """What the record holds of the source; with `stamp`, what identifies that state, for a write in another
     transaction to check that it has not moved (a read inside the write's own transaction needs none).
-    `newest`: the source's `newest_versions`, when the caller has read them in this session."""
+    `newest`: the source's `newest_versions`, when the caller has read them in this session. Without
+    `earlier_text`, the version before the current one comes without its text (a decision that compares only
+    digests never reads it)."""
     if newest is None:
         newest = newest_versions(session, source_id)
     if not newest:
@@ -115,11 +117,11 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage], stamp
     refused_sha, refused_count = refused_streak(session, source_id, FailureKind.TOO_SHORT)
     keys = accepted_content_keys(session, source_id, current.id)
     # Only the version just before the current one is ever compared as text; the others only by sha256.
-    known = texts.read_many(session, [current.sha256, *(v.sha256 for v in earlier[:1])])
+    known = texts.read_many(session, [current.sha256, *(v.sha256 for v in earlier[:1] if earlier_text)])
     current_text = known[current.sha256]
     return SourceState(
         current=Known(current.id, current.sha256, current_text, current.number, current.first_seen),
-        earlier=tuple(Known(v.id, v.sha256, known[v.sha256] if i == 0 else "", v.number, v.first_seen)
+        earlier=tuple(Known(v.id, v.sha256, known.get(v.sha256, "") if i == 0 else "", v.number, v.first_seen)
                       for i, v in enumerate(earlier)),
         pending=Known(pending.id, pending.text_sha256 or "", pending_text, 0, pending.at)
         if pending is not None and pending_text is not None and pending.at >= current.last_confirmed else None,
@@ -153,7 +155,7 @@ def _decide_locked(session: Session, *, run_id: int, source: Source, at: datetim
     if claim is not None:
         claim.check(session, source.id)
     newest = newest_versions(session, source.id)
-    state = load_state(session, source.id, pages, stamp=False, newest=newest)
+    state = load_state(session, source.id, pages, stamp=False, newest=newest, earlier_text=analyse)
     decision = decide(source, pages, failure, state, policy, at, prepared, imported, analyse)
     result = _write(session, decision, run_id=run_id, source=source, at=at, pages=decision.pages or pages,
                     expect=None, current=newest[0] if newest else None)

@@ -192,3 +192,29 @@ def test_a_crawled_fetch_is_analysed_outside_the_write_transaction_and_nothing_e
     # from a read outside the write transaction, its analysis while another writer can write.
     assert results == [("first", 0), ("unchanged", 0), ("changed", 1)]
     assert writes == ["written"]
+
+
+def test_an_unchanged_fetch_reads_the_current_text_alone(factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Deciding that a fetch is the current version again compares digests: the version before it, which only a
+    # changed text is compared with, is not read.
+    read: list[int] = []
+    read_many = texts.read_many
+
+    def counted(session, digests):  # type: ignore[no-untyped-def]
+        read.append(len(list(digests)))
+        return read_many(session, digests)
+
+    with transaction(factory) as session:
+        run_id = start_run(session, "crawl", T0).id
+    key = None
+    outcomes = []
+    ninety = "We keep your chats for 90 days."
+    for day, body in enumerate([html("a1"), html("b2", wording=ninety), html("c3", wording=ninety)]):
+        if day == 2:
+            monkeypatch.setattr(texts, "read_many", counted)
+        prepared = prepare_page(body, RULES, "utf-8", known_key=key)
+        key = prepared.key
+        outcomes.append(str(store_outcome(factory, run_id, source(), T0 + timedelta(days=day), [page(body)], None,
+                                          prepared=[prepared]).outcome))
+    assert outcomes == ["first", "changed", "unchanged"]
+    assert read == [1]

@@ -15,8 +15,9 @@ leaves all of the fetch or none of it. `record_text` records a re-derived text
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Protocol, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -132,36 +133,38 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage], stamp
     )
 
 
-def _apply(session: Session, decision: Decision, *, run_id: int, source: Source, at: datetime,
-           pages: Sequence[RawPage], expect: tuple[int | None, ...] | None,
-           claim: OutcomeClaim | None = None) -> SourceResult:
+@contextmanager
+def _claimed(session: Session, source: Source, claim: OutcomeClaim | None) -> Iterator[None]:
+    """Around a write: the source's row taken (`record_source`: FOR UPDATE on PostgreSQL, the write lock on SQLite)
+    and the `claim` checked first, the claim signed after."""
     record_source(session, source)
     if claim is not None:
         claim.check(session, source.id)
-    result = _write(session, decision, run_id=run_id, source=source, at=at, pages=pages, expect=expect)
+    yield
     if claim is not None:
         claim.sign(session, source.id)
-    return result
+
+
+def _apply(session: Session, decision: Decision, *, run_id: int, source: Source, at: datetime,
+           pages: Sequence[RawPage], expect: tuple[int | None, ...] | None,
+           claim: OutcomeClaim | None = None) -> SourceResult:
+    with _claimed(session, source, claim):
+        return _write(session, decision, run_id=run_id, source=source, at=at, pages=pages, expect=expect)
 
 
 def _decide_locked(session: Session, *, run_id: int, source: Source, at: datetime, pages: Sequence[RawPage],
                    failure: FetchFailure | None, policy: GuardPolicy, prepared: Sequence[PreparedPage | None],
                    claim: OutcomeClaim | None, imported: bool, analyse: bool = True) -> SourceResult:
-    """Read, decide and write with the source's row locked from the start (`record_source`: FOR UPDATE on
-    PostgreSQL, the write lock on SQLite): no other writer can record the source in between, so the state read
-    needs no stamp and the write no check. Without `analyse`, raises `NeedsAnalysis` (the caller rolls back)
-    when the fetch's text must be compared with the record beyond its digest."""
-    record_source(session, source)
-    if claim is not None:
-        claim.check(session, source.id)
-    newest = newest_versions(session, source.id)
-    state = load_state(session, source.id, pages, stamp=False, newest=newest, earlier_text=analyse)
-    decision = decide(source, pages, failure, state, policy, at, prepared, imported, analyse)
-    result = _write(session, decision, run_id=run_id, source=source, at=at, pages=decision.pages or pages,
-                    expect=None, current=newest[0] if newest else None)
-    if claim is not None:
-        claim.sign(session, source.id)
-    return result
+    """Read, decide and write with the source's row locked from the start: no other writer can record the source
+    in between, so the state read needs no stamp and the write no check. Without `analyse`, raises
+    `NeedsAnalysis` (the caller rolls back) when the fetch's text must be compared with the record beyond its
+    digest."""
+    with _claimed(session, source, claim):
+        newest = newest_versions(session, source.id)
+        state = load_state(session, source.id, pages, stamp=False, newest=newest, earlier_text=analyse)
+        decision = decide(source, pages, failure, state, policy, at, prepared, imported, analyse)
+        return _write(session, decision, run_id=run_id, source=source, at=at, pages=decision.pages or pages,
+                      expect=None, current=newest[0] if newest else None)
 
 
 _READ: Any = object()

@@ -51,12 +51,7 @@ class EngineState:
         return [iv for s in self.sources.values() for iv in s.intervals if claim_id is None or iv.claim_id == claim_id]
 
     def tally(self) -> Mapping[str, Tally]:
-        if self.tallies is not None:
-            return self.tallies
-        by_claim: dict[str, list[EvidenceInterval]] = {}
-        for iv in self.open_intervals():
-            by_claim.setdefault(iv.claim_id, []).append(iv)
-        return {claim_id: Tally.of(intervals) for claim_id, intervals in by_claim.items()}
+        return self.tallies if self.tallies is not None else _retallied({}, (), self.open_intervals())
 
 
 def _retallied(tallies: Mapping[str, Tally], before: Sequence[EvidenceInterval],

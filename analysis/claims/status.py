@@ -195,16 +195,16 @@ def evidence_status(claim: Claim, open_intervals: Iterable[EvidenceInterval]) ->
     return status_of(claim, Tally.of(iv for iv in open_intervals if iv.claim_id == claim.id))
 
 
-def next_status(claim: Claim, previous: ClaimState | None, evidence: Tally | Iterable[EvidenceInterval],
+def next_status(claim: Claim, previous: ClaimState | None, evidence: Tally,
                 step: SourceStep) -> tuple[ClaimState, StatusEvent | None]:
     """The claim's state after ``step``, and the event when its status changed.
 
-    ``evidence``: the claim's open intervals on every in-scope source after
-    the step, or their `Tally`.
+    ``evidence``: the `Tally` of the claim's open intervals on every in-scope
+    source after the step.
     """
     if step.cause is None:
         raise ValueError("a step that cannot change evidence (confirmed, failed) has no status")
-    content = status_of(claim, evidence) if isinstance(evidence, Tally) else evidence_status(claim, evidence)
+    content = status_of(claim, evidence)
     ended = [iv for iv in step.closed if iv.claim_id == claim.id and iv.role is not Role.SUCCESSORS]
     tracking_ended = any(iv.end is not None and not iv.end.reason.substantive for iv in ended)
     prev = previous.status if previous is not None else None

@@ -10,6 +10,7 @@ noise and nothing that changes the words a reader sees.
 from __future__ import annotations
 
 import re
+import string
 
 # Link text that screen-reader helpers add to external links; it is not part
 # of the policy wording, and its presence flips from one capture to the next.
@@ -46,7 +47,7 @@ _HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 # CommonMark lets a backslash escape any ASCII punctuation character. An escaped character is literal text: it is
 # set aside (as one of the 32 Unicode noncharacters U+FDD0…U+FDEF, reserved for a program's internal use) while
 # links and emphasis are removed, so that an escaped `\*` is never read as an emphasis marker, then put back.
-_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+_PUNCTUATION = string.punctuation
 _ESCAPE = re.compile(r"\\([" + re.escape(_PUNCTUATION) + r"])")
 _SET_ASIDE = {character: chr(0xFDD0 + i) for i, character in enumerate(_PUNCTUATION)}
 _PUT_BACK = str.maketrans({held: character for character, held in _SET_ASIDE.items()})

@@ -23,8 +23,8 @@ from policywatch.commands.context import Context, ExitStatus, writing
 from policywatch.commands.table import COMMANDS
 from policywatch.config import load_settings
 from policywatch.terminal import safe
-from storage.db import (DatabaseError, StoredValueError, database_name, database_problem, is_database_problem,
-                        is_server_name)
+from storage.db import (DatabaseError, StoredValueError, damaged, database_name, database_problem,
+                        is_database_problem)
 
 # The errors of the database drivers, by the module that defines them: only a driver already imported can have
 # raised one, so none is imported to find out.
@@ -108,14 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         return ExitStatus.OK
     except Exception as exc:
-        name = database_name(ctx.settings.db_url) if ctx is not None else None
-        if _raised_by(exc, _INTEGRITY_ERRORS):
-            the = "the database" if name is None or is_server_name(name) else "the database file"
-            print(f"policywatch: {the}{f' {name}' if name else ''} is damaged ({safe(str(exc))}); "
-                  "`policywatch check` lists what it can", file=sys.stderr)
-            return ExitStatus.USAGE
-        if not _from_the_database(exc):
+        integrity = _raised_by(exc, _INTEGRITY_ERRORS)
+        if not integrity and not _from_the_database(exc):
             return _crash()
+        name = database_name(ctx.settings.db_url) if ctx is not None else None
+        if integrity:
+            print(f"policywatch: {damaged(safe(str(exc)), name)}", file=sys.stderr)
+            return ExitStatus.USAGE
         # Locked, full, damaged or read-only: the database's state, which the user can act on.
         timeout = ctx.settings.lock_timeout if ctx is not None else 0.0
         print(f"policywatch: {safe(database_problem(exc, timeout, name))}", file=sys.stderr)

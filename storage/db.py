@@ -189,22 +189,33 @@ def _default_socket_directory() -> str:
     return "/var/run/postgresql"
 
 
+def _names(database: str | None, advise_check: bool) -> tuple[str, str, str]:
+    """How a message names the database (see `database_name`): as such, as a file where it is one (an SQLite
+    database is a file the user can copy or restore; a server's is not), and the advice it ends with."""
+    the = f"the database {database}" if database else "the database"
+    the_file = f"the database file {database}" if database and not is_server_name(database) else the
+    return the, the_file, "; `policywatch check` lists what it can" if advise_check else ""
+
+
+def damaged(detail: str, database: str | None = None, advise_check: bool = True) -> str:
+    """One line saying the database (named `database`, when given) is damaged, and what showed it."""
+    _, the_file, advice = _names(database, advise_check)
+    return f"{the_file} is damaged ({detail}){advice}"
+
+
 def database_problem(exc: BaseException, lock_timeout: float = LOCK_TIMEOUT, database: str | None = None,
                      advise_check: bool = True) -> str:
     """One line saying what went wrong with the database (named `database`, see `database_name`, when given),
     for a message to the user; `advise_check` False within `policywatch check`, which is what it would advise."""
-    the = f"the database {database}" if database else "the database"
-    # An SQLite database is a file the user can copy or restore; a server's is not.
-    the_file = f"the database file {database}" if database and not is_server_name(database) else the
-    advice = "; `policywatch check` lists what it can" if advise_check else ""
+    the, the_file, advice = _names(database, advise_check)
     original = getattr(exc, "orig", None) or exc
     if isinstance(original, NewerSchemaError):
         return str(original)
     if isinstance(original, ValueError) and not _is_dbapi_error(original):
-        return f"{the_file} is damaged (a stored value does not read back: {str(original)[:120]}){advice}"
+        return damaged(f"a stored value does not read back: {str(original)[:120]}", database, advise_check)
     detail = (str(original).strip().splitlines() or [type(original).__name__])[0]
     if type(original).__name__ in _DAMAGE_ON_A_SERVER:
-        return f"{the_file} is damaged ({detail}){advice}"
+        return damaged(detail, database, advise_check)
     lowered = detail.lower()
     for needles, message in _PROBLEMS:
         if any(n in lowered for n in needles):
@@ -456,11 +467,6 @@ def head_revision() -> str:
     return head
 
 
-def known_revision(revision: str) -> bool:
-    """Whether this policywatch's migrations name `revision` (one they do not was written by a newer one)."""
-    return revision in _known_revisions()
-
-
 def _known_revisions() -> set[str]:
     from alembic.script import ScriptDirectory
 
@@ -670,8 +676,7 @@ def insert_new(session: Session, model: type[Any], **values: Any) -> bool:
             return True
         # Built once per table (every fetch stores a page): the values come as parameters.
         statement = _INSERTS_NEW[(dialect, model)] = dialect_insert(model).on_conflict_do_nothing()
-    session.flush()
-    result = session.connection().execute(statement, values)
+    result = core(session).execute(statement, values)
     return bool(result.rowcount)
 
 

@@ -59,7 +59,7 @@ class OutcomeRecord:
     text_sha256: str | None
     version: VersionNumber | None  # the version it recorded or confirmed
     snapshots: tuple[SnapshotRecord, ...]  # in the order of the source's urls
-    run_kind: str = "crawl"  # storage.vocabulary.RunKind of the run that recorded it: a fetch, an imported file…
+    run_kind: str  # storage.vocabulary.RunKind of the run that recorded it: a fetch, an imported file…
 
 
 @dataclass(frozen=True)

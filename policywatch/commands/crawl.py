@@ -41,7 +41,7 @@ def report_runs(ctx: Context, results: Sequence[CrawlResult]) -> ExitStatus:
     return worst
 
 
-def prepare_claims(ctx: Context, now: datetime | None, sources: dict[str, Source] | None = None) -> ClaimsPlan:
+def prepare_claims(ctx: Context, now: datetime | None, sources: dict[str, Source]) -> ClaimsPlan:
     """Claims files read and synchronised before the crawler starts: their errors stop the command first. The
     plan, its claims compiled, is the one the crawl's run then evaluates with (`handed_over`)."""
     from ingest.claims import evaluate_claims

@@ -131,8 +131,6 @@ def _recorded_undeclared(ctx: Context, declared: set[str]) -> list[str]:
     from storage import queries
     from storage.db import reading, session_factory
 
-    if ctx.missing_database() is not None:
-        return []
     with reading(session_factory(ctx.inspected_engine())) as session:
         return sorted(s.source.id for s in queries.source_summaries(session) if s.source.id not in declared)
 

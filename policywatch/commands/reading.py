@@ -21,8 +21,10 @@ from storage.vocabulary import Outcome, RunKind
 _TAGGED = (Severity.HIGH, Severity.MEDIUM, Severity.LOW)
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from storage.models import Change
-    from storage.reader import ChangeRecord, ChangeRow
+    from storage.reader import ChangeRecord, ChangeRow, Record
 
 
 def _change_brief(row: ChangeRow | None) -> dict[str, Any] | None:
@@ -100,7 +102,7 @@ def history(ctx: Context, args: argparse.Namespace) -> int:
 
 def show(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.record() as record:
-        reaches, by = None, "the last record"
+        reaches = None
         if args.version is not None:
             version = record.version_by_number(args.id, args.version)
         elif args.at is not None:
@@ -110,11 +112,6 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
             # in force.
             if version.number == latest.number and args.at > latest.last_confirmed:
                 reaches = latest.last_confirmed
-                confirming = [o for o in record.outcomes_of(args.id) if o.at == reaches and o.version is not None
-                              and o.version.number == latest.number]
-                kind = confirming[-1].run_kind if confirming else None
-                by = ("the last check" if kind == RunKind.CRAWL else
-                      "the last imported file" if kind == RunKind.IMPORT else "the last record")
         else:
             version = record.latest_version(args.id)
         text = record.texts([version.sha256])[version.sha256]
@@ -126,11 +123,21 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
             ctx.print_json(shown)
         else:
             if reaches is not None:
+                by = _confirmed_by(record, args.id, reaches, version.number)
                 ctx.warn(f"{args.id}: the record reaches only to {jsonview.when(reaches)}, {by} that "
                          f"confirmed v{version.number}: shown as it stood then, not known to be in force at "
                          f"{jsonview.when(args.at)}")
             ctx.write(safe(text))
     return ExitStatus.OK
+
+
+def _confirmed_by(record: Record, source_id: str, at: datetime, number: int) -> str:
+    """What last confirmed version `number` at `at`, as the warning of `show --at` names it."""
+    confirming = [o for o in record.outcomes_of(source_id) if o.at == at and o.version is not None
+                  and o.version.number == number]
+    kind = confirming[-1].run_kind if confirming else None
+    return ("the last check" if kind == RunKind.CRAWL else
+            "the last imported file" if kind == RunKind.IMPORT else "the last record")
 
 
 def raw(ctx: Context, args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 from sqlalchemy.exc import DBAPIError
@@ -38,6 +38,9 @@ from storage.db import (DatabaseError, backend_name, database_name, database_pro
 from storage.models import Run
 from storage.nightlock import AdvisoryLock, NightLockHeld
 from storage.vocabulary import Outcome
+
+if TYPE_CHECKING:
+    from ingest.news.declarations import NewsConfig
 
 
 class LockHeld(Exception):
@@ -142,12 +145,13 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         lock.release()
 
 
-def _news_due(ctx: Context, now: datetime) -> bool:
+def _news_due(ctx: Context, news: NewsConfig, now: datetime) -> bool:
+    """Whether the news has anything to do tonight: an enabled news source in `news`, or a known article due
+    again."""
     from ingest.news.declarations import select_news
     from ingest.news.schedule import DUE_MARGIN
 
-    """Whether the news has anything to do tonight: an enabled news source, or a known article due again."""
-    if select_news(ctx.news().sources):
+    if select_news(news.sources):
         return True
     with reading(ctx.factory()) as session:
         return bool(news_queries.due_articles(session, now + DUE_MARGIN, 1))
@@ -160,11 +164,11 @@ def _nightly(ctx: Context, args: argparse.Namespace, quiet: bool, base: str | No
     sources = ctx.sources()
     if not sources:
         raise UserError(f"no sources are declared in {ctx.settings.sources}")
-    ctx.news()  # broken news declarations stop the run before anything is fetched
+    news = ctx.news()  # broken news declarations stop the run before anything is fetched
     factory = ctx.factory()
     claims = prepare_claims(ctx, args.now, sources)
     plans = [CrawlPlan(now=args.now)]
-    if _news_due(ctx, args.now or datetime.now(timezone.utc)):
+    if _news_due(ctx, news, args.now or datetime.now(timezone.utc)):
         plans.append(news_plan(now=args.now))
     if args.distributed:
         night, results = distributed_crawls(ctx, args, plans, _crawl_settings(args.log), log.write)

@@ -419,30 +419,15 @@ def _pending(session: Session) -> dict[str, HeldCapture]:
 
 def stored_text_digests(session: Session) -> dict[str, dict[int, str]]:
     """For each source, each version's digest of the stored bytes of its text and of the keyframe it is
-    compressed against: what the site's files showing that text were verified from.
-
-    Reading the compressed rows is cheap (a policy's history is stored in well under 1 % of its text) where
+    compressed against (`storage.texts.stored_digests`): what the site's files showing that text were verified
+    from. Reading the compressed rows is cheap (a policy's history is stored in well under 1 % of its text) where
     decompressing and hashing every text again is not; a text damaged since the last build changes its digest,
     so the files that show it are written again and the damage is found and named."""
-    def digest(data: bytes | None) -> str:
-        return "missing" if data is None else hashlib.blake2b(data, digest_size=16).hexdigest()
-
-    rows = session.execute(
-        select(Version.source_id, Version.number, VersionText.base_sha256, VersionText.data)
-        .outerjoin(VersionText, VersionText.sha256 == Version.sha256)
-        .execution_options(yield_per=500))
-    own: dict[str, dict[int, tuple[str, str | None]]] = defaultdict(dict)
-    for source_id, number, base, data in rows:
-        own[source_id][number] = (digest(data), base)
-    bases = sorted({base for numbers in own.values() for _, base in numbers.values() if base is not None})
-    keyframes: dict[str, str] = {}
-    for start in range(0, len(bases), 500):
-        found = dict(session.execute(select(VersionText.sha256, VersionText.data)
-                                     .where(VersionText.sha256.in_(bases[start:start + 500]))).all())
-        keyframes.update({base: digest(found.get(base)) for base in bases[start:start + 500]})
-    return {source_id: {number: mine if base is None else f"{mine}+{keyframes[base]}"
-                        for number, (mine, base) in numbers.items()}
-            for source_id, numbers in own.items()}
+    stored = texts.stored_digests(session)
+    found: dict[str, dict[int, str]] = defaultdict(dict)
+    for source_id, number, sha in session.execute(select(Version.source_id, Version.number, Version.sha256)):
+        found[source_id][number] = stored.get(sha, "missing")
+    return dict(found)
 
 
 def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after: int = FAILING_AFTER_RUNS) -> Record:

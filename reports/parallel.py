@@ -64,7 +64,7 @@ def _run(job: Job) -> Done:
         with reading(session_factory(engine)) as session:
             excerpts = Excerpts(session)
             for source in job.sources:
-                write_source(session, writer, source, job.base_url, excerpts, job.stored.get(source.id))
+                write_source(session, writer, source, job.base_url, excerpts, job.stored[source.id])
         return Done(writer.current, writer.units, writer.written, writer.skipped, writer.problems,
                     writer.damaged_texts)
     finally:

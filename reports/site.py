@@ -107,7 +107,7 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
             write_sources_in_parallel(writer, db_url, record.sources, base, count, stored)
         else:
             for source in record.sources:
-                write_source(session, writer, source, base, excerpts, stored.get(source.id))
+                write_source(session, writer, source, base, excerpts, stored.get(source.id, {}))
         write_site_feeds(writer, record.sources, record.changes, base, excerpts)
         coverage = load_coverage(session)
         write_claims(session, writer, record, claims, base, [m for a in coverage for m in a.mentions])

@@ -68,12 +68,11 @@ def page_key(writer: SiteWriter, page: pages.Page) -> str:
 
 
 def write_source(session: Session, writer: SiteWriter, source: SourceInfo, base_url: str, excerpts: Excerpts,
-                 stored: Mapping[int, str] | None = None) -> None:
+                 stored: Mapping[int, str]) -> None:
     # Every file of a source is a function of its settled record (pages.settled), except the source page
     # and the current version's page, which show the last check and are written after the unit. `stored`
     # (reports.data.stored_text_digests: each version's stored bytes) is in the key of every file that shows
     # a text: a text damaged since the last build is read again, and named, by the next one.
-    stored = stored or {}
     unit = f"source:{source.id}"
     key = writer.key("source", pages.settled(source), base_url, sorted(stored.items()))
     if not writer.keep_unit(unit, key):

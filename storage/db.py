@@ -599,14 +599,12 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import text
 
-    head = head_revision()
-    current = current_revision(engine)
-    if current == head:
+    state = schema_state(engine)
+    if state.current:
         return False
-    database = engine_name(engine)
-    _check_known(current, head, database)
-    if current is None:
-        _refuse_foreign(engine, database)
+    head, current, database = state.head, state.revision, engine_name(engine)
+    if state.foreign:
+        raise ForeignDatabaseError(foreign_database_message(database, state.foreign))
     if is_read_only(engine):
         raise DatabaseError(f"the database {database} is read-only and its schema is at revision "
                             f"{current!r}, older than this policywatch's {head!r}: open it once with write access")
@@ -640,13 +638,6 @@ def _journal(engine: Engine) -> None:
         cursor.close()
     finally:
         raw.close()
-
-
-def _refuse_foreign(engine: Engine, database: str) -> None:
-    with engine.connect() as conn:
-        tables = foreign_tables(conn)
-    if tables:
-        raise ForeignDatabaseError(foreign_database_message(database, tables))
 
 
 def core(session: Session) -> Connection:

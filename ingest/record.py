@@ -32,8 +32,9 @@ from storage.db import make_engine, reading, session_factory, transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
 from storage.record import (RawPage, accepted_content_keys, current_version, current_version_id, current_version_row,
                             drop_pending, held_text, latest_accepted_page, latest_outcome_id, lock_holder,
-                            newest_versions, pending_outcome, record_failure, record_pending, record_source,
-                            record_success, refused_streak, reverted_version, text_sha256, version_from_outcome)
+                            newest_versions, pending_outcome, record_accepted, record_failure, record_pending,
+                            record_source, record_success, refused_streak, reverted_version, text_sha256,
+                            version_from_outcome)
 from storage.vocabulary import FailureKind, Outcome
 
 # Attempts at deciding outside the write lock before deciding inside it.
@@ -199,8 +200,8 @@ def _write(session: Session, decision: Decision, *, run_id: int, source: Source,
         record_pending(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict.text,
                        detail=verdict.detail)
         return SourceResult(source.id, Outcome.PENDING, detail=verdict.detail)
-    outcome = record_success(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict.text,
-                             change=verdict.change, current=current)
+    outcome = record_accepted(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict.text,
+                              change=verdict.change, current=current)
     # A confirmation's version is the current one, whose number is at hand; a new one is the outcome's: neither
     # is read again.
     number = (current.number if outcome.outcome == Outcome.UNCHANGED and current is not None

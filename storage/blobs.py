@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import zstandard
 from sqlalchemy import bindparam, select
@@ -86,24 +87,31 @@ def store(session: Session, data: bytes, keyframe_sha256: str | None) -> StoredB
     digest = sha256_hex(data)
     if core(session).execute(_EXISTS, {"sha256": digest}).first() is not None:
         return StoredBlob(digest, False, 0)
+    keyframe = (core(session).execute(_STORED, {"sha256": keyframe_sha256}).first()
+                if keyframe_sha256 is not None else None)
+    return store_new(session, data, digest, keyframe)
+
+
+def store_new(session: Session, data: bytes, digest: str, keyframe: Any | None) -> StoredBlob:
+    """Store `data`, whose sha256 is `digest` and which was not stored a moment ago, compressed against `keyframe`
+    when that pays off. `keyframe`: its row (`sha256`, `base_sha256`, `size`, `data`), read by the caller
+    (the caller that looks it up with the same statement as whether `data` is stored spares two)."""
     payload: bytes | None = None
     base = None
-    if keyframe_sha256 is not None:
-        keyframe = core(session).execute(_STORED, {"sha256": keyframe_sha256}).first()
-        if keyframe is not None and keyframe.base_sha256 is None:
-            try:
-                # The keyframe's row is at hand: its bytes need no second query.
-                dictionary: bytes | None = _verified(
-                    keyframe_sha256, _checked_decompress(keyframe_sha256, keyframe.data, keyframe.size, None))
-            except (BlobIntegrityError, zstandard.ZstdError) as exc:
-                # A damaged keyframe must not stop new pages being kept: this one is stored on its own.
-                log.warning("raw snapshot %s cannot be read (%s); the new page is stored without it "
-                            "(`policywatch check` lists damaged snapshots)", keyframe_sha256, exc)
-                dictionary = None
-            if dictionary is not None:
-                delta = compress(data, dictionary)
-                if len(delta) <= max(KEYFRAME_MIN_BYTES, KEYFRAME_RATIO * len(data)):
-                    payload, base = delta, keyframe_sha256
+    if keyframe is not None and keyframe.base_sha256 is None:
+        try:
+            # The keyframe's row is at hand: its bytes need no second query.
+            dictionary: bytes | None = _verified(
+                keyframe.sha256, _checked_decompress(keyframe.sha256, keyframe.data, keyframe.size, None))
+        except (BlobIntegrityError, zstandard.ZstdError) as exc:
+            # A damaged keyframe must not stop new pages being kept: this one is stored on its own.
+            log.warning("raw snapshot %s cannot be read (%s); the new page is stored without it "
+                        "(`policywatch check` lists damaged snapshots)", keyframe.sha256, exc)
+            dictionary = None
+        if dictionary is not None:
+            delta = compress(data, dictionary)
+            if len(delta) <= max(KEYFRAME_MIN_BYTES, KEYFRAME_RATIO * len(data)):
+                payload, base = delta, keyframe.sha256
     if payload is None:
         payload = compress(data, None)
     inserted = insert_new(session, Blob, sha256=digest, size=len(data), base_sha256=base, data=payload)

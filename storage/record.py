@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, bindparam, func, insert, literal, select, update
+from sqlalchemy.orm import Session, aliased
 
 from storage import blobs, ledger, texts
 from analysis.vocabulary import ChangeKind, Severity
@@ -57,11 +57,20 @@ _PREVIOUS_KEYFRAME = (
     .join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id).join(Blob, Blob.sha256 == Snapshot.blob_sha256)
     .where(Snapshot.source_id == _SOURCE, Snapshot.position == _POSITION, FetchOutcome.outcome.in_(_ACCEPTED))
     .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1))
+# Whether a page is stored already, and the row of the keyframe a new one at its position would be compressed
+# against (`blobs.store_new`): one statement where there were three.
+_KEYFRAME = aliased(Blob, name="keyframe")
+_PAGE_AND_KEYFRAME = (
+    select(select(Blob.sha256).where(Blob.sha256 == bindparam("sha256")).correlate(None).scalar_subquery()
+           .label("stored"), _KEYFRAME.sha256, _KEYFRAME.base_sha256, _KEYFRAME.size, _KEYFRAME.data)
+    .select_from(select(literal(1).label("one")).subquery("one"))
+    .outerjoin(_KEYFRAME, _KEYFRAME.sha256 == _PREVIOUS_KEYFRAME.correlate(None).scalar_subquery()))
 _LOCK_RUN = select(SourceLock.run_id).where(SourceLock.source_id == _SOURCE)
 # FOR UPDATE (PostgreSQL) as `upsert_source` takes it: writers of one source queue on its row.
 _DECLARED = (select(SourceRow.vendor, SourceRow.title, SourceRow.document_type, SourceRow.language, SourceRow.urls,
                     SourceRow.tags).where(SourceRow.id == _SOURCE).with_for_update())
 _INSERT_SNAPSHOT = insert(Snapshot)
+_INSERT_OUTCOME = insert(FetchOutcome)
 _CONFIRM = (update(Version).where(Version.id == bindparam("version_id"))
             .values(last_confirmed=bindparam("confirmed_at")))
 
@@ -299,23 +308,25 @@ def outcome_at(session: Session, source_id: str, at: datetime) -> FetchOutcome |
         FetchOutcome.source_id == source_id, FetchOutcome.at == at).order_by(FetchOutcome.id).limit(1)).first()
 
 
-def _previous_keyframe(session: Session, source_id: str, position: int) -> str | None:
-    # Refused pages (challenge pages, error pages) are kept, but the pages that
-    # became versions are the better dictionary for the next one.
-    return core(session).execute(_PREVIOUS_KEYFRAME, {"source_id": source_id, "position": position}).scalar()
-
-
-def _store_snapshots(session: Session, outcome: FetchOutcome, pages: Sequence[RawPage], at: datetime) -> list[str]:
-    """The pages kept as the outcome's snapshots; their sha256s, in order."""
+def _store_snapshots(session: Session, outcome_id: int, source_id: str, pages: Sequence[RawPage],
+                     at: datetime) -> list[str]:
+    """The pages kept as the outcome's snapshots, each compressed against the keyframe of the newest page at its
+    position that became (or confirmed) a version; their sha256s, in order."""
     stored_pages = []
     for position, page in enumerate(pages):
-        stored = blobs.store(session, page.body, _previous_keyframe(session, outcome.source_id, position))
+        digest = blobs.sha256_hex(page.body)
+        # Refused pages (challenge pages, error pages) are kept, but the pages that became versions are the better
+        # dictionary for the next one.
+        found = core(session).execute(_PAGE_AND_KEYFRAME,
+                                      {"source_id": source_id, "position": position, "sha256": digest}).one()
+        if found.stored is None:
+            blobs.store_new(session, page.body, digest, found if found.sha256 is not None else None)
         core(session).execute(_INSERT_SNAPSHOT, {
-            "outcome_id": outcome.id, "source_id": outcome.source_id, "position": position, "url": page.url,
+            "outcome_id": outcome_id, "source_id": source_id, "position": position, "url": page.url,
             "final_url": page.final_url, "http_status": page.status, "content_type": page.content_type,
-            "fetched_at": page.fetched_at or at, "blob_sha256": stored.sha256, "content_key": page.content_key,
+            "fetched_at": page.fetched_at or at, "blob_sha256": digest, "content_key": page.content_key,
         })
-        stored_pages.append(stored.sha256)
+        stored_pages.append(digest)
     return stored_pages
 
 
@@ -347,41 +358,51 @@ def current_version_row(session: Session, source_id: str) -> Row[Any] | None:
     return core(session).execute(_NEWEST_VERSIONS, {"source_id": source_id}).first()
 
 
-def record_success(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
-                   text: str, change: ChangeFacts | None = None, current: Version | Row[Any] | None = _LOOK_UP
-                   ) -> FetchOutcome:
+@dataclass(frozen=True)
+class Recorded:
+    """What `record_accepted` recorded: the outcome's id and kind, and its new version if it made one."""
+
+    outcome_id: int
+    outcome: Outcome
+    version: Version | None = None
+
+
+def record_accepted(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
+                    text: str, change: ChangeFacts | None = None, current: Version | Row[Any] | None = _LOOK_UP
+                    ) -> Recorded:
     """Keep the raw pages; add a version (with `change`, its step from the current one) only when the text
     differs from the current version (`current`, when the caller has just read it in this session: the version
     or its `current_version_row`)."""
     if current is _LOOK_UP:
         # Only its number, digest and dates are needed here: its text is not read.
         current = current_version(session, source_id)
-    sha = text_sha256(text)
-    confirms = current is not None and current.sha256 == sha
-    outcome = FetchOutcome(run_id=run_id, source_id=source_id, at=at, outcome=Outcome.UNCHANGED,
-                           http_status=pages[-1].status if pages else None,
-                           url=pages[0].final_url if pages else None,
-                           version_id=current.id if confirms and current is not None else None)
-    session.add(outcome)
-    session.flush()
-    stored_pages = _store_snapshots(session, outcome, pages, at)
-    if confirms and current is not None:
+    values = {"run_id": run_id, "source_id": source_id, "at": at, "outcome": Outcome.UNCHANGED,
+              "http_status": pages[-1].status if pages else None, "url": pages[0].final_url if pages else None}
+    if current is not None and current.sha256 == text_sha256(text):
+        # A confirmation, most fetches of a night: its outcome is inserted without the ORM's unit of work (which
+        # costs several statements' worth), since nothing else in the transaction needs it as an object.
+        inserted = core(session).execute(_INSERT_OUTCOME, {**values, "version_id": current.id})
+        outcome_id = inserted.inserted_primary_key[0]
+        _store_snapshots(session, outcome_id, source_id, pages, at)
         confirmed = max(current.last_confirmed, at)
         if isinstance(current, Version):
             current.last_confirmed = confirmed
         else:
             core(session).execute(_CONFIRM, {"version_id": current.id, "confirmed_at": confirmed})
         session.flush()
-        return outcome
+        return Recorded(outcome_id, Outcome.UNCHANGED)
     if current is not None and change is None:
         raise ValueError(f"{source_id}: a new version needs the facts of its change from v{current.number}")
+    outcome = FetchOutcome(**values)
+    session.add(outcome)
+    session.flush()
+    stored_pages = _store_snapshots(session, outcome.id, source_id, pages, at)
     version = Version(source_id=source_id, number=(current.number + 1) if current else 1,
                       sha256=_store_text(session, text, current), first_seen=at, last_confirmed=at,
                       outcome_id=outcome.id)
     session.add(version)
     session.flush()
     ledger.append_version(session, version, stored_pages)
-    # The relationship, not only the id: the caller reads the version's number without loading it again.
     outcome.version = version
     if current is None:
         outcome.outcome = Outcome.FIRST
@@ -390,7 +411,16 @@ def record_success(session: Session, *, run_id: int, source_id: str, at: datetim
         outcome.outcome = Outcome.CHANGED
         _add_change(session, source_id, current, version, at, change)
     session.flush()
-    return outcome
+    return Recorded(outcome.id, Outcome(outcome.outcome), version)
+
+
+def record_success(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
+                   text: str, change: ChangeFacts | None = None, current: Version | Row[Any] | None = _LOOK_UP
+                   ) -> FetchOutcome:
+    """`record_accepted`, giving the outcome's row."""
+    recorded = record_accepted(session, run_id=run_id, source_id=source_id, at=at, pages=pages, text=text,
+                               change=change, current=current)
+    return session.get_one(FetchOutcome, recorded.outcome_id)
 
 
 def record_failure(session: Session, *, run_id: int, source_id: str, at: datetime, kind: FailureKind,
@@ -404,7 +434,7 @@ def record_failure(session: Session, *, run_id: int, source_id: str, at: datetim
                            text_sha256=_hold(session, text) if text is not None else None)
     session.add(outcome)
     session.flush()
-    _store_snapshots(session, outcome, pages, at)
+    _store_snapshots(session, outcome.id, source_id, pages, at)
     session.flush()
     return outcome
 
@@ -418,7 +448,7 @@ def record_pending(session: Session, *, run_id: int, source_id: str, at: datetim
                            url=pages[0].final_url if pages else None, text_sha256=_hold(session, text))
     session.add(outcome)
     session.flush()
-    _store_snapshots(session, outcome, pages, at)
+    _store_snapshots(session, outcome.id, source_id, pages, at)
     session.flush()
     return outcome
 

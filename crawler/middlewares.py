@@ -1,9 +1,10 @@
 """Downloader middlewares: polite retries, spaced requests to hosts that ask for it, no requests to private
-addresses, no redirects out of http(s)."""
+addresses, no redirects out of http(s), meta refreshes looked for without decoding every page."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -11,6 +12,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import CannotResolveHostError, DownloadConnectionRefusedError, IgnoreRequest
 from scrapy.http import Response
@@ -138,6 +140,28 @@ class RedirectSchemeMiddleware:
             return response
         raise IgnoreRequest(f"{FORBIDDEN_REDIRECT}: {request.url} redirected to {scheme or 'no'}: URL "
                             f"{target[:200]!r}; policywatch fetches http(s) URLs only")
+
+
+# Scrapy looks for a refresh in a page's first 4,096 characters; no character takes more than 8 bytes in an
+# encoding that writes ASCII letters as ASCII bytes (UTF-8 4, GB 18030 4, UTF-7 fewer than 8).
+_REFRESH_HEAD_BYTES = 4096 * 8
+_REFRESH = re.compile(rb"refresh", re.IGNORECASE)
+
+
+class TextlessMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's meta-refresh redirects, the page's text read only when its opening bytes mention a refresh.
+
+    Scrapy decodes the whole page to look at its beginning: about 1 ms of CPU for a 500 KB page, most of which
+    never mention one. Without "refresh" in the opening bytes no `<meta http-equiv="refresh">` can be there;
+    a page in UTF-16 or UTF-32 (whose ASCII letters come with NUL bytes) is read Scrapy's way.
+    """
+
+    def process_response(self, request: Request, response: Response,
+                         spider: Spider | None = None) -> Request | Response:
+        head = response.body[:_REFRESH_HEAD_BYTES]
+        if b"\0" not in head and _REFRESH.search(head) is None:
+            return response
+        return super().process_response(request, response)
 
 
 class PrivateAddressMiddleware:

@@ -35,7 +35,8 @@ MIN_DOWNLOAD_DELAY = 0.01
 # (550), which would otherwise retry 429/503 challenge pages in vain. Decompression is crawler.completeness's,
 # which notices streams cut short; redirects out of http(s) are refused at 610, before the redirect middleware
 # would hand them back as a bare 3xx. Spaced hosts at 650 see each request after robots.txt (100) is settled,
-# and each response before a redirect (600) or a retry (550) replaces it.
+# and each response before a redirect (600) or a retry (550) replaces it. Meta refreshes are looked for at 579,
+# where Scrapy's own middleware sorted (580, before the ladder's at the same priority): after the ladder.
 DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.PrivateAddressMiddleware": 50,
                           "crawler.middlewares.DeadlineMiddleware": 340,
                           "crawler.middlewares.BackoffRetryMiddleware": 550,
@@ -45,8 +46,8 @@ DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.PrivateAddressMiddleware": 50,
                           "crawler.middlewares.SpacedHostsMiddleware": 650,
                           "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
                           "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-                          # Cookies are off (COOKIES_ENABLED): its module need not be imported either.
-                          "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None}
+                          "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+                          "crawler.middlewares.TextlessMetaRefreshMiddleware": 579}
 
 # What the `news` spider adds (its `custom_settings`): the frontier that turns feeds into article requests,
 # the TDMRep reading of each site, and the pipeline that records the night.
@@ -104,6 +105,24 @@ def gdelt_interval(options: CrawlOptions) -> float:
     return options.gdelt_interval
 
 
+# Components the crawl never uses (cookies and the consoles are off), taken out of Scrapy's own lists: left in
+# them, each is imported to find it disabled, and set to None in EXTENSIONS or DOWNLOADER_MIDDLEWARES it is
+# imported to match it with its base's entry; the remote control's module brings aiohttp and the cookies
+# middleware's tldextract, 0.3 s of CPU at every start.
+UNUSED_COMPONENTS = frozenset({"scrapy.extensions.telnet.TelnetConsole",
+                               "scrapy.extensions.remote_control.RemoteControl",
+                               "scrapy.downloadermiddlewares.cookies.CookiesMiddleware"})
+
+
+def _without_unused_components() -> dict[str, dict[str, int]]:
+    # Scrapy's lists as this Scrapy has them (imported only when a crawl is set up), less the unused components.
+    from scrapy.settings import default_settings
+
+    return {name: {path: order for path, order in getattr(default_settings, name).items()
+                   if path not in UNUSED_COMPONENTS}
+            for name in ("EXTENSIONS_BASE", "DOWNLOADER_MIDDLEWARES_BASE")}
+
+
 def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
     browser = browser_settings(options.chromium or DEFAULT_CHROMIUM, options.download_timeout,
                                options.allow_private_addresses)
@@ -153,10 +172,8 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         # time): about 1 ms of CPU a page, for a warning meant for whoever writes the spider.
         "WARN_ON_GENERATOR_RETURN_VALUE": False,
         "LOG_LEVEL": "INFO",
-        # Left out rather than disabled: a disabled component's module is imported all the same (the remote
-        # control's brings aiohttp, the cookies middleware's tldextract; 0.3 s of CPU at every start).
-        "EXTENSIONS": {"crawler.fetchlog.FetchLog": 0, "scrapy.extensions.telnet.TelnetConsole": None,
-                       "scrapy.extensions.remote_control.RemoteControl": None},
+        "EXTENSIONS": {"crawler.fetchlog.FetchLog": 0},
+        **_without_unused_components(),
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "TWISTED_REACTOR": REACTOR,
         "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},

@@ -136,6 +136,22 @@ def test_a_crawl_of_the_policies_loads_neither_the_news_spider_nor_its_syndicati
     assert "crawler.spiders.news" in loaded
 
 
+def test_a_crawl_sets_up_its_components_without_importing_the_unused_ones() -> None:
+    # As Scrapy's component managers do: the lists composed with their bases, each component's class loaded.
+    loaded = loaded_by("from scrapy.settings import Settings\n"
+                       "from scrapy.utils.conf import build_component_list\n"
+                       "from scrapy.utils.misc import load_object\n"
+                       "from crawler.settings import CrawlOptions, scrapy_settings\n"
+                       "settings = Settings(scrapy_settings(CrawlOptions()))\n"
+                       "for name in ('EXTENSIONS', 'DOWNLOADER_MIDDLEWARES'):\n"
+                       "    [load_object(path) for path in build_component_list("
+                       "settings.get_component_priority_dict_with_base(name))]")
+    assert "scrapy.extensions.corestats" in loaded and "crawler.ladder" in loaded, "the components were set up"
+    unused = ("scrapy.extensions.remote_control", "scrapy.extensions.telnet", "scrapy.downloadermiddlewares.cookies",
+              "aiohttp", "tldextract")
+    assert [m for m in loaded if m in unused] == []
+
+
 def test_the_claims_package_loads_each_name_from_its_module_when_asked_for() -> None:
     loaded = loaded_by("from analysis.claims import ClaimStatus, DEFAULT_TIME_LIMIT")
     assert [m for m in loaded if m in ("regex", "analysis.claims.compile", "analysis.claims.engine")] == []

@@ -204,8 +204,7 @@ def _write(session: Session, decision: Decision, *, run_id: int, source: Source,
                               change=verdict.change, current=current)
     # A confirmation's version is the current one, whose number is at hand; a new one is the outcome's: neither
     # is read again.
-    number = (current.number if outcome.outcome == Outcome.UNCHANGED and current is not None
-              else outcome.version.number if outcome.version is not None else None)
+    number = current.number if outcome.outcome == Outcome.UNCHANGED and current is not None else outcome.version_number
     if decision.confirm is not None and outcome.outcome == Outcome.UNCHANGED:
         return SourceResult(source.id, Outcome.CHANGED, number, detail=decision.confirm.note)
     return SourceResult(source.id, outcome.outcome, number)

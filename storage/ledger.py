@@ -25,7 +25,7 @@ import json
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from storage.db import core
@@ -45,6 +45,7 @@ _HEAD_LINK = select(LedgerEntry.seq, LedgerEntry.hash).order_by(LedgerEntry.seq.
 _SUBJECT_LINK = (select(LedgerEntry.number, LedgerEntry.hash)
                  .where(LedgerEntry.kind == bindparam("kind"), LedgerEntry.subject == bindparam("subject"))
                  .order_by(LedgerEntry.number.desc()).limit(1))
+_INSERT = insert(LedgerEntry)
 _PAGES = (select(Snapshot.blob_sha256).where(Snapshot.outcome_id == bindparam("outcome_id"))
           .order_by(Snapshot.position))
 
@@ -82,10 +83,11 @@ def append(session: Session, kind: LedgerKind, subject: str, number: int, text_s
         "seq": last.seq + 1 if last else 1, "kind": str(kind), "subject": subject, "number": number,
         "text_sha256": text_sha256, "snapshots": list(snapshots), "first_seen": utc_text(first_seen),
         "prev_subject": previous.hash if previous else None, "prev": last.hash if last else None}
-    entry = LedgerEntry(**fields, hash=entry_hash(fields))
-    session.add(entry)
-    session.flush()
-    return entry
+    fields["hash"] = entry_hash(fields)
+    # Inserted without the ORM's unit of work (a new version's transaction pays for it otherwise): an entry is
+    # never updated, so the one returned is not attached to the session.
+    connection.execute(_INSERT, fields)
+    return LedgerEntry(**fields)
 
 
 def append_version(session: Session, version: Version, pages: Sequence[str] | None = None) -> LedgerEntry:

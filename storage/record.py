@@ -25,7 +25,7 @@ from storage.models import (Blob, Change, ChangeAnalysisRow, FetchOutcome, HeldT
 from storage.db import core, insert_new
 from storage.fleet import expire_jobs, run_alive
 from storage.processes import alive
-from storage.vocabulary import FailureKind, Outcome, RunKind, RunStatus
+from storage.vocabulary import FailureKind, LedgerKind, Outcome, RunKind, RunStatus
 
 RECENT_VERSIONS_FOR_REVERT = 5
 
@@ -71,6 +71,9 @@ _DECLARED = (select(SourceRow.vendor, SourceRow.title, SourceRow.document_type, 
                     SourceRow.tags).where(SourceRow.id == _SOURCE).with_for_update())
 _INSERT_SNAPSHOT = insert(Snapshot)
 _INSERT_OUTCOME = insert(FetchOutcome)
+_INSERT_VERSION = insert(Version)
+_NAME_VERSION = (update(FetchOutcome).where(FetchOutcome.id == bindparam("named_outcome"))
+                 .values(version_id=bindparam("new_version")))
 _CONFIRM = (update(Version).where(Version.id == bindparam("version_id"))
             .values(last_confirmed=bindparam("confirmed_at")))
 
@@ -360,11 +363,11 @@ def current_version_row(session: Session, source_id: str) -> Row[Any] | None:
 
 @dataclass(frozen=True)
 class Recorded:
-    """What `record_accepted` recorded: the outcome's id and kind, and its new version if it made one."""
+    """What `record_accepted` recorded: the outcome's id and kind, and the number of the version it made, if any."""
 
     outcome_id: int
     outcome: Outcome
-    version: Version | None = None
+    version_number: int | None = None
 
 
 def record_accepted(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
@@ -372,15 +375,17 @@ def record_accepted(session: Session, *, run_id: int, source_id: str, at: dateti
                     ) -> Recorded:
     """Keep the raw pages; add a version (with `change`, its step from the current one) only when the text
     differs from the current version (`current`, when the caller has just read it in this session: the version
-    or its `current_version_row`)."""
+    or its `current_version_row`).
+
+    The outcome and the version are inserted without the ORM's unit of work (which costs several statements'
+    worth): nothing else in the transaction needs them as objects."""
     if current is _LOOK_UP:
         # Only its number, digest and dates are needed here: its text is not read.
         current = current_version(session, source_id)
     values = {"run_id": run_id, "source_id": source_id, "at": at, "outcome": Outcome.UNCHANGED,
-              "http_status": pages[-1].status if pages else None, "url": pages[0].final_url if pages else None}
+              "http_status": pages[-1].status if pages else None, "url": pages[0].final_url if pages else None,
+              "version_id": None}
     if current is not None and current.sha256 == text_sha256(text):
-        # A confirmation, most fetches of a night: its outcome is inserted without the ORM's unit of work (which
-        # costs several statements' worth), since nothing else in the transaction needs it as an object.
         inserted = core(session).execute(_INSERT_OUTCOME, {**values, "version_id": current.id})
         outcome_id = inserted.inserted_primary_key[0]
         _store_snapshots(session, outcome_id, source_id, pages, at)
@@ -393,25 +398,22 @@ def record_accepted(session: Session, *, run_id: int, source_id: str, at: dateti
         return Recorded(outcome_id, Outcome.UNCHANGED)
     if current is not None and change is None:
         raise ValueError(f"{source_id}: a new version needs the facts of its change from v{current.number}")
-    outcome = FetchOutcome(**values)
-    session.add(outcome)
-    session.flush()
-    stored_pages = _store_snapshots(session, outcome.id, source_id, pages, at)
-    version = Version(source_id=source_id, number=(current.number + 1) if current else 1,
-                      sha256=_store_text(session, text, current), first_seen=at, last_confirmed=at,
-                      outcome_id=outcome.id)
-    session.add(version)
-    session.flush()
-    ledger.append_version(session, version, stored_pages)
-    outcome.version = version
-    if current is None:
-        outcome.outcome = Outcome.FIRST
-    else:
+    kind = Outcome.FIRST if current is None else Outcome.CHANGED
+    connection = core(session)
+    # The outcome first, the version naming it, then the outcome naming its version (each refers to the other).
+    outcome_id = connection.execute(_INSERT_OUTCOME, {**values, "outcome": kind}).inserted_primary_key[0]
+    stored_pages = _store_snapshots(session, outcome_id, source_id, pages, at)
+    number = current.number + 1 if current is not None else 1
+    sha = _store_text(session, text, current)
+    version_id = connection.execute(_INSERT_VERSION, {
+        "source_id": source_id, "number": number, "sha256": sha, "first_seen": at, "last_confirmed": at,
+        "outcome_id": outcome_id}).inserted_primary_key[0]
+    connection.execute(_NAME_VERSION, {"named_outcome": outcome_id, "new_version": version_id})
+    ledger.append(session, LedgerKind.VERSION, source_id, number, sha, stored_pages, at)
+    if current is not None:
         assert change is not None
-        outcome.outcome = Outcome.CHANGED
-        _add_change(session, source_id, current, version, at, change)
-    session.flush()
-    return Recorded(outcome.id, Outcome(outcome.outcome), version)
+        _add_change(session, source_id, current.id, version_id, at, change)
+    return Recorded(outcome_id, kind, number)
 
 
 def record_success(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
@@ -458,10 +460,10 @@ def _store_text(session: Session, text: str, current: Version | None) -> str:
     return texts.store(session, text, texts.keyframe_of(session, current.sha256) if current is not None else None)
 
 
-def _add_change(session: Session, source_id: str, old: Version, new: Version, at: datetime, change: ChangeFacts,
+def _add_change(session: Session, source_id: str, old_id: int, new_id: int, at: datetime, change: ChangeFacts,
                 note: str | None = None) -> Change:
     row = Change(
-        source_id=source_id, from_version_id=old.id, to_version_id=new.id, detected_at=at,
+        source_id=source_id, from_version_id=old_id, to_version_id=new_id, detected_at=at,
         words_added=change.words_added, words_removed=change.words_removed,
         lines_added=change.lines_added, lines_removed=change.lines_removed,
         kind=change.kind, reverts_to_version_id=change.reverts_to_version_id,
@@ -493,7 +495,7 @@ def version_from_outcome(session: Session, outcome: FetchOutcome, text: str, cha
     if outcome.outcome == Outcome.PENDING:
         outcome.outcome = Outcome.CHANGED
     outcome.version_id = version.id
-    _add_change(session, outcome.source_id, current, version, at, change, note)
+    _add_change(session, outcome.source_id, current.id, version.id, at, change, note)
     return version
 
 

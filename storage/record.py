@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import Row, bindparam, func, insert, literal, select, update
+from sqlalchemy import Row, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage import blobs, ledger, texts
@@ -32,6 +32,7 @@ RECENT_VERSIONS_FOR_REVERT = 5
 # The statements every fetch runs, built once: on SQLite, building a statement costs several times what running
 # it does (about 0.2 ms against 0.05 ms), and a fetch runs some twenty (bench/crawl_speed.py).
 _SOURCE, _POSITION = bindparam("source_id"), bindparam("position")
+# Compared one by one: an IN list of constants is expanded into the statement at every execution.
 _ACCEPTED = (Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED)
 _NEWEST_VERSIONS = (select(Version.id, Version.sha256, Version.number, Version.first_seen, Version.last_confirmed)
                     .where(Version.source_id == _SOURCE).order_by(Version.number.desc())
@@ -55,7 +56,8 @@ _ACCEPTED_KEYS = (select(FetchOutcome.version_id, Snapshot.position, Snapshot.co
 _PREVIOUS_KEYFRAME = (
     select(func.coalesce(Blob.base_sha256, Blob.sha256)).select_from(Snapshot)
     .join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id).join(Blob, Blob.sha256 == Snapshot.blob_sha256)
-    .where(Snapshot.source_id == _SOURCE, Snapshot.position == _POSITION, FetchOutcome.outcome.in_(_ACCEPTED))
+    .where(Snapshot.source_id == _SOURCE, Snapshot.position == _POSITION,
+           or_(*(FetchOutcome.outcome == kind for kind in _ACCEPTED)))
     .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1))
 # Whether a page is stored already, and the row of the keyframe a new one at its position would be compressed
 # against (`blobs.store_new`): one statement where there were three.

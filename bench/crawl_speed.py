@@ -23,7 +23,8 @@ the median of N runs (each policywatch run starts from a fresh database), and
 the ratio the median of each run's figure over the floor measured in the same
 run, with their range: the machine's speed drifts between runs by more than
 the differences measured.
---digest prints a hash of every stored text, snapshot, change and feed entry, to
+--digest prints a hash of every stored text, outcome, snapshot and its stored bytes, change, log entry
+and feed entry, to
 compare before and after a change to the code: responses are random but
 seeded by night and path, so the same code records the same bytes.
 """
@@ -262,7 +263,8 @@ def outcome_counts(db: Path) -> dict[str, int]:
 
 
 def digest(db: Path, workdir: Path, env: dict[str, str]) -> str:
-    """A hash of what the record holds: versions, snapshots' bytes, changes, and the report's feeds."""
+    """A hash of what the record holds: versions, outcomes, snapshots and their stored bytes, changes, the
+    tamper-evident log's entries, and the report's feeds."""
     import sqlite3
 
     from storage import texts
@@ -278,13 +280,26 @@ def digest(db: Path, workdir: Path, env: dict[str, str]) -> str:
     for row in rows:
         h.update(repr((*row, plain[row[2]])).encode("utf-8"))
     with sqlite3.connect(db) as conn:
-        for query in ("SELECT s.source_id, s.position, s.fetched_at, s.blob_sha256, s.http_status FROM snapshots s "
-                      "ORDER BY s.source_id, s.fetched_at, s.position",
+        conn.create_function("sha256", 1, lambda data: hashlib.sha256(data).hexdigest(), deterministic=True)
+        # Rows refer to one another by what they are, not by ids, which follow the order in which concurrent
+        # fetches happened to be recorded; so do the log's global links (`seq`, `prev`, and `hash` and
+        # `prev_subject`, which depend on them).
+        for query in ("SELECT s.source_id, s.position, s.fetched_at, s.blob_sha256, s.http_status, s.content_key "
+                      "FROM snapshots s ORDER BY s.source_id, s.fetched_at, s.position",
                       "SELECT source_id, detected_at, words_added, words_removed, lines_added, lines_removed, kind, "
                       "flags, severity, summary, evidence, announced, announced_flags FROM changes "
-                      "ORDER BY source_id, detected_at"):
+                      "ORDER BY source_id, detected_at",
+                      "SELECT o.source_id, o.at, o.outcome, o.failure_kind, o.detail, o.http_status, o.url, "
+                      "o.text_sha256, v.number FROM fetch_outcomes o LEFT JOIN versions v ON v.id = o.version_id "
+                      "ORDER BY o.source_id, o.at, o.outcome",
+                      "SELECT v.source_id, v.number, v.first_seen, v.last_confirmed, o.at FROM versions v "
+                      "JOIN fetch_outcomes o ON o.id = v.outcome_id ORDER BY v.source_id, v.number",
+                      "SELECT kind, subject, number, text_sha256, snapshots, first_seen FROM ledger_entries "
+                      "ORDER BY kind, subject, number",
+                      "SELECT sha256, size, base_sha256, sha256(data) FROM blobs ORDER BY sha256"):
             for row in conn.execute(query):
-                h.update(repr(row).encode("utf-8"))
+                # Each run serves the pages on a port of its own.
+                h.update(re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1", repr(row)).encode("utf-8"))
     site = workdir / "site"
     subprocess.run([sys.executable, "-m", "policywatch", "--db", str(db), "report", "--out", str(site),
                     "--base-url", "https://policywatch.example/"], env=env, cwd=REPO, check=True, capture_output=True)

@@ -5,7 +5,7 @@ Prints:
 - importing the whole history (every series of ota-data as one source, tests/ota_series.py, as
   `policywatch import` does, without claims) with the ledger and with appending switched off, in
   alternating runs, median wall and CPU time of N each; and, in the runs with the ledger, the time spent
-  appending entries (storage.ledger.append_version) and what that makes per entry;
+  appending entries (storage.ledger.append) and what that makes per entry;
 - verifying: `check`'s two ledger steps (the chain recomputed; every version's text hashed and matched
   with its entry), and the chain alone as verify-ledger.py recomputes it from ledger.jsonl;
 - appending alone: entries appended per second, each in its own transaction as a recording does it, to a
@@ -47,11 +47,11 @@ from storage.vocabulary import LedgerKind  # noqa: E402
 
 
 
-ORIGINAL_APPEND = ledger.append_version
+ORIGINAL_APPEND = ledger.append
 
 
 class Timed:
-    """storage.ledger.append_version, timed, or switched off."""
+    """storage.ledger.append (which every new version's entry goes through), timed, or switched off."""
 
     def __init__(self, original: Callable[..., Any], enabled: bool):
         self.original, self.enabled, self.seconds, self.cpu, self.calls = original, enabled, 0.0, 0.0, 0
@@ -72,13 +72,13 @@ def import_once(work: Path, name: str, history: Path, sources: Any, enabled: boo
     engine = make_engine(f"sqlite:///{work / name}")
     upgrade(engine)
     timed = Timed(ORIGINAL_APPEND, enabled)
-    ledger.append_version = timed  # type: ignore[assignment]
+    ledger.append = timed  # type: ignore[assignment]
     try:
         wall, cpu = time.perf_counter(), time.process_time()
         import_manifest(session_factory(engine), history, sources, allow_outside=True)
         return time.perf_counter() - wall, time.process_time() - cpu, timed
     finally:
-        ledger.append_version = ORIGINAL_APPEND  # type: ignore[assignment]
+        ledger.append = ORIGINAL_APPEND  # type: ignore[assignment]
         engine.dispose()
 
 

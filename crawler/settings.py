@@ -35,8 +35,9 @@ MIN_DOWNLOAD_DELAY = 0.01
 # (550), which would otherwise retry 429/503 challenge pages in vain. Decompression is crawler.completeness's,
 # which notices streams cut short; redirects out of http(s) are refused at 610, before the redirect middleware
 # would hand them back as a bare 3xx. Spaced hosts at 650 see each request after robots.txt (100) is settled,
-# and each response before a redirect (600) or a retry (550) replaces it. Meta refreshes are looked for at 579,
-# where Scrapy's own middleware sorted (580, before the ladder's at the same priority): after the ladder.
+# and each response before a redirect (600) or a retry (550) replaces it. Meta refreshes at 579 see each
+# response after the ladder, as Scrapy's own middleware did at 580, where it sorted before the ladder's same
+# priority.
 DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.PrivateAddressMiddleware": 50,
                           "crawler.middlewares.DeadlineMiddleware": 340,
                           "crawler.middlewares.BackoffRetryMiddleware": 550,

@@ -202,12 +202,9 @@ def _write(session: Session, decision: Decision, *, run_id: int, source: Source,
         return SourceResult(source.id, Outcome.PENDING, detail=verdict.detail)
     outcome = record_accepted(session, run_id=run_id, source_id=source.id, at=at, pages=pages, text=verdict.text,
                               change=verdict.change, current=current)
-    # A confirmation's version is the current one, whose number is at hand; a new one is the outcome's: neither
-    # is read again.
-    number = current.number if outcome.outcome == Outcome.UNCHANGED and current is not None else outcome.version_number
     if decision.confirm is not None and outcome.outcome == Outcome.UNCHANGED:
-        return SourceResult(source.id, Outcome.CHANGED, number, detail=decision.confirm.note)
-    return SourceResult(source.id, outcome.outcome, number)
+        return SourceResult(source.id, Outcome.CHANGED, outcome.version_number, detail=decision.confirm.note)
+    return SourceResult(source.id, outcome.outcome, outcome.version_number)
 
 
 def _extracted(pages: Sequence[RawPage], prepared: Sequence[PreparedPage | None], failure: FetchFailure | None) -> bool:

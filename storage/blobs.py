@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import zstandard
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.db import core, insert_new
@@ -92,7 +92,7 @@ def store(session: Session, data: bytes, keyframe_sha256: str | None) -> StoredB
     return store_new(session, data, digest, keyframe)
 
 
-def store_new(session: Session, data: bytes, digest: str, keyframe: Any | None) -> StoredBlob:
+def store_new(session: Session, data: bytes, digest: str, keyframe: Row[Any] | None) -> StoredBlob:
     """Store `data`, whose sha256 is `digest` and which was not stored a moment ago, compressed against `keyframe`
     when that pays off. `keyframe`: its row (`sha256`, `base_sha256`, `size`, `data`), read by the caller
     (the caller that looks it up with the same statement as whether `data` is stored spares two)."""

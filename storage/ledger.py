@@ -72,7 +72,7 @@ def head(session: Session) -> LedgerEntry | None:
 
 
 def append(session: Session, kind: LedgerKind, subject: str, number: int, text_sha256: str,
-           snapshots: Sequence[str], first_seen: datetime) -> LedgerEntry:
+           snapshots: Sequence[str], first_seen: datetime) -> None:
     _serialise(session)
     connection = core(session)
     last = connection.execute(_HEAD_LINK).first()
@@ -83,25 +83,23 @@ def append(session: Session, kind: LedgerKind, subject: str, number: int, text_s
         "seq": last.seq + 1 if last else 1, "kind": str(kind), "subject": subject, "number": number,
         "text_sha256": text_sha256, "snapshots": list(snapshots), "first_seen": utc_text(first_seen),
         "prev_subject": previous.hash if previous else None, "prev": last.hash if last else None}
-    fields["hash"] = entry_hash(fields)
-    # Inserted without the ORM's unit of work (a new version's transaction pays for it otherwise): an entry is
-    # never updated, so the one returned is not attached to the session.
-    connection.execute(_INSERT, fields)
-    return LedgerEntry(**fields)
+    # Inserted without the ORM's unit of work, which would cost a new version's transaction several statements'
+    # worth: an entry is never updated, so nothing needs it as an object.
+    connection.execute(_INSERT, {**fields, "hash": entry_hash(fields)})
 
 
-def append_version(session: Session, version: Version, pages: Sequence[str] | None = None) -> LedgerEntry:
+def append_version(session: Session, version: Version, pages: Sequence[str] | None = None) -> None:
     """`pages`: the sha256s of the version's snapshots in order, when the caller has just stored them."""
     if pages is None:
         pages = core(session).execute(_PAGES, {"outcome_id": version.outcome_id}).scalars().all()
-    return append(session, LedgerKind.VERSION, version.source_id, version.number, version.sha256, pages,
-                  version.first_seen)
+    append(session, LedgerKind.VERSION, version.source_id, version.number, version.sha256, pages,
+           version.first_seen)
 
 
-def append_article_version(session: Session, version: ArticleVersion, fetch: ArticleFetch) -> LedgerEntry:
+def append_article_version(session: Session, version: ArticleVersion, fetch: ArticleFetch) -> None:
     pages = [fetch.raw_sha256] if fetch.raw_sha256 else []
-    return append(session, LedgerKind.ARTICLE, version.article_id, version.number, version.sha256, pages,
-                  version.first_seen)
+    append(session, LedgerKind.ARTICLE, version.article_id, version.number, version.sha256, pages,
+           version.first_seen)
 
 
 def version_links(session: Session, source_id: str) -> dict[int, Links]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import Row, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import Row, and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage import blobs, ledger, texts
@@ -32,8 +32,9 @@ RECENT_VERSIONS_FOR_REVERT = 5
 # The statements every fetch runs, built once: on SQLite, building a statement costs several times what running
 # it does (about 0.2 ms against 0.05 ms), and a fetch runs some twenty (bench/crawl_speed.py).
 _SOURCE, _POSITION = bindparam("source_id"), bindparam("position")
-# Compared one by one: an IN list of constants is expanded into the statement at every execution.
 _ACCEPTED = (Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED)
+# Compared one by one: an IN list of constants is expanded into the statement at every execution.
+_IS_ACCEPTED = or_(*(FetchOutcome.outcome == kind for kind in _ACCEPTED))
 _NEWEST_VERSIONS = (select(Version.id, Version.sha256, Version.number, Version.first_seen, Version.last_confirmed)
                     .where(Version.source_id == _SOURCE).order_by(Version.number.desc())
                     .limit(RECENT_VERSIONS_FOR_REVERT + 1))
@@ -56,17 +57,19 @@ _ACCEPTED_KEYS = (select(FetchOutcome.version_id, Snapshot.position, Snapshot.co
 _PREVIOUS_KEYFRAME = (
     select(func.coalesce(Blob.base_sha256, Blob.sha256)).select_from(Snapshot)
     .join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id).join(Blob, Blob.sha256 == Snapshot.blob_sha256)
-    .where(Snapshot.source_id == _SOURCE, Snapshot.position == _POSITION,
-           or_(*(FetchOutcome.outcome == kind for kind in _ACCEPTED)))
+    .where(Snapshot.source_id == _SOURCE, Snapshot.position == _POSITION, _IS_ACCEPTED)
     .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1))
 # Whether a page is stored already, and the row of the keyframe a new one at its position would be compressed
-# against (`blobs.store_new`): one statement where there were three.
+# against (`blobs.store_new`): one statement where there were three. A page served byte for byte again is
+# stored already and reads no keyframe.
 _KEYFRAME = aliased(Blob, name="keyframe")
+_PAGE_STORED = select(Blob.sha256).where(Blob.sha256 == bindparam("sha256")).correlate(None)
 _PAGE_AND_KEYFRAME = (
-    select(select(Blob.sha256).where(Blob.sha256 == bindparam("sha256")).correlate(None).scalar_subquery()
-           .label("stored"), _KEYFRAME.sha256, _KEYFRAME.base_sha256, _KEYFRAME.size, _KEYFRAME.data)
+    select(_PAGE_STORED.scalar_subquery().label("stored"), _KEYFRAME.sha256, _KEYFRAME.base_sha256, _KEYFRAME.size,
+           _KEYFRAME.data)
     .select_from(select(literal(1).label("one")).subquery("one"))
-    .outerjoin(_KEYFRAME, _KEYFRAME.sha256 == _PREVIOUS_KEYFRAME.correlate(None).scalar_subquery()))
+    .outerjoin(_KEYFRAME, and_(_KEYFRAME.sha256 == _PREVIOUS_KEYFRAME.correlate(None).scalar_subquery(),
+                               ~_PAGE_STORED.exists())))
 _LOCK_RUN = select(SourceLock.run_id).where(SourceLock.source_id == _SOURCE)
 # FOR UPDATE (PostgreSQL) as `upsert_source` takes it: writers of one source queue on its row.
 _DECLARED = (select(SourceRow.vendor, SourceRow.title, SourceRow.document_type, SourceRow.language, SourceRow.urls,
@@ -304,7 +307,7 @@ def latest_accepted_page(session: Session, source_id: str, position: int) -> str
     return session.scalar(
         select(Snapshot.blob_sha256).join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id)
         .where(Snapshot.source_id == source_id, Snapshot.position == position,
-               FetchOutcome.outcome.in_([Outcome.FIRST, Outcome.CHANGED, Outcome.UNCHANGED]))
+               _IS_ACCEPTED)
         .order_by(Snapshot.fetched_at.desc(), Snapshot.id.desc()).limit(1))
 
 
@@ -365,11 +368,12 @@ def current_version_row(session: Session, source_id: str) -> Row[Any] | None:
 
 @dataclass(frozen=True)
 class Recorded:
-    """What `record_accepted` recorded: the outcome's id and kind, and the number of the version it made, if any."""
+    """What `record_accepted` recorded: the outcome's id and kind, and the number of the version it made or
+    confirmed."""
 
     outcome_id: int
     outcome: Outcome
-    version_number: int | None = None
+    version_number: int
 
 
 def record_accepted(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
@@ -397,7 +401,7 @@ def record_accepted(session: Session, *, run_id: int, source_id: str, at: dateti
         else:
             core(session).execute(_CONFIRM, {"version_id": current.id, "confirmed_at": confirmed})
         session.flush()
-        return Recorded(outcome_id, Outcome.UNCHANGED)
+        return Recorded(outcome_id, Outcome.UNCHANGED, current.number)
     if current is not None and change is None:
         raise ValueError(f"{source_id}: a new version needs the facts of its change from v{current.number}")
     kind = Outcome.FIRST if current is None else Outcome.CHANGED
@@ -421,7 +425,7 @@ def record_accepted(session: Session, *, run_id: int, source_id: str, at: dateti
 def record_success(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
                    text: str, change: ChangeFacts | None = None, current: Version | Row[Any] | None = _LOOK_UP
                    ) -> FetchOutcome:
-    """`record_accepted`, giving the outcome's row."""
+    """`record_accepted`, giving the outcome's row (read back: for the callers that want it as an object)."""
     recorded = record_accepted(session, run_id=run_id, source_id=source_id, at=at, pages=pages, text=text,
                                change=change, current=current)
     return session.get_one(FetchOutcome, recorded.outcome_id)

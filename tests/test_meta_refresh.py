@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scrapy import Request
+from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
-from scrapy import Spider
 from scrapy.http import HtmlResponse
+from scrapy.settings import Settings
+from scrapy.utils.conf import build_component_list
 from scrapy.utils.test import get_crawler
 
 from conftest import write_declarations
 from crawler.middlewares import TextlessMetaRefreshMiddleware
+from crawler.settings import CrawlOptions, scrapy_settings
 from policywatch.localserver import Page
 
 URL = "http://127.0.0.1:8000/policy"
@@ -36,13 +38,26 @@ CASES = {
     "after 4,096 characters": (page("", FILLER + "<meta http-equiv='refresh' content='0; url=/late'>"), True),
     "after the opening bytes": (page("", FILLER * 5 + "<meta http-equiv='refresh' content='0; url=/late'>"), False),
     "the word in the text only": (page("", "<p>We refresh this page yearly.</p>" + FILLER), True),
+    "a character reference in the name": (page("<meta http-equiv='&#114;efresh' content='0; url=/moved'>"), False),
     "non-ASCII before it": (page("<title>" + "é€" * 1500 + "</title><meta http-equiv='refresh' "
                                  "content='0; url=/moved'>"), True),
 }
 
 
-def outcome(result: object) -> tuple[str, str]:
-    return (type(result).__name__, result.url)  # type: ignore[attr-defined]
+class CountedResponse(HtmlResponse):
+    """A response that counts how often its text is asked for."""
+
+    decoded = 0
+
+    @property
+    def text(self) -> str:
+        self.decoded += 1
+        return super().text
+
+
+def outcome(result: Request | HtmlResponse) -> tuple[str, str]:
+    """Followed (a request for the page the refresh names) or not (the response itself)."""
+    return ("followed" if isinstance(result, Request) else "kept", result.url)
 
 
 @pytest.mark.parametrize("body, mentions", CASES.values(), ids=CASES.keys())
@@ -50,14 +65,24 @@ def test_meta_refreshes_are_followed_as_scrapy_follows_them(body: bytes, mention
     crawler = get_crawler(Spider)
     ours, scrapys = TextlessMetaRefreshMiddleware.from_crawler(crawler), MetaRefreshMiddleware.from_crawler(crawler)
     request = Request(URL)
-    response = HtmlResponse(URL, body=body, request=request)
+    response = CountedResponse(URL, body=body, request=request)
     expected = outcome(scrapys.process_response(request, HtmlResponse(URL, body=body, request=request)))
     assert outcome(ours.process_response(request, response)) == expected
     # A page whose opening bytes cannot hold a refresh is never decoded for the look.
-    assert (response._cached_ubody is not None) == mentions
+    assert bool(response.decoded) == mentions
 
 
-def test_a_crawl_follows_a_meta_refresh_to_the_page_it_names(server, make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_meta_refreshes_are_looked_for_where_scrapy_looked_for_them() -> None:
+    order = build_component_list(Settings(scrapy_settings(CrawlOptions())).getwithbase("DOWNLOADER_MIDDLEWARES"))
+    assert "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware" not in order
+    ours, ladder = order.index("crawler.middlewares.TextlessMetaRefreshMiddleware"), order.index(
+        "crawler.ladder.BrowserLadderMiddleware")
+    # Responses pass the middlewares from the last to the first: the ladder's verdict comes first, as it did.
+    assert ours == ladder - 1
+
+
+def test_a_crawl_follows_a_meta_refresh_to_the_page_it_names(  # type: ignore[no-untyped-def]
+        server, make_cli, tmp_path: Path) -> None:
     decl = write_declarations(tmp_path / "sources.yaml", server.base_url,
                               [{"id": "t/policy", "urls": ["/policy"], "select": "main"}])
     server.routes.update({

@@ -145,11 +145,21 @@ def test_identical_raw_pages_are_stored_once_and_noise_costs_little(factory) -> 
         assert b.stored_bytes < a.stored_bytes / 5
 
 
-# Fetches of one source, in order: ("ok" | "refused", the page bodies by position as (text, nonce)); then, for
-# each fetch's pages, the fetch and position whose page is its keyframe (None: stored on its own).
+def page_body(text: str, nonce: int) -> bytes:
+    """`noisy_page`, or for a text starting "other" bytes that have nothing in common with it."""
+    if text.startswith("other"):
+        return random.Random(text).randbytes(30_000) + f"<!-- {nonce} -->".encode()
+    return noisy_page(text, nonce)
+
+
+# Fetches of one source, in order: ("ok" | "refused", the page bodies by position as (text, nonce), see
+# `page_body`); then, for each fetch's pages, the fetch and position whose page is its keyframe (None: stored on
+# its own).
 KEYFRAME_CASES = {
     "every accepted page against the first": ([("ok", [("a", 1)]), ("ok", [("a", 2)]), ("ok", [("b", 3)])],
                                               [[None], [(0, 0)], [(0, 0)]]),
+    "the newest accepted page's keyframe": ([("ok", [("a", 1)]), ("ok", [("other", 2)]), ("ok", [("other", 3)])],
+                                            [[None], [None], [(1, 0)]]),
     "a refused page is never a keyframe": ([("refused", [("x", 1)]), ("ok", [("a", 2)]), ("ok", [("a", 3)])],
                                            [[None], [None], [(1, 0)]]),
     "a refused page is kept against the accepted one": ([("ok", [("a", 1)]), ("refused", [("a", 2)]),
@@ -162,13 +172,16 @@ KEYFRAME_CASES = {
 
 @pytest.mark.parametrize("fetches, keyframes", KEYFRAME_CASES.values(), ids=KEYFRAME_CASES.keys())
 def test_a_page_is_compressed_against_the_keyframe_of_the_newest_accepted_page_at_its_position(
-        factory, fetches, keyframes) -> None:  # type: ignore[no-untyped-def]
+        db_url: str, fetches, keyframes) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(db_url)
+    upgrade(engine)
+    factory = session_factory(engine)
     shas: list[list[str]] = []
     with transaction(factory) as s:
         upsert_source(s, FakeSource)
         run = start_run(s, "crawl", T0)
         for day, (kind, bodies) in enumerate(fetches):
-            pages = [page(noisy_page(text, nonce)) for text, nonce in bodies]
+            pages = [page(page_body(text, nonce)) for text, nonce in bodies]
             shas.append([blobs.sha256_hex(p.body) for p in pages])
             at = T0 + timedelta(days=day)
             if kind == "ok":
@@ -181,6 +194,7 @@ def test_a_page_is_compressed_against_the_keyframe_of_the_newest_accepted_page_a
         assert found == [[shas[k[0]][k[1]] if k is not None else None for k in fetch] for fetch in keyframes]
         assert s.scalar(select(func.count()).select_from(Snapshot)) == sum(len(b) for _, b in fetches)
         assert s.scalar(select(func.count()).select_from(Blob)) == len({sha for fetch in shas for sha in fetch})
+    engine.dispose()
 
 
 def test_corrupted_blob_is_detected(factory) -> None:  # type: ignore[no-untyped-def]

@@ -93,9 +93,9 @@ def store(session: Session, data: bytes, keyframe_sha256: str | None) -> StoredB
 
 
 def store_new(session: Session, data: bytes, digest: str, keyframe: Row[Any] | None) -> StoredBlob:
-    """Store `data`, whose sha256 is `digest` and which was not stored a moment ago, compressed against `keyframe`
-    when that pays off. `keyframe`: its row (`sha256`, `base_sha256`, `size`, `data`), read by the caller
-    (the caller that looks it up with the same statement as whether `data` is stored spares two)."""
+    """Store `data` (sha256 `digest`, found not stored yet), compressed against `keyframe` when that pays off.
+    `keyframe`: its row (`sha256`, `base_sha256`, `size`, `data`), which a caller may read in the same statement
+    as it asks whether `data` is stored (`storage.record`)."""
     payload: bytes | None = None
     base = None
     if keyframe is not None and keyframe.base_sha256 is None:

@@ -88,10 +88,8 @@ def append(session: Session, kind: LedgerKind, subject: str, number: int, text_s
     connection.execute(_INSERT, {**fields, "hash": entry_hash(fields)})
 
 
-def append_version(session: Session, version: Version, pages: Sequence[str] | None = None) -> None:
-    """`pages`: the sha256s of the version's snapshots in order, when the caller has just stored them."""
-    if pages is None:
-        pages = core(session).execute(_PAGES, {"outcome_id": version.outcome_id}).scalars().all()
+def append_version(session: Session, version: Version) -> None:
+    pages = core(session).execute(_PAGES, {"outcome_id": version.outcome_id}).scalars().all()
     append(session, LedgerKind.VERSION, version.source_id, version.number, version.sha256, pages,
            version.first_seen)
 

@@ -54,6 +54,8 @@ _LATEST_UNFAILED = (select(FetchOutcome.id)
 _ACCEPTED_KEYS = (select(FetchOutcome.version_id, Snapshot.position, Snapshot.content_key).select_from(FetchOutcome)
                   .outerjoin(Snapshot, Snapshot.outcome_id == FetchOutcome.id)
                   .where(FetchOutcome.id == _LATEST_UNFAILED).order_by(Snapshot.position))
+# Refused pages (challenge pages, error pages) are kept, but the pages that became versions are the better
+# dictionary for the next one.
 _PREVIOUS_KEYFRAME = (
     select(func.coalesce(Blob.base_sha256, Blob.sha256)).select_from(Snapshot)
     .join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id).join(Blob, Blob.sha256 == Snapshot.blob_sha256)
@@ -323,8 +325,6 @@ def _store_snapshots(session: Session, outcome_id: int, source_id: str, pages: S
     stored_pages = []
     for position, page in enumerate(pages):
         digest = blobs.sha256_hex(page.body)
-        # Refused pages (challenge pages, error pages) are kept, but the pages that became versions are the better
-        # dictionary for the next one.
         found = core(session).execute(_PAGE_AND_KEYFRAME,
                                       {"source_id": source_id, "position": position, "sha256": digest}).one()
         if found.stored is None:

@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/markdown_speed.py
 	$(BIN)/python bench/claims_speed.py
 	$(BIN)/python bench/meta_refresh_speed.py
+	$(BIN)/python bench/delta_speed.py
 	$(BIN)/python bench/article_extraction.py
 	$(BIN)/python bench/news_night.py
 	$(BIN)/python bench/record_speed.py

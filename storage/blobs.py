@@ -10,9 +10,10 @@ most two blobs. A new keyframe is written when the delta stops paying off.
 Compression is tuned for speed (see README, "Measured"): a keyframe at zstd
 level 3 (about 1 ms for a 550 KB page, 15 % larger than level 12, which took
 9 ms), a delta with the fast strategy, a hash table large enough to index the
-whole keyframe and a window that spans keyframe and page (about 1.2 ms, the
-same ~0.7 KB as level 12 took 8 ms for). Blobs written with other settings
-read the same: the format records what decompression needs.
+whole keyframe, a window that spans keyframe and page, and the keyframe handed
+to zstd as a prefix (about 0.5 ms, the same ~0.6 KB as level 12 took 8 ms for;
+as a dictionary it took 2 ms, `bench/delta_speed.py`). Blobs written with other
+settings read the same: the format records what decompression needs.
 """
 
 from __future__ import annotations
@@ -22,12 +23,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import zstandard
 from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.db import core, insert_new
-from storage.frames import checked_decompress
+from storage.frames import ZstdError, checked_decompress, raw_prefix, zstd
 from storage.models import Blob
 
 KEYFRAME_LEVEL = 3
@@ -54,20 +54,20 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _delta_parameters(size: int) -> zstandard.ZstdCompressionParameters:
+def _delta_parameters(size: int) -> dict[Any, int]:
     # A match into the keyframe counts only while the keyframe is inside the window.
     window = min(_MAX_WINDOW_LOG, max(_MIN_WINDOW_LOG, size.bit_length()))
-    return zstandard.ZstdCompressionParameters(
-        window_log=window, hash_log=min(_DELTA_HASH_LOG, window), chain_log=min(_DELTA_HASH_LOG, window),
-        search_log=1, min_match=_DELTA_MIN_MATCH, target_length=0, strategy=zstandard.STRATEGY_FAST)
+    parameter = zstd.CompressionParameter
+    return {parameter.window_log: window, parameter.hash_log: min(_DELTA_HASH_LOG, window),
+            parameter.chain_log: min(_DELTA_HASH_LOG, window), parameter.search_log: 1,
+            parameter.min_match: _DELTA_MIN_MATCH, parameter.target_length: 0, parameter.strategy: zstd.Strategy.fast}
 
 
 def compress(data: bytes, base: bytes | None) -> bytes:
     if base is None:
-        return zstandard.ZstdCompressor(level=KEYFRAME_LEVEL).compress(data)
-    dictionary = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-    parameters = _delta_parameters(len(base) + len(data))
-    return zstandard.ZstdCompressor(dict_data=dictionary, compression_params=parameters).compress(data)
+        return zstd.compress(data, level=KEYFRAME_LEVEL)
+    # The keyframe as a prefix, not a dictionary: see storage.frames.
+    return zstd.compress(data, options=_delta_parameters(len(base) + len(data)), zstd_dict=raw_prefix(base))
 
 
 # Built once: a page is stored on every fetch (see storage.record).
@@ -103,7 +103,7 @@ def store_new(session: Session, data: bytes, digest: str, keyframe: Row[Any] | N
             # The keyframe's row is at hand: its bytes need no second query.
             dictionary: bytes | None = _verified(
                 keyframe.sha256, _checked_decompress(keyframe.sha256, keyframe.data, keyframe.size, None))
-        except (BlobIntegrityError, zstandard.ZstdError) as exc:
+        except (BlobIntegrityError, ZstdError) as exc:
             # A damaged keyframe must not stop new pages being kept: this one is stored on its own.
             log.warning("raw snapshot %s cannot be read (%s); the new page is stored without it "
                         "(`policywatch check` lists damaged snapshots)", keyframe.sha256, exc)

@@ -265,3 +265,32 @@ def test_blobs_written_with_the_earlier_compression_settings_read_back(factory) 
         stored = blobs.store(s, third, blobs.sha256_hex(keyframe))
         assert s.get(Blob, stored.sha256).base_sha256 == blobs.sha256_hex(keyframe)
         assert blobs.read(s, stored.sha256) == third
+
+
+@pytest.mark.parametrize("keyframe", [b"k", b"keyfram", b"keyframe", b"keyframe!", noisy_page("x", 1)],
+                         ids=["1 byte", "7 bytes", "8 bytes", "9 bytes", "a page"])
+def test_a_delta_against_its_keyframe_is_plain_zstd_read_back_with_the_keyframe_as_a_dictionary(
+        factory, keyframe: bytes) -> None:  # type: ignore[no-untyped-def]
+    import zstandard
+
+    # zstd leaves a history shorter than 8 bytes out (the prefix can't hold one): such a keyframe is read without it.
+    page_ = keyframe + noisy_page("y", 2) if len(keyframe) < 64 else noisy_page("x", 2)
+    with transaction(factory) as s:
+        base = blobs.store(s, keyframe, None)
+        stored = blobs.store(s, page_, base.sha256)
+        row = s.get_one(Blob, stored.sha256)
+        assert blobs.read(s, stored.sha256) == page_
+        if row.base_sha256 is not None:  # what another zstd reader makes of it: the same bytes
+            dictionary = zstandard.ZstdCompressionDict(keyframe, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+            assert zstandard.ZstdDecompressor(dict_data=dictionary).decompress(row.data) == page_
+        assert len(keyframe) < 64 or row.base_sha256 == base.sha256  # a page against its like is a delta
+
+
+def test_a_frame_with_another_appended_is_damaged_not_read_past(factory) -> None:  # type: ignore[no-untyped-def]
+    with transaction(factory) as s:
+        stored = blobs.store(s, noisy_page("x", 1), None)
+        row = s.get_one(Blob, stored.sha256)
+        row.data = row.data + blobs.compress(b"more text after the page", None)
+        s.flush()
+        with pytest.raises(blobs.BlobIntegrityError, match="decompresses to"):
+            blobs.read(s, stored.sha256)

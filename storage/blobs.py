@@ -13,7 +13,9 @@ level 3 (about 1 ms for a 550 KB page, 15 % larger than level 12, which took
 whole keyframe, a window that spans keyframe and page, and the keyframe handed
 to zstd as a prefix (about 0.5 ms, the same ~0.6 KB as level 12 took 8 ms for;
 as a dictionary it took 2 ms, `bench/delta_speed.py`). Blobs written with other
-settings read the same: the format records what decompression needs.
+settings read the same: the format records what decompression needs. Keyframes
+carry zstd's checksum of their content, so the one a page is compressed against
+is checked by decompressing it rather than by its sha256.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.db import core, insert_new
-from storage.frames import ZstdError, checked_decompress, raw_prefix, zstd
+from storage.frames import ZstdError, carries_checksum, checked_decompress, raw_prefix, zstd
 from storage.models import Blob
 
 KEYFRAME_LEVEL = 3
+_KEYFRAME_PARAMETERS = {zstd.CompressionParameter.compression_level: KEYFRAME_LEVEL,
+                        zstd.CompressionParameter.checksum_flag: 1}
 # The delta's match finder: one hash table slot per 4 bytes of a typical page and
 # its keyframe; matches shorter than 7 bytes are not worth a slot.
 _DELTA_HASH_LOG = 18
@@ -65,7 +69,9 @@ def _delta_parameters(size: int) -> dict[Any, int]:
 
 def compress(data: bytes, base: bytes | None) -> bytes:
     if base is None:
-        return zstd.compress(data, level=KEYFRAME_LEVEL)
+        # With zstd's checksum of the content: a keyframe is checked by decompressing it before pages are
+        # compressed against it, at a seventh of what its sha256 costs.
+        return zstd.compress(data, options=_KEYFRAME_PARAMETERS)
     # The keyframe as a prefix, not a dictionary: see storage.frames.
     return zstd.compress(data, options=_delta_parameters(len(base) + len(data)), zstd_dict=raw_prefix(base))
 
@@ -101,8 +107,7 @@ def store_new(session: Session, data: bytes, digest: str, keyframe: Row[Any] | N
     if keyframe is not None and keyframe.base_sha256 is None:
         try:
             # The keyframe's row is at hand: its bytes need no second query.
-            dictionary: bytes | None = _verified(
-                keyframe.sha256, _checked_decompress(keyframe.sha256, keyframe.data, keyframe.size, None))
+            dictionary: bytes | None = _checked_keyframe(keyframe.sha256, keyframe.data, keyframe.size)
         except (BlobIntegrityError, ZstdError) as exc:
             # A damaged keyframe must not stop new pages being kept: this one is stored on its own.
             log.warning("raw snapshot %s cannot be read (%s); the new page is stored without it "
@@ -143,6 +148,13 @@ def read(session: Session, sha256: str) -> bytes:
             raise BlobIntegrityError(f"blob {sha256}: its keyframe {base_sha} is missing or not a keyframe")
         base = _checked_decompress(base_sha, base_row[0], base_row[2], None)
     return _verified(sha256, _checked_decompress(sha256, data, size, base))
+
+
+def _checked_keyframe(sha256: str, data: bytes, size: int) -> bytes:
+    """A keyframe's bytes, checked: by zstd's checksum when its frame carries one (decompressing checks it), by its
+    sha256 otherwise (keyframes written before they carried one)."""
+    raw = _checked_decompress(sha256, data, size, None)
+    return raw if carries_checksum(data) else _verified(sha256, raw)
 
 
 def _verified(sha256: str, raw: bytes) -> bytes:

@@ -33,6 +33,15 @@ def raw_prefix(base: bytes | None) -> "zstd.ZstdDict | None":
     return zstd.ZstdDict(base, is_raw=True).as_prefix if base is not None and len(base) >= _MIN_HISTORY else None
 
 
+def carries_checksum(frame: bytes) -> bool:
+    """Whether a zstd frame ends with zstd's checksum of its content, which decompressing it checks (RFC 8878,
+    3.1.1.1.1: bit 2 of the frame header's descriptor, the byte after the magic number)."""
+    return frame[:4] == _MAGIC and len(frame) > 4 and bool(frame[4] & 0x04)
+
+
+_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
 def decompress(data: bytes, base: bytes | None) -> bytes:
     """A frame decompressed, against `base` when it was compressed against it."""
     return zstd.decompress(data, zstd_dict=raw_prefix(base))

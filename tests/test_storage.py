@@ -294,3 +294,47 @@ def test_a_frame_with_another_appended_is_damaged_not_read_past(factory) -> None
         s.flush()
         with pytest.raises(blobs.BlobIntegrityError, match="decompresses to"):
             blobs.read(s, stored.sha256)
+
+
+def _old_style_frame(data: bytes) -> bytes:
+    import zstandard
+
+    return zstandard.ZstdCompressor(level=12).compress(data)  # what keyframes were before: no content checksum
+
+
+def _flip_middle_byte(frame: bytes) -> bytes:
+    return frame[:len(frame) // 2] + bytes([frame[len(frame) // 2] ^ 0x20]) + frame[len(frame) // 2 + 1:]
+
+
+@pytest.mark.parametrize("damage", [
+    # a keyframe written now carries zstd's checksum: a changed byte fails decompression
+    lambda keyframe: _flip_middle_byte(blobs.compress(keyframe, None)),
+    # one written before carries none: bytes that decompress to something else fail the sha256
+    lambda keyframe: _old_style_frame(keyframe.replace(b"Section 7", b"Section 8")),
+    # and one that is not zstd at all
+    lambda keyframe: b"not a zstd frame",
+], ids=["with checksum, a byte changed", "without checksum, other bytes", "not zstd"])
+def test_a_page_is_stored_on_its_own_when_its_keyframe_is_damaged(factory, damage, caplog) -> None:  # type: ignore[no-untyped-def]
+    from storage.frames import carries_checksum
+
+    keyframe, page_ = noisy_page("x", 1), noisy_page("x", 2)
+    assert carries_checksum(blobs.compress(keyframe, None)) and not carries_checksum(_old_style_frame(keyframe))
+    with transaction(factory) as s:
+        s.add(Blob(sha256=blobs.sha256_hex(keyframe), size=len(keyframe), base_sha256=None, data=damage(keyframe)))
+        s.flush()
+        stored = blobs.store(s, page_, blobs.sha256_hex(keyframe))
+        assert s.get_one(Blob, stored.sha256).base_sha256 is None
+        assert blobs.read(s, stored.sha256) == page_
+    assert "cannot be read" in caplog.text
+
+
+def test_an_intact_keyframe_of_either_kind_takes_deltas(factory) -> None:  # type: ignore[no-untyped-def]
+    with transaction(factory) as s:
+        for n, frame in enumerate((blobs.compress, lambda data, _: _old_style_frame(data))):
+            keyframe, page_ = noisy_page(f"k{n}", 1), noisy_page(f"k{n}", 2)
+            s.add(Blob(sha256=blobs.sha256_hex(keyframe), size=len(keyframe), base_sha256=None,
+                       data=frame(keyframe, None)))
+            s.flush()
+            stored = blobs.store(s, page_, blobs.sha256_hex(keyframe))
+            assert s.get_one(Blob, stored.sha256).base_sha256 == blobs.sha256_hex(keyframe)
+            assert blobs.read(s, stored.sha256) == page_

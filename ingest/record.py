@@ -30,8 +30,9 @@ from ingest.results import FetchFailure, SourceResult
 from storage import blobs, texts
 from storage.db import make_engine, reading, session_factory, transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
-from storage.record import (RawPage, accepted_content_keys, current_version, current_version_id, current_version_row,
-                            drop_pending, held_text, latest_accepted_page, latest_outcome_id, lock_holder,
+from storage.record import (RawPage, accepted_content_keys, current_accepted_content_keys, current_version,
+                            current_version_id, current_version_row, drop_pending, held_text, latest_accepted_page,
+                            latest_outcome_id, lock_holder,
                             newest_versions, pending_outcome, record_accepted, record_failure, record_pending,
                             record_source, record_success, refused_streak, reverted_version, text_sha256,
                             version_from_outcome)
@@ -255,7 +256,7 @@ def accepted_keys_by_source(db_url: str, source_ids: Sequence[str]) -> dict[str,
         with reading(session_factory(engine)) as session:
             found = {}
             for source_id in source_ids:
-                keys = accepted_content_keys(session, source_id, current_version_id(session, source_id))
+                keys = current_accepted_content_keys(session, source_id)
                 if keys:
                     found[source_id] = keys
             return found

@@ -54,6 +54,8 @@ _LATEST_UNFAILED = (select(FetchOutcome.id)
 _ACCEPTED_KEYS = (select(FetchOutcome.version_id, Snapshot.position, Snapshot.content_key).select_from(FetchOutcome)
                   .outerjoin(Snapshot, Snapshot.outcome_id == FetchOutcome.id)
                   .where(FetchOutcome.id == _LATEST_UNFAILED).order_by(Snapshot.position))
+# The same, with the source's current version beside it: what the crawler reads of each source before a night.
+_ACCEPTED_KEYS_AND_CURRENT = _ACCEPTED_KEYS.add_columns(_CURRENT_VERSION_ID.scalar_subquery().label("current_id"))
 # Refused pages (challenge pages, error pages) are kept, but the pages that became versions are the better
 # dictionary for the next one.
 _PREVIOUS_KEYFRAME = (
@@ -345,6 +347,14 @@ def accepted_content_keys(session: Session, source_id: str, current_id: int | No
         return None
     rows = core(session).execute(_ACCEPTED_KEYS, {"source_id": source_id}).all()
     if not rows or rows[0].version_id != current_id:
+        return None
+    return tuple(row.content_key for row in rows if row.position is not None)
+
+
+def current_accepted_content_keys(session: Session, source_id: str) -> tuple[str | None, ...] | None:
+    """`accepted_content_keys` against the source's current version, read in the same statement."""
+    rows = core(session).execute(_ACCEPTED_KEYS_AND_CURRENT, {"source_id": source_id}).all()
+    if not rows or rows[0].current_id is None or rows[0].version_id != rows[0].current_id:
         return None
     return tuple(row.content_key for row in rows if row.position is not None)
 

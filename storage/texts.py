@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from storage.blobs import KEYFRAME_MIN_BYTES, KEYFRAME_RATIO, compress
-from storage.db import insert_new
+from storage.db import core, insert_new
 from storage.models import Version, VersionText
 from storage.textcodec import BATCH as _BATCH
 from storage.textcodec import StoredText, TextIntegrityError, read_texts
@@ -35,8 +35,10 @@ from storage.textcodec import as_text as _as_text
 from storage.textcodec import decoded as _decoded
 
 # Built once: every fetch of a known source reads texts.
-_ROWS = (select(VersionText.sha256, VersionText.base_sha256, VersionText.size, VersionText.data)
-         .where(VersionText.sha256.in_(bindparam("shas", expanding=True))))
+_COLUMNS = (VersionText.sha256, VersionText.base_sha256, VersionText.size, VersionText.data)
+_ROWS = select(*_COLUMNS).where(VersionText.sha256.in_(bindparam("shas", expanding=True)))
+# A fetch reads one text (the current version's): a list of one would be expanded at every execution.
+_ROW = select(*_COLUMNS).where(VersionText.sha256 == bindparam("sha"))
 
 
 def store(session: Session, text: str, keyframe_sha256: str | None) -> str:
@@ -80,7 +82,9 @@ def read(session: Session, sha256: str) -> str:
 def read_many(session: Session, shas: Iterable[str]) -> dict[str, str]:
     """The texts stored under each of `shas`, verified, each keyframe decompressed once."""
     def fetch(keys: Sequence[str]) -> list[StoredText]:
-        return [tuple(row) for row in session.execute(_ROWS, {"shas": list(keys)})]  # type: ignore[misc]
+        rows = (core(session).execute(_ROW, {"sha": keys[0]}) if len(keys) == 1
+                else core(session).execute(_ROWS, {"shas": list(keys)}))
+        return [tuple(row) for row in rows]  # type: ignore[misc]
 
     return read_texts(shas, fetch)
 

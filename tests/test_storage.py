@@ -338,3 +338,42 @@ def test_an_intact_keyframe_of_either_kind_takes_deltas(factory) -> None:  # typ
             stored = blobs.store(s, page_, blobs.sha256_hex(keyframe))
             assert s.get_one(Blob, stored.sha256).base_sha256 == blobs.sha256_hex(keyframe)
             assert blobs.read(s, stored.sha256) == page_
+
+
+def _keyed(body: bytes, key: str) -> RawPage:
+    return RawPage("http://127.0.0.1/policy", "http://127.0.0.1/policy", 200, "text/html", body, content_key=key)
+
+
+# What a source's record holds before a night, as (step, key) in order: the crawler compares a page with the keys
+# of the latest accepted fetch only while that fetch's text is the current version.
+@pytest.mark.parametrize("steps, expected", [
+    ([], None),
+    ([("accept", "k1")], ("k1",)),
+    ([("accept", "k1"), ("accept", "k2")], ("k2",)),
+    ([("accept", "k1"), ("fail", None)], ("k1",)),  # a failure is no fetch to compare with
+    ([("accept", "k1"), ("hold", "k2")], None),  # a held capture's text is not the current version
+    ([("fail", None)], None),
+], ids=["nothing recorded", "one version", "the latest of two", "a failure after", "a capture held", "only a failure"])
+def test_the_keys_a_night_compares_pages_with_are_the_latest_accepted_fetchs_while_its_text_is_current(
+        factory, steps, expected) -> None:  # type: ignore[no-untyped-def]
+    from storage.record import accepted_content_keys, current_accepted_content_keys, current_version_id
+
+    with transaction(factory) as s:
+        upsert_source(s, FakeSource)
+        run = start_run(s, "crawl", T0)
+        for day, (step, key) in enumerate(steps):
+            at = T0 + timedelta(days=day)
+            body = f"<p>{day}</p>".encode()
+            if step == "accept":
+                record_text(s, run_id=run.id, source_id=FakeSource.id, at=at, pages=[_keyed(body, key)],
+                            text=f"We keep data {day + 1} days, and say so.\n")
+            elif step == "hold":
+                from storage.record import record_pending
+
+                record_pending(s, run_id=run.id, source_id=FakeSource.id, at=at, pages=[_keyed(body, key)],
+                               text="Something else entirely.\n", detail="held")
+            else:
+                record_failure(s, run_id=run.id, source_id=FakeSource.id, at=at, kind="http_error", detail="500")
+        s.flush()
+        assert current_accepted_content_keys(s, FakeSource.id) == expected
+        assert accepted_content_keys(s, FakeSource.id, current_version_id(s, FakeSource.id)) == expected

@@ -323,6 +323,11 @@ def split_units(text: str, language: str) -> list[Unit]:
 
 
 def split_sentences(text: str, language: str) -> list[str]:
-    """The sentences of a Markdown or plain text, as plain text, in order."""
-    return [unit.text for unit in split_units(text, language)]
+    """The sentences of a Markdown or plain text, as plain text, in order (`split_units`' texts, without
+    building the units: the claims engine splits every new version of every source)."""
+    language_data(language)
+    sentences: list[str] = []
+    for block in _blocks(text):
+        sentences.extend(_block_sentences(block.text, language))
+    return sentences
 

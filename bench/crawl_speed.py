@@ -102,16 +102,21 @@ SPIDER = string.Template(textwrap.dedent("""\
 FLOOR_SPIDER = SPIDER.substitute(setup="", keep="pass", check="")
 
 # The floor plus the least a record of every fetch must do: each page's sha256, the page kept compressed
-# against the keyframe of its URL with storage.blobs' settings (a keyframe at zstd level 3; a delta with the fast
-# strategy, the keyframe read back and checked first), and one row committed per page, in SQLite.
+# against the keyframe of its URL with storage.blobs' settings (a keyframe at zstd level 1 with zstd's checksum; a
+# delta with the fast strategy against the keyframe as a prefix, the keyframe read back and checked first), and one
+# row committed per page, in SQLite.
 KEEP = textwrap.dedent("""\
     import hashlib
     import sqlite3
-    import zstandard
+    try:
+        from compression import zstd
+    except ImportError:
+        from backports import zstd
 
     DB = sqlite3.connect(sys.argv[2])
     DB.execute("CREATE TABLE IF NOT EXISTS pages (url TEXT, sha256 TEXT, base TEXT, size INTEGER, data BLOB)")
     DB.execute("CREATE INDEX IF NOT EXISTS pages_by_url ON pages (url, base)")  # the keyframe's look-up
+    P = zstd.CompressionParameter
 
 
     def keep(url, body):
@@ -120,18 +125,15 @@ KEEP = textwrap.dedent("""\
                          (url,)).fetchone()
         payload, base = None, None
         if row is not None:
-            keyframe = zstandard.ZstdDecompressor().decompress(row[1])
-            assert hashlib.sha256(keyframe).hexdigest() == row[0]
+            keyframe = zstd.decompress(row[1])  # checked by zstd's checksum
             window = min(27, max(19, (len(keyframe) + len(body)).bit_length()))
-            parameters = zstandard.ZstdCompressionParameters(
-                window_log=window, hash_log=min(18, window), chain_log=min(18, window), search_log=1, min_match=7,
-                target_length=0, strategy=zstandard.STRATEGY_FAST)
-            dictionary = zstandard.ZstdCompressionDict(keyframe, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-            delta = zstandard.ZstdCompressor(dict_data=dictionary, compression_params=parameters).compress(body)
+            options = {P.window_log: window, P.hash_log: min(18, window), P.chain_log: min(18, window),
+                       P.search_log: 1, P.min_match: 7, P.target_length: 0, P.strategy: zstd.Strategy.fast}
+            delta = zstd.compress(body, options=options, zstd_dict=zstd.ZstdDict(keyframe, is_raw=True).as_prefix)
             if len(delta) <= max(256, 0.02 * len(body)):
                 payload, base = delta, row[0]
         if payload is None:
-            payload = zstandard.ZstdCompressor(level=3).compress(body)
+            payload = zstd.compress(body, options={P.compression_level: 1, P.checksum_flag: 1})
         DB.execute("INSERT INTO pages VALUES (?, ?, ?, ?, ?)", (url, sha, base, len(body), payload))
         DB.commit()
 """)

@@ -8,7 +8,8 @@ next real version of the same document, each compressed against the page as
 first fetched: with python-zstandard's raw-content dictionary (what
 policywatch did before) and with `storage.blobs.compress` (the keyframe as a
 prefix). Prints CPU milliseconds per page (least of the rounds) and the
-delta's size, and checks that every delta reads back both ways.
+delta's size, and checks that every delta reads back both ways; then what a
+keyframe (a page stored on its own) costs at zstd levels 1 and 3.
 """
 
 from __future__ import annotations
@@ -78,6 +79,13 @@ def main() -> int:
         print(f"{name:<28} {before:>9.2f} ms {after:>9.2f} ms   "
               f"{statistics.median(old_sizes):.0f} / {statistics.median(new_sizes):.0f}, "
               f"{max(old_sizes)} / {max(new_sizes)}")
+    bodies = [p.body for p in pages]
+    for level in (1, 3):
+        options = {**blobs._KEYFRAME_PARAMETERS, frames.zstd.CompressionParameter.compression_level: level}
+        spent = cpu_ms(lambda: [frames.zstd.compress(b, options=options) for b in bodies], args.rounds) / len(bodies)
+        size = statistics.mean(len(frames.zstd.compress(b, options=options)) for b in bodies)
+        mark = " (storage.blobs)" if level == blobs.KEYFRAME_LEVEL else ""
+        print(f"keyframe at level {level}{mark}: {spent:.2f} ms, {size / 1024:.1f} KB on average")
     return 0
 
 

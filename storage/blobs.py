@@ -8,10 +8,10 @@ its own), never against another delta, so reading any snapshot decompresses at
 most two blobs. A new keyframe is written when the delta stops paying off.
 
 Compression is tuned for speed (see README, "Measured"): a keyframe at zstd
-level 3 (about 1 ms for a 550 KB page, 15 % larger than level 12, which took
-9 ms), a delta with the fast strategy, a hash table large enough to index the
-whole keyframe, a window that spans keyframe and page, and the keyframe handed
-to zstd as a prefix (about 0.5 ms, the same ~0.6 KB as level 12 took 8 ms for;
+level 1 (0.9 ms for a 545 KB page, 6 % larger than at level 3, which took
+1.7 ms; level 12 took 9 ms), a delta with the fast strategy, a hash table
+large enough to index the whole keyframe, a window that spans keyframe and
+page, and the keyframe handed to zstd as a prefix (about 0.5 ms, the same ~0.6 KB as level 12 took 8 ms for;
 as a dictionary it took 2 ms, `bench/delta_speed.py`). Blobs written with other
 settings read the same: the format records what decompression needs. Keyframes
 carry zstd's checksum of their content, so the one a page is compressed against
@@ -32,7 +32,7 @@ from storage.db import core, insert_new
 from storage.frames import ZstdError, carries_checksum, checked_decompress, raw_prefix, zstd
 from storage.models import Blob
 
-KEYFRAME_LEVEL = 3
+KEYFRAME_LEVEL = 1
 _KEYFRAME_PARAMETERS = {zstd.CompressionParameter.compression_level: KEYFRAME_LEVEL,
                         zstd.CompressionParameter.checksum_flag: 1}
 # The delta's match finder: one hash table slot per 4 bytes of a typical page and

@@ -12,6 +12,7 @@ import yaml
 from analysis.classify import CATEGORIES, classify, classify_sentence, detect_language, split_sentences
 from analysis.rules import LANGUAGES, RuleError, language_data, parse_rules
 from analysis.sentences import split_sentences as split_only
+from analysis.sentences import split_units
 
 DATA = Path(__file__).resolve().parent / "data" / "flags"
 
@@ -170,6 +171,16 @@ def test_classify_detects_language_when_not_given() -> None:
 def test_split_sentences(text: str, language: str, expected: list[str]) -> None:
     assert split_only(text, language) == expected
     assert split_sentences(text, language) == expected
+    assert [unit.text for unit in split_units(text, language)] == expected
+
+
+def test_sentences_are_the_texts_of_the_units_on_every_real_policy_version(shared: Path) -> None:
+    # split_sentences does not build the units (the claims engine splits every new version): the same sentences.
+    versions = sorted((shared / "ota-data").rglob("*.md"))
+    assert len(versions) > 900
+    for path in versions:
+        text = path.read_text(encoding="utf-8")
+        assert split_only(text, "en") == [unit.text for unit in split_units(text, "en")], path.name
 
 
 def test_classify_sentence_is_cached_and_pure() -> None:

@@ -23,10 +23,10 @@ the median of N runs (each policywatch run starts from a fresh database), and
 the ratio the median of each run's figure over the floor measured in the same
 run, with their range: the machine's speed drifts between runs by more than
 the differences measured.
---digest prints a hash of every stored text, outcome, snapshot and its stored bytes, change, log entry
-and feed entry, to
-compare before and after a change to the code: responses are random but
-seeded by night and path, so the same code records the same bytes.
+--digest prints a hash of every stored text, outcome, snapshot, change, log entry and feed entry, to
+compare before and after a change to the code (responses are random but
+seeded by night and path, so the same code records the same bytes), and a
+second of how the raw pages are stored (which compression settings change).
 """
 
 from __future__ import annotations
@@ -264,9 +264,10 @@ def outcome_counts(db: Path) -> dict[str, int]:
                                  (row[0],)).fetchall())
 
 
-def digest(db: Path, workdir: Path, env: dict[str, str]) -> str:
-    """A hash of what the record holds: versions, outcomes, snapshots and their stored bytes, changes, the
-    tamper-evident log's entries, and the report's feeds."""
+def digest(db: Path, workdir: Path, env: dict[str, str]) -> tuple[str, str]:
+    """A hash of what the record holds (versions, outcomes, snapshots, changes, the tamper-evident log's entries,
+    and the report's feeds), and one of how its raw pages are stored (each blob's keyframe and compressed bytes),
+    which a change of compression settings changes and nothing else should."""
     import sqlite3
 
     from storage import texts
@@ -298,10 +299,12 @@ def digest(db: Path, workdir: Path, env: dict[str, str]) -> str:
                       "JOIN fetch_outcomes o ON o.id = v.outcome_id ORDER BY v.source_id, v.number",
                       "SELECT kind, subject, number, text_sha256, snapshots, first_seen FROM ledger_entries "
                       "ORDER BY kind, subject, number",
-                      "SELECT sha256, size, base_sha256, sha256(data) FROM blobs ORDER BY sha256"):
+                      "SELECT sha256, size FROM blobs ORDER BY sha256"):
             for row in conn.execute(query):
                 # Each run serves the pages on a port of its own.
                 h.update(re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1", repr(row)).encode("utf-8"))
+        stored = hashlib.sha256(repr(conn.execute("SELECT sha256, base_sha256, sha256(data) FROM blobs ORDER BY sha256")
+                                     .fetchall()).encode("utf-8"))
     site = workdir / "site"
     subprocess.run([sys.executable, "-m", "policywatch", "--db", str(db), "report", "--out", str(site),
                     "--base-url", "https://policywatch.example/"], env=env, cwd=REPO, check=True, capture_output=True)
@@ -312,7 +315,7 @@ def digest(db: Path, workdir: Path, env: dict[str, str]) -> str:
         text = re.sub(rb"changes/\d+\.html", b"changes/N.html", text)
         h.update(feed.relative_to(site).as_posix().encode())
         h.update(b"\n".join(sorted(text.splitlines())))
-    return h.hexdigest()[:16]
+    return h.hexdigest()[:16], stored.hexdigest()[:16]
 
 
 def main() -> int:
@@ -340,7 +343,7 @@ def main() -> int:
     print(f"{args.sources} sources served locally from {len(pages)} real OpenAI snapshots (average {average / 1024:.0f} KB), "
           f"{args.repeat} run(s) each, median shown")
     figures: dict[str, list[tuple[float, float]]] = {}
-    digests: list[str] = []
+    digests: list[tuple[str, str]] = []
     with LocalServer({f"/policy/{i}": night.route(i) for i in range(args.sources)}) as server, \
             tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -403,7 +406,8 @@ def main() -> int:
         print(f"{name:<34} {cpu:>8.2f} {statistics.median(ratios):>8.2f} {mem:>8.0f}   {spread}")
     print(f"\ngoals: first night ≤ 2× the floor, unchanged night ≤ 1.5×, peak memory < 250 MB")
     if digests:
-        print(f"record digest: {', '.join(sorted(set(digests)))}")
+        print(f"record digest: {', '.join(sorted({d[0] for d in digests}))}; "
+              f"stored pages' digest: {', '.join(sorted({d[1] for d in digests}))}")
     return 0
 
 

@@ -1,21 +1,25 @@
 """Content-addressed raw snapshots, compressed against a keyframe of the same source.
 
 Real pages differ on every fetch (build hashes, nonces), so storing each one
-alone costs ~80 KB a night per source. Compressed with zstd using an earlier
-snapshot of the same source as a raw-content dictionary, an unchanged page
-costs ~1-2 KB. Deltas are always taken against a *keyframe* (a blob stored on
+alone costs ~80 KB a night per source. Compressed with zstd against an earlier
+snapshot of the same source (its raw bytes as the history zstd matches
+against), an unchanged page costs ~1-2 KB. Deltas are always taken against a *keyframe* (a blob stored on
 its own), never against another delta, so reading any snapshot decompresses at
 most two blobs. A new keyframe is written when the delta stops paying off.
 
 Compression is tuned for speed (see README, "Measured"): a keyframe at zstd
-level 1 (0.9 ms for a 545 KB page, 6 % larger than at level 3, which took
-1.7 ms; level 12 took 9 ms), a delta with the fast strategy, a hash table
+level 1 (1.0 ms for a 545 KB page, 6 % larger than at level 3, which took
+1.6 ms; level 12 took 9 ms), a delta with the fast strategy, a hash table
 large enough to index the whole keyframe, a window that spans keyframe and
-page, and the keyframe handed to zstd as a prefix (about 0.5 ms, the same ~0.6 KB as level 12 took 8 ms for;
-as a dictionary it took 2 ms, `bench/delta_speed.py`). Blobs written with other
+page, and the keyframe handed to zstd as a prefix (0.3-0.5 ms for a page
+fetched again, the same ~0.6 KB as level 12 took 8 ms for; as a dictionary
+it took 2 ms, `bench/delta_speed.py`). Blobs written with other
 settings read the same: the format records what decompression needs. Keyframes
 carry zstd's checksum of their content, so the one a page is compressed against
-is checked by decompressing it rather than by its sha256.
+is checked by decompressing it rather than by its sha256: that finds a
+damaged frame, not another intact frame of the same size put in its place,
+which `policywatch check` finds (a delta made against it still reads back
+while it stays).
 """
 
 from __future__ import annotations

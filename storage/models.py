@@ -106,7 +106,7 @@ class Run(Base):
 class Blob(Base):
     """Raw bytes addressed by sha256, zstd-compressed, optionally against a base blob.
 
-    `base_sha256` names the keyframe used as a raw zstd dictionary; a keyframe
+    `base_sha256` names the keyframe it was compressed against; a keyframe
     has none, so reading any blob needs at most two decompressions.
     """
 
@@ -180,7 +180,7 @@ class VersionText(Base):
 
     Like raw pages (`Blob`), a text is compressed against a keyframe: an
     earlier text of the same source stored on its own (`base_sha256` is None),
-    used as a raw zstd dictionary, so reading any text decompresses at most
+    which zstd compressed it against, so reading any text decompresses at most
     two. Read and written only through `storage.texts`.
     """
 

@@ -57,7 +57,7 @@ _ACCEPTED_KEYS = (select(FetchOutcome.version_id, Snapshot.position, Snapshot.co
 # The same, with the source's current version beside it: what the crawler reads of each source before a night.
 _ACCEPTED_KEYS_AND_CURRENT = _ACCEPTED_KEYS.add_columns(_CURRENT_VERSION_ID.scalar_subquery().label("current_id"))
 # Refused pages (challenge pages, error pages) are kept, but the pages that became versions are the better
-# dictionary for the next one.
+# keyframes for the next one.
 _PREVIOUS_KEYFRAME = (
     select(func.coalesce(Blob.base_sha256, Blob.sha256)).select_from(Snapshot)
     .join(FetchOutcome, FetchOutcome.id == Snapshot.outcome_id).join(Blob, Blob.sha256 == Snapshot.blob_sha256)

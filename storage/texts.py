@@ -1,8 +1,8 @@
 """Version texts, compressed with zstd against a keyframe of the same source, addressed by their sha256.
 
 A policy's consecutive versions differ by a few words, so each text is
-compressed with an earlier text of its source (a *keyframe*, stored on its
-own) as a raw-content dictionary, exactly as raw pages are (`storage.blobs`,
+compressed against an earlier text of its source (a *keyframe*, stored on
+its own), exactly as raw pages are (`storage.blobs`,
 whose compression this shares). On OpenAI's real history (907 versions,
 26.6 MB of text) that stores 0.6 MB, where zstd on each text alone stores
 9.2 MB. Deltas are always against a keyframe, never another delta, so reading

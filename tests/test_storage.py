@@ -273,17 +273,43 @@ def test_a_delta_against_its_keyframe_is_plain_zstd_read_back_with_the_keyframe_
         factory, keyframe: bytes) -> None:  # type: ignore[no-untyped-def]
     import zstandard
 
-    # zstd leaves a history shorter than 8 bytes out (the prefix can't hold one): such a keyframe is read without it.
-    page_ = keyframe + noisy_page("y", 2) if len(keyframe) < 64 else noisy_page("x", 2)
+    # A short page is a delta whatever it compresses to (at most 256 bytes); a history under 8 bytes is left out.
+    page_ = noisy_page("x", 2) if len(keyframe) > 64 else keyframe + b" and a short page of its own after it"
     with transaction(factory) as s:
         base = blobs.store(s, keyframe, None)
         stored = blobs.store(s, page_, base.sha256)
         row = s.get_one(Blob, stored.sha256)
+        assert row.base_sha256 == base.sha256
         assert blobs.read(s, stored.sha256) == page_
-        if row.base_sha256 is not None:  # what another zstd reader makes of it: the same bytes
-            dictionary = zstandard.ZstdCompressionDict(keyframe, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-            assert zstandard.ZstdDecompressor(dict_data=dictionary).decompress(row.data) == page_
-        assert len(keyframe) < 64 or row.base_sha256 == base.sha256  # a page against its like is a delta
+        # what another zstd reader makes of it, the keyframe as a raw-content dictionary: the same bytes
+        dictionary = zstandard.ZstdCompressionDict(keyframe, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+        assert zstandard.ZstdDecompressor(dict_data=dictionary).decompress(row.data) == page_
+
+
+@pytest.mark.parametrize("keyframe", [b"k", b"keyfram", b"keyframe", noisy_page("x", 1)],
+                         ids=["1 byte", "7 bytes", "8 bytes", "a page"])
+def test_pages_and_texts_stored_against_a_dictionary_before_read_back(factory, keyframe: bytes) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    import zstandard
+
+    from storage import texts
+    from storage.models import VersionText
+
+    # What policywatch stored before: python-zstandard, the keyframe as a raw-content dictionary of any length.
+    later = keyframe + b" and what came after it, stored against it"
+    dictionary = zstandard.ZstdCompressionDict(keyframe, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    delta = zstandard.ZstdCompressor(level=3, dict_data=dictionary).compress(later)
+    alone = zstandard.ZstdCompressor(level=3).compress(keyframe)
+    with transaction(factory) as s:
+        s.add(Blob(sha256=blobs.sha256_hex(keyframe), size=len(keyframe), base_sha256=None, data=alone))
+        s.add(Blob(sha256=blobs.sha256_hex(later), size=len(later), base_sha256=blobs.sha256_hex(keyframe), data=delta))
+        base_text, text_sha = hashlib.sha256(keyframe).hexdigest(), hashlib.sha256(later).hexdigest()
+        s.add(VersionText(sha256=base_text, size=len(keyframe), chars=len(keyframe), base_sha256=None, data=alone))
+        s.add(VersionText(sha256=text_sha, size=len(later), chars=len(later), base_sha256=base_text, data=delta))
+        s.flush()
+        assert blobs.read(s, blobs.sha256_hex(later)) == later
+        assert texts.read(s, text_sha) == later.decode("utf-8")
 
 
 def test_a_frame_with_another_appended_is_damaged_not_read_past(factory) -> None:  # type: ignore[no-untyped-def]
@@ -292,7 +318,7 @@ def test_a_frame_with_another_appended_is_damaged_not_read_past(factory) -> None
         row = s.get_one(Blob, stored.sha256)
         row.data = row.data + blobs.compress(b"more text after the page", None)
         s.flush()
-        with pytest.raises(blobs.BlobIntegrityError, match="decompresses to"):
+        with pytest.raises(blobs.BlobIntegrityError, match="bytes follow its frame"):
             blobs.read(s, stored.sha256)
 
 
@@ -309,11 +335,16 @@ def _flip_middle_byte(frame: bytes) -> bytes:
 @pytest.mark.parametrize("damage", [
     # a keyframe written now carries zstd's checksum: a changed byte fails decompression
     lambda keyframe: _flip_middle_byte(blobs.compress(keyframe, None)),
+    # the checksum itself changed (the last 4 bytes): only the checksum can tell
+    lambda keyframe: blobs.compress(keyframe, None)[:-1] + bytes([blobs.compress(keyframe, None)[-1] ^ 0x01]),
+    # bytes after the frame
+    lambda keyframe: blobs.compress(keyframe, None) + b"\x00",
     # one written before carries none: bytes that decompress to something else fail the sha256
     lambda keyframe: _old_style_frame(keyframe.replace(b"Section 7", b"Section 8")),
     # and one that is not zstd at all
     lambda keyframe: b"not a zstd frame",
-], ids=["with checksum, a byte changed", "without checksum, other bytes", "not zstd"])
+], ids=["with checksum, a byte changed", "its checksum changed", "bytes after the frame",
+        "without checksum, other bytes", "not zstd"])
 def test_a_page_is_stored_on_its_own_when_its_keyframe_is_damaged(factory, damage, caplog) -> None:  # type: ignore[no-untyped-def]
     from storage.frames import carries_checksum
 
@@ -355,9 +386,13 @@ def _keyed(body: bytes, key: str) -> RawPage:
     ([("fail", None)], None),
 ], ids=["nothing recorded", "one version", "the latest of two", "a failure after", "a capture held", "only a failure"])
 def test_the_keys_a_night_compares_pages_with_are_the_latest_accepted_fetchs_while_its_text_is_current(
-        factory, steps, expected) -> None:  # type: ignore[no-untyped-def]
+        db_url: str, steps, expected) -> None:  # type: ignore[no-untyped-def]
+    from ingest.record import accepted_keys_by_source
     from storage.record import accepted_content_keys, current_accepted_content_keys, current_version_id
 
+    engine = make_engine(db_url)
+    upgrade(engine)
+    factory = session_factory(engine)
     with transaction(factory) as s:
         upsert_source(s, FakeSource)
         run = start_run(s, "crawl", T0)
@@ -377,3 +412,7 @@ def test_the_keys_a_night_compares_pages_with_are_the_latest_accepted_fetchs_whi
         s.flush()
         assert current_accepted_content_keys(s, FakeSource.id) == expected
         assert accepted_content_keys(s, FakeSource.id, current_version_id(s, FakeSource.id)) == expected
+    # what the crawler reads before a night, in a reading transaction of its own
+    assert accepted_keys_by_source(db_url, [FakeSource.id, "other/source"]) == (
+        {FakeSource.id: expected} if expected else {})
+    engine.dispose()

@@ -40,6 +40,11 @@ def as_dictionary(data: bytes, base: bytes) -> bytes:
     return zstandard.ZstdCompressor(dict_data=dictionary, compression_params=parameters).compress(data)
 
 
+def read_back(frame: bytes, data: bytes, base: bytes) -> bytes:
+    """A delta read as storage reads it."""
+    return frames.checked_decompress(frame, len(data), base, name="delta", error=SystemExit)
+
+
 def cpu_ms(work, rounds: int) -> float:  # type: ignore[no-untyped-def]
     best = float("inf")
     for _ in range(rounds):
@@ -65,17 +70,17 @@ def main() -> int:
     print(f"{len(pages)} real OpenAI snapshots, average {statistics.mean(len(p.body) for p in pages) / 1024:.0f} KB")
     print(f"{'':<28} {'dictionary':>12} {'prefix':>12}   {'bytes (dictionary / prefix), median and largest'}")
     for name, pairs in cases.items():
+        old_sizes, new_sizes = [], []
         for data, base in pairs:
-            delta = blobs.compress(data, base)
-            old = as_dictionary(data, base)
+            delta, old = blobs.compress(data, base), as_dictionary(data, base)
             dictionary = zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-            if (frames.decompress(old, base) != data or frames.decompress(delta, base) != data
+            if (read_back(old, data, base) != data or read_back(delta, data, base) != data
                     or zstandard.ZstdDecompressor(dict_data=dictionary).decompress(delta) != data):
                 raise SystemExit(f"{name}: a delta did not read back")
+            old_sizes.append(len(old))
+            new_sizes.append(len(delta))
         before = cpu_ms(lambda: [as_dictionary(d, b) for d, b in pairs], args.rounds) / len(pairs)
         after = cpu_ms(lambda: [blobs.compress(d, b) for d, b in pairs], args.rounds) / len(pairs)
-        old_sizes = [len(as_dictionary(d, b)) for d, b in pairs]
-        new_sizes = [len(blobs.compress(d, b)) for d, b in pairs]
         print(f"{name:<28} {before:>9.2f} ms {after:>9.2f} ms   "
               f"{statistics.median(old_sizes):.0f} / {statistics.median(new_sizes):.0f}, "
               f"{max(old_sizes)} / {max(new_sizes)}")

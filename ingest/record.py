@@ -32,10 +32,9 @@ from storage.db import make_engine, reading, session_factory, transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
 from storage.record import (RawPage, accepted_content_keys, current_accepted_content_keys, current_version,
                             current_version_id, current_version_row, drop_pending, held_text, latest_accepted_page,
-                            latest_outcome_id, lock_holder,
-                            newest_versions, pending_outcome, record_accepted, record_failure, record_pending,
-                            record_source, record_success, refused_streak, reverted_version, text_sha256,
-                            version_from_outcome)
+                            latest_outcome_id, lock_holder, newest_versions, pending_outcome, record_accepted,
+                            record_failure, record_pending, record_source, record_success, refused_streak,
+                            reverted_version, text_sha256, version_from_outcome)
 from storage.vocabulary import FailureKind, Outcome
 
 # Attempts at deciding outside the write lock before deciding inside it.

@@ -71,6 +71,16 @@ def _delta_parameters(size: int) -> dict[Any, int]:
             parameter.min_match: _DELTA_MIN_MATCH, parameter.target_length: 0, parameter.strategy: zstd.Strategy.fast}
 
 
+def payload(data: bytes, keyframe: tuple[str, bytes] | None) -> tuple[bytes, str | None]:
+    """What to store of `data` (raw page or text) and the keyframe it needs: a delta against `keyframe` (its
+    sha256 and checked bytes) while that pays off, `data` compressed on its own otherwise."""
+    if keyframe is not None:
+        delta = compress(data, keyframe[1])
+        if len(delta) <= max(KEYFRAME_MIN_BYTES, KEYFRAME_RATIO * len(data)):
+            return delta, keyframe[0]
+    return compress(data, None), None
+
+
 def compress(data: bytes, base: bytes | None) -> bytes:
     if base is None:
         # With zstd's checksum of the content: a keyframe is checked by decompressing it before pages are
@@ -106,25 +116,18 @@ def store_new(session: Session, data: bytes, digest: str, keyframe: Row[Any] | N
     """Store `data` (sha256 `digest`, found not stored yet), compressed against `keyframe` when that pays off.
     `keyframe`: its row (`sha256`, `base_sha256`, `size`, `data`), which a caller may read in the same statement
     as it asks whether `data` is stored (`storage.record`)."""
-    payload: bytes | None = None
-    base = None
+    against: tuple[str, bytes] | None = None
     if keyframe is not None and keyframe.base_sha256 is None:
         try:
             # The keyframe's row is at hand: its bytes need no second query.
-            dictionary: bytes | None = _checked_keyframe(keyframe.sha256, keyframe.data, keyframe.size)
+            against = keyframe.sha256, _checked_keyframe(keyframe.sha256, keyframe.data, keyframe.size)
         except (BlobIntegrityError, ZstdError) as exc:
             # A damaged keyframe must not stop new pages being kept: this one is stored on its own.
             log.warning("raw snapshot %s cannot be read (%s); the new page is stored without it "
                         "(`policywatch check` lists damaged snapshots)", keyframe.sha256, exc)
-            dictionary = None
-        if dictionary is not None:
-            delta = compress(data, dictionary)
-            if len(delta) <= max(KEYFRAME_MIN_BYTES, KEYFRAME_RATIO * len(data)):
-                payload, base = delta, keyframe.sha256
-    if payload is None:
-        payload = compress(data, None)
-    inserted = insert_new(session, Blob, sha256=digest, size=len(data), base_sha256=base, data=payload)
-    return StoredBlob(digest, inserted, len(payload) if inserted else 0)
+    stored, base = payload(data, against)
+    inserted = insert_new(session, Blob, sha256=digest, size=len(data), base_sha256=base, data=stored)
+    return StoredBlob(digest, inserted, len(stored) if inserted else 0)
 
 
 def keyframe_of(session: Session, sha256: str) -> str:

@@ -47,11 +47,6 @@ def carries_checksum(frame: bytes) -> bool:
     return frame[:4] == _MAGIC and len(frame) > 4 and bool(frame[4] & 0x04)
 
 
-def decompress(data: bytes, base: bytes | None) -> bytes:
-    """A frame decompressed, against `base` when it was compressed against it."""
-    return zstd.decompress(data, zstd_dict=raw_prefix(base))
-
-
 def checked_decompress(data: bytes, size: int, base: bytes | None, *, name: str,
                        error: type[Exception]) -> bytes:
     """A stored frame decompressed; `error` names `name` when it cannot be.

@@ -345,16 +345,18 @@ def accepted_content_keys(session: Session, source_id: str, current_id: int | No
     text is the current version (``current_id``); None otherwise."""
     if current_id is None:
         return None
-    rows = core(session).execute(_ACCEPTED_KEYS, {"source_id": source_id}).all()
-    if not rows or rows[0].version_id != current_id:
-        return None
-    return tuple(row.content_key for row in rows if row.position is not None)
+    return _keys_if_current(core(session).execute(_ACCEPTED_KEYS, {"source_id": source_id}).all(), current_id)
 
 
 def current_accepted_content_keys(session: Session, source_id: str) -> tuple[str | None, ...] | None:
     """`accepted_content_keys` against the source's current version, read in the same statement."""
     rows = core(session).execute(_ACCEPTED_KEYS_AND_CURRENT, {"source_id": source_id}).all()
-    if not rows or rows[0].current_id is None or rows[0].version_id != rows[0].current_id:
+    return _keys_if_current(rows, rows[0].current_id if rows else None)
+
+
+def _keys_if_current(rows: Sequence[Row[Any]], current_id: int | None) -> tuple[str | None, ...] | None:
+    """The content keys in `_ACCEPTED_KEYS`' rows, when their fetch's version is `current_id`."""
+    if current_id is None or not rows or rows[0].version_id != current_id:
         return None
     return tuple(row.content_key for row in rows if row.position is not None)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from storage.blobs import KEYFRAME_MIN_BYTES, KEYFRAME_RATIO, compress
+from storage.blobs import payload
 from storage.db import core, insert_new
 from storage.models import Version, VersionText
 from storage.textcodec import BATCH as _BATCH
@@ -47,23 +47,17 @@ def store(session: Session, text: str, keyframe_sha256: str | None) -> str:
     digest = hashlib.sha256(data).hexdigest()
     if session.get(VersionText, digest) is not None:
         return digest
-    payload, base = None, None
-    if keyframe_sha256 is not None:
-        keyframe = session.get(VersionText, keyframe_sha256)
-        if keyframe is not None and keyframe.base_sha256 is None:
-            try:
-                dictionary: bytes | None = _decoded(keyframe.sha256, keyframe.data, keyframe.size, None)
-            except TextIntegrityError:
-                # A damaged keyframe must not stop new versions being kept: this text is stored on its own
-                # (`policywatch check` names the damaged one).
-                dictionary = None
-            if dictionary is not None:
-                delta = compress(data, dictionary)
-                if len(delta) <= max(KEYFRAME_MIN_BYTES, KEYFRAME_RATIO * len(data)):
-                    payload, base = delta, keyframe_sha256
-    if payload is None:
-        payload = compress(data, None)
-    insert_new(session, VersionText, sha256=digest, size=len(data), chars=len(text), base_sha256=base, data=payload)
+    against: tuple[str, bytes] | None = None
+    keyframe = session.get(VersionText, keyframe_sha256) if keyframe_sha256 is not None else None
+    if keyframe is not None and keyframe.base_sha256 is None:
+        try:
+            against = keyframe.sha256, _decoded(keyframe.sha256, keyframe.data, keyframe.size, None)
+        except TextIntegrityError:
+            # A damaged keyframe must not stop new versions being kept: this text is stored on its own
+            # (`policywatch check` names the damaged one).
+            pass
+    stored, base = payload(data, against)
+    insert_new(session, VersionText, sha256=digest, size=len(data), chars=len(text), base_sha256=base, data=stored)
     return digest
 
 

@@ -102,12 +102,12 @@ def _stamp(session: Session, source_id: str) -> tuple[int | None, ...]:
 
 
 def load_state(session: Session, source_id: str, pages: Sequence[RawPage], stamp: bool = True,
-               newest: Sequence[Any] | None = None, earlier_text: bool = True) -> SourceState:
+               newest: Sequence[Any] | None = None, analyse: bool = True) -> SourceState:
     """What the record holds of the source; with `stamp`, what identifies that state, for a write in another
     transaction to check that it has not moved (a read inside the write's own transaction needs none).
     `newest`: the source's `newest_versions`, when the caller has read them in this session. Without
-    `earlier_text`, the version before the current one comes without its text (a decision that compares only
-    digests never reads it)."""
+    `analyse`, for `decide(..., analyse=False)`, which compares only digests, what only a comparison of texts
+    reads is left out: the text of the version before the current one, and the streak of refusals."""
     if newest is None:
         newest = newest_versions(session, source_id)
     if not newest:
@@ -116,10 +116,10 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage], stamp
     current, earlier = newest[0], newest[1:]
     pending = pending_outcome(session, source_id)
     pending_text = held_text(session, pending.text_sha256) if pending is not None else None
-    refused_sha, refused_count = refused_streak(session, source_id, FailureKind.TOO_SHORT)
+    refused_sha, refused_count = refused_streak(session, source_id, FailureKind.TOO_SHORT) if analyse else (None, 0)
     keys = accepted_content_keys(session, source_id, current.id)
     # Only the version just before the current one is ever compared as text; the others only by sha256.
-    known = texts.read_many(session, [current.sha256, *(v.sha256 for v in earlier[:1] if earlier_text)])
+    known = texts.read_many(session, [current.sha256, *(v.sha256 for v in earlier[:1] if analyse)])
     current_text = known[current.sha256]
     return SourceState(
         current=Known(current.id, current.sha256, current_text, current.number, current.first_seen),
@@ -162,7 +162,7 @@ def _decide_locked(session: Session, *, run_id: int, source: Source, at: datetim
     digest."""
     with _claimed(session, source, claim):
         newest = newest_versions(session, source.id)
-        state = load_state(session, source.id, pages, stamp=False, newest=newest, earlier_text=analyse)
+        state = load_state(session, source.id, pages, stamp=False, newest=newest, analyse=analyse)
         decision = decide(source, pages, failure, state, policy, at, prepared, imported, analyse)
         return _write(session, decision, run_id=run_id, source=source, at=at, pages=decision.pages or pages,
                       expect=None, current=newest[0] if newest else None)

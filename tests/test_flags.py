@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from analysis.classify import CATEGORIES, classify, classify_sentence, detect_language, split_sentences
-from analysis.rules import LANGUAGES, RuleError, language_data, parse_rules
+from analysis.rules import LANGUAGES, RULES_DIR, RuleError, bundled_yaml, language_data, parse_rules
 from analysis.sentences import split_sentences as split_only
 from analysis.sentences import split_units
 
@@ -228,3 +228,12 @@ def test_patterns_use_word_boundaries_or_stems() -> None:
     for rule in language_data("en").rules:
         for alternative in rule.pattern.pattern.split("|(?:"):
             assert re.search(r"\\b|\\w\*|\(\?<", alternative), (rule.id, alternative)
+
+
+@pytest.mark.parametrize("path", sorted(RULES_DIR.glob("*.yaml")), ids=lambda p: p.name)
+def test_bundled_yaml_reads_each_rules_file_as_the_pure_python_loader_does(path: Path) -> None:
+    # The C loader is used for speed only: it must not read a single value of these files differently.
+    assert hasattr(yaml, "CSafeLoader"), "PyYAML without libyaml: bundled_yaml falls back to the pure-Python loader"
+    expected = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    assert bundled_yaml(path) == expected
+    assert repr(bundled_yaml(path)) == repr(expected)  # the same types too (True is not 1, 1.0 is not 1)

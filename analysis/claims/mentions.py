@@ -54,9 +54,9 @@ class StanceCues:
 @lru_cache(maxsize=1)
 def stance_cues() -> dict[str, StanceCues]:
     """The stance cues per language, compiled once."""
-    import yaml  # only where stances are decided: listing stored mentions needs no YAML
+    from analysis.rules import bundled_yaml  # only where stances are decided: listing stored mentions needs none
 
-    raw: dict[str, dict[str, list[str]]] = yaml.safe_load(STANCE_RULES.read_text(encoding="utf-8"))
+    raw: dict[str, dict[str, list[str]]] = bundled_yaml(STANCE_RULES)
     return {lang: StanceCues(tuple(re.compile(p, re.IGNORECASE) for p in cues.get("disputes", ())),
                              tuple(re.compile(p, re.IGNORECASE) for p in cues.get("reports", ())))
             for lang, cues in raw.items()}

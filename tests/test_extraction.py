@@ -277,3 +277,41 @@ def test_html_to_markdown_keeps_text_after_comments():
 
     root = etree.fromstring("<div><pre>a<!-- c -->b</pre><p>t<!-- q -->u <code>x<br>y</code></p></div>", etree.HTMLParser())
     assert html_to_markdown([root.find("body")]) == "```\nab\n```\n\ntu `x y`"
+
+
+RELATIVE_DATES = [
+    ("Updated: 20 days ago\nWe keep data.", "\nWe keep data."),
+    ("**Last updated:** 3 hours ago\nWe keep data.", "\nWe keep data."),
+    ("Updated yesterday. We keep data.", " We keep data."),
+    ("_Updated today._", ""),
+    ("vor 5 Tagen aktualisiert", ""),
+    ("Aktualisiert: vor einem Monat", ""),
+    ("mis à jour il y a 2 jours", ""),
+    ("Mis à jour : il y a une semaine", ""),
+    # What the gates let through but the pattern refuses (no letter before the start), and what they stop.
+    ("outdated: 3 days ago", "outdated: 3 days ago"),
+    ("Zuletzt aktualisiert: vor 3 Tagen", "Zuletzt "),
+    ("Updated: April 2024", "Updated: April 2024"),
+    ("Zuletzt aktualisiert am 1. Januar 2024", "Zuletzt aktualisiert am 1. Januar 2024"),
+    ("Mis à jour le 2 avril 2024 ; nos jours ouvrés", "Mis à jour le 2 avril 2024 ; nos jours ouvrés"),
+    ("UPDATED 2 WEEKS AGO", ""),
+]
+
+
+@pytest.mark.parametrize("text,expected", RELATIVE_DATES)
+def test_relative_dates_are_removed_and_their_gates_change_nothing(text: str, expected: str) -> None:
+    import re
+
+    from ingest.extraction.filters import PATTERN_GATES
+    from ingest.extraction.transforms import apply_text_filters
+
+    spec = BUILTIN_FILTERS["relative-dates"]
+    assert apply_text_filters(text, (spec,)) == expected
+    ungated = text
+    for pattern, replacement in spec.replace:
+        ungated = re.sub(pattern, replacement, ungated)
+        # Each gate is found wherever its pattern is.
+        for gate in PATTERN_GATES[pattern]:
+            for match in re.finditer(pattern, text):
+                assert re.search(gate, match.group(0)), (gate, match.group(0))
+    assert ungated == expected

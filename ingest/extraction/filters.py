@@ -62,23 +62,27 @@ _UNIT_FR = r"(?:secondes?|minutes?|heures?|jours?|semaines?|mois|ans?|années?)"
 _EMPHASIS = r"(?:\*\*|_)?"
 _START = _EMPHASIS + r"(?<![^\W_])"  # "not after a letter or digit"; \b would refuse a leading "_"
 
-_RELATIVE_DATES = (
+# What each pattern below must find, the optional emphasis and "last" around it aside.
+_RELATIVE_DATE_CORES = (
     # "Updated: 20 days ago", "**Last updated:** 3 hours ago", "Updated yesterday"
-    (rf"(?i){_START}(?:last\s+)?updated[*_:\s]+(?:{_NUMBER_EN}\s+{_UNIT_EN}\s+ago\b|yesterday\b|today\b|just\s+now\b)\.?{_EMPHASIS}", ""),
+    rf"updated[*_:\s]+(?:{_NUMBER_EN}\s+{_UNIT_EN}\s+ago\b|yesterday\b|today\b|just\s+now\b)",
     # "vor 5 Tagen aktualisiert", "Aktualisiert vor 5 Tagen"
-    (rf"(?i){_START}(?:vor\s+{_NUMBER_DE}\s+{_UNIT_DE}\s+aktualisiert|aktualisiert[*_:\s]+vor\s+{_NUMBER_DE}\s+{_UNIT_DE})\b\.?{_EMPHASIS}", ""),
+    rf"(?:vor\s+{_NUMBER_DE}\s+{_UNIT_DE}\s+aktualisiert|aktualisiert[*_:\s]+vor\s+{_NUMBER_DE}\s+{_UNIT_DE})\b",
     # "mis à jour il y a 2 jours"
-    (rf"(?i){_START}mis\s+à\s+jour[*_:\s]+il\s+y\s+a\s+{_NUMBER_FR}\s+{_UNIT_FR}(?!\w)\.?{_EMPHASIS}", ""),
+    rf"mis\s+à\s+jour[*_:\s]+il\s+y\s+a\s+{_NUMBER_FR}\s+{_UNIT_FR}(?!\w)",
 )
+_RELATIVE_DATES = tuple((rf"(?i){_START}" + (r"(?:last\s+)?" if i == 0 else "") + rf"{core}\.?{_EMPHASIS}", "")
+                        for i, core in enumerate(_RELATIVE_DATE_CORES))
 
-# What every match of a pattern above contains, found by one quick search before the pattern itself
-# (which, starting with optional emphasis and a lookbehind, is tried at every position of the text). The
-# gate reads the text as its pattern does (the same flags), so a text it does not find is one the pattern
-# cannot change. A filter whose every pattern has a gate is first looked for with all its gates at once.
-PATTERN_GATES: Mapping[str, str] = MappingProxyType(dict(zip(
-    (pattern for pattern, _ in _RELATIVE_DATES),
-    (r"(?i:updated[*_:\s]+(?:\d|a|one|yesterday|today|just))", r"(?i:aktualisiert)", r"(?i:mis\s+à\s+jour[*_:\s]+il\s+y\s+a)"),
-)))
+# Quick searches before each pattern above, which, starting with optional emphasis and a lookbehind, is tried
+# at every position of the text: a word it must contain, then its core; each with the pattern's flags and found
+# wherever the pattern is, so a text without them is one the pattern cannot change. The word alone would let a
+# policy's own "Updated: April 2024" or "Zuletzt aktualisiert am" run the whole pattern; the core alone, where it
+# starts with an alternation, takes longer to look for than a word.
+PATTERN_GATES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    pattern: (f"(?i:{word})", f"(?i:{core})")
+    for (pattern, _), word, core in zip(_RELATIVE_DATES, ("updated", "aktualisiert", "jour"), _RELATIVE_DATE_CORES)
+})
 
 # OpenAI marks external links with a visually hidden "(opens in a new window)",
 # preceded by a U+2060 word joiner that glues it to the link text.

@@ -25,8 +25,10 @@ run, with their range: the machine's speed drifts between runs by more than
 the differences measured.
 --digest prints a hash of every stored text, outcome, snapshot, change, log entry and feed entry, to
 compare before and after a change to the code (responses are random but
-seeded by night and path, so the same code records the same bytes), and a
-second of how the raw pages are stored (which compression settings change).
+seeded by night and path, so the same code records the same bytes), a
+second of how the raw pages are stored (which compression settings change),
+and a third of the content keys (which any change to the extraction code
+changes, by design).
 """
 
 from __future__ import annotations
@@ -264,10 +266,11 @@ def outcome_counts(db: Path) -> dict[str, int]:
                                  (row[0],)).fetchall())
 
 
-def digest(db: Path, workdir: Path, env: dict[str, str]) -> tuple[str, str]:
+def digest(db: Path, workdir: Path, env: dict[str, str]) -> tuple[str, str, str]:
     """A hash of what the record holds (versions, outcomes, snapshots, changes, the tamper-evident log's entries,
-    and the report's feeds), and one of how its raw pages are stored (each blob's keyframe and compressed bytes),
-    which a change of compression settings changes and nothing else should."""
+    and the report's feeds); one of how its raw pages are stored (each blob's keyframe and compressed bytes),
+    which a change of compression settings changes and nothing else should; and one of the snapshots' content
+    keys, which cover the extraction code and so change with any change to it."""
     import sqlite3
 
     from storage import texts
@@ -287,7 +290,9 @@ def digest(db: Path, workdir: Path, env: dict[str, str]) -> tuple[str, str]:
         # Rows refer to one another by what they are, not by ids, which follow the order in which concurrent
         # fetches happened to be recorded; so do the log's global links (`seq`, `prev`, and `hash` and
         # `prev_subject`, which depend on them).
-        for query in ("SELECT s.source_id, s.position, s.fetched_at, s.blob_sha256, s.http_status, s.content_key "
+        keys = hashlib.sha256(repr(conn.execute("SELECT source_id, position, fetched_at, content_key FROM snapshots "
+                                                "ORDER BY source_id, fetched_at, position").fetchall()).encode())
+        for query in ("SELECT s.source_id, s.position, s.fetched_at, s.blob_sha256, s.http_status "
                       "FROM snapshots s ORDER BY s.source_id, s.fetched_at, s.position",
                       "SELECT source_id, detected_at, words_added, words_removed, lines_added, lines_removed, kind, "
                       "flags, severity, summary, evidence, announced, announced_flags FROM changes "
@@ -315,7 +320,7 @@ def digest(db: Path, workdir: Path, env: dict[str, str]) -> tuple[str, str]:
         text = re.sub(rb"changes/\d+\.html", b"changes/N.html", text)
         h.update(feed.relative_to(site).as_posix().encode())
         h.update(b"\n".join(sorted(text.splitlines())))
-    return h.hexdigest()[:16], stored.hexdigest()[:16]
+    return h.hexdigest()[:16], stored.hexdigest()[:16], keys.hexdigest()[:16]
 
 
 def main() -> int:
@@ -407,7 +412,8 @@ def main() -> int:
     print(f"\ngoals: first night ≤ 2× the floor, unchanged night ≤ 1.5×, peak memory < 250 MB")
     if digests:
         print(f"record digest: {', '.join(sorted({d[0] for d in digests}))}; "
-              f"stored pages' digest: {', '.join(sorted({d[1] for d in digests}))}")
+              f"stored pages' digest: {', '.join(sorted({d[1] for d in digests}))}; "
+              f"content keys' digest: {', '.join(sorted({d[2] for d in digests}))}")
     return 0
 
 

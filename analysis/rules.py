@@ -208,9 +208,9 @@ def compile_condition(raw: Mapping[str, Any], where: str, engine: ModuleType = r
 
 
 def bundled_yaml(path: Path) -> Any:
-    """One of the YAML files in `RULES_DIR`, read with libyaml's C loader where PyYAML has it: a tenth of the
-    pure-Python loader's time (0.16 s for the English files, paid by every night with a new version), and the
-    same data, as `tests/test_rules.py` checks for every file there."""
+    """One of the YAML files in `RULES_DIR`, read with libyaml's C loader where PyYAML has it: several times
+    faster than the pure-Python loader, which every process that analyses would pay once, and the same data,
+    as `tests/test_flags.py` checks for every file there."""
     import yaml  # only when a language's rules are first loaded: reading the record needs none
 
     return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

@@ -51,8 +51,10 @@ class SourceState:
     current: Known | None = None
     earlier: tuple[Known, ...] = ()  # the versions before the current one, newest first (text of the first only)
     pending: Known | None = None
-    refused_sha256: str | None = None  # the text the latest too_short refusals refused …
-    refused_count: int = 0  # … and how many of them in a row
+    # The text the latest too_short refusals refused, and how many of them in a row; not read (None and 0) for
+    # a decision that compares only digests (`ingest.record.load_state(analyse=False)`), which never uses them.
+    refused_sha256: str | None = None
+    refused_count: int = 0
     earlier_ended: tuple[bool | None, ...] = ()  # per page position: the latest accepted page ended its document
     stamp: tuple[int | None, ...] = ()  # what must not have moved when the decision is applied
     accepted: Accepted | None = None  # the content keys of the latest accepted fetch, whose text is `current`

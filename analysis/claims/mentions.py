@@ -54,7 +54,7 @@ class StanceCues:
 @lru_cache(maxsize=1)
 def stance_cues() -> dict[str, StanceCues]:
     """The stance cues per language, compiled once."""
-    from analysis.rules import bundled_yaml  # only where stances are decided: listing stored mentions needs none
+    from analysis.rules import bundled_yaml  # only where stances are decided: listing stored mentions needs no YAML
 
     raw: dict[str, dict[str, list[str]]] = bundled_yaml(STANCE_RULES)
     return {lang: StanceCues(tuple(re.compile(p, re.IGNORECASE) for p in cues.get("disputes", ())),

@@ -62,26 +62,28 @@ _UNIT_FR = r"(?:secondes?|minutes?|heures?|jours?|semaines?|mois|ans?|années?)"
 _EMPHASIS = r"(?:\*\*|_)?"
 _START = _EMPHASIS + r"(?<![^\W_])"  # "not after a letter or digit"; \b would refuse a leading "_"
 
-# What each pattern below must find, the optional emphasis and "last" around it aside.
-_RELATIVE_DATE_CORES = (
+# Each relative date: a word it must contain, what may precede its core, and its core (what it must find, the
+# optional emphasis around it aside).
+_RELATIVE_DATE_FORMS = (
     # "Updated: 20 days ago", "**Last updated:** 3 hours ago", "Updated yesterday"
-    rf"updated[*_:\s]+(?:{_NUMBER_EN}\s+{_UNIT_EN}\s+ago\b|yesterday\b|today\b|just\s+now\b)",
+    ("updated", r"(?:last\s+)?",
+     rf"updated[*_:\s]+(?:{_NUMBER_EN}\s+{_UNIT_EN}\s+ago\b|yesterday\b|today\b|just\s+now\b)"),
     # "vor 5 Tagen aktualisiert", "Aktualisiert vor 5 Tagen"
-    rf"(?:vor\s+{_NUMBER_DE}\s+{_UNIT_DE}\s+aktualisiert|aktualisiert[*_:\s]+vor\s+{_NUMBER_DE}\s+{_UNIT_DE})\b",
+    ("aktualisiert", "",
+     rf"(?:vor\s+{_NUMBER_DE}\s+{_UNIT_DE}\s+aktualisiert|aktualisiert[*_:\s]+vor\s+{_NUMBER_DE}\s+{_UNIT_DE})\b"),
     # "mis à jour il y a 2 jours"
-    rf"mis\s+à\s+jour[*_:\s]+il\s+y\s+a\s+{_NUMBER_FR}\s+{_UNIT_FR}(?!\w)",
+    ("jour", "", rf"mis\s+à\s+jour[*_:\s]+il\s+y\s+a\s+{_NUMBER_FR}\s+{_UNIT_FR}(?!\w)"),
 )
-_RELATIVE_DATES = tuple((rf"(?i){_START}" + (r"(?:last\s+)?" if i == 0 else "") + rf"{core}\.?{_EMPHASIS}", "")
-                        for i, core in enumerate(_RELATIVE_DATE_CORES))
+_RELATIVE_DATES = tuple((rf"(?i){_START}{lead}{core}\.?{_EMPHASIS}", "") for _, lead, core in _RELATIVE_DATE_FORMS)
 
 # Quick searches before each pattern above, which, starting with optional emphasis and a lookbehind, is tried
-# at every position of the text: a word it must contain, then its core; each with the pattern's flags and found
-# wherever the pattern is, so a text without them is one the pattern cannot change. The word alone would let a
-# policy's own "Updated: April 2024" or "Zuletzt aktualisiert am" run the whole pattern; the core alone, where it
-# starts with an alternation, takes longer to look for than a word.
+# at every position of the text: its word, then its core; each with the pattern's flags and found wherever the
+# pattern is, so a text without them is one the pattern cannot change. The word alone would let a policy's own
+# "Updated: April 2024" or "Zuletzt aktualisiert am" run the whole pattern; the core alone, where it starts
+# with an alternation, takes longer to look for than a word.
 PATTERN_GATES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     pattern: (f"(?i:{word})", f"(?i:{core})")
-    for (pattern, _), word, core in zip(_RELATIVE_DATES, ("updated", "aktualisiert", "jour"), _RELATIVE_DATE_CORES)
+    for (pattern, _), (word, _, core) in zip(_RELATIVE_DATES, _RELATIVE_DATE_FORMS)
 })
 
 # OpenAI marks external links with a visually hidden "(opens in a new window)",

@@ -290,11 +290,12 @@ def digest(db: Path, workdir: Path, env: dict[str, str]) -> tuple[str, str, str]
         # Rows refer to one another by what they are, not by ids, which follow the order in which concurrent
         # fetches happened to be recorded; so do the log's global links (`seq`, `prev`, and `hash` and
         # `prev_subject`, which depend on them).
-        keys = hashlib.sha256(repr(conn.execute("SELECT source_id, position, fetched_at, content_key FROM snapshots "
-                                                "ORDER BY source_id, fetched_at, position").fetchall()).encode())
-        for query in ("SELECT s.source_id, s.position, s.fetched_at, s.blob_sha256, s.http_status "
-                      "FROM snapshots s ORDER BY s.source_id, s.fetched_at, s.position",
-                      "SELECT source_id, detected_at, words_added, words_removed, lines_added, lines_removed, kind, "
+        snapshots = conn.execute("SELECT source_id, position, fetched_at, blob_sha256, http_status, content_key "
+                                 "FROM snapshots ORDER BY source_id, fetched_at, position").fetchall()
+        for source_id, position, fetched_at, blob_sha256, http_status, _ in snapshots:
+            h.update(repr((source_id, position, fetched_at, blob_sha256, http_status)).encode("utf-8"))
+        keys = hashlib.sha256(repr([(row[0], row[1], row[2], row[5]) for row in snapshots]).encode())
+        for query in ("SELECT source_id, detected_at, words_added, words_removed, lines_added, lines_removed, kind, "
                       "flags, severity, summary, evidence, announced, announced_flags FROM changes "
                       "ORDER BY source_id, detected_at",
                       "SELECT o.source_id, o.at, o.outcome, o.failure_kind, o.detail, o.http_status, o.url, "

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 import zstandard  # noqa: E402
 
 from crawl_speed import fetched_body, load_pages  # noqa: E402
-from policywatch.reference_data import shared_dir  # noqa: E402
+from policywatch.reference_data import shared_path  # noqa: E402
 from storage import blobs, frames  # noqa: E402
 
 
@@ -58,11 +58,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    shared = shared_dir()
-    if shared is None:
-        print("skipped: ../shared/ota-data not found")
-        return 0
-    pages = load_pages(shared / "ota-data" / "snapshots")
+    pages = load_pages(shared_path("ota-data", "snapshots"))
     cases = {
         "fetched again (new nonces)": [(fetched_body(p, "unchanged", "/p"), fetched_body(p, "first", "/p")) for p in pages],
         "next real version": [(pages[p.successor].body, p.body) for p in pages],

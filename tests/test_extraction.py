@@ -178,6 +178,51 @@ def test_fifty_megabyte_page():
     assert elapsed < 30, f"took {elapsed:.1f} s"
 
 
+def _utf8_cases() -> list[tuple[str, bytes]]:
+    """Bytes around the cuts `_is_utf8` makes: characters of every length across a cut, and each way UTF-8
+    goes wrong (a stray continuation byte, a truncated or overlong character, a surrogate, a byte never used)."""
+    from ingest.extraction.decode import _UTF8_PIECE
+
+    characters = {"two": "é".encode(), "three": "’".encode(), "four": "😀".encode()}
+    wrong = {"stray continuation": b"\x80", "truncated three": b"\xe2\x80", "overlong slash": b"\xc0\xaf",
+             "surrogate": b"\xed\xa0\x80", "never used": b"\xff", "five continuations": b"\xf0" + b"\x80" * 5,
+             "lead before ASCII": b"\xe2A\x80\x99"}
+    cases = [("empty", b""), ("ASCII", b"a" * (3 * _UTF8_PIECE)), ("truncated at the end", b"a" * 10 + b"\xe2\x80")]
+    for shift in range(-5, 6):
+        for name, encoded in {**characters, **wrong}.items():
+            # The character (or wrong bytes) placed so that each of its bytes in turn falls on the first cut.
+            data = b"a" * (_UTF8_PIECE + shift) + encoded + b"b" * 100 + "’".encode() * 2
+            cases.append((f"{name} at cut{shift:+d}", data))
+            cases.append((f"{name} at cut{shift:+d}, at the end", data[: _UTF8_PIECE + shift + len(encoded)]))
+    # Continuation bytes only, across several pieces.
+    cases.append(("a run of continuation bytes", b"a" + b"\x80" * (2 * _UTF8_PIECE)))
+    cases.append(("many characters", "Wir speichern Ihre Daten — nicht länger als nötig. ".encode() * 2000))
+    return cases
+
+
+@pytest.mark.parametrize("name,data", _utf8_cases(), ids=[name for name, _ in _utf8_cases()])
+def test_the_piecewise_utf8_check_agrees_with_decoding(name: str, data: bytes):
+    from ingest.extraction.decode import _is_utf8
+
+    try:
+        data.decode("utf-8")
+        valid = True
+    except UnicodeDecodeError:
+        valid = False
+    assert _is_utf8(data) is valid
+
+
+def test_a_page_with_a_bad_byte_past_the_first_piece_names_its_offset():
+    from ingest.extraction.decode import _UTF8_PIECE
+
+    html = b"<p>" + "’".encode() * _UTF8_PIECE + b"caf\xe9</p>"
+    with pytest.raises(ExtractionError) as info:
+        extract_html(html, ExtractionRules())
+    assert info.value.kind == "decode_error"
+    assert f"at offset {3 + 3 * _UTF8_PIECE + 3}" in info.value.detail
+    assert extract_html(html.replace(b"\xe9", "é".encode()), ExtractionRules()).endswith("café\n")
+
+
 def test_only_the_first_4kb_are_searched_for_a_meta_charset():
     late = b"<!-- " + b"x" * 5000 + b' --><meta charset="windows-1251"><p>caf\xc3\xa9</p>'
     assert extract_html(late, ExtractionRules()) == "caf\u00e9\n"

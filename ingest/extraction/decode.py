@@ -89,6 +89,58 @@ def choose_encoding(html: bytes, declared: str | None) -> tuple[str, str, int]:
     return "utf-8", "default", 0
 
 
+# The pieces `_is_utf8` checks: large enough that cutting costs little, small enough that a page whose
+# non-ASCII characters are few leaves most pieces ASCII (bench/extract_speed.py).
+_UTF8_PIECE = 8192
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Whether `data` is strict UTF-8, as `data.decode("utf-8")` finds it, without building its text.
+
+    Decoding a whole page builds a string of it, several times the cost of
+    the check alone once one non-ASCII character appears. The bytes are cut
+    into pieces, each cut moved back to a byte that begins a character (UTF-8
+    continuation bytes are 0x80-0xBF), so that every character of valid text
+    lies whole in one piece; a piece that is all ASCII is valid, the others
+    are decoded. A piece ending inside a character, or holding a stray byte,
+    fails to decode as the whole would.
+    """
+    size, start = len(data), 0
+    while start < size:
+        end = start + _UTF8_PIECE
+        if end < size:
+            cut = end
+            # A character is at most four bytes: more continuation bytes than that is no character's tail.
+            while cut > end - 4 and 0x80 <= data[cut] < 0xC0:
+                cut -= 1
+            end = cut if cut > start else end
+        piece = data[start:end]
+        if not piece.isascii():
+            try:
+                piece.decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+        start = end
+    return True
+
+
+def utf8_html(html: bytes, declared: str | None = None) -> tuple[bytes, str, str]:
+    """The page as UTF-8 bytes for the parser, with the codec it was read with and where that choice came from.
+
+    A UTF-8 page is checked strictly, without its text being built; bytes in
+    another encoding are decoded and encoded again. Bytes the chosen encoding
+    cannot decode raise `ExtractionError`, as `decode_html` does.
+    """
+    codec, origin, skip = choose_encoding(html, declared)
+    if codec != "utf-8":
+        decoded = decode_html(html, declared)
+        return decoded.text.encode("utf-8"), decoded.encoding, decoded.origin
+    data = html[skip:] if skip else html
+    if not _is_utf8(data):
+        decode_html(html, declared)  # raises, naming the offset and the bytes
+    return data, codec, origin
+
+
 def decode_html(html: bytes, declared: str | None = None) -> Decoded:
     codec, origin, skip = choose_encoding(html, declared)
     errors = "policywatch-c1-passthrough" if codec == "cp1252" else "strict"

@@ -12,7 +12,7 @@ from lxml import etree
 
 from storage.vocabulary import FailureKind
 
-from .decode import decode_html
+from .decode import utf8_html
 from .errors import ExtractionError
 from .filters import DEFAULT_FILTERS, FilterSpec, _as_tuple
 from .html_markdown import converter_input, html_to_markdown
@@ -77,11 +77,7 @@ def _drop(element) -> None:
 
 
 def _parse(html: bytes, encoding: str | None):
-    decoded = decode_html(html, encoding)
-    if decoded.encoding == "utf-8":
-        data = html[3:] if html.startswith(b"\xef\xbb\xbf") else html
-    else:
-        data = decoded.text.encode("utf-8")
+    data, codec, origin = utf8_html(html, encoding)
     parser = _parser()
     root = etree.fromstring(data, parser) if data.strip() else None
     last = parser.error_log.last_error
@@ -94,7 +90,7 @@ def _parse(html: bytes, encoding: str | None):
             f"column {last.column}); the rest of the page would be lost",
         )
     if root is None:
-        raise ExtractionError(FailureKind.EMPTY, f"the page has no content ({len(html)} bytes, charset {decoded.encoding} from {decoded.origin})")
+        raise ExtractionError(FailureKind.EMPTY, f"the page has no content ({len(html)} bytes, charset {codec} from {origin})")
     return root
 
 

@@ -9,6 +9,8 @@ nonces (as real pages have on every fetch; the values are chosen so the
 extracted text stays the same). Then, each in its own process, it measures:
 
 - the floor: a bare Scrapy spider that fetches every page and parses it with lxml;
+- the same floor with the allocator thresholds every policywatch process sets (`policywatch.allocator`, through
+  glibc's environment variables): what the floor gains from them, which policywatch's figures also contain;
 - the floor plus pages kept, two nights: the same spider also keeping every page as a record of every fetch
   must at the least (its sha256, the page as a zstd delta against its URL's keyframe, checked first, with
   storage.blobs' settings, and one row committed per page in SQLite);
@@ -52,6 +54,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from policywatch.allocator import MMAP_THRESHOLD, TRIM_THRESHOLD  # noqa: E402
 from policywatch.localserver import LocalServer, Page  # noqa: E402
 from policywatch.reference_data import shared_dir  # noqa: E402
 
@@ -241,6 +244,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output
 
 
+TUNED_FLOOR = "floor, allocator as policywatch's"
 PROFILE_DIR: Path | None = None  # --profile: each policywatch night also writes a cProfile file here
 
 
@@ -364,6 +368,9 @@ def main() -> int:
         for run in range(args.repeat):
             night.name, night.served = "first", [i % len(pages) for i in range(args.sources)]
             figures.setdefault("floor (Scrapy + lxml)", []).append(measure([sys.executable, str(floor), str(urls)])[:2])
+            figures.setdefault(TUNED_FLOOR, []).append(measure([sys.executable, str(floor), str(urls)], {
+                **os.environ, "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD),
+                "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)})[:2])
             kept = work / f"keeper{run}.db"
             figures.setdefault("floor + pages kept, first night", []).append(
                 measure([sys.executable, str(keeper), str(urls), str(kept)])[:2])
@@ -410,7 +417,11 @@ def main() -> int:
         ratios = [c / f for (c, _), f in zip(runs, floors)]
         spread = f"{min(ratios):.2f}–{max(ratios):.2f}" if len(ratios) > 1 else ""
         print(f"{name:<34} {cpu:>8.2f} {statistics.median(ratios):>8.2f} {mem:>8.0f}   {spread}")
-    print(f"\ngoals: first night ≤ 2× the floor, unchanged night ≤ 1.5×, peak memory < 250 MB")
+    tuned = [c for c, _ in figures[TUNED_FLOOR]]
+    against = ", ".join(f"{name.removeprefix('policywatch, ')} {statistics.median(c / f for (c, _), f in zip(runs, tuned)):.2f}×"
+                        for name, runs in figures.items() if name.startswith("policywatch"))
+    print(f"\nagainst the floor with policywatch's allocator thresholds: {against}")
+    print(f"goals: first night ≤ 2× the floor, unchanged night ≤ 1.5×, peak memory < 250 MB")
     if digests:
         print(f"record digest: {', '.join(sorted({d[0] for d in digests}))}; "
               f"stored pages' digest: {', '.join(sorted({d[1] for d in digests}))}; "

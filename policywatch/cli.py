@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from analysis.errors import UserInputError
+from policywatch.allocator import keep_freed_memory
 from policywatch.commands.context import Context, ExitStatus, writing
 from policywatch.commands.table import COMMANDS
 from policywatch.config import load_settings
@@ -87,6 +88,7 @@ def _context(args: argparse.Namespace) -> Context:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    keep_freed_memory()
     args = build_parser().parse_args(argv)
     ctx: Context | None = None
     try:

@@ -1,0 +1,62 @@
+"""glibc's allocator told to keep freed memory for reuse: a policywatch process handles one large page after another.
+
+glibc's malloc hands every block over its mmap threshold to the kernel and
+takes it back on the next request, and gives the free top of a heap back to
+the kernel once it passes the trim threshold. By default both thresholds
+follow the largest block freed so far (128 KB at first, the trim threshold
+twice the other), which leaves them close to the blocks a night allocates
+and frees for every page (the response, its parsed tree, the keyframe a
+fetch is stored against: 0.5 to 1 MB each), in the crawl's thread and in
+the recording thread's own heap. The memory goes back to the kernel and is
+faulted in again, page after page: on a 1,000-page night, 390,000 page
+faults against 27,000 with fixed thresholds above those blocks, and about
+1.2 CPU-seconds of kernel time (`bench/crawl_speed.py`, which also runs
+its bare Scrapy floor with the same thresholds, for comparison).
+
+What a process keeps this way is bounded: a free top of a heap over
+`TRIM_THRESHOLD` is still given back, and blocks over `MMAP_THRESHOLD` (a
+page near the 20 MB limit) still come from the kernel.
+
+Only where glibc is the C library, and never over thresholds the user has
+set (glibc's `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_`, or a
+`glibc.malloc` tunable in `GLIBC_TUNABLES`).
+"""
+
+from __future__ import annotations
+
+import os
+
+MMAP_THRESHOLD = 8 << 20
+TRIM_THRESHOLD = 64 << 20
+# malloc.h's parameter numbers for mallopt.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+# What glibc reads at start-up; the user's choice stands.
+USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+
+
+def _glibc() -> bool:
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION") is not None
+    except (ValueError, OSError):  # a C library other than glibc has no such name
+        return False
+
+
+def _set_by_user() -> bool:
+    return any(name in os.environ for name in USER_SETTINGS) or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "")
+
+
+def keep_freed_memory() -> bool:
+    """Set glibc's mmap and trim thresholds to `MMAP_THRESHOLD` and `TRIM_THRESHOLD` for this process; whether
+    they were set (False without glibc, or where the user set them)."""
+    if not _glibc() or _set_by_user():
+        return False
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    # mallopt says 1 when it took the value.
+    return mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1

@@ -9,7 +9,9 @@ in one mapping, which YAML would otherwise settle silently (the last wins).
 libyaml's parser is used where PyYAML has it: the same documents and the
 same safe constructors, about ten times faster than the pure-Python parser
 (a thousand declarations: 6 s), and it refuses nesting past 1,000 levels
-itself, so the depth is measured on the composed nodes.
+itself, so the depth is measured on the composed nodes. With either parser,
+nesting reached through an alias counts, and an alias inside its own anchor
+(a node that contains itself) is refused as nested too deep.
 """
 
 from __future__ import annotations
@@ -94,23 +96,42 @@ def _too_deep(root: Node, max_depth: int) -> Node | None:
     return None
 
 
-def _expanded_size(root: Node, limit: int) -> int:
-    """Nodes the document has once every alias is expanded, counting shared nodes each time they are reached."""
-    sizes: dict[int, int] = {}
-    # Post-order without recursion: a node's size is known once its children's are.
+_CYCLE = 1 << 30  # the depth of a node that contains itself (an alias to an anchor still open)
+
+
+def _extent(root: Node, limit: int) -> tuple[int, int]:
+    """The document's depth (`_CYCLE` when a node contains itself) and how many nodes it has once every alias
+    is expanded, shared nodes counted each time they are reached (past `limit`: `limit` + 1), in one walk of
+    the composed nodes, each node once."""
+    done: dict[int, tuple[int, int]] = {}
+    open_: set[int] = set()
+    # Post-order without recursion: a node's figures are known once its children's are.
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
-        if id(node) in sizes:
+        key = id(node)
+        if children_done:
+            depth, size = 1, 1
+            for child in _children(node):
+                child_depth, child_size = done[id(child)]
+                depth, size = max(depth, child_depth + 1), size + child_size
+            done[key] = (min(depth, _CYCLE), min(size, limit + 1))
+            open_.discard(key)
             continue
+        if key in done:
+            continue
+        if key in open_:
+            # Reached again below itself: only a cycle does that (a node shared by two parents is done before
+            # its second parent's turn).
+            return _CYCLE, 0
         children = _children(node)
-        if children_done or not children:
-            total = 1 + sum(sizes.get(id(c), 0) for c in children)
-            sizes[id(node)] = min(total, limit + 1)
+        if not children:
+            done[key] = (1, 1)
             continue
+        open_.add(key)
         stack.append((node, True))
-        stack.extend((c, False) for c in children if id(c) not in sizes)
-    return sizes[id(root)]
+        stack.extend((c, False) for c in children if id(c) not in done)
+    return done[id(root)]
 
 
 def load_bounded(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH,
@@ -135,10 +156,12 @@ def load_bounded(text: str, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_
             raise
         if root is None:
             return None
-        deep = _too_deep(root, max_depth) if fast else None
-        if deep is not None:
-            raise YamlLimitError(f"nested deeper than {max_depth} levels (line {deep.start_mark.line + 1})")
-        expanded = _expanded_size(root, max_nodes)
+        depth, expanded = _extent(root, max_nodes)
+        if depth > max_depth:
+            # Walked again to name the first node too deep (or on a cycle), as the message says where.
+            deep = _too_deep(root, max_depth)
+            line = deep.start_mark.line + 1 if deep is not None else "?"
+            raise YamlLimitError(f"nested deeper than {max_depth} levels (line {line})")
         if expanded > max_nodes:
             raise YamlLimitError(f"expands to more than {max_nodes} values through aliases (an alias bomb?)")
         return loader.construct_document(root)

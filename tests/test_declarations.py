@@ -110,6 +110,11 @@ BOUNDED_CASES = [
     ("[" * 41 + "]" * 41, "nested deeper than 40 levels (line 1)"),
     ("a:\n  " + "- " * 2000 + "x\n", "nested deeper than 40 levels (line 2)"),  # past libyaml's own limit
     ("a: 1\nb: 2\na: 3\n", "duplicate key 'a' on line 3 (first on line 1)"),
+    # An alias inside its own anchor: a list that contains itself, nested without end.
+    ("a: &x [1, *x]\n", "nested deeper than 40 levels (line 1)"),
+    # Nesting reached through an alias counts: 25 levels reused 20 levels down.
+    ("a: &x " + "[" * 25 + "]" * 25 + "\nb: " + "[" * 20 + "*x" + "]" * 20 + "\n", "nested deeper than 40 levels (line 1)"),
+    ("a: &x " + "[" * 15 + "]" * 15 + "\nb: " + "[" * 20 + "*x" + "]" * 20 + "\n", None),
 ]
 
 

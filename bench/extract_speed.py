@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 from ingest import BUNDLED_SOURCES  # noqa: E402
 from ingest.declarations import load_sources  # noqa: E402
 from ingest.extraction import ExtractionRules, extract_html, html_to_markdown, normalize_text, select_content  # noqa: E402
+from ingest.extraction.decode import decode_html, utf8_html  # noqa: E402
 from ingest.extraction.transforms import apply_text_filters, url_rewriter  # noqa: E402
 from policywatch.reference_data import shared_dir  # noqa: E402
 
@@ -78,6 +79,10 @@ def stages(pages: list[Page], repeat: int) -> list[tuple[str, float]]:
 
         for _, body, rules in pages:
             selection = timed("parse, drop and select", lambda: select_content(body, rules))
+            # Part of the parse: the bytes checked as strict UTF-8 without building the page's text, and, for
+            # comparison, the page decoded whole, as the check did before.
+            timed("  of which: UTF-8 check (piecewise)", lambda: utf8_html(body))
+            timed("  for comparison: decoding the page whole", lambda: decode_html(body))
             text = timed("convert to Markdown", lambda: html_to_markdown(selection.roots, url_rewriter(rules.filters)))
             for spec in rules.filters:
                 text = timed(f"filter {spec.name}", lambda: apply_text_filters(text, (spec,)))

@@ -7,6 +7,12 @@ that cannot be written (disk full, I/O error) is listed as not recorded
 (`UNRECORDED`) while the others carry on; a source an import is writing is
 recorded once the import has finished with it.
 
+A fetch with nothing to analyse (a failure, a first version, the current
+text again) is recorded in the crawl's own thread, on an engine that never
+waits for another writer's lock (`ingest.record.store_quickly`); a change to
+analyse, or a fetch that would have to wait, goes to a worker thread, so that
+fetching goes on meanwhile.
+
 A crawl of one job of a distributed night (`NIGHT_CLAIM` in the settings)
 records into the night's run, under the job's lease: it neither begins nor
 ends a run nor evaluates claims (the coordinator does both, as this pipeline
@@ -34,7 +40,7 @@ from ingest.claims import ClaimsPlan
 from crawler.loaded import CLAIMS_PLAN, declared_sources, handed
 from ingest.judge import GuardPolicy
 from ingest.night import LeaseLost, NightClaim
-from ingest.record import AlreadyRecorded, SourceBusy, store_outcome
+from ingest.record import AlreadyRecorded, SourceBusy, store_outcome, store_quickly
 from ingest.results import FetchFailure, SourceResult
 from ingest.runs import begin_run, end_run
 from storage.db import LOCK_TIMEOUT, DatabaseError, database_problem, make_engine, reading, session_factory, upgrade
@@ -113,6 +119,9 @@ class StoragePipeline:
             if self.claim is None:
                 upgrade(self.engine, say=log.info)
             self.factory = session_factory(self.engine)
+            # For the fetches recorded in the crawl's own thread: they never wait for another writer's lock.
+            self.quick_engine = make_engine(self.db_url, self.lock_timeout, waits=False)
+            self.quick_factory = session_factory(self.quick_engine)
             self.run_id = (begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning, claims=self.claims)
                            if self.claim is None else self.claim.run_id)
         except (DBAPIError, DatabaseError) as exc:
@@ -147,6 +156,18 @@ class StoragePipeline:
             except Exception as again:
                 return self._not_recorded(source.id, database_problem(again, self.lock_timeout))
 
+    def _record_quickly(self, source, pages, failure, prepared) -> SourceResult | None:  # type: ignore[no-untyped-def]
+        """In the crawl's thread: the source recorded if its fetch needs neither analysis nor waiting for a lock
+        (`store_quickly`); None for the worker to record."""
+        assert self.run_id is not None
+        try:
+            return store_quickly(self.quick_factory, self.run_id, source, self.now(), pages, failure, self.policy,
+                                 prepared, claim=self.claim)
+        except (SourceBusy, DBAPIError, AlreadyRecorded, LeaseLost):
+            raise
+        except Exception:  # the worker meets it again and records it as the source's failure (`_record`)
+            return None
+
     async def _store(self, source, pages, failure, prepared) -> SourceResult:  # type: ignore[no-untyped-def]
         assert self.run_id is not None
         deadline = time.monotonic() + SOURCE_WAIT_SECONDS
@@ -154,6 +175,12 @@ class StoragePipeline:
         loop = asyncio.get_running_loop()
         while True:
             try:
+                # Most fetches of a night have nothing to analyse: recorded in this thread they cost less than
+                # handed to the worker (bench/crawl_speed.py). A change to analyse, or a lock another writer
+                # holds, goes to the worker, and fetching goes on meanwhile.
+                recorded = self._record_quickly(source, pages, failure, prepared)
+                if recorded is not None:
+                    return recorded
                 return await loop.run_in_executor(self.worker, self._record, source, pages, failure, prepared)
             except SourceBusy as busy:
                 if time.monotonic() > deadline:
@@ -192,15 +219,20 @@ class StoragePipeline:
         log.warning("stopping: %s", why)
         asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="lease_lost"))
 
+    def _dispose(self) -> None:
+        self.engine.dispose()
+        if hasattr(self, "quick_engine"):
+            self.quick_engine.dispose()
+
     def close_spider(self, spider=None) -> None:  # type: ignore[no-untyped-def]
         if self.claim is not None:
             # The job's task decides what its unfetched sources become: it knows whether the job goes on elsewhere.
             if hasattr(self, "engine"):
-                self.engine.dispose()
+                self._dispose()
             return
         if self.run_id is None:
             if hasattr(self, "engine"):
-                self.engine.dispose()
+                self._dispose()
             return
         self.worker.shutdown(wait=True)
         spider = self.crawler.spider
@@ -232,4 +264,4 @@ class StoragePipeline:
                 if source.id not in seen and not any(r.source_id == source.id for r in self.results):
                     self._not_recorded(source.id, message)
         finally:
-            self.engine.dispose()
+            self._dispose()

@@ -8,7 +8,9 @@ write transaction that locks the source's row first, then reads, decides
 current version needs its change analysed, which may take long: that
 transaction is rolled back, and the fetch is decided from one consistent read
 outside any write lock, then applied in a short write transaction provided
-nothing moved meanwhile (else it is decided again). A crash at any moment
+nothing moved meanwhile (else it is decided again). `store_quickly` is the
+first of these alone, for a crawl to record in its own thread what needs
+neither analysis nor waiting for another writer. A crash at any moment
 leaves all of the fetch or none of it. `record_text` records a re-derived text
 (`reextract`).
 """
@@ -19,6 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterator, Protocol, Sequence
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.changes import change_facts
@@ -28,7 +31,7 @@ from ingest.guard import HTML_TYPES, content_type_charset, ends_document
 from ingest.judge import Accepted, GuardPolicy, PreparedPage
 from ingest.results import FetchFailure, SourceResult
 from storage import blobs, texts
-from storage.db import make_engine, reading, session_factory, transaction
+from storage.db import lock_not_available, make_engine, reading, session_factory, transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
 from storage.record import (RawPage, accepted_content_keys, current_accepted_content_keys, current_version,
                             current_version_id, current_version_row, drop_pending, held_text, latest_accepted_page,
@@ -210,6 +213,32 @@ def _write(session: Session, decision: Decision, *, run_id: int, source: Source,
 def _extracted(pages: Sequence[RawPage], prepared: Sequence[PreparedPage | None], failure: FetchFailure | None) -> bool:
     """Whether deciding needs no extraction: a failure, or pages the crawler has extracted already."""
     return failure is not None or (len(prepared) == len(pages) and all(p is not None for p in prepared))
+
+
+def store_quickly(factory: sessionmaker[Session], run_id: int, source: Source, at: datetime,
+                  pages: Sequence[RawPage], failure: FetchFailure | None, policy: GuardPolicy = GuardPolicy(),
+                  prepared: Sequence[PreparedPage | None] = (), claim: OutcomeClaim | None = None
+                  ) -> SourceResult | None:
+    """`store_outcome` for a fetch with nothing to analyse (a failure, a first version, the current version's
+    text again: most of a night), in one short write transaction; None, having recorded nothing, for any other
+    fetch, for pages the crawler did not extract, and when another writer holds a lock the transaction needs
+    (with `factory` bound to an engine that does not wait, `make_engine(..., waits=False)`, that is known at
+    once). A crawl records here, in its own thread, what needs neither analysis nor waiting, and hands the rest
+    to `store_outcome` in another thread, so that fetching goes on meanwhile.
+
+    Raises as `store_outcome` does: `SourceBusy`, and whatever a `claim` raises."""
+    if not _extracted(pages, prepared, failure):
+        return None
+    try:
+        with transaction(factory) as session:
+            return _decide_locked(session, run_id=run_id, source=source, at=at, pages=pages, failure=failure,
+                                  policy=policy, prepared=prepared, claim=claim, imported=False, analyse=False)
+    except NeedsAnalysis:
+        return None
+    except DBAPIError as exc:
+        if lock_not_available(exc):
+            return None
+        raise
 
 
 def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, at: datetime,

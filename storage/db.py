@@ -33,6 +33,9 @@ LOCK_TIMEOUT = 30.0
 DEFAULT_DB_URL = "sqlite:///policywatch.db"
 # An execution option: the transaction will write, so on SQLite it takes the write lock when it begins.
 WRITES = "policywatch_writes"
+# How long a statement of an engine that does not wait (`make_engine(..., waits=False)`) waits for a lock on
+# PostgreSQL: an uncontended row lock is taken well within it, a lock another writer holds is not waited for.
+NO_WAIT_LOCK_MS = 100
 # Schema upgrades of one PostgreSQL database are serialised on this advisory lock.
 _UPGRADE_LOCK_KEY = 0x706F6C6963790001
 
@@ -227,6 +230,16 @@ def database_problem(exc: BaseException, lock_timeout: float = LOCK_TIMEOUT, dat
 _SERVER_NAME = re.compile(r".* on (the socket in .*|\S+:\S+)")
 
 
+def lock_not_available(exc: BaseException) -> bool:
+    """Whether a statement failed because another writer held a lock it needed: SQLite's write lock, or a
+    PostgreSQL lock not granted within the lock timeout."""
+    orig = getattr(exc, "orig", None) or exc
+    if getattr(orig, "sqlstate", None) == "55P03" or getattr(orig, "pgcode", None) == "55P03":  # lock_not_available
+        return True
+    message = str(orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
 def is_server_name(database: str) -> bool:
     """Whether `database_name` named a server's database ("NAME on HOST:PORT"), not an SQLite file by its path."""
     return _SERVER_NAME.fullmatch(database) is not None and not Path(database).exists()
@@ -328,9 +341,11 @@ def _read_only_uri(path: Path) -> str:
     return f"file:{path.resolve()}?mode=ro{immutable}"
 
 
-def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = False) -> Engine:
+def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = False, waits: bool = True) -> Engine:
     """The engine for a configured database; `only_look`: an existing SQLite file is opened read-only, so that
-    not even its journal mode (in its header) is changed (`doctor`, `check`)."""
+    not even its journal mode (in its header) is changed (`doctor`, `check`). Without `waits`, a statement that
+    needs a lock another writer holds fails at once (`lock_not_available`) instead of waiting up to
+    `lock_timeout`: on SQLite the write lock, on PostgreSQL any lock held longer than `NO_WAIT_LOCK_MS`."""
     from sqlalchemy import create_engine, event
 
     shown = redact_url(url)
@@ -342,6 +357,8 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = 
         raise DatabaseError(f"--db {shown}: {_unknown_dialect(exc)}") from None
     read_only = False
     connect_args: dict[str, Any] = {}
+    if not waits:
+        lock_timeout = 0.0  # SQLite's busy timeout
     if path is not None:
         parent = path.resolve().parent
         if not parent.is_dir():
@@ -354,6 +371,8 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = 
             # Not immutable: a command may be writing meanwhile, and its WAL journal is read as SQLite reads it.
             read_only = True
             url = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"
+    elif not waits and backend_name(url) == "postgresql":
+        connect_args["options"] = f"-c lock_timeout={NO_WAIT_LOCK_MS}"
     try:
         engine = create_engine(url, future=True, connect_args=connect_args)
     except Exception as exc:  # a missing driver surfaces here

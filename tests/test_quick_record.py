@@ -1,0 +1,211 @@
+"""A crawl records a fetch with nothing to analyse in its own thread, never waiting there for another writer.
+
+`ingest.record.store_quickly` records a failure, a first version or the
+current text again in one short transaction, on an engine that does not wait
+for locks (`make_engine(..., waits=False)`); anything else (a change to
+analyse, a lock another writer holds) it leaves unrecorded, for
+`store_outcome` in the crawl's worker thread. Real SQLite and PostgreSQL, a
+real crawl.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from ingest.declarations import Source
+from ingest.extraction import BUILTIN_FILTERS, ExtractionRules
+from ingest.judge import prepare_page
+from ingest.record import store_outcome, store_quickly
+from policywatch.localserver import Page
+from storage.db import LOCK_TIMEOUT, lock_not_available, make_engine, session_factory, transaction, upgrade
+from storage.models import FetchOutcome
+from storage.record import RawPage, start_run
+
+from conftest import CLI, write_declarations
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+RULES = ExtractionRules(select=("main",), filters=(BUILTIN_FILTERS["typography"],))
+THIRTY, NINETY = "We keep your chats for 30 days.", "We keep your chats for 90 days."
+
+
+def html(nonce: str, wording: str = THIRTY) -> bytes:
+    return (f"<html><head><script nonce='{nonce}'></script></head><body><main><h1>Privacy</h1><p>{wording}</p>"
+            f"</main></body></html>").encode()
+
+
+SOURCE = Source(id="testco/policy", vendor="Testco", title="Policy", document_type="Privacy Policy", language="en",
+                urls=("http://127.0.0.1/policy",), rules=RULES)
+
+
+def page(body: bytes) -> list[RawPage]:
+    return [RawPage("http://127.0.0.1/policy", "http://127.0.0.1/policy", 200, "text/html; charset=utf-8", body)]
+
+
+class Record:
+    """A database with a run, the engine a crawl waits on and the one it records quickly on."""
+
+    def __init__(self, url: str):
+        self.engine = make_engine(url)
+        upgrade(self.engine)
+        self.quick_engine = make_engine(url, waits=False)
+        self.factory, self.quick = session_factory(self.engine), session_factory(self.quick_engine)
+        with transaction(self.factory) as session:
+            self.run_id = start_run(session, "crawl", T0).id
+        self.key: str | None = None
+
+    def prepared(self, body: bytes):  # type: ignore[no-untyped-def]
+        prepared = prepare_page(body, RULES, "utf-8", known_key=self.key)
+        self.key = prepared.key
+        return [prepared]
+
+    def outcomes(self) -> list[str]:
+        with self.factory() as session:
+            return [str(o) for o in session.scalars(select(FetchOutcome.outcome).order_by(FetchOutcome.id))]
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.quick_engine.dispose()
+
+
+@pytest.fixture
+def record(db_url: str):  # type: ignore[no-untyped-def]
+    made = Record(db_url)
+    yield made
+    made.close()
+
+
+def test_a_fetch_with_nothing_to_analyse_is_recorded_and_a_change_is_left_for_the_worker(record: Record) -> None:
+    results = []
+    for day, body in enumerate([html("a1"), html("b2"), html("c3", NINETY)]):
+        at = T0 + timedelta(days=day)
+        prepared = record.prepared(body)
+        quick = store_quickly(record.quick, record.run_id, SOURCE, at, page(body), None, prepared=prepared)
+        results.append(None if quick is None else str(quick.outcome))
+        if quick is None:
+            # Nothing was recorded: the worker records the change, analysed, as it would have.
+            assert record.outcomes() == ["first", "unchanged"]
+            assert str(store_outcome(record.factory, record.run_id, SOURCE, at, page(body), None,
+                                     prepared=prepared).outcome) == "changed"
+    assert results == ["first", "unchanged", None]
+    assert record.outcomes() == ["first", "unchanged", "changed"]
+
+
+def _hold(record: Record, url: str, started: threading.Event, release: threading.Event) -> None:
+    """Another writer: SQLite's write lock, or on PostgreSQL the source's row, held until `release`."""
+    with record.engine.connect() as conn:
+        if url.startswith("sqlite"):
+            conn.exec_driver_sql("ROLLBACK")  # the engine's own BEGIN, a reader's; the writer's is IMMEDIATE
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(text("SELECT id FROM sources WHERE id = :id FOR UPDATE"), {"id": SOURCE.id})
+        started.set()
+        release.wait(60)
+        conn.rollback()
+
+
+def test_a_lock_another_writer_holds_is_not_waited_for(record: Record, db_url: str) -> None:
+    first = html("a1")
+    assert store_quickly(record.quick, record.run_id, SOURCE, T0, page(first), None,
+                         prepared=record.prepared(first)) is not None
+    started, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_hold, args=(record, db_url, started, release))
+    holder.start()
+    try:
+        assert started.wait(30)
+        again = html("b2")
+        began = time.monotonic()
+        quick = store_quickly(record.quick, record.run_id, SOURCE, T0 + timedelta(days=1), page(again), None,
+                              prepared=record.prepared(again))
+        waited = time.monotonic() - began
+    finally:
+        release.set()
+        holder.join()
+    assert quick is None
+    # Far less than the lock timeout a waiting engine would have waited (30 s).
+    assert waited < LOCK_TIMEOUT / 3, waited
+    assert record.outcomes() == ["first"]
+    # Once the other writer is done, the fetch is recorded as it would have been.
+    assert str(store_outcome(record.factory, record.run_id, SOURCE, T0 + timedelta(days=1), page(again), None,
+                             prepared=record.prepared(again)).outcome) == "unchanged"
+
+
+def test_only_a_lock_not_granted_counts_as_one(record: Record, db_url: str) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError) as wrong:
+        with record.engine.connect() as conn:
+            conn.execute(text("SELECT no_such_column FROM sources"))
+    assert not lock_not_available(wrong.value)
+    started, release = threading.Event(), threading.Event()
+    with transaction(record.factory) as session:
+        session.execute(text("INSERT INTO sources (id, vendor, title, document_type, language, urls, tags) "
+                             "VALUES (:id, 'X', 'Y', 'Privacy Policy', 'en', '[]', '[]')"), {"id": SOURCE.id})
+    holder = threading.Thread(target=_hold, args=(record, db_url, started, release))
+    holder.start()
+    try:
+        assert started.wait(30)
+        with pytest.raises(DBAPIError) as locked:
+            with transaction(record.quick) as session:
+                session.execute(text("SELECT id FROM sources WHERE id = :id FOR UPDATE" if "postgresql" in db_url
+                                     else "UPDATE sources SET title = title WHERE id = :id"), {"id": SOURCE.id})
+    finally:
+        release.set()
+        holder.join()
+    assert lock_not_available(locked.value), locked.value
+
+
+def test_a_crawl_records_every_source_while_another_writer_holds_the_database_a_while(served_pages, tmp_path: Path
+                                                                                    ) -> None:  # type: ignore[no-untyped-def]
+    # The first page served takes the write lock for 2 s: the fetches recorded meanwhile cannot be recorded
+    # without waiting, so the worker records them once the lock is free, and none is lost or failed.
+    server, decl, count = served_pages
+    cli = CLI(tmp_path / "pw.db", decl, tmp_path)
+    cli("crawl")
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(cli.db, timeout=30, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        started.set()
+        release.wait(2)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    holder = threading.Thread(target=hold)
+    first = server.routes["/p/0"]
+
+    def lock_then_serve() -> Page:
+        if not holder.is_alive() and not started.is_set():
+            holder.start()
+            started.wait(30)
+        return first
+
+    server.routes["/p/0"] = lock_then_serve
+    try:
+        done = cli("crawl", check=False, env={"POLICYWATCH_LOCK_TIMEOUT": "60", "POLICYWATCH_CONCURRENCY_PER_DOMAIN": "1"})
+    finally:
+        release.set()
+        if holder.is_alive():
+            holder.join()
+    assert started.is_set()
+    assert done.returncode == 0, done.stdout + done.stderr
+    with sqlite3.connect(cli.db) as conn:
+        recorded = conn.execute("select outcome, count(*) from fetch_outcomes where run_id = 2 group by outcome").fetchall()
+    assert recorded == [("unchanged", count)]
+
+
+@pytest.fixture
+def served_pages(server, tmp_path: Path):  # type: ignore[no-untyped-def]
+    count = 6
+    for n in range(count):
+        server.routes[f"/p/{n}"] = Page(html(f"n{n}", f"Source {n} keeps your chats for {n + 1} days."))
+    decl = write_declarations(tmp_path / "sources.yaml", server.base_url, [
+        {"id": f"t/p{n}", "urls": [f"/p/{n}"], "select": "main"} for n in range(count)])
+    return server, decl, count

@@ -42,6 +42,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/unreachable_night.py
 	$(BIN)/python bench/text_storage.py
 	$(BIN)/python bench/ledger_speed.py
+	$(BIN)/python bench/analysis_speed.py
+	$(BIN)/python bench/change_page_speed.py
+	$(BIN)/python bench/mentions_speed.py
+	$(BIN)/python bench/startup_speed.py
+	$(BIN)/python bench/declarations_speed.py
+	$(BIN)/python bench/crawl_speed.py --sources 1000 --repeat 3
 
 clean:
 	rm -rf $(VENV) demo site *.egg-info

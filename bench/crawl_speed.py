@@ -20,7 +20,8 @@ extracted text stays the same). Then, each in its own process, it measures:
 
 Both crawlers fetch 8 pages at a time from the one host, AutoThrottle off.
 It prints CPU-seconds (user + system, the whole process), the ratio to the
-floor, and peak memory (maximum resident set). With --repeat N each figure is
+floor, peak memory (maximum resident set), minor page faults and the
+CPU-seconds spent in the kernel. With --repeat N each figure is
 the median of N runs (each policywatch run starts from a fresh database), and
 the ratio the median of each run's figure over the floor measured in the same
 run, with their range: the machine's speed drifts between runs by more than
@@ -50,6 +51,7 @@ import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -231,8 +233,16 @@ def write_declarations(path: Path, base_url: str, night: Night) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
-def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """CPU-seconds (user + system) and peak resident memory (MB) of one process run to its end."""
+class Measured(NamedTuple):
+    cpu: float  # CPU-seconds, user + system
+    mem: float  # peak resident memory, MB
+    output: str
+    faults: int  # minor page faults: memory the kernel handed (back) to the process
+    system: float  # CPU-seconds in the kernel, of `cpu`
+
+
+def measure(command: list[str], env: dict[str, str] | None = None) -> Measured:
+    """CPU-seconds (user + system), peak resident memory (MB) and page faults of one process run to its end."""
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
         _, status, usage = os.wait4(process.pid, 0)
@@ -241,7 +251,7 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
         output = out.read().decode("utf-8", "replace")
     if process.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{output[-3000:]}")
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output
+    return Measured(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, output, usage.ru_minflt, usage.ru_stime)
 
 
 TUNED_FLOOR = "floor, allocator as policywatch's"
@@ -352,7 +362,7 @@ def main() -> int:
     average = sum(len(p.body) for p in pages) / len(pages)
     print(f"{args.sources} sources served locally from {len(pages)} real OpenAI snapshots (average {average / 1024:.0f} KB), "
           f"{args.repeat} run(s) each, median shown")
-    figures: dict[str, list[tuple[float, float]]] = {}
+    figures: dict[str, list[Measured]] = {}
     digests: list[tuple[str, str]] = []
     with LocalServer({f"/policy/{i}": night.route(i) for i in range(args.sources)}) as server, \
             tempfile.TemporaryDirectory() as tmp:
@@ -367,25 +377,25 @@ def main() -> int:
         declarations = work / "sources.yaml"
         for run in range(args.repeat):
             night.name, night.served = "first", [i % len(pages) for i in range(args.sources)]
-            figures.setdefault("floor (Scrapy + lxml)", []).append(measure([sys.executable, str(floor), str(urls)])[:2])
+            figures.setdefault("floor (Scrapy + lxml)", []).append(measure([sys.executable, str(floor), str(urls)]))
             figures.setdefault(TUNED_FLOOR, []).append(measure([sys.executable, str(floor), str(urls)], {
                 **os.environ, "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD),
-                "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)})[:2])
+                "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)}))
             kept = work / f"keeper{run}.db"
             figures.setdefault("floor + pages kept, first night", []).append(
-                measure([sys.executable, str(keeper), str(urls), str(kept)])[:2])
+                measure([sys.executable, str(keeper), str(urls), str(kept)]))
             night.name = "unchanged"
             figures.setdefault("floor + pages kept, unchanged", []).append(
-                measure([sys.executable, str(keeper), str(urls), str(kept)])[:2])
+                measure([sys.executable, str(keeper), str(urls), str(kept)]))
             kept.unlink()
             night.name = "first"
             db = work / f"run{run}.db"
             write_declarations(declarations, server.base_url, night)
-            cpu, mem, _ = measure(policywatch(db, declarations, "2026-03-01T02:00:00Z"), env)
-            figures.setdefault("policywatch, first night", []).append((cpu, mem))
+            figures.setdefault("policywatch, first night", []).append(
+                measure(policywatch(db, declarations, "2026-03-01T02:00:00Z"), env))
             night.name = "unchanged"
-            cpu, mem, _ = measure(policywatch(db, declarations, "2026-03-02T02:00:00Z"), env)
-            figures.setdefault("policywatch, unchanged night", []).append((cpu, mem))
+            figures.setdefault("policywatch, unchanged night", []).append(
+                measure(policywatch(db, declarations, "2026-03-02T02:00:00Z"), env))
             counts = outcome_counts(db)
             if counts != {"unchanged": args.sources}:
                 raise SystemExit(f"the unchanged night recorded {counts}, not {args.sources} unchanged sources")
@@ -394,9 +404,9 @@ def main() -> int:
                 step = max(1, round(1 / args.changed))
                 night.served = [pages[s].successor if i % step == 0 else s for i, s in enumerate(night.served)]
                 write_declarations(declarations, server.base_url, night)
-                cpu, mem, _ = measure(policywatch(db, declarations, "2026-03-03T02:00:00Z"), env)
+                changed = measure(policywatch(db, declarations, "2026-03-03T02:00:00Z"), env)
                 figures.setdefault(f"policywatch, night with {outcome_counts(db).get('changed', 0)} changed", []).append(
-                    (cpu, mem))
+                    changed)
             if args.digest:
                 digests.append(digest(db, work, env))
             if args.keep:
@@ -407,20 +417,23 @@ def main() -> int:
             db.unlink()
             for extra in (work / "site",):
                 shutil.rmtree(extra, ignore_errors=True)
-    floors = [c for c, _ in figures["floor (Scrapy + lxml)"]]
+    floors = [r.cpu for r in figures["floor (Scrapy + lxml)"]]
     print()
-    print(f"{'':<34} {'CPU-s':>8} {'× floor':>8} {'peak MB':>8}   × floor in each run (its own floor's)")
+    print(f"{'':<34} {'CPU-s':>8} {'× floor':>8} {'peak MB':>8} {'faults':>8} {'kernel':>7}   × floor in each run (its own floor's)")
     for name, runs in figures.items():
-        cpu = statistics.median(c for c, _ in runs)
-        mem = statistics.median(m for _, m in runs)
+        cpu = statistics.median(r.cpu for r in runs)
+        mem = statistics.median(r.mem for r in runs)
+        faults = statistics.median(r.faults for r in runs)
+        system = statistics.median(r.system for r in runs)
         # The machine's speed drifts between runs: each run's figure is also set against the floor measured with it.
-        ratios = [c / f for (c, _), f in zip(runs, floors)]
+        ratios = [r.cpu / f for r, f in zip(runs, floors)]
         spread = f"{min(ratios):.2f}–{max(ratios):.2f}" if len(ratios) > 1 else ""
-        print(f"{name:<34} {cpu:>8.2f} {statistics.median(ratios):>8.2f} {mem:>8.0f}   {spread}")
-    tuned = [c for c, _ in figures[TUNED_FLOOR]]
-    against = ", ".join(f"{name.removeprefix('policywatch, ')} {statistics.median(c / f for (c, _), f in zip(runs, tuned)):.2f}×"
+        print(f"{name:<34} {cpu:>8.2f} {statistics.median(ratios):>8.2f} {mem:>8.0f} {faults / 1000:>7.0f}k {system:>7.2f}   {spread}")
+    tuned = [r.cpu for r in figures[TUNED_FLOOR]]
+    against = ", ".join(f"{name.removeprefix('policywatch, ')} {statistics.median(r.cpu / f for r, f in zip(runs, tuned)):.2f}×"
                         for name, runs in figures.items() if name.startswith("policywatch"))
     print(f"\nagainst the floor with policywatch's allocator thresholds: {against}")
+    print("faults: minor page faults (thousands); kernel: CPU-s of it spent in the kernel")
     print(f"goals: first night ≤ 2× the floor, unchanged night ≤ 1.5×, peak memory < 250 MB")
     if digests:
         print(f"record digest: {', '.join(sorted({d[0] for d in digests}))}; "

@@ -7,7 +7,9 @@ extracts each with the rules of the declaration that produced it and the
 filters the bundled OpenAI declarations use (sources/openai.yaml:
 openai-noise, tracking-params, relative-dates, typography), and times, in one
 process pinned to one core, (a) ``extract_html``, (b) each stage of it (parse
-and select, conversion, each filter, normalisation) and (c) the baseline
+and select, conversion, each filter, normalisation), with the strict UTF-8
+check the parse makes (and, for comparison, decoding the page whole, as it
+was checked before) and (c) the baseline
 ``BeautifulSoup(html, "lxml")`` + ``select`` + ``decompose`` of the removed
 elements + ``markdownify``. Each figure is the median of N timed passes after
 one warm-up pass.

@@ -7,11 +7,11 @@ that cannot be written (disk full, I/O error) is listed as not recorded
 (`UNRECORDED`) while the others carry on; a source an import is writing is
 recorded once the import has finished with it.
 
-A fetch with nothing to analyse (a failure, a first version, the current
-text again) is recorded in the crawl's own thread, on an engine that never
-waits for another writer's lock (`ingest.record.store_quickly`); a change to
-analyse, or a fetch that would have to wait, goes to a worker thread, so that
-fetching goes on meanwhile.
+On SQLite, a fetch with nothing to analyse (a failure, a first version, the
+current text again) is recorded in the crawl's own thread, on an engine that
+never waits for another writer's lock (`ingest.record.store_quickly`); a
+change to analyse, a fetch that would have to wait, and every fetch on a
+database server go to a worker thread, so that fetching goes on meanwhile.
 
 A crawl of one job of a distributed night (`NIGHT_CLAIM` in the settings)
 records into the night's run, under the job's lease: it neither begins nor
@@ -33,6 +33,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.settings import BaseSettings
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.items import FetchedDocument
 from analysis.claims import DEFAULT_TIME_LIMIT
@@ -83,12 +84,14 @@ def claims_plan(settings: BaseSettings) -> ClaimsPlan | None:
 
 
 class StoragePipeline:
-    """Records each fetched document in a worker thread of its own.
+    """Records each fetched document: in the crawl's thread when that needs neither analysis nor waiting
+    (`_record_quickly`, SQLite only), else in a worker thread of its own.
 
     Judging, extracting what the fetch ladder did not, and analysing a changed
-    page run there, off the reactor, so the crawl keeps fetching meanwhile. One
-    worker: sources are recorded one after the other, each in its own
-    transaction, as before.
+    page run in the worker, off the reactor, so the crawl keeps fetching
+    meanwhile. Each source is recorded in its own transaction; the worker
+    records one source after another, and a transaction in the crawl's thread
+    may run while it analyses (SQLite lets one of them write at a time).
     """
 
     def __init__(self, crawler: Crawler):
@@ -102,6 +105,7 @@ class StoragePipeline:
         self.run_id: int | None = None
         self.unrecorded: list[tuple[str, str]] = []
         self.claim: NightClaim | None = crawler.settings.get(NIGHT_CLAIM)
+        self.quick_factory: sessionmaker[Session] | None = None
         # A job of a distributed night evaluates no claims: its coordinator does, around the night's run.
         self.claims = claims_plan(crawler.settings) if self.claim is None else None
 
@@ -119,9 +123,12 @@ class StoragePipeline:
             if self.claim is None:
                 upgrade(self.engine, say=log.info)
             self.factory = session_factory(self.engine)
-            # For the fetches recorded in the crawl's own thread: they never wait for another writer's lock.
-            self.quick_engine = make_engine(self.db_url, self.lock_timeout, waits=False)
-            self.quick_factory = session_factory(self.quick_engine)
+            # For the fetches recorded in the crawl's own thread, on SQLite: they never wait for another writer's
+            # lock. A database server is left to the worker: each statement there is a round trip the crawl's
+            # thread would wait for.
+            if self.engine.dialect.name == "sqlite":
+                self.quick_engine = make_engine(self.db_url, self.lock_timeout, waits=False)
+                self.quick_factory = session_factory(self.quick_engine)
             self.run_id = (begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning, claims=self.claims)
                            if self.claim is None else self.claim.run_id)
         except (DBAPIError, DatabaseError) as exc:
@@ -157,15 +164,18 @@ class StoragePipeline:
                 return self._not_recorded(source.id, database_problem(again, self.lock_timeout))
 
     def _record_quickly(self, source, pages, failure, prepared) -> SourceResult | None:  # type: ignore[no-untyped-def]
-        """In the crawl's thread: the source recorded if its fetch needs neither analysis nor waiting for a lock
-        (`store_quickly`); None for the worker to record."""
+        """In the crawl's thread, on SQLite: the source recorded if its fetch needs neither analysis nor waiting
+        for the write lock (`store_quickly`); None for the worker to record."""
         assert self.run_id is not None
+        if self.quick_factory is None:
+            return None
         try:
             return store_quickly(self.quick_factory, self.run_id, source, self.now(), pages, failure, self.policy,
                                  prepared, claim=self.claim)
         except (SourceBusy, DBAPIError, AlreadyRecorded, LeaseLost):
             raise
         except Exception:  # the worker meets it again and records it as the source's failure (`_record`)
+            log.debug("%s: left to the worker", source.id, exc_info=True)
             return None
 
     async def _store(self, source, pages, failure, prepared) -> SourceResult:  # type: ignore[no-untyped-def]

@@ -8,18 +8,21 @@ twice the other), which leaves them close to the blocks a night allocates
 and frees for every page (the response, its parsed tree, the keyframe a
 fetch is stored against: 0.5 to 1 MB each), in the crawl's thread and in
 the recording thread's own heap. The memory goes back to the kernel and is
-faulted in again, page after page: on a 1,000-page night, 390,000 page
-faults against 27,000 with fixed thresholds above those blocks, and about
-1.2 CPU-seconds of kernel time (`bench/crawl_speed.py`, which also runs
-its bare Scrapy floor with the same thresholds, for comparison).
+faulted in again, page after page: on a 1,000-page unchanged night, about
+390,000 page faults against 27,000 with fixed thresholds above those blocks,
+and about 1.3 CPU-seconds less in the kernel (`bench/crawl_speed.py` prints
+both; it also runs its bare Scrapy floor with the same thresholds, for
+comparison).
 
 What a process keeps this way is bounded: a free top of a heap over
 `TRIM_THRESHOLD` is still given back, and blocks over `MMAP_THRESHOLD` (a
 page near the 20 MB limit) still come from the kernel.
 
 Only where glibc is the C library, and never over thresholds the user has
-set (glibc's `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_`, or a
-`glibc.malloc` tunable in `GLIBC_TUNABLES`).
+set (glibc's `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_`, or the
+`glibc.malloc.mmap_threshold` and `glibc.malloc.trim_threshold` tunables in
+`GLIBC_TUNABLES`). Set by every `policywatch` command's process and by
+Scrapy's commands; not by worker processes a command starts.
 """
 
 from __future__ import annotations
@@ -42,8 +45,13 @@ def _glibc() -> bool:
         return False
 
 
+# The same two as glibc tunables (GLIBC_TUNABLES=glibc.malloc.trim_threshold=…:…).
+USER_TUNABLES = ("glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold")
+
+
 def _set_by_user() -> bool:
-    return any(name in os.environ for name in USER_SETTINGS) or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", "")
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    return any(name in os.environ for name in USER_SETTINGS) or any(name in tunables for name in USER_TUNABLES)
 
 
 def keep_freed_memory() -> bool:

@@ -33,9 +33,6 @@ LOCK_TIMEOUT = 30.0
 DEFAULT_DB_URL = "sqlite:///policywatch.db"
 # An execution option: the transaction will write, so on SQLite it takes the write lock when it begins.
 WRITES = "policywatch_writes"
-# How long a statement of an engine that does not wait (`make_engine(..., waits=False)`) waits for a lock on
-# PostgreSQL: an uncontended row lock is taken well within it, a lock another writer holds is not waited for.
-NO_WAIT_LOCK_MS = 100
 # Schema upgrades of one PostgreSQL database are serialised on this advisory lock.
 _UPGRADE_LOCK_KEY = 0x706F6C6963790001
 
@@ -232,12 +229,11 @@ _SERVER_NAME = re.compile(r".* on (the socket in .*|\S+:\S+)")
 
 def lock_not_available(exc: BaseException) -> bool:
     """Whether a statement failed because another writer held a lock it needed: SQLite's write lock, or a
-    PostgreSQL lock not granted within the lock timeout."""
+    PostgreSQL lock not granted within its `lock_timeout`."""
     orig = getattr(exc, "orig", None) or exc
-    if getattr(orig, "sqlstate", None) == "55P03" or getattr(orig, "pgcode", None) == "55P03":  # lock_not_available
+    if getattr(orig, "sqlstate", None) == "55P03":  # PostgreSQL's lock_not_available (psycopg)
         return True
-    message = str(orig).lower()
-    return "database is locked" in message or "database is busy" in message
+    return "database is locked" in str(orig).lower()
 
 
 def is_server_name(database: str) -> bool:
@@ -343,9 +339,9 @@ def _read_only_uri(path: Path) -> str:
 
 def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = False, waits: bool = True) -> Engine:
     """The engine for a configured database; `only_look`: an existing SQLite file is opened read-only, so that
-    not even its journal mode (in its header) is changed (`doctor`, `check`). Without `waits`, a statement that
-    needs a lock another writer holds fails at once (`lock_not_available`) instead of waiting up to
-    `lock_timeout`: on SQLite the write lock, on PostgreSQL any lock held longer than `NO_WAIT_LOCK_MS`."""
+    not even its journal mode (in its header) is changed (`doctor`, `check`). Without `waits`, on SQLite, a
+    write transaction fails at once (`lock_not_available`) when another writer holds the write lock, instead of
+    waiting up to `lock_timeout`; other databases wait as ever."""
     from sqlalchemy import create_engine, event
 
     shown = redact_url(url)
@@ -371,8 +367,6 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = 
             # Not immutable: a command may be writing meanwhile, and its WAL journal is read as SQLite reads it.
             read_only = True
             url = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"
-    elif not waits and backend_name(url) == "postgresql":
-        connect_args["options"] = f"-c lock_timeout={NO_WAIT_LOCK_MS}"
     try:
         engine = create_engine(url, future=True, connect_args=connect_args)
     except Exception as exc:  # a missing driver surfaces here

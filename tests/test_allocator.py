@@ -57,12 +57,19 @@ def test_freed_pages_are_reused_instead_of_faulted_in_again():
 
 
 @pytest.mark.parametrize("env", [{"MALLOC_TRIM_THRESHOLD_": "131072"}, {"MALLOC_MMAP_THRESHOLD_": "131072"},
-                                 {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=131072"}])
+                                 {"GLIBC_TUNABLES": "glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=131072"}])
 def test_thresholds_the_user_set_stand(env: dict[str, str]):
     result = _run("from policywatch.allocator import keep_freed_memory\nkept = keep_freed_memory()", "kept", **env)
     assert result["set"] is False
     # glibc took the user's small thresholds: the blocks come from the kernel each time, as the user asked.
     assert result["main"] > 50_000, result
+
+
+def test_another_glibc_tunable_leaves_them_to_policywatch():
+    result = _run("from policywatch.allocator import keep_freed_memory\nkept = keep_freed_memory()", "kept",
+                  GLIBC_TUNABLES="glibc.malloc.arena_max=2")
+    assert result["set"] is True
+    assert result["main"] < 2_000, result
 
 
 def test_every_policywatch_process_and_scrapy_crawl_set_them(tmp_path):
@@ -82,5 +89,6 @@ def test_every_policywatch_process_and_scrapy_crawl_set_them(tmp_path):
         print(calls)
         """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          cwd=tmp_path, env={k: v for k, v in os.environ.items() if k not in USER_SETTINGS})
+                          cwd=tmp_path, env={k: v for k, v in os.environ.items()
+                                             if k not in USER_SETTINGS and k != "GLIBC_TUNABLES"})
     assert done.stdout.strip().splitlines()[-1] == "[True, True]"

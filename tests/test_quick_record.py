@@ -1,11 +1,12 @@
-"""A crawl records a fetch with nothing to analyse in its own thread, never waiting there for another writer.
+"""On SQLite, a crawl records a fetch with nothing to analyse in its own thread, never waiting there for another
+writer.
 
 `ingest.record.store_quickly` records a failure, a first version or the
-current text again in one short transaction, on an engine that does not wait
-for locks (`make_engine(..., waits=False)`); anything else (a change to
-analyse, a lock another writer holds) it leaves unrecorded, for
-`store_outcome` in the crawl's worker thread. Real SQLite and PostgreSQL, a
-real crawl.
+current text again in one short transaction; on an SQLite engine that does not
+wait for the write lock (`make_engine(..., waits=False)`) it records nothing
+when another writer holds it. What it leaves (a change to analyse, a lock
+another writer holds) `store_outcome` records in the crawl's worker thread.
+Real SQLite and PostgreSQL, a real crawl.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ingest.extraction import BUILTIN_FILTERS, ExtractionRules
 from ingest.judge import prepare_page
 from ingest.record import store_outcome, store_quickly
 from policywatch.localserver import Page
-from storage.db import LOCK_TIMEOUT, lock_not_available, make_engine, session_factory, transaction, upgrade
+from storage.db import lock_not_available, make_engine, session_factory, transaction, upgrade
 from storage.models import FetchOutcome
 from storage.record import RawPage, start_run
 
@@ -97,105 +98,134 @@ def test_a_fetch_with_nothing_to_analyse_is_recorded_and_a_change_is_left_for_th
     assert record.outcomes() == ["first", "unchanged", "changed"]
 
 
-def _hold(record: Record, url: str, started: threading.Event, release: threading.Event) -> None:
-    """Another writer: SQLite's write lock, or on PostgreSQL the source's row, held until `release`."""
-    with record.engine.connect() as conn:
-        if url.startswith("sqlite"):
-            conn.exec_driver_sql("ROLLBACK")  # the engine's own BEGIN, a reader's; the writer's is IMMEDIATE
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.execute(text("SELECT id FROM sources WHERE id = :id FOR UPDATE"), {"id": SOURCE.id})
-        started.set()
-        release.wait(60)
-        conn.rollback()
+def _hold_sqlite(database: Path, started: threading.Event, release: threading.Event) -> None:
+    """Another writer holding SQLite's write lock until `release`."""
+    conn = sqlite3.connect(database, timeout=30, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    started.set()
+    release.wait(60)
+    conn.execute("ROLLBACK")
+    conn.close()
 
 
-def test_a_lock_another_writer_holds_is_not_waited_for(record: Record, db_url: str) -> None:
-    first = html("a1")
-    assert store_quickly(record.quick, record.run_id, SOURCE, T0, page(first), None,
-                         prepared=record.prepared(first)) is not None
-    started, release = threading.Event(), threading.Event()
-    holder = threading.Thread(target=_hold, args=(record, db_url, started, release))
-    holder.start()
+def test_the_write_lock_another_writer_holds_is_not_waited_for(tmp_path: Path) -> None:
+    database = tmp_path / "pw.db"
+    record = Record(f"sqlite:///{database}")
     try:
-        assert started.wait(30)
-        again = html("b2")
-        began = time.monotonic()
-        quick = store_quickly(record.quick, record.run_id, SOURCE, T0 + timedelta(days=1), page(again), None,
-                              prepared=record.prepared(again))
-        waited = time.monotonic() - began
+        first = html("a1")
+        assert store_quickly(record.quick, record.run_id, SOURCE, T0, page(first), None,
+                             prepared=record.prepared(first)) is not None
+        started, release = threading.Event(), threading.Event()
+        holder = threading.Thread(target=_hold_sqlite, args=(database, started, release))
+        holder.start()
+        try:
+            assert started.wait(30)
+            again = html("b2")
+            began = time.monotonic()
+            quick = store_quickly(record.quick, record.run_id, SOURCE, T0 + timedelta(days=1), page(again), None,
+                                  prepared=record.prepared(again))
+            waited = time.monotonic() - began
+        finally:
+            release.set()
+            holder.join()
+        assert quick is None
+        # At once, where the crawl's other engine waits up to its lock timeout (30 s).
+        assert waited < 1.0, waited
+        assert record.outcomes() == ["first"]
+        # Once the other writer is done, the fetch is recorded as it would have been.
+        assert str(store_outcome(record.factory, record.run_id, SOURCE, T0 + timedelta(days=1), page(again), None,
+                                 prepared=record.prepared(again)).outcome) == "unchanged"
     finally:
-        release.set()
-        holder.join()
-    assert quick is None
-    # Far less than the lock timeout a waiting engine would have waited (30 s).
-    assert waited < LOCK_TIMEOUT / 3, waited
-    assert record.outcomes() == ["first"]
-    # Once the other writer is done, the fetch is recorded as it would have been.
-    assert str(store_outcome(record.factory, record.run_id, SOURCE, T0 + timedelta(days=1), page(again), None,
-                             prepared=record.prepared(again)).outcome) == "unchanged"
+        record.close()
 
 
-def test_only_a_lock_not_granted_counts_as_one(record: Record, db_url: str) -> None:
+def test_only_a_lock_not_granted_counts_as_one(db_url: str) -> None:
     from sqlalchemy.exc import DBAPIError
 
-    with pytest.raises(DBAPIError) as wrong:
-        with record.engine.connect() as conn:
-            conn.execute(text("SELECT no_such_column FROM sources"))
-    assert not lock_not_available(wrong.value)
-    started, release = threading.Event(), threading.Event()
-    with transaction(record.factory) as session:
-        session.execute(text("INSERT INTO sources (id, vendor, title, document_type, language, urls, tags) "
-                             "VALUES (:id, 'X', 'Y', 'Privacy Policy', 'en', '[]', '[]')"), {"id": SOURCE.id})
-    holder = threading.Thread(target=_hold, args=(record, db_url, started, release))
-    holder.start()
+    record = Record(db_url)
     try:
-        assert started.wait(30)
-        with pytest.raises(DBAPIError) as locked:
-            with transaction(record.quick) as session:
-                session.execute(text("SELECT id FROM sources WHERE id = :id FOR UPDATE" if "postgresql" in db_url
-                                     else "UPDATE sources SET title = title WHERE id = :id"), {"id": SOURCE.id})
+        with pytest.raises(DBAPIError) as wrong:
+            with record.engine.connect() as conn:
+                conn.execute(text("SELECT no_such_column FROM sources"))
+        assert not lock_not_available(wrong.value)
+        with transaction(record.factory) as session:
+            session.execute(text("INSERT INTO sources (id, vendor, title, document_type, language, urls, tags) "
+                                 "VALUES (:id, 'X', 'Y', 'Privacy Policy', 'en', '[]', '[]')"), {"id": SOURCE.id})
+        started, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with record.engine.connect() as conn:
+                if db_url.startswith("sqlite"):
+                    conn.exec_driver_sql("ROLLBACK")  # the engine began a reader's transaction; a writer's is IMMEDIATE
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                else:
+                    conn.execute(text("SELECT id FROM sources WHERE id = :id FOR UPDATE"), {"id": SOURCE.id})
+                started.set()
+                release.wait(60)
+                conn.rollback()
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert started.wait(30)
+            with pytest.raises(DBAPIError) as locked:
+                with transaction(record.quick) as session:
+                    if db_url.startswith("sqlite"):
+                        session.execute(text("UPDATE sources SET title = title WHERE id = :id"), {"id": SOURCE.id})
+                    else:
+                        # A server's lock is not granted within the lock timeout a user may set.
+                        session.execute(text("SET LOCAL lock_timeout = '50ms'"))
+                        session.execute(text("SELECT id FROM sources WHERE id = :id FOR UPDATE"), {"id": SOURCE.id})
+        finally:
+            release.set()
+            holder.join()
+        assert lock_not_available(locked.value), locked.value
     finally:
-        release.set()
-        holder.join()
-    assert lock_not_available(locked.value), locked.value
+        record.close()
 
 
-def test_a_crawl_records_every_source_while_another_writer_holds_the_database_a_while(served_pages, tmp_path: Path
-                                                                                    ) -> None:  # type: ignore[no-untyped-def]
-    # The first page served takes the write lock for 2 s: the fetches recorded meanwhile cannot be recorded
-    # without waiting, so the worker records them once the lock is free, and none is lost or failed.
+def test_a_crawl_fetches_on_while_another_writer_holds_the_database_and_loses_nothing(served_pages, tmp_path: Path
+                                                                                     ) -> None:  # type: ignore[no-untyped-def]
+    # The first page served takes SQLite's write lock for 5 s. Fetches that cannot be recorded without waiting
+    # go to the worker, which waits: the crawl's thread does not, so every page is fetched while the lock is held.
     server, decl, count = served_pages
     cli = CLI(tmp_path / "pw.db", decl, tmp_path)
     cli("crawl")
     started, release = threading.Event(), threading.Event()
+    served: dict[str, float] = {}
+    released: list[float] = []
 
     def hold() -> None:
         conn = sqlite3.connect(cli.db, timeout=30, isolation_level=None)
         conn.execute("BEGIN IMMEDIATE")
         started.set()
-        release.wait(2)
+        release.wait(5)
         conn.execute("ROLLBACK")
+        released.append(time.monotonic())
         conn.close()
 
     holder = threading.Thread(target=hold)
-    first = server.routes["/p/0"]
 
-    def lock_then_serve() -> Page:
-        if not holder.is_alive() and not started.is_set():
-            holder.start()
-            started.wait(30)
-        return first
+    def serving(path: str, body: Page):  # type: ignore[no-untyped-def]
+        def serve() -> Page:
+            if not started.is_set():
+                holder.start()
+                started.wait(30)
+            served[path] = time.monotonic()
+            return body
+        return serve
 
-    server.routes["/p/0"] = lock_then_serve
+    for path in list(server.routes):
+        server.routes[path] = serving(path, server.routes[path])
     try:
         done = cli("crawl", check=False, env={"POLICYWATCH_LOCK_TIMEOUT": "60", "POLICYWATCH_CONCURRENCY_PER_DOMAIN": "1"})
     finally:
         release.set()
         if holder.is_alive():
             holder.join()
-    assert started.is_set()
     assert done.returncode == 0, done.stdout + done.stderr
+    assert len(served) == count and released
+    assert max(served.values()) < released[0], "the crawl's thread waited for the lock"
     with sqlite3.connect(cli.db) as conn:
         recorded = conn.execute("select outcome, count(*) from fetch_outcomes where run_id = 2 group by outcome").fetchall()
     assert recorded == [("unchanged", count)]

@@ -90,7 +90,7 @@ def choose_encoding(html: bytes, declared: str | None) -> tuple[str, str, int]:
 
 
 # The pieces `_is_utf8` checks: large enough that cutting costs little, small enough that a page whose
-# non-ASCII characters are few leaves most pieces ASCII (bench/extract_speed.py).
+# non-ASCII characters are few leaves most pieces ASCII.
 _UTF8_PIECE = 8192
 
 

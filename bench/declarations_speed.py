@@ -30,19 +30,11 @@ import yaml  # noqa: E402
 from ingest import declarations as declared  # noqa: E402
 from ingest.safeyaml import load_bounded  # noqa: E402
 
-HEAD = """\
-filters:
-  site-noise:
-    strip_query_params: ["did", "referred", "utm_*"]
-    replace:
-      - pattern: "\\\\(opens in a new window\\\\)"
-        with: ""
-sources:
-"""
-
+sys.path.insert(0, str(REPO / "bench"))
+from crawl_speed import DECLARATIONS_HEAD  # noqa: E402  (the crawl bench's own filters)
 
 def declarations(count: int) -> str:
-    lines = [HEAD]
+    lines = [DECLARATIONS_HEAD]
     for index in range(count):
         lines.append(f"""\
   - id: vendor{index % 40:02d}/policy-{index:05d}
@@ -53,7 +45,7 @@ def declarations(count: int) -> str:
     urls: ["https://127.0.0.1/vendor{index % 40}/policy/{index}"]
     select: "main"
     remove: ["select[name=\\"Locale Select\\"]", "main .sr-only", "header", "footer"]
-    filters: [site-noise, tracking-params, relative-dates, typography]
+    filters: [openai-noise, tracking-params, relative-dates, typography]
 """)
     return "".join(lines)
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.settings import BaseSettings
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -83,6 +83,11 @@ def claims_plan(settings: BaseSettings) -> ClaimsPlan | None:
                       settings.getfloat("POLICYWATCH_CLAIM_TIME_LIMIT", DEFAULT_TIME_LIMIT))
 
 
+# What recording a source raises for `_store` and `process_item` to handle: the source waits, the database cannot
+# be written, the source is recorded already, or the job's lease is lost.
+_CALLERS = (SourceBusy, DBAPIError, AlreadyRecorded, LeaseLost)
+
+
 class StoragePipeline:
     """Records each fetched document: in the crawl's thread when that needs neither analysis nor waiting
     (`_record_quickly`, SQLite only), else in a worker thread of its own.
@@ -105,6 +110,8 @@ class StoragePipeline:
         self.run_id: int | None = None
         self.unrecorded: list[tuple[str, str]] = []
         self.claim: NightClaim | None = crawler.settings.get(NIGHT_CLAIM)
+        self.engine: Engine | None = None
+        self.quick_engine: Engine | None = None
         self.quick_factory: sessionmaker[Session] | None = None
         # A job of a distributed night evaluates no claims: its coordinator does, around the night's run.
         self.claims = claims_plan(crawler.settings) if self.claim is None else None
@@ -124,10 +131,10 @@ class StoragePipeline:
                 upgrade(self.engine, say=log.info)
             self.factory = session_factory(self.engine)
             # For the fetches recorded in the crawl's own thread, on SQLite: they never wait for another writer's
-            # lock. A database server is left to the worker: each statement there is a round trip the crawl's
-            # thread would wait for.
+            # lock (a lock timeout of 0). A database server is left to the worker: each statement there is a round
+            # trip the crawl's thread would wait for.
             if self.engine.dialect.name == "sqlite":
-                self.quick_engine = make_engine(self.db_url, self.lock_timeout, waits=False)
+                self.quick_engine = make_engine(self.db_url, lock_timeout=0.0)
                 self.quick_factory = session_factory(self.quick_engine)
             self.run_id = (begin_run(self.factory, RunKind.CRAWL, self.now(), say=log.warning, claims=self.claims)
                            if self.claim is None else self.claim.run_id)
@@ -151,7 +158,7 @@ class StoragePipeline:
         try:
             return store_outcome(self.factory, self.run_id, source, self.now(), pages, failure, self.policy, prepared,
                                  claim=self.claim)
-        except (SourceBusy, DBAPIError, AlreadyRecorded, LeaseLost):
+        except _CALLERS:
             raise
         except Exception as exc:  # one source's trouble must not stop the others
             log.exception("recording %s failed", source.id)
@@ -172,7 +179,7 @@ class StoragePipeline:
         try:
             return store_quickly(self.quick_factory, self.run_id, source, self.now(), pages, failure, self.policy,
                                  prepared, claim=self.claim)
-        except (SourceBusy, DBAPIError, AlreadyRecorded, LeaseLost):
+        except _CALLERS:
             raise
         except Exception:  # the worker meets it again and records it as the source's failure (`_record`)
             log.debug("%s: left to the worker", source.id, exc_info=True)
@@ -230,19 +237,17 @@ class StoragePipeline:
         asyncio.ensure_future(self.crawler.engine.close_spider_async(reason="lease_lost"))
 
     def _dispose(self) -> None:
-        self.engine.dispose()
-        if hasattr(self, "quick_engine"):
-            self.quick_engine.dispose()
+        for engine in (self.engine, self.quick_engine):
+            if engine is not None:
+                engine.dispose()
 
     def close_spider(self, spider=None) -> None:  # type: ignore[no-untyped-def]
         if self.claim is not None:
             # The job's task decides what its unfetched sources become: it knows whether the job goes on elsewhere.
-            if hasattr(self, "engine"):
-                self._dispose()
+            self._dispose()
             return
         if self.run_id is None:
-            if hasattr(self, "engine"):
-                self._dispose()
+            self._dispose()
             return
         self.worker.shutdown(wait=True)
         spider = self.crawler.spider

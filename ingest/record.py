@@ -222,23 +222,30 @@ def store_quickly(factory: sessionmaker[Session], run_id: int, source: Source, a
     """`store_outcome` for a fetch with nothing to analyse (a failure, a first version, the current version's
     text again: most of a night), in one short write transaction; None, having recorded nothing, for any other
     fetch, for pages the crawler did not extract, and when another writer holds a lock the transaction needs
-    (with `factory` bound to an engine that does not wait, `make_engine(..., waits=False)`, that is known at
-    once). A crawl records here, in its own thread, what needs neither analysis nor waiting, and hands the rest
-    to `store_outcome` in another thread, so that fetching goes on meanwhile.
+    (with `factory` bound to an engine with a lock timeout of 0, `make_engine(..., lock_timeout=0)`, that is
+    known at once). A crawl records here, in its own thread, what needs neither analysis nor waiting, and hands
+    the rest to `store_outcome` in another thread, so that fetching goes on meanwhile.
 
     Raises as `store_outcome` does: `SourceBusy`, and whatever a `claim` raises."""
     if not _extracted(pages, prepared, failure):
         return None
     try:
-        with transaction(factory) as session:
-            return _decide_locked(session, run_id=run_id, source=source, at=at, pages=pages, failure=failure,
-                                  policy=policy, prepared=prepared, claim=claim, imported=False, analyse=False)
-    except NeedsAnalysis:
-        return None
+        return _by_digest(factory, run_id=run_id, source=source, at=at, pages=pages, failure=failure, policy=policy,
+                          prepared=prepared, claim=claim)
     except DBAPIError as exc:
         if lock_not_available(exc):
             return None
         raise
+
+
+def _by_digest(factory: sessionmaker[Session], **fetch: Any) -> SourceResult | None:
+    """The fetch read, decided by digest and written in one transaction with the source's row locked; None,
+    having recorded nothing, when it needs a comparison of texts (`NeedsAnalysis`)."""
+    try:
+        with transaction(factory) as session:
+            return _decide_locked(session, imported=False, analyse=False, **fetch)
+    except NeedsAnalysis:
+        return None
 
 
 def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, at: datetime,
@@ -255,12 +262,10 @@ def store_outcome(factory: sessionmaker[Session], run_id: int, source: Source, a
     if not imported and _extracted(pages, prepared, failure):
         # Most fetches of a night need no analysis (a failure, a first version, the current version's text again):
         # they are read, decided and written in one transaction. The others are rolled back and decided outside it.
-        try:
-            with transaction(factory) as session:
-                return _decide_locked(session, run_id=run_id, source=source, at=at, pages=pages, failure=failure,
-                                      policy=policy, prepared=prepared, claim=claim, imported=imported, analyse=False)
-        except NeedsAnalysis:
-            pass
+        recorded = _by_digest(factory, run_id=run_id, source=source, at=at, pages=pages, failure=failure,
+                              policy=policy, prepared=prepared, claim=claim)
+        if recorded is not None:
+            return recorded
     for _ in range(OPTIMISTIC_ATTEMPTS):
         with reading(factory) as session:
             state = load_state(session, source.id, pages)

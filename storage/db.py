@@ -57,8 +57,10 @@ class StoredValueError(ValueError):
 
 # What SQLite (or PostgreSQL) says, and what it means for the user, in one line; `{the}` is "the database" or,
 # when the caller knows which, "the database NAME" (`database_name`).
+# SQLite's words for a lock another connection holds (`database_problem`, `lock_not_available`).
+_LOCKED = ("database is locked", "database is busy", "database table is locked")
 _PROBLEMS = (
-    (("database is locked", "database is busy", "database table is locked"),
+    (_LOCKED,
      "{the} is locked: another policywatch command has been writing to it for more than {timeout:.0f} s "
      "(lock_timeout); try again when it has finished"),
     (("database or disk is full", "no space left on device"), "{the} or {its}disk is full"),
@@ -233,7 +235,8 @@ def lock_not_available(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None) or exc
     if getattr(orig, "sqlstate", None) == "55P03":  # PostgreSQL's lock_not_available (psycopg)
         return True
-    return "database is locked" in str(orig).lower()
+    lowered = str(orig).lower()
+    return any(words in lowered for words in _LOCKED)
 
 
 def is_server_name(database: str) -> bool:
@@ -337,11 +340,10 @@ def _read_only_uri(path: Path) -> str:
     return f"file:{path.resolve()}?mode=ro{immutable}"
 
 
-def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = False, waits: bool = True) -> Engine:
+def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = False) -> Engine:
     """The engine for a configured database; `only_look`: an existing SQLite file is opened read-only, so that
-    not even its journal mode (in its header) is changed (`doctor`, `check`). Without `waits`, on SQLite, a
-    write transaction fails at once (`lock_not_available`) when another writer holds the write lock, instead of
-    waiting up to `lock_timeout`; other databases wait as ever."""
+    not even its journal mode (in its header) is changed (`doctor`, `check`). `lock_timeout`: how long SQLite
+    waits for another writer's lock (0: a write transaction fails at once, `lock_not_available`)."""
     from sqlalchemy import create_engine, event
 
     shown = redact_url(url)
@@ -353,8 +355,6 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = 
         raise DatabaseError(f"--db {shown}: {_unknown_dialect(exc)}") from None
     read_only = False
     connect_args: dict[str, Any] = {}
-    if not waits:
-        lock_timeout = 0.0  # SQLite's busy timeout
     if path is not None:
         parent = path.resolve().parent
         if not parent.is_dir():

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -171,3 +173,15 @@ def analyses_while_writable(monkeypatch: pytest.MonkeyPatch, database: Path) -> 
 
     monkeypatch.setattr(ingest.changes, "analyse_texts", analyse_while_another_writes)
     return attempts
+
+
+def hold_write_lock(db: Path, seconds: float, started: threading.Event,
+                    release: threading.Event | None = None) -> None:
+    """Another writer: SQLite's write lock held for `seconds`, or until `release` is set (whatever the machine's
+    load)."""
+    conn = sqlite3.connect(db, timeout=30, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    started.set()
+    (release or threading.Event()).wait(seconds)
+    conn.execute("ROLLBACK")
+    conn.close()

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import CLI, write_declarations
+from conftest import CLI, hold_write_lock, write_declarations
 from policywatch.localserver import LocalServer, Page
 
 
@@ -78,24 +78,13 @@ def test_three_crawls_create_a_new_database_at_once(served, tmp_path: Path) -> N
     assert rows(db, "select count(*), min(status), max(status) from runs") == [(3, "ok", "ok")]
 
 
-def _hold_write_lock(db: Path, seconds: float, started: threading.Event,
-                     release: threading.Event | None = None) -> None:
-    """Hold the write lock for `seconds`, or until `release` is set (whatever the machine's load)."""
-    conn = sqlite3.connect(db, timeout=30, isolation_level=None)
-    conn.execute("BEGIN IMMEDIATE")
-    started.set()
-    (release or threading.Event()).wait(seconds)
-    conn.execute("ROLLBACK")
-    conn.close()
-
-
 def test_a_crawl_waits_for_a_writer_then_refuses_in_one_line(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     server, decl = served
     cli = CLI(tmp_path / "locked.db", decl, tmp_path)
     cli("crawl", "--only", "t/p00")
     # A writer that finishes within lock_timeout is waited for.
     started = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(cli.db, 1.0, started))
+    holder = threading.Thread(target=hold_write_lock, args=(cli.db, 1.0, started))
     holder.start()
     started.wait()
     waited = cli("crawl", "--only", "t/p01", check=False, env={"POLICYWATCH_LOCK_TIMEOUT": "20"})
@@ -105,7 +94,7 @@ def test_a_crawl_waits_for_a_writer_then_refuses_in_one_line(served, tmp_path: P
     # One that holds the database longer is refused, before anything is fetched.
     started.clear()
     release = threading.Event()
-    holder = threading.Thread(target=_hold_write_lock, args=(cli.db, 300.0, started, release))
+    holder = threading.Thread(target=hold_write_lock, args=(cli.db, 300.0, started, release))
     holder.start()
     started.wait()
     hits = len(server.hits)

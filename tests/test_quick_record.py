@@ -3,7 +3,7 @@ writer.
 
 `ingest.record.store_quickly` records a failure, a first version or the
 current text again in one short transaction; on an SQLite engine that does not
-wait for the write lock (`make_engine(..., waits=False)`) it records nothing
+wait for the write lock (`make_engine(..., lock_timeout=0)`) it records nothing
 when another writer holds it. What it leaves (a change to analyse, a lock
 another writer holds) `store_outcome` records in the crawl's worker thread.
 Real SQLite and PostgreSQL, a real crawl.
@@ -29,7 +29,7 @@ from storage.db import lock_not_available, make_engine, session_factory, transac
 from storage.models import FetchOutcome
 from storage.record import RawPage, start_run
 
-from conftest import CLI, write_declarations
+from conftest import CLI, hold_write_lock, write_declarations
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 RULES = ExtractionRules(select=("main",), filters=(BUILTIN_FILTERS["typography"],))
@@ -55,7 +55,7 @@ class Record:
     def __init__(self, url: str):
         self.engine = make_engine(url)
         upgrade(self.engine)
-        self.quick_engine = make_engine(url, waits=False)
+        self.quick_engine = make_engine(url, lock_timeout=0.0)
         self.factory, self.quick = session_factory(self.engine), session_factory(self.quick_engine)
         with transaction(self.factory) as session:
             self.run_id = start_run(session, "crawl", T0).id
@@ -98,16 +98,6 @@ def test_a_fetch_with_nothing_to_analyse_is_recorded_and_a_change_is_left_for_th
     assert record.outcomes() == ["first", "unchanged", "changed"]
 
 
-def _hold_sqlite(database: Path, started: threading.Event, release: threading.Event) -> None:
-    """Another writer holding SQLite's write lock until `release`."""
-    conn = sqlite3.connect(database, timeout=30, isolation_level=None)
-    conn.execute("BEGIN IMMEDIATE")
-    started.set()
-    release.wait(60)
-    conn.execute("ROLLBACK")
-    conn.close()
-
-
 def test_the_write_lock_another_writer_holds_is_not_waited_for(tmp_path: Path) -> None:
     database = tmp_path / "pw.db"
     record = Record(f"sqlite:///{database}")
@@ -116,7 +106,7 @@ def test_the_write_lock_another_writer_holds_is_not_waited_for(tmp_path: Path) -
         assert store_quickly(record.quick, record.run_id, SOURCE, T0, page(first), None,
                              prepared=record.prepared(first)) is not None
         started, release = threading.Event(), threading.Event()
-        holder = threading.Thread(target=_hold_sqlite, args=(database, started, release))
+        holder = threading.Thread(target=hold_write_lock, args=(database, 60.0, started, release))
         holder.start()
         try:
             assert started.wait(30)
@@ -196,13 +186,8 @@ def test_a_crawl_fetches_on_while_another_writer_holds_the_database_and_loses_no
     released: list[float] = []
 
     def hold() -> None:
-        conn = sqlite3.connect(cli.db, timeout=30, isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
-        started.set()
-        release.wait(5)
-        conn.execute("ROLLBACK")
+        hold_write_lock(cli.db, 5.0, started, release)
         released.append(time.monotonic())
-        conn.close()
 
     holder = threading.Thread(target=hold)
 

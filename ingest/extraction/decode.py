@@ -133,16 +133,19 @@ def utf8_html(html: bytes, declared: str | None = None) -> tuple[bytes, str, str
     """
     codec, origin, skip = choose_encoding(html, declared)
     if codec != "utf-8":
-        decoded = decode_html(html, declared)
-        return decoded.text.encode("utf-8"), decoded.encoding, decoded.origin
+        return _decoded(html, codec, origin, skip).text.encode("utf-8"), codec, origin
     data = html[skip:] if skip else html
     if not _is_utf8(data):
-        decode_html(html, declared)  # raises, naming the offset and the bytes
+        _decoded(html, codec, origin, skip)  # raises, naming the offset and the bytes
     return data, codec, origin
 
 
 def decode_html(html: bytes, declared: str | None = None) -> Decoded:
-    codec, origin, skip = choose_encoding(html, declared)
+    return _decoded(html, *choose_encoding(html, declared))
+
+
+def _decoded(html: bytes, codec: str, origin: str, skip: int) -> Decoded:
+    """The page decoded with the codec `choose_encoding` chose, strictly."""
     errors = "policywatch-c1-passthrough" if codec == "cp1252" else "strict"
     try:
         text = html[skip:].decode(codec, errors)

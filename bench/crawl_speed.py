@@ -56,7 +56,7 @@ from typing import NamedTuple
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from policywatch.allocator import MMAP_THRESHOLD, TRIM_THRESHOLD  # noqa: E402
+from policywatch import allocator  # noqa: E402
 from policywatch.localserver import LocalServer, Page  # noqa: E402
 from policywatch.reference_data import shared_dir  # noqa: E402
 
@@ -363,7 +363,7 @@ def main() -> int:
     print(f"{args.sources} sources served locally from {len(pages)} real OpenAI snapshots (average {average / 1024:.0f} KB), "
           f"{args.repeat} run(s) each, median shown")
     figures: dict[str, list[Measured]] = {}
-    digests: list[tuple[str, str]] = []
+    digests: list[tuple[str, str, str]] = []
     with LocalServer({f"/policy/{i}": night.route(i) for i in range(args.sources)}) as server, \
             tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -378,9 +378,8 @@ def main() -> int:
         for run in range(args.repeat):
             night.name, night.served = "first", [i % len(pages) for i in range(args.sources)]
             figures.setdefault("floor (Scrapy + lxml)", []).append(measure([sys.executable, str(floor), str(urls)]))
-            figures.setdefault(TUNED_FLOOR, []).append(measure([sys.executable, str(floor), str(urls)], {
-                **os.environ, "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD),
-                "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)}))
+            figures.setdefault(TUNED_FLOOR, []).append(
+                measure([sys.executable, str(floor), str(urls)], {**os.environ, **allocator.ENVIRONMENT}))
             kept = work / f"keeper{run}.db"
             figures.setdefault("floor + pages kept, first night", []).append(
                 measure([sys.executable, str(keeper), str(urls), str(kept)]))

@@ -34,8 +34,12 @@ TRIM_THRESHOLD = 64 << 20
 # malloc.h's parameter numbers for mallopt.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
-# What glibc reads at start-up; the user's choice stands.
-USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+# The same thresholds as glibc reads them from the environment at start-up, for a process that is not
+# policywatch's (`bench/crawl_speed.py`'s floor); set there by the user, they stand.
+ENVIRONMENT = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)}
+USER_SETTINGS = tuple(ENVIRONMENT)
+# The same two as glibc tunables (GLIBC_TUNABLES=glibc.malloc.trim_threshold=…:…).
+USER_TUNABLES = ("glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold")
 
 
 def _glibc() -> bool:
@@ -43,10 +47,6 @@ def _glibc() -> bool:
         return os.confstr("CS_GNU_LIBC_VERSION") is not None
     except (ValueError, OSError):  # a C library other than glibc has no such name
         return False
-
-
-# The same two as glibc tunables (GLIBC_TUNABLES=glibc.malloc.trim_threshold=…:…).
-USER_TUNABLES = ("glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold")
 
 
 def _set_by_user() -> bool:

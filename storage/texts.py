@@ -39,16 +39,21 @@ _COLUMNS = (VersionText.sha256, VersionText.base_sha256, VersionText.size, Versi
 _ROWS = select(*_COLUMNS).where(VersionText.sha256.in_(bindparam("shas", expanding=True)))
 # A fetch reads one text (the current version's): a list of one would be expanded at every execution.
 _ROW = select(*_COLUMNS).where(VersionText.sha256 == bindparam("sha"))
+_EXISTS = select(VersionText.sha256).where(VersionText.sha256 == bindparam("sha"))
+_KEYFRAME = select(VersionText.sha256, VersionText.base_sha256).where(VersionText.sha256 == bindparam("sha"))
 
 
 def store(session: Session, text: str, keyframe_sha256: str | None) -> str:
     """Store `text` once, compressed against the keyframe `keyframe_sha256` when that pays; its sha256."""
     data = text.encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
-    if session.get(VersionText, digest) is not None:
+    # Statements of the connection, not the session's get: a text stored already (the same wording at another
+    # source) or a keyframe needs no object built for it, with its compressed bytes, in the session.
+    if core(session).execute(_EXISTS, {"sha": digest}).first() is not None:
         return digest
     against: tuple[str, bytes] | None = None
-    keyframe = session.get(VersionText, keyframe_sha256) if keyframe_sha256 is not None else None
+    keyframe = (core(session).execute(_ROW, {"sha": keyframe_sha256}).first()
+                if keyframe_sha256 is not None else None)
     if keyframe is not None and keyframe.base_sha256 is None:
         try:
             against = keyframe.sha256, _decoded(keyframe.sha256, keyframe.data, keyframe.size, None)
@@ -63,8 +68,7 @@ def store(session: Session, text: str, keyframe_sha256: str | None) -> str:
 
 def keyframe_of(session: Session, sha256: str) -> str | None:
     """The keyframe the text `sha256` was compressed against (itself when it is one); None when it is missing."""
-    row = session.execute(select(VersionText.sha256, VersionText.base_sha256)
-                          .where(VersionText.sha256 == sha256)).one_or_none()
+    row = core(session).execute(_KEYFRAME, {"sha": sha256}).one_or_none()
     return None if row is None else (row[1] or row[0])
 
 

@@ -29,7 +29,7 @@ from storage.claims_models import (
     ClaimStateRow,
     TrackingChangeRow,
 )
-
+from storage.db import core
 from storage.vocabulary import TrackingKind
 
 META_ID = 1
@@ -117,7 +117,8 @@ def upsert_intervals(session: Session, intervals: Iterable[EvidenceInterval]) ->
     new = [value for identity, value in values.items() if identity not in known]
     changed = [{"id": known[identity], **value} for identity, value in values.items() if identity in known]
     if new:
-        session.execute(insert(ClaimEvidenceRow), new)
+        # Through the connection: the session keeps nothing of these rows, and its bulk insert costs a tenth more.
+        core(session).execute(insert(ClaimEvidenceRow.__table__), new)
     if changed:
         session.execute(update(ClaimEvidenceRow), changed)
     return len(values)
@@ -126,8 +127,8 @@ def upsert_intervals(session: Session, intervals: Iterable[EvidenceInterval]) ->
 def replace_intervals(session: Session, claim_id: str, intervals: Sequence[EvidenceInterval]) -> None:
     """The claim's evidence after its history was evaluated again: what the old matchers found is gone."""
     session.execute(delete(ClaimEvidenceRow).where(ClaimEvidenceRow.claim_id == claim_id))
-    session.add_all(ClaimEvidenceRow(**_interval_values(iv)) for iv in intervals)
-    session.flush()
+    if intervals:
+        core(session).execute(insert(ClaimEvidenceRow.__table__), [_interval_values(iv) for iv in intervals])
 
 
 def confirm_open_intervals(session: Session, source_ids: Sequence[str], at: datetime, claim_ids: Sequence[str]) -> None:

@@ -9,7 +9,8 @@ openai-noise, tracking-params, relative-dates, typography), and times, in one
 process pinned to one core, (a) ``extract_html``, (b) each stage of it (parse
 and select, conversion, each filter, normalisation), with the strict UTF-8
 check the parse makes (and, for comparison, decoding the page whole, as it
-was checked before) and (c) the baseline
+was checked before), the lookup of Cloudflare-obfuscated addresses (and the
+expression that tested every element, as it was looked up before), and (c) the baseline
 ``BeautifulSoup(html, "lxml")`` + ``select`` + ``decompose`` of the removed
 elements + ``markdownify``. Each figure is the median of N timed passes after
 one warm-up pass.
@@ -25,6 +26,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import lxml.etree
+import lxml.html
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -32,9 +36,11 @@ from ingest import BUNDLED_SOURCES  # noqa: E402
 from ingest.declarations import load_sources  # noqa: E402
 from ingest.extraction import ExtractionRules, extract_html, html_to_markdown, normalize_text, select_content  # noqa: E402
 from ingest.extraction.decode import decode_html, utf8_html  # noqa: E402
+from ingest.extraction.noise import decode_cloudflare_emails  # noqa: E402
 from ingest.extraction.transforms import apply_text_filters, url_rewriter  # noqa: E402
 from policywatch.reference_data import shared_dir  # noqa: E402
 
+EVERY_ELEMENT = lxml.etree.XPath("//*[@data-cfemail] | //a[contains(@href, '/cdn-cgi/l/email-protection')]")
 FILTERS = load_sources(BUNDLED_SOURCES)["openai/privacy-policy-eu"].rules.filters
 US_RULES = ExtractionRules(select=("#landings-privacy-policy",), remove=("header", "footer", "[aria-hidden=true]"),
                            filters=FILTERS)
@@ -85,6 +91,11 @@ def stages(pages: list[Page], repeat: int) -> list[tuple[str, float]]:
             # comparison, the page decoded whole, as the check did before.
             timed("  of which: UTF-8 check (piecewise)", lambda: utf8_html(body))
             timed("  for comparison: decoding the page whole", lambda: decode_html(body))
+            # Also part of it: the elements holding an address Cloudflare obfuscated, found through their
+            # attributes, and, for comparison, by testing every element, as the lookup did before.
+            root = lxml.html.document_fromstring(body)
+            timed("  of which: Cloudflare address lookup", lambda: decode_cloudflare_emails(root))
+            timed("  for comparison: testing every element", lambda: EVERY_ELEMENT(root))
             text = timed("convert to Markdown", lambda: html_to_markdown(selection.roots, url_rewriter(rules.filters)))
             for spec in rules.filters:
                 text = timed(f"filter {spec.name}", lambda: apply_text_filters(text, (spec,)))

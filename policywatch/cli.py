@@ -20,6 +20,7 @@ from typing import Sequence
 
 from analysis.errors import UserInputError
 from policywatch.allocator import keep_freed_memory
+from policywatch.collector import collect_less_often
 from policywatch.commands.context import Context, ExitStatus, writing
 from policywatch.commands.table import COMMANDS
 from policywatch.config import load_settings
@@ -89,6 +90,7 @@ def _context(args: argparse.Namespace) -> Context:
 
 def main(argv: Sequence[str] | None = None) -> int:
     keep_freed_memory()
+    collect_less_often()
     args = build_parser().parse_args(argv)
     ctx: Context | None = None
     try:

@@ -247,6 +247,38 @@ def test_normalize_keeps_indentation_but_not_trailing_spaces():
     assert normalize_text("- a\n  b   c  \n") == "- a\n  b c\n"
 
 
+def test_every_character_normalisation_replaces_is_one_isprintable_refuses():
+    # normalize_text scans only the lines `str.isprintable` refuses: that is exact only while this holds.
+    from ingest.extraction.normalize import _INVISIBLE, _SPACES
+
+    everything = "".join(map(chr, range(0x110000)))
+    for expression in (_INVISIBLE, _SPACES):
+        replaced = "".join(expression.findall(everything))
+        assert replaced, expression.pattern
+        assert [c for c in replaced if c.isprintable()] == []
+
+
+NORMALISED = [
+    # Invisible characters go, space separators become spaces, on lines among printable ones.
+    ("plain line\nsoft\u00adhy\u200bphen\u2060 and\ufeff joiners\nlast", "plain line\nsofthyphen and joiners\nlast\n"),
+    ("a\u00a0b\u202fc\u3000d\nok", "a b c d\nok\n"),
+    ("vertical\x0btab and form\x0cfeed\x1f\x00 stay one line", "verticaltab and formfeed stay one line\n"),
+    # A soft hyphen between a letter and its combining accent: removed before NFC composes them.
+    ("caf\u0065\u00ad\u0301\nnext", "caf\u00e9\nnext\n"),
+    ("e\u0301 composed on a printable line\n\u00a0", "\u00e9 composed on a printable line\n"),
+    # A line separator is not printable but neither expression's: it stays.
+    ("one\u2028two", "one\u2028two\n"),
+    # Tabs: runs inside a line become one space, leading ones four columns; inside a fence, spacing is content.
+    ("\tindented\tand\t\ttabbed\n```\n\tcode\u00a0\u00a0here\n```", "    indented and tabbed\n```\n    code  here\n```\n"),
+    ("\r\nwindows\r\n\r\n\r\nand mac\rlines\u200b\r", "windows\n\nand mac\nlines\n"),
+]
+
+
+@pytest.mark.parametrize("text,expected", NORMALISED)
+def test_normalize_text(text: str, expected: str):
+    assert normalize_text(text) == expected
+
+
 def test_combine_joins_with_the_separator():
     assert COMBINED_SEPARATOR == "\n\n- - -\n\n"
     assert combine(["one\n", "two\n", "three"]) == "one\n\n- - -\n\ntwo\n\n- - -\n\nthree\n"

@@ -43,10 +43,18 @@ def normalize_text(text: str) -> str:
     trailing spaces go and tabs expand to four columns.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _SPACES.sub(" ", _INVISIBLE.sub("", text))
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", text)
     lines = text.split("\n")
+    # Every character the two expressions replace is one `str.isprintable` refuses (tests/test_extraction.py
+    # checks each), so a line it accepts holds none: only the others are scanned, where scanning the whole
+    # text took longer than the rest of this function.
+    unprintable = [i for i, line in enumerate(lines) if not line.isprintable()]
+    for i in unprintable:
+        lines[i] = _SPACES.sub(" ", _INVISIBLE.sub("", lines[i]))
+    if not text.isascii():
+        # NFC after the invisible characters are gone: a soft hyphen between a letter and its accent
+        # would keep them apart.
+        text = unicodedata.normalize("NFC", "\n".join(lines) if unprintable else text)
+        lines = text.split("\n")
     code = _fenced_lines(lines) if "``" in text or "~~~" in text else set()
     out: list[str] = []
     blank = False

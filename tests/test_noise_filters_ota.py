@@ -85,3 +85,32 @@ def test_the_bundled_declarations_use_the_new_filters() -> None:
         names = set(source.filter_names)
         assert "ui-strings" in names
         assert ("date-formats-day-first" if source.language in ("de", "fr") else "date-formats") in names
+
+
+def _reads_as_ui(line: str) -> bool:
+    """`is_ui_line` without its quick refusal: every line made what it reads."""
+    from ingest.extraction.noise import _UI_LINES, _bare, _languages_only
+
+    bare = _bare(line)
+    return bool(bare) and (bare in _UI_LINES or _languages_only(bare))
+
+
+def test_the_quick_refusal_of_interface_lines_changes_no_answer(shared: Path) -> None:
+    # is_ui_line refuses most lines by their characters alone; on every line of OpenAI's real history and on
+    # lines built from names, interface strings, markup and the characters whose case is special, it must say
+    # what making each line what it reads says.
+    import random
+
+    from ingest.extraction.noise import _LANGUAGE_NAMES, _UI_LINES, is_ui_line
+
+    lines = {line for path in (ota_dir() / "versions").rglob("*.md")
+             for line in path.read_text(encoding="utf-8").split("\n")}
+    assert len(lines) > 3_000
+    pieces = (sorted(_UI_LINES | _LANGUAGE_NAMES) + [name.upper() for name in sorted(_LANGUAGE_NAMES)]
+              + ["- ", "1. ", "* ", "## ", "**", "_", "`", ":", " | ", " · ", ", ", " / ", "[", "](/x.1)", "](#a)",
+                 "![", ".", "2", "x", "İ", "Σ", "σ", "ς", "ß", "K", "\u0307", " ", "\t", "\u00a0"])
+    rng = random.Random(16)
+    built = {"".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(100_000)}
+    found = {line: is_ui_line(line) for line in lines | built}
+    assert found == {line: _reads_as_ui(line) for line in found}
+    assert sum(found.values()) > 1_000  # interface lines among them, not refusals only

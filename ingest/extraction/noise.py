@@ -175,10 +175,14 @@ _EMPHASIS = re.compile(r"[*_`]+")
 _SEPARATORS = re.compile(r"\s*(?:\||·|•|/|,)\s*")
 
 
+def _link_text(link: re.Match[str]) -> str:
+    return link.group(1)
+
+
 def _bare(line: str) -> str:
     """A line as it reads: without list markers, link targets, emphasis, heading marks or trailing colon."""
     line = _LIST_MARK.sub("", line)
-    line = _LINK.sub(lambda m: m.group(1), line)
+    line = _LINK.sub(_link_text, line)
     line = _EMPHASIS.sub("", line).strip().lstrip("#").strip().rstrip(":").strip()
     return " ".join(line.split()).lower()
 
@@ -219,7 +223,28 @@ def _languages_only(bare: str) -> bool:
     return names > 1
 
 
+def _may_be_ui() -> re.Pattern[str]:
+    """A line made only of characters interface strings and language names are written with (ignoring case),
+    separators, whitespace and what `_bare` takes out wherever it is (emphasis, heading marks, a trailing
+    colon), after an optional list marker: a line it refuses keeps, once `_bare` has made it what it reads, a
+    character no interface string or language name has (a full stop, a digit), so `is_ui_line` refuses it
+    without making it so. That is most lines of a policy."""
+    chars = {c for entry in _UI_LINES | _LANGUAGE_NAMES for c in entry} | set("|·•/,*_`#:")
+    if chars & {"σ", "ς"}:
+        chars |= {"σ", "ς"}  # a capital sigma lowers to either, depending on what follows it
+    allowed = "".join(re.escape(c) for c in sorted(chars))
+    return re.compile(rf"(?:\s*(?:[-*+]|\d+[.)])\s+)?[{allowed}\s]*", re.IGNORECASE)
+
+
+_MAY_BE_UI = _may_be_ui()
+
+
 def is_ui_line(line: str) -> bool:
+    if not line or line.isspace():
+        return False
+    # A link's target goes whatever it holds: the line is looked at as its text reads.
+    if _MAY_BE_UI.fullmatch(_LINK.sub(_link_text, line) if "](" in line else line) is None:
+        return False
     bare = _bare(line)
     return bool(bare) and (bare in _UI_LINES or _languages_only(bare))
 

@@ -18,6 +18,8 @@ extracted text stays the same). Then, each in its own process, it measures:
 - the unchanged night: `policywatch crawl` again, every page with new nonces, the same text;
 - with --changed F: a night in which a fraction F of the sources serve their next real version.
 
+Every source is declared as the bundled OpenAI privacy policies are
+(sources/openai.yaml): the same filters, `openai-noise` as they define it.
 Both crawlers fetch 8 pages at a time from the one host, AutoThrottle off.
 It prints CPU-seconds (user + system, the whole process), the ratio to the
 floor, peak memory (maximum resident set), minor page faults and the
@@ -214,6 +216,18 @@ class Night:
         return lambda: Page(fetched_body(self.pages[self.served[index]], self.name, path))
 
 
+def bundled_filters() -> tuple[str, ...]:
+    """The filters the bundled declaration of OpenAI's EU privacy policy applies (sources/openai.yaml), by name:
+    each source of the bench is declared with them, and `openai-noise` as DECLARATIONS_HEAD copies it."""
+    from ingest import BUNDLED_SOURCES
+    from ingest.declarations import load_sources
+
+    return tuple(spec.name for spec in load_sources(BUNDLED_SOURCES)["openai/privacy-policy-eu"].rules.filters)
+
+
+FILTERS = bundled_filters()
+
+
 def write_declarations(path: Path, base_url: str, night: Night) -> None:
     lines = [DECLARATIONS_HEAD]
     for index in range(night.count):
@@ -228,7 +242,7 @@ def write_declarations(path: Path, base_url: str, night: Night) -> None:
     urls: ["{base_url}/policy/{index}"]
     select: {json.dumps(page.select)}
     remove: [{remove}]
-    filters: [openai-noise, tracking-params, relative-dates, typography]
+    filters: [{", ".join(FILTERS)}]
 """)
     path.write_text("".join(lines), encoding="utf-8")
 

@@ -271,6 +271,9 @@ NORMALISED = [
     # Tabs: runs inside a line become one space, leading ones four columns; inside a fence, spacing is content.
     ("\tindented\tand\t\ttabbed\n```\n\tcode\u00a0\u00a0here\n```", "    indented and tabbed\n```\n    code  here\n```\n"),
     ("\r\nwindows\r\n\r\n\r\nand mac\rlines\u200b\r", "windows\n\nand mac\nlines\n"),
+    # A fence whose marker a control character splits is a fence once it is gone, in ASCII text too.
+    ("~\x00~~\na  b\n~\x00~~", "~~~\na  b\n~~~\n"),
+    ("`\x7f``\nc  d\n``\u200b`\n", "```\nc  d\n```\n"),
 ]
 
 

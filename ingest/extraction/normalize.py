@@ -50,10 +50,13 @@ def normalize_text(text: str) -> str:
     unprintable = [i for i, line in enumerate(lines) if not line.isprintable()]
     for i in unprintable:
         lines[i] = _SPACES.sub(" ", _INVISIBLE.sub("", lines[i]))
+    if unprintable:
+        # What follows reads the cleaned text: a fence split by a control character ("~\x00~~") is a fence.
+        text = "\n".join(lines)
     if not text.isascii():
         # NFC after the invisible characters are gone: a soft hyphen between a letter and its accent
         # would keep them apart.
-        text = unicodedata.normalize("NFC", "\n".join(lines) if unprintable else text)
+        text = unicodedata.normalize("NFC", text)
         lines = text.split("\n")
     code = _fenced_lines(lines) if "``" in text or "~~~" in text else set()
     out: list[str] = []

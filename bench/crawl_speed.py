@@ -58,6 +58,7 @@ from typing import NamedTuple
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from extract_speed import FILTERS as BUNDLED_FILTERS  # noqa: E402
 from policywatch import allocator  # noqa: E402
 from policywatch.localserver import LocalServer, Page  # noqa: E402
 from policywatch.reference_data import shared_dir  # noqa: E402
@@ -216,16 +217,9 @@ class Night:
         return lambda: Page(fetched_body(self.pages[self.served[index]], self.name, path))
 
 
-def bundled_filters() -> tuple[str, ...]:
-    """The filters the bundled declaration of OpenAI's EU privacy policy applies (sources/openai.yaml), by name:
-    each source of the bench is declared with them, and `openai-noise` as DECLARATIONS_HEAD copies it."""
-    from ingest import BUNDLED_SOURCES
-    from ingest.declarations import load_sources
-
-    return tuple(spec.name for spec in load_sources(BUNDLED_SOURCES)["openai/privacy-policy-eu"].rules.filters)
-
-
-FILTERS = bundled_filters()
+# The filters of the bundled declaration of OpenAI's EU privacy policy, by name (extraction's bench reads them from
+# sources/openai.yaml): each source is declared with them, `openai-noise` as DECLARATIONS_HEAD copies it.
+FILTERS = tuple(spec.name for spec in BUNDLED_FILTERS)
 
 
 def write_declarations(path: Path, base_url: str, night: Night) -> None:

@@ -35,13 +35,12 @@ from ingest import BUNDLED_SOURCES  # noqa: E402
 from ingest.declarations import load_sources  # noqa: E402
 from ingest.extraction import ExtractionRules, extract_html, html_to_markdown, normalize_text, select_content  # noqa: E402
 from ingest.extraction.decode import decode_html, utf8_html  # noqa: E402
-from ingest.extraction.noise import decode_cloudflare_emails  # noqa: E402
+from ingest.extraction.extract import _parse as parse_html  # noqa: E402
+from ingest.extraction.noise import _PROTECTED, decode_cloudflare_emails  # noqa: E402
 from ingest.extraction.transforms import apply_text_filters, url_rewriter  # noqa: E402
 from policywatch.reference_data import shared_dir  # noqa: E402
 
-# The parser extraction uses (ingest.extraction.extract).
-PARSER = lxml.etree.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True)
-EVERY_ELEMENT = lxml.etree.XPath("//*[@data-cfemail] | //a[contains(@href, '/cdn-cgi/l/email-protection')]")
+EVERY_ELEMENT = lxml.etree.XPath(f"//*[@data-cfemail] | //a[contains(@href, '{_PROTECTED}')]")
 FILTERS = load_sources(BUNDLED_SOURCES)["openai/privacy-policy-eu"].rules.filters
 US_RULES = ExtractionRules(select=("#landings-privacy-policy",), remove=("header", "footer", "[aria-hidden=true]"),
                            filters=FILTERS)
@@ -94,10 +93,10 @@ def stages(pages: list[Page], repeat: int) -> list[tuple[str, float]]:
             timed("  for comparison: decoding the page whole", lambda: decode_html(body))
             # Also part of it: the elements holding an address Cloudflare obfuscated, found through their
             # attributes, and, for comparison, by testing every element, as the lookup did before.
-            # Each on a tree of its own, just parsed, as in a crawl.
-            root = lxml.etree.fromstring(body, PARSER)
+            # Each on a tree of its own, just parsed by extraction's own parsing, as in a crawl.
+            root = parse_html(body, None)
             timed("  of which: Cloudflare address lookup", lambda: decode_cloudflare_emails(root))
-            root = lxml.etree.fromstring(body, PARSER)
+            root = parse_html(body, None)
             timed("  for comparison: testing every element", lambda: EVERY_ELEMENT(root))
             text = timed("convert to Markdown", lambda: html_to_markdown(selection.roots, url_rewriter(rules.filters)))
             for spec in rules.filters:

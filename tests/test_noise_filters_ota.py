@@ -10,6 +10,7 @@ removes exactly the versions that differed only by that.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,54 @@ def test_the_quick_refusal_of_interface_lines_changes_no_answer(shared: Path) ->
     found = {line: is_ui_line(line) for line in lines | built}
     assert found == {line: _reads_as_ui(line) for line in found}
     assert sum(found.values()) > 1_000  # interface lines among them, not refusals only
+
+
+def _dates_scanned_whole(text: str, order: str) -> str:
+    """`normalise_dates` as each expression's scan of the whole text reads it, without looking for years first."""
+    from ingest.extraction import noise
+
+    def numeric(match: re.Match[str]) -> str:
+        a, b, year = int(match.group("a")), int(match.group("b")), int(match.group("year"))
+        if match.group("sep") == "." and order != noise.DAY_FIRST:
+            return match.group(0)
+        day_first = match.group("sep") == "." or a > 12 or (order == noise.DAY_FIRST and b <= 12)
+        month, day = (b, a) if day_first else (a, b)
+        return noise._iso(year, month, day) or match.group(0)
+
+    text = noise._MONTH_FIRST.sub(noise._named, text)
+    text = noise._DAY_FIRST.sub(noise._named, text)
+    return noise._NUMERIC.sub(numeric, text)
+
+
+def test_looking_for_dates_from_their_years_changes_no_answer(shared: Path) -> None:
+    # normalise_dates tries its expressions only back from each year, as far as a date can reach; on OpenAI's
+    # real history and on texts built from months, days, years, separators and whitespace of any length, it
+    # must write what scanning the whole text writes.
+    import random
+
+    from ingest.extraction.noise import DATE_ORDERS, normalise_dates
+
+    assert all((re.match(r"\s", chr(c)) is not None) == chr(c).isspace() for c in range(0x110000)), \
+        "the walk back from a year counts what the expressions take for whitespace"
+    # Every distinct paragraph of OpenAI's history, and one whole version in ten.
+    versions = [path.read_text(encoding="utf-8") for path in sorted((ota_dir() / "versions").rglob("*.md"))]
+    assert len(versions) > 900
+    texts = sorted({paragraph for text in versions for paragraph in text.split("\n\n")}) + versions[::10]
+    pieces = ["January", "jan.", "Sept", "septembre", "SEPTEMBRE.", "Mai", "märz", "déc", "1er", "12.", "31st", "3",
+              "03", "12", "2025", "1999", "2020", "19", "20", "200", "20251", "2٠٢٥", "٣", ",", ", ", ".", "-", "/",
+              " ", "\n", "\t", "\u00a0", "\u2003", " " * 40, "\n\n  \n", "x", "_", "é", "-2025", ".5", "1.2.2025",
+              "11-04-2023", "12/31/1999", "13/12/2020", "1920"]
+    rng = random.Random(16)
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(40_000)]
+    # The longest dates each expression can match, whitespace of any length between their parts.
+    for space in (" ", "\n \t", " " * 300):
+        texts += [f"x Septembre.{space}31st,{space}2025 y", f"x (31st{space}Septembre.,{space}2025)",
+                  f"Le 31/12/2025.", f"0 31-12-2025 0", "31.12.2025"]
+    written = changed = 0
+    for text in texts:
+        for order in DATE_ORDERS:
+            expected = _dates_scanned_whole(text, order)
+            assert normalise_dates(text, order) == expected, (text, order)
+            changed += expected != text
+            written += 1
+    assert changed > written // 50  # dates among them, not texts without any only

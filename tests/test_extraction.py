@@ -390,9 +390,12 @@ def test_relative_dates_are_removed_and_their_gates_change_nothing(text: str, ex
     ungated = text
     for pattern, replacement in spec.replace:
         ungated = re.sub(pattern, replacement, ungated)
-        # Each gate is found wherever its pattern is.
-        for gate in PATTERN_GATES[pattern]:
-            for match in re.finditer(pattern, text):
-                assert re.search(gate, match.group(0)), (gate, match.group(0))
+        # Each gate is found wherever its pattern is; an anchored core starts with the word.
+        gate = PATTERN_GATES[pattern]
+        for match in re.finditer(pattern, text):
+            assert re.search(f"(?i:{gate.word})", match.group(0)), (gate.word, match.group(0))
+            found = re.search(f"(?i:{gate.core})", match.group(0))
+            assert found, (gate.core, match.group(0))
+            assert not gate.anchored or found.group(0).lower().startswith(gate.word)
     assert ungated == expected
 

@@ -166,3 +166,43 @@ def test_looking_for_dates_from_their_years_changes_no_answer(shared: Path) -> N
             changed += expected != text
             written += 1
     assert changed > written // 50  # dates among them, not texts without any only
+
+
+def test_the_relative_dates_quick_gates_change_no_answer(shared: Path) -> None:
+    # The gates of the relative dates look for their word in the lower-cased text and try an anchored core only
+    # where its word is; on OpenAI's history and on texts built from the words in every case, the characters
+    # `re` folds to ASCII letters and those lower-casing lengthens, they must say what searching ignoring case
+    # says, and the filter must write what its patterns write without gates.
+    import random
+    import string
+
+    from ingest.extraction.filters import BUILTIN_FILTERS, PATTERN_GATES
+    from ingest.extraction.transforms import _FOLDS_TO_ASCII, _lowered, _may_change, apply_text_filters
+
+    letters = re.compile(r"(?i)[a-z]")
+    folding = {chr(c) for c in range(0x110000) if letters.fullmatch(chr(c))} - set(string.ascii_letters)
+    assert folding == set(_FOLDS_TO_ASCII), "every character re takes for an ASCII letter is known"
+    assert {chr(c) for c in range(0x110000) if len(chr(c).lower()) != 1} <= folding, \
+        "lower-casing a text without them keeps every character in its place"
+    versions = [path.read_text(encoding="utf-8") for path in sorted((ota_dir() / "versions").rglob("*.md"))]
+    texts = sorted({paragraph for text in versions for paragraph in text.split("\n\n")}) + versions[::10]
+    pieces = ["Updated", "UPDATED", "upDated", "updat", "ed", "Last ", "**", "_", ":", " ", "\n", "2 days ago",
+              "an hour ago", "yesterday", "Today", "just now", "Aktualisiert", "aktualiſiert", "AKTUALISIERT",
+              "vor 3 Tagen", "vor einem Monat", "Mis à jour", "MIS À JOUR", "il y a 2 jours", "jour", "ſ", "K", "İ",
+              "ı", "Σ", "ß", "ﬁ", "x", "3", "Updated: 2 days ago", "updated YESTERDAY", "vor 3 Tagen aktualisiert",
+              "Aktualisiert: vor einer Woche", "mis à jour il y a 2 jours"]
+    rng = random.Random(16)
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 10))) for _ in range(30_000)]
+    spec = BUILTIN_FILTERS["relative-dates"]
+    passed = 0
+    for text in texts:
+        lowered = _lowered(text)
+        for gate in PATTERN_GATES.values():
+            searched = all(re.search(f"(?i:{part})", text) for part in (gate.word, gate.core))
+            assert _may_change(text, lowered, gate) == bool(searched), (text, gate.word)
+            passed += bool(searched)
+        ungated = text
+        for pattern, replacement in spec.replace:
+            ungated = re.sub(pattern, replacement, ungated)
+        assert apply_text_filters(text, (spec,)) == ungated, text
+    assert passed > 5_000  # texts the gates let through, not refusals only

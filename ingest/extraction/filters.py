@@ -76,13 +76,23 @@ _RELATIVE_DATE_FORMS = (
 )
 _RELATIVE_DATES = tuple((rf"(?i){_START}{lead}{core}\.?{_EMPHASIS}", "") for _, lead, core in _RELATIVE_DATE_FORMS)
 
+@dataclass(frozen=True)
+class Gate:
+    """What a text must hold, in any case, for a pattern to change it: `word` (lower-case ASCII letters) and
+    `core` (an expression); `anchored` when every match of `core` starts with `word`."""
+
+    word: str
+    core: str
+    anchored: bool
+
+
 # Quick searches before each pattern above, which, starting with optional emphasis and a lookbehind, is tried
-# at every position of the text: its word, then its core; each with the pattern's flags and found wherever the
-# pattern is, so a text without them is one the pattern cannot change. The word alone would let a policy's own
-# "Updated: April 2024" or "Zuletzt aktualisiert am" run the whole pattern; the core alone, where it starts
-# with an alternation, takes longer to look for than a word.
-PATTERN_GATES: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    pattern: (f"(?i:{word})", f"(?i:{core})")
+# at every position of the text: its word, then its core; each found wherever the pattern is, so a text without
+# them is one the pattern cannot change. The word alone would let a policy's own "Updated: April 2024" or
+# "Zuletzt aktualisiert am" run the whole pattern; the core alone, where it starts with an alternation, takes
+# longer to look for than a word.
+PATTERN_GATES: Mapping[str, Gate] = MappingProxyType({
+    pattern: Gate(word, core, anchored=core.startswith(word))
     for (pattern, _), (word, _, core) in zip(_RELATIVE_DATES, _RELATIVE_DATE_FORMS)
 })
 

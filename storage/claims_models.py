@@ -211,6 +211,9 @@ class ClaimEvaluationRow(Base):
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+META_ID = 1  # the one row of claim_meta, which a new database is created with
+
+
 class ClaimMetaRow(Base):
     """One row: the digest of the claims files last synchronised, and the row every evaluation updates first,
     so that two commands never evaluate the same record at once (it serialises them on SQLite and PostgreSQL)."""

@@ -28,6 +28,7 @@ from analysis.claims import (
 from analysis.claims.views import ClaimView
 from analysis.vocabulary import ChangeKind
 from storage.claims_models import (
+    META_ID,
     ClaimDeclarationRow,
     ClaimErrorRow,
     ClaimEvaluationRow,
@@ -39,7 +40,6 @@ from storage.claims_models import (
     ClaimStateRow,
     TrackingChangeRow,
 )
-from storage.claims_record import META_ID
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history
 from storage.models import Change, Version
 from storage.times import utc_text

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from analysis.claims import Claim, ClaimState, EvaluationError, EvidenceInterval, StatusEvent
 from storage.claims_models import (
+    META_ID,
     ClaimDeclarationRow,
     ClaimErrorRow,
     ClaimEvaluationRow,
@@ -32,7 +33,6 @@ from storage.claims_models import (
 from storage.db import core
 from storage.vocabulary import TrackingKind
 
-META_ID = 1
 
 
 def key_sha256(key: str) -> str:

@@ -638,8 +638,27 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
             say(f"creating database schema ({head})" if current is None else
                 f"upgrading database schema {current} → {head}")
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        if current is None:
+            _create_at_head(conn)
+            command.stamp(cfg, "head")
+        else:
+            command.upgrade(cfg, "head")
     return True
+
+
+def _create_at_head(conn: Connection) -> None:
+    """A new database's schema, created at once from the models, with the rows the migrations write into an empty
+    one; stamped at the newest revision by the caller. This is Alembic's cookbook's way to build an up-to-date
+    database from scratch: running the migrations one by one took about 0.4 s of CPU on SQLite, most of it
+    rebuilding empty tables to alter them. `tests/test_storage.py` holds both ways to the same tables, columns,
+    keys, indexes, constraints and rows, on SQLite and PostgreSQL."""
+    from sqlalchemy import insert
+
+    from storage.claims_models import META_ID, ClaimMetaRow
+    from storage.models import Base
+
+    Base.metadata.create_all(conn)
+    conn.execute(insert(ClaimMetaRow).values(id=META_ID))  # migration 0006's row
 
 
 def _journal(engine: Engine) -> None:

@@ -23,6 +23,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -93,10 +95,12 @@ class Run(Base):
     performed_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime)
     pid: Mapped[Optional[int]] = mapped_column(Integer)
     host: Mapped[Optional[str]] = mapped_column(String(255))
-    sources_checked: Mapped[int] = mapped_column(Integer, default=0)
-    new_versions: Mapped[int] = mapped_column(Integer, default=0)
-    changes: Mapped[int] = mapped_column(Integer, default=0)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Server defaults here and below: those the migrations gave columns that tables with rows received, so that a
+    # new database, created from these models, is the one the migrations build.
+    sources_checked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    new_versions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The process coordinating a distributed night: the run lives while that process's heartbeat does.
     worker_id: Mapped[Optional[int]] = mapped_column(ForeignKey("workers.id"))
 
@@ -228,18 +232,19 @@ class Change(Base):
     kind: Mapped[str] = mapped_column(String(20))  # analysis.vocabulary.ChangeKind
     reverts_to_version_id: Mapped[Optional[int]] = mapped_column(ForeignKey("versions.id"))
     # What the change means in flagged terms (analysis.meaning.analyse_change); `reanalyse` may replace it.
-    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    severity: Mapped[str] = mapped_column(String(10), default="none")  # analysis.vocabulary.Severity
-    summary: Mapped[str] = mapped_column(Text, default="")
-    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # analysis.vocabulary.Severity
+    severity: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     # False when the flagger did not (fully) analyse the change; `analysis_note` says why ("not analysed: …",
     # "analysis incomplete: …").
-    analysed: Mapped[bool] = mapped_column(Boolean, default=True)
-    analysis_note: Mapped[str] = mapped_column(Text, default="")
+    analysed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    analysis_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Decided once, when the change is detected (analysis.vocabulary.is_announced), and never by a re-analysis:
     # whether feeds announce it, and under which flags.
-    announced: Mapped[bool] = mapped_column(Boolean, default=False)
-    announced_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    announced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    announced_flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
     # Why the change was recorded other than by the guard alone: a held capture confirmed by a later fetch,
     # or a refused text accepted on review, with the reviewer's words.
@@ -269,8 +274,8 @@ class ChangeAnalysisRow(Base):
     words_removed: Mapped[int] = mapped_column(Integer)
     lines_added: Mapped[int] = mapped_column(Integer)
     lines_removed: Mapped[int] = mapped_column(Integer)
-    analysed: Mapped[bool] = mapped_column(Boolean, default=True)
-    analysis_note: Mapped[str] = mapped_column(Text, default="")
+    analysed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    analysis_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class HeldText(Base):

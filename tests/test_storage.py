@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -63,14 +64,81 @@ def test_alembic_upgrade_and_downgrade_on_empty_sqlite(tmp_path: Path) -> None:
             assert tables <= {"alembic_version"}
 
 
+def _through_migrations(url: str) -> None:
+    """The schema built by running every migration in turn, as an older database is upgraded."""
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    command.upgrade(alembic_config(url), "head")
+
+
 def test_migrations_match_the_models(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    assert upgrade(engine) is True
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    _through_migrations(url)
+    engine = make_engine(url)
     assert upgrade(engine) is False
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diffs == []
+
+
+def _described(url: str) -> dict[str, object]:
+    """Everything a schema holds that the record depends on, and every row, told apart by name (a column's place
+    in its table aside: migrations add columns at the end)."""
+    from sqlalchemy import text
+
+    engine = make_engine(url)
+    try:
+        inspector = inspect(engine)
+        described: dict[str, object] = {}
+        with engine.connect() as conn:
+            for name in inspector.get_table_names():
+                described[name] = {
+                    "columns": {column["name"]: repr(sorted((k, repr(v)) for k, v in column.items()))
+                                for column in inspector.get_columns(name)},
+                    "primary key": repr(inspector.get_pk_constraint(name)),
+                    "foreign keys": sorted(map(repr, inspector.get_foreign_keys(name))),
+                    "indexes": sorted(map(repr, inspector.get_indexes(name))),
+                    "unique": sorted(map(repr, inspector.get_unique_constraints(name))),
+                    "checks": sorted(map(repr, inspector.get_check_constraints(name))),
+                    "rows": sorted(map(repr, conn.execute(text(f'SELECT * FROM "{name}"')).all())),
+                }
+            described["views"] = sorted(inspector.get_view_names())
+            if engine.dialect.name == "sqlite":
+                described["triggers"] = conn.execute(text(
+                    "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")).all()
+            else:
+                described["triggers"] = conn.execute(text(
+                    "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1")).all()
+                described["sequences"] = sorted(inspector.get_sequence_names())
+        return described
+    finally:
+        engine.dispose()
+
+
+def test_a_new_database_is_the_one_the_migrations_build(db_url: str, tmp_path: Path) -> None:
+    # A new database is created from the models at once and stamped (Alembic's cookbook); it must be what running
+    # every migration builds: same tables, columns, keys, indexes, constraints, triggers and rows.
+    engine = make_engine(db_url)
+    assert upgrade(engine) is True
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+    if db_url.startswith("sqlite"):
+        migrated_url = f"sqlite:///{tmp_path / 'migrated.db'}"
+        _through_migrations(migrated_url)
+        migrated = _described(migrated_url)
+    else:
+        from conftest import fresh_postgres_database
+
+        with fresh_postgres_database(os.environ["POLICYWATCH_TEST_POSTGRES_URL"]) as migrated_url:
+            _through_migrations(migrated_url)
+            migrated = _described(migrated_url)
+    created = _described(db_url)
+    assert set(created) == set(migrated)
+    for name in sorted(created):
+        assert created[name] == migrated[name], name
 
 
 def test_versions_only_when_text_differs(factory) -> None:  # type: ignore[no-untyped-def]

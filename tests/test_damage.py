@@ -265,3 +265,62 @@ def test_a_damaged_version_text_is_one_line_not_a_crash(tmp_path: Path, command:
     assert done.returncode == 2
     assert done.stderr.startswith(f"policywatch: the database file {db} is damaged (version text ")
     assert done.stderr.rstrip().endswith("`policywatch check` lists what it can")
+
+
+@pytest.mark.parametrize("command", [["report", "--out", "site"], ["diff", "t/a"], ["changes", "--json"]])
+def test_a_damaged_json_value_is_one_line_not_a_crash(tmp_path: Path, command: list[str], capsys,  # type: ignore[no-untyped-def]
+                                                      monkeypatch) -> None:
+    # A JSON column that no longer parses (a damaged page of the file) is read through SQLAlchemy by these
+    # commands: the database's state, said in one line, as a damaged text or time is.
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "pw.db"
+    (tmp_path / "a.md").write_text("We keep chats for 30 days.\n" * 40, encoding="utf-8")
+    (tmp_path / "b.md").write_text("We keep chats for 90 days.\n" * 40, encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - {id: t/a, vendor: T, title: A, document_type: P, language: en, "
+        "urls: ['https://example.test/']}\n", encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text(
+        '{"source": "t/a", "at": "2026-01-01T00:00:00Z", "path": "a.md"}\n'
+        '{"source": "t/a", "at": "2026-01-02T00:00:00Z", "path": "b.md"}\n', encoding="utf-8")
+    argv = ["--db", str(db), "--sources", str(tmp_path / "sources.yaml")]
+    assert main(argv + ["import", "--manifest", str(tmp_path / "m.jsonl")]) == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("UPDATE changes SET evidence = '[{\"sent' , flags = '[\"ret'").rowcount == 1
+        conn.execute("UPDATE sources SET urls = '[\"https://exa'")
+    capsys.readouterr()
+    status = main(argv + command)
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"policywatch: the database file {db} is damaged (a stored ")
+    assert "does not parse" in err or "does not read back" in err
+
+
+def test_damage_where_sqlite_keeps_the_schema_is_checks_one_problem(tmp_path: Path, capsys,  # type: ignore[no-untyped-def]
+                                                                   monkeypatch) -> None:
+    # A byte of a table's name, in its row of the schema and in its CREATE statement, made one no UTF-8 text
+    # holds: SQLite cannot read the schema, and its error, which names the table, does not decode. `check`
+    # reports that as the one problem; other commands in one line.
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    from storage.db import make_engine, upgrade
+
+    db = tmp_path / "pw.db"
+    engine = make_engine(f"sqlite:///{db}")
+    assert upgrade(engine) is True
+    engine.dispose()
+    data = bytearray(db.read_bytes())
+    for before in (b"table" + b"so", b"CREATE TABLE so"):  # the schema row: type, name, table's name, …
+        at = data.find(before + b"urces")
+        assert at > 0
+        data[at + len(before)] = 0xF3
+    db.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert main(["--db", str(db), "check"]) == 1
+    out = capsys.readouterr().out
+    assert f"PROBLEM: the database cannot be opened: the database file {db} is damaged" in out
+    assert main(["--db", str(db), "history", "t/a"]) == 2
+    err = capsys.readouterr().err
+    assert "is damaged" in err and len(err.strip().splitlines()) == 1

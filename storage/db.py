@@ -51,8 +51,12 @@ class DamagedDatabaseError(DatabaseError):
     problem, and that every other command reports in one line."""
 
     def __init__(self, original: BaseException) -> None:
-        super().__init__(database_problem(original))
+        super().__init__(damaged(self.detail(original)))
         self.original = original
+
+    @staticmethod
+    def detail(original: BaseException) -> str:
+        return f"what SQLite keeps of its schema does not read back: {str(original)[:120]}"
 
 
 class ForeignDatabaseError(DatabaseError):
@@ -65,9 +69,10 @@ class StoredValueError(ValueError):
     record."""
 
 
-def stored_json(value: str) -> Any:
-    """A JSON column's value as SQLAlchemy reads it back from SQLite; one that no longer parses is a damaged
-    record, which a command reports in one line, not a crash."""
+def stored_json(value: str | bytes) -> Any:
+    """A JSON column's value as SQLAlchemy reads it back (text from SQLite; bytes from psycopg, which the server
+    checked when they were written): one that no longer parses is a damaged record, which a command reports in
+    one line, not a crash."""
     import json
 
     try:
@@ -630,7 +635,7 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
     newest = _head_named_in_files()
     if stamped is not None and stamped == newest:
         return False
-    if stamped is None and newest is not None and not is_read_only(engine):
+    if stamped is None and newest is not None and engine.dialect.name == "sqlite" and not is_read_only(engine):
         created = _create_new(engine, newest, say)
         if created is not None:
             return created
@@ -663,27 +668,27 @@ def upgrade(engine: Engine, say: Callable[[str], None] | None = None) -> bool:
         if say is not None:
             say(f"creating database schema ({head})" if current is None else
                 f"upgrading database schema {current} → {head}")
-        if current is None:
-            _create_schema(conn, head)
-        else:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        # Here with no revision only when tables are there (Alembic's own, emptied by a downgrade to base) or
+        # the migration files name no one newest revision: the migrations build what they find missing.
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
     return True
 
 
 def _create_new(engine: Engine, head: str, say: Callable[[str], None] | None) -> bool | None:
-    """The newest schema in a database without tables, without importing Alembic (0.2 s of CPU); None for one
-    with tables, left to the whole upgrade, which tells another program's tables from an older schema."""
-    from sqlalchemy import inspect, text
+    """The newest schema in an SQLite file without tables, without importing Alembic (0.2 s of CPU); None for one
+    with tables, left to the whole upgrade, which tells another program's tables from an older schema.
+
+    SQLite only: on PostgreSQL, creating the models' tables adds the foreign key of a cycle (an article's fetch
+    and its version) by ALTER TABLE, and SQLAlchemy then marks it never to be written inline again, so another
+    SQLite file created later in the same process would lack it. PostgreSQL runs the migrations."""
+    from sqlalchemy import inspect
 
     with engine.connect() as conn:
         if inspect(conn).get_table_names():
             return None
-    if engine.dialect.name == "sqlite":
-        _journal(engine)
+    _journal(engine)
     with engine.connect().execution_options(**{WRITES: True}) as conn, conn.begin():
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK_KEY})
         if inspect(conn).get_table_names():
             return None  # made meanwhile, by another command or program
         if say is not None:
@@ -693,11 +698,11 @@ def _create_new(engine: Engine, head: str, say: Callable[[str], None] | None) ->
 
 
 def _create_schema(conn: Connection, head: str) -> None:
-    """A new database's schema, created at once from the models with the rows the migrations write into an empty
-    database, and stamped at the newest revision: Alembic's cookbook's way to build an up-to-date database from
-    scratch. Running the migrations one by one took about 0.4 s of CPU on SQLite, most of it rebuilding empty
-    tables to alter them. `tests/test_storage.py` holds both ways to the same tables, columns, keys, indexes,
-    constraints and rows (Alembic's own table too), on SQLite and PostgreSQL."""
+    """A new SQLite file's schema, created at once from the models with the rows the migrations write into an
+    empty database, and stamped at the newest revision: Alembic's cookbook's way to build an up-to-date database
+    from scratch. Running the migrations one by one took about 0.4 s of CPU, most of it rebuilding empty tables
+    to alter them. `tests/test_storage.py` holds both ways to the same tables, columns, keys, indexes,
+    constraints and rows (Alembic's own table too)."""
     from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, insert
 
     from storage.claims_models import META_ID, ClaimMetaRow

@@ -399,3 +399,23 @@ def test_relative_dates_are_removed_and_their_gates_change_nothing(text: str, ex
             assert not gate.anchored or found.group(0).lower().startswith(gate.word)
     assert ungated == expected
 
+
+
+def test_the_walk_back_from_a_year_counts_what_the_date_expressions_take_for_whitespace() -> None:
+    # normalise_dates counts the characters before a year with str.isspace; its expressions' \s must be the same.
+    import re
+
+    assert all((re.match(r"\s", chr(c)) is not None) == chr(c).isspace() for c in range(0x110000))
+
+
+def test_every_character_re_takes_for_an_ascii_letter_sends_a_text_to_the_case_insensitive_gates() -> None:
+    import re
+    import string
+
+    from ingest.extraction.transforms import _FOLDS_TO_ASCII
+
+    letters = re.compile(r"(?i)[a-z]")
+    folding = {chr(c) for c in range(0x110000) if letters.fullmatch(chr(c))} - set(string.ascii_letters)
+    assert folding == set(_FOLDS_TO_ASCII)
+    # Without them, lower-casing keeps every character in its place: the only one it lengthens is İ.
+    assert {chr(c) for c in range(0x110000) if len(chr(c).lower()) != 1} <= folding

@@ -142,8 +142,6 @@ def test_looking_for_dates_from_their_years_changes_no_answer(shared: Path) -> N
 
     from ingest.extraction.noise import DATE_ORDERS, normalise_dates
 
-    assert all((re.match(r"\s", chr(c)) is not None) == chr(c).isspace() for c in range(0x110000)), \
-        "the walk back from a year counts what the expressions take for whitespace"
     # Every distinct paragraph of OpenAI's history, and one whole version in ten.
     versions = [path.read_text(encoding="utf-8") for path in sorted((ota_dir() / "versions").rglob("*.md"))]
     assert len(versions) > 900
@@ -174,16 +172,10 @@ def test_the_relative_dates_quick_gates_change_no_answer(shared: Path) -> None:
     # `re` folds to ASCII letters and those lower-casing lengthens, they must say what searching ignoring case
     # says, and the filter must write what its patterns write without gates.
     import random
-    import string
 
     from ingest.extraction.filters import BUILTIN_FILTERS, PATTERN_GATES
-    from ingest.extraction.transforms import _FOLDS_TO_ASCII, _lowered, _may_change, apply_text_filters
+    from ingest.extraction.transforms import _lowered, _may_change, apply_text_filters
 
-    letters = re.compile(r"(?i)[a-z]")
-    folding = {chr(c) for c in range(0x110000) if letters.fullmatch(chr(c))} - set(string.ascii_letters)
-    assert folding == set(_FOLDS_TO_ASCII), "every character re takes for an ASCII letter is known"
-    assert {chr(c) for c in range(0x110000) if len(chr(c).lower()) != 1} <= folding, \
-        "lower-casing a text without them keeps every character in its place"
     versions = [path.read_text(encoding="utf-8") for path in sorted((ota_dir() / "versions").rglob("*.md"))]
     texts = sorted({paragraph for text in versions for paragraph in text.split("\n\n")}) + versions[::10]
     pieces = ["Updated", "UPDATED", "upDated", "updat", "ed", "Last ", "**", "_", ":", " ", "\n", "2 days ago",

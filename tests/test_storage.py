@@ -118,26 +118,41 @@ def _described(url: str) -> dict[str, object]:
         engine.dispose()
 
 
+def _built_apart(url: str, how: str) -> None:
+    """A schema built in a fresh interpreter, as a command builds it: nothing earlier tests did to this process
+    (its modules, SQLAlchemy's registries) reaches it."""
+    code = {"created": "from storage.db import make_engine, upgrade; assert upgrade(make_engine(URL)) is True",
+            "migrated": "from alembic import command; from storage.db import alembic_config; "
+                        "command.upgrade(alembic_config(URL), 'head')"}[how]
+    subprocess.run([sys.executable, "-c", f"URL = {url!r}; {code}"], cwd=REPO, check=True, capture_output=True,
+                   timeout=120)
+
+
 def test_a_new_database_is_the_one_the_migrations_build(db_url: str, tmp_path: Path) -> None:
-    # A new database is created from the models at once and stamped (Alembic's cookbook); it must be what running
-    # every migration builds: same tables, columns, keys, indexes, constraints, triggers and rows.
+    # A new SQLite file is created from the models at once and stamped (Alembic's cookbook); it must be what
+    # running every migration builds: same tables, columns, keys, indexes, constraints, triggers and rows. A new
+    # PostgreSQL database runs the migrations, and must be what they build on an empty one too.
+    _built_apart(db_url, "created")
     engine = make_engine(db_url)
-    assert upgrade(engine) is True
     assert current_revision(engine) == head_revision()
     engine.dispose()
     if db_url.startswith("sqlite"):
         migrated_url = f"sqlite:///{tmp_path / 'migrated.db'}"
-        _through_migrations(migrated_url)
+        _built_apart(migrated_url, "migrated")
         migrated = _described(migrated_url)
     else:
         from conftest import fresh_postgres_database
 
         with fresh_postgres_database(os.environ["POLICYWATCH_TEST_POSTGRES_URL"]) as migrated_url:
-            _through_migrations(migrated_url)
+            _built_apart(migrated_url, "migrated")
             migrated = _described(migrated_url)
     created = _described(db_url)
     assert set(created) == set(migrated)
     for name in sorted(created):
+        if created[name] != migrated[name] and isinstance(created[name], dict):
+            differing = {part: (value, migrated[name][part])  # type: ignore[index]
+                         for part, value in created[name].items() if value != migrated[name][part]}  # type: ignore[index]
+            raise AssertionError(f"{name}: created, migrated: {differing}")
         assert created[name] == migrated[name], name
 
 
@@ -483,4 +498,23 @@ def test_the_keys_a_night_compares_pages_with_are_the_latest_accepted_fetchs_whi
     # what the crawler reads before a night, in a reading transaction of its own
     assert accepted_keys_by_source(db_url, [FakeSource.id, "other/source"]) == (
         {FakeSource.id: expected} if expected else {})
+    engine.dispose()
+
+
+def test_a_database_downgraded_to_base_is_upgraded_again(db_url: str) -> None:
+    # Alembic's version table is left, empty, by a downgrade to base: the migrations build the schema again.
+    from alembic import command
+
+    from storage.db import alembic_config
+
+    engine = make_engine(db_url)
+    assert upgrade(engine) is True
+    config = alembic_config(db_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+    assert current_revision(engine) is None
+    assert upgrade(engine) is True
+    assert current_revision(engine) == head_revision()
+    assert {"sources", "runs", "versions", "claim_meta"} <= set(inspect(engine).get_table_names())
     engine.dispose()

@@ -130,7 +130,10 @@ def rewrite_markdown_links(text: str, rewrite: UrlRewriter) -> str:
 
 
 # The characters besides A-Z and a-z that `re` takes for an ASCII letter when it ignores case (İ, dotless ı,
-# long ſ, the Kelvin sign), which `str.lower` does not make one; `tests/test_extraction.py` tries every character.
+# long ſ, the Kelvin sign): `str.lower` leaves ı and ſ as they are and makes İ two characters, so in a text
+# holding one of them a word found ignoring case may not be in the lower-cased text at the same place (the Kelvin
+# sign it makes `k`; a text holding one takes the case-insensitive search all the same).
+# `tests/test_extraction.py` tries every character.
 _FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
 
 
@@ -146,8 +149,8 @@ def _may_change(text: str, lowered: str | None, gate: Gate) -> bool:
     """Whether `text` holds the gate's word and core, as searching it for both ignoring case says.
 
     Searched ignoring case, `re` tries every position of the text (0.1-0.3 ms on a policy page, for each of the
-    relative dates' six gates): the word is looked for in the lower-cased text instead, and an anchored core
-    only where its word is."""
+    six searches of the relative dates' three gates): the word is looked for in the lower-cased text instead,
+    and an anchored core only where its word is."""
     if lowered is None:
         return all(_compiled(f"(?i:{part})").search(text) for part in (re.escape(gate.word), gate.core))
     if gate.word not in lowered:

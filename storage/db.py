@@ -10,6 +10,7 @@ commands start in a fraction of the time (see bench/startup_speed.py).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -51,12 +52,8 @@ class DamagedDatabaseError(DatabaseError):
     problem, and that every other command reports in one line."""
 
     def __init__(self, original: BaseException) -> None:
-        super().__init__(damaged(self.detail(original)))
-        self.original = original
-
-    @staticmethod
-    def detail(original: BaseException) -> str:
-        return f"what SQLite keeps of its schema does not read back: {str(original)[:120]}"
+        self.detail = f"what SQLite keeps of its schema does not read back: {str(original)[:120]}"
+        super().__init__(damaged(self.detail))
 
 
 class ForeignDatabaseError(DatabaseError):
@@ -73,8 +70,6 @@ def stored_json(value: str | bytes) -> Any:
     """A JSON column's value as SQLAlchemy reads it back (text from SQLite; bytes from psycopg, which the server
     checked when they were written): one that no longer parses is a damaged record, which a command reports in
     one line, not a crash."""
-    import json
-
     try:
         return json.loads(value)
     except ValueError as exc:

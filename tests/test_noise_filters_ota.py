@@ -119,19 +119,11 @@ def test_the_quick_refusal_of_interface_lines_changes_no_answer(shared: Path) ->
 
 def _dates_scanned_whole(text: str, order: str) -> str:
     """`normalise_dates` as each expression's scan of the whole text reads it, without looking for years first."""
-    from ingest.extraction import noise
+    from ingest.extraction.noise import date_passes
 
-    def numeric(match: re.Match[str]) -> str:
-        a, b, year = int(match.group("a")), int(match.group("b")), int(match.group("year"))
-        if match.group("sep") == "." and order != noise.DAY_FIRST:
-            return match.group(0)
-        day_first = match.group("sep") == "." or a > 12 or (order == noise.DAY_FIRST and b <= 12)
-        month, day = (b, a) if day_first else (a, b)
-        return noise._iso(year, month, day) or match.group(0)
-
-    text = noise._MONTH_FIRST.sub(noise._named, text)
-    text = noise._DAY_FIRST.sub(noise._named, text)
-    return noise._NUMERIC.sub(numeric, text)
+    for pattern, _, replace in date_passes(order):
+        text = pattern.sub(replace, text)
+    return text
 
 
 def test_looking_for_dates_from_their_years_changes_no_answer(shared: Path) -> None:

@@ -64,18 +64,19 @@ def test_alembic_upgrade_and_downgrade_on_empty_sqlite(tmp_path: Path) -> None:
             assert tables <= {"alembic_version"}
 
 
-def _through_migrations(url: str) -> None:
-    """The schema built by running every migration in turn, as an older database is upgraded."""
-    from alembic import command
-
-    from storage.db import alembic_config
-
-    command.upgrade(alembic_config(url), "head")
+def _built_apart(url: str, how: str) -> None:
+    """A schema built in a fresh interpreter, as a command builds it: nothing earlier tests did to this process
+    (its modules, SQLAlchemy's registries) reaches it."""
+    code = {"created": "from storage.db import make_engine, upgrade; assert upgrade(make_engine(URL)) is True",
+            "migrated": "from alembic import command; from storage.db import alembic_config; "
+                        "command.upgrade(alembic_config(URL), 'head')"}[how]
+    subprocess.run([sys.executable, "-c", f"URL = {url!r}; {code}"], cwd=REPO, check=True, capture_output=True,
+                   timeout=120)
 
 
 def test_migrations_match_the_models(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm.db'}"
-    _through_migrations(url)
+    _built_apart(url, "migrated")
     engine = make_engine(url)
     assert upgrade(engine) is False
     assert current_revision(engine) == head_revision()
@@ -116,16 +117,6 @@ def _described(url: str) -> dict[str, object]:
         return described
     finally:
         engine.dispose()
-
-
-def _built_apart(url: str, how: str) -> None:
-    """A schema built in a fresh interpreter, as a command builds it: nothing earlier tests did to this process
-    (its modules, SQLAlchemy's registries) reaches it."""
-    code = {"created": "from storage.db import make_engine, upgrade; assert upgrade(make_engine(URL)) is True",
-            "migrated": "from alembic import command; from storage.db import alembic_config; "
-                        "command.upgrade(alembic_config(URL), 'head')"}[how]
-    subprocess.run([sys.executable, "-c", f"URL = {url!r}; {code}"], cwd=REPO, check=True, capture_output=True,
-                   timeout=120)
 
 
 def test_a_new_database_is_the_one_the_migrations_build(db_url: str, tmp_path: Path) -> None:

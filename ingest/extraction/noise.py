@@ -189,18 +189,26 @@ def _named(match: re.Match[str]) -> str:
     return iso or match.group(0)
 
 
+def _numeric(match: re.Match[str], order: str) -> str:
+    a, b, year = int(match.group("a")), int(match.group("b")), int(match.group("year"))
+    if match.group("sep") == "." and order != DAY_FIRST:
+        return match.group(0)  # in month-first text, 1.2.2025 is as likely a version number
+    day_first = match.group("sep") == "." or a > 12 or (order == DAY_FIRST and b <= 12)
+    month, day = (b, a) if day_first else (a, b)
+    return _iso(year, month, day) or match.group(0)
+
+
+def date_passes(order: str) -> tuple[tuple[re.Pattern[str], int, Callable[[re.Match[str]], str]], ...]:
+    """The expressions `normalise_dates` replaces in turn, each with its reach and what it writes."""
+    return ((_MONTH_FIRST, _NAMED_REACH, _named), (_DAY_FIRST, _NAMED_REACH, _named),
+            (_NUMERIC, _NUMERIC_REACH, lambda match: _numeric(match, order)))
+
+
 def normalise_dates(text: str, order: str = MONTH_FIRST) -> str:
     """Every full date written as ISO 8601 (`2025-01-12`); `order` says how to read `11-04-2023`."""
-    def numeric(match: re.Match[str]) -> str:
-        a, b, year = int(match.group("a")), int(match.group("b")), int(match.group("year"))
-        if match.group("sep") == "." and order != DAY_FIRST:
-            return match.group(0)  # in month-first text, 1.2.2025 is as likely a version number
-        day_first = match.group("sep") == "." or a > 12 or (order == DAY_FIRST and b <= 12)
-        month, day = (b, a) if day_first else (a, b)
-        return _iso(year, month, day) or match.group(0)
-    text = _sub_ending_in_years(_MONTH_FIRST, _NAMED_REACH, _named, text)
-    text = _sub_ending_in_years(_DAY_FIRST, _NAMED_REACH, _named, text)
-    return _sub_ending_in_years(_NUMERIC, _NUMERIC_REACH, numeric, text)
+    for pattern, reach, replace in date_passes(order):
+        text = _sub_ending_in_years(pattern, reach, replace, text)
+    return text
 
 
 # --- Interface strings ------------------------------------------------------------------------------------

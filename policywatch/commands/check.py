@@ -30,7 +30,7 @@ def check(ctx: Context, args: argparse.Namespace) -> int:
     except NewerSchemaError as exc:  # not damage: a newer policywatch's record, which this one must not touch
         report = Report(problems=[str(exc)])
     except DamagedDatabaseError as exc:  # damage where SQLite keeps the schema: the one problem to report
-        problem = damaged(exc.detail(exc.original), name, advise_check=False)
+        problem = damaged(exc.detail, name, advise_check=False)
         report = Report(problems=[f"the database cannot be opened: {problem}"])
     except UserInputError:  # a URL that names no usable database, a driver that is missing: as every command says
         raise

@@ -65,27 +65,31 @@ class PreparedPage:
     ``key`` is the content key of the selected part (None when selecting
     failed); ``text`` is None when that key was the one expected (``known_key``),
     the page then having the text it had before, or when extraction failed
-    (``error``).
+    (``error``). ``screened``: the body was searched for a bot challenge's
+    markers already and held none (see `guard.challenge_vendor`): the guard
+    does not search the same bytes again.
     """
 
     body: bytes
     key: str | None = None
     text: str | None = None
     error: ExtractionError | None = None
+    screened: bool = False
 
 
-def prepare_page(body: bytes, rules: ExtractionRules, charset: str | None, known_key: str | None = None) -> PreparedPage:
+def prepare_page(body: bytes, rules: ExtractionRules, charset: str | None, known_key: str | None = None, *,
+                 screened: bool = False) -> PreparedPage:
     try:
         selection = select_content(body, rules, encoding=charset)
     except ExtractionError as exc:
-        return PreparedPage(body, error=exc)
+        return PreparedPage(body, error=exc, screened=screened)
     key = selection.key
     if key == known_key:
-        return PreparedPage(body, key)
+        return PreparedPage(body, key, screened=screened)
     try:
-        return PreparedPage(body, key, selection.text())
+        return PreparedPage(body, key, selection.text(), screened=screened)
     except ExtractionError as exc:
-        return PreparedPage(body, key, error=exc)
+        return PreparedPage(body, key, error=exc, screened=screened)
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,9 @@ def judge_pages(source: Source, pages: Sequence[RawPage], current: str | None = 
     the source's latest accepted page there ended its document (see
     ``guard.check_complete``).
     """
-    failure = check_pages(pages) or check_complete(pages, earlier_ended)
+    screened = [index < len(prepared) and prepared[index] is not None and prepared[index].screened  # type: ignore[union-attr]
+                and prepared[index].body is page.body for index, page in enumerate(pages)]  # type: ignore[union-attr]
+    failure = check_pages(pages, screened) or check_complete(pages, earlier_ended)
     if failure is not None:
         return Judgement(failure, tuple(pages))
     last = pages[-1]

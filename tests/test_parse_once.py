@@ -18,6 +18,7 @@ from ingest.declarations import Source
 from ingest.extraction import BUILTIN_FILTERS, ExtractionRules, extract_html
 from ingest.judge import judge_pages, prepare_page
 from ingest.record import store_outcome
+from ingest.results import FetchFailure
 from storage import texts
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.models import Snapshot, Version
@@ -93,6 +94,48 @@ def test_the_ladder_parses_a_page_once_and_hands_its_text_on(counts: Counts) -> 
     judged = judge_pages(source(), [page(prepared.body)], prepared=[prepared])
     assert judged.verdict == extract_html(html("a1"), RULES)
     assert counts.parses == 2, "only the reference extraction in this test parsed again"
+
+
+def test_the_guard_searches_a_page_for_challenge_markers_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import ingest.guard as guard
+
+    searched: list[int] = []
+    markers = guard._MARKER_BYTES
+    monkeypatch.setattr(guard, "_MARKER_BYTES", tuple((vendor, _Counted(found, searched)) for vendor, found in markers))
+    failure, prepared = ladder.blocked(response(html("a1")), source())
+    assert failure is None and prepared is not None and prepared.screened
+    after_ladder = len(searched)
+    assert after_ladder > 0
+    judged = judge_pages(source(), [page(prepared.body)], prepared=[prepared])
+    assert isinstance(judged.verdict, str) and len(searched) == after_ladder
+    # Other bytes than the ones the ladder searched are searched again, and so is a page prepared elsewhere.
+    judge_pages(source(), [page(bytes(bytearray(prepared.body)))], prepared=[prepared])
+    assert len(searched) > after_ladder
+    again = len(searched)
+    judge_pages(source(), [page(prepared.body)], prepared=[prepare_page(prepared.body, RULES, "utf-8")])
+    assert len(searched) > again
+
+
+class _Counted(tuple):
+    """A vendor's markers, counting the searches through them."""
+
+    def __new__(cls, markers, searched):  # type: ignore[no-untyped-def]
+        counted = super().__new__(cls, markers)
+        counted.searched = searched
+        return counted
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self.searched.append(1)
+        return super().__iter__()
+
+
+def test_a_screened_page_is_still_refused_for_its_challenge_headers() -> None:
+    body = html("a1")
+    challenged = RawPage("http://127.0.0.1/policy", "http://127.0.0.1/policy", 200, "text/html", body,
+                         headers={"cf-mitigated": "challenge"})
+    prepared = prepare_page(body, RULES, "utf-8", screened=True)
+    judged = judge_pages(source(), [challenged], prepared=[prepared])
+    assert isinstance(judged.verdict, FetchFailure) and judged.verdict.kind == "bot_challenge"
 
 
 def test_the_script_shell_test_runs_only_when_the_selector_finds_nothing(counts: Counts) -> None:

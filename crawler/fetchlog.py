@@ -8,12 +8,19 @@ traceback of a robots.txt it could not download (lowered here, by a filter
 on its logger, as Scrapy's logging documentation suggests). Without `-v`
 the crawler logs at WARNING or above, so a cron job mails only the
 command's own lines; with `-v` (INFO) the details are still there.
+
+Scrapy builds every record its engine logs, a DEBUG line per page fetched
+("Crawled (200) …") and per item, and only then lets its handler drop those
+under `LOG_LEVEL`: it sets the root logger to let everything through.
+`LogFormatter` does not build the lines `LOG_LEVEL` drops.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Any
+
+from scrapy.logformatter import LogFormatter as ScrapyLogFormatter
 
 ROBOTSTXT_LOGGER = "scrapy.downloadermiddlewares.robotstxt"
 
@@ -39,3 +46,30 @@ class FetchLog:
         if not any(isinstance(f, RobotsFetchErrorFilter) for f in logger.filters):
             logger.addFilter(RobotsFetchErrorFilter())
         return cls()
+
+
+def logs_at(settings: Any, level: int) -> bool:
+    """Whether a crawl with these Scrapy settings keeps records of ``level`` (its `LOG_LEVEL` lets them through;
+    one Scrapy does not know keeps everything)."""
+    setting = settings.get("LOG_LEVEL")
+    threshold = logging.getLevelName(setting.upper()) if isinstance(setting, str) else setting
+    return not isinstance(threshold, int) or level >= threshold
+
+
+class LogFormatter(ScrapyLogFormatter):
+    """Scrapy's log formatter (`LOG_FORMATTER`), giving no DEBUG line for a page crawled or an item scraped
+    when the crawl's `LOG_LEVEL` is above DEBUG: Scrapy's engine then logs nothing for them (what Scrapy's
+    documentation says a formatter returning None does), instead of building a record its handler drops."""
+
+    def __init__(self, debug: bool = True):
+        self.debug = debug
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "LogFormatter":
+        return cls(debug=logs_at(crawler.settings, logging.DEBUG))
+
+    def crawled(self, request: Any, response: Any, spider: Any) -> Any:
+        return super().crawled(request, response, spider) if self.debug else None
+
+    def scraped(self, item: Any, response: Any, spider: Any) -> Any:
+        return super().scraped(item, response, spider) if self.debug else None

@@ -35,6 +35,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.fetchlog import logs_at
 from crawler.items import FetchedDocument
 from analysis.claims import DEFAULT_TIME_LIMIT
 from ingest.claims import ClaimsPlan
@@ -103,6 +104,8 @@ class StoragePipeline:
         self.crawler = crawler
         self.db_url: str = crawler.settings.get("POLICYWATCH_DB")
         self.lock_timeout = crawler.settings.getfloat("POLICYWATCH_LOCK_TIMEOUT", LOCK_TIMEOUT)
+        # A line per source at INFO, not built where the crawl's log drops it (see crawler.fetchlog).
+        self.log_results = logs_at(crawler.settings, logging.INFO)
         self.fixed_time = crawl_time(crawler.settings)
         self.policy = GuardPolicy(crawler.settings.getfloat("POLICYWATCH_TOO_SHORT_FRACTION", GuardPolicy.min_fraction),
                                   crawler.settings.getint("POLICYWATCH_FAILING_AFTER_RUNS", GuardPolicy.confirm_after))
@@ -224,9 +227,9 @@ class StoragePipeline:
         except DBAPIError as exc:  # the database, not this source: nothing more can be written for it
             result = self._not_recorded(source.id, database_problem(exc, self.lock_timeout))
         self.results.append(result)
-        if result.failure:
+        if self.log_results and result.failure:
             log.info("%s: failed (%s) %s", source.id, result.failure.kind, result.failure.detail)  # the command prints it
-        else:
+        elif self.log_results:
             log.info("%s: %s (version %s)", source.id, result.outcome, result.version_number)
 
     def _lose_lease(self, why: str) -> None:

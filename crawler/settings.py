@@ -173,6 +173,7 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         # time): about 1 ms of CPU a page, for a warning meant for whoever writes the spider.
         "WARN_ON_GENERATOR_RETURN_VALUE": False,
         "LOG_LEVEL": "INFO",
+        "LOG_FORMATTER": "crawler.fetchlog.LogFormatter",
         "EXTENSIONS": {"crawler.fetchlog.FetchLog": 0},
         **_without_unused_components(),
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",

@@ -4,6 +4,7 @@ test but not listening, a failed lookup a name under `.invalid`, which the crawl
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 from pathlib import Path
@@ -75,6 +76,9 @@ def test_run_quiet_prints_one_line_per_failed_source_and_gives_up_on_unreachable
                 f"http://127.0.0.1:{closed_port}/feed.rss", f"{NOWHERE}/feed.rss"):
         assert re.search(rf"INFO: Gave up retrying <GET {re.escape(url)}> \(failed 2 times\)", logged), url
     assert "Traceback" not in logged and "] ERROR:" not in logged
+    # The log keeps a line per source at INFO, and none of Scrapy's DEBUG lines for each page and item.
+    assert re.search(r"INFO: t/policy: first \(version 1\)", logged), logged
+    assert "Crawled (" not in logged and "Scraped from" not in logged and "DEBUG" not in logged
     assert re.search(r"policywatch run 1: 4 sources checked, 1 new version, 0 changes, 3 failures in \d+ s; ",
                      logged)
 
@@ -120,3 +124,24 @@ def test_the_night_is_bounded_a_slow_source_is_cut_off_and_the_others_are_record
     assert failures == ["  failed t/slow: not_fetched: the crawl ended (night_time_limit: the 4 s left for this "
                         "command's crawls ran out) before t/slow was fetched"]
     assert "1 new version" in summary
+
+
+@pytest.mark.parametrize("level, debug, info", [
+    ("DEBUG", True, True), ("INFO", False, True), ("info", False, True), ("WARNING", False, False),
+    (logging.ERROR, False, False), (logging.DEBUG, True, True), (None, True, True),
+])
+def test_a_crawl_builds_no_log_line_its_log_level_drops(level, debug, info) -> None:  # type: ignore[no-untyped-def]
+    from scrapy.http import HtmlResponse, Request
+    from scrapy.settings import Settings
+
+    from crawler.fetchlog import LogFormatter, logs_at
+
+    settings = Settings({"LOG_LEVEL": level})
+    assert (logs_at(settings, logging.DEBUG), logs_at(settings, logging.INFO)) == (debug, info)
+    formatter = LogFormatter(debug=logs_at(settings, logging.DEBUG))
+    request = Request("http://127.0.0.1/policy")
+    response = HtmlResponse(request.url, body=b"<html></html>", request=request)
+    crawled, scraped = formatter.crawled(request, response, None), formatter.scraped({"a": 1}, response, None)
+    assert (crawled is not None, scraped is not None) == (debug, debug)
+    if debug:
+        assert crawled["level"] == scraped["level"] == logging.DEBUG and "Crawled (200)" in crawled["msg"] % crawled["args"]

@@ -9,10 +9,11 @@ on its logger, as Scrapy's logging documentation suggests). Without `-v`
 the crawler logs at WARNING or above, so a cron job mails only the
 command's own lines; with `-v` (INFO) the details are still there.
 
-Scrapy builds every record its engine logs, a DEBUG line per page fetched
-("Crawled (200) …") and per item, and only then lets its handler drop those
-under `LOG_LEVEL`: it sets the root logger to let everything through.
-`LogFormatter` does not build the lines `LOG_LEVEL` drops.
+Scrapy builds every record it logs, a DEBUG line per page fetched
+("Crawled (200) …") and per item among them, and only then lets its handler
+drop those under `LOG_LEVEL`: it sets the root logger to let everything
+through. `LogFormatter` does not build those two lines when `LOG_LEVEL` is
+above DEBUG.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from scrapy.logformatter import LogFormatter as ScrapyLogFormatter
+from scrapy.logformatter import LogFormatter as ScrapyLogFormatter, LogFormatterResult
 
 ROBOTSTXT_LOGGER = "scrapy.downloadermiddlewares.robotstxt"
 
@@ -68,8 +69,8 @@ class LogFormatter(ScrapyLogFormatter):
     def from_crawler(cls, crawler: Any) -> "LogFormatter":
         return cls(debug=logs_at(crawler.settings, logging.DEBUG))
 
-    def crawled(self, request: Any, response: Any, spider: Any) -> Any:
+    def crawled(self, request: Any, response: Any, spider: Any) -> LogFormatterResult | None:  # type: ignore[override]
         return super().crawled(request, response, spider) if self.debug else None
 
-    def scraped(self, item: Any, response: Any, spider: Any) -> Any:
+    def scraped(self, item: Any, response: Any, spider: Any) -> LogFormatterResult | None:  # type: ignore[override]
         return super().scraped(item, response, spider) if self.debug else None

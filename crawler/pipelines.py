@@ -227,10 +227,11 @@ class StoragePipeline:
         except DBAPIError as exc:  # the database, not this source: nothing more can be written for it
             result = self._not_recorded(source.id, database_problem(exc, self.lock_timeout))
         self.results.append(result)
-        if self.log_results and result.failure:
-            log.info("%s: failed (%s) %s", source.id, result.failure.kind, result.failure.detail)  # the command prints it
-        elif self.log_results:
-            log.info("%s: %s (version %s)", source.id, result.outcome, result.version_number)
+        if self.log_results:
+            if result.failure:
+                log.info("%s: failed (%s) %s", source.id, result.failure.kind, result.failure.detail)  # the command prints it
+            else:
+                log.info("%s: %s (version %s)", source.id, result.outcome, result.version_number)
 
     def _lose_lease(self, why: str) -> None:
         if self.crawler.stats.get_value(LEASE_LOST):

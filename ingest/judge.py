@@ -176,6 +176,14 @@ def _pages(source: Source, pages: Sequence[RawPage], prepared: Sequence[Prepared
     return ready
 
 
+def _screened(page: RawPage, prepared: PreparedPage | None) -> bool:
+    """Whether the page's bytes were searched for a challenge's markers already: the same bytes, prepared by the
+    fetch ladder, which prepares only a page answered with a success status (another status changes what the
+    guard searches)."""
+    return (prepared is not None and prepared.screened and prepared.body is page.body and page.status is not None
+            and 200 <= page.status < 300)
+
+
 def judge_pages(source: Source, pages: Sequence[RawPage], current: str | None = None,
                 min_fraction: float = TOO_SHORT_FRACTION, prepared: Sequence[PreparedPage | None] = (),
                 accepted: Accepted | None = None, earlier_ended: Sequence[bool | None] = ()) -> Judgement:
@@ -189,8 +197,7 @@ def judge_pages(source: Source, pages: Sequence[RawPage], current: str | None = 
     the source's latest accepted page there ended its document (see
     ``guard.check_complete``).
     """
-    screened = [index < len(prepared) and prepared[index] is not None and prepared[index].screened  # type: ignore[union-attr]
-                and prepared[index].body is page.body for index, page in enumerate(pages)]  # type: ignore[union-attr]
+    screened = [_screened(page, prepared[index] if index < len(prepared) else None) for index, page in enumerate(pages)]
     failure = check_pages(pages, screened) or check_complete(pages, earlier_ended)
     if failure is not None:
         return Judgement(failure, tuple(pages))

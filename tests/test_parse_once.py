@@ -291,3 +291,14 @@ def test_an_unchanged_fetch_is_recorded_in_twelve_statements_without_reading_ref
     # BEGIN, the source's row, its newest versions, a capture held, the accepted keys, the current text, a lock;
     # then the outcome, the page (whether stored, and its keyframe), the page, its snapshot, the confirmation.
     assert len(statements) == 12, "\n".join(statements)
+
+
+def test_a_screened_page_answered_with_another_status_is_searched_again() -> None:
+    # The ladder prepares only pages answered with a success status; the same bytes with a 403 are searched.
+    body = html("a1").replace(b"</body>", b"<script>window._cf_chl_opt={}</script></body>")
+    prepared = prepare_page(body, RULES, "utf-8", screened=True)
+    refused = RawPage("http://127.0.0.1/policy", "http://127.0.0.1/policy", 403, "text/html", body)
+    judged = judge_pages(source(), [refused], prepared=[prepared])
+    assert isinstance(judged.verdict, FetchFailure) and judged.verdict.kind == "bot_challenge"
+    accepted = judge_pages(source(), [page(body)], prepared=[prepared])
+    assert isinstance(accepted.verdict, str)

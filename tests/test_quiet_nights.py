@@ -145,3 +145,18 @@ def test_a_crawl_builds_no_log_line_its_log_level_drops(level, debug, info) -> N
     assert (crawled is not None, scraped is not None) == (debug, debug)
     if debug:
         assert crawled["level"] == scraped["level"] == logging.DEBUG and "Crawled (200)" in crawled["msg"] % crawled["args"]
+
+
+@pytest.mark.parametrize("level, debug, info", [("WARNING", False, False), ("INFO", False, True), ("DEBUG", True, True)])
+def test_the_crawl_settings_wire_the_quiet_log_in(level, debug, info) -> None:  # type: ignore[no-untyped-def]
+    from scrapy.utils.test import get_crawler
+
+    from crawler.fetchlog import LogFormatter
+    from crawler.pipelines import StoragePipeline
+    from crawler.settings import CrawlOptions, scrapy_settings
+    from crawler.spiders.policies import PoliciesSpider
+
+    crawler = get_crawler(PoliciesSpider, {**scrapy_settings(CrawlOptions()), "LOG_LEVEL": level})
+    crawler._apply_settings()  # what Crawler.crawl does first: builds the log formatter from the settings
+    assert isinstance(crawler.logformatter, LogFormatter) and crawler.logformatter.debug is debug
+    assert StoragePipeline(crawler).log_results is info

@@ -96,7 +96,8 @@ def blocked(response: Response, source: Source, known_key: str | None = None) ->
     media, charset = content_type_charset(response.headers.get(b"Content-Type", b"").decode("latin-1"))
     if media and media not in HTML_TYPES:
         return None, None
-    prepared = prepare_page(response.body, source.rules, charset, known_key, screened=True)
+    # Searched for a challenge's markers above: the guard need not search these bytes again.
+    prepared = replace(prepare_page(response.body, source.rules, charset, known_key), screened=True)
     miss = prepared.error if prepared.error is not None and prepared.error.kind in ("selector_miss", "empty") else None
     if miss is None or not needs_scripts(response.body):
         return None, prepared

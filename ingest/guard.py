@@ -62,16 +62,21 @@ LOGIN_PATH = re.compile(r"/(log-?in|sign-?in|auth|sso|oauth2?|session/new|accoun
 _MARKER_BYTES = tuple((vendor, tuple(m.encode("ascii") for m in markers)) for vendor, markers in CHALLENGE_MARKERS)
 
 
-def challenge_vendor(body: bytes, status: int | None, headers: Mapping[str, str] | None = None, *,
-                     screened: bool = False) -> str | None:
-    """Who served a bot-protection page instead of the content, or None. ``screened``: this body, with this
-    status, was searched for the markers already and held none (the crawler's fetch ladder does that before
-    it extracts a page); the headers are still checked."""
+def challenge_vendor(body: bytes, status: int | None, headers: Mapping[str, str] | None = None) -> str | None:
+    """Who served a bot-protection page instead of the content, or None."""
+    return _header_vendor(headers) or _marker_vendor(body, status)
+
+
+def _header_vendor(headers: Mapping[str, str] | None) -> str | None:
     for name, value, vendor in CHALLENGE_HEADERS:
         found = (headers or {}).get(name)
         if found is not None and value in found.lower():
             return vendor
-    if screened or (len(body) > CHALLENGE_MAX_BYTES and status not in BLOCKING_STATUSES):
+    return None
+
+
+def _marker_vendor(body: bytes, status: int | None) -> str | None:
+    if len(body) > CHALLENGE_MAX_BYTES and status not in BLOCKING_STATUSES:
         return None
     # The markers are ASCII: the bytes are searched as they are, only ASCII letters lower-cased (decoding the
     # page first cost more than the whole search).
@@ -90,11 +95,13 @@ def is_login_redirect(page: RawPage) -> bool:
 
 def check_page(page: RawPage, headers: Mapping[str, str] | None = None, *, screened: bool = False
                ) -> FetchFailure | None:
-    """Why this response must not be extracted, or None; ``screened`` as for `challenge_vendor`."""
+    """Why this response must not be extracted, or None. ``screened``: its body, with its status, was searched
+    for a challenge's markers already and held none (the crawler's fetch ladder does that before it extracts
+    a page): only its headers are checked for one."""
     if page.status == 206:
         return FetchFailure(FailureKind.TRUNCATED, f"HTTP 206 Partial Content from {page.final_url}: only part of the "
                             "page was sent", page.status, page.final_url)
-    vendor = challenge_vendor(page.body, page.status, headers, screened=screened)
+    vendor = _header_vendor(headers) if screened else challenge_vendor(page.body, page.status, headers)
     if vendor is not None:
         status = f"HTTP {page.status} " if page.status else ""
         return FetchFailure(FailureKind.BOT_CHALLENGE, f"{status}{vendor} challenge page at {page.final_url}", page.status,
@@ -114,7 +121,7 @@ def check_page(page: RawPage, headers: Mapping[str, str] | None = None, *, scree
 
 
 def check_pages(pages: Sequence[RawPage], screened: Sequence[bool] = ()) -> FetchFailure | None:
-    """The first page's reason not to be extracted, or None; ``screened[i]`` as for `challenge_vendor`."""
+    """The first page's reason not to be extracted, or None; ``screened[i]`` as for `check_page`."""
     if not pages:
         return FetchFailure(FailureKind.EMPTY, "nothing was fetched")
     for index, page in enumerate(pages):

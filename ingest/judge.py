@@ -66,8 +66,8 @@ class PreparedPage:
     failed); ``text`` is None when that key was the one expected (``known_key``),
     the page then having the text it had before, or when extraction failed
     (``error``). ``screened``: the body was searched for a bot challenge's
-    markers already and held none (see `guard.challenge_vendor`): the guard
-    does not search the same bytes again.
+    markers already and held none (the fetch ladder's `blocked` sets it):
+    the guard does not search the same bytes again.
     """
 
     body: bytes
@@ -77,19 +77,18 @@ class PreparedPage:
     screened: bool = False
 
 
-def prepare_page(body: bytes, rules: ExtractionRules, charset: str | None, known_key: str | None = None, *,
-                 screened: bool = False) -> PreparedPage:
+def prepare_page(body: bytes, rules: ExtractionRules, charset: str | None, known_key: str | None = None) -> PreparedPage:
     try:
         selection = select_content(body, rules, encoding=charset)
     except ExtractionError as exc:
-        return PreparedPage(body, error=exc, screened=screened)
+        return PreparedPage(body, error=exc)
     key = selection.key
     if key == known_key:
-        return PreparedPage(body, key, screened=screened)
+        return PreparedPage(body, key)
     try:
-        return PreparedPage(body, key, selection.text(), screened=screened)
+        return PreparedPage(body, key, selection.text())
     except ExtractionError as exc:
-        return PreparedPage(body, key, error=exc, screened=screened)
+        return PreparedPage(body, key, error=exc)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ texts recorded are the same either way. Timings: bench/crawl_speed.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -133,7 +134,7 @@ def test_a_screened_page_is_still_refused_for_its_challenge_headers() -> None:
     body = html("a1")
     challenged = RawPage("http://127.0.0.1/policy", "http://127.0.0.1/policy", 200, "text/html", body,
                          headers={"cf-mitigated": "challenge"})
-    prepared = prepare_page(body, RULES, "utf-8", screened=True)
+    prepared = replace(prepare_page(body, RULES, "utf-8"), screened=True)
     judged = judge_pages(source(), [challenged], prepared=[prepared])
     assert isinstance(judged.verdict, FetchFailure) and judged.verdict.kind == "bot_challenge"
 
@@ -296,7 +297,7 @@ def test_an_unchanged_fetch_is_recorded_in_twelve_statements_without_reading_ref
 def test_a_screened_page_answered_with_another_status_is_searched_again() -> None:
     # The ladder prepares only pages answered with a success status; the same bytes with a 403 are searched.
     body = html("a1").replace(b"</body>", b"<script>window._cf_chl_opt={}</script></body>")
-    prepared = prepare_page(body, RULES, "utf-8", screened=True)
+    prepared = replace(prepare_page(body, RULES, "utf-8"), screened=True)
     refused = RawPage("http://127.0.0.1/policy", "http://127.0.0.1/policy", 403, "text/html", body)
     judged = judge_pages(source(), [refused], prepared=[prepared])
     assert isinstance(judged.verdict, FetchFailure) and judged.verdict.kind == "bot_challenge"

@@ -77,7 +77,7 @@ class Unit:
     lead: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Block:
     text: str
     kind: UnitKind
@@ -107,7 +107,8 @@ def _blocks(text: str) -> list[_Block]:
 
     def flush() -> None:
         if current:
-            blocks.append(_Block(" ".join(part.strip() for part in current), kind, lead))
+            joined = current[0].strip() if len(current) == 1 else " ".join([part.strip() for part in current])
+            blocks.append(_Block(joined, kind, lead))
             current.clear()
 
     def introducer() -> int | None:
@@ -143,25 +144,29 @@ def _blocks(text: str) -> list[_Block]:
             paragraph_line(line)
             continue
         line = _BLOCKQUOTE.sub("", line)
-        if not line.strip():
+        stripped = line.lstrip()
+        if not stripped:
             flush()
             continue
-        if _SETEXT_UNDERLINE.match(line) and current:
+        # Each expression below needs its own first character after the indentation: only those that can
+        # match this line are tried.
+        opener = stripped[0]
+        if opener in "=-" and current and _SETEXT_UNDERLINE.match(line):
             kind = UnitKind.HEADING
             flush()
             lists.clear()
             continue
-        if _THEMATIC_BREAK.match(line):
+        if opener in "-*_" and _THEMATIC_BREAK.match(line):
             flush()
             lists.clear()
             continue
-        heading = _ATX_HEADING.match(line)
+        heading = _ATX_HEADING.match(line) if opener == "#" else None
         if heading:
             flush()
             lists.clear()
             blocks.append(_Block(heading.group(1), UnitKind.HEADING))
             continue
-        row = _TABLE_ROW.match(line)
+        row = _TABLE_ROW.match(line) if opener == "|" else None
         if row:
             flush()
             lists.clear()

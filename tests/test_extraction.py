@@ -350,6 +350,32 @@ def test_extraction_error_carries_kind_and_detail():
         ExtractionError("no_such_kind", "x")
 
 
+@pytest.mark.parametrize(
+    ("href", "written"),
+    [
+        ("https://example.com/a", "https://example.com/a"),
+        ("  https://example.com/a\t", "https://example.com/a"),
+        ("https://exa\nmple.com/\ra\tb", "https://example.com/ab"),
+        ("https://example.com/a_(b)", "https://example.com/a_(b)"),
+        ("https://example.com/a(b", "<https://example.com/a(b>"),
+        ("https://example.com/a)b(", "<https://example.com/a)b(>"),
+        ("https://example.com/a b", "<https://example.com/a b>"),
+        ("https://example.com/a\\b", "https://example.com/a\\\\b"),
+    ],
+)
+def test_link_destinations_are_cleaned_and_escaped(href: str, written: str) -> None:
+    # Tabs and line breaks inside an address are dropped as browsers drop them; unbalanced brackets and spaces
+    # need the pointy form.
+    from lxml import etree
+
+    from ingest.extraction import html_to_markdown
+
+    root = etree.Element("p")
+    link = etree.SubElement(root, "a", href=href)
+    link.text = "go"
+    assert html_to_markdown([root]) == f"[go]({written})"
+
+
 def test_html_to_markdown_keeps_text_after_comments():
     from lxml import etree
 

@@ -55,6 +55,8 @@ def heading(level: int, text: str) -> str:
 
 
 def _balanced(url: str) -> bool:
+    if ")" not in url:
+        return "(" not in url
     depth = 0
     for c in url:
         if c == "(":
@@ -67,13 +69,14 @@ def _balanced(url: str) -> bool:
 
 
 _URL_WHITESPACE = str.maketrans("", "", "\t\n\r")
+_HAS_URL_WHITESPACE = re.compile("[\t\n\r]")
 _NEEDS_POINTY = re.compile(r"[\s<>\x00-\x1f]")
 
 
 def destination(url: str) -> str:
     """``url`` spelled as a Markdown link destination, unchanged but for the escapes Markdown requires."""
     # Browsers strip surrounding spaces and drop tabs/newlines anywhere in a URL.
-    url = url.strip(" \t\n\r\f").translate(_URL_WHITESPACE)
+    url = clean_url(url)
     if "\\" in url:
         url = url.replace("\\", "\\\\")
     if _NEEDS_POINTY.search(url) or not _balanced(url):
@@ -85,7 +88,9 @@ def clean_url(url: str | None) -> str:
     """The URL as a browser would use it: no surrounding whitespace, no tabs or newlines inside."""
     if not url:
         return ""
-    return url.strip(" \t\n\r\f").translate(_URL_WHITESPACE)
+    url = url.strip(" \t\n\r\f")
+    # Translating walks the address a character at a time: only one that holds such a character needs it.
+    return url.translate(_URL_WHITESPACE) if _HAS_URL_WHITESPACE.search(url) else url
 
 
 _BACKTICKS = re.compile(r"`+")

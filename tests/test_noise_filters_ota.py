@@ -97,7 +97,7 @@ def _reads_as_ui(line: str) -> bool:
 
 
 def test_the_quick_refusal_of_interface_lines_changes_no_answer(shared: Path) -> None:
-    # is_ui_line refuses most lines by their characters alone; on every line of OpenAI's real history and on
+    # is_ui_line refuses most lines by their characters alone, many by their last one; on every line of OpenAI's real history and on
     # lines built from names, interface strings, markup and the characters whose case is special, it must say
     # what making each line what it reads says.
     import random
@@ -109,7 +109,8 @@ def test_the_quick_refusal_of_interface_lines_changes_no_answer(shared: Path) ->
     assert len(lines) > 3_000
     pieces = (sorted(_UI_LINES | _LANGUAGE_NAMES) + [name.upper() for name in sorted(_LANGUAGE_NAMES)]
               + ["- ", "1. ", "* ", "## ", "**", "_", "`", ":", " | ", " · ", ", ", " / ", "[", "](/x.1)", "](#a)",
-                 "![", ".", "2", "x", "İ", "Σ", "σ", "ς", "ß", "K", "\u0307", " ", "\t", "\u00a0"])
+                 "![", ".", "2", "x", "İ", "Σ", "σ", "ς", "ß", "K", "\u0307", " ", "\t", "\u00a0",
+                 "!", "?", ";", "'", '"', ")", "1) "])
     rng = random.Random(16)
     built = {"".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(100_000)}
     found = {line: is_ui_line(line) for line in lines | built}

@@ -283,27 +283,32 @@ def _languages_only(bare: str) -> bool:
     return names > 1
 
 
-def _may_be_ui() -> re.Pattern[str]:
-    """A line made only of characters interface strings and language names are written with (ignoring case),
-    separators, whitespace and what `_bare` takes out wherever it is (emphasis, heading marks, a trailing
-    colon), after an optional list marker: a line it refuses keeps, once `_bare` has made it what it reads, a
-    character no interface string or language name has (a full stop, a digit), so `is_ui_line` refuses it
-    without making it so. That is most lines of a policy."""
+def _ui_characters() -> str:
+    """What an interface line may be written with, as the inside of a character class (ignoring case):
+    the characters of the interface strings and language names, separators and what `_bare` takes out
+    wherever it is (emphasis, heading marks, a trailing colon)."""
     chars = {c for entry in _UI_LINES | _LANGUAGE_NAMES for c in entry} | set("|·•/,*_`#:")
     if chars & {"σ", "ς"}:
         chars |= {"σ", "ς"}  # a capital sigma lowers to either, depending on what follows it
-    allowed = "".join(re.escape(c) for c in sorted(chars))
-    return re.compile(rf"(?:\s*(?:[-*+]|\d+[.)])\s+)?[{allowed}\s]*", re.IGNORECASE)
+    return "".join(re.escape(c) for c in sorted(chars)) + r"\s"
 
 
-_MAY_BE_UI = _may_be_ui()
+# A line made only of those characters, after an optional list marker: a line it refuses keeps, once `_bare` has
+# made it what it reads, a character no interface string or language name has (a full stop, a digit), so
+# `is_ui_line` refuses it without making it so. That is most lines of a policy.
+_MAY_BE_UI = re.compile(rf"(?:\s*(?:[-*+]|\d+[.)])\s+)?[{_ui_characters()}]*", re.IGNORECASE)
+# Characters a sentence ends with that the class refuses. The list marker ends in whitespace, so a line whose last
+# character is one of them is refused by `_MAY_BE_UI` whatever comes before: most lines of a policy end with a
+# full stop, and are refused without the class being tried on every character of them.
+_ENDS_NOT_UI = frozenset(c for c in ".!?;'\")0123456789" if not re.fullmatch(f"[{_ui_characters()}]", c, re.IGNORECASE))
 
 
 def is_ui_line(line: str) -> bool:
     if not line or line.isspace():
         return False
     # A link's target goes whatever it holds: the line is looked at as its text reads.
-    if _MAY_BE_UI.fullmatch(_LINK.sub(_link_text, line) if "](" in line else line) is None:
+    seen = _LINK.sub(_link_text, line) if "](" in line else line
+    if not seen or seen[-1] in _ENDS_NOT_UI or _MAY_BE_UI.fullmatch(seen) is None:
         return False
     bare = _bare(line)
     return bool(bare) and (bare in _UI_LINES or _languages_only(bare))

@@ -162,10 +162,14 @@ def _raw_text(root) -> str:
         if event == "start":
             if tag == "br":
                 pieces.append("\n")
-            elif el.text and type(tag) is str and tag not in _SKIP:
-                pieces.append(el.text)
-        elif el is not root and el.tail:
-            pieces.append(el.tail)
+            elif type(tag) is str and tag not in _SKIP:
+                text = el.text
+                if text:
+                    pieces.append(text)
+        elif el is not root:
+            tail = el.tail
+            if tail:
+                pieces.append(tail)
     return "".join(pieces)
 
 
@@ -323,21 +327,26 @@ class MarkdownConverter:
             if event == "start":
                 if type(tag) is not str:  # entities
                     continue
+                # lxml builds a new string from the tree on every read of .text or .tail: each is read once.
                 if tag in _BLOCK:
                     self._boundary(2)
                     self._frames.append(_F_BLOCK)
-                    if el.text:
-                        self._tokens.append(tokens_text(el.text))
+                    text = el.text
+                    if text:
+                        self._tokens.append(tokens_text(text))
                     continue
                 handler = _START.get(tag)
                 if handler is None:
-                    if el.text:
-                        self._tokens.append(tokens_text(el.text))
+                    text = el.text
+                    if text:
+                        self._tokens.append(tokens_text(text))
                     continue
                 if handler(self, el):
                     walker.skip_subtree()
-                elif el.text:
-                    self._tokens.append(tokens_text(el.text))
+                else:
+                    text = el.text
+                    if text:
+                        self._tokens.append(tokens_text(text))
             else:
                 if type(tag) is str:
                     if tag in _BLOCK:
@@ -347,8 +356,10 @@ class MarkdownConverter:
                         handler = _END.get(tag)
                         if handler is not None:
                             handler(self, el)
-                if el.tail and el is not root:
-                    self._tokens.append(tokens_text(el.tail))
+                if el is not root:
+                    tail = el.tail
+                    if tail:
+                        self._tokens.append(tokens_text(tail))
 
     # -- start handlers: return True to skip the element's subtree ------------
 

@@ -148,8 +148,8 @@ def _blocks(text: str) -> list[_Block]:
         if not stripped:
             flush()
             continue
-        # Each expression below needs its own first character after the indentation: only those that can
-        # match this line are tried.
+        # Each expression below can match only if the first character after the indentation is one of its own
+        # (`\s` in them is what `str.lstrip` strips, `str.isspace`): a line is not tried against the others.
         opener = stripped[0]
         if opener in "=-" and current and _SETEXT_UNDERLINE.match(line):
             kind = UnitKind.HEADING

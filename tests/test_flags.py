@@ -174,8 +174,8 @@ def test_split_sentences(text: str, language: str, expected: list[str]) -> None:
     assert [unit.text for unit in split_units(text, language)] == expected
 
 
-# Block markup after indentation of up to three spaces, Unicode spaces among them: each form is read as its
-# block whatever the character after the indentation, and a form that cannot start with that character is not.
+# Block markup is tried only against the expressions its first character after the indentation can start:
+# each form is read after up to three spaces of indentation, Unicode spaces among them, and not after four.
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -185,21 +185,25 @@ def test_split_sentences(text: str, language: str, expected: list[str]) -> None:
         ("Title\n\u2003===\n\nBody.", [("Title", "HEADING", None), ("Body.", "PARAGRAPH", None)]),
         ("Para.\n---\nNext.", [("Para.", "HEADING", None), ("Next.", "PARAGRAPH", None)]),
         ("=== not underline\n", [("=== not underline", "PARAGRAPH", None)]),
+        ("Para.\n\n---\n\nNext.", [("Para.", "PARAGRAPH", None), ("Next.", "PARAGRAPH", None)]),
         ("Para.\n\n\u00a0* * *\n\nNext.", [("Para.", "PARAGRAPH", None), ("Next.", "PARAGRAPH", None)]),
         ("Para.\n\n_ _ _\n\nNext.", [("Para.", "PARAGRAPH", None), ("Next.", "PARAGRAPH", None)]),
+        ("Intro:\n- item\n___\nMore text.", [("Intro:", "PARAGRAPH", None), ("item", "ITEM", "Intro:"),
+                                             ("More text.", "PARAGRAPH", None)]),
         ("* * not break", [("* not break", "ITEM", None)]),
-        (" | a | b |\n |---|---|\n | c | d |", [("a", "CELL", None), ("b", "CELL", None), ("c", "CELL", None),
-                                                 ("d", "CELL", None)]),
+        (" | a | b |\n |---|---|\n | c | d |",
+         [("a", "CELL", None), ("b", "CELL", None), ("c", "CELL", None), ("d", "CELL", None)]),
         ("|just a pipe", [("just a pipe", "CELL", None)]),
-        ("> # Quoted heading\n> Quoted text.", [("Quoted heading", "HEADING", None), ("Quoted text.", "PARAGRAPH", None)]),
-        ("Intro:\n\u00a0- item one\n\u00a0- item two", [("Intro:", "PARAGRAPH", None), ("item one", "ITEM", "Intro:"),
-                                                       ("item two", "ITEM", "Intro:")]),
+        ("> # Quoted heading\n> Quoted text.",
+         [("Quoted heading", "HEADING", None), ("Quoted text.", "PARAGRAPH", None)]),
+        ("Intro:\n\u00a0- item one\n\u00a0- item two",
+         [("Intro:", "PARAGRAPH", None), ("item one", "ITEM", "Intro:"), ("item two", "ITEM", "Intro:")]),
         ("1. first\n2) second", [("first", "ITEM", None), ("second", "ITEM", None)]),
         ("-not item", [("-not item", "PARAGRAPH", None)]),
         ("# \n", []),
     ],
 )
-def test_block_markup_is_read_after_any_indentation(text: str, expected: list[tuple[str, str, str | None]]) -> None:
+def test_block_markup_is_read_after_up_to_three_spaces(text: str, expected: list[tuple[str, str, str | None]]) -> None:
     assert [(unit.text, unit.kind.name, unit.lead) for unit in split_units(text, "en")] == expected
 
 

@@ -97,9 +97,9 @@ def _reads_as_ui(line: str) -> bool:
 
 
 def test_the_quick_refusal_of_interface_lines_changes_no_answer(shared: Path) -> None:
-    # is_ui_line refuses most lines by their characters alone, many by their last one; on every line of OpenAI's real history and on
-    # lines built from names, interface strings, markup and the characters whose case is special, it must say
-    # what making each line what it reads says.
+    # is_ui_line refuses most lines by their characters alone, many by their last one; on every line of
+    # OpenAI's real history and on lines built from names, interface strings, markup, the characters whose case
+    # is special and those a line may end with, it must say what making each line what it reads says.
     import random
 
     from ingest.extraction.noise import _LANGUAGE_NAMES, _UI_LINES, is_ui_line

@@ -155,19 +155,26 @@ def _text_page(source: Source, page: RawPage, charset: str | None) -> _Page:
     return _Page(page, None, lambda: extract_markdown(text, source.rules), name_page=False)
 
 
-def _pages(source: Source, pages: Sequence[RawPage], prepared: Sequence[PreparedPage | None]) -> list[_Page]:
-    """Each page selected, in order; a page that fails fails the document, but an earlier page's failure
-    (an empty text) is reported first, as extracting them one after the other would."""
-    ready: list[_Page] = []
+def _own_preparations(pages: Sequence[RawPage], prepared: Sequence[PreparedPage | None]) -> list[PreparedPage | None]:
+    """For each page, what the crawler prepared of it: an entry at its position made from these very bytes."""
+    own: list[PreparedPage | None] = []
     for index, page in enumerate(pages):
+        known = prepared[index] if index < len(prepared) else None
+        own.append(known if known is not None and known.body is page.body else None)
+    return own
+
+
+def _pages(source: Source, pages: Sequence[RawPage], own: Sequence[PreparedPage | None]) -> list[_Page]:
+    """Each page selected, in order (`own`: `_own_preparations`); a page that fails fails the document, but an
+    earlier page's failure (an empty text) is reported first, as extracting them one after the other would."""
+    ready: list[_Page] = []
+    for page, known in zip(pages, own):
         media, charset = content_type_charset(page.content_type)
         try:
             if media in IMPORTED_TEXT_TYPES:
                 ready.append(_text_page(source, page, charset))
                 continue
-            known = prepared[index] if index < len(prepared) else None
-            ready.append(_html_page(source, page, charset, known if known is not None and known.body is page.body
-                                    else None))
+            ready.append(_html_page(source, page, charset, known))
         except ExtractionError:
             for earlier in ready:
                 earlier.text()
@@ -175,12 +182,11 @@ def _pages(source: Source, pages: Sequence[RawPage], prepared: Sequence[Prepared
     return ready
 
 
-def _screened(page: RawPage, prepared: PreparedPage | None) -> bool:
-    """Whether the page's bytes were searched for a challenge's markers already: the same bytes, prepared by the
-    fetch ladder, which prepares only a page answered with a success status (another status changes what the
-    guard searches)."""
-    return (prepared is not None and prepared.screened and prepared.body is page.body and page.status is not None
-            and 200 <= page.status < 300)
+def _screened(page: RawPage, own: PreparedPage | None) -> bool:
+    """Whether the page's bytes were searched for a challenge's markers already: prepared by the fetch ladder,
+    which prepares only a page answered with a success status (another status changes what the guard
+    searches)."""
+    return own is not None and own.screened and page.status is not None and 200 <= page.status < 300
 
 
 def judge_pages(source: Source, pages: Sequence[RawPage], current: str | None = None,
@@ -196,13 +202,14 @@ def judge_pages(source: Source, pages: Sequence[RawPage], current: str | None = 
     the source's latest accepted page there ended its document (see
     ``guard.check_complete``).
     """
-    screened = [_screened(page, prepared[index] if index < len(prepared) else None) for index, page in enumerate(pages)]
-    failure = check_pages(pages, screened) or check_complete(pages, earlier_ended)
+    own = _own_preparations(pages, prepared)
+    failure = check_pages(pages, [_screened(page, known) for page, known in zip(pages, own)]) \
+        or check_complete(pages, earlier_ended)
     if failure is not None:
         return Judgement(failure, tuple(pages))
     last = pages[-1]
     try:
-        ready = _pages(source, pages, prepared)
+        ready = _pages(source, pages, own)
         keyed = tuple(replace(p.page, content_key=p.key) if p.key != p.page.content_key else p.page for p in ready)
         keys = [p.key for p in ready]
         if accepted is not None and None not in keys and list(accepted.keys) == keys:

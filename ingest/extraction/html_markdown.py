@@ -327,26 +327,18 @@ class MarkdownConverter:
             if event == "start":
                 if type(tag) is not str:  # entities
                     continue
-                # lxml builds a new string from the tree on every read of .text or .tail: each is read once.
                 if tag in _BLOCK:
                     self._boundary(2)
                     self._frames.append(_F_BLOCK)
-                    text = el.text
-                    if text:
-                        self._tokens.append(tokens_text(text))
-                    continue
-                handler = _START.get(tag)
-                if handler is None:
-                    text = el.text
-                    if text:
-                        self._tokens.append(tokens_text(text))
-                    continue
-                if handler(self, el):
-                    walker.skip_subtree()
                 else:
-                    text = el.text
-                    if text:
-                        self._tokens.append(tokens_text(text))
+                    handler = _START.get(tag)
+                    if handler is not None and handler(self, el):
+                        walker.skip_subtree()
+                        continue
+                # lxml builds a new string from the tree on every read of .text or .tail: each is read once.
+                text = el.text
+                if text:
+                    self._tokens.append(tokens_text(text))
             else:
                 if type(tag) is str:
                     if tag in _BLOCK:

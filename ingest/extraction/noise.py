@@ -283,24 +283,25 @@ def _languages_only(bare: str) -> bool:
     return names > 1
 
 
-def _ui_characters() -> str:
-    """What an interface line may be written with, as the inside of a character class (ignoring case):
-    the characters of the interface strings and language names, separators and what `_bare` takes out
-    wherever it is (emphasis, heading marks, a trailing colon)."""
+def _ui_character_class() -> str:
+    """What an interface line may be written with, as a character class (ignoring case): the characters of the
+    interface strings and language names, separators, whitespace and what `_bare` takes out wherever it is
+    (emphasis, heading marks, a trailing colon)."""
     chars = {c for entry in _UI_LINES | _LANGUAGE_NAMES for c in entry} | set("|·•/,*_`#:")
     if chars & {"σ", "ς"}:
         chars |= {"σ", "ς"}  # a capital sigma lowers to either, depending on what follows it
-    return "".join(re.escape(c) for c in sorted(chars)) + r"\s"
+    return "[" + "".join(re.escape(c) for c in sorted(chars)) + r"\s]"
 
 
+_UI_CHARACTER = re.compile(_ui_character_class(), re.IGNORECASE)
 # A line made only of those characters, after an optional list marker: a line it refuses keeps, once `_bare` has
 # made it what it reads, a character no interface string or language name has (a full stop, a digit), so
 # `is_ui_line` refuses it without making it so. That is most lines of a policy.
-_MAY_BE_UI = re.compile(rf"(?:\s*(?:[-*+]|\d+[.)])\s+)?[{_ui_characters()}]*", re.IGNORECASE)
+_MAY_BE_UI = re.compile(rf"(?:\s*(?:[-*+]|\d+[.)])\s+)?{_UI_CHARACTER.pattern}*", re.IGNORECASE)
 # Characters a sentence ends with that the class refuses. The list marker ends in whitespace, so a line whose last
 # character is one of them is refused by `_MAY_BE_UI` whatever comes before: most lines of a policy end with a
 # full stop, and are refused without the class being tried on every character of them.
-_ENDS_NOT_UI = frozenset(c for c in ".!?;'\")0123456789" if not re.fullmatch(f"[{_ui_characters()}]", c, re.IGNORECASE))
+_ENDS_NOT_UI = frozenset(c for c in ".!?;'\")0123456789" if not _UI_CHARACTER.fullmatch(c))
 
 
 def is_ui_line(line: str) -> bool:

@@ -132,8 +132,7 @@ class _Counted(tuple):
 
 def test_a_screened_page_is_still_refused_for_its_challenge_headers() -> None:
     body = html("a1")
-    challenged = RawPage("http://127.0.0.1/policy", "http://127.0.0.1/policy", 200, "text/html", body,
-                         headers={"cf-mitigated": "challenge"})
+    challenged = replace(page(body), headers={"cf-mitigated": "challenge"})
     prepared = replace(prepare_page(body, RULES, "utf-8"), screened=True)
     judged = judge_pages(source(), [challenged], prepared=[prepared])
     assert isinstance(judged.verdict, FetchFailure) and judged.verdict.kind == "bot_challenge"
@@ -298,7 +297,7 @@ def test_a_screened_page_answered_with_another_status_is_searched_again() -> Non
     # The ladder prepares only pages answered with a success status; the same bytes with a 403 are searched.
     body = html("a1").replace(b"</body>", b"<script>window._cf_chl_opt={}</script></body>")
     prepared = replace(prepare_page(body, RULES, "utf-8"), screened=True)
-    refused = RawPage("http://127.0.0.1/policy", "http://127.0.0.1/policy", 403, "text/html", body)
+    refused = replace(page(body), status=403)
     judged = judge_pages(source(), [refused], prepared=[prepared])
     assert isinstance(judged.verdict, FetchFailure) and judged.verdict.kind == "bot_challenge"
     accepted = judge_pages(source(), [page(body)], prepared=[prepared])

@@ -7,6 +7,7 @@ naive and read back with UTC attached (see ``UTCDateTime``).
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Optional
 
 from sqlalchemy import (
@@ -39,6 +40,9 @@ NAMING = {
 }
 
 
+REMEMBERED_TIMES = 256  # times whose stored form `UTCDateTime` keeps, per database dialect
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime
     cache_ok = True
@@ -49,6 +53,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: policywatch stores aware UTC times only")
         return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def bind_processor(self, dialect: Any) -> Any:
+        # A night writes the same few times on many rows (its time on every outcome, version and evidence row
+        # of the night), and converting one costs 3-4 µs on SQLite (to UTC, then to text): what a time is
+        # written as is remembered for the times most recently written. Equal aware times are one instant,
+        # whatever their zones, so they are written alike; a naive time raises every time, as it is never kept.
+        process = super().bind_processor(dialect)
+        if process is None:
+            return None
+        remembered = lru_cache(maxsize=REMEMBERED_TIMES)(process)
+
+        def bind(value: Optional[datetime]) -> Any:
+            return None if value is None else remembered(value)
+
+        return bind
 
     def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
         if value is None:

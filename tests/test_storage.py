@@ -288,6 +288,35 @@ def test_naive_datetimes_are_refused(factory) -> None:  # type: ignore[no-untype
             s.flush()
 
 
+def test_times_written_again_and_again_read_back_as_the_instants_they_are(db_url: str) -> None:
+    """Times repeat over a night's rows (`UTCDateTime` remembers how it wrote the recent ones): every time still
+    reads back as its own instant, the same instant given in another zone included, however many times were
+    written between, and a naive time is refused each time it comes."""
+    from storage.models import REMEMBERED_TIMES, Run
+
+    plus_two = timezone(timedelta(hours=2))
+    many = [T0 + timedelta(seconds=i, microseconds=i) for i in range(REMEMBERED_TIMES * 2 + 10)]
+    written = [T0, T0.astimezone(plus_two), T0 + timedelta(microseconds=1), *many, T0, many[0].astimezone(plus_two),
+               datetime(2026, 1, 1, 2, tzinfo=plus_two), T0.replace(tzinfo=plus_two), many[-1], T0 - timedelta(days=365 * 30)]
+    engine = make_engine(db_url)
+    upgrade(engine)
+    factory = session_factory(engine)
+    try:
+        with transaction(factory) as s:
+            ids = [start_run(s, "crawl", at).id for at in written]
+        for _ in range(2):
+            with pytest.raises(Exception, match="naive datetime"):
+                with transaction(factory) as s:
+                    start_run(s, "crawl", T0.replace(tzinfo=None))
+        with factory() as s:
+            read = dict(s.execute(select(Run.id, Run.started_at)).tuples().all())
+        assert [read[i] for i in ids] == written
+        assert [read[i].utcoffset() for i in ids] == [timedelta(0)] * len(written)
+        assert len(read) == len(written)  # the refused rows were not written
+    finally:
+        engine.dispose()
+
+
 def _fresh_nonces(body: bytes, seed: int) -> bytes:
     """The page as served on another night: its 40 longest hashes and nonces (as in bench/storage_growth.py)
     replaced by new values of the same length."""

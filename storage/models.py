@@ -40,7 +40,7 @@ NAMING = {
 }
 
 
-REMEMBERED_TIMES = 256  # times whose stored form `UTCDateTime` keeps, per database dialect
+REMEMBERED_TIMES = 256  # times whose stored form each `UTCDateTime` column keeps, for each engine's dialect
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -56,16 +56,23 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def bind_processor(self, dialect: Any) -> Any:
         # A night writes the same few times on many rows (its time on every outcome, version and evidence row
-        # of the night), and converting one costs 3-4 µs on SQLite (to UTC, then to text): what a time is
-        # written as is remembered for the times most recently written. Equal aware times are one instant,
-        # whatever their zones, so they are written alike; a naive time raises every time, as it is never kept.
+        # of the night): the form a time is stored in is remembered for the times most recently written, and
+        # converting one again (to UTC, then, on SQLite, to text) is spared. Only times with a fixed offset
+        # (`datetime.timezone`, as every time policywatch makes has) are remembered: two of them are equal only
+        # when they are one instant. Two times in a zone with daylight saving are equal on the same wall clock
+        # even when `fold` makes them an hour apart, so they are converted every time, as naive times are (they
+        # raise).
         process = super().bind_processor(dialect)
         if process is None:
             return None
         remembered = lru_cache(maxsize=REMEMBERED_TIMES)(process)
 
         def bind(value: Optional[datetime]) -> Any:
-            return None if value is None else remembered(value)
+            if value is None:
+                return None
+            if type(value) is datetime and type(value.tzinfo) is timezone:
+                return remembered(value)
+            return process(value)
 
         return bind
 

@@ -292,12 +292,17 @@ def test_times_written_again_and_again_read_back_as_the_instants_they_are(db_url
     """Times repeat over a night's rows (`UTCDateTime` remembers how it wrote the recent ones): every time still
     reads back as its own instant, the same instant given in another zone included, however many times were
     written between, and a naive time is refused each time it comes."""
+    from zoneinfo import ZoneInfo
+
     from storage.models import REMEMBERED_TIMES, Run
 
     plus_two = timezone(timedelta(hours=2))
     many = [T0 + timedelta(seconds=i, microseconds=i) for i in range(REMEMBERED_TIMES * 2 + 10)]
+    # 01:30 in New York on 2026-11-01 happens twice; the two are equal to Python (same zone, same wall clock).
+    twice = datetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"))
     written = [T0, T0.astimezone(plus_two), T0 + timedelta(microseconds=1), *many, T0, many[0].astimezone(plus_two),
-               datetime(2026, 1, 1, 2, tzinfo=plus_two), T0.replace(tzinfo=plus_two), many[-1], T0 - timedelta(days=365 * 30)]
+               datetime(2026, 1, 1, 2, tzinfo=plus_two), T0.replace(tzinfo=plus_two), many[-1], T0 - timedelta(days=365 * 30),
+               twice, twice.replace(fold=1), twice, twice.replace(fold=1), twice.astimezone(timezone.utc)]
     engine = make_engine(db_url)
     upgrade(engine)
     factory = session_factory(engine)
@@ -310,7 +315,9 @@ def test_times_written_again_and_again_read_back_as_the_instants_they_are(db_url
                     start_run(s, "crawl", T0.replace(tzinfo=None))
         with factory() as s:
             read = dict(s.execute(select(Run.id, Run.started_at)).tuples().all())
-        assert [read[i] for i in ids] == written
+        # As instants: Python compares a time with `fold` set by its wall clock alone.
+        assert [read[i].timestamp() for i in ids] == [at.timestamp() for at in written]
+        assert read[ids[-2]] - read[ids[-3]] == timedelta(hours=1)  # the second 01:30 after the first
         assert [read[i].utcoffset() for i in ids] == [timedelta(0)] * len(written)
         assert len(read) == len(written)  # the refused rows were not written
     finally:

@@ -68,8 +68,9 @@ def _balanced(url: str) -> bool:
     return depth == 0
 
 
-_URL_WHITESPACE = str.maketrans("", "", "\t\n\r")
-_HAS_URL_WHITESPACE = re.compile("[\t\n\r]")
+_URL_DROPPED = "\t\n\r"  # what browsers drop anywhere in an address
+_URL_WHITESPACE = str.maketrans("", "", _URL_DROPPED)
+_HAS_URL_WHITESPACE = re.compile(f"[{_URL_DROPPED}]")
 _NEEDS_POINTY = re.compile(r"[\s<>\x00-\x1f]")
 
 

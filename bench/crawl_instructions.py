@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
-from crawl_speed import SPIDER, REPO, Night, crawl_env, load_pages, outcome_counts, policywatch, write_declarations
+from crawl_speed import FLOOR_SPIDER, REPO, Night, crawl_env, load_pages, outcome_counts, policywatch, write_declarations
 
 from policywatch.localserver import LocalServer
 from policywatch.reference_data import shared_dir
@@ -38,9 +38,6 @@ PROGRAMS = ("floor (Scrapy + lxml)", "policywatch, first night", "policywatch, u
 # without them there, at 25-28 instructions a byte, where this machine's processor hashes a page in 0.3 ms. The
 # floor hashes nothing; policywatch hashes each page once (its blob's address) and little else.
 SHA256 = re.compile(r"^\s*([\d,]+) \([^)]*\)\s+\S*:SHA256_Update ", re.M)
-# The floor, failing unless it parsed every page: a process that stopped early would be counted as cheap.
-FLOOR = SPIDER.substitute(setup="PARSED = []", keep="PARSED.append(response.url)",
-                          check="sys.exit(0 if len(PARSED) == len(URLS) else 3)")
 
 
 class Counted(NamedTuple):
@@ -78,7 +75,7 @@ def count(size: int, pages: list) -> dict[str, Counted]:  # type: ignore[type-ar
         urls = work / "urls.txt"
         urls.write_text("\n".join(f"{server.base_url}/policy/{i}" for i in range(size)), encoding="utf-8")
         floor = work / "floor.py"
-        floor.write_text(FLOOR, encoding="utf-8")
+        floor.write_text(FLOOR_SPIDER, encoding="utf-8")
         declarations = work / "sources.yaml"
         write_declarations(declarations, server.base_url, night)
         db = work / "bench.db"

@@ -109,7 +109,9 @@ SPIDER = string.Template(textwrap.dedent("""\
     process.start()
     $check
 """))
-FLOOR_SPIDER = SPIDER.substitute(setup="", keep="pass", check="")
+# Failing unless it parsed every page: a floor that stopped early would be measured as cheap.
+FLOOR_SPIDER = SPIDER.substitute(setup="PARSED = []", keep="PARSED.append(response.url)",
+                                 check="sys.exit(0 if len(PARSED) == len(URLS) else 3)")
 
 # The floor plus the least a record of every fetch must do: each page's sha256, the page kept compressed
 # against the keyframe of its URL with storage.blobs' settings (a keyframe at zstd level 1 with zstd's checksum; a

@@ -10,7 +10,9 @@ process pinned to one core, (a) ``extract_html``, (b) each stage of it (parse
 and select, conversion, each filter, normalisation), with the strict UTF-8
 check the parse makes (and, for comparison, decoding the page whole, as it
 was checked before), the lookup of Cloudflare-obfuscated addresses (and the
-expression that tested every element, as it was looked up before), and (c) the baseline
+expression that tested every element, as it was looked up before), the
+rules' selectors (and, for comparison, the same selectors as cssselect
+writes them, each attribute tested on every element), and (c) the baseline
 ``BeautifulSoup(html, "lxml")`` + ``select`` + ``decompose`` of the removed
 elements + ``markdownify``. Each figure is the median of N timed passes after
 one warm-up pass.
@@ -37,6 +39,7 @@ from ingest.extraction import ExtractionRules, extract_html, html_to_markdown, n
 from ingest.extraction.decode import decode_html, utf8_html  # noqa: E402
 from ingest.extraction.extract import _parse as parse_html  # noqa: E402
 from ingest.extraction.noise import _PROTECTED, decode_cloudflare_emails  # noqa: E402
+from ingest.extraction.selectors import compile_selectors  # noqa: E402
 from ingest.extraction.transforms import apply_text_filters, url_rewriter  # noqa: E402
 from policywatch.reference_data import shared_dir  # noqa: E402
 
@@ -98,6 +101,11 @@ def stages(pages: list[Page], repeat: int) -> list[tuple[str, float]]:
             timed("  of which: Cloudflare address lookup", lambda: decode_cloudflare_emails(root))
             root = parse_html(body, None)
             timed("  for comparison: testing every element", lambda: EVERY_ELEMENT(root))
+            # And the rules' selectors (what is removed, then what is selected), as compiled and as cssselect
+            # writes them, each on the same tree, which neither changes.
+            ours_, theirs = selectors(rules)
+            timed("  of which: the rules' selectors", lambda: [xpath(root) for xpath in ours_])
+            timed("  for comparison: as cssselect writes them", lambda: [xpath(root) for xpath in theirs])
             text = timed("convert to Markdown", lambda: html_to_markdown(selection.roots, url_rewriter(rules.filters)))
             for spec in rules.filters:
                 text = timed(f"filter {spec.name}", lambda: apply_text_filters(text, (spec,)))
@@ -105,6 +113,16 @@ def stages(pages: list[Page], repeat: int) -> list[tuple[str, float]]:
         for name, seconds in passes.items():
             totals.setdefault(name, []).append(seconds / len(pages))
     return [(name, statistics.median(runs[1:])) for name, runs in totals.items()]
+
+
+def selectors(rules: ExtractionRules) -> tuple[list[lxml.etree.XPath], list[lxml.etree.XPath]]:
+    """The XPaths of what `rules` remove and select: as extraction compiles them, and as cssselect writes them."""
+    from cssselect import HTMLTranslator
+
+    groups = [g for g in (tuple(c for spec in rules.filters for c in spec.drop) + rules.remove, rules.select) if g]
+    translator = HTMLTranslator()
+    return ([compile_selectors(g) for g in groups],
+            [lxml.etree.XPath(" | ".join(translator.css_to_xpath(c) for c in g)) for g in groups])
 
 
 def time_passes(extract: Callable[[Page], str], pages: list[Page], repeat: int) -> float:

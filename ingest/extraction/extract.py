@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -122,6 +123,15 @@ def _filters(rules: ExtractionRules) -> tuple[FilterSpec, ...]:
 _CODE_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))).digest()
 
 
+@lru_cache(maxsize=8192)
+def _rules_digest(rules: ExtractionRules) -> Any:
+    """A content key's hash begun: the extraction code and the rules. The same for every fetch of a source, whose
+    rules are written out once, not on every fetch."""
+    digest = hashlib.sha256(_CODE_DIGEST)
+    digest.update(repr((rules, _filters(rules))).encode("utf-8"))
+    return digest
+
+
 class Selection:
     """The part of a page that ``rules`` select, parsed once: its content key, and its text on demand.
 
@@ -139,8 +149,7 @@ class Selection:
 
     @cached_property
     def key(self) -> str:
-        digest = hashlib.sha256(_CODE_DIGEST)
-        digest.update(repr((self.rules, self.filters)).encode("utf-8"))
+        digest = _rules_digest(self.rules).copy()
         digest.update(converter_input(self.roots, self._rewrite))
         return digest.hexdigest()
 

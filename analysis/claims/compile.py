@@ -69,9 +69,15 @@ def compile_language_condition(raw: Any, field: str) -> tuple[Condition, dict[st
         condition = compile_condition({k: list(v) for k, v in spec.items()}, field, ENGINE)
     except RuleError as exc:
         raise SpecError(f"{field}.{exc.key or 'patterns'}", str(exc).split(": ", 1)[-1]) from None
-    for pattern in spec["patterns"]:
-        if ENGINE.compile(pattern, ENGINE.IGNORECASE | ENGINE.UNICODE).fullmatch(""):
-            raise SpecError(f"{field}.patterns", f"{pattern!r} matches the empty string, so it would match every sentence")
+    # The patterns are compiled as alternatives of one expression, which matches the empty string when one of them
+    # does: each is compiled on its own only then, to name it (each on its own was 176 of the 468 compilations
+    # of loading the bundled claims).
+    if condition.pattern.fullmatch(""):
+        culprits = [p for p in spec["patterns"] if ENGINE.compile(p, ENGINE.IGNORECASE | ENGINE.UNICODE).fullmatch("")]
+        named = ", ".join(map(repr, culprits or spec["patterns"]))
+        it = "it" if len(culprits) == 1 else "they"
+        raise SpecError(f"{field}.patterns", f"{named} {'matches' if it == 'it' else 'match'} the empty string, "
+                                             f"so {it} would match every sentence")
     return condition, spec
 
 

@@ -11,8 +11,9 @@ and select, conversion, each filter, normalisation), with the strict UTF-8
 check the parse makes (and, for comparison, decoding the page whole, as it
 was checked before), the lookup of Cloudflare-obfuscated addresses (and the
 expression that tested every element, as it was looked up before), the
-rules' selectors (and, for comparison, the same selectors as cssselect
-writes them, each attribute tested on every element), and (c) the baseline
+rules' selectors on the parsed page (and, for comparison, the same
+selectors as cssselect writes them, each attribute test made on every
+element a step visits), and (c) the baseline
 ``BeautifulSoup(html, "lxml")`` + ``select`` + ``decompose`` of the removed
 elements + ``markdownify``. Each figure is the median of N timed passes after
 one warm-up pass.
@@ -104,7 +105,7 @@ def stages(pages: list[Page], repeat: int) -> list[tuple[str, float]]:
             # And the rules' selectors (what is removed, then what is selected), as compiled and as cssselect
             # writes them, each on the same tree, which neither changes.
             ours_, theirs = selectors(rules)
-            timed("  of which: the rules' selectors", lambda: [xpath(root) for xpath in ours_])
+            timed("  the rules' selectors, on the parsed page", lambda: [xpath(root) for xpath in ours_])
             timed("  for comparison: as cssselect writes them", lambda: [xpath(root) for xpath in theirs])
             text = timed("convert to Markdown", lambda: html_to_markdown(selection.roots, url_rewriter(rules.filters)))
             for spec in rules.filters:

@@ -54,6 +54,15 @@ def _string_list(value: Any, field: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _matches_empty(pattern: str) -> bool:
+    """Whether `pattern` on its own matches the empty string (False where it means something only among the
+    others, as a reference to another pattern's group does)."""
+    try:
+        return ENGINE.compile(pattern, ENGINE.IGNORECASE | ENGINE.UNICODE).fullmatch("") is not None
+    except ENGINE.error:
+        return False
+
+
 def compile_language_condition(raw: Any, field: str) -> tuple[Condition, dict[str, tuple[str, ...]]]:
     """One language's ``patterns`` / ``requires`` / ``unless``, compiled, and the declared strings."""
     if not isinstance(raw, Mapping):
@@ -73,7 +82,7 @@ def compile_language_condition(raw: Any, field: str) -> tuple[Condition, dict[st
     # does: each is compiled on its own only then, to name it (each on its own was 176 of the 468 compilations
     # of loading the bundled claims).
     if condition.pattern.fullmatch(""):
-        culprits = [p for p in spec["patterns"] if ENGINE.compile(p, ENGINE.IGNORECASE | ENGINE.UNICODE).fullmatch("")]
+        culprits = [p for p in spec["patterns"] if _matches_empty(p)]
         named = ", ".join(map(repr, culprits or spec["patterns"]))
         it = "it" if len(culprits) == 1 else "they"
         raise SpecError(f"{field}.patterns", f"{named} {'matches' if it == 'it' else 'match'} the empty string, "

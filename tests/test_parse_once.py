@@ -178,6 +178,20 @@ def test_a_key_from_another_version_of_the_rules_is_never_taken_for_this_one() -
     assert prepare_page(html("a1"), RULES, "utf-8").key != prepare_page(html("a1"), other, "utf-8").key
 
 
+def test_a_page_has_the_same_key_whatever_rules_were_keyed_before_it() -> None:
+    # Equal rules written out differently (a flag given as 1, not True) each key as they are written, in any
+    # order: had the second taken the first's key, its key would depend on what was keyed before it.
+    one = ExtractionRules(select=("main",), filters=(replace(BUILTIN_FILTERS["typography"], typography=1),))
+    true = ExtractionRules(select=("main",), filters=(replace(BUILTIN_FILTERS["typography"], typography=True),))
+    assert one == true and repr(one) != repr(true)
+    first = prepare_page(html("a1"), one, "utf-8").key
+    second = prepare_page(html("a1"), true, "utf-8").key
+    assert first != second
+    # And a key is the same on every page keyed with the same rules: what each fetch adds is its own.
+    assert prepare_page(html("b2"), true, "utf-8").key == second
+    assert prepare_page(html("b2"), one, "utf-8").key == first
+
+
 SELECTED = ("<main><h1 id='{id}' class='{cls}'>Privacy</h1><p style='{style}' data-build='{id}'>We keep chats "
             "for <a href='{href}'>30 days</a>.</p><img src='{src}' alt='{alt}'><ol start='{start}'><li>One</li></ol>"
             "</main>")

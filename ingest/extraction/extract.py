@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -123,12 +123,23 @@ def _filters(rules: ExtractionRules) -> tuple[FilterSpec, ...]:
 _CODE_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))).digest()
 
 
-@lru_cache(maxsize=8192)
+# Begun content-key hashes by the identity of the rules they were begun for (with the rules, which keeps the
+# identity theirs): rules equal to others are not always written out the same (`typography=1` and `True`).
+_RULES_DIGESTS: dict[int, tuple[ExtractionRules, Any]] = {}
+_RULES_REMEMBERED = 8192
+
+
 def _rules_digest(rules: ExtractionRules) -> Any:
     """A content key's hash begun: the extraction code and the rules. The same for every fetch of a source, whose
-    rules are written out once, not on every fetch."""
+    rules are written out once, not on every fetch; the caller copies it."""
+    found = _RULES_DIGESTS.get(id(rules))
+    if found is not None and found[0] is rules:
+        return found[1]
     digest = hashlib.sha256(_CODE_DIGEST)
     digest.update(repr((rules, _filters(rules))).encode("utf-8"))
+    if len(_RULES_DIGESTS) >= _RULES_REMEMBERED:
+        _RULES_DIGESTS.clear()
+    _RULES_DIGESTS[id(rules)] = (rules, digest)
     return digest
 
 

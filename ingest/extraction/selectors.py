@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from cssselect import HTMLTranslator, SelectorError
 from cssselect.xpath import XPathExpr
@@ -78,7 +78,7 @@ class _Translator(HTMLTranslator):
     xpath_attrib_substringmatch = _attribute_first(HTMLTranslator.xpath_attrib_substringmatch)
 
 
-_TRANSLATOR: Any = _Translator()
+_TRANSLATOR = _Translator()
 
 
 @lru_cache(maxsize=1024)

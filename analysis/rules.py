@@ -172,6 +172,45 @@ def _compile_lower(patterns: list[str] | None, engine: ModuleType = re) -> Patte
     return engine.compile("|".join(f"(?:{_lowercase_pattern(p)})" for p in patterns), engine.UNICODE)
 
 
+class _OnFirstSearch:
+    """A case-insensitive expression compiled when it is first searched with.
+
+    A bundled rule's case-insensitive expressions are searched only with a
+    sentence whose lower-cased form is not as long as itself (`Condition.find`
+    runs the lower-cased ones otherwise, which is almost always): compiling
+    them up front was a third of reading a language's rules, which every
+    process that analyses pays (`bench/analysis_speed.py`).
+    """
+
+    __slots__ = ("pattern", "flags", "_engine", "_compiled")
+
+    def __init__(self, pattern: str, flags: int, engine: ModuleType):
+        self.pattern, self.flags, self._engine = pattern, flags, engine
+        self._compiled: Pattern | None = None
+
+    def compiled(self) -> Pattern:
+        if self._compiled is None:
+            self._compiled = self._engine.compile(self.pattern, self.flags)
+        return self._compiled
+
+    def search(self, *args: Any, **kwargs: Any) -> Any:
+        return self.compiled().search(*args, **kwargs)
+
+
+def _strings(value: Any, required: bool) -> bool:
+    """Whether a condition key's value is what `_compile_any` takes: a list of strings, not empty when required
+    (an optional key may also be absent or empty)."""
+    if not value:
+        return not required and value in (None, [])
+    return isinstance(value, list) and all(isinstance(p, str) for p in value)
+
+
+def _deferred(patterns: list[str] | None, engine: ModuleType) -> _OnFirstSearch | None:
+    if not patterns:
+        return None
+    return _OnFirstSearch("|".join(f"(?:{p})" for p in patterns), engine.IGNORECASE | engine.UNICODE, engine)
+
+
 def _compile_optional(patterns: list[str] | None, where: str, engine: ModuleType = re) -> Pattern | None:
     return _compile_any(patterns, where, engine) if patterns else None
 
@@ -179,14 +218,29 @@ def _compile_optional(patterns: list[str] | None, where: str, engine: ModuleType
 CONDITION_KEYS: tuple[str, ...] = ("patterns", "requires", "unless")
 
 
-def compile_condition(raw: Mapping[str, Any], where: str, engine: ModuleType = re) -> Condition:
+def compile_condition(raw: Mapping[str, Any], where: str, engine: ModuleType = re, *,
+                      case_insensitive_on_first_search: bool = False) -> Condition:
     """``patterns`` / ``requires`` / ``unless`` of ``raw`` compiled into a ``Condition``.
 
     Other keys of ``raw`` are the caller's business. Errors are ``RuleError``
     naming ``where`` and the key (``"<where> patterns: bad pattern …"``), with
-    the key also in ``RuleError.key``.
+    the key also in ``RuleError.key``. With ``case_insensitive_on_first_search``
+    (the bundled rules, which the tests compile whole), the case-insensitive
+    expressions are compiled when first searched with (`_OnFirstSearch`); the
+    lower-cased ones are compiled at once, and a pattern that does not compile
+    is named as without it.
     """
     patterns = raw.get("patterns")
+    if case_insensitive_on_first_search and all(_strings(raw.get(key), key == "patterns") for key in CONDITION_KEYS):
+        try:
+            lower = (_compile_lower(patterns, engine), _compile_lower(raw.get("requires"), engine),
+                     _compile_lower(raw.get("unless"), engine))
+        except engine.error:
+            pass  # compiled as below, which names the key and the pattern at fault
+        else:
+            return Condition(pattern=_deferred(patterns, engine), requires=_deferred(raw.get("requires"), engine),
+                             unless=_deferred(raw.get("unless"), engine), literals=_literals(patterns),
+                             lower=lower)  # type: ignore[arg-type]
     compiled = {}
     for key in CONDITION_KEYS:
         try:
@@ -243,7 +297,7 @@ def parse_rules(raw: list[dict[str, Any]], language: str, source: str) -> tuple[
         if unknown:
             raise RuleError(f"{where} ({rule_id}): unknown keys {sorted(unknown)}")
         seen.add(rule_id)
-        condition = compile_condition(item, f"{where} ({rule_id})")
+        condition = compile_condition(item, f"{where} ({rule_id})", case_insensitive_on_first_search=True)
         rules.append(
             Rule(id=rule_id, category=category, description=str(item.get("description", "")),
                  practice=str(item.get("practice") or category),

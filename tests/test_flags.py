@@ -255,6 +255,20 @@ def test_prefilter_never_changes_results() -> None:
                     assert fast == rule.find(sentence), (rule.id, sentence)
 
 
+def test_every_bundled_rules_expressions_compile() -> None:
+    # A rule's case-insensitive expressions are compiled when first searched with (the lower-cased ones serve
+    # almost every sentence; `test_prefilter_never_changes_results` holds the two to the same answers): each
+    # must compile all the same.
+    searched = 0
+    for language in LANGUAGES:
+        for rule in language_data(language).rules:
+            for expression in (rule.pattern, rule.requires, rule.unless):
+                if expression is not None:
+                    expression.search("")  # compiles it, or raises
+                    searched += 1
+    assert searched >= sum(len(language_data(language).rules) for language in LANGUAGES)
+
+
 def test_patterns_use_word_boundaries_or_stems() -> None:
     # Every English pattern is anchored by \b, a stem loop or a lookbehind:
     # a bare "train" would also match "restrained".

@@ -196,6 +196,28 @@ class _OnFirstSearch:
     def search(self, *args: Any, **kwargs: Any) -> Any:
         return self.compiled().search(*args, **kwargs)
 
+    # Equal, shown and copied as the compiled expression would be: by pattern, flags and engine.
+    def _identity(self) -> tuple[str, int, str]:
+        return self.pattern, self.flags, self._engine.__name__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _OnFirstSearch) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def __repr__(self) -> str:
+        return f"{self._engine.__name__}.compile({self.pattern!r}, {self.flags!r}) (on first search)"
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int, str]]:
+        return _on_first_search, self._identity()
+
+
+def _on_first_search(pattern: str, flags: int, engine: str) -> _OnFirstSearch:
+    import importlib
+
+    return _OnFirstSearch(pattern, flags, importlib.import_module(engine))
+
 
 def _strings(value: Any, required: bool) -> bool:
     """Whether a condition key's value is what `_compile_any` takes: a list of strings, not empty when required
@@ -226,12 +248,16 @@ def compile_condition(raw: Mapping[str, Any], where: str, engine: ModuleType = r
     naming ``where`` and the key (``"<where> patterns: bad pattern …"``), with
     the key also in ``RuleError.key``. With ``case_insensitive_on_first_search``
     (the bundled rules, which the tests compile whole), the case-insensitive
-    expressions are compiled when first searched with (`_OnFirstSearch`); the
-    lower-cased ones are compiled at once, and a pattern that does not compile
-    is named as without it.
+    expressions of patterns already in lower case are compiled when first
+    searched with (`_OnFirstSearch`); the lower-cased ones are compiled at once,
+    and a pattern that does not compile is named as without it.
     """
     patterns = raw.get("patterns")
-    if case_insensitive_on_first_search and all(_strings(raw.get(key), key == "patterns") for key in CONDITION_KEYS):
+    # Only expressions that lower-casing leaves as they are: lower-casing can mend one that does not compile
+    # (`[a-Z]`), which must then be refused here as it always was.
+    if case_insensitive_on_first_search and all(_strings(raw.get(key), key == "patterns")
+                                                and all(_lowercase_pattern(p) == p for p in raw.get(key) or ())
+                                                for key in CONDITION_KEYS):
         try:
             lower = (_compile_lower(patterns, engine), _compile_lower(raw.get("requires"), engine),
                      _compile_lower(raw.get("unless"), engine))

@@ -105,6 +105,26 @@ def test_malformed_rule_is_rejected_with_its_id() -> None:
         parse_rules([{"id": "retention.bad", "category": "retention", "patterns": ["x"]}], "en", "t")
 
 
+@pytest.mark.parametrize("pattern", ["[a-Z]", "(unclosed", "[ä-Ö]x"])
+def test_a_rule_that_compiles_only_lower_cased_is_rejected_with_its_id(pattern: str) -> None:
+    # Lower-casing mends the first and the third: they must be refused all the same, naming the rule.
+    with pytest.raises(RuleError, match=r"en\.retention\.bad"):
+        parse_rules([{"id": "en.retention.bad", "category": "retention", "patterns": ["kept", pattern]}], "en", "t")
+
+
+def test_rules_compare_copy_and_pickle_as_compiled_expressions() -> None:
+    import copy
+    import pickle
+
+    first, again = (parse_rules([{"id": "en.retention.kept", "category": "retention", "patterns": [r"\bkept\b"],
+                                  "requires": ["data"]}], "en", "t")[0] for _ in range(2))
+    assert first == again and hash(first.pattern) == hash(again.pattern)
+    for copied in (copy.deepcopy(first), pickle.loads(pickle.dumps(first))):
+        assert copied == first
+        assert copied.find("Data is KEPT.") == first.find("Data is KEPT.") == (8, 12)
+
+
+
 @pytest.mark.parametrize(
     ("text", "language"),
     [

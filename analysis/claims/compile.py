@@ -54,13 +54,13 @@ def _string_list(value: Any, field: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _matches_empty(pattern: str) -> bool:
-    """Whether `pattern` on its own matches the empty string (False where it means something only among the
-    others, as a reference to another pattern's group does)."""
+def _matches_empty(pattern: str) -> bool | None:
+    """Whether `pattern` on its own matches the empty string; None where it means something only among the
+    others (a reference to another pattern's group), and so does not compile on its own."""
     try:
         return ENGINE.compile(pattern, ENGINE.IGNORECASE | ENGINE.UNICODE).fullmatch("") is not None
     except ENGINE.error:
-        return False
+        return None
 
 
 def compile_language_condition(raw: Any, field: str) -> tuple[Condition, dict[str, tuple[str, ...]]]:
@@ -82,11 +82,17 @@ def compile_language_condition(raw: Any, field: str) -> tuple[Condition, dict[st
     # does: each is compiled on its own only then, to name it (each on its own was 176 of the 468 compilations
     # of loading the bundled claims).
     if condition.pattern.fullmatch(""):
-        culprits = [p for p in spec["patterns"] if _matches_empty(p)]
-        named = ", ".join(map(repr, culprits or spec["patterns"]))
-        it = "it" if len(culprits) == 1 else "they"
-        raise SpecError(f"{field}.patterns", f"{named} {'matches' if it == 'it' else 'match'} the empty string, "
-                                             f"so {it} would match every sentence")
+        alone = {p: _matches_empty(p) for p in spec["patterns"]}
+        culprits = [p for p, empty in alone.items() if empty]
+        if culprits:
+            it = "it" if len(culprits) == 1 else "they"
+            raise SpecError(f"{field}.patterns", f"{', '.join(map(repr, culprits))} "
+                                                 f"{'matches' if it == 'it' else 'match'} the empty string, "
+                                                 f"so {it} would match every sentence")
+        referring = [p for p, empty in alone.items() if empty is None] or list(spec["patterns"])
+        raise SpecError(f"{field}.patterns", f"together the patterns match the empty string, through "
+                                             f"{', '.join(map(repr, referring))} (which refer to the others), "
+                                             "so they would match every sentence")
     return condition, spec
 
 

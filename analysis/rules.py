@@ -157,11 +157,16 @@ def _compile_any(patterns: Any, where: str, engine: ModuleType = re) -> Pattern:
 
 
 def _lowercase_pattern(pattern: str) -> str:
-    """Lower-case the literal characters of a regular expression, leaving escapes (\\W, \\S …) alone."""
+    """Lower-case the literal characters of a regular expression, leaving escapes (\\W, \\S …) alone, and the
+    `P` of a named group or of a reference to one (`(?P<name>…)`, `(?P=name)`), which has no lower-case form."""
     out: list[str] = []
     escaped = False
-    for ch in pattern:
-        out.append(ch if escaped else ch.lower())
+    opened = -1  # where the last group that escapes do not make a literal "(" opened
+    for i, ch in enumerate(pattern):
+        named = ch == "P" and i == opened + 2 and pattern[i - 1] == "?"
+        out.append(ch if escaped or named else ch.lower())
+        if ch == "(" and not escaped:
+            opened = i
         escaped = ch == "\\" and not escaped
     return "".join(out)
 
@@ -278,11 +283,15 @@ def compile_condition(raw: Mapping[str, Any], where: str, engine: ModuleType = r
             exc.key = key
             raise
     pattern, requires, unless = compiled["patterns"], compiled["requires"], compiled["unless"]
-    lower = (
-        _compile_lower(patterns, engine),
-        _compile_lower(raw.get("requires"), engine),
-        _compile_lower(raw.get("unless"), engine),
-    )
+    lowered = []
+    for key in CONDITION_KEYS:
+        try:
+            lowered.append(_compile_lower(raw.get(key), engine))
+        except engine.error as exc:
+            error = RuleError(f"{where} {key}: {exc} in its lower-cased form, which is run on lower-cased text")
+            error.key = key
+            raise error from exc
+    lower = tuple(lowered)
     return Condition(pattern=pattern, requires=requires, unless=unless, literals=_literals(patterns),
                      lower=lower)  # type: ignore[arg-type]
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from analysis.classify import CATEGORIES, classify, classify_sentence, detect_language, split_sentences
-from analysis.rules import LANGUAGES, RULES_DIR, RuleError, bundled_yaml, language_data, parse_rules
+from analysis.rules import LANGUAGES, RULES_DIR, RuleError, bundled_yaml, compile_condition, language_data, parse_rules
 from analysis.sentences import split_sentences as split_only
 from analysis.sentences import split_units
 
@@ -110,6 +110,21 @@ def test_a_rule_that_compiles_only_lower_cased_is_rejected_with_its_id(pattern: 
     # Lower-casing mends the first and the third: they must be refused all the same, naming the rule.
     with pytest.raises(RuleError, match=r"en\.retention\.bad"):
         parse_rules([{"id": "en.retention.bad", "category": "retention", "patterns": ["kept", pattern]}], "en", "t")
+
+
+@pytest.mark.parametrize("engine", ["re", "regex"])
+def test_a_named_group_keeps_its_name_in_the_lower_cased_form(engine: str) -> None:
+    # Claims compile with `regex`, the flagger with `re`: in both, `(?P` has no lower-case form.
+    module = __import__(engine)
+    condition = compile_condition({"patterns": [r"(?P<Kind>Photos?) are (?:kept|(?P=Kind) deleted)"]}, "t", module)
+    sentence = "Photos are photos deleted."
+    assert condition.find(sentence, sentence.lower()) == condition.find(sentence) == (0, 25)
+
+
+def test_a_pattern_whose_lower_cased_form_does_not_compile_is_refused_with_its_key() -> None:
+    with pytest.raises(RuleError, match=r"t unless: .*lower-cased form") as raised:
+        compile_condition({"patterns": ["kept"], "unless": ["[Z-a]x"]}, "t")
+    assert raised.value.key == "unless"
 
 
 def test_rules_compare_copy_and_pickle_as_compiled_expressions() -> None:

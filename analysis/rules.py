@@ -141,8 +141,12 @@ class LanguageData:
     recipient_index: TriggerIndex
 
 
+def _pattern_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(p, str) for p in value)
+
+
 def _compile_any(patterns: Any, where: str, engine: ModuleType = re) -> Pattern:
-    if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) for p in patterns):
+    if not _pattern_list(patterns):
         raise RuleError(f"{where}: expected a non-empty list of regular expressions")
     flags = engine.IGNORECASE | engine.UNICODE
     try:
@@ -180,11 +184,12 @@ def _compile_lower(patterns: list[str] | None, engine: ModuleType = re) -> Patte
 class _OnFirstSearch:
     """A case-insensitive expression compiled when it is first searched with.
 
-    A bundled rule's case-insensitive expressions are searched only with a
+    A condition's case-insensitive expressions are searched only with a
     sentence whose lower-cased form is not as long as itself (`Condition.find`
     runs the lower-cased ones otherwise, which is almost always): compiling
     them up front was a third of reading a language's rules, which every
-    process that analyses pays (`bench/analysis_speed.py`).
+    process that analyses pays (`bench/analysis_speed.py`), and as much again
+    in loading claims.
     """
 
     __slots__ = ("pattern", "flags", "_engine", "_compiled")
@@ -224,14 +229,6 @@ def _on_first_search(pattern: str, flags: int, engine: str) -> _OnFirstSearch:
     return _OnFirstSearch(pattern, flags, importlib.import_module(engine))
 
 
-def _strings(value: Any, required: bool) -> bool:
-    """Whether a condition key's value is what `_compile_any` takes: a list of strings, not empty when required
-    (an optional key may also be absent or empty)."""
-    if not value:
-        return not required and value in (None, [])
-    return isinstance(value, list) and all(isinstance(p, str) for p in value)
-
-
 def _deferred(patterns: list[str] | None, engine: ModuleType) -> _OnFirstSearch | None:
     if not patterns:
         return None
@@ -245,55 +242,47 @@ def _compile_optional(patterns: list[str] | None, where: str, engine: ModuleType
 CONDITION_KEYS: tuple[str, ...] = ("patterns", "requires", "unless")
 
 
-def compile_condition(raw: Mapping[str, Any], where: str, engine: ModuleType = re, *,
-                      case_insensitive_on_first_search: bool = False) -> Condition:
-    """``patterns`` / ``requires`` / ``unless`` of ``raw`` compiled into a ``Condition``.
+def _compile_key(raw: Mapping[str, Any], key: str, where: str, engine: ModuleType) -> tuple[Any, Any]:
+    """One condition key's case-insensitive expression and its lower-cased one.
+
+    The case-insensitive expression of patterns that lower-casing leaves as
+    they are waits for its first search (`_OnFirstSearch`): the lower-cased
+    one, compiled at once, is the same expression and shows any fault. Others
+    are compiled at once: lower-casing can mend a pattern that does not
+    compile (`[a-Z]`), which must be refused here.
+    """
+    value = raw.get(key)
+    where = f"{where} {key}"
+    if (_pattern_list(value) or (not value and key != "patterns")) and \
+            all(_lowercase_pattern(p) == p for p in value or ()):
+        try:
+            return _deferred(value, engine), _compile_lower(value, engine)
+        except engine.error:
+            pass  # compiled as below, which names the pattern at fault
+    insensitive = _compile_any(value, where, engine) if key == "patterns" else _compile_optional(value, where, engine)
+    try:
+        return insensitive, _compile_lower(value, engine)
+    except engine.error as exc:
+        raise RuleError(f"{where}: {exc} in its lower-cased form, which is run on lower-cased text") from exc
+
+
+def compile_condition(raw: Mapping[str, Any], where: str, engine: ModuleType = re) -> Condition:
+    """``patterns`` / ``requires`` / ``unless`` of ``raw`` compiled into a ``Condition`` (see `_compile_key`).
 
     Other keys of ``raw`` are the caller's business. Errors are ``RuleError``
     naming ``where`` and the key (``"<where> patterns: bad pattern …"``), with
-    the key also in ``RuleError.key``. With ``case_insensitive_on_first_search``
-    (the bundled rules, which the tests compile whole), the case-insensitive
-    expressions of patterns already in lower case are compiled when first
-    searched with (`_OnFirstSearch`); the lower-cased ones are compiled at once,
-    and a pattern that does not compile is named as without it.
+    the key also in ``RuleError.key``.
     """
-    patterns = raw.get("patterns")
-    # Only expressions that lower-casing leaves as they are: lower-casing can mend one that does not compile
-    # (`[a-Z]`), which must then be refused here as it always was.
-    if case_insensitive_on_first_search and all(_strings(raw.get(key), key == "patterns")
-                                                and all(_lowercase_pattern(p) == p for p in raw.get(key) or ())
-                                                for key in CONDITION_KEYS):
-        try:
-            lower = (_compile_lower(patterns, engine), _compile_lower(raw.get("requires"), engine),
-                     _compile_lower(raw.get("unless"), engine))
-        except engine.error:
-            pass  # compiled as below, which names the key and the pattern at fault
-        else:
-            return Condition(pattern=_deferred(patterns, engine), requires=_deferred(raw.get("requires"), engine),
-                             unless=_deferred(raw.get("unless"), engine), literals=_literals(patterns),
-                             lower=lower)  # type: ignore[arg-type]
-    compiled = {}
+    compiled = []
     for key in CONDITION_KEYS:
         try:
-            if key == "patterns":
-                compiled[key] = _compile_any(patterns, f"{where} {key}", engine)
-            else:
-                compiled[key] = _compile_optional(raw.get(key), f"{where} {key}", engine)
+            compiled.append(_compile_key(raw, key, where, engine))
         except RuleError as exc:
             exc.key = key
             raise
-    pattern, requires, unless = compiled["patterns"], compiled["requires"], compiled["unless"]
-    lowered = []
-    for key in CONDITION_KEYS:
-        try:
-            lowered.append(_compile_lower(raw.get(key), engine))
-        except engine.error as exc:
-            error = RuleError(f"{where} {key}: {exc} in its lower-cased form, which is run on lower-cased text")
-            error.key = key
-            raise error from exc
-    lower = tuple(lowered)
-    return Condition(pattern=pattern, requires=requires, unless=unless, literals=_literals(patterns),
-                     lower=lower)  # type: ignore[arg-type]
+    (pattern, lower_pattern), (requires, lower_requires), (unless, lower_unless) = compiled
+    return Condition(pattern=pattern, requires=requires, unless=unless, literals=_literals(raw.get("patterns")),
+                     lower=(lower_pattern, lower_requires, lower_unless))
 
 
 def bundled_yaml(path: Path) -> Any:
@@ -332,7 +321,7 @@ def parse_rules(raw: list[dict[str, Any]], language: str, source: str) -> tuple[
         if unknown:
             raise RuleError(f"{where} ({rule_id}): unknown keys {sorted(unknown)}")
         seen.add(rule_id)
-        condition = compile_condition(item, f"{where} ({rule_id})", case_insensitive_on_first_search=True)
+        condition = compile_condition(item, f"{where} ({rule_id})")
         rules.append(
             Rule(id=rule_id, category=category, description=str(item.get("description", "")),
                  practice=str(item.get("practice") or category),

@@ -120,7 +120,7 @@ def selectors(rules: ExtractionRules) -> tuple[list[lxml.etree.XPath], list[lxml
     """The XPaths of what `rules` remove and select: as extraction compiles them, and as cssselect writes them."""
     from cssselect import HTMLTranslator
 
-    groups = [g for g in (tuple(c for spec in rules.filters for c in spec.drop) + rules.remove, rules.select) if g]
+    groups = [g for g in (rules.removals, rules.select) if g]
     translator = HTMLTranslator()
     return ([compile_selectors(g) for g in groups],
             [lxml.etree.XPath(" | ".join(translator.css_to_xpath(c) for c in g)) for g in groups])

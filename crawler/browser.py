@@ -88,7 +88,7 @@ def context_name(source: Source) -> str:
 
 def removed(source: Source) -> list[str]:
     """The selectors extraction drops: the declaration's own and its filters'."""
-    return [css for spec in source.rules.filters for css in spec.drop] + list(source.rules.remove)
+    return list(source.rules.removals)
 
 
 def browser_meta(source: Source, settings: Any) -> dict[str, Any]:

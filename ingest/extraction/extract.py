@@ -34,6 +34,11 @@ class ExtractionRules:
         object.__setattr__(self, "remove", _as_tuple(self.remove))
         object.__setattr__(self, "filters", tuple(self.filters))
 
+    @property
+    def removals(self) -> tuple[str, ...]:
+        """What is removed before selecting: the filters' `drop` selectors, then the declaration's `remove`."""
+        return tuple(css for spec in self.filters for css in spec.drop) + self.remove
+
 
 # Elements that never carry visible wording; removed before anything else looks at the tree.
 _INVISIBLE_TAGS = ("script", "style", "noscript", "template", "svg")
@@ -182,7 +187,7 @@ def select_content(html: bytes, rules: ExtractionRules, *, encoding: str | None 
     filters = _filters(rules)
     if any(f.cloudflare_emails for f in filters):
         decode_cloudflare_emails(root)
-    removals = tuple(css for spec in rules.filters for css in spec.drop) + rules.remove
+    removals = rules.removals
     if removals:
         for element in _xpath(removals)(root):
             _drop(element)

@@ -63,8 +63,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         # even when `fold` makes them an hour apart, so they are converted every time, as naive times are (they
         # raise).
         process = super().bind_processor(dialect)
-        if process is None:
-            return None
+        assert process is not None  # SQLAlchemy always gives one where `process_bind_param` is defined
         remembered = lru_cache(maxsize=REMEMBERED_TIMES)(process)
 
         def bind(value: Optional[datetime]) -> Any:

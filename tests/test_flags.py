@@ -139,7 +139,6 @@ def test_rules_compare_copy_and_pickle_as_compiled_expressions() -> None:
         assert copied.find("Data is KEPT.") == first.find("Data is KEPT.") == (8, 12)
 
 
-
 @pytest.mark.parametrize(
     ("text", "language"),
     [

@@ -203,19 +203,51 @@ def judge_pages(source: Source, pages: Sequence[RawPage], current: str | None = 
     ``guard.check_complete``).
     """
     own = _own_preparations(pages, prepared)
-    failure = check_pages(pages, [_screened(page, known) for page, known in zip(pages, own)]) \
-        or check_complete(pages, earlier_ended)
+    failure = _screen(pages, own, earlier_ended)
     if failure is not None:
         return Judgement(failure, tuple(pages))
     last = pages[-1]
     try:
         ready = _pages(source, pages, own)
-        keyed = tuple(replace(p.page, content_key=p.key) if p.key != p.page.content_key else p.page for p in ready)
-        keys = [p.key for p in ready]
-        if accepted is not None and None not in keys and list(accepted.keys) == keys:
+        keyed = _keyed(ready)
+        if accepted is not None and _same_keys(ready, accepted.keys):
             return Judgement(accepted.text, keyed, reused=True)
         parts = [p.text() for p in ready]
     except ExtractionError as exc:
         return Judgement(FetchFailure(exc.kind, exc.detail, last.status, last.final_url), tuple(pages))
     text = parts[0] if len(parts) == 1 else combine(parts)
     return Judgement(check_text(text, current, min_fraction, last.final_url) or text, keyed)
+
+
+def reuses_accepted(source: Source, pages: Sequence[RawPage], prepared: Sequence[PreparedPage | None],
+                    keys: Sequence[str | None], earlier_ended: Sequence[bool | None] = ()) -> tuple[RawPage, ...] | None:
+    """The pages with their content keys, when `judge_pages` would take them for the latest accepted fetch
+    again (``keys``: its content keys) and reuse its text; None when they must be judged.
+
+    Told from the crawler's preparations alone, without any text: a page it
+    did not prepare would have to be parsed to know its key.
+    """
+    own = _own_preparations(pages, prepared)
+    if any(known is None for known in own) or _screen(pages, own, earlier_ended) is not None:
+        return None
+    try:
+        ready = _pages(source, pages, own)
+    except ExtractionError:
+        return None
+    return _keyed(ready) if _same_keys(ready, keys) else None
+
+
+def _screen(pages: Sequence[RawPage], own: Sequence[PreparedPage | None],
+            earlier_ended: Sequence[bool | None]) -> FetchFailure | None:
+    """What the fetch guard refuses the pages for before any extraction, or None."""
+    return check_pages(pages, [_screened(page, known) for page, known in zip(pages, own)]) \
+        or check_complete(pages, earlier_ended)
+
+
+def _keyed(ready: Sequence[_Page]) -> tuple[RawPage, ...]:
+    return tuple(replace(p.page, content_key=p.key) if p.key != p.page.content_key else p.page for p in ready)
+
+
+def _same_keys(ready: Sequence[_Page], keys: Sequence[str | None]) -> bool:
+    found = [p.key for p in ready]
+    return None not in found and list(keys) == found

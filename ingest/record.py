@@ -4,7 +4,9 @@ Most fetches of a night have nothing to analyse: a failure, a first version,
 or the current version's text again (the crawler found the pages' content keys
 unchanged, or extracted the same text). `store_outcome` records them in one
 write transaction that locks the source's row first, then reads, decides
-(`ingest.decide`, comparing digests) and writes. A text that differs from the
+(`ingest.decide`, comparing digests) and writes; a fetch whose pages all have
+the content keys of the fetch that gave the current version confirms it
+without the version's text being read. A text that differs from the
 current version needs its change analysed, which may take long: that
 transaction is rolled back, and the fetch is decided from one consistent read
 outside any write lock, then applied in a short write transaction provided
@@ -28,7 +30,7 @@ from ingest.changes import change_facts
 from ingest.declarations import Source
 from ingest.decide import Decision, Hold, Known, NeedsAnalysis, Refuse, SourceState, decide
 from ingest.guard import HTML_TYPES, content_type_charset, ends_document
-from ingest.judge import Accepted, GuardPolicy, PreparedPage
+from ingest.judge import Accepted, GuardPolicy, PreparedPage, reuses_accepted
 from ingest.results import FetchFailure, SourceResult
 from storage import blobs, texts
 from storage.db import lock_not_available, make_engine, reading, session_factory, transaction
@@ -36,8 +38,8 @@ from storage.models import FetchOutcome, SourceLock, SourceRow
 from storage.record import (RawPage, accepted_content_keys, current_accepted_content_keys, current_version,
                             current_version_id, current_version_row, drop_pending, held_text, latest_accepted_page,
                             latest_outcome_id, lock_holder, newest_versions, pending_outcome, record_accepted,
-                            record_failure, record_pending, record_source, record_success, refused_streak,
-                            reverted_version, text_sha256, version_from_outcome)
+                            record_confirmation, record_failure, record_pending, record_source, record_success,
+                            refused_streak, reverted_version, text_sha256, version_from_outcome)
 from storage.vocabulary import FailureKind, Outcome
 
 # Attempts at deciding outside the write lock before deciding inside it.
@@ -165,10 +167,34 @@ def _decide_locked(session: Session, *, run_id: int, source: Source, at: datetim
     digest."""
     with _claimed(session, source, claim):
         newest = newest_versions(session, source.id)
+        if failure is None and newest:
+            confirmed = _confirmed_by_keys(session, run_id=run_id, source=source, at=at, pages=pages,
+                                           prepared=prepared, current=newest[0])
+            if confirmed is not None:
+                return confirmed
         state = load_state(session, source.id, pages, stamp=False, newest=newest, analyse=analyse)
         decision = decide(source, pages, failure, state, policy, at, prepared, imported, analyse)
         return _write(session, decision, run_id=run_id, source=source, at=at, pages=decision.pages or pages,
                       expect=None, current=newest[0] if newest else None)
+
+
+def _confirmed_by_keys(session: Session, *, run_id: int, source: Source, at: datetime, pages: Sequence[RawPage],
+                       prepared: Sequence[PreparedPage | None], current: Any) -> SourceResult | None:
+    """The fetch recorded as confirming the current version (`current`: its `newest_versions` row), when every
+    page has the content key it had in the latest accepted fetch, whose text is that version, and no capture is
+    held for confirmation: what `decide` concludes by comparing the texts' digests, concluded without reading
+    the version's text. None, having written nothing, for any other fetch."""
+    keys = accepted_content_keys(session, source.id, current.id)
+    if not keys or pending_outcome(session, source.id) is not None:
+        return None
+    keyed = reuses_accepted(source, pages, prepared, keys, _earlier_ended(session, source.id, pages))
+    if keyed is None:
+        return None
+    held = lock_holder(session, source.id, run_id)
+    if held is not None:
+        raise SourceBusy(source.id, held)
+    recorded = record_confirmation(session, run_id=run_id, source_id=source.id, at=at, pages=keyed, current=current)
+    return SourceResult(source.id, recorded.outcome, recorded.version_number)
 
 
 _READ: Any = object()

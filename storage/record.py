@@ -380,12 +380,35 @@ def current_version_row(session: Session, source_id: str) -> Row[Any] | None:
 
 @dataclass(frozen=True)
 class Recorded:
-    """What `record_accepted` recorded: the outcome's id and kind, and the number of the version it made or
-    confirmed."""
+    """What `record_accepted` (or `record_confirmation`) recorded: the outcome's id and kind, and the number of
+    the version it made or confirmed."""
 
     outcome_id: int
     outcome: Outcome
     version_number: int
+
+
+def _outcome_values(run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage]) -> dict[str, Any]:
+    return {"run_id": run_id, "source_id": source_id, "at": at, "outcome": Outcome.UNCHANGED,
+            "http_status": pages[-1].status if pages else None, "url": pages[0].final_url if pages else None,
+            "version_id": None}
+
+
+def record_confirmation(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
+                        current: Version | Row[Any]) -> Recorded:
+    """Keep the raw pages of a fetch that found the current version (`current`: the version or its
+    `current_version_row`, read in this session) again, and confirm the version at `at`."""
+    inserted = core(session).execute(_INSERT_OUTCOME, {**_outcome_values(run_id, source_id, at, pages),
+                                                       "version_id": current.id})
+    outcome_id = inserted.inserted_primary_key[0]
+    _store_snapshots(session, outcome_id, source_id, pages, at)
+    confirmed = max(current.last_confirmed, at)
+    if isinstance(current, Version):
+        current.last_confirmed = confirmed
+    else:
+        core(session).execute(_CONFIRM, {"version_id": current.id, "confirmed_at": confirmed})
+    session.flush()
+    return Recorded(outcome_id, Outcome.UNCHANGED, current.number)
 
 
 def record_accepted(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
@@ -400,26 +423,15 @@ def record_accepted(session: Session, *, run_id: int, source_id: str, at: dateti
     if current is _LOOK_UP:
         # Only its number, digest and dates are needed here: its text is not read.
         current = current_version(session, source_id)
-    values = {"run_id": run_id, "source_id": source_id, "at": at, "outcome": Outcome.UNCHANGED,
-              "http_status": pages[-1].status if pages else None, "url": pages[0].final_url if pages else None,
-              "version_id": None}
     if current is not None and current.sha256 == text_sha256(text):
-        inserted = core(session).execute(_INSERT_OUTCOME, {**values, "version_id": current.id})
-        outcome_id = inserted.inserted_primary_key[0]
-        _store_snapshots(session, outcome_id, source_id, pages, at)
-        confirmed = max(current.last_confirmed, at)
-        if isinstance(current, Version):
-            current.last_confirmed = confirmed
-        else:
-            core(session).execute(_CONFIRM, {"version_id": current.id, "confirmed_at": confirmed})
-        session.flush()
-        return Recorded(outcome_id, Outcome.UNCHANGED, current.number)
+        return record_confirmation(session, run_id=run_id, source_id=source_id, at=at, pages=pages, current=current)
     if current is not None and change is None:
         raise ValueError(f"{source_id}: a new version needs the facts of its change from v{current.number}")
     kind = Outcome.FIRST if current is None else Outcome.CHANGED
     connection = core(session)
     # The outcome first, the version naming it, then the outcome naming its version (each refers to the other).
-    outcome_id = connection.execute(_INSERT_OUTCOME, {**values, "outcome": kind}).inserted_primary_key[0]
+    outcome_id = connection.execute(_INSERT_OUTCOME, {**_outcome_values(run_id, source_id, at, pages),
+                                                      "outcome": kind}).inserted_primary_key[0]
     stored_pages = _store_snapshots(session, outcome_id, source_id, pages, at)
     number = current.number + 1 if current is not None else 1
     sha = _store_text(session, text, current)

@@ -251,9 +251,14 @@ def test_a_crawled_fetch_is_analysed_outside_the_write_transaction_and_nothing_e
     assert writes == ["written"]
 
 
-def test_an_unchanged_fetch_reads_the_current_text_alone(factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    # Deciding that a fetch is the current version again compares digests: the version before it, which only a
-    # changed text is compared with, is not read.
+@pytest.mark.parametrize(("last", "texts_read"), [
+    # The same content key: the fetch confirms the current version without any text being read.
+    pytest.param(html("c3", wording="We keep your chats for <b>90</b> days."), [], id="same content key"),
+    # Other markup, the same text: extracted, its digest compared with the current version's, whose text alone
+    # is read; the version before it, which only a changed text is compared with, is not.
+    pytest.param(html("c3", wording="We keep your chats for <strong>90</strong> days."), [1], id="same text"),
+])
+def test_an_unchanged_fetch_reads_at_most_the_current_text(factory, monkeypatch, last, texts_read) -> None:  # type: ignore[no-untyped-def]
     read: list[int] = []
     read_many = texts.read_many
 
@@ -265,19 +270,42 @@ def test_an_unchanged_fetch_reads_the_current_text_alone(factory, monkeypatch) -
         run_id = start_run(session, "crawl", T0).id
     key = None
     outcomes = []
-    ninety = "We keep your chats for 90 days."
-    for day, body in enumerate([html("a1"), html("b2", wording=ninety), html("c3", wording=ninety)]):
+    keys = []
+    for day, body in enumerate([html("a1"), html("b2", wording="We keep your chats for <b>90</b> days."), last]):
         if day == 2:
             monkeypatch.setattr(texts, "read_many", counted)
         prepared = prepare_page(body, RULES, "utf-8", known_key=key)
         key = prepared.key
+        keys.append(key)
         outcomes.append(str(store_outcome(factory, run_id, source(), T0 + timedelta(days=day), [page(body)], None,
                                           prepared=[prepared]).outcome))
     assert outcomes == ["first", "changed", "unchanged"]
-    assert read == [1]
+    assert (keys[2] == keys[1]) == (texts_read == [])
+    assert read == texts_read
 
 
-def test_an_unchanged_fetch_is_recorded_in_twelve_statements_without_reading_refusals(factory) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("served", "kind"), [
+    pytest.param(lambda p: replace(p, final_url="http://127.0.0.1/login"), "login_wall", id="sign-in redirect"),
+    pytest.param(lambda p: replace(p, status=206), "truncated", id="partial content"),
+    pytest.param(lambda p: replace(p, content_type="application/pdf"), "not_html", id="not HTML"),
+])
+def test_a_page_with_the_accepted_content_key_is_still_screened(factory, served, kind) -> None:  # type: ignore[no-untyped-def]
+    # The current version is confirmed by content keys without its text being read, but only after the fetch
+    # guard has passed the pages, as when the text is compared.
+    with transaction(factory) as session:
+        run_id = start_run(session, "crawl", T0).id
+    body = html("a1")
+    first = prepare_page(body, RULES, "utf-8")
+    assert str(store_outcome(factory, run_id, source(), T0, [page(body)], None, prepared=[first]).outcome) == "first"
+    body = html("b2")  # a preparation is the page's only when made from these very bytes
+    again = replace(prepare_page(body, RULES, "utf-8", known_key=first.key), screened=True)
+    assert again.key == first.key and again.text is None
+    result = store_outcome(factory, run_id, source(), T0 + timedelta(days=1), [served(page(body))], None,
+                           prepared=[again])
+    assert str(result.outcome) == "failed" and result.failure is not None and str(result.failure.kind) == kind
+
+
+def test_an_unchanged_fetch_is_recorded_in_eleven_statements_without_reading_texts_or_refusals(factory) -> None:  # type: ignore[no-untyped-def]
     # The statements of the night's commonest fetch, each of which costs about as much in SQLAlchemy as in
     # SQLite: a decision that compares only digests reads neither the refusals nor the version before.
     from sqlalchemy import event
@@ -302,9 +330,10 @@ def test_an_unchanged_fetch_is_recorded_in_twelve_statements_without_reading_ref
     event.remove(engine, "before_cursor_execute", seen)
     assert outcomes == ["first", "unchanged"]
     assert not [s for s in statements if "failure_kind" in s], statements
-    # BEGIN, the source's row, its newest versions, a capture held, the accepted keys, the current text, a lock;
-    # then the outcome, the page (whether stored, and its keyframe), the page, its snapshot, the confirmation.
-    assert len(statements) == 12, "\n".join(statements)
+    assert not [s for s in statements if "version_texts" in s], statements
+    # BEGIN, the source's row, its newest versions, the accepted keys, a capture held, a lock; then the outcome,
+    # the page (whether stored, and its keyframe), the page, its snapshot, the confirmation.
+    assert len(statements) == 11, "\n".join(statements)
 
 
 def test_a_screened_page_answered_with_another_status_is_searched_again() -> None:

@@ -35,11 +35,11 @@ from ingest.results import FetchFailure, SourceResult
 from storage import blobs, texts
 from storage.db import lock_not_available, make_engine, reading, session_factory, transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
-from storage.record import (RawPage, accepted_content_keys, current_accepted_content_keys, current_version,
-                            current_version_id, current_version_row, drop_pending, held_text, latest_accepted_page,
-                            latest_outcome_id, lock_holder, newest_versions, pending_outcome, record_accepted,
-                            record_confirmation, record_failure, record_pending, record_source, record_success,
-                            refused_streak, reverted_version, text_sha256, version_from_outcome)
+from storage.record import (RawPage, accepted_content_keys, confirmable_keys, current_accepted_content_keys,
+                            current_version, current_version_id, current_version_row, drop_pending, held_text,
+                            latest_accepted_page, latest_outcome_id, lock_holder, newest_versions, pending_outcome,
+                            record_accepted, record_confirmation, record_failure, record_pending, record_source,
+                            record_success, refused_streak, reverted_version, text_sha256, version_from_outcome)
 from storage.vocabulary import FailureKind, Outcome
 
 # Attempts at deciding outside the write lock before deciding inside it.
@@ -184,8 +184,8 @@ def _confirmed_by_keys(session: Session, *, run_id: int, source: Source, at: dat
     page has the content key it had in the latest accepted fetch, whose text is that version, and no capture is
     held for confirmation: what `decide` concludes by comparing the texts' digests, concluded without reading
     the version's text. None, having written nothing, for any other fetch."""
-    keys = accepted_content_keys(session, source.id, current.id)
-    if not keys or pending_outcome(session, source.id) is not None:
+    keys = confirmable_keys(session, source.id, current.id)
+    if not keys:
         return None
     keyed = reuses_accepted(source, pages, prepared, keys, _earlier_ended(session, source.id, pages))
     if keyed is None:

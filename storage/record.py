@@ -56,6 +56,10 @@ _ACCEPTED_KEYS = (select(FetchOutcome.version_id, Snapshot.position, Snapshot.co
                   .where(FetchOutcome.id == _LATEST_UNFAILED).order_by(Snapshot.position))
 # The same, with the source's current version beside it: what the crawler reads of each source before a night.
 _ACCEPTED_KEYS_AND_CURRENT = _ACCEPTED_KEYS.add_columns(_CURRENT_VERSION_ID.scalar_subquery().label("current_id"))
+# The same, with whether a capture is held for confirmation: what confirming a fetch by its keys reads.
+_ACCEPTED_KEYS_AND_HELD = _ACCEPTED_KEYS.add_columns(
+    select(FetchOutcome.id).where(FetchOutcome.source_id == _SOURCE, FetchOutcome.outcome == Outcome.PENDING)
+    .limit(1).correlate(None).scalar_subquery().label("held_id"))
 # Refused pages (challenge pages, error pages) are kept, but the pages that became versions are the better
 # keyframes for the next one.
 _PREVIOUS_KEYFRAME = (
@@ -352,6 +356,13 @@ def current_accepted_content_keys(session: Session, source_id: str) -> tuple[str
     """`accepted_content_keys` against the source's current version, read in the same statement."""
     rows = core(session).execute(_ACCEPTED_KEYS_AND_CURRENT, {"source_id": source_id}).all()
     return _keys_if_current(rows, rows[0].current_id if rows else None)
+
+
+def confirmable_keys(session: Session, source_id: str, current_id: int) -> tuple[str | None, ...] | None:
+    """`accepted_content_keys` against the current version (`current_id`), when no capture of the source is held
+    for confirmation; None otherwise. One statement: what a fetch found unchanged by its keys reads."""
+    rows = core(session).execute(_ACCEPTED_KEYS_AND_HELD, {"source_id": source_id}).all()
+    return None if not rows or rows[0].held_id is not None else _keys_if_current(rows, current_id)
 
 
 def _keys_if_current(rows: Sequence[Row[Any]], current_id: int | None) -> tuple[str | None, ...] | None:

@@ -181,18 +181,16 @@ def _decide_locked(session: Session, *, run_id: int, source: Source, at: datetim
 def _confirmed_by_keys(session: Session, *, run_id: int, source: Source, at: datetime, pages: Sequence[RawPage],
                        prepared: Sequence[PreparedPage | None], current: Any) -> SourceResult | None:
     """The fetch recorded as confirming the current version (`current`: its `newest_versions` row), when every
-    page has the content key it had in the latest accepted fetch, whose text is that version, and no capture is
-    held for confirmation: what `decide` concludes by comparing the texts' digests, concluded without reading
-    the version's text. None, having written nothing, for any other fetch."""
-    keys = confirmable_keys(session, source.id, current.id)
+    page has the content key it had in the latest accepted fetch, whose text is that version, no capture is
+    held for confirmation and no other run holds the source: what `decide` concludes by comparing the texts'
+    digests, concluded without reading the version's text. None, having written nothing, for any other fetch
+    (a held source is then met, and waited for, as any other fetch meets it)."""
+    keys = confirmable_keys(session, source.id, current.id, run_id)
     if not keys:
         return None
     keyed = reuses_accepted(source, pages, prepared, keys, _earlier_ended(session, source.id, pages))
     if keyed is None:
         return None
-    held = lock_holder(session, source.id, run_id)
-    if held is not None:
-        raise SourceBusy(source.id, held)
     recorded = record_confirmation(session, run_id=run_id, source_id=source.id, at=at, pages=keyed, current=current)
     return SourceResult(source.id, recorded.outcome, recorded.version_number)
 

@@ -46,6 +46,7 @@ _RECENT_REFUSALS = (select(FetchOutcome.failure_kind, FetchOutcome.text_sha256).
 _PENDING = (select(FetchOutcome.id, FetchOutcome.text_sha256, FetchOutcome.at)
             .where(FetchOutcome.source_id == _SOURCE, FetchOutcome.outcome == Outcome.PENDING)
             .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1))
+_LOCK_RUN = select(SourceLock.run_id).where(SourceLock.source_id == _SOURCE)
 _LATEST_UNFAILED = (select(FetchOutcome.id)
                     .where(FetchOutcome.source_id == _SOURCE, FetchOutcome.outcome != Outcome.FAILED)
                     .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1).scalar_subquery())
@@ -56,10 +57,12 @@ _ACCEPTED_KEYS = (select(FetchOutcome.version_id, Snapshot.position, Snapshot.co
                   .where(FetchOutcome.id == _LATEST_UNFAILED).order_by(Snapshot.position))
 # The same, with the source's current version beside it: what the crawler reads of each source before a night.
 _ACCEPTED_KEYS_AND_CURRENT = _ACCEPTED_KEYS.add_columns(_CURRENT_VERSION_ID.scalar_subquery().label("current_id"))
-# The same, with whether a capture is held for confirmation: what confirming a fetch by its keys reads.
+# The same, with whether a capture is held for confirmation and the run holding the source, if any: what
+# confirming a fetch by its keys reads.
 _ACCEPTED_KEYS_AND_HELD = _ACCEPTED_KEYS.add_columns(
     select(FetchOutcome.id).where(FetchOutcome.source_id == _SOURCE, FetchOutcome.outcome == Outcome.PENDING)
-    .limit(1).correlate(None).scalar_subquery().label("held_id"))
+    .limit(1).correlate(None).scalar_subquery().label("held_id"),
+    _LOCK_RUN.scalar_subquery().label("lock_run"))
 # Refused pages (challenge pages, error pages) are kept, but the pages that became versions are the better
 # keyframes for the next one.
 _PREVIOUS_KEYFRAME = (
@@ -78,7 +81,6 @@ _PAGE_AND_KEYFRAME = (
     .select_from(select(literal(1).label("one")).subquery("one"))
     .outerjoin(_KEYFRAME, and_(_KEYFRAME.sha256 == _PREVIOUS_KEYFRAME.correlate(None).scalar_subquery(),
                                ~_PAGE_STORED.exists())))
-_LOCK_RUN = select(SourceLock.run_id).where(SourceLock.source_id == _SOURCE)
 # FOR UPDATE (PostgreSQL) as `upsert_source` takes it: writers of one source queue on its row.
 _DECLARED = (select(SourceRow.vendor, SourceRow.title, SourceRow.document_type, SourceRow.language, SourceRow.urls,
                     SourceRow.tags).where(SourceRow.id == _SOURCE).with_for_update())
@@ -358,11 +360,14 @@ def current_accepted_content_keys(session: Session, source_id: str) -> tuple[str
     return _keys_if_current(rows, rows[0].current_id if rows else None)
 
 
-def confirmable_keys(session: Session, source_id: str, current_id: int) -> tuple[str | None, ...] | None:
+def confirmable_keys(session: Session, source_id: str, current_id: int, run_id: int) -> tuple[str | None, ...] | None:
     """`accepted_content_keys` against the current version (`current_id`), when no capture of the source is held
-    for confirmation; None otherwise. One statement: what a fetch found unchanged by its keys reads."""
+    for confirmation and no run but `run_id` holds it (`lock_holder`); None otherwise. One statement: what a fetch
+    found unchanged by its keys reads."""
     rows = core(session).execute(_ACCEPTED_KEYS_AND_HELD, {"source_id": source_id}).all()
-    return None if not rows or rows[0].held_id is not None else _keys_if_current(rows, current_id)
+    if not rows or rows[0].held_id is not None or rows[0].lock_run not in (None, run_id):
+        return None
+    return _keys_if_current(rows, current_id)
 
 
 def _keys_if_current(rows: Sequence[Row[Any]], current_id: int | None) -> tuple[str | None, ...] | None:

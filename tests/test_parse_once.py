@@ -24,7 +24,7 @@ from ingest.results import FetchFailure
 from storage import texts
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.models import Snapshot, Version
-from storage.record import RawPage, confirmable_keys, record_pending, start_run
+from storage.record import RawPage, confirmable_keys, lock_source, record_pending, start_run, unlock_source
 
 from conftest import analyses_while_writable
 
@@ -306,21 +306,28 @@ def test_a_page_with_the_accepted_content_key_is_still_screened(factory, served,
     assert str(result.outcome) == "failed" and result.failure is not None and str(result.failure.kind) == kind
 
 
-def test_a_held_capture_keeps_a_fetch_from_being_confirmed_by_its_keys(factory) -> None:  # type: ignore[no-untyped-def]
+def test_a_held_capture_or_source_keeps_a_fetch_from_being_confirmed_by_its_keys(factory) -> None:  # type: ignore[no-untyped-def]
     # Confirming by content keys reads no text, so it stands aside while a capture is held for confirmation,
-    # which a fetch confirms or drops by comparing texts.
+    # which a fetch confirms or drops by comparing texts, and while another run (an import) holds the source.
     with transaction(factory) as session:
         run_id = start_run(session, "crawl", T0).id
+        other = start_run(session, "import", T0).id
     body = html("a1")
     first = prepare_page(body, RULES, "utf-8")
     store_outcome(factory, run_id, source(), T0, [page(body)], None, prepared=[first])
     with transaction(factory) as session:
         current = session.scalars(select(Version)).one()
-        assert confirmable_keys(session, "testco/policy", current.id) == (first.key,)
+        assert confirmable_keys(session, "testco/policy", current.id, run_id) == (first.key,)
+        assert lock_source(session, "testco/policy", other) is None
+    with transaction(factory) as session:
+        assert confirmable_keys(session, "testco/policy", current.id, other) == (first.key,)
+        assert confirmable_keys(session, "testco/policy", current.id, run_id) is None
+        unlock_source(session, "testco/policy", other)
+    with transaction(factory) as session:
         record_pending(session, run_id=run_id, source_id="testco/policy", at=T0 - timedelta(hours=1),
                        pages=[page(html("z9"))], text="Something else entirely.", detail="held for confirmation")
     with transaction(factory) as session:
-        assert confirmable_keys(session, "testco/policy", current.id) is None
+        assert confirmable_keys(session, "testco/policy", current.id, run_id) is None
     # Decided by texts instead: a capture older than the version's last confirmation does not count.
     body = html("b2")
     again = prepare_page(body, RULES, "utf-8", known_key=first.key)
@@ -328,7 +335,7 @@ def test_a_held_capture_keeps_a_fetch_from_being_confirmed_by_its_keys(factory) 
     assert str(result.outcome) == "unchanged"
 
 
-def test_an_unchanged_fetch_is_recorded_in_ten_statements_without_reading_texts_or_refusals(factory) -> None:  # type: ignore[no-untyped-def]
+def test_an_unchanged_fetch_is_recorded_in_nine_statements_without_reading_texts_or_refusals(factory) -> None:  # type: ignore[no-untyped-def]
     # The statements of the night's commonest fetch, each of which costs about as much in SQLAlchemy as in
     # SQLite: a decision that compares only digests reads neither the refusals nor the version before.
     from sqlalchemy import event
@@ -354,9 +361,10 @@ def test_an_unchanged_fetch_is_recorded_in_ten_statements_without_reading_texts_
     assert outcomes == ["first", "unchanged"]
     assert not [s for s in statements if "failure_kind" in s], statements
     assert not [s for s in statements if "version_texts" in s], statements
-    # BEGIN, the source's row, its newest versions, the accepted keys with whether a capture is held, a lock; then
-    # the outcome, the page (whether stored, and its keyframe), the page, its snapshot, the confirmation.
-    assert len(statements) == 10, "\n".join(statements)
+    # BEGIN, the source's row, its newest versions, the accepted keys with whether a capture is held and which run
+    # holds the source; then the outcome, the page (whether stored, and its keyframe), the page, its snapshot, the
+    # confirmation.
+    assert len(statements) == 9, "\n".join(statements)
 
 
 def test_a_screened_page_answered_with_another_status_is_searched_again() -> None:

@@ -219,8 +219,17 @@ def judge_pages(source: Source, pages: Sequence[RawPage], current: str | None = 
     return Judgement(check_text(text, current, min_fraction, last.final_url) or text, keyed)
 
 
+def as_expected(pages: Sequence[RawPage], prepared: Sequence[PreparedPage | None]) -> bool:
+    """Whether the crawler prepared every page from these very bytes and found the content key it expected
+    (`prepare_page`'s ``known_key``), leaving the text unconverted: only then may the pages be the latest
+    accepted fetch's again without a text to compare (`reuses_accepted`)."""
+    return bool(pages) and all(known is not None and known.key is not None and known.text is None
+                               and known.error is None for known in _own_preparations(pages, prepared))
+
+
 def reuses_accepted(source: Source, pages: Sequence[RawPage], prepared: Sequence[PreparedPage | None],
-                    keys: Sequence[str | None], earlier_ended: Sequence[bool | None] = ()) -> tuple[RawPage, ...] | None:
+                    keys: Sequence[str | None], earlier_ended: Sequence[bool | None] = ()
+                    ) -> tuple[RawPage, ...] | None:
     """The pages with their content keys, when `judge_pages` would take them for the latest accepted fetch
     again (``keys``: its content keys) and reuse its text; None when they must be judged.
 
@@ -228,7 +237,8 @@ def reuses_accepted(source: Source, pages: Sequence[RawPage], prepared: Sequence
     did not prepare would have to be parsed to know its key.
     """
     own = _own_preparations(pages, prepared)
-    if any(known is None for known in own) or _screen(pages, own, earlier_ended) is not None:
+    # A page without a key matches no keys; giving up before `_pages` spares converting the pages before it.
+    if any(known is None or known.key is None for known in own) or _screen(pages, own, earlier_ended) is not None:
         return None
     try:
         ready = _pages(source, pages, own)

@@ -4,13 +4,14 @@ Most fetches of a night have nothing to analyse: a failure, a first version,
 or the current version's text again (the crawler found the pages' content keys
 unchanged, or extracted the same text). `store_outcome` records them in one
 write transaction that locks the source's row first, then reads, decides
-(`ingest.decide`, comparing digests) and writes; a fetch whose pages all have
-the content keys of the fetch that gave the current version confirms it
-without the version's text being read. A text that differs from the
-current version needs its change analysed, which may take long: that
-transaction is rolled back, and the fetch is decided from one consistent read
-outside any write lock, then applied in a short write transaction provided
-nothing moved meanwhile (else it is decided again). `store_quickly` is the
+(`ingest.decide`, comparing digests) and writes; a fetch whose pages the
+crawler found with the content keys of the latest accepted fetch, when that
+fetch's text is the current version, confirms it without the text being
+read. A text that differs from the current version needs its change
+analysed, which may take long: that transaction is rolled back, and the
+fetch is decided from one consistent read outside any write lock, then
+applied in a short write transaction provided nothing moved meanwhile (else
+it is decided again). `store_quickly` is the
 first of these alone, for a crawl to record in its own thread what needs
 neither analysis nor waiting for another writer. A crash at any moment
 leaves all of the fetch or none of it. `record_text` records a re-derived text
@@ -30,7 +31,7 @@ from ingest.changes import change_facts
 from ingest.declarations import Source
 from ingest.decide import Decision, Hold, Known, NeedsAnalysis, Refuse, SourceState, decide
 from ingest.guard import HTML_TYPES, content_type_charset, ends_document
-from ingest.judge import Accepted, GuardPolicy, PreparedPage, reuses_accepted
+from ingest.judge import Accepted, GuardPolicy, PreparedPage, as_expected, reuses_accepted
 from ingest.results import FetchFailure, SourceResult
 from storage import blobs, texts
 from storage.db import lock_not_available, make_engine, reading, session_factory, transaction
@@ -180,12 +181,18 @@ def _decide_locked(session: Session, *, run_id: int, source: Source, at: datetim
 
 def _confirmed_by_keys(session: Session, *, run_id: int, source: Source, at: datetime, pages: Sequence[RawPage],
                        prepared: Sequence[PreparedPage | None], current: Any) -> SourceResult | None:
-    """The fetch recorded as confirming the current version (`current`: its `newest_versions` row), when every
-    page has the content key it had in the latest accepted fetch, whose text is that version, no capture is
-    held for confirmation and no other run holds the source: what `decide` concludes by comparing the texts'
-    digests, concluded without reading the version's text. None, having written nothing, for any other fetch
-    (a held source is then met, and waited for, as any other fetch meets it)."""
-    keys = confirmable_keys(session, source.id, current.id, run_id)
+    """The fetch recorded as confirming the current version (`current`: its `newest_versions` row), when the
+    crawler found every page with the content key it had in the latest accepted fetch, whose text is that
+    version, the fetch guard passes the pages, no capture held for confirmation counts and no other run holds
+    the source: what `decide` concludes by comparing the texts' digests, concluded without reading the version's
+    text. None, having written nothing, for any other fetch, which is decided by its text (a held source is then
+    met, and waited for, as any fetch meets it).
+
+    The version's stored text is not read back, so it is not checked here against its digest either, as it is
+    whenever a text is read: `policywatch check` verifies every stored text."""
+    if not as_expected(pages, prepared):
+        return None
+    keys = confirmable_keys(session, source.id, current, run_id)
     if not keys:
         return None
     keyed = reuses_accepted(source, pages, prepared, keys, _earlier_ended(session, source.id, pages))

@@ -57,11 +57,12 @@ _ACCEPTED_KEYS = (select(FetchOutcome.version_id, Snapshot.position, Snapshot.co
                   .where(FetchOutcome.id == _LATEST_UNFAILED).order_by(Snapshot.position))
 # The same, with the source's current version beside it: what the crawler reads of each source before a night.
 _ACCEPTED_KEYS_AND_CURRENT = _ACCEPTED_KEYS.add_columns(_CURRENT_VERSION_ID.scalar_subquery().label("current_id"))
-# The same, with whether a capture is held for confirmation and the run holding the source, if any: what
-# confirming a fetch by its keys reads.
+# `_ACCEPTED_KEYS`, with when the newest capture held for confirmation was made and the run holding the source,
+# if any: what confirming a fetch by its keys reads.
 _ACCEPTED_KEYS_AND_HELD = _ACCEPTED_KEYS.add_columns(
-    select(FetchOutcome.id).where(FetchOutcome.source_id == _SOURCE, FetchOutcome.outcome == Outcome.PENDING)
-    .limit(1).correlate(None).scalar_subquery().label("held_id"),
+    select(FetchOutcome.at).where(FetchOutcome.source_id == _SOURCE, FetchOutcome.outcome == Outcome.PENDING)
+    .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1).correlate(None).scalar_subquery()
+    .label("held_at"),
     _LOCK_RUN.scalar_subquery().label("lock_run"))
 # Refused pages (challenge pages, error pages) are kept, but the pages that became versions are the better
 # keyframes for the next one.
@@ -360,14 +361,17 @@ def current_accepted_content_keys(session: Session, source_id: str) -> tuple[str
     return _keys_if_current(rows, rows[0].current_id if rows else None)
 
 
-def confirmable_keys(session: Session, source_id: str, current_id: int, run_id: int) -> tuple[str | None, ...] | None:
-    """`accepted_content_keys` against the current version (`current_id`), when no capture of the source is held
-    for confirmation and no run but `run_id` holds it (`lock_holder`); None otherwise. One statement: what a fetch
-    found unchanged by its keys reads."""
+def confirmable_keys(session: Session, source_id: str, current: Row[Any], run_id: int) -> tuple[str | None, ...] | None:
+    """`accepted_content_keys` against the current version (`current`: its `newest_versions` row), when no capture
+    held for confirmation counts against it (none made since the version was last confirmed: an older one no
+    longer does) and no run but `run_id` holds the source (a lock left by a dead process included: `lock_holder`
+    clears those); None otherwise. One statement: what a fetch found unchanged by its keys reads."""
     rows = core(session).execute(_ACCEPTED_KEYS_AND_HELD, {"source_id": source_id}).all()
-    if not rows or rows[0].held_id is not None or rows[0].lock_run not in (None, run_id):
+    if not rows or rows[0].lock_run not in (None, run_id):
         return None
-    return _keys_if_current(rows, current_id)
+    if rows[0].held_at is not None and rows[0].held_at >= current.last_confirmed:
+        return None
+    return _keys_if_current(rows, current.id)
 
 
 def _keys_if_current(rows: Sequence[Row[Any]], current_id: int | None) -> tuple[str | None, ...] | None:

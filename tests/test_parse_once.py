@@ -6,9 +6,11 @@ texts recorded are the same either way. Timings: bench/crawl_speed.py.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from scrapy.http import HtmlResponse, Request
@@ -16,6 +18,7 @@ from sqlalchemy import select
 
 import crawler.ladder as ladder
 import ingest.extraction.extract as extract
+import ingest.record as ingest_record
 from ingest.declarations import Source
 from ingest.extraction import BUILTIN_FILTERS, ExtractionRules, extract_html
 from ingest.judge import judge_pages, prepare_page
@@ -23,8 +26,10 @@ from ingest.record import store_outcome
 from ingest.results import FetchFailure
 from storage import texts
 from storage.db import make_engine, session_factory, transaction, upgrade
-from storage.models import Snapshot, Version
-from storage.record import RawPage, confirmable_keys, lock_source, record_pending, start_run, unlock_source
+from storage.integrity import check as check_record
+from storage.models import FetchOutcome, Snapshot, Version
+from storage.record import (RawPage, confirmable_keys, lock_source, newest_versions, record_pending, start_run,
+                            unlock_source)
 
 from conftest import analyses_while_writable
 
@@ -283,6 +288,19 @@ def test_an_unchanged_fetch_reads_at_most_the_current_text(factory, monkeypatch,
     assert outcomes == ["first", "changed", "unchanged"]
     assert (keys[2] == keys[1]) == (texts_read == [])
     assert read == texts_read
+    with factory() as session:
+        snapshot = session.scalars(select(Snapshot).order_by(Snapshot.id.desc())).first()
+        outcome = session.get(FetchOutcome, snapshot.outcome_id)
+        version = session.get(Version, outcome.version_id)
+        # Kept with its key, against the current version, whose confirmation moved on.
+        assert (snapshot.content_key, version.number, version.last_confirmed) == (keys[2], 2, T0 + timedelta(days=2))
+    # So the next fetch with that key needs no text either.
+    body = html("d4", wording=last.decode().split("<p>")[1].split("</p>")[0])
+    prepared = prepare_page(body, RULES, "utf-8", known_key=keys[2])
+    read.clear()
+    assert str(store_outcome(factory, run_id, source(), T0 + timedelta(days=3), [page(body)], None,
+                             prepared=[prepared]).outcome) == "unchanged"
+    assert prepared.key == keys[2] and read == []
 
 
 @pytest.mark.parametrize(("served", "kind"), [
@@ -306,9 +324,10 @@ def test_a_page_with_the_accepted_content_key_is_still_screened(factory, served,
     assert str(result.outcome) == "failed" and result.failure is not None and str(result.failure.kind) == kind
 
 
-def test_a_held_capture_or_source_keeps_a_fetch_from_being_confirmed_by_its_keys(factory) -> None:  # type: ignore[no-untyped-def]
-    # Confirming by content keys reads no text, so it stands aside while a capture is held for confirmation,
-    # which a fetch confirms or drops by comparing texts, and while another run (an import) holds the source.
+def test_a_held_capture_or_source_keeps_a_fetch_from_being_confirmed_by_its_keys(factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Confirming by content keys reads no text, so it stands aside while a capture held for confirmation counts
+    # (one made since the version was last confirmed, which a fetch confirms or drops by comparing texts), and
+    # while another run (an import) holds the source.
     with transaction(factory) as session:
         run_id = start_run(session, "crawl", T0).id
         other = start_run(session, "import", T0).id
@@ -316,23 +335,91 @@ def test_a_held_capture_or_source_keeps_a_fetch_from_being_confirmed_by_its_keys
     first = prepare_page(body, RULES, "utf-8")
     store_outcome(factory, run_id, source(), T0, [page(body)], None, prepared=[first])
     with transaction(factory) as session:
-        current = session.scalars(select(Version)).one()
-        assert confirmable_keys(session, "testco/policy", current.id, run_id) == (first.key,)
+        current = newest_versions(session, "testco/policy")[0]
+        assert confirmable_keys(session, "testco/policy", current, run_id) == (first.key,)
+        # The keys of a fetch whose text is not the current version's do not count.
+        assert confirmable_keys(session, "testco/policy", SimpleNamespace(id=current.id + 1, last_confirmed=T0),
+                                run_id) is None
         assert lock_source(session, "testco/policy", other) is None
     with transaction(factory) as session:
-        assert confirmable_keys(session, "testco/policy", current.id, other) == (first.key,)
-        assert confirmable_keys(session, "testco/policy", current.id, run_id) is None
+        assert confirmable_keys(session, "testco/policy", current, other) == (first.key,)
+        assert confirmable_keys(session, "testco/policy", current, run_id) is None
         unlock_source(session, "testco/policy", other)
+    for at, counts in ((T0 - timedelta(hours=1), False), (T0 + timedelta(hours=1), True)):
+        with transaction(factory) as session:
+            record_pending(session, run_id=run_id, source_id="testco/policy", at=at, pages=[page(html("z9"))],
+                           text="Something else entirely.", detail="held for confirmation")
+        with transaction(factory) as session:
+            assert (confirmable_keys(session, "testco/policy", current, run_id) is None) == counts
+    read: list[int] = []
+    read_many = texts.read_many
+    monkeypatch.setattr(texts, "read_many",
+                        lambda session, digests: read.append(len(digests)) or read_many(session, digests))
+    body = html("b2")
+    again = prepare_page(body, RULES, "utf-8", known_key=first.key)
+    result = store_outcome(factory, run_id, source(), T0 + timedelta(days=1), [page(body)], None, prepared=[again])
+    # Decided by its text: the current version's read (by each path the fetch takes), and the held capture dropped.
+    assert str(result.outcome) == "unchanged" and read and set(read) == {1}
+    with factory() as session:
+        assert [str(o) for o in session.scalars(select(FetchOutcome.outcome).order_by(FetchOutcome.id))] == [
+            "first", "pending", "dropped", "unchanged"]
+
+
+@pytest.mark.parametrize("positions", [1, 2], ids=["one page", "two pages"])
+def test_confirming_by_keys_records_what_comparing_texts_records(tmp_path, monkeypatch, positions) -> None:  # type: ignore[no-untyped-def]
+    # Six nights: a first version; the same content (by keys); the same text in other markup (by texts); the
+    # same again (by keys); a change; the same again (by keys). Recorded once as a crawl records them and once
+    # with every fetch decided by its text, the two records are the same, row for row.
+    bold, strong = "We keep your chats for <b>30</b> days.", "We keep your chats for <strong>30</strong> days."
+    nights = [bold, bold, strong, strong, "We keep your chats for 60 days.", "We keep your chats for 60 days."]
+    multi = replace(source(), urls=tuple(f"http://127.0.0.1/policy/{i}" for i in range(positions)))
+
+    def recorded(name: str) -> dict[str, list[tuple]]:  # type: ignore[type-arg]
+        engine = make_engine(f"sqlite:///{tmp_path / name}")
+        upgrade(engine)
+        factory = session_factory(engine)
+        with transaction(factory) as session:
+            run_id = start_run(session, "crawl", T0).id
+        known: list[str | None] = [None] * positions
+        for night, wording in enumerate(nights):
+            bodies = [html(f"{night}-{i}", wording=wording if i == 0 else f"Part {i}.") for i in range(positions)]
+            fetched = [RawPage(url, url, 200, "text/html; charset=utf-8", body)
+                       for url, body in zip(multi.urls, bodies)]
+            prepared = [prepare_page(body, RULES, "utf-8", known_key=key) for body, key in zip(bodies, known)]
+            store_outcome(factory, run_id, multi, T0 + timedelta(days=night), fetched, None, prepared=prepared)
+            known = [p.key for p in prepared]
+        engine.dispose()
+        with sqlite3.connect(tmp_path / name) as conn:
+            return {table: conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()  # noqa: S608
+                    for table in ("fetch_outcomes", "snapshots", "versions", "version_texts", "blobs", "changes",
+                                  "ledger_entries")}
+
+    by_keys = recorded("by-keys.db")
+    monkeypatch.setattr(ingest_record, "_confirmed_by_keys", lambda session, **fetch: None)
+    by_texts = recorded("by-texts.db")
+    assert [o[4] for o in by_keys["fetch_outcomes"]] == ["first", "unchanged", "unchanged", "unchanged", "changed",
+                                                         "unchanged"]
+    assert by_keys == by_texts
+
+
+def test_a_fetch_confirmed_by_its_keys_leaves_a_damaged_text_to_check(factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # The version's text is not read back to confirm it by content keys, so its damage is not met then: the
+    # fetch is recorded, and `policywatch check`'s verification of every stored text names the damage.
     with transaction(factory) as session:
-        record_pending(session, run_id=run_id, source_id="testco/policy", at=T0 - timedelta(hours=1),
-                       pages=[page(html("z9"))], text="Something else entirely.", detail="held for confirmation")
-    with transaction(factory) as session:
-        assert confirmable_keys(session, "testco/policy", current.id, run_id) is None
-    # Decided by texts instead: a capture older than the version's last confirmation does not count.
+        run_id = start_run(session, "crawl", T0).id
+    body = html("a1")
+    first = prepare_page(body, RULES, "utf-8")
+    store_outcome(factory, run_id, source(), T0, [page(body)], None, prepared=[first])
+    with sqlite3.connect(tmp_path / "policywatch.db") as conn:
+        sha, data = conn.execute("SELECT sha256, data FROM version_texts").fetchone()
+        damaged = bytearray(data)
+        damaged[len(damaged) // 2] ^= 0xFF
+        conn.execute("UPDATE version_texts SET data = ? WHERE sha256 = ?", (bytes(damaged), sha))
     body = html("b2")
     again = prepare_page(body, RULES, "utf-8", known_key=first.key)
     result = store_outcome(factory, run_id, source(), T0 + timedelta(days=1), [page(body)], None, prepared=[again])
     assert str(result.outcome) == "unchanged"
+    assert [p for p in check_record(factory).problems if sha in p], check_record(factory).problems
 
 
 def test_an_unchanged_fetch_is_recorded_in_nine_statements_without_reading_texts_or_refusals(factory) -> None:  # type: ignore[no-untyped-def]

@@ -27,7 +27,8 @@ from ingest.record import store_outcome, store_quickly
 from policywatch.localserver import Page
 from storage.db import lock_not_available, make_engine, session_factory, transaction, upgrade
 from storage.models import FetchOutcome
-from storage.record import RawPage, start_run
+from storage import texts
+from storage.record import RawPage, record_pending, start_run
 
 from conftest import CLI, hold_write_lock, write_declarations
 
@@ -96,6 +97,32 @@ def test_a_fetch_with_nothing_to_analyse_is_recorded_and_a_change_is_left_for_th
                                      prepared=prepared).outcome) == "changed"
     assert results == ["first", "unchanged", None]
     assert record.outcomes() == ["first", "unchanged", "changed"]
+
+
+def test_a_fetch_found_with_the_accepted_keys_is_confirmed_without_its_text(record: Record, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # On both databases: the current version confirmed by content keys, no text read; a capture held since the
+    # version was last confirmed makes the fetch be decided by its text again (the held capture's time is read
+    # and compared in the same statement as the keys).
+    read: list[int] = []
+    read_many = texts.read_many
+    monkeypatch.setattr(texts, "read_many",
+                        lambda session, digests: read.append(len(digests)) or read_many(session, digests))
+    outcomes = []
+    for day, body in enumerate([html("a1"), html("b2"), html("c3")]):
+        if day == 2:
+            with transaction(record.factory) as session:
+                record_pending(session, run_id=record.run_id, source_id=SOURCE.id, at=T0 + timedelta(days=1, hours=1),
+                               pages=page(html("z9")), text="Something else entirely.", detail="held")
+        quick = store_quickly(record.quick, record.run_id, SOURCE, T0 + timedelta(days=day), page(body), None,
+                              prepared=record.prepared(body))
+        outcomes.append(None if quick is None else str(quick.outcome))
+        if day == 1:
+            assert read == []
+    # The held capture needs its text compared: left to the worker, which drops it.
+    assert outcomes == ["first", "unchanged", None] and read
+    assert str(store_outcome(record.factory, record.run_id, SOURCE, T0 + timedelta(days=2), page(html("c3")), None,
+                             prepared=record.prepared(html("c3"))).outcome) == "unchanged"
+    assert record.outcomes() == ["first", "unchanged", "dropped", "unchanged"]
 
 
 def test_the_write_lock_another_writer_holds_is_not_waited_for(tmp_path: Path) -> None:

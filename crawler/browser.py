@@ -86,11 +86,6 @@ def context_name(source: Source) -> str:
     return f"lang-{source.language}"
 
 
-def removed(source: Source) -> list[str]:
-    """The selectors extraction drops: the declaration's own and its filters'."""
-    return list(source.rules.removals)
-
-
 def browser_meta(source: Source, settings: Any) -> dict[str, Any]:
     """Request meta that sends a request to the browser and captures the page once its text is stable.
 
@@ -106,7 +101,7 @@ def browser_meta(source: Source, settings: Any) -> dict[str, Any]:
         "playwright_context_kwargs": {"locale": source.language, "user_agent": settings.get("USER_AGENT"),
                                       "service_workers": "block"},
         "playwright_page_init_callback": "crawler.browser.track_document",
-        "playwright_page_methods": [PageMethod(settle, list(source.rules.select), removed(source),
+        "playwright_page_methods": [PageMethod(settle, list(source.rules.select), list(source.rules.removals),
                                                settings.getfloat("POLICYWATCH_RENDER_TIMEOUT", RENDER_TIMEOUT))],
         LADDER: "browser",
     }

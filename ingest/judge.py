@@ -233,12 +233,11 @@ def reuses_accepted(source: Source, pages: Sequence[RawPage], prepared: Sequence
     """The pages with their content keys, when `judge_pages` would take them for the latest accepted fetch
     again (``keys``: its content keys) and reuse its text; None when they must be judged.
 
-    Told from the crawler's preparations alone, without any text: a page it
-    did not prepare would have to be parsed to know its key.
+    For pages `as_expected`, whose keys the crawler's preparations hold: any
+    other page would be parsed here to know its key.
     """
     own = _own_preparations(pages, prepared)
-    # A page without a key matches no keys; giving up before `_pages` spares converting the pages before it.
-    if any(known is None or known.key is None for known in own) or _screen(pages, own, earlier_ended) is not None:
+    if _screen(pages, own, earlier_ended) is not None:
         return None
     try:
         ready = _pages(source, pages, own)

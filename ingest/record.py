@@ -37,10 +37,11 @@ from storage import blobs, texts
 from storage.db import lock_not_available, make_engine, reading, session_factory, transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
 from storage.record import (RawPage, accepted_content_keys, confirmable_keys, current_accepted_content_keys,
-                            current_version, current_version_id, current_version_row, drop_pending, held_text,
-                            latest_accepted_page, latest_outcome_id, lock_holder, newest_versions, pending_outcome,
-                            record_accepted, record_confirmation, record_failure, record_pending, record_source,
-                            record_success, refused_streak, reverted_version, text_sha256, version_from_outcome)
+                            current_version, current_version_id, current_version_row, drop_pending, held_counts,
+                            held_text, latest_accepted_page, latest_outcome_id, lock_holder, newest_versions,
+                            pending_outcome, record_accepted, record_confirmation, record_failure, record_pending,
+                            record_source, record_success, refused_streak, reverted_version, text_sha256,
+                            version_from_outcome)
 from storage.vocabulary import FailureKind, Outcome
 
 # Attempts at deciding outside the write lock before deciding inside it.
@@ -132,7 +133,7 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage], stamp
         earlier=tuple(Known(v.id, v.sha256, known.get(v.sha256, "") if i == 0 else "", v.number, v.first_seen)
                       for i, v in enumerate(earlier)),
         pending=Known(pending.id, pending.text_sha256 or "", pending_text, 0, pending.at)
-        if pending is not None and pending_text is not None and pending.at >= current.last_confirmed else None,
+        if pending is not None and pending_text is not None and held_counts(pending.at, current) else None,
         refused_sha256=refused_sha, refused_count=refused_count,
         earlier_ended=_earlier_ended(session, source_id, pages),
         stamp=(current.id, latest_outcome_id(session, source_id)) if stamp else (),

@@ -60,9 +60,7 @@ _ACCEPTED_KEYS_AND_CURRENT = _ACCEPTED_KEYS.add_columns(_CURRENT_VERSION_ID.scal
 # `_ACCEPTED_KEYS`, with when the newest capture held for confirmation was made and the run holding the source,
 # if any: what confirming a fetch by its keys reads.
 _ACCEPTED_KEYS_AND_HELD = _ACCEPTED_KEYS.add_columns(
-    select(FetchOutcome.at).where(FetchOutcome.source_id == _SOURCE, FetchOutcome.outcome == Outcome.PENDING)
-    .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(1).correlate(None).scalar_subquery()
-    .label("held_at"),
+    _PENDING.with_only_columns(FetchOutcome.at).correlate(None).scalar_subquery().label("held_at"),
     _LOCK_RUN.scalar_subquery().label("lock_run"))
 # Refused pages (challenge pages, error pages) are kept, but the pages that became versions are the better
 # keyframes for the next one.
@@ -369,9 +367,15 @@ def confirmable_keys(session: Session, source_id: str, current: Row[Any], run_id
     rows = core(session).execute(_ACCEPTED_KEYS_AND_HELD, {"source_id": source_id}).all()
     if not rows or rows[0].lock_run not in (None, run_id):
         return None
-    if rows[0].held_at is not None and rows[0].held_at >= current.last_confirmed:
+    if rows[0].held_at is not None and held_counts(rows[0].held_at, current):
         return None
     return _keys_if_current(rows, current.id)
+
+
+def held_counts(held_at: datetime, current: Version | Row[Any]) -> bool:
+    """Whether a capture held for confirmation since `held_at` still stands against the current version: one
+    made before the version was last confirmed no longer does."""
+    return held_at >= current.last_confirmed
 
 
 def _keys_if_current(rows: Sequence[Row[Any]], current_id: int | None) -> tuple[str | None, ...] | None:
@@ -408,18 +412,19 @@ class Recorded:
     version_number: int
 
 
-def _outcome_values(run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage]) -> dict[str, Any]:
-    return {"run_id": run_id, "source_id": source_id, "at": at, "outcome": Outcome.UNCHANGED,
+def _outcome_values(run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage], outcome: Outcome,
+                    version_id: int | None) -> dict[str, Any]:
+    return {"run_id": run_id, "source_id": source_id, "at": at, "outcome": outcome,
             "http_status": pages[-1].status if pages else None, "url": pages[0].final_url if pages else None,
-            "version_id": None}
+            "version_id": version_id}
 
 
 def record_confirmation(session: Session, *, run_id: int, source_id: str, at: datetime, pages: Sequence[RawPage],
                         current: Version | Row[Any]) -> Recorded:
     """Keep the raw pages of a fetch that found the current version (`current`: the version or its
     `current_version_row`, read in this session) again, and confirm the version at `at`."""
-    inserted = core(session).execute(_INSERT_OUTCOME, {**_outcome_values(run_id, source_id, at, pages),
-                                                       "version_id": current.id})
+    inserted = core(session).execute(_INSERT_OUTCOME, _outcome_values(run_id, source_id, at, pages, Outcome.UNCHANGED,
+                                                                      current.id))
     outcome_id = inserted.inserted_primary_key[0]
     _store_snapshots(session, outcome_id, source_id, pages, at)
     confirmed = max(current.last_confirmed, at)
@@ -450,8 +455,8 @@ def record_accepted(session: Session, *, run_id: int, source_id: str, at: dateti
     kind = Outcome.FIRST if current is None else Outcome.CHANGED
     connection = core(session)
     # The outcome first, the version naming it, then the outcome naming its version (each refers to the other).
-    outcome_id = connection.execute(_INSERT_OUTCOME, {**_outcome_values(run_id, source_id, at, pages),
-                                                      "outcome": kind}).inserted_primary_key[0]
+    outcome_id = connection.execute(_INSERT_OUTCOME, _outcome_values(run_id, source_id, at, pages, kind,
+                                                                     None)).inserted_primary_key[0]
     stored_pages = _store_snapshots(session, outcome_id, source_id, pages, at)
     number = current.number + 1 if current is not None else 1
     sha = _store_text(session, text, current)

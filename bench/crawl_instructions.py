@@ -15,7 +15,7 @@ Instructions are not seconds: a program waiting on memory runs fewer of them a s
 (page faults, writes) is not counted. The ratio here is a steady measure of how much work policywatch does
 beyond the floor, to compare two versions of the code and to read `crawl_speed.py`'s scattered figures
 against; the goals are stated in CPU-seconds. Under callgrind a program runs about fifty times slower: the
-default sizes take about a quarter of an hour.
+default sizes take about ten minutes on this project's 2-core machine.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import Change, FetchOutcome, Run, Snapshot, SourceFields, SourceRow, Version
+from storage.news_models import ArticleFetch
 from storage.reader import NotFound as NotFound  # one class for every reader's "no such thing"
 from storage.times import utc_text
 from storage.vocabulary import CHECKING_RUN_KINDS, RunKind
@@ -174,12 +175,14 @@ def outcomes_of(session: Session, source_id: str) -> Sequence[FetchOutcome]:
 
 
 def snapshot_sha256(session: Session, prefix: str) -> str:
-    """The sha256 of the one stored page whose sha256 starts with `prefix` (at least 8 hexadecimal digits)."""
+    """The sha256 of the one stored page whose sha256 starts with `prefix` (at least 8 hexadecimal digits): a
+    policy page a fetch kept (a version's snapshot, a refused page) or a news article's page as fetched."""
     wanted = prefix.strip().lower()
     if len(wanted) < 8 or any(c not in "0123456789abcdef" for c in wanted):
         raise NotFound(f"{prefix!r} is not a sha256 or a prefix of at least 8 hexadecimal digits")
-    found = session.scalars(select(Snapshot.blob_sha256).where(Snapshot.blob_sha256.startswith(wanted))
-                            .distinct().limit(2)).all()
+    pages = select(Snapshot.blob_sha256.label("sha256")).where(Snapshot.blob_sha256.startswith(wanted))
+    articles = select(ArticleFetch.raw_sha256).where(ArticleFetch.raw_sha256.startswith(wanted))
+    found = session.scalars(select(pages.union(articles).subquery().c.sha256).limit(2)).all()
     if not found:
         raise NotFound(f"no stored page has a sha256 starting with {wanted}")
     if len(found) > 1:

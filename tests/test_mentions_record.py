@@ -293,3 +293,16 @@ def test_article_and_article_json_quote_the_same_sentences(record: Record, capsy
     assert shown and [q["sentence"] for q in detail["versions"][-1]["quotes"]] == shown
     quoted = {m["sentence"] for m in detail["mentions"]} | set(shown)
     assert len(quoted) <= MAX_QUOTES  # one budget for the article's quotations, mentions first
+
+
+def test_raw_gives_an_article_page_exactly_as_fetched(record: Record, capsys: pytest.CaptureFixture[str],
+                                                       tmp_path: Path) -> None:
+    # The sha256 `article --json` lists under its fetches reaches the stored bytes, as a policy page's does.
+    status, out, _ = record.cli(capsys, "article", record.german[:12], "--json")
+    sha = next(f["raw_sha256"] for f in json.loads(out)["fetches"] if f["raw_sha256"])
+    target = tmp_path / "article.html"
+    status, _, err = record.cli(capsys, "raw", sha[:10], "--out", str(target))
+    assert status == 0, err
+    assert target.read_bytes() == _page("temporaere-chats.html")
+    status, _, err = record.cli(capsys, "raw", "0" * 12)
+    assert status == 2 and "no stored page has a sha256 starting with 000000000000" in err

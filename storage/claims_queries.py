@@ -197,6 +197,12 @@ class RecordedClaim:
     errors: tuple[ClaimErrorRow, ...]
     state: ClaimState | None
 
+    @property
+    def tracked(self) -> bool:
+        """Whether the claim was tracked at the view's time: now, once it has a state; at a past time, once its
+        first status (or its state's) dates from then or before."""
+        return self.state is not None if self.view.at is None else self.view.since is not None
+
     def to_json(self, titles: Mapping[str, str]) -> dict[str, Any]:
         """``claims show --json`` and the report's ``claims/<id>.json``: the view, plus what the record adds.
 
@@ -206,7 +212,7 @@ class RecordedClaim:
         data["declared"] = self.declared
         data["removed_at"] = _when(self.removed_at)
         data["declared_in"] = self.declared_in
-        data["tracked"] = self.state is not None
+        data["tracked"] = self.tracked
         data["sources"] = {sid: titles.get(sid, sid) for sid in sorted({iv.source_id for iv in self.intervals})}
         data["revisions"] = [{"at": _when(r.at), "reason": r.reason, "status_before": r.status_before,
                               "status_after": r.status_after, "events_added": r.events_added,

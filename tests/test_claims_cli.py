@@ -72,8 +72,15 @@ def test_show_at_a_past_time_gives_the_status_then(cli: ClaimsCLI) -> None:
     assert (then["status"], then["since"], then["at"]) == ("supported", "2026-03-01T06:00:00Z", "2026-03-01T12:00:00Z")
     assert [e["status"] for e in then["timeline"]] == ["supported"]
     assert [(e["match"], e["current"]) for e in then["evidence"]] == [("We keep a copy for up to 30 days", True)]
+    assert then["tracked"] is True
     before = cli.json("claims", "show", TEMPORARY, "--at", "2026-02-01T00:00:00Z")
-    assert (before["status"], before["since"], before["evidence"]) == ("unverified", None, [])
+    assert (before["status"], before["since"], before["evidence"], before["tracked"]) == ("unverified", None, [], False)
+    # Before tracking began the text says so, as `claims evaluate --at` does, never a status "since None".
+    text = cli("claims", "show", TEMPORARY, "--at", "2026-02-01T00:00:00Z").stdout
+    assert "status at 2026-02-01T00:00:00Z: not tracked yet (no document in scope was recorded by then)" in text
+    assert "None" not in text
+    evaluated = cli.json("claims", "evaluate", "--at", "2026-02-01T00:00:00Z")["claims"]
+    assert {c["id"]: c["status"] for c in evaluated}[TEMPORARY] is None
     statuses = cli.json("claims", "evaluate", "--at", "2026-03-02T12:00:00Z")["claims"]
     assert {c["id"]: c["status"] for c in statuses} == {
         "acme/hostile": "supported", "acme/no-sale": "supported", TEMPORARY: "weakened"}

@@ -228,7 +228,12 @@ def show_claim(ctx: Context, args: argparse.Namespace) -> int:
     if not item.declared:
         ctx.say(f"no longer declared since {when(item.removed_at)}: the record below is as it was then")
     moment = f" at {when(args.at)}" if args.at else ""
-    status = _status_text(item) if args.at is None else f"{view.status.label} since {when(view.since)}"
+    if args.at is None:
+        status = _status_text(item)
+    elif view.since is None:
+        status = "not tracked yet (no document in scope was recorded by then)"
+    else:
+        status = f"{view.status.label} since {when(view.since)}"
     ctx.say(f"status{moment}: {status}")
     if view.cause is not None and view.timeline:
         last = view.timeline[-1]

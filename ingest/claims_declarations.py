@@ -229,7 +229,7 @@ def _draft(entry: Any, index: int, path: Path, source_ids: Iterable[str] | None)
         "mentions": mentions,
         "mention_spec": mention_spec,
         "note": _text(entry.get("note"), path, cid, "note"),
-        "declared_in": str(path),
+        "declared_in": str(path.absolute()),  # the full path `claims show --json` gives, whatever --claims said
     }
     return _Draft(path=path, raw=entry, fields=fields, matchers=_matcher_drafts(entry["evidence"], path, cid))
 

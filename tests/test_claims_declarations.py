@@ -94,3 +94,13 @@ def test_fingerprint_changes_with_what_the_evaluation_depends_on_only(tmp_path: 
     assert load_claims(path)[0].fingerprint == before, "the statement's wording does not change the evaluation"
     path.write_text(GOOD.replace("something is said", "something is stated"), encoding="utf-8")
     assert load_claims(path)[0].fingerprint != before
+
+
+def test_a_claim_names_its_file_by_its_full_path_however_it_was_given(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "claims.yaml").write_text((BUNDLED_CLAIMS / "openai.yaml").read_text(encoding="utf-8"),
+                                                   encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    claims = load_claims("mine/claims.yaml")
+    assert {c.declared_in for c in claims} == {str(tmp_path / "mine" / "claims.yaml")}

@@ -126,3 +126,23 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(recorded: CLI, comma
     reader.stdout.close()
     error = reader.stderr.read().decode()
     assert reader.wait(60) == 0 and error == "", error
+
+
+@pytest.mark.parametrize(("command", "message"), [
+    (["diff", "t/a", "--context", "-3"], "argument --context: '-3' is less than 0"),
+    (["diff", "t/a", "--context", "two"], "argument --context: 'two' is not a whole number"),
+    (["claims", "suggest", "x/y", "--top", "0"], "argument --top: '0' is less than 1"),
+    (["worker", "--concurrency", "0"], "argument --concurrency: '0' is less than 1"),
+])
+def test_counts_out_of_range_are_refused_naming_the_option(recorded: CLI, command: list[str], message: str) -> None:
+    done = recorded(*command, check=False)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_diff_context_zero_shows_only_the_changed_lines(cli: CLI, tmp_path: Path) -> None:
+    text = "".join(f"Paragraph {n} stays.\n\n" for n in range(6))
+    cli("import", "--manifest", str(_manifest(tmp_path, "c", [("t/a", "2026-01-01T00:00:00Z", text),
+                                                              ("t/a", "2026-01-02T00:00:00Z",
+                                                               text.replace("Paragraph 3 stays", "Paragraph 3 goes"))])))
+    out = cli("diff", "t/a", "--context", "0", "--colour", "never").stdout
+    assert "[-stays.-]{+goes.+}" in out and "Paragraph 2" not in out and "Paragraph 4" not in out

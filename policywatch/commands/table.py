@@ -37,6 +37,19 @@ def duration_argument(value: str) -> timedelta:
     return timedelta(seconds=number * {"s": 1, "m": 60, "h": 3600}[unit])
 
 
+def count_argument(least: int) -> Callable[[str], int]:
+    """A whole number of at least `least` (`--context -3` would cut words out of the changed lines)."""
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < least:
+            raise argparse.ArgumentTypeError(f"{value!r} is less than {least}")
+        return number
+    return parse
+
+
 def day_argument(value: str, end: bool) -> datetime:
     """A date (`--to 2024-12-31` takes in that whole day) or a time."""
     try:
@@ -53,7 +66,8 @@ def add_worker_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--queues", nargs="+", metavar="QUEUE",
                    help="the queues to take jobs from: http, browser, and http.REGION / browser.REGION for sources "
                         "declared with a region (default: http, and browser when it is installed here)")
-    p.add_argument("--concurrency", type=int, default=2, metavar="N", help="domain jobs at a time (default: 2)")
+    p.add_argument("--concurrency", type=count_argument(1), default=2, metavar="N",
+                   help="domain jobs at a time (default: 2)")
     p.add_argument("--name", metavar="NAME", help="this worker's name in the record (default: HOST-PID)")
 
 
@@ -99,7 +113,7 @@ def _reading(add: AddCommand) -> None:
     group.add_argument("--at", type=time_argument, metavar="TIME", help="the version in force at TIME")
     p.add_argument("--json", action="store_true")
 
-    p = add("raw", "reading:raw", "write the raw bytes of a stored page (a version's snapshot or a refused page), "
+    p = add("raw", "reading:raw", "write the raw bytes of a stored page (a version's snapshot, a refused page or a news article's page), "
             "verified against their sha256")
     p.add_argument("sha256", metavar="SHA256", help="the page's sha256, or its first 8 or more characters")
     p.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output, when not a terminal)")
@@ -109,7 +123,8 @@ def _reading(add: AddCommand) -> None:
     p.add_argument("a", nargs="?", type=int, help="older version number")
     p.add_argument("b", nargs="?", type=int, help="newer version number (default: the latest)")
     p.add_argument("--colour", "--color", choices=("auto", "always", "never"), default="auto")
-    p.add_argument("--context", type=int, default=2, metavar="LINES")
+    p.add_argument("--context", type=count_argument(0), default=2, metavar="LINES",
+                   help="unchanged lines shown around each change (default: 2)")
     p.add_argument("--json", action="store_true")
 
     categories = [str(c) for c in FlagCategory]
@@ -145,7 +160,8 @@ def _claims(add: AddCommand) -> None:
     p.add_argument("--full", action="store_true", help="evaluate: evaluate every claim's whole history again "
                    "(recorded and shown, never announced)")
     p.add_argument("--source", metavar="ID", help="suggest: only this source's current version")
-    p.add_argument("--top", type=int, default=5, metavar="N", help="suggest: suggestions per language (default 5)")
+    p.add_argument("--top", type=count_argument(1), default=5, metavar="N",
+                   help="suggest: suggestions per language (default 5)")
     p.add_argument("--json", action="store_true")
 
 

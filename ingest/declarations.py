@@ -271,12 +271,13 @@ def load_sources(location: Path) -> dict[str, Source]:
     return sources
 
 
-def select_sources(sources: Mapping[str, Source], only: Iterable[str] | None) -> list[Source]:
-    """The sources named in `only` (all when empty); an unknown id is an error."""
+def select_sources(sources: Mapping[str, Source], only: Iterable[str] | None, option: str = "--only") -> list[Source]:
+    """The sources named in `only` (all when empty); an unknown id is an error naming `option`, the option that
+    gave them."""
     wanted = list(only or [])
     if not wanted:
         return list(sources.values())
     missing = [sid for sid in wanted if sid not in sources]
     if missing:
-        raise DeclarationError("--only", f"unknown source id(s): {', '.join(missing)}")
+        raise DeclarationError(option, f"unknown source id(s): {', '.join(missing)}")
     return [sources[sid] for sid in wanted]

@@ -30,7 +30,7 @@ def test_extract_prints_what_a_saved_page_extracts_to_and_stores_nothing(make_cl
     miss = cli("extract", "--source", "t/one", str(tmp_path / "nomain.html"), check=False)
     assert miss.returncode == 2 and "selector_miss" in miss.stderr and "nomain.html" in miss.stderr
     unknown = cli("extract", "--source", "t/nope", str(tmp_path / "a.html"), check=False)
-    assert unknown.returncode == 2 and "unknown source id" in unknown.stderr
+    assert unknown.returncode == 2 and "policywatch: --source: unknown source id(s): t/nope" in unknown.stderr
     assert not cli.db.exists()
 
 

@@ -17,7 +17,7 @@ def extract(ctx: Context, args: argparse.Namespace) -> int:
     from ingest.importer import CONTENT_TYPES
     from ingest.judge import extract_document
 
-    source = select_sources(ctx.sources(), [args.source])[0]
+    source = select_sources(ctx.sources(), [args.source], "--source")[0]
     pages = []
     for name in args.files:
         path = Path(name)

@@ -306,3 +306,13 @@ def test_raw_gives_an_article_page_exactly_as_fetched(record: Record, capsys: py
     assert target.read_bytes() == _page("temporaere-chats.html")
     status, _, err = record.cli(capsys, "raw", "0" * 12)
     assert status == 2 and "no stored page has a sha256 starting with 000000000000" in err
+
+
+def test_an_article_keeps_its_declared_publication_time_and_gives_it_in_utc(record: Record,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = record.cli(capsys, "articles", "--json")
+    german = next(a for a in json.loads(out) if a["id"] == record.german)
+    assert (german["published"], german["published_at"]) == ("2026-01-04T07:30:00+01:00", "2026-01-04T06:30:00Z")
+    status, out, _ = record.cli(capsys, "mentions", "--claim", CLAIM, "--json")
+    assert {m["article"]["published_at"] for m in json.loads(out) if m["article"]["id"] == record.german} == {
+        "2026-01-04T06:30:00Z"}

@@ -63,7 +63,8 @@ def mention_json(listing: MentionListing) -> dict[str, Any]:
         "claim_status_when_published": str(listing.status_then) if listing.status_then is not None else None,
         "sentence": sentence, "span": list(span) if span is not None else None,
         "article": {"id": a.id, "title": a.title, "outlet": a.outlet, "language": a.language,
-                    "url": a.canonical_url, "published": a.published, "appeared": when(listing.appeared),
+                    "url": a.canonical_url, "published": a.published, "published_at": when(a.published_at),
+                    "appeared": when(listing.appeared),
                     "version": listing.version_number},
     }
 

@@ -72,8 +72,16 @@ def test_show_at_a_time_past_the_record_says_where_it_ends(recorded: CLI) -> Non
                                                                        "2026-01-05T00:00:00Z")
     within = recorded("show", "t/a", "--at", "2026-01-05T00:00:00Z")
     assert within.stdout == RETENTION_NEW and within.stderr == ""
+    # Between v1's last confirmation and v2's first sighting the record knows neither was in force.
+    gap = recorded("show", "t/a", "--at", "2026-01-03T00:00:00Z")
+    assert gap.stdout == RETENTION_OLD
+    assert gap.stderr.strip() == ("policywatch: t/a: v1 was last confirmed at 2026-01-01T00:00:00Z (the last "
+                                  "imported file) and v2 first seen at 2026-01-05T00:00:00Z: v1 is shown as it stood "
+                                  "then, not known to be in force at 2026-01-03T00:00:00Z")
     earlier = recorded.json("show", "t/a", "--at", "2026-01-03T00:00:00Z")
-    assert (earlier["number"], earlier["record_reaches"]) == (1, None), "an earlier version was followed by a later one"
+    assert (earlier["number"], earlier["record_reaches"]) == (1, "2026-01-01T00:00:00Z")
+    confirmed = recorded("show", "t/a", "--at", "2026-01-01T00:00:00Z")
+    assert confirmed.stdout == RETENTION_OLD and confirmed.stderr == "", "at its last confirmation v1 was in force"
     assert "record_reaches" not in recorded.json("show", "t/a")
     before = recorded("show", "t/a", "--at", "2025-12-31T00:00:00Z", check=False)
     assert before.returncode == 2 and before.stderr.strip() == (

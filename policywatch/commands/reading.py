@@ -103,15 +103,17 @@ def history(ctx: Context, args: argparse.Namespace) -> int:
 def show(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.record() as record:
         reaches = None
+        following = None  # the version first seen after `reaches`, when there is one
         if args.version is not None:
             version = record.version_by_number(args.id, args.version)
         elif args.at is not None:
             version = record.version_at(args.id, args.at)
-            latest = record.latest_version(args.id)
-            # Past the last fetch (or imported file) that confirmed the newest text, the record cannot say what was
-            # in force.
-            if version.number == latest.number and args.at > latest.last_confirmed:
-                reaches = latest.last_confirmed
+            # Past the last fetch (or imported file) that confirmed the text, the record cannot say what was in
+            # force: after the newest version's, nor between a version's and the next version's first seen.
+            if args.at > version.last_confirmed:
+                reaches = version.last_confirmed
+                later = [v for v in record.versions_of(args.id) if v.first_seen > args.at]
+                following = min(later, key=lambda v: (v.first_seen, v.number)) if later else None
         else:
             version = record.latest_version(args.id)
         text = record.texts([version.sha256])[version.sha256]
@@ -124,9 +126,15 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
         else:
             if reaches is not None:
                 by = _confirmed_by(record, args.id, reaches, version.number)
-                ctx.warn(f"{args.id}: the record reaches only to {jsonview.when(reaches)}, {by} that "
-                         f"confirmed v{version.number}: shown as it stood then, not known to be in force at "
-                         f"{jsonview.when(args.at)}")
+                if following is None:
+                    ctx.warn(f"{args.id}: the record reaches only to {jsonview.when(reaches)}, {by} that "
+                             f"confirmed v{version.number}: shown as it stood then, not known to be in force at "
+                             f"{jsonview.when(args.at)}")
+                else:
+                    ctx.warn(f"{args.id}: v{version.number} was last confirmed at {jsonview.when(reaches)} ({by}) "
+                             f"and v{following.number} first seen at {jsonview.when(following.first_seen)}: "
+                             f"v{version.number} is shown as it stood then, not known to be in force at "
+                             f"{jsonview.when(args.at)}")
             ctx.write(safe(text))
     return ExitStatus.OK
 

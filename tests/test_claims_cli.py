@@ -141,3 +141,18 @@ def test_the_claims_location_is_a_setting_like_the_sources(tmp_path: Path) -> No
     env = {"POLICYWATCH_CLAIMS": "/from/env"}
     assert load_settings(config_file=config, environ=env).claims == Path("/from/env")
     assert load_settings({"claims": "/from/option"}, config_file=config, environ=env).claims == Path("/from/option")
+
+
+def test_claims_read_with_other_claims_than_the_records_name_where_its_came_from(cli: ClaimsCLI,
+                                                                                 tmp_path: Path) -> None:
+    # The record's claims came from cli.claims_file; another claims folder is not a newer edition of them.
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "claims.yaml").write_text(cli.claims_file.read_text(encoding="utf-8").replace("acme/", "acmeish/"),
+                                       encoding="utf-8")
+    listed = cli("--claims", str(other), "claims", check=False)
+    origin = str(cli.claims_file.absolute())
+    assert (f"the record's claims were last evaluated from {origin}, not from {other}: pass `--claims {origin}` "
+            f"to read the record with them") in listed.stderr
+    assert "would record its 3 claim(s) as no longer declared" in listed.stderr
+    assert "changed since the record was last evaluated" not in cli("claims").stderr

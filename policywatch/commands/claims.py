@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -137,8 +139,29 @@ def _stale_warning(ctx: Context, session: Any) -> None:
     except ValueError:
         return
     if queries.claims_digest(session) not in (None, digest):
-        ctx.warn(f"the claims in {ctx.settings.claims} changed since the record was last evaluated; "
-                 f"`policywatch claims evaluate` brings it up to date")
+        declared = queries.declarations(session)
+        elsewhere = _declared_elsewhere(Path(ctx.settings.claims), [row.declared_in for row in declared.values()])
+        if elsewhere is not None:
+            # Evaluating these claims against that record would end every claim it holds: say where its came from.
+            ctx.warn(f"the record's claims were last evaluated from {elsewhere}, not from {ctx.settings.claims}: pass "
+                     f"`--claims {elsewhere}` to read the record with them (`policywatch claims evaluate` with the "
+                     f"claims in {ctx.settings.claims} would record its {len(declared)} claim(s) as no longer "
+                     f"declared)")
+        else:
+            ctx.warn(f"the claims in {ctx.settings.claims} changed since the record was last evaluated; "
+                     f"`policywatch claims evaluate` brings it up to date")
+
+
+def _declared_elsewhere(location: Path, files: list[str]) -> str | None:
+    """Where the record's declared claims were read from, when none of them came from `location` (a claims file or
+    folder); None when some did, or when the record declares none."""
+    if not files:
+        return None
+    where = location.absolute()
+    paths = sorted({Path(f).absolute() for f in files})
+    if any(p == where or where in p.parents for p in paths):
+        return None
+    return str(paths[0]) if len(paths) == 1 else os.path.commonpath([str(p) for p in paths])
 
 
 def _summary_json(item: queries.RecordedClaim) -> dict[str, Any]:

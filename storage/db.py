@@ -380,6 +380,9 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = 
         parent = path.resolve().parent
         if not parent.is_dir():
             raise DatabaseError(f"--db {shown}: directory {parent} does not exist")
+        if path.is_dir():
+            raise DatabaseError(f"--db {path}: is a folder, not a database file (an SQLite file such as "
+                                f"{path / 'policywatch.db'}, or a database URL)")
         read_only = _read_only(path)
         connect_args["timeout"] = lock_timeout
         if read_only:

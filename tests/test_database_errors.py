@@ -341,3 +341,13 @@ def test_postgres_urls_are_read_as_psycopg() -> None:
     assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert database_url("postgresql://u@h/db") == "postgresql://u@h/db"
     assert database_url("pw.db") == "sqlite:///pw.db"
+
+
+def test_a_folder_given_as_the_database_is_named_as_one(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    done = policywatch("--db", str(folder), "changes", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr == (
+        f"policywatch: --db {folder}: is a folder, not a database file (an SQLite file such as "
+        f"{folder / 'policywatch.db'}, or a database URL)\n")
+    assert list(folder.iterdir()) == [], "nothing is created in it"

@@ -99,6 +99,8 @@ def test_suggestions_are_labelled_as_such(cli: ClaimsCLI) -> None:
 
 @pytest.mark.parametrize("args, message", [
     (("claims", "show", "acme/no-sales"), "policywatch: no recorded claim 'acme/no-sales'; did you mean acme/no-sale?"),
+    (("claims", "show", "zz/unrelated-words"),
+     "policywatch: no recorded claim 'zz/unrelated-words'; the closest of the 3 recorded: "),
     (("claims", "show"), "policywatch: `policywatch claims show` needs a claim id"),
     (("claims", "evaluate", "acme/no-sale"), "policywatch: `policywatch claims evaluate` evaluates every claim"),
     (("claims", "suggest", "acme/nope"), "policywatch: no claim 'acme/nope' is declared in "),
@@ -156,3 +158,8 @@ def test_claims_read_with_other_claims_than_the_records_name_where_its_came_from
             f"to read the record with them") in listed.stderr
     assert "would record its 3 claim(s) as no longer declared" in listed.stderr
     assert "changed since the record was last evaluated" not in cli("claims").stderr
+
+
+def test_an_id_like_no_recorded_claim_lists_the_closest_ones(cli: ClaimsCLI) -> None:
+    said = cli("claims", "show", "zz/unrelated-words", check=False).stderr
+    assert {"acme/hostile", "acme/no-sale", TEMPORARY} <= set(said.split(": ", 2)[2].split(" (")[0].split(", ")), said

@@ -125,8 +125,13 @@ def require_recorded_claim(session: Any, claim_id: str) -> None:
     if claim_id in known:
         return
     close = difflib.get_close_matches(claim_id, known, n=3, cutoff=0.75)
-    hint = f"; did you mean {', '.join(close)}?" if close else (
-        f"; recorded claims: {len(known)}" if known else "; no claim is recorded yet (run `policywatch claims evaluate`)")
+    if close:
+        hint = f"; did you mean {', '.join(close)}?"
+    elif known:
+        nearest = difflib.get_close_matches(claim_id, known, n=5, cutoff=0.0)
+        hint = f"; the closest of the {len(known)} recorded: {', '.join(nearest)} (`policywatch claims` lists them all)"
+    else:
+        hint = "; no claim is recorded yet (run `policywatch claims evaluate`)"
     raise UserError(f"no recorded claim {claim_id!r}{hint}")
 
 

@@ -60,6 +60,7 @@ BLOCKING_STATUSES = (403, 406, 429, 503)
 LOGIN_PATH = re.compile(r"/(log-?in|sign-?in|auth|sso|oauth2?|session/new|account/login)(/|$|\?)", re.I)
 
 _MARKER_BYTES = tuple((vendor, tuple(m.encode("ascii") for m in markers)) for vendor, markers in CHALLENGE_MARKERS)
+_CAPTCHA = b"captcha"
 
 
 def challenge_vendor(body: bytes, status: int | None, headers: Mapping[str, str] | None = None) -> str | None:
@@ -81,8 +82,10 @@ def _marker_vendor(body: bytes, status: int | None) -> str | None:
     # The markers are ASCII: the bytes are searched as they are, only ASCII letters lower-cased (decoding the
     # page first cost more than the whole search).
     head = body[:CHALLENGE_MAX_BYTES].lower()
+    # Many markers name a CAPTCHA: a page without the word holds none of them, which one search tells.
+    captcha = _CAPTCHA in head
     for vendor, markers in _MARKER_BYTES:
-        if any(marker in head for marker in markers):
+        if any(marker in head for marker in markers if captcha or _CAPTCHA not in marker):
             return vendor
     return None
 

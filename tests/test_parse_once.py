@@ -463,3 +463,15 @@ def test_a_screened_page_answered_with_another_status_is_searched_again() -> Non
     assert isinstance(judged.verdict, FetchFailure) and judged.verdict.kind == "bot_challenge"
     accepted = judge_pages(source(), [page(body)], prepared=[prepared])
     assert isinstance(accepted.verdict, str)
+
+
+@pytest.mark.parametrize("kind", ["hidden", "HIDDEN", "Hidden"])
+def test_a_hidden_input_never_makes_a_page_read_as_new(kind: str) -> None:
+    # Forms gain and lose hidden inputs (per-request tokens) from one fetch to the next, whatever the case of their
+    # type: they are dropped before the page is keyed.
+    def page(extra: str) -> bytes:
+        return f"<html><body><main><p>We keep logs.</p><form>{extra}</form></main></body></html>".encode()
+    bare = prepare_page(page(""), RULES, "utf-8").key
+    assert prepare_page(page(f'<input type="{kind}" name="csrf" value="x">'), RULES, "utf-8").key == bare
+    # A visible input is part of what the page shows: one more is another page.
+    assert prepare_page(page('<input type="search" name="q">'), RULES, "utf-8").key != bare

@@ -42,9 +42,15 @@ class ExtractionRules:
 
 # Elements that never carry visible wording; removed before anything else looks at the tree.
 _INVISIBLE_TAGS = ("script", "style", "noscript", "template", "svg")
-_HIDDEN_INPUTS = etree.XPath(
-    "//input[translate(@type, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') = 'hidden']"
-)
+
+
+def _hidden_inputs(root) -> list:
+    """The `<input type="hidden">` elements (the type's ASCII letters in any case), in document order: what
+    `//input[translate(@type, 'A..Z', 'a..z') = 'hidden']` finds, reached by lxml's walk over the elements of
+    that name, several times faster than the XPath, whose predicate makes libxml2 test every node."""
+    return [element for element in root.iter("input")
+            if (kind := element.get("type")) is not None and kind.isascii() and kind.lower() == "hidden"]
+
 
 _parsers = threading.local()
 _MAX_DEPTH = 2048  # libxml2's nesting limit with huge_tree (256 without); real policy pages stay under 30
@@ -182,7 +188,7 @@ def select_content(html: bytes, rules: ExtractionRules, *, encoding: str | None 
     """The page parsed, invisible and removed elements dropped, and the part ``rules`` select."""
     root = _parse(html, encoding)
     etree.strip_elements(root, *_INVISIBLE_TAGS, etree.Comment, etree.ProcessingInstruction, with_tail=False)
-    for element in _HIDDEN_INPUTS(root):
+    for element in _hidden_inputs(root):
         _drop(element)
     filters = _filters(rules)
     if any(f.cloudflare_emails for f in filters):

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from analysis.claims.vocabulary import MentionReview
 from analysis.quotes import Quote, QuoteBudget, quotes
 from storage import mentions_queries
+from storage.mentions_queries import appeared
 from storage.news_models import ArticleRow, ArticleVersion
 from storage.vocabulary import ArticleStatus
 
@@ -126,8 +127,8 @@ class ArticleInfo:
 
     @property
     def when(self) -> datetime:
-        """When it appeared: its declared publication, else when it was first seen."""
-        return self.published_at or self.first_seen
+        """When it appeared (`storage.mentions_queries.appeared`)."""
+        return appeared(self.published_at, self.first_seen)
 
 
 def _corrections(items: Any) -> tuple[Correction, ...]:

@@ -24,6 +24,12 @@ from storage.news_models import ArticleRow, ArticleVersion
 MAX_LISTED = 10_000
 
 
+def appeared(published_at: datetime | None, first_seen: datetime) -> datetime:
+    """When an article appeared: its declared publication time, else when it was first seen; never later than first
+    seen, since a page fetched before the time it declares existed then (its date is wrong, or in another zone)."""
+    return first_seen if published_at is None else min(published_at, first_seen)
+
+
 @dataclass(frozen=True)
 class MentionListing:
     mention: MentionRow
@@ -34,8 +40,8 @@ class MentionListing:
 
     @property
     def appeared(self) -> datetime:
-        """When the article appeared: its declared publication time, else when it was first seen."""
-        return self.article.published_at or self.version_first_seen
+        """When the article appeared (`appeared`)."""
+        return appeared(self.article.published_at, self.version_first_seen)
 
     @property
     def stale(self) -> bool:
@@ -76,8 +82,7 @@ def listings(session: Session, *, claim_id: str | None = None, article_id: str |
                  for cid in {m.claim_id for m, *_ in rows}}
     out = []
     for mention, article, number, first_seen in rows:
-        appeared = article.published_at or first_seen
-        event = status_at(timelines[mention.claim_id], appeared)
+        event = status_at(timelines[mention.claim_id], appeared(article.published_at, first_seen))
         out.append(MentionListing(mention, article, number, first_seen, event.status if event else None))
     out.sort(key=lambda m: m.appeared, reverse=True)
     return out

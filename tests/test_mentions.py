@@ -3,6 +3,7 @@ repetition, and the time bound."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from analysis.claims.model import Claim
 from analysis.claims.vocabulary import Stance
 from ingest.claims_declarations import BUNDLED_CLAIMS, load_claims
 from policywatch.commands.demo import PAGES
+from storage.mentions_queries import appeared
 
 DATA = Path(__file__).parent / "data" / "claims"
 CLAIMS = {"bundled": load_claims(BUNDLED_CLAIMS), "demo": load_claims(PAGES / "claims.yaml")}
@@ -75,3 +77,16 @@ def test_the_fingerprint_follows_the_mention_vocabulary_only() -> None:
     a, b = _claim(r"\bkept\b"), _claim(r"\bstored\b")
     assert mention_fingerprint(a) != mention_fingerprint(b)
     assert mention_fingerprint(a) == mention_fingerprint(Claim(**{**a.__dict__, "note": "other"}))
+
+
+_SEEN = datetime(2026, 1, 3, 7, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(("published", "expected"), [
+    (None, _SEEN),  # no declared time: when it was first seen
+    (_SEEN - timedelta(hours=20), _SEEN - timedelta(hours=20)),  # declared before it was seen: as declared
+    (_SEEN + timedelta(hours=2, minutes=30), _SEEN),  # declared after it was fetched: it existed when fetched
+])
+def test_an_article_appeared_never_later_than_it_was_first_seen(published: datetime | None,
+                                                                expected: datetime) -> None:
+    assert appeared(published, _SEEN) == expected

@@ -50,12 +50,13 @@ def test_export_is_complete_dated_described_and_byte_identical(server, make_cli,
     assert first.stdout.startswith(f"wrote {path} (")
     # The bundled claims are declared (none is about Testco, so none has a status event).
     assert "; sources 2, versions 2, changes 1, outcomes 4, runs 2, claims " in first.stdout
-    assert ", claim_events 0); " in first.stdout
+    assert ", claim_events 0, articles 0, mentions 0); " in first.stdout
     assert "newest record 2026-06-02T03:00:00Z" in first.stdout
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
-        assert names == sorted(names) == ["README.md", "changes.jsonl", "claim_events.jsonl", "claims.jsonl",
-                                          "outcomes.jsonl", "runs.jsonl", "sources.jsonl", "versions.jsonl"]
+        assert names == sorted(names) == ["README.md", "articles.jsonl", "changes.jsonl", "claim_events.jsonl",
+                                          "claims.jsonl", "mentions.jsonl", "outcomes.jsonl", "runs.jsonl",
+                                          "sources.jsonl", "versions.jsonl"]
         assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         readme = archive.read("README.md").decode("utf-8")
         for table in TABLES:

@@ -316,3 +316,32 @@ def test_an_article_keeps_its_declared_publication_time_and_gives_it_in_utc(reco
     status, out, _ = record.cli(capsys, "mentions", "--claim", CLAIM, "--json")
     assert {m["article"]["published_at"] for m in json.loads(out) if m["article"]["id"] == record.german} == {
         "2026-01-04T06:30:00Z"}
+
+
+def test_the_export_holds_the_coverage_as_the_site_publishes_it_never_an_article_text(
+        record: Record, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import zipfile
+
+    from storage.news_models import ArticleVersion
+
+    status, out, err = record.cli(capsys, "export", "--out", str(tmp_path))
+    assert status == 0, err
+    assert ", articles 3, mentions " in out
+    (path,) = tmp_path.glob("policywatch-dataset-*.zip")
+    with zipfile.ZipFile(path) as archive:
+        def rows(name: str) -> list[dict[str, Any]]:
+            return [json.loads(line) for line in archive.read(name).decode("utf-8").splitlines()]
+        articles, mentions = rows("articles.jsonl"), rows("mentions.jsonl")
+        everything = b"".join(archive.read(name) for name in archive.namelist()).decode("utf-8")
+    assert {a["id"] for a in articles} == {record.german, record.english, record.hostile}
+    german = next(a for a in articles if a["id"] == record.german)
+    assert (german["published_at"], german["claims"]) == ("2026-01-04T06:30:00Z", sorted(german["claims"]))
+    assert CLAIM in german["claims"] and "text" not in german
+    stale = [m for m in mentions if m["article"] == record.german and m["claim"] == CLAIM]
+    assert len(stale) == 1 and stale[0]["stale"] is True and stale[0]["review"] in ("unreviewed", "confirmed")
+    assert "temporäre Chats nach 30 Tagen" in stale[0]["sentence"]
+    assert stale[0]["claim_status_when_published"] == "weakened"
+    assert all(m["review"] != "rejected" for m in mentions)
+    with transaction(record.factory) as session:
+        kept = [v.text for v in session.scalars(select(ArticleVersion)) if v.text]
+    assert kept and not any(text in everything for text in kept), "an article's text is never exported"

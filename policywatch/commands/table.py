@@ -296,7 +296,8 @@ def _notify(add: AddCommand) -> None:
 def _export(add: AddCommand) -> None:
     p = add("export", "export:export",
             "export the whole record (sources, version texts, changes with flags and evidence, "
-            "fetch outcomes, runs) as a dated ZIP with a README describing every field")
+            "fetch outcomes, runs, claims and their events, news articles and their mentions of claims as the "
+            "site quotes them) as a dated ZIP with a README describing every field")
     p.add_argument("--out", required=True, metavar="DIR", help="the directory the ZIP is written into")
     p.add_argument("--format", metavar="jsonl|csv", default="jsonl", help="JSON lines (default) or CSV")
 

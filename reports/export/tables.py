@@ -25,6 +25,7 @@ from reports.urls import hide_local_paths, published_url
 from storage import texts
 from storage.claims_models import ClaimDeclarationRow, ClaimEventRow, ClaimStateRow
 from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceRow, Version
+from storage.news_models import ArticleFetch
 from storage.times import utc_text
 from storage.vocabulary import RunKind
 
@@ -362,9 +363,97 @@ CLAIM_EVENTS = Table("claim_events", "Every change of a claim's status, with the
     s.scalar(select(func.count()).where(ClaimEventRow.withdrawn_at.is_not(None))),))
 
 
-TABLES: tuple[Table, ...] = (SOURCES, VERSIONS, CHANGES, OUTCOMES, RUNS, CLAIMS, CLAIM_EVENTS)
+# news coverage: what the coverage pages publish, never an article's text --------------------------------------
+
+def _coverage(session: Session) -> list[Any]:
+    from reports.news_data import load_coverage  # the news readers, loaded when there is news to export
+
+    return sorted(load_coverage(session), key=lambda a: a.id)
+
+
+def _article_rows(session: Session) -> Iterator[dict[str, Any]]:
+    for a in _coverage(session):
+        yield {"id": a.id, "url": a.url, "title": a.title, "outlet": a.outlet, "outlet_type": a.outlet_type,
+               "news_source": a.news_source_id, "language": a.language, "author": a.author,
+               "published": a.published, "published_at": _when(a.published_at), "modified": a.modified,
+               "first_seen": _when(a.first_seen), "status": a.status, "tdm_reserved": a.tdm_reserved,
+               "vendors": list(a.vendors), "topics": list(a.topics), "flags": list(a.flags),
+               "versions": len(a.editions), "corrections": sum(e.is_correction for e in a.editions),
+               "claims": sorted(a.claims), "syndicated": sorted(c.id for c in a.copies)}
+
+
+def _rows_digest(rows: Callable[[Session], Iterator[dict[str, Any]]]) -> Callable[[Session], tuple[Any, ...]]:
+    def fingerprint(session: Session) -> tuple[Any, ...]:
+        digest = hashlib.sha256()
+        for row in rows(session):
+            digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+        return (digest.hexdigest(),)
+    return fingerprint
+
+
+ARTICLES = Table("articles", "Every news article found about a tracked vendor, as the coverage pages show it: its "
+                 "text is not exported (articles are quoted, never republished; README, \"News coverage\").", (
+    Field("id", "the article's id; the site's page is coverage/<id>.html"),
+    Field("url", "its canonical address"),
+    Field("title", "its title"),
+    Field("outlet", "the outlet that published it"),
+    Field("outlet_type", "the outlet's kind, as its news source is declared"),
+    Field("news_source", "the declared news source it was found through"),
+    Field("language", "its language (en, de, fr)"),
+    Field("author", "its author, as the page names them"),
+    Field("published", "its publication time as the page declares it: a date, or a time with the page's own offset"),
+    Field("published_at", "its publication time in UTC, the page's or else its feed's", "time"),
+    Field("modified", "its modification time as the page declares it"),
+    Field("first_seen", "when it was first fetched", "time"),
+    Field("status", "readable, paywall, consent_wall or unavailable"),
+    Field("tdm_reserved", "whether the publisher reserves text and data mining: only quotable sentences are kept",
+          "boolean"),
+    Field("vendors", "the tracked vendors it is about", "list"),
+    Field("topics", "the flag categories it is about", "list"),
+    Field("flags", "the flags of its newest version's sentences", "list"),
+    Field("versions", "how many versions (editions) of it were recorded", "integer"),
+    Field("corrections", "how many of them are corrections", "integer"),
+    Field("claims", "the claims its newest version mentions (mentions table)", "list"),
+    Field("syndicated", "the ids of the other articles of its syndication cluster (the same story elsewhere)",
+          "list"),
+), _article_rows, _rows_digest(_article_rows))
+
+
+_STATUS_BY_LABEL = {status.label: str(status) for status in ClaimStatus}
+
+
+def _mention_rows(session: Session) -> Iterator[dict[str, Any]]:
+    for a in _coverage(session):
+        for m in sorted(a.mentions, key=lambda m: m.id):
+            yield {"id": m.id, "claim": m.claim_id, "article": m.article_id, "stance": m.stance, "cue": m.cue,
+                   "review": m.review, "appeared": _when(m.appeared), "stale": m.stale,
+                   "claim_status_when_published": _STATUS_BY_LABEL.get(m.status_then or ""),
+                   "sentence": m.quote.sentence, "spans": [list(span) for span in m.quote.spans]}
+
+
+MENTIONS = Table("mentions", "Every sentence of an article's newest version that mentions a claim, quoted as the "
+                 "article's page quotes it; a mention a reader rejected, or one past the article's quotation "
+                 "budget, is left out as the site leaves it out.", (
+    Field("id", "the mention's number in the record", "integer"),
+    Field("claim", "the claim it mentions (claims table)"),
+    Field("article", "the article it is in (articles table)"),
+    Field("stance", "repeats, reports or disputes: what the sentence does with the claim"),
+    Field("cue", "the words that decided a reports or disputes stance"),
+    Field("review", "unreviewed or confirmed (a reader's verdict)"),
+    Field("appeared", "when the article appeared: its publication time, never later than it was first seen",
+          "time"),
+    Field("stale", "a stale repetition: it repeats the claim while the vendor no longer backed it", "boolean"),
+    Field("claim_status_when_published", "the claim's status when the article appeared"),
+    Field("sentence", "the sentence as quoted (cut around the claim's words when long)"),
+    Field("spans", "where the claim's words are in the sentence: [[start, end], …]", "list"),
+), _mention_rows, _rows_digest(_mention_rows))
+
+
+TABLES: tuple[Table, ...] = (SOURCES, VERSIONS, CHANGES, OUTCOMES, RUNS, CLAIMS, CLAIM_EVENTS, ARTICLES, MENTIONS)
 
 
 def newest_record_time(session: Session) -> datetime | None:
-    """The time the export is dated by: the newest fetch or import in it."""
-    return session.scalar(select(func.max(FetchOutcome.at)))
+    """The time the export is dated by: the newest fetch or import in it, of a policy or of a news article."""
+    found = [t for t in (session.scalar(select(func.max(FetchOutcome.at))),
+                         session.scalar(select(func.max(ArticleFetch.at)))) if t is not None]
+    return max(found) if found else None

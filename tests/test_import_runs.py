@@ -101,8 +101,8 @@ def test_the_index_and_runs_page_date_an_import_by_when_it_ran_and_the_files_it_
     pages = report(cli, root / "site")
     index, runs_page = plain(pages["index.html"]), plain(pages["runs.html"])
     today = f"{before:%Y-%m-%d}"
-    assert re.search(rf"Last run #1 \(import\) performed {today} \d\d:\d\d UTC, importing files dated "
-                     r"2019-03-01 00:00 UTC to 2024-06-30 00:00 UTC: ok — 2 file\(s\) imported", index), index
+    assert re.search(rf"Last run on the vendors' documents: #1 \(import\) performed {today} \d\d:\d\d UTC, "
+                     r"importing files dated 2019-03-01 00:00 UTC to 2024-06-30 00:00 UTC: ok — 2 file\(s\) imported", index), index
     assert "started 2019" not in index and "2019-03-01 00:00 UTC:" not in index
     kind, status, started, finished, dated, *counts = run_row(pages["runs.html"], 1)
     # Checked, Imported, New versions, Changes, Failures: an import's files are not checks.
@@ -139,7 +139,7 @@ def test_an_imported_source_is_not_yet_checked_until_a_crawl_checks_it(
     assert (row["last_checked"], row["imported_until"]) == ("2026-03-05T06:00:00Z", "2024-06-30T00:00:00Z")
     pages = report(cli, root / "site")
     index = plain(pages["index.html"])
-    assert "Last run #2 (crawl) started 2026-03-05 06:00 UTC: ok — 1 checked" in index
+    assert "Last run on the vendors' documents: #2 (crawl) started 2026-03-05 06:00 UTC: ok — 1 checked" in index
     assert "not yet checked" not in index and "imported files" not in index
     assert "current at the last check 2026-03-05T06:00:00Z." in plain(pages["versions/t/policy/2.html"])
     assert last_checked(pages["sources/t/policy/index.html"]) == "2026-03-05T06:00:00Z"
@@ -268,8 +268,8 @@ def test_an_import_recorded_before_0017_says_its_time_was_not_recorded(tmp_path:
         conn.execute(text("UPDATE runs SET performed_at = NULL, performed_until = NULL"))
     engine.dispose()
     pages = report(cli, tmp_path / "site")
-    assert ("Last run #1 (import) performed at a time the record does not hold, importing files dated "
-            "2019-03-01 00:00 UTC to 2024-06-30 00:00 UTC") in plain(pages["index.html"])
+    assert ("Last run on the vendors' documents: #1 (import) performed at a time the record does not hold, "
+            "importing files dated 2019-03-01 00:00 UTC to 2024-06-30 00:00 UTC") in plain(pages["index.html"])
     assert run_row(pages["runs.html"], 1)[:5] == ["import", "ok", "not recorded", "not recorded",
                                                   "files dated 2019-03-01 00:00 UTC to 2024-06-30 00:00 UTC"]
 

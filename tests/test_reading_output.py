@@ -118,3 +118,9 @@ def test_the_readme_lists_the_fields_changes_json_prints(recorded: CLI, db_url: 
     assert _documented(r"each evidence item is") == list(flagged["evidence"][0])
     assert _documented(r"`previous_analyses` are\s+the analyses `reanalyse` replaced, oldest first, each") == \
         list(flagged["previous_analyses"][0])
+
+
+def test_changes_that_no_filter_matches_are_told_apart_from_none_recorded(recorded: CLI) -> None:
+    assert recorded("changes", "--severity", "none").stdout == "no recorded change matches\n"
+    assert recorded("changes", "--source", "t/c").stdout == "no recorded change matches\n"
+    assert recorded("changes", "--severity", "high").stdout.count("\n") == 1

@@ -156,7 +156,7 @@ def test_index_lists_changes_and_sources_with_health(vendor: Vendor, tmp_path: P
     help_row = index[index.index("<code class=\"muted\">t/help</code>"):].split("</tr>")[0]
     assert "✓ ok" not in help_row and 'class="health-ok">ok<' in help_row
     assert '<time datetime="2026-03-03T06:00:00Z">' in help_row, "last checked"
-    assert "Last run #3 (crawl)" in index and "<strong>partial</strong>" in index
+    assert "Last run on the vendors' documents: #3 (crawl)" in index and "<strong>partial</strong>" in index
 
 
 def test_change_page_shows_the_word_diff_both_ways_with_folds_and_navigation(vendor: Vendor, tmp_path: Path) -> None:

@@ -214,5 +214,6 @@ def changes(ctx: Context, args: argparse.Namespace) -> int:
             ctx.say(f"{jsonview.when(c.detected_at)}  {r.source.id}  v{r.from_number}→v{r.to_number}  {c.kind}{back}  "
                     f"+{c.words_added} / -{c.words_removed} words" + _meaning(c))
         if not rows:
-            ctx.say("no changes recorded")
+            filtered = args.source or args.since or args.flag or args.severity
+            ctx.say("no recorded change matches" if filtered else "no changes recorded")
     return ExitStatus.OK

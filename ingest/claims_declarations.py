@@ -320,6 +320,13 @@ def _read(path: Path) -> list[Any]:
     return list(data["claims"])
 
 
+def declared_ids(location: Path | str) -> set[str]:
+    """The ids of the claims declared under `location`, read without validating them (`load_claims` validates):
+    enough to tell which recorded claims an evaluation with them would end."""
+    return {str(entry["id"]) for path in claim_files(Path(location)) for entry in _read(path)
+            if isinstance(entry, Mapping) and isinstance(entry.get("id"), str)}
+
+
 def claim_files(location: Path) -> list[Path]:
     if location.is_dir():
         return sorted(p for p in location.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())

@@ -21,7 +21,8 @@ def article_json(listing: ArticleListing) -> dict[str, Any]:
     return {
         "id": a.id, "url": a.canonical_url, "title": a.title, "outlet": a.outlet, "outlet_type": a.outlet_type,
         "news_source": a.news_source_id, "language": a.language, "author": a.author, "published": a.published,
-        "published_at": when(a.published_at), "modified": a.modified, "first_seen": when(a.first_seen), "last_checked": when(a.last_checked),
+        "published_at": when(a.published_at), "modified": a.modified, "first_seen": when(a.first_seen),
+        "last_checked": when(a.last_checked),
         "next_check": when(a.next_check), "status": a.status, "tdm_reserved": bool(a.tdm_reserved),
         "vendors": list(a.vendors or []), "topics": list(a.topics or []), "flags": list(listing.flags),
         "versions": listing.versions, "corrections": listing.corrections, "cluster": a.cluster_id,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from analysis.claims.vocabulary import MentionReview
 from analysis.quotes import Quote, QuoteBudget, quotes
 from storage import mentions_queries
-from storage.mentions_queries import appeared
+from storage.news_queries import appeared
 from storage.news_models import ArticleRow, ArticleVersion
 from storage.vocabulary import ArticleStatus
 
@@ -127,7 +127,7 @@ class ArticleInfo:
 
     @property
     def when(self) -> datetime:
-        """When it appeared (`storage.mentions_queries.appeared`)."""
+        """When it appeared (`storage.news_queries.appeared`)."""
         return appeared(self.published_at, self.first_seen)
 
 
@@ -145,10 +145,11 @@ def _quote(listing: mentions_queries.MentionListing) -> Quote:
     return found[0] if found else Quote(m.sentence, (), ())
 
 
-def load_mentions(session: Session) -> tuple[MentionInfo, ...]:
-    """The published mentions of every article's latest version, the newest article first."""
+def load_mentions(session: Session, limit: int | None = mentions_queries.MAX_LISTED) -> tuple[MentionInfo, ...]:
+    """The published mentions of every article's latest version, the newest article first (the newest `limit`
+    only; None: all)."""
     found = []
-    for listing in mentions_queries.listings(session, current_only=True):
+    for listing in mentions_queries.listings(session, current_only=True, limit=limit):
         m, a = listing.mention, listing.article
         if m.review == MentionReview.REJECTED:
             continue
@@ -160,10 +161,11 @@ def load_mentions(session: Session) -> tuple[MentionInfo, ...]:
     return tuple(found)
 
 
-def load_coverage(session: Session) -> tuple[ArticleInfo, ...]:
-    """Every recorded article, newest first."""
+def load_coverage(session: Session, mention_limit: int | None = mentions_queries.MAX_LISTED
+                  ) -> tuple[ArticleInfo, ...]:
+    """Every recorded article, newest first, with the newest `mention_limit` mentions (None: all of them)."""
     mentions: dict[str, list[MentionInfo]] = defaultdict(list)
-    for mention in load_mentions(session):
+    for mention in load_mentions(session, mention_limit):
         mentions[mention.article_id].append(mention)
     editions: dict[str, list[EditionInfo]] = defaultdict(list)
     evidence: dict[str, tuple[list[dict[str, Any]], int]] = {}

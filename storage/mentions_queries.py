@@ -20,14 +20,9 @@ from analysis.claims.vocabulary import ClaimStatus, Stance
 from storage import claims_queries
 from storage.mentions_models import MentionRow
 from storage.news_models import ArticleRow, ArticleVersion
+from storage.news_queries import appeared
 
 MAX_LISTED = 10_000
-
-
-def appeared(published_at: datetime | None, first_seen: datetime) -> datetime:
-    """When an article appeared: its declared publication time, else when it was first seen; never later than first
-    seen, since a page fetched before the time it declares existed then (its date is wrong, or in another zone)."""
-    return first_seen if published_at is None else min(published_at, first_seen)
 
 
 @dataclass(frozen=True)
@@ -40,8 +35,9 @@ class MentionListing:
 
     @property
     def appeared(self) -> datetime:
-        """When the article appeared (`appeared`)."""
-        return appeared(self.article.published_at, self.version_first_seen)
+        """When the article appeared (`storage.news_queries.appeared`); without a declared time, when the version
+        holding the mention was first seen."""
+        return appeared(self.article.published_at, self.article.first_seen, self.version_first_seen)
 
     @property
     def stale(self) -> bool:
@@ -54,7 +50,7 @@ class MentionListing:
 
 def listings(session: Session, *, claim_id: str | None = None, article_id: str | None = None,
              version_ids: Iterable[int] | None = None, review: str | None = None, run_id: int | None = None,
-             current_only: bool = False, limit: int = MAX_LISTED) -> list[MentionListing]:
+             current_only: bool = False, limit: int | None = MAX_LISTED) -> list[MentionListing]:
     """Mentions with their article, the newest article first (then in text order); ``current_only``: those of
     each article's latest version."""
     query = (select(MentionRow, ArticleRow, ArticleVersion.number, ArticleVersion.first_seen)
@@ -82,7 +78,7 @@ def listings(session: Session, *, claim_id: str | None = None, article_id: str |
                  for cid in {m.claim_id for m, *_ in rows}}
     out = []
     for mention, article, number, first_seen in rows:
-        event = status_at(timelines[mention.claim_id], appeared(article.published_at, first_seen))
+        event = status_at(timelines[mention.claim_id], appeared(article.published_at, article.first_seen, first_seen))
         out.append(MentionListing(mention, article, number, first_seen, event.status if event else None))
     out.sort(key=lambda m: m.appeared, reverse=True)
     return out

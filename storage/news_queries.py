@@ -148,6 +148,15 @@ def discoveries_of(session: Session, article_id: str) -> Sequence[Discovery]:
                            .order_by(Discovery.first_seen, Discovery.id)).all()
 
 
+def appeared(published_at: datetime | None, first_seen: datetime, without: datetime | None = None) -> datetime:
+    """When an article appeared: its declared publication time, never later than the article was first seen (a
+    page fetched before the time it declares existed then: its date is wrong, or in another zone); without a
+    declared time, `without` when given, else when it was first seen."""
+    if published_at is None:
+        return without if without is not None else first_seen
+    return min(published_at, first_seen)
+
+
 def all_articles(session: Session, since: datetime | None = None) -> Sequence[ArticleRow]:
     """Articles newest first (by publication, else first seen); `since` keeps those first seen or published
     since then."""
@@ -155,7 +164,7 @@ def all_articles(session: Session, since: datetime | None = None) -> Sequence[Ar
     if since is not None:
         query = query.where((ArticleRow.first_seen >= since) | (ArticleRow.published_at >= since))
     rows = list(session.scalars(query))
-    return sorted(rows, key=lambda a: (a.published_at or a.first_seen, a.first_seen, a.id), reverse=True)
+    return sorted(rows, key=lambda a: (appeared(a.published_at, a.first_seen), a.first_seen, a.id), reverse=True)
 
 
 @dataclass(frozen=True)

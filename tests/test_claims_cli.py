@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from claims_support import ClaimsCLI, import_record
 
@@ -145,19 +146,29 @@ def test_the_claims_location_is_a_setting_like_the_sources(tmp_path: Path) -> No
     assert load_settings({"claims": "/from/option"}, config_file=config, environ=env).claims == Path("/from/option")
 
 
-def test_claims_read_with_other_claims_than_the_records_name_where_its_came_from(cli: ClaimsCLI,
-                                                                                 tmp_path: Path) -> None:
-    # The record's claims came from cli.claims_file; another claims folder is not a newer edition of them.
+def test_claims_read_with_other_claims_than_the_records_name_where_they_came_from(cli: ClaimsCLI,
+                                                                                  tmp_path: Path) -> None:
+    # The record's claims came from cli.claims_file; a folder declaring none of them is not a newer edition.
     other = tmp_path / "elsewhere"
     other.mkdir()
     (other / "claims.yaml").write_text(cli.claims_file.read_text(encoding="utf-8").replace("acme/", "acmeish/"),
                                        encoding="utf-8")
     listed = cli("--claims", str(other), "claims", check=False)
-    origin = str(cli.claims_file.absolute())
-    assert (f"the record's claims were last evaluated from {origin}, not from {other}: pass `--claims {origin}` "
-            f"to read the record with them") in listed.stderr
+    origin = str(cli.claims_file.resolve())
+    assert (f"none of the record's claims is in {other}: they were last evaluated from {origin}; pass "
+            f"`--claims {origin}` to read the record with them") in listed.stderr
     assert "would record its 3 claim(s) as no longer declared" in listed.stderr
-    assert "changed since the record was last evaluated" not in cli("claims").stderr
+    assert "no longer declared" not in cli("claims").stderr
+
+    # An edited copy elsewhere, one claim left out: a new edition, which would end that one claim only.
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    data = yaml.safe_load(cli.claims_file.read_text(encoding="utf-8"))
+    data["claims"] = [c for c in data["claims"] if c["id"] != "acme/hostile"]
+    (edited / "claims.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    said = cli("--claims", str(edited), "claims", check=False).stderr
+    assert f"the claims in {edited} changed since the record was last evaluated; `policywatch claims evaluate` " in said
+    assert said.rstrip().endswith("that would record 1 claim(s) as no longer declared: acme/hostile")
 
 
 def test_an_id_like_no_recorded_claim_lists_the_closest_ones(cli: ClaimsCLI) -> None:

@@ -16,7 +16,7 @@ from analysis.claims.model import Claim
 from analysis.claims.vocabulary import Stance
 from ingest.claims_declarations import BUNDLED_CLAIMS, load_claims
 from policywatch.commands.demo import PAGES
-from storage.mentions_queries import appeared
+from storage.news_queries import appeared
 
 DATA = Path(__file__).parent / "data" / "claims"
 CLAIMS = {"bundled": load_claims(BUNDLED_CLAIMS), "demo": load_claims(PAGES / "claims.yaml")}
@@ -82,11 +82,15 @@ def test_the_fingerprint_follows_the_mention_vocabulary_only() -> None:
 _SEEN = datetime(2026, 1, 3, 7, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize(("published", "expected"), [
-    (None, _SEEN),  # no declared time: when it was first seen
-    (_SEEN - timedelta(hours=20), _SEEN - timedelta(hours=20)),  # declared before it was seen: as declared
-    (_SEEN + timedelta(hours=2, minutes=30), _SEEN),  # declared after it was fetched: it existed when fetched
+_LATER = _SEEN + timedelta(days=1)  # a later version's first sighting
+
+
+@pytest.mark.parametrize(("published", "without", "expected"), [
+    (None, None, _SEEN),  # no declared time: when it was first seen
+    (None, _LATER, _LATER),  # ... or when the version in question was
+    (_SEEN - timedelta(hours=20), _LATER, _SEEN - timedelta(hours=20)),  # declared before it was seen: as declared
+    (_SEEN + timedelta(hours=2, minutes=30), _LATER, _SEEN),  # declared after its first fetch: it existed then
 ])
 def test_an_article_appeared_never_later_than_it_was_first_seen(published: datetime | None,
-                                                                expected: datetime) -> None:
-    assert appeared(published, _SEEN) == expected
+                                                                without: datetime | None, expected: datetime) -> None:
+    assert appeared(published, _SEEN, without) == expected

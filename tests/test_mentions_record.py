@@ -314,8 +314,10 @@ def test_an_article_keeps_its_declared_publication_time_and_gives_it_in_utc(reco
     german = next(a for a in json.loads(out) if a["id"] == record.german)
     assert (german["published"], german["published_at"]) == ("2026-01-04T07:30:00+01:00", "2026-01-04T06:30:00Z")
     status, out, _ = record.cli(capsys, "mentions", "--claim", CLAIM, "--json")
-    assert {m["article"]["published_at"] for m in json.loads(out) if m["article"]["id"] == record.german} == {
-        "2026-01-04T06:30:00Z"}
+    german_mentions = [m for m in json.loads(out) if m["article"]["id"] == record.german]
+    assert {m["article"]["published_at"] for m in german_mentions} == {"2026-01-04T06:30:00Z"}
+    # Fetched at 06:00, half an hour before the time it declares: it appeared no later than that fetch.
+    assert {m["article"]["appeared"] for m in german_mentions} == {"2026-01-04T06:00:00Z"}
 
 
 def test_the_export_holds_the_coverage_as_the_site_publishes_it_never_an_article_text(
@@ -344,4 +346,25 @@ def test_the_export_holds_the_coverage_as_the_site_publishes_it_never_an_article
     assert all(m["review"] != "rejected" for m in mentions)
     with transaction(record.factory) as session:
         kept = [v.text for v in session.scalars(select(ArticleVersion)) if v.text]
-    assert kept and not any(text in everything for text in kept), "an article's text is never exported"
+    quoted = {m["sentence"] for m in mentions}
+    unquoted = [line.strip() for text in kept for line in text.splitlines()
+                if len(line.strip()) > 60 and not any(line.strip() in q or q in line for q in quoted)]
+    assert unquoted and not any(line in everything for line in unquoted), "no sentence of an article goes unquoted"
+
+    # The same record exports the same bytes; a reader's verdict moves the export, and leaves its mention out.
+    again = tmp_path / "again"
+    assert record.cli(capsys, "export", "--out", str(again))[0] == 0
+    assert (again / path.name).read_bytes() == path.read_bytes()
+    assert "is up to date" in record.cli(capsys, "export", "--out", str(tmp_path))[1]
+    with transaction(record.factory) as session:
+        row = session.get_one(MentionRow, stale[0]["id"])
+        verdict, row.review = row.review, "rejected"
+    try:
+        status, out, _ = record.cli(capsys, "export", "--out", str(tmp_path))
+        assert status == 0 and "is up to date" not in out
+        with zipfile.ZipFile(path) as archive:
+            left = [json.loads(line) for line in archive.read("mentions.jsonl").decode("utf-8").splitlines()]
+        assert stale[0]["id"] not in {m["id"] for m in left} and len(left) == len(mentions) - 1
+    finally:
+        with transaction(record.factory) as session:
+            session.get_one(MentionRow, stale[0]["id"]).review = verdict

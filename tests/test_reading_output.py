@@ -76,8 +76,8 @@ def test_show_at_a_time_past_the_record_says_where_it_ends(recorded: CLI) -> Non
     gap = recorded("show", "t/a", "--at", "2026-01-03T00:00:00Z")
     assert gap.stdout == RETENTION_OLD
     assert gap.stderr.strip() == ("policywatch: t/a: v1 was last confirmed at 2026-01-01T00:00:00Z (the last "
-                                  "imported file) and v2 first seen at 2026-01-05T00:00:00Z: v1 is shown as it stood "
-                                  "then, not known to be in force at 2026-01-03T00:00:00Z")
+                                  "imported file that confirmed it) and v2 first seen at 2026-01-05T00:00:00Z: v1 is "
+                                  "shown as it stood then, not known to be in force at 2026-01-03T00:00:00Z")
     earlier = recorded.json("show", "t/a", "--at", "2026-01-03T00:00:00Z")
     assert (earlier["number"], earlier["record_reaches"]) == (1, "2026-01-01T00:00:00Z")
     confirmed = recorded("show", "t/a", "--at", "2026-01-01T00:00:00Z")

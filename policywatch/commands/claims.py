@@ -138,33 +138,42 @@ def require_recorded_claim(session: Any, claim_id: str) -> None:
 def _stale_warning(ctx: Context, session: Any) -> None:
     from storage import claims_queries as queries
     try:
-        from ingest.claims import claims_digest  # the claims readers, loaded by the claims commands only
+        # The claims readers, loaded by the claims commands only.
+        from ingest.claims import claims_digest
+        from ingest.claims_declarations import declared_ids
 
         digest = claims_digest(ctx.settings.claims)
+        here = declared_ids(ctx.settings.claims)
     except ValueError:
         return
-    if queries.claims_digest(session) not in (None, digest):
-        declared = queries.declarations(session)
-        elsewhere = _declared_elsewhere(Path(ctx.settings.claims), [row.declared_in for row in declared.values()])
-        if elsewhere is not None:
-            # Evaluating these claims against that record would end every claim it holds: say where its came from.
-            ctx.warn(f"the record's claims were last evaluated from {elsewhere}, not from {ctx.settings.claims}: pass "
-                     f"`--claims {elsewhere}` to read the record with them (`policywatch claims evaluate` with the "
-                     f"claims in {ctx.settings.claims} would record its {len(declared)} claim(s) as no longer "
-                     f"declared)")
-        else:
-            ctx.warn(f"the claims in {ctx.settings.claims} changed since the record was last evaluated; "
-                     f"`policywatch claims evaluate` brings it up to date")
+    if queries.claims_digest(session) in (None, digest):
+        return
+    declared = queries.declarations(session)
+    ending = sorted(set(declared) - here)
+    evaluate = ("`policywatch claims evaluate` (or the next crawl, import, news night or run, which evaluate the "
+                "claims too)")
+    elsewhere = None if set(declared) & here else _declared_elsewhere(
+        Path(ctx.settings.claims), [row.declared_in for row in declared.values()])
+    if elsewhere is not None:
+        # None of the record's claims is declared here: these are another claims folder, not a new edition of its.
+        ctx.warn(f"none of the record's claims is in {ctx.settings.claims}: they were last evaluated from "
+                 f"{elsewhere}; pass `--claims {elsewhere}` to read the record with them ({evaluate} with the claims "
+                 f"in {ctx.settings.claims} would record its {len(declared)} claim(s) as no longer declared)")
+        return
+    gone = ""
+    if ending:
+        named = ", ".join(ending[:5]) + (f" and {len(ending) - 5} more" if len(ending) > 5 else "")
+        gone = f"; that would record {len(ending)} claim(s) as no longer declared: {named}"
+    ctx.warn(f"the claims in {ctx.settings.claims} changed since the record was last evaluated; {evaluate} brings "
+             f"it up to date{gone}")
 
 
 def _declared_elsewhere(location: Path, files: list[str]) -> str | None:
-    """Where the record's declared claims were read from, when none of them came from `location` (a claims file or
-    folder); None when some did, or when the record declares none."""
-    if not files:
-        return None
-    where = location.absolute()
-    paths = sorted({Path(f).absolute() for f in files})
-    if any(p == where or where in p.parents for p in paths):
+    """Where the record's declared claims were read from, when it is not `location` (a claims file or folder) and
+    is still there to be read; None otherwise."""
+    where = location.resolve()
+    paths = sorted({Path(f).resolve() for f in files if Path(f).is_file()})
+    if not paths or any(p == where or where in p.parents for p in paths):
         return None
     return str(paths[0]) if len(paths) == 1 else os.path.commonpath([str(p) for p in paths])
 
@@ -177,7 +186,7 @@ def _summary_json(item: queries.RecordedClaim) -> dict[str, Any]:
         "statement": dict(sorted(item.claim.statement.items())), "said_by": item.claim.said_by,
         "status": str(view.status), "status_label": view.status.label, "since": when(view.since),
         "cause": None if view.cause is None else str(view.cause), "declared": item.declared,
-        "tracked": item.state is not None,
+        "tracked": item.tracked,
         "evidence": {"supports": sum(iv.role == "supports" for iv in current),
                      "contradicts": sum(iv.role == "contradicts" for iv in current)},
         "successors": len(view.successors),

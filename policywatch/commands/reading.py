@@ -131,8 +131,9 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
                              f"confirmed v{version.number}: shown as it stood then, not known to be in force at "
                              f"{jsonview.when(args.at)}")
                 else:
-                    ctx.warn(f"{args.id}: v{version.number} was last confirmed at {jsonview.when(reaches)} ({by}) "
-                             f"and v{following.number} first seen at {jsonview.when(following.first_seen)}: "
+                    ctx.warn(f"{args.id}: v{version.number} was last confirmed at {jsonview.when(reaches)} "
+                             f"({by} that confirmed it) and v{following.number} first seen at "
+                             f"{jsonview.when(following.first_seen)}: "
                              f"v{version.number} is shown as it stood then, not known to be in force at "
                              f"{jsonview.when(args.at)}")
             ctx.write(safe(text))

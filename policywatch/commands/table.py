@@ -113,8 +113,8 @@ def _reading(add: AddCommand) -> None:
     group.add_argument("--at", type=time_argument, metavar="TIME", help="the version in force at TIME")
     p.add_argument("--json", action="store_true")
 
-    p = add("raw", "reading:raw", "write the raw bytes of a stored page (a version's snapshot, a refused page or a news article's page), "
-            "verified against their sha256")
+    p = add("raw", "reading:raw", "write the raw bytes of a stored page (a version's snapshot, a refused page or "
+            "a news article's page), verified against their sha256")
     p.add_argument("sha256", metavar="SHA256", help="the page's sha256, or its first 8 or more characters")
     p.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output, when not a terminal)")
 

@@ -1,8 +1,11 @@
 """The tables of the dataset export: their fields, what each means, and their rows read from the record.
 
 Rows are read in a fixed order and streamed (`yield_per`), so an export of a
-large record holds a few hundred rows in memory at a time. Field names are
-those of the `--json` output of `sources`, `history` and `changes`.
+large record holds a few hundred rows in memory at a time; the two news
+tables are read as the coverage pages read them (`reports.news_data`), once
+for both, so they publish nothing the site does not. Field names are those
+of the `--json` output of `sources`, `history`, `changes`, `articles` and
+`mentions`.
 
 A table is its fields, its `rows(session)` and its `fingerprint(session)`,
 listed in `TABLES`; the archive, the README and `report`'s publication take
@@ -21,11 +24,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from analysis.claims import Cause, ClaimStatus
+from analysis.claims.vocabulary import MentionReview
 from reports.urls import hide_local_paths, published_url
 from storage import texts
 from storage.claims_models import ClaimDeclarationRow, ClaimEventRow, ClaimStateRow
 from storage.models import Change, ChangeAnalysisRow, FetchOutcome, Run, Snapshot, SourceRow, Version
-from storage.news_models import ArticleFetch
+from storage.mentions_models import MentionRow
+from storage.news_models import ArticleFetch, ArticleRow, ArticleVersion
 from storage.times import utc_text
 from storage.vocabulary import RunKind
 
@@ -365,10 +370,19 @@ CLAIM_EVENTS = Table("claim_events", "Every change of a claim's status, with the
 
 # news coverage: what the coverage pages publish, never an article's text --------------------------------------
 
-def _coverage(session: Session) -> list[Any]:
-    from reports.news_data import load_coverage  # the news readers, loaded when there is news to export
+# In `Session.info`: the coverage read once for both news tables of one export.
+_COVERAGE = "policywatch.export.coverage"
 
-    return sorted(load_coverage(session), key=lambda a: a.id)
+
+def _coverage(session: Session) -> list[Any]:
+    """Every article as the coverage pages show it, with all its published mentions (the pages list the newest
+    10,000; the export has them all), by id."""
+    found = session.info.get(_COVERAGE)
+    if found is None:
+        from reports.news_data import load_coverage  # the news readers, imported by an export only
+
+        found = session.info[_COVERAGE] = sorted(load_coverage(session, mention_limit=None), key=lambda a: a.id)
+    return found
 
 
 def _article_rows(session: Session) -> Iterator[dict[str, Any]]:
@@ -382,13 +396,19 @@ def _article_rows(session: Session) -> Iterator[dict[str, Any]]:
                "claims": sorted(a.claims), "syndicated": sorted(c.id for c in a.copies)}
 
 
-def _rows_digest(rows: Callable[[Session], Iterator[dict[str, Any]]]) -> Callable[[Session], tuple[Any, ...]]:
-    def fingerprint(session: Session) -> tuple[Any, ...]:
-        digest = hashlib.sha256()
-        for row in rows(session):
-            digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False).encode("utf-8"))
-        return (digest.hexdigest(),)
-    return fingerprint
+def _article_fingerprint(session: Session) -> tuple[Any, ...]:
+    # Every fetch of an article moves it (the export is dated by the newest), every new version, any article's
+    # last check.
+    return (_count_and_max(session, ArticleFetch.id) + _count_and_max(session, ArticleVersion.id)
+            + _count_and_max(session, ArticleRow.last_checked))
+
+
+def _mention_fingerprint(session: Session) -> tuple[Any, ...]:
+    # A stale repetition is read from the claims' timelines: those move it too, as do readers' verdicts.
+    return (_count_and_max(session, MentionRow.id) + _count_and_max(session, MentionRow.reviewed_at)
+            + (session.scalar(select(func.count()).where(MentionRow.review == MentionReview.REJECTED)),)
+            + _count_and_max(session, ClaimEventRow.id)
+            + (session.scalar(select(func.count()).where(ClaimEventRow.withdrawn_at.is_not(None))),))
 
 
 ARTICLES = Table("articles", "Every news article found about a tracked vendor, as the coverage pages show it: its "
@@ -416,7 +436,7 @@ ARTICLES = Table("articles", "Every news article found about a tracked vendor, a
     Field("claims", "the claims its newest version mentions (mentions table)", "list"),
     Field("syndicated", "the ids of the other articles of its syndication cluster (the same story elsewhere)",
           "list"),
-), _article_rows, _rows_digest(_article_rows))
+), _article_rows, _article_fingerprint)
 
 
 _STATUS_BY_LABEL = {status.label: str(status) for status in ClaimStatus}
@@ -446,7 +466,7 @@ MENTIONS = Table("mentions", "Every sentence of an article's newest version that
     Field("claim_status_when_published", "the claim's status when the article appeared"),
     Field("sentence", "the sentence as quoted (cut around the claim's words when long)"),
     Field("spans", "where the claim's words are in the sentence: [[start, end], …]", "list"),
-), _mention_rows, _rows_digest(_mention_rows))
+), _mention_rows, _mention_fingerprint)
 
 
 TABLES: tuple[Table, ...] = (SOURCES, VERSIONS, CHANGES, OUTCOMES, RUNS, CLAIMS, CLAIM_EVENTS, ARTICLES, MENTIONS)

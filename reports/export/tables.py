@@ -336,6 +336,11 @@ CLAIMS = Table("claims", "Every claim ever declared about a vendor's data practi
 ), _claim_rows, _claim_fingerprint)
 
 
+def _claim_event_fingerprint(session: Session) -> tuple[Any, ...]:
+    return _count_and_max(session, ClaimEventRow.id) + (
+        session.scalar(select(func.count()).where(ClaimEventRow.withdrawn_at.is_not(None))),)
+
+
 def _claim_event_rows(session: Session) -> Iterator[dict[str, Any]]:
     query = select(ClaimEventRow).order_by(ClaimEventRow.id).execution_options(yield_per=BATCH)
     for row in session.scalars(query):
@@ -364,8 +369,7 @@ CLAIM_EVENTS = Table("claim_events", "Every change of a claim's status, with the
     Field("reevaluated_at", "for an event found when the claim's history was evaluated again: when", "time"),
     Field("recorded_at", "when the event was recorded", "time"),
     Field("withdrawn_at", "when a re-evaluation of the history no longer found it", "time"),
-), _claim_event_rows, lambda s: _count_and_max(s, ClaimEventRow.id) + (
-    s.scalar(select(func.count()).where(ClaimEventRow.withdrawn_at.is_not(None))),))
+), _claim_event_rows, _claim_event_fingerprint)
 
 
 # news coverage: what the coverage pages publish, never an article's text --------------------------------------
@@ -407,8 +411,7 @@ def _mention_fingerprint(session: Session) -> tuple[Any, ...]:
     # A stale repetition is read from the claims' timelines: those move it too, as do readers' verdicts.
     return (_count_and_max(session, MentionRow.id) + _count_and_max(session, MentionRow.reviewed_at)
             + (session.scalar(select(func.count()).where(MentionRow.review == MentionReview.REJECTED)),)
-            + _count_and_max(session, ClaimEventRow.id)
-            + (session.scalar(select(func.count()).where(ClaimEventRow.withdrawn_at.is_not(None))),))
+            + _claim_event_fingerprint(session))
 
 
 ARTICLES = Table("articles", "Every news article found about a tracked vendor, as the coverage pages show it: its "

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from analysis.claims.vocabulary import MentionReview
 from analysis.quotes import Quote, QuoteBudget, quotes
 from storage import mentions_queries
-from storage.news_queries import appeared
 from storage.news_models import ArticleRow, ArticleVersion
 from storage.vocabulary import ArticleStatus
 
@@ -127,8 +126,9 @@ class ArticleInfo:
 
     @property
     def when(self) -> datetime:
-        """When it appeared (`storage.news_queries.appeared`)."""
-        return appeared(self.published_at, self.first_seen)
+        """Its date as the pages show it: the declared publication, else when it was first seen (a mention's
+        `appeared`, which the stale-repetition rule reads, is never later than the first sighting)."""
+        return self.published_at or self.first_seen
 
 
 def _corrections(items: Any) -> tuple[Correction, ...]:

@@ -164,7 +164,8 @@ def all_articles(session: Session, since: datetime | None = None) -> Sequence[Ar
     if since is not None:
         query = query.where((ArticleRow.first_seen >= since) | (ArticleRow.published_at >= since))
     rows = list(session.scalars(query))
-    return sorted(rows, key=lambda a: (appeared(a.published_at, a.first_seen), a.first_seen, a.id), reverse=True)
+    # In the order of the dates the list shows: the declared publication, else the first sighting.
+    return sorted(rows, key=lambda a: (a.published_at or a.first_seen, a.first_seen, a.id), reverse=True)
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ def accept(factory: sessionmaker[Session], source_id: str, outcome_id: int, note
                              reverts_to_version_id=reverted.id if reverted is not None else None)
         try:
             version = version_from_outcome(session, outcome, text, facts, at=at,
-                                           note=f"accepted on review: {note.strip()}")
+                                           note=f"accepted on review: {note.strip()}", confirmed=False)
         except ValueError as exc:
             raise ReviewError(str(exc)) from None
         return SourceResult(source_id, Outcome.CHANGED, version.number)

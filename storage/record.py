@@ -533,9 +533,11 @@ def _add_change(session: Session, source_id: str, old_id: int, new_id: int, at: 
 
 
 def version_from_outcome(session: Session, outcome: FetchOutcome, text: str, change: ChangeFacts, *, at: datetime,
-                         note: str) -> Version:
+                         note: str, confirmed: bool = True) -> Version:
     """Make the held or refused text of an earlier fetch the source's next version, first seen when it was
-    fetched; its change is recorded at `at` (when it was confirmed or accepted), with `note` saying why."""
+    fetched; its change is recorded at `at` (when it was confirmed or accepted), with `note` saying why.
+    `confirmed`: a fetch at `at` found the same text, so the version was last confirmed then; a text a reader
+    accepts was confirmed by no fetch since its own."""
     current = current_version(session, outcome.source_id)
     if current is None:
         raise ValueError(f"{outcome.source_id}: has no version for a held text to follow")
@@ -543,7 +545,8 @@ def version_from_outcome(session: Session, outcome: FetchOutcome, text: str, cha
         raise ValueError(f"{outcome.source_id}: the text fetched at {outcome.at.isoformat()} is older than the last "
                          f"confirmation of v{current.number} ({current.last_confirmed.isoformat()})")
     version = Version(source_id=outcome.source_id, number=current.number + 1,
-                      sha256=_store_text(session, text, current), first_seen=outcome.at, last_confirmed=max(outcome.at, at), outcome_id=outcome.id)
+                      sha256=_store_text(session, text, current), first_seen=outcome.at,
+                      last_confirmed=max(outcome.at, at) if confirmed else outcome.at, outcome_id=outcome.id)
     session.add(version)
     session.flush()
     ledger.append_version(session, version)

@@ -247,3 +247,8 @@ def test_the_review_command_lists_shows_and_accepts(shared: Path, archive: Archi
     assert f"fetch {fetch} accepted as version 3" in capsys.readouterr().out
     assert main(argv + ["history", SID]) == 0
     assert "note: accepted on review: checked against the live page" in capsys.readouterr().out
+    # Accepting confirms nothing: the version is last confirmed by its own fetch, not at the time of the review.
+    assert main(argv + ["history", SID, "--json"]) == 0
+    accepted = json.loads(capsys.readouterr().out)["versions"][-1]
+    fetched = (real[1][0] + timedelta(days=1)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (accepted["number"], accepted["first_seen"], accepted["last_confirmed"]) == (3, fetched, fetched)

@@ -103,9 +103,11 @@ def _origin(repo: Path, commit: str, document: str) -> str:
 
 
 def import_ota(factory: sessionmaker[Session], repo: Path, document: str, source: Source,
-               policy: GuardPolicy = GuardPolicy(), *, claims: ClaimsPlan | None = None) -> OtaImport:
-    """Import every commit of `document` as a version of `source`; with `claims`, evaluate them afterwards."""
-    versions = history(repo, document)
+               policy: GuardPolicy = GuardPolicy(), *, claims: ClaimsPlan | None = None,
+               versions: list[OtaVersion] | None = None) -> OtaImport:
+    """Import every commit of `document` as a version of `source`; with `claims`, evaluate them afterwards.
+    `versions`: its `history`, when the caller read it first (before opening the database)."""
+    versions = history(repo, document) if versions is None else versions
     with tempfile.TemporaryDirectory(prefix="policywatch-ota-") as folder:
         work = Path(folder)
         lines = []

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import write_declarations
+from conftest import CLI, write_declarations
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -95,6 +95,12 @@ def test_each_commit_of_the_document_becomes_an_import_entry(make_cli, tmp_path:
     plain.mkdir()
     not_git = cli("import", "--ota", str(plain), "--source", "openai/privacy-policy", "--document", DOC, check=False)
     assert not_git.returncode == 2 and "not a git checkout" in not_git.stderr
+    # Checked before the database is opened: a mistaken --ota leaves no new, empty record behind.
+    fresh = CLI(tmp_path / "fresh.db", decl, tmp_path)
+    for ota, document in ((plain, DOC), (repo, "ChatGPT/Nope.md")):
+        refused = fresh("import", "--ota", str(ota), "--source", "openai/privacy-policy", "--document", document,
+                        check=False)
+        assert refused.returncode == 2 and not (tmp_path / "fresh.db").exists(), refused.stderr
     both = cli("import", "--ota", str(repo), "--manifest", "m.jsonl", check=False)
     assert both.returncode == 2 and "give either --manifest FILE or --ota DIR" in both.stderr
 

@@ -36,7 +36,7 @@ def import_command(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _ota(ctx: Context, args: argparse.Namespace) -> int:
-    from ingest.ota import import_ota
+    from ingest.ota import history, import_ota
 
     if not args.source or not args.document:
         raise UserError("import --ota: name the declared source (--source ID) and the repository's file "
@@ -45,8 +45,10 @@ def _ota(ctx: Context, args: argparse.Namespace) -> int:
     if args.source not in sources:
         raise UserError(f"--source {args.source!r} is not a declared source id")
     claims = ctx.claims_plan(sources)
+    # The repository and the document are checked before the database is opened: a wrong --ota creates no record.
+    versions = history(Path(args.ota), args.document)
     done = import_ota(ctx.factory(), Path(args.ota), args.document, sources[args.source], ctx.guard_policy(),
-                      claims=claims)
+                      claims=claims, versions=versions)
     technical = sum(v.technical for v in done.versions)
     if not ctx.quiet:
             ctx.say(f"{args.document}: {len(done.versions)} commit(s) in {args.ota}"

@@ -20,7 +20,7 @@ from ingest.changes import change_facts
 from ingest.declarations import Source
 from ingest.judge import judge
 from ingest.results import FetchFailure, SourceResult
-from storage import blobs, texts
+from storage import blobs, claims_record, texts
 from storage.db import reading, transaction
 from storage.models import FetchOutcome
 from storage.queries import get_source
@@ -114,6 +114,7 @@ def accept(factory: sessionmaker[Session], source_id: str, outcome_id: int, note
                                            note=f"accepted on review: {note.strip()}", confirmed=False)
         except ValueError as exc:
             raise ReviewError(str(exc)) from None
+        claims_record.rewind_cursor(session, source_id, outcome.id)
         return SourceResult(source_id, Outcome.CHANGED, version.number)
 
 

@@ -223,6 +223,14 @@ def set_cursor(session: Session, source_id: str, row: ClaimSourceRow | None, *, 
     row.tracking_fingerprint, row.declared, row.updated_at = tracking_fingerprint, declared, at
 
 
+def rewind_cursor(session: Session, source_id: str, outcome_id: int) -> None:
+    """A fetch the claims have been evaluated past became a version after the fact (`review --accept`): the next
+    evaluation hands it, and what the source recorded after it, to the engine."""
+    session.execute(update(ClaimSourceRow).where(ClaimSourceRow.source_id == source_id,
+                                                 ClaimSourceRow.outcome_id >= outcome_id)
+                    .values(outcome_id=outcome_id - 1))
+
+
 def add_tracking_change(session: Session, *, source_id: str, at: datetime, kind: TrackingKind, version: int | None,
                         before: str | None, after: str | None, detail: Mapping[str, Any]) -> None:
     session.add(TrackingChangeRow(source_id=source_id, at=at, kind=str(kind), version=version,

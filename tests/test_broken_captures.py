@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -243,6 +244,8 @@ def test_the_review_command_lists_shows_and_accepts(shared: Path, archive: Archi
     assert capsys.readouterr().out == short
     assert main(argv + ["review", SID, "--accept", str(fetch)]) == 2
     assert "--note is required" in capsys.readouterr().err
+    assert main(argv + ["claims", "evaluate"]) == 0  # the claims evaluated past the refused fetch
+    capsys.readouterr()
     assert main(argv + ["review", SID, "--accept", str(fetch), "--note", "checked against the live page"]) == 0
     assert f"fetch {fetch} accepted as version 3" in capsys.readouterr().out
     assert main(argv + ["history", SID]) == 0
@@ -252,3 +255,12 @@ def test_the_review_command_lists_shows_and_accepts(shared: Path, archive: Archi
     accepted = json.loads(capsys.readouterr().out)["versions"][-1]
     fetched = (real[1][0] + timedelta(days=1)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert (accepted["number"], accepted["first_seen"], accepted["last_confirmed"]) == (3, fetched, fetched)
+    # The claims were evaluated on it, though its fetch was recorded before they last were: every piece of
+    # evidence still open there was found in v3.
+    with sqlite3.connect(archive.tmp / "a.db") as db:
+        assert db.execute("select version from claim_sources where source_id = ?", (SID,)).fetchone() == (3,)
+        open_before = db.execute("select count(*) from claim_evidence where source_id = ? and end_reason is null "
+                                 "and last_version < 3", (SID,)).fetchone()
+        ended_at_v3 = db.execute("select count(*) from claim_evidence where source_id = ? and end_version = 3",
+                                 (SID,)).fetchone()
+    assert open_before == (0,) and ended_at_v3[0] > 0, ended_at_v3

@@ -14,11 +14,17 @@ def review(ctx: Context, args: argparse.Namespace) -> int:
     source = ctx.sources().get(args.id)
     factory = ctx.factory(must_exist=True)
     if args.accept is not None:
+        now = datetime.now(timezone.utc)
         try:
-            result = accept(factory, args.id, args.accept, args.note or "", datetime.now(timezone.utc), source)
+            result = accept(factory, args.id, args.accept, args.note or "", now, source)
         except ReviewError as exc:
             raise UserError(str(exc)) from None
         ctx.say(f"{args.id}: fetch {args.accept} accepted as version {result.version_number}")
+        # A recording command: the claims are evaluated on the new version as after a crawl or an import.
+        from ingest.claims import evaluate_claims
+        from policywatch.commands.claims import print_claims
+
+        print_claims(ctx, [evaluate_claims(factory, ctx.claims_plan(), now)])
         return ExitStatus.OK
     found = candidates(factory, args.id, source)
     if args.show is not None:

@@ -365,6 +365,9 @@ def test_report_and_serve_commands(vendor: Vendor, tmp_path: Path) -> None:
             assert response.headers["Content-Disposition"] == "attachment"
         with urllib.request.urlopen(url.group() + "feeds/changes.atom", timeout=10) as response:
             assert response.headers["Content-Type"] == "application/atom+xml"
+        markdown = next(p for p in (out / "versions").rglob("*.md")).relative_to(out).as_posix()
+        with urllib.request.urlopen(url.group() + markdown, timeout=10) as response:
+            assert response.headers["Content-Type"] == "text/markdown; charset=utf-8"
     finally:
         serve.terminate()
         serve.wait(timeout=10)

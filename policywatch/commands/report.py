@@ -66,7 +66,10 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         ".rss": "application/rss+xml",
         # Raw snapshots: plain text, never HTML, whatever their bytes say.
         ".txt": "text/plain",
+        # Versions' Markdown, UTF-8 as stored (a raw snapshot is always `.txt`).
+        ".md": "text/markdown; charset=utf-8",
     }
+
 
     def end_headers(self) -> None:
         self.send_header("X-Content-Type-Options", "nosniff")

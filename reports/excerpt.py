@@ -66,14 +66,30 @@ def _side_sentences(diff: Diff, side: Literal["new", "old"]) -> list[Sentence]:
     return sentences
 
 
+def _last(text: str, chars: int) -> str:
+    """The end of `text`, about `chars` long, starting at a word: a quotation never opens inside one."""
+    part = text[-chars:]
+    if not text[-chars - 1].isspace() and " " in part.strip():
+        part = part[part.index(" ", len(part) - len(part.lstrip())):]
+    return part.lstrip()
+
+
+def _first(text: str, chars: int) -> str:
+    """The start of `text`, at most `chars` long, ending at a word where one ends within it."""
+    part = text[:chars]
+    if not text[chars].isspace() and " " in part.strip():
+        part = part[:part.rstrip().rindex(" ")]
+    return part.rstrip()
+
+
 def _trim(sentence: Sentence) -> Sentence:
-    """Shorten a long sentence around its first change, keeping the changed words."""
+    """Shorten a long sentence around its first change, keeping the changed words and whole words."""
     if len(sentence.text) <= MAX_CHARS:
         return sentence
     pieces = list(sentence.pieces)
     first = next(i for i, p in enumerate(pieces) if p.op != "equal")
     if first > 0 and len(pieces[first - 1].text) > 60:
-        pieces[first - 1] = Piece("equal", "… " + pieces[first - 1].text[-60:].lstrip())
+        pieces[first - 1] = Piece("equal", "… " + _last(pieces[first - 1].text, 60))
     out: list[Piece] = []
     used = 0
     for piece in pieces:
@@ -81,7 +97,7 @@ def _trim(sentence: Sentence) -> Sentence:
         if room <= 0:
             out.append(Piece("equal", " …"))
             break
-        text = piece.text if len(piece.text) <= room else piece.text[:room].rstrip() + " …"
+        text = piece.text if len(piece.text) <= room else _first(piece.text, room) + " …"
         out.append(Piece(piece.op, text))
         used += len(text)
     return Sentence(sentence.side, tuple(out), sentence.changed_words, sentence.position, sentence.cited)

@@ -226,6 +226,12 @@ class Record:
             raise NotFound(f"{source_id} had no version yet at {utc_text(at)}{begins}")
         return found[0]
 
+    def version_after(self, source_id: str, at: datetime) -> VersionRecord | None:
+        """The first version seen after `at` (the one that followed the version in force then), or None."""
+        found = self._versions("v.source_id = ? AND v.first_seen > ?", (source_id, self._bound_time(at)),
+                               "ORDER BY v.first_seen, v.number LIMIT 1")
+        return found[0] if found else None
+
     def latest_version(self, source_id: str) -> VersionRecord:
         self.get_source(source_id)
         found = self._versions("v.source_id = ?", (source_id,), "ORDER BY v.number DESC LIMIT 1")

@@ -112,8 +112,7 @@ def show(ctx: Context, args: argparse.Namespace) -> int:
             # force: after the newest version's, nor between a version's and the next version's first seen.
             if args.at > version.last_confirmed:
                 reaches = version.last_confirmed
-                later = [v for v in record.versions_of(args.id) if v.first_seen > args.at]
-                following = min(later, key=lambda v: (v.first_seen, v.number)) if later else None
+                following = record.version_after(args.id, args.at)
         else:
             version = record.latest_version(args.id)
         text = record.texts([version.sha256])[version.sha256]

@@ -143,10 +143,11 @@ def _stale_warning(ctx: Context, session: Any) -> None:
         from ingest.claims_declarations import declared_ids
 
         digest = claims_digest(ctx.settings.claims)
+        if queries.claims_digest(session) in (None, digest):
+            return
+        # Read only when they changed: every `claims` and `claims show` would otherwise parse the files.
         here = declared_ids(ctx.settings.claims)
     except ValueError:
-        return
-    if queries.claims_digest(session) in (None, digest):
         return
     declared = queries.declarations(session)
     ending = sorted(set(declared) - here)

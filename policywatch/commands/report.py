@@ -70,7 +70,6 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         ".md": "text/markdown; charset=utf-8",
     }
 
-
     def end_headers(self) -> None:
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")

@@ -13,7 +13,8 @@ other evaluation (``storage.claims_record.lock_evaluation``):
    declarations is ``SourceUndeclared``. Only claims whose evidence changed
    are re-read. Sources that were only confirmed or failed never reach the
    engine: their open evidence is confirmed in one update, and a failure
-   changes nothing.
+   changes nothing. A claim that would be shown a version older than one it
+   was already evaluated on (``_late``) is left to step 2 instead.
 2. Synchronise the declarations: a claim that is new, whose declaration
    changed (``Claim.fingerprint``) or that was evaluated by other matching
    code or rules (``engine_fingerprint``) has its whole history evaluated
@@ -21,6 +22,8 @@ other evaluation (``storage.claims_record.lock_evaluation``):
    replaced, events it no longer finds are withdrawn (kept, marked), and
    events only the new evaluation finds are recorded with the revision and
    never announced. A claim gone from the files is marked no longer declared.
+   The claims step 1 left have their whole history evaluated the same way
+   (``RevisionReason.EARLIER_HISTORY``), whether or not the files changed.
 
 ``begin_run`` calls it before a run records anything, so a claim is declared
 before the versions it then sees; ``end_run`` after, so the run's versions are
@@ -201,10 +204,13 @@ def evaluate_claims(factory: sessionmaker[Session], plan: ClaimsPlan, at: dateti
             unchanged = {c.id: c for c in claims if not full and c.id in declared
                          and declared[c.id].fingerprint == c.fingerprint
                          and declared[c.id].engine == engine_fingerprint()}
-        _incremental(session, plan, unchanged, at, run_id, report)
+        late = _incremental(session, plan, unchanged, at, run_id, report)
         if sync:
-            _synchronise(session, plan, declared, unchanged, at, run_id, report, full)
+            _synchronise(session, plan, declared, unchanged, at, run_id, report, full, late)
             record.set_claims_digest(session, digest)
+        elif late:
+            _reevaluate(session, plan, plan.subset(late), dict.fromkeys(late, RevisionReason.EARLIER_HISTORY),
+                        declared, at, run_id, report)
         report.seconds = perf_counter() - started
         kind = EvaluationKind.HISTORY if report.revised else EvaluationKind.INCREMENTAL
         record.log_evaluation(session, run_id=run_id, at=at, kind=kind, sources=report.sources,
@@ -271,12 +277,44 @@ def _needs_engine(item: Planned) -> bool:
     return isinstance(item, (PlannedVersion, SourceUndeclared))
 
 
+def _late(session: Session, claims: Mapping[str, Claim], work: Mapping[str, _Work]) -> set[str]:
+    """The claims that would be shown a version older than one they were already evaluated on.
+
+    Evaluated in the order it arrived, a document's earlier history recorded
+    after another document's later one (imports of one document after
+    another, a held capture accepted days later) would put its events after
+    the later ones and read the claim's status from the wrong end of its
+    timeline. Such a claim has its whole history evaluated again, in time
+    order, as a full evaluation would.
+    """
+    new = {(item.at, sid) for sid, w in work.items() for item in w.items if isinstance(item, PlannedVersion)}
+    if not new or not claims:
+        return set()
+    oldest = min(new)
+    # Ties in time go by source id, as `in_time_order` merges a history.
+    evaluated = {sid: (first, sid) for sid, first in queries.evaluated_after(session, oldest[0]).items()}
+    evaluated = {sid: key for sid, key in evaluated.items() if key > oldest}
+    if not evaluated:
+        return set()
+    infos = source_infos(session, set(evaluated))
+    late = set()
+    for claim_id, claim in claims.items():
+        newest = max((key for sid, key in evaluated.items() if claim.in_scope(infos[sid])), default=None)
+        if newest is not None and any(key < newest for key in new if claim.in_scope(work[key[1]].info)):
+            late.add(claim_id)
+    return late
+
+
 def _incremental(session: Session, plan: ClaimsPlan, unchanged: Mapping[str, Claim], at: datetime,
-                 run_id: int | None, report: ClaimsReport) -> None:
+                 run_id: int | None, report: ClaimsReport) -> set[str]:
+    """The incremental step; returns the claims it left to a whole-history evaluation (``_late``)."""
     cursors = queries.cursors(session)
     work = _plan_work(session, plan, run_id, at, cursors)
     if not work:
-        return
+        return set()
+    late = _late(session, unchanged, work)
+    if late:
+        unchanged = {cid: claim for cid, claim in unchanged.items() if cid not in late}
     in_scope = {sid for sid, w in work.items() if any(c.in_scope(w.info) for c in unchanged.values())}
     engine_sources = {sid for sid in in_scope if any(_needs_engine(i) for i in work[sid].items)}
     confirmed: dict[datetime, list[str]] = {}
@@ -294,6 +332,7 @@ def _incremental(session: Session, plan: ClaimsPlan, unchanged: Mapping[str, Cla
         final = _apply(session, claims, {sid: work[sid] for sid in sorted(engine_sources)}, cursors, at, run_id,
                        report, plan.time_limit)
     _advance_cursors(session, plan, work, cursors, final, run_id, at)
+    return late
 
 
 def _claim_set(plan: ClaimsPlan, wanted: Mapping[str, Claim], report: ClaimsReport) -> ClaimSet:
@@ -387,7 +426,7 @@ def _advance_cursors(session: Session, plan: ClaimsPlan, work: Mapping[str, _Wor
 
 def _synchronise(session: Session, plan: ClaimsPlan, declared: Mapping[str, queries.ClaimDeclarationRow],
                  unchanged: Mapping[str, Claim], at: datetime, run_id: int | None, report: ClaimsReport,
-                 full: bool) -> None:
+                 full: bool, late: set[str]) -> None:
     claims = plan.claims()
     engine = engine_fingerprint()
     reasons: dict[str, RevisionReason] = {}
@@ -395,6 +434,8 @@ def _synchronise(session: Session, plan: ClaimsPlan, declared: Mapping[str, quer
         row = declared.get(claim.id)
         if row is not None and claim.id in unchanged:
             record.refresh_declaration(row, claim)
+            if claim.id in late:
+                reasons[claim.id] = RevisionReason.EARLIER_HISTORY
             continue
         if row is None:
             reasons[claim.id] = RevisionReason.DECLARED

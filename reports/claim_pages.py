@@ -29,7 +29,8 @@ CAUSES = {"tracking_start": "tracking started", "vendor_change": "the vendor cha
 END_REASONS = {"removed": "removed", "reworded": "reworded", "tracking_changed": "tracking changed",
                "source_undeclared": "source withdrawn"}
 REVISION_REASONS = {"declared": "the claim was declared", "declaration_changed": "its declaration changed",
-                    "engine_changed": "the matching rules changed", "requested": "a full re-evaluation was asked for"}
+                    "engine_changed": "the matching rules changed", "requested": "a full re-evaluation was asked for",
+                    "earlier_history": "earlier versions of a document in its scope were recorded"}
 
 
 @dataclass(frozen=True)

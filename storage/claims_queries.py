@@ -160,6 +160,15 @@ def evaluated_versions(session: Session, source_ids: Iterable[str]) -> dict[str,
     return {sid: EvaluatedVersion(vid, number, first) for sid, vid, number, first in session.execute(query)}
 
 
+def evaluated_after(session: Session, at: datetime) -> dict[str, datetime]:
+    """Sources whose evaluated version (their cursor's) first appeared at or after ``at``: when it first appeared."""
+    query = (select(Version.source_id, Version.first_seen)
+             .join(ClaimSourceRow, and_(ClaimSourceRow.source_id == Version.source_id,
+                                        ClaimSourceRow.version == Version.number))
+             .where(Version.first_seen >= at))
+    return {sid: first for sid, first in session.execute(query)}
+
+
 def tracking_changes(session: Session, source_ids: Iterable[str] | None = None) -> list[TrackingChangeRow]:
     query = select(TrackingChangeRow).order_by(TrackingChangeRow.source_id, TrackingChangeRow.at, TrackingChangeRow.id)
     if source_ids is not None:

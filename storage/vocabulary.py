@@ -174,6 +174,10 @@ class RevisionReason(StrEnum):
     DECLARATION_CHANGED = "declaration_changed"  # its matchers, scope or require_all changed
     ENGINE_CHANGED = "engine_changed"  # the matching code or the flagger's rules changed
     REQUESTED = "requested"  # `policywatch claims evaluate --full`
+    # A source in its scope gained versions older than one the claim was already evaluated on (a document's
+    # earlier history imported after another's later one, a held capture accepted): evaluated in arrival
+    # order, its events would follow later ones.
+    EARLIER_HISTORY = "earlier_history"
 
 
 class EvaluationKind(StrEnum):

@@ -470,7 +470,8 @@ def _reevaluate(session: Session, plan: ClaimsPlan, claims: ClaimSet, reasons: M
     change_ids = queries.change_ids(session, infos)
     for claim in claims:
         recorded = queries.events(session, claim.id)
-        timeline, _ = reconcile(claim.id, [r.event for r in recorded], evaluation.timeline(claim.id), at)
+        timeline, _ = reconcile(claim.id, [r.event for r in recorded], evaluation.timeline(claim.id), at,
+                                vendor_history=reasons[claim.id] is RevisionReason.EARLIER_HISTORY)
         state = evaluation.state.statuses.get(claim.id)
         previous = declared.get(claim.id)
         revision = record.add_revision(

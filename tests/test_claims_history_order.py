@@ -4,7 +4,8 @@ Two documents in one claim's scope, imported one after the other (as
 `import --ota` imports one document at a time): whichever comes first, the
 claim ends with the status and timeline that one import of both gives, and
 a history recorded out of time order is evaluated again as a revision
-(`earlier_history`), never announced.
+(`earlier_history`) whose events are announced as they would have been in
+time order: for a change of the vendor's wording, not for a tracking start.
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ HISTORIES = {
         "acme/privacy-us": [("2023-10-16T00:00:00Z", SELLS_NOT), ("2024-06-10T00:00:00Z", "We keep logs.")],
         "acme/privacy-eu": [("2024-01-10T00:00:00Z", f"{SELLS_NOT} We keep logs for a while."),
                             ("2024-09-10T00:00:00Z", f"{SELLS_NOT} We keep logs for a short while.")],
+    },
+    # The US policy stops saying it before the EU policy begins, which never says it: a change of the vendor's
+    # wording that the feeds announce, however late the US policy's history is recorded.
+    "dropped before the other began": {
+        "acme/privacy-us": [("2023-10-16T00:00:00Z", SELLS_NOT), ("2024-03-01T00:00:00Z", "We keep logs.")],
+        "acme/privacy-eu": [("2024-06-10T00:00:00Z", "We keep logs for a while."),
+                            ("2024-09-10T00:00:00Z", "We keep logs for a short while.")],
     },
     # The EU policy begins only after the US policy's last version: in time order either way round.
     "one after the other": {
@@ -83,6 +91,9 @@ def test_either_order_of_import_gives_the_record_one_import_gives(tmp_path: Path
     if case == "overlapping":
         assert together[0] == "supported"
         assert [(since, status) for since, status, _ in together[2]] == [("2023-10-16T00:00:00Z", "supported")]
+    if case == "dropped before the other began":
+        assert together[2] == [("2023-10-16T00:00:00Z", "supported", False),
+                               ("2024-03-01T00:00:00Z", "no_longer_stated", True)]
 
 
 def test_a_history_recorded_out_of_time_order_is_a_revision_and_in_order_is_not(tmp_path: Path) -> None:

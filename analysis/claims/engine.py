@@ -175,13 +175,16 @@ class Revision:
 
 
 def reconcile(claim_id: str, recorded: Sequence[StatusEvent], reevaluated: Sequence[StatusEvent],
-              at: datetime) -> tuple[tuple[StatusEvent, ...], Revision]:
+              at: datetime, *, vendor_history: bool = False) -> tuple[tuple[StatusEvent, ...], Revision]:
     """The timeline to keep after the claim's declaration changed at ``at``.
 
     The re-evaluated timeline replaces the recorded one. Events that were
     already recorded keep their announce flag; every other event is marked
     ``reevaluated_at`` and never announced: it is news about our matchers,
-    not about the vendor.
+    not about the vendor. With ``vendor_history`` (evaluated again because
+    the vendor's own earlier history was recorded late, not because the
+    matching changed) a new event keeps the flag the engine gave it, as the
+    same history recorded in time order would have.
     """
     known = {e.identity: e for e in recorded}
     timeline = []
@@ -190,7 +193,7 @@ def reconcile(claim_id: str, recorded: Sequence[StatusEvent], reevaluated: Seque
         if kept is not None:
             timeline.append(replace(event, announce=kept.announce, reevaluated_at=kept.reevaluated_at))
         else:
-            timeline.append(replace(event, announce=False, reevaluated_at=at))
+            timeline.append(replace(event, announce=event.announce and vendor_history, reevaluated_at=at))
     before = recorded[-1].status if recorded else None
     after = timeline[-1].status if timeline else None
     return tuple(timeline), Revision(claim_id=claim_id, at=at, before=before, after=after)

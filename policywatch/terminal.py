@@ -50,8 +50,13 @@ def render_diff(diff: Diff, colour: bool, context: int = 2) -> str:
     """Word diff for a terminal: coloured, or `[-removed-]{+added+}` when plain."""
     out: list[str] = []
     for hunk in hunks(diff, context):
-        if hunk.skipped_before:
-            marker = f"@@ … {hunk.skipped_before} unchanged line(s) … @@\n"
+        # Spacing is never marked in the text: a hunk that changed nothing else says so, or it would read as
+        # unchanged lines shown for no reason.
+        layout = all(not s.text.strip() for s in hunk.segments if s.op != "equal")
+        note = "line breaks or spacing only" if layout else ""
+        if hunk.skipped_before or layout:
+            skipped = f"… {hunk.skipped_before} unchanged line(s) …" if hunk.skipped_before else ""
+            marker = f"@@ {' '.join(filter(None, (skipped, note)))} @@\n"
             out.append(f"{DIM}{marker}{RESET}" if colour else marker)
         segments = hunk.segments
         for index, seg in enumerate(segments):

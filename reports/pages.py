@@ -116,10 +116,23 @@ class AsOf:
     last_checked: datetime | None = None
     imported_from: datetime | None = None
     imported_until: datetime | None = None
+    # Re-derived by `reextract`: its first "confirmation" is that re-derivation, no fetch; `derived_from` is when
+    # the page it was read from was fetched (or the imported file's date), `derived_from_file` whether imported.
+    derived_from: datetime | None = None
+    derived_from_file: bool = False
 
     @property
     def current(self) -> bool:
         return self.until is None
+
+    @property
+    def rederived(self) -> bool:
+        return self.derived_from is not None
+
+    @property
+    def found_by(self) -> int:
+        """The fetches and imported files that found the text: a re-derivation is neither."""
+        return self.confirmations - (1 if self.rederived else 0)
 
 
 def as_of(source: SourceInfo, position: int) -> AsOf:
@@ -127,13 +140,17 @@ def as_of(source: SourceInfo, position: int) -> AsOf:
     version = source.versions[position]
     later = source.versions[position + 1] if position + 1 < len(source.versions) else None
     confirmed = version.last_confirmed or version.first_seen
+    derived = version.rederived and bool(version.snapshots)
+    derived_from = max(s.fetched_at for s in version.snapshots) if derived else None
+    from_file = derived and all(s.http_status is None for s in version.snapshots)
     if later is not None:
         return AsOf(version.first_seen, confirmed, version.confirmations, version.imported_confirmations,
-                    later.first_seen, later.number)
+                    later.first_seen, later.number, derived_from=derived_from, derived_from_file=from_file)
     origins = source.origins
     imported = (origins.imported_from, origins.imported_until) if origins.imported_after_crawl else (None, None)
     return AsOf(version.first_seen, confirmed, version.confirmations, version.imported_confirmations,
-                last_checked=origins.last_crawled, imported_from=imported[0], imported_until=imported[1])
+                last_checked=origins.last_crawled, imported_from=imported[0], imported_until=imported[1],
+                derived_from=derived_from, derived_from_file=from_file)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,20 @@ def test_a_refused_page_is_kept_and_becomes_a_version_once_its_selector_is_fixed
     page = (site / "versions" / "t" / "help" / "1.html").read_text(encoding="utf-8")
     assert "re-derived by <code>reextract</code> on" in page and "the first successful fetch" not in page
     assert cli.json("sources")[0]["last_checked"] == "2026-05-01T00:00:00Z", "a re-extraction checks no page"
+    # Dated when it was re-derived, the version is no fetch of that time: its page says what it was read from.
+    text = " ".join(html.unescape(page).split())
+    assert "confirmed by 1 fetch" not in text
+    assert ("This text is the page fetched <time datetime=\"2026-05-01T00:00:00Z\">2026-05-01T00:00:00Z</time> "
+            "read again with the declarations of") in text and "no fetch has found it since" in text
+    assert "re-derived 2026-05-02T00:00:00Z from the page fetched 2026-05-01T00:00:00Z, no fetch since" in text
+    assert "No fetch has found this text since it was re-derived" in text
+    assert "re-derived, no fetch since" in (site / "sources" / "t" / "help" / "index.html").read_text(encoding="utf-8")
+
+    cli("crawl", "--now", "2026-05-03T00:00:00Z")
+    cli("report", "--out", str(site))
+    text = " ".join(html.unescape((site / "versions" / "t" / "help" / "1.html").read_text(encoding="utf-8")).split())
+    assert "found again by 1 later fetch to" in text and "no fetch has found it since" not in text
+    assert "re-derived 2026-05-02T00:00:00Z from the page fetched 2026-05-01T00:00:00Z, last confirmed 2026-05-03" in text
 
 
 def test_reextract_falls_back_to_the_last_accepted_page_when_the_latest_is_still_refused(  # type: ignore[no-untyped-def]

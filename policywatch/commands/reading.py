@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from storage.models import Change
-    from storage.reader import ChangeRecord, ChangeRow, Record
+    from storage.reader import ChangeRecord, ChangeRow, Record, VersionRecord
 
 
 def _change_brief(row: ChangeRow | None) -> dict[str, Any] | None:
@@ -34,6 +34,17 @@ def _change_brief(row: ChangeRow | None) -> dict[str, Any] | None:
     return {"kind": change.kind, "words_added": change.words_added, "words_removed": change.words_removed,
             "reverts_to_version": row.reverts_to_number,
             "analysed": change.analysed, "analysis_note": change.analysis_note, "note": change.note}
+
+
+def _confirmed(version: VersionRecord) -> str:
+    """When a fetch last found the version's text. A version `reextract` re-derived is dated when it was, though
+    nothing was fetched then: the line names the stored page it was read from instead."""
+    if version.outcome.run_kind != RunKind.REEXTRACT or not version.outcome.snapshots:
+        return f"confirmed {jsonview.when(version.last_confirmed)}"
+    page = max(s.fetched_at for s in version.outcome.snapshots)
+    later = (f"confirmed {jsonview.when(version.last_confirmed)}" if version.last_confirmed > version.first_seen
+             else "no fetch since")
+    return f"re-derived from the page of {jsonview.when(page)}, {later}"
 
 
 def _meaning(change: Change | ChangeRecord) -> str:
@@ -70,7 +81,7 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
             what = "first version" if change is None else (
                 f"{change.kind}{f' to v{back}' if back is not None else ''}: "
                 f"+{change.words_added} / -{change.words_removed} words" + _meaning(change))
-            ctx.say(f"  v{v.number}  {jsonview.when(v.first_seen)}  confirmed {jsonview.when(v.last_confirmed)}  "
+            ctx.say(f"  v{v.number}  {jsonview.when(v.first_seen)}  {_confirmed(v)}  "
                     f"{len(text_of[v.id].split())} words  {what}")
             if change is not None and change.note:
                 ctx.say(f"      note: {change.note}")

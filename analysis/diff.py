@@ -33,10 +33,22 @@ WORD_DIFF_LIMIT = 4_000_000
 _UNSPACED = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Their punctuation (、。「」, full-width ！（），：；？) is a token of its own but no word.
 _UNSPACED_PUNCTUATION = "\u3000-\u303f\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f"
-_TOKEN = re.compile(
+_PLAIN_TOKEN = re.compile(
     rf"[{_UNSPACED}{_UNSPACED_PUNCTUATION}]\s*|[^\s{_UNSPACED}{_UNSPACED_PUNCTUATION}]+\s*|\s+"
 )
 _WORD = re.compile(rf"[{_UNSPACED}]|[^\s{_UNSPACED}{_UNSPACED_PUNCTUATION}]+")
+# A `<br>` tag in Markdown (imported Markdown writes line breaks inside table cells so, as Open Terms Archive's
+# does) is spacing, as a line break is: never a word, never part of one, so a cell whose items went from one line
+# to several counts no words changed. A text without one is tokenised by the plain expression, which is faster
+# and reads it the same.
+_BR_TAG = re.compile(r"<(?i:br)\s*/?>")
+_SPACING = r"(?:\s|<(?i:br)\s*/?>)"
+_TAGGED_TOKEN = re.compile(
+    rf"[{_UNSPACED}{_UNSPACED_PUNCTUATION}]{_SPACING}*"
+    rf"|(?:[^\s<{_UNSPACED}{_UNSPACED_PUNCTUATION}]|<(?!(?i:br)\s*/?>))+{_SPACING}*|{_SPACING}+"
+)
+_TRAILING_SPACING = re.compile(rf"{_SPACING}+\Z")
+_ONLY_SPACING = re.compile(rf"{_SPACING}*")
 
 
 @dataclass(frozen=True)
@@ -60,17 +72,29 @@ class Diff:
 
 def count_words(text: str) -> int:
     """Words separated by spaces, plus one per character of a script written without spaces (Han, kana)."""
+    if "<" in text:
+        text = _BR_TAG.sub(" ", text)
     return len(_WORD.findall(text))
 
 
+def is_spacing(text: str) -> bool:
+    """Whether ``text`` is only spacing (white space, line breaks, `<br>` tags): what a diff never marks."""
+    if "<" not in text:
+        return not text.strip()
+    return _ONLY_SPACING.fullmatch(text) is not None
+
+
 def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text)
+    return (_TAGGED_TOKEN if _BR_TAG.search(text) else _PLAIN_TOKEN).findall(text)
 
 
 def _key(token: str) -> str:
-    # A word without its trailing whitespace: spacing, line breaks included,
+    # A word without its trailing spacing: spacing, line breaks included,
     # never turns a word into a change (see the `equal` branch of `_word_diff`).
-    return token.rstrip()
+    if "<" not in token:
+        return token.rstrip()
+    found = _TRAILING_SPACING.search(token)
+    return token[:found.start()] if found is not None else token
 
 
 def _word_diff(old: str, new: str, out: list[Segment]) -> None:
@@ -96,7 +120,7 @@ def _word_diff(old: str, new: str, out: list[Segment]) -> None:
                     out.append(Segment("equal", y))
                     continue
                 # Same word, different spacing: only the spacing differs.
-                word = y.rstrip()
+                word = _key(y)
                 out.append(Segment("equal", word))
                 out.append(Segment("delete", x[len(word):]))
                 out.append(Segment("insert", y[len(word):]))
@@ -104,7 +128,7 @@ def _word_diff(old: str, new: str, out: list[Segment]) -> None:
         removed, added = "".join(a[i1:i2]), "".join(b[j1:j2])
         # A replaced run that ends in the same spacing on both sides keeps
         # that spacing unchanged, so only words are marked.
-        shared = _trailing_space(removed) if tag == "replace" and _trailing_space(removed) == _trailing_space(added) else ""
+        shared = trailing_spacing(removed) if tag == "replace" and trailing_spacing(removed) == trailing_spacing(added) else ""
         if removed:
             out.append(Segment("delete", removed[:len(removed) - len(shared)]))
         if added:
@@ -113,8 +137,10 @@ def _word_diff(old: str, new: str, out: list[Segment]) -> None:
             out.append(Segment("equal", shared))
 
 
-def _trailing_space(text: str) -> str:
-    return text[len(text.rstrip()):]
+def trailing_spacing(text: str) -> str:
+    """The spacing ``text`` ends with (white space, line breaks, `<br>` tags)."""
+    return text[len(_key(text)):]
+
 
 
 def _is_blank(line: object) -> bool:

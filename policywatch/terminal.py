@@ -10,7 +10,7 @@ import json
 import re
 from typing import TextIO
 
-from analysis.diff import Diff, hunks
+from analysis.diff import Diff, hunks, is_spacing, trailing_spacing
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 # What JSON text may still carry raw once json.dumps has escaped C0 controls: DEL, C1 controls, bidi marks and
@@ -52,7 +52,7 @@ def render_diff(diff: Diff, colour: bool, context: int = 2) -> str:
     for hunk in hunks(diff, context):
         # Spacing is never marked in the text: a hunk that changed nothing else says so, or it would read as
         # unchanged lines shown for no reason.
-        layout = all(not s.text.strip() for s in hunk.segments if s.op != "equal")
+        layout = all(is_spacing(s.text) for s in hunk.segments if s.op != "equal")
         note = "line breaks or spacing only" if layout else ""
         if hunk.skipped_before or layout:
             skipped = f"… {hunk.skipped_before} unchanged line(s) …" if hunk.skipped_before else ""
@@ -64,14 +64,14 @@ def render_diff(diff: Diff, colour: bool, context: int = 2) -> str:
             if seg.op == "equal":
                 out.append(text)
                 continue
-            if not text.strip():
+            if is_spacing(seg.text):
                 # Only spacing changed here: show the new spacing, mark nothing.
                 out.append(text if seg.op == "insert" else "")
                 continue
             # Spacing after a changed word goes outside the marks; a deletion
             # followed by its replacement leaves the spacing to the replacement.
-            body = text.rstrip()
-            space = text[len(body):]
+            space = trailing_spacing(text)
+            body = text[:len(text) - len(space)]
             if seg.op == "delete":
                 if index + 1 < len(segments) and segments[index + 1].op == "insert":
                     space = ""

@@ -22,8 +22,11 @@ other evaluation (``storage.claims_record.lock_evaluation``):
    replaced, events it no longer finds are withdrawn (kept, marked), and
    events only the new evaluation finds are recorded with the revision and
    never announced. A claim gone from the files is marked no longer declared.
-   The claims step 1 left have their whole history evaluated the same way
-   (``RevisionReason.EARLIER_HISTORY``), whether or not the files changed.
+   The claims step 1 left have their whole history evaluated the same way,
+   whether or not the files changed (``RevisionReason.EARLIER_HISTORY``),
+   except that the events it finds keep the announcement the engine gives
+   them, since they are the vendor's history, and that a re-evaluation that
+   changes no event leaves no revision.
 
 ``begin_run`` calls it before a run records anything, so a claim is declared
 before the versions it then sees; ``end_run`` after, so the run's versions are
@@ -209,6 +212,7 @@ def evaluate_claims(factory: sessionmaker[Session], plan: ClaimsPlan, at: dateti
             _synchronise(session, plan, declared, unchanged, at, run_id, report, full, late)
             record.set_claims_digest(session, digest)
         elif late:
+            report.compiled = True
             _reevaluate(session, plan, plan.subset(late), dict.fromkeys(late, RevisionReason.EARLIER_HISTORY),
                         declared, at, run_id, report)
         report.seconds = perf_counter() - started
@@ -292,15 +296,19 @@ def _late(session: Session, claims: Mapping[str, Claim], work: Mapping[str, _Wor
         return set()
     oldest = min(new)
     # Ties in time go by source id, as `in_time_order` merges a history.
-    evaluated = {sid: (first, sid) for sid, first in queries.evaluated_after(session, oldest[0]).items()}
-    evaluated = {sid: key for sid, key in evaluated.items() if key > oldest}
-    if not evaluated:
+    evaluated = {sid: (first, sid) for sid, first in queries.evaluated_times(session).items()
+                 if (first, sid) > oldest}
+    # A claim's own events count too: a source withdrawn from the declarations ends its evidence at that time.
+    events = {cid: since for cid, since in queries.latest_events(session).items() if since > oldest[0]}
+    if not evaluated and not events:
         return set()
     infos = source_infos(session, set(evaluated))
     late = set()
     for claim_id, claim in claims.items():
         newest = max((key for sid, key in evaluated.items() if claim.in_scope(infos[sid])), default=None)
-        if newest is not None and any(key < newest for key in new if claim.in_scope(work[key[1]].info)):
+        event = events.get(claim_id)
+        if any((newest is not None and key < newest) or (event is not None and key[0] < event)
+               for key in new if claim.in_scope(work[key[1]].info)):
             late.add(claim_id)
     return late
 
@@ -468,26 +476,35 @@ def _reevaluate(session: Session, plan: ClaimsPlan, claims: ClaimSet, reasons: M
     before_states = queries.states(session)
     engine = engine_fingerprint()
     change_ids = queries.change_ids(session, infos)
+    # An import evaluates at the date of its last file, which may be older than history this reads (another
+    # document's, imported before): a revision is never dated before the newest version it read.
+    revised_at = max([at, *(p.at for p in planned if isinstance(p, PlannedVersion))])
     for claim in claims:
+        reason = reasons[claim.id]
         recorded = queries.events(session, claim.id)
-        timeline, _ = reconcile(claim.id, [r.event for r in recorded], evaluation.timeline(claim.id), at,
-                                vendor_history=reasons[claim.id] is RevisionReason.EARLIER_HISTORY)
+        timeline, _ = reconcile(claim.id, [r.event for r in recorded], evaluation.timeline(claim.id), revised_at,
+                                keep_announcements=reason is RevisionReason.EARLIER_HISTORY)
         state = evaluation.state.statuses.get(claim.id)
         previous = declared.get(claim.id)
-        revision = record.add_revision(
-            session, claim_id=claim.id, at=at, reason=str(reasons[claim.id]), run_id=run_id,
-            fingerprint_before=previous.fingerprint if previous is not None else None,
-            fingerprint_after=claim.fingerprint,
-            status_before=str(before_states[claim.id].status) if claim.id in before_states else None,
-            status_after=str(state.status) if state is not None else None)
         kept = {e.identity for e in timeline}
         withdrawn = [r.id for r in recorded if r.event.identity not in kept]
         known = {r.event.identity for r in recorded}
         added = [e for e in timeline if e.identity not in known]
-        record.withdraw_events(session, withdrawn, at, revision.id)
-        record.add_events(session, added, change_ids=change_ids, recorded_at=at, run_id=run_id,
-                          revision_id=revision.id)
-        revision.events_added, revision.events_withdrawn = len(added), len(withdrawn)
+        status_before = str(before_states[claim.id].status) if claim.id in before_states else None
+        status_after = str(state.status) if state is not None else None
+        # Earlier history that changes none of a claim's events leaves no revision: a vendor's documents imported
+        # one at a time would otherwise add one to every claim in their scope at each import.
+        if reason is not RevisionReason.EARLIER_HISTORY or added or withdrawn or status_before != status_after:
+            revision = record.add_revision(
+                session, claim_id=claim.id, at=revised_at, reason=str(reason), run_id=run_id,
+                fingerprint_before=previous.fingerprint if previous is not None else None,
+                fingerprint_after=claim.fingerprint, status_before=status_before, status_after=status_after)
+            record.withdraw_events(session, withdrawn, revised_at, revision.id)
+            record.add_events(session, added, change_ids=change_ids, recorded_at=revised_at, run_id=run_id,
+                              revision_id=revision.id)
+            revision.events_added, revision.events_withdrawn = len(added), len(withdrawn)
+            report.revised.append(Revised(claim.id, reason, status_before, status_after, len(added),
+                                          len(withdrawn)))
         intervals = [_confirmed(iv, confirmed) for iv in evaluation.intervals_of(claim.id)]
         record.replace_intervals(session, claim.id, intervals)
         if state is None:
@@ -496,8 +513,6 @@ def _reevaluate(session: Session, plan: ClaimsPlan, claims: ClaimSet, reasons: M
             record.set_states(session, [state], at)
         if previous is None or previous.fingerprint != claim.fingerprint or previous.engine != engine:
             record.declare_claim(session, claim, engine, at)
-        report.revised.append(Revised(claim.id, reasons[claim.id], revision.status_before, revision.status_after,
-                                      len(added), len(withdrawn)))
     report.errors.extend(evaluation.errors)
     record.add_errors(session, evaluation.errors, at, run_id)
     report.versions += sum(1 for p in planned if isinstance(p, PlannedVersion))

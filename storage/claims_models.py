@@ -95,7 +95,9 @@ class ClaimEvidenceRow(Base):
 
 class ClaimRevisionRow(Base):
     """A claim's history evaluated again: the claim was declared, its declaration or the matching engine
-    changed, or a full re-evaluation was asked for. What it found is recorded and shown, never announced."""
+    changed, a full re-evaluation was asked for (what it found is recorded and shown, never announced), or a
+    source in its scope gained history older than what it had been evaluated on (what it found is announced as
+    the same history recorded in time order would have been; `storage.vocabulary.RevisionReason`)."""
 
     __tablename__ = "claim_revisions"
     __table_args__ = (Index("ix_claim_revisions_claim_id", "claim_id"),)
@@ -118,8 +120,9 @@ class ClaimEventRow(Base):
 
     Events are only appended. One that a revision no longer finds is kept with
     ``withdrawn_at`` (and the revision that withdrew it); one that only a
-    revision found carries ``revision_id`` and ``reevaluated_at`` and is never
-    announced.
+    revision found carries ``revision_id`` and ``reevaluated_at`` and is not
+    announced, unless the revision read the vendor's history recorded late
+    (``RevisionReason.EARLIER_HISTORY``). Notifications never send it.
     """
 
     __tablename__ = "claim_events"

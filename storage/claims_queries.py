@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from analysis.align import sentence_key
@@ -160,13 +160,21 @@ def evaluated_versions(session: Session, source_ids: Iterable[str]) -> dict[str,
     return {sid: EvaluatedVersion(vid, number, first) for sid, vid, number, first in session.execute(query)}
 
 
-def evaluated_after(session: Session, at: datetime) -> dict[str, datetime]:
-    """Sources whose evaluated version (their cursor's) first appeared at or after ``at``: when it first appeared."""
-    query = (select(Version.source_id, Version.first_seen)
-             .join(ClaimSourceRow, and_(ClaimSourceRow.source_id == Version.source_id,
-                                        ClaimSourceRow.version == Version.number))
-             .where(Version.first_seen >= at))
-    return {sid: first for sid, first in session.execute(query)}
+def evaluated_times(session: Session) -> dict[str, datetime]:
+    """When the version each source was last evaluated at (its cursor's) first appeared, for sources evaluated at
+    all: one look-up by the versions' (source, number) key per evaluated source."""
+    first_seen = (select(Version.first_seen)
+                  .where(Version.source_id == ClaimSourceRow.source_id, Version.number == ClaimSourceRow.version)
+                  .scalar_subquery())
+    query = select(ClaimSourceRow.source_id, first_seen).where(ClaimSourceRow.version > 0)
+    return {sid: first for sid, first in session.execute(query) if first is not None}
+
+
+def latest_events(session: Session) -> dict[str, datetime]:
+    """Each claim's latest status event still in its timeline (not withdrawn): when it happened."""
+    query = (select(ClaimEventRow.claim_id, func.max(ClaimEventRow.since))
+             .where(ClaimEventRow.withdrawn_at.is_(None)).group_by(ClaimEventRow.claim_id))
+    return {cid: since for cid, since in session.execute(query) if since is not None}
 
 
 def tracking_changes(session: Session, source_ids: Iterable[str] | None = None) -> list[TrackingChangeRow]:

@@ -100,8 +100,10 @@ def test_a_history_recorded_out_of_time_order_is_a_revision_and_in_order_is_not(
     history = HISTORIES["overlapping"]
     late = _record(tmp_path / "late", history, [["acme/privacy-eu"], ["acme/privacy-us"]])
     assert "history evaluated again (earlier history)" in late.imported
-    reasons = late.sql("SELECT reason FROM claim_revisions WHERE claim_id = ? ORDER BY id", CLAIM_ID)
-    assert reasons == [("declared",), ("earlier_history",)]
+    reasons = late.sql("SELECT reason, substr(at, 1, 10) FROM claim_revisions WHERE claim_id = ? ORDER BY id",
+                       CLAIM_ID)
+    # The US import evaluates at its last file's date (2024-06-10); the revision read the EU policy to 2024-09-10.
+    assert reasons == [("declared", "2024-01-10"), ("earlier_history", "2024-09-10")]
     # The EU policy's tracking start at 2024-01-10 is withdrawn: the claim was supported since 2023-10-16.
     withdrawn = late.sql("SELECT since FROM claim_events WHERE claim_id = ? AND withdrawn_at IS NOT NULL", CLAIM_ID)
     assert [since[:10] for (since,) in withdrawn] == ["2024-01-10"]
@@ -111,3 +113,36 @@ def test_a_history_recorded_out_of_time_order_is_a_revision_and_in_order_is_not(
                        [["acme/privacy-us"], ["acme/privacy-eu"]])
     assert "evaluated again" not in in_order.imported
     assert in_order.sql("SELECT reason FROM claim_revisions WHERE claim_id = ?", CLAIM_ID) == [("declared",)]
+
+
+def test_earlier_history_that_changes_no_event_leaves_no_revision(tmp_path: Path) -> None:
+    history = {"acme/privacy-us": [("2023-01-10T00:00:00Z", "We keep logs."), ("2023-06-10T00:00:00Z", "Logs.")],
+               "acme/privacy-eu": [("2024-06-10T00:00:00Z", SELLS_NOT), ("2024-09-10T00:00:00Z", f"{SELLS_NOT} Logs.")]}
+    late = _record(tmp_path / "late", history, [["acme/privacy-eu"], ["acme/privacy-us"]])
+    together = _record(tmp_path / "together", history, [sorted(history)])
+    assert _claim(late) == _claim(together)
+    assert "evaluated again" not in late.imported
+    assert late.sql("SELECT reason FROM claim_revisions WHERE claim_id = ?", CLAIM_ID) == [("declared",)]
+
+
+def test_history_recorded_after_a_source_was_withdrawn_is_put_before_its_withdrawal(tmp_path: Path) -> None:
+    history = {"acme/privacy-eu": [("2024-01-10T00:00:00Z", SELLS_NOT), ("2024-09-10T00:00:00Z", f"{SELLS_NOT} Logs.")],
+               "acme/privacy-us": [("2025-01-10T00:00:00Z", SELLS_NOT), ("2025-06-10T00:00:00Z", "We keep logs.")]}
+    root = tmp_path / "withdrawn"
+    cli = _record(root, {"acme/privacy-eu": history["acme/privacy-eu"]}, [["acme/privacy-eu"]])
+    # The EU policy leaves the declarations; then the US policy's history, older than that, is imported.
+    cli.sources.write_text(yaml.safe_dump({"sources": [
+        {"id": "acme/privacy-us", "vendor": "Acme AI", "title": "acme/privacy-us", "document_type": "Privacy Policy",
+         "language": "en", "urls": ["https://acme.example/acme/privacy-us"]}]}), encoding="utf-8")
+    assert "acme/privacy-eu withdrawn" in cli("claims", "evaluate").stdout
+    lines = []
+    for v, (at, text) in enumerate(history["acme/privacy-us"], 1):
+        (root / f"us-{v}.md").write_text(f"# Privacy policy\n\nHow Acme AI handles data.\n\n{text}\n",
+                                             encoding="utf-8")
+        lines.append(json.dumps({"source": "acme/privacy-us", "at": at, "path": f"us-{v}.md"}))
+    (root / "us.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cli("import", "--manifest", str(root / "us.jsonl"))
+    incremental = _claim(cli)
+    cli("claims", "evaluate", "--full")
+    assert incremental == _claim(cli)
+    assert [status for _, status, _ in incremental[2]] == ["supported", "tracking_changed"]

@@ -9,7 +9,8 @@ that has no status yet (``analysis.claims.status``).
 ``evaluate(claims, events)`` folds ``apply`` over a history (the events of
 every in-scope source, in time order): what a claims file change needs.
 ``reconcile`` then sets the re-evaluated timeline against the recorded one,
-so that nothing the re-evaluation reveals is announced.
+so that nothing the re-evaluation reveals is announced, unless what it
+reveals is the vendor's own history recorded late.
 """
 
 from __future__ import annotations
@@ -175,16 +176,16 @@ class Revision:
 
 
 def reconcile(claim_id: str, recorded: Sequence[StatusEvent], reevaluated: Sequence[StatusEvent],
-              at: datetime, *, vendor_history: bool = False) -> tuple[tuple[StatusEvent, ...], Revision]:
+              at: datetime, *, keep_announcements: bool = False) -> tuple[tuple[StatusEvent, ...], Revision]:
     """The timeline to keep after the claim's declaration changed at ``at``.
 
     The re-evaluated timeline replaces the recorded one. Events that were
     already recorded keep their announce flag; every other event is marked
     ``reevaluated_at`` and never announced: it is news about our matchers,
-    not about the vendor. With ``vendor_history`` (evaluated again because
-    the vendor's own earlier history was recorded late, not because the
-    matching changed) a new event keeps the flag the engine gave it, as the
-    same history recorded in time order would have.
+    not about the vendor. With ``keep_announcements`` (evaluated again
+    because the vendor's own earlier history was recorded late, not because
+    the matching changed) a new event keeps the flag the engine gave it, as
+    the same history recorded in time order would have.
     """
     known = {e.identity: e for e in recorded}
     timeline = []
@@ -193,7 +194,7 @@ def reconcile(claim_id: str, recorded: Sequence[StatusEvent], reevaluated: Seque
         if kept is not None:
             timeline.append(replace(event, announce=kept.announce, reevaluated_at=kept.reevaluated_at))
         else:
-            timeline.append(replace(event, announce=event.announce and vendor_history, reevaluated_at=at))
+            timeline.append(replace(event, announce=event.announce and keep_announcements, reevaluated_at=at))
     before = recorded[-1].status if recorded else None
     after = timeline[-1].status if timeline else None
     return tuple(timeline), Revision(claim_id=claim_id, at=at, before=before, after=after)

@@ -11,9 +11,12 @@ announced change keeps the analysis it was detected with:
 `ChangeInfo.as_announced`), and the fetches of re-extractions and
 re-analyses (health comes from the runs that looked at pages).
 
-Claim status changes are those the claims feed announces: caused by a new
-version of a vendor's own document, never by an edited claim declaration, a
-changed tracking rule or a re-evaluation of the history.
+Claim status changes are those the claims feed announces, caused by a new
+version of a vendor's own document, never by an edited claim declaration or
+a changed tracking rule, and not found by a re-evaluation of the history:
+the feed also announces what a re-evaluation found in a vendor's history
+recorded late (an earlier document imported after a later one), but that is
+no news of the night to send.
 """
 
 from __future__ import annotations

@@ -191,10 +191,20 @@ def test_review_confirms_and_rejects_and_articles_filter_by_claim(record: Record
 def test_the_report_quotes_mentions_escaped_and_marks_the_stale_repetition(record: Record, tmp_path: Path) -> None:
     english = next(m for m in record.mentions() if m.article_id == record.english and m.claim_id == DELETED)
     german = next(m for m in record.mentions() if m.article_id == record.german and m.claim_id == CLAIM)
-    # Both reviews are made here, so the test does not depend on another having run before it.
+    # Both reviews are made here, so the test does not depend on another having run before it; the German one is
+    # put back as it was, so neither do the tests after it.
     with transaction(record.factory) as session:
         session.get_one(MentionRow, english.id).review = "rejected"
-        session.get_one(MentionRow, german.id).review = "confirmed"
+        row = session.get_one(MentionRow, german.id)
+        verdict, row.review = row.review, "confirmed"
+    try:
+        _check_the_report(record, tmp_path)
+    finally:
+        with transaction(record.factory) as session:
+            session.get_one(MentionRow, german.id).review = verdict
+
+
+def _check_the_report(record: Record, tmp_path: Path) -> None:
     site = tmp_path / "site"
     build_site(record.factory, site, base_url="https://policywatch.example/")
     claim = (site / "claims" / f"{CLAIM}.html").read_text(encoding="utf-8")

@@ -128,7 +128,8 @@ def _word_diff(old: str, new: str, out: list[Segment]) -> None:
         removed, added = "".join(a[i1:i2]), "".join(b[j1:j2])
         # A replaced run that ends in the same spacing on both sides keeps
         # that spacing unchanged, so only words are marked.
-        shared = trailing_spacing(removed) if tag == "replace" and trailing_spacing(removed) == trailing_spacing(added) else ""
+        ending = trailing_spacing(removed)
+        shared = ending if tag == "replace" and ending == trailing_spacing(added) else ""
         if removed:
             out.append(Segment("delete", removed[:len(removed) - len(shared)]))
         if added:
@@ -140,7 +141,6 @@ def _word_diff(old: str, new: str, out: list[Segment]) -> None:
 def trailing_spacing(text: str) -> str:
     """The spacing ``text`` ends with (white space, line breaks, `<br>` tags)."""
     return text[len(_key(text)):]
-
 
 
 def _is_blank(line: object) -> bool:

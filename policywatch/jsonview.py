@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from analysis.diff import count_words
 from storage.times import utc_text
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def version_json(version: AnyVersion, text: str, ledger: Links | None, with_text
     data: dict[str, Any] = {
         "source": version.source_id, "number": version.number, "sha256": version.sha256,
         "first_seen": when(version.first_seen), "last_confirmed": when(version.last_confirmed),
-        "words": len(text.split()),
+        "words": count_words(text),
         "snapshots": [snapshot_json(s) for s in version.outcome.snapshots],
         "ledger": ledger.to_json() if ledger is not None else None,
     }

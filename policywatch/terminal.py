@@ -75,6 +75,8 @@ def render_diff(diff: Diff, colour: bool, context: int = 2) -> str:
             if seg.op == "delete":
                 if index + 1 < len(segments) and segments[index + 1].op == "insert":
                     space = ""
+                elif "<" in space:
+                    space = " "  # a removed `<br>`: shown after the marks, it would read as still there
                 out.append((f"{RED}{STRIKE}{body}{RESET}" if colour else f"[-{body}-]") + space)
             else:
                 out.append((f"{GREEN}{UNDERLINE}{body}{RESET}" if colour else f"{{+{body}+}}") + space)

@@ -75,15 +75,16 @@ def test_a_refused_page_is_kept_and_becomes_a_version_once_its_selector_is_fixed
     assert "re-derived 2026-05-02T00:00:00Z from the page fetched 2026-05-01T00:00:00Z, no fetch since" in text
     assert "No fetch has found this text since it was re-derived" in text
     assert "re-derived, no fetch since" in (site / "sources" / "t" / "help" / "index.html").read_text(encoding="utf-8")
-    assert ("v1  2026-05-02T00:00:00Z  re-derived from the page of 2026-05-01T00:00:00Z, no fetch since"
+    assert ("v1  2026-05-02T00:00:00Z  re-derived from the page fetched 2026-05-01T00:00:00Z, no fetch since"
             in cli("history", "t/help").stdout)
 
     cli("crawl", "--now", "2026-05-03T00:00:00Z")
     cli("report", "--out", str(site))
     text = " ".join(html.unescape((site / "versions" / "t" / "help" / "1.html").read_text(encoding="utf-8")).split())
     assert "found again by 1 later fetch to" in text and "no fetch has found it since" not in text
+    assert "1 later fetch" in (site / "sources" / "t" / "help" / "index.html").read_text(encoding="utf-8")
     assert "re-derived 2026-05-02T00:00:00Z from the page fetched 2026-05-01T00:00:00Z, last confirmed 2026-05-03" in text
-    assert ("v1  2026-05-02T00:00:00Z  re-derived from the page of 2026-05-01T00:00:00Z, confirmed "
+    assert ("v1  2026-05-02T00:00:00Z  re-derived from the page fetched 2026-05-01T00:00:00Z, confirmed "
             "2026-05-03T00:00:00Z" in cli("history", "t/help").stdout)
 
 

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analysis.diff import count_words
 from analysis.vocabulary import Severity
 from policywatch import jsonview
 from policywatch.commands.context import Context, ExitStatus, UserError, write_file
@@ -42,9 +43,11 @@ def _confirmed(version: VersionRecord) -> str:
     if version.outcome.run_kind != RunKind.REEXTRACT or not version.outcome.snapshots:
         return f"confirmed {jsonview.when(version.last_confirmed)}"
     page = max(s.fetched_at for s in version.outcome.snapshots)
+    read = ("the imported file dated" if all(s.http_status is None for s in version.outcome.snapshots)
+            else "the page fetched")
     later = (f"confirmed {jsonview.when(version.last_confirmed)}" if version.last_confirmed > version.first_seen
              else "no fetch since")
-    return f"re-derived from the page of {jsonview.when(page)}, {later}"
+    return f"re-derived from {read} {jsonview.when(page)}, {later}"
 
 
 def _meaning(change: Change | ChangeRecord) -> str:
@@ -82,7 +85,7 @@ def print_history(ctx: Context, source_id: str, as_json: bool = False) -> int:
                 f"{change.kind}{f' to v{back}' if back is not None else ''}: "
                 f"+{change.words_added} / -{change.words_removed} words" + _meaning(change))
             ctx.say(f"  v{v.number}  {jsonview.when(v.first_seen)}  {_confirmed(v)}  "
-                    f"{len(text_of[v.id].split())} words  {what}")
+                    f"{count_words(text_of[v.id])} words  {what}")
             if change is not None and change.note:
                 ctx.say(f"      note: {change.note}")
         for o in outcomes:

@@ -32,7 +32,8 @@ from ingest.runs import recorded_run
 from storage import blobs, texts
 from storage.db import transaction
 from storage.models import FetchOutcome, Snapshot
-from storage.record import RawPage, current_version
+from storage.record import RawPage, current_version, latest_record_time
+from storage.times import utc_text
 from storage.vocabulary import FailureKind, Outcome, RunKind
 
 # What a source comes to when no stored fetch can be judged again (never fetched, or none usable).
@@ -86,8 +87,27 @@ def _reextract_one(session: Session, source: Source, run_id: int, at: datetime,
     return SourceResult(source.id, recorded.outcome, recorded.version.number if recorded.version else None)
 
 
+class TooEarly(ValueError):
+    """A re-derivation dated before what a source already holds: a record only grows forwards."""
+
+    def __init__(self, source_id: str, latest: datetime, at: datetime):
+        self.source_id, self.latest, self.at = source_id, latest, at
+        super().__init__(f"{source_id} already has a record at {utc_text(latest)}, later than {utc_text(at)}: "
+                         f"a re-derived version is dated when it is made, after everything the source holds")
+
+
+def check_order(factory: sessionmaker[Session], sources: Sequence[Source], at: datetime) -> None:
+    """Raise ``TooEarly`` for the first source whose record reaches to ``at`` or past it."""
+    with transaction(factory) as session:
+        for source in sources:
+            latest = latest_record_time(session, source.id)
+            if latest is not None and at <= latest:
+                raise TooEarly(source.id, latest, at)
+
+
 def reextract(factory: sessionmaker[Session], sources: Sequence[Source], at: datetime,
               policy: GuardPolicy = GuardPolicy(), claims: ClaimsPlan | None = None) -> list[SourceResult]:
+    check_order(factory, sources, at)
     results: list[SourceResult] = []
     with recorded_run(factory, RunKind.REEXTRACT, at, claims=claims) as run_id:
         for source in sources:

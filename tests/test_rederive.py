@@ -56,6 +56,10 @@ def test_a_refused_page_is_kept_and_becomes_a_version_once_its_selector_is_fixed
     assert "selector_miss: the declared <code>select</code> matched nothing" in runs, "the failure kind says what it means"
 
     write_declarations(decl, server.base_url, [spec | {"select": "article"}])
+    # A record only grows forwards: a re-derivation dated before the source's last fetch is refused, untouched.
+    early = cli("reextract", "--now", "2026-04-30T00:00:00Z", check=False)
+    assert early.returncode == 2 and "t/help already has a record at 2026-05-01T00:00:00Z" in early.stderr
+    assert sql(cli.db, "select count(*) from runs where kind = 'reextract'") == [(0,)]
     fixed = cli("reextract", "--now", "2026-05-02T00:00:00Z")
     assert "t/help: new version 1 (technical change, not announced)" in fixed.stdout
     history = cli.json("history", "t/help")

@@ -8,20 +8,23 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-from policywatch.commands.context import Context, ExitStatus, outcome_status
+from policywatch.commands.context import Context, ExitStatus, UserError, outcome_status
 from policywatch.commands.claims import print_claims
 from storage.vocabulary import Outcome
 
 
 def reextract(ctx: Context, args: argparse.Namespace) -> int:
     from ingest.declarations import select_sources
-    from ingest.reextract import NOTHING_STORED, reextract as reextract_sources
+    from ingest.reextract import NOTHING_STORED, TooEarly, reextract as reextract_sources
 
     declared = ctx.sources()
     sources = select_sources(declared, args.only)
     claims = ctx.claims_plan(declared)
-    results = reextract_sources(ctx.factory(must_exist=True), sources, args.now or datetime.now(timezone.utc),
-                                ctx.guard_policy(), claims)
+    try:
+        results = reextract_sources(ctx.factory(must_exist=True), sources, args.now or datetime.now(timezone.utc),
+                                    ctx.guard_policy(), claims)
+    except TooEarly as exc:
+        raise UserError(f"reextract: {exc}" + (" (--now)" if args.now else "")) from None
     for result in results:
         if result.failure is not None:
             ctx.say(f"{result.source_id}: failed: {result.failure.kind}: {result.failure.detail}")

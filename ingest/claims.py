@@ -168,6 +168,7 @@ class Revised:
     after: str | None
     added: int
     withdrawn: int
+    announced: int = 0  # of the events added, those the claims feed announces (earlier history only)
 
 
 @dataclass
@@ -187,10 +188,12 @@ class ClaimsReport:
 
 
 def evaluate_claims(factory: sessionmaker[Session], plan: ClaimsPlan, at: datetime, run_id: int | None = None,
-                    *, full: bool = False) -> ClaimsReport:
+                    *, full: bool = False, performed: datetime | None = None) -> ClaimsReport:
     """Catch up with the record and with the claims files, in one transaction (see the module docstring).
 
-    ``full`` evaluates every claim's whole history again (``RevisionReason.REQUESTED``).
+    ``full`` evaluates every claim's whole history again (``RevisionReason.REQUESTED``). ``performed``: when
+    the evaluation runs by the clock, where ``at`` is a time of the record (an import's, its files' dates); a
+    revision is the record's own act and is dated by it.
     """
     started = perf_counter()
     report = ClaimsReport(run_id)
@@ -209,12 +212,12 @@ def evaluate_claims(factory: sessionmaker[Session], plan: ClaimsPlan, at: dateti
                          and declared[c.id].engine == engine_fingerprint()}
         late = _incremental(session, plan, unchanged, at, run_id, report)
         if sync:
-            _synchronise(session, plan, declared, unchanged, at, run_id, report, full, late)
+            _synchronise(session, plan, declared, unchanged, at, run_id, report, full, late, performed or at)
             record.set_claims_digest(session, digest)
         elif late:
             report.compiled = True
             _reevaluate(session, plan, plan.subset(late), dict.fromkeys(late, RevisionReason.EARLIER_HISTORY),
-                        declared, at, run_id, report)
+                        declared, at, run_id, report, performed or at)
         report.seconds = perf_counter() - started
         kind = EvaluationKind.HISTORY if report.revised else EvaluationKind.INCREMENTAL
         record.log_evaluation(session, run_id=run_id, at=at, kind=kind, sources=report.sources,
@@ -434,7 +437,7 @@ def _advance_cursors(session: Session, plan: ClaimsPlan, work: Mapping[str, _Wor
 
 def _synchronise(session: Session, plan: ClaimsPlan, declared: Mapping[str, queries.ClaimDeclarationRow],
                  unchanged: Mapping[str, Claim], at: datetime, run_id: int | None, report: ClaimsReport,
-                 full: bool, late: set[str]) -> None:
+                 full: bool, late: set[str], performed: datetime) -> None:
     claims = plan.claims()
     engine = engine_fingerprint()
     reasons: dict[str, RevisionReason] = {}
@@ -458,12 +461,12 @@ def _synchronise(session: Session, plan: ClaimsPlan, declared: Mapping[str, quer
         report.removed.append(claim_id)
     if reasons:
         _reevaluate(session, plan, ClaimSet(c for c in claims if c.id in reasons), reasons, declared, at, run_id,
-                    report)
+                    report, performed)
 
 
 def _reevaluate(session: Session, plan: ClaimsPlan, claims: ClaimSet, reasons: Mapping[str, RevisionReason],
                 declared: Mapping[str, queries.ClaimDeclarationRow], at: datetime, run_id: int | None,
-                report: ClaimsReport) -> None:
+                report: ClaimsReport, performed: datetime) -> None:
     cursors = queries.cursors(session)
     upto = {sid: c.version for sid, c in cursors.items() if c.version > 0}
     infos = {sid: info for sid, info in source_infos(session, upto).items()
@@ -476,9 +479,9 @@ def _reevaluate(session: Session, plan: ClaimsPlan, claims: ClaimSet, reasons: M
     before_states = queries.states(session)
     engine = engine_fingerprint()
     change_ids = queries.change_ids(session, infos)
-    # An import evaluates at the date of its last file, which may be older than history this reads (another
-    # document's, imported before): a revision is never dated before the newest version it read.
-    revised_at = max([at, *(p.at for p in planned if isinstance(p, PlannedVersion))])
+    # Dated when it was made (an import's evaluation runs at the date of its last file, which may be older than
+    # history this reads), and never before the newest version it read.
+    revised_at = max([performed, *(p.at for p in planned if isinstance(p, PlannedVersion))])
     for claim in claims:
         reason = reasons[claim.id]
         recorded = queries.events(session, claim.id)
@@ -504,7 +507,7 @@ def _reevaluate(session: Session, plan: ClaimsPlan, claims: ClaimSet, reasons: M
                               revision_id=revision.id)
             revision.events_added, revision.events_withdrawn = len(added), len(withdrawn)
             report.revised.append(Revised(claim.id, reason, status_before, status_after, len(added),
-                                          len(withdrawn)))
+                                          len(withdrawn), sum(1 for e in added if e.announce)))
         intervals = [_confirmed(iv, confirmed) for iv in evaluation.intervals_of(claim.id)]
         record.replace_intervals(session, claim.id, intervals)
         if state is None:

@@ -41,7 +41,7 @@ def begin_run(factory: sessionmaker[Session], kind: RunKind, at: datetime,
               worker_id: int | None = None, performed_at: datetime | None = None) -> int:
     """`performed_at`: when the run began by the clock, where `at` is a time of the record instead (an import)."""
     if claims is not None:
-        evaluate_claims(factory, claims, at)
+        evaluate_claims(factory, claims, at, performed=performed_at)
     with transaction(factory) as session:
         aborted = abort_stale_runs(session, at)
         if aborted and say is not None:
@@ -57,7 +57,7 @@ def end_run(factory: sessionmaker[Session], run_id: int, at: datetime, claims: C
         run = finish_run(session, run_id, at)
         run.performed_until = performed_until or at
     if claims is not None:
-        evaluate_claims(factory, claims, at, run_id)
+        evaluate_claims(factory, claims, at, run_id, performed=performed_until)
     return run
 
 

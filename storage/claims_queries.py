@@ -82,7 +82,11 @@ def open_intervals(session: Session, claim_ids: Iterable[str] | None = None) -> 
 
 
 def intervals(session: Session, claim_id: str | None = None) -> list[EvidenceInterval]:
-    query = select(ClaimEvidenceRow).order_by(ClaimEvidenceRow.first_at, ClaimEvidenceRow.id)
+    # Ties in time by what the evidence is, not by when it was recorded: the same record lists it the same,
+    # whatever order its histories were imported in.
+    query = select(ClaimEvidenceRow).order_by(ClaimEvidenceRow.first_at, ClaimEvidenceRow.source_id,
+                                              ClaimEvidenceRow.matcher_id, ClaimEvidenceRow.key_sha256,
+                                              ClaimEvidenceRow.id)
     if claim_id is not None:
         query = query.where(ClaimEvidenceRow.claim_id == claim_id)
     return [interval_from_row(r) for r in session.scalars(query)]

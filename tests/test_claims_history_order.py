@@ -71,9 +71,9 @@ def _record(root: Path, history: dict[str, list[tuple[str, str]]], batches: list
     return cli
 
 
-def _claim(cli: ClaimsCLI) -> tuple[str, list[tuple[str, str]], list[tuple[str, str, bool]]]:
+def _claim(cli: ClaimsCLI) -> tuple[str, list[tuple[str, str, str]], list[tuple[str, str, bool]]]:
     shown = cli.show(CLAIM_ID)
-    evidence = sorted((e["source"], e["first_seen"]) for e in shown["evidence"])
+    evidence = [(e["source"], e["first_seen"], e["sentence"]) for e in shown["evidence"]]
     return cli.statuses()[CLAIM_ID], evidence, cli.timeline(CLAIM_ID)
 
 
@@ -94,16 +94,18 @@ def test_either_order_of_import_gives_the_record_one_import_gives(tmp_path: Path
     if case == "dropped before the other began":
         assert together[2] == [("2023-10-16T00:00:00Z", "supported", False),
                                ("2024-03-01T00:00:00Z", "no_longer_stated", True)]
+        assert "2 events found, 0 withdrawn (1 event announced, as in time order)" in eu_first.imported
 
 
 def test_a_history_recorded_out_of_time_order_is_a_revision_and_in_order_is_not(tmp_path: Path) -> None:
     history = HISTORIES["overlapping"]
     late = _record(tmp_path / "late", history, [["acme/privacy-eu"], ["acme/privacy-us"]])
     assert "history evaluated again (earlier history)" in late.imported
-    reasons = late.sql("SELECT reason, substr(at, 1, 10) FROM claim_revisions WHERE claim_id = ? ORDER BY id",
-                       CLAIM_ID)
-    # The US import evaluates at its last file's date (2024-06-10); the revision read the EU policy to 2024-09-10.
-    assert reasons == [("declared", "2024-01-10"), ("earlier_history", "2024-09-10")]
+    reasons = late.sql("SELECT reason, at FROM claim_revisions WHERE claim_id = ? ORDER BY id", CLAIM_ID)
+    # Dated when each import ran, not by its files' dates (the US import's last file is of 2024-06-10).
+    performed = [at for (at,) in late.sql("SELECT performed_until FROM runs WHERE kind = 'import' ORDER BY id")]
+    assert [reason for reason, _ in reasons] == ["declared", "earlier_history"]
+    assert reasons[1][1] == performed[1] and reasons[0][1] <= performed[0] and reasons[1][1] > "2026"
     # The EU policy's tracking start at 2024-01-10 is withdrawn: the claim was supported since 2023-10-16.
     withdrawn = late.sql("SELECT since FROM claim_events WHERE claim_id = ? AND withdrawn_at IS NOT NULL", CLAIM_ID)
     assert [since[:10] for (since,) in withdrawn] == ["2024-01-10"]

@@ -68,6 +68,11 @@ def _error_line(claim_id: str, source_id: str, version: int | None, message: str
     return f"claims: {claim_id}: not evaluated on {source_id}{at}: {message}"
 
 
+def _announced(count: int) -> str:
+    # Only a vendor's own history recorded late has events announced by a re-evaluation, as in time order.
+    return f"{_plural(count, 'event')} announced, as in time order" if count else "not announced"
+
+
 def print_claims(ctx: Context, reports: Iterable[ClaimsReport]) -> None:
     """What evaluations did, one line each: status changes, histories evaluated again, errors."""
     for report in reports:
@@ -81,7 +86,7 @@ def print_claims(ctx: Context, reports: Iterable[ClaimsReport]) -> None:
                     after = ClaimStatus(revised.after).label if revised.after else "not tracked"
                     ctx.say(f"claims: {revised.claim_id}: history evaluated again ({revised.reason.replace('_', ' ')}): "
                             f"{before} → {after}, {_plural(revised.added, 'event')} found, "
-                            f"{revised.withdrawn} withdrawn (not announced)")
+                            f"{revised.withdrawn} withdrawn ({_announced(revised.announced)})")
             for claim_id in report.removed:
                 ctx.say(f"claims: {claim_id}: no longer declared; its record is kept")
         for error in report.errors:

@@ -37,6 +37,10 @@ _PLAIN_TOKEN = re.compile(
     rf"[{_UNSPACED}{_UNSPACED_PUNCTUATION}]\s*|[^\s{_UNSPACED}{_UNSPACED_PUNCTUATION}]+\s*|\s+"
 )
 _WORD = re.compile(rf"[{_UNSPACED}]|[^\s{_UNSPACED}{_UNSPACED_PUNCTUATION}]+")
+# A run with no letter or digit in it is Markdown's markup or punctuation (`#`, `|`, `---`, `-`, `•`, `—`), which
+# a word count leaves out: a table's pipes or a rule added are no words. Matched as whole runs only.
+_NOT_A_WORD = re.compile(rf"(?<![^\s{_UNSPACED}{_UNSPACED_PUNCTUATION}])(?:[^\w\s{_UNSPACED_PUNCTUATION}]|_)+"
+                         rf"(?![^\s{_UNSPACED}{_UNSPACED_PUNCTUATION}])")
 # A `<br>` tag in Markdown (imported Markdown writes line breaks inside table cells so, as Open Terms Archive's
 # does) is spacing, as a line break is: never a word, never part of one, so a cell whose items went from one line
 # to several counts no words changed. A text without one is tokenised by the plain expression, which is faster
@@ -71,10 +75,11 @@ class Diff:
 
 
 def count_words(text: str) -> int:
-    """Words separated by spaces, plus one per character of a script written without spaces (Han, kana)."""
+    """Words separated by spaces, plus one per character of a script written without spaces (Han, kana); a run
+    without a letter or digit (markup, a dash) is none."""
     if "<" in text:
         text = _BR_TAG.sub(" ", text)
-    return len(_WORD.findall(text))
+    return len(_WORD.findall(text)) - len(_NOT_A_WORD.findall(text))
 
 
 def is_spacing(text: str) -> bool:

@@ -102,3 +102,24 @@ def test_repetitive_text_is_diffed_with_work_independent_of_its_length(case: dic
     old, new = repetitive_pair(case)
     diff = diff_texts(old, new)
     assert [diff.words_added, diff.words_removed] == case["words"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_word_count_is_the_runs_with_a_letter_or_digit(seed: int) -> None:
+    """`count_words` (counting runs and taking away those without a letter or digit, in two linear passes) agrees
+    with counting each run that has one, on random text of words, markup, CJK and `<br>` tags."""
+    import re
+
+    from analysis.diff import count_words
+
+    pieces = list("ab1 \n-|#•—_*[]()。データ、x.,;") + ["<br>", "<BR/>", "  ", "---"]
+    has_word = re.compile(r"[^\W_]")
+    unspaced = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
+    rng = random.Random(seed)
+    for _ in range(2000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
+        plain = re.sub(r"<(?i:br)\s*/?>", " ", text)
+        runs = re.findall(r"[^\s\u3000-\u303f]+", plain)
+        expected = sum(len(unspaced.findall(r)) + sum(1 for part in unspaced.split(r) if has_word.search(part))
+                       for r in runs)
+        assert count_words(text) == expected, text

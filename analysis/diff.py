@@ -213,6 +213,17 @@ class Hunk:
     skipped_before: int  # unchanged lines folded away before this hunk
 
 
+def _spacing_change(segs: tuple[Segment, ...], index: int, step: int) -> bool:
+    """Whether the change next to ``segs[index]`` (before it: ``step`` -1; after it: 1) is of spacing alone."""
+    found = False
+    at = index + step
+    while 0 <= at < len(segs) and segs[at].op != "equal":
+        if not is_spacing(segs[at].text):
+            return False
+        found, at = True, at + step
+    return found
+
+
 def hunks(diff: Diff, context: int = 2) -> list[Hunk]:
     """Group segments into hunks, folding unchanged stretches longer than 2×context lines."""
     result: list[Hunk] = []
@@ -226,9 +237,12 @@ def hunks(diff: Diff, context: int = 2) -> list[Hunk]:
         lines = seg.text.splitlines(keepends=True)
         first, last = index == 0, index == len(segs) - 1
         # A stretch that starts or ends mid-line carries that partial line on
-        # top of its context lines.
-        head_n = 0 if first else context + (0 if segs[index - 1].text.endswith("\n") else 1)
-        tail_n = 0 if last else context + (0 if seg.text.endswith("\n") else 1)
+        # top of its context lines. Next to a change of spacing alone, which
+        # shows nothing by itself, one line is kept even with no context asked.
+        before = context or int(not first and _spacing_change(segs, index, -1))
+        after = context or int(not last and _spacing_change(segs, index, 1))
+        head_n = 0 if first else before + (0 if segs[index - 1].text.endswith("\n") else 1)
+        tail_n = 0 if last else after + (0 if seg.text.endswith("\n") else 1)
         if len(lines) <= head_n + tail_n + 1 and not (first or last):
             current.append(seg)
             continue

@@ -123,3 +123,15 @@ def test_word_count_is_the_runs_with_a_letter_or_digit(seed: int) -> None:
         expected = sum(len(unspaced.findall(r)) + sum(1 for part in unspaced.split(r) if has_word.search(part))
                        for r in runs)
         assert count_words(text) == expected, text
+
+
+def test_a_change_of_spacing_alone_keeps_a_line_around_it_with_no_context_asked() -> None:
+    old = "# P\n\nIntro.\n\nWe keep data:\n\n- name\n\n- email\n\nWe share data.\n\nMore.\n\nEnd.\n"
+    new = "# P\n\nIntro.\n\nWe keep data:\n\n- name\n- email\n\nWe share data.\n\nMore.\n\nEnd.\n"
+    shown = render_diff(diff_texts(old, new), colour=False, context=0)
+    assert shown.startswith("@@ … 6 unchanged line(s) … line breaks or spacing only @@\n")
+    assert "- name\n- email\n" in shown and "Intro." not in shown
+    # A change of words keeps none, as asked.
+    words = render_diff(diff_texts("A b c.\nWe keep our data.\nX y z.\n", "A b c.\nWe keep your data.\nX y z.\n"),
+                        colour=False, context=0)
+    assert words == "@@ … 1 unchanged line(s) … @@\nWe keep [-our-]{+your+} data.\n"

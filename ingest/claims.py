@@ -211,13 +211,14 @@ def evaluate_claims(factory: sessionmaker[Session], plan: ClaimsPlan, at: dateti
                          and declared[c.id].fingerprint == c.fingerprint
                          and declared[c.id].engine == engine_fingerprint()}
         late = _incremental(session, plan, unchanged, at, run_id, report)
+        performed = performed or at
         if sync:
-            _synchronise(session, plan, declared, unchanged, at, run_id, report, full, late, performed or at)
+            _synchronise(session, plan, declared, unchanged, at, run_id, report, full, late, performed)
             record.set_claims_digest(session, digest)
         elif late:
             report.compiled = True
             _reevaluate(session, plan, plan.subset(late), dict.fromkeys(late, RevisionReason.EARLIER_HISTORY),
-                        declared, at, run_id, report, performed or at)
+                        declared, at, run_id, report, performed)
         report.seconds = perf_counter() - started
         kind = EvaluationKind.HISTORY if report.revised else EvaluationKind.INCREMENTAL
         record.log_evaluation(session, run_id=run_id, at=at, kind=kind, sources=report.sources,
@@ -284,7 +285,8 @@ def _needs_engine(item: Planned) -> bool:
     return isinstance(item, (PlannedVersion, SourceUndeclared))
 
 
-def _late(session: Session, claims: Mapping[str, Claim], work: Mapping[str, _Work]) -> set[str]:
+def _late(session: Session, claims: Mapping[str, Claim], work: Mapping[str, _Work],
+          cursors: Mapping[str, queries.ClaimSourceRow]) -> set[str]:
     """The claims that would be shown a version older than one they were already evaluated on.
 
     Evaluated in the order it arrived, a document's earlier history recorded
@@ -299,8 +301,9 @@ def _late(session: Session, claims: Mapping[str, Claim], work: Mapping[str, _Wor
         return set()
     oldest = min(new)
     # Ties in time go by source id, as `in_time_order` merges a history.
-    evaluated = {sid: (first, sid) for sid, first in queries.evaluated_times(session).items()
-                 if (first, sid) > oldest}
+    evaluated = {sid: (v.first_seen, sid)
+                 for sid, v in queries.evaluated_versions(session, [s for s, c in cursors.items() if c.version]).items()
+                 if (v.first_seen, sid) > oldest}
     # A claim's own events count too: a source withdrawn from the declarations ends its evidence at that time.
     events = {cid: since for cid, since in queries.latest_events(session).items() if since > oldest[0]}
     if not evaluated and not events:
@@ -323,7 +326,7 @@ def _incremental(session: Session, plan: ClaimsPlan, unchanged: Mapping[str, Cla
     work = _plan_work(session, plan, run_id, at, cursors)
     if not work:
         return set()
-    late = _late(session, unchanged, work)
+    late = _late(session, unchanged, work, cursors)
     if late:
         unchanged = {cid: claim for cid, claim in unchanged.items() if cid not in late}
     in_scope = {sid for sid, w in work.items() if any(c.in_scope(w.info) for c in unchanged.values())}

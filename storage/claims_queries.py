@@ -156,22 +156,14 @@ class EvaluatedVersion:
 
 
 def evaluated_versions(session: Session, source_ids: Iterable[str]) -> dict[str, EvaluatedVersion]:
-    """The version each source was last evaluated at (its cursor's), for sources evaluated at all."""
-    query = (select(Version.source_id, Version.id, Version.number, Version.first_seen)
-             .join(ClaimSourceRow, and_(ClaimSourceRow.source_id == Version.source_id,
-                                        ClaimSourceRow.version == Version.number))
-             .where(Version.source_id.in_(sorted(set(source_ids)))))
+    """The version each source was last evaluated at (its cursor's), for sources evaluated at all: one look-up by
+    the versions' (source, number) key per cursor, however many versions the sources have."""
+    query = (select(ClaimSourceRow.source_id, Version.id, Version.number, Version.first_seen)
+             .select_from(ClaimSourceRow)
+             .join(Version, and_(Version.source_id == ClaimSourceRow.source_id,
+                                 Version.number == ClaimSourceRow.version))
+             .where(ClaimSourceRow.source_id.in_(sorted(set(source_ids)))))
     return {sid: EvaluatedVersion(vid, number, first) for sid, vid, number, first in session.execute(query)}
-
-
-def evaluated_times(session: Session) -> dict[str, datetime]:
-    """When the version each source was last evaluated at (its cursor's) first appeared, for sources evaluated at
-    all: one look-up by the versions' (source, number) key per evaluated source."""
-    first_seen = (select(Version.first_seen)
-                  .where(Version.source_id == ClaimSourceRow.source_id, Version.number == ClaimSourceRow.version)
-                  .scalar_subquery())
-    query = select(ClaimSourceRow.source_id, first_seen).where(ClaimSourceRow.version > 0)
-    return {sid: first for sid, first in session.execute(query) if first is not None}
 
 
 def latest_events(session: Session) -> dict[str, datetime]:

@@ -51,6 +51,14 @@ def analyse_texts(old_text: str, new_text: str, language: str, budget: Budget | 
                     diff.lines_added, diff.lines_removed, meaning)
 
 
+# What a technical change says of itself: the text moved because the rules that read the pages did, not the
+# vendor's wording, so the flagger's findings on the difference are no findings about the vendor's practices and
+# give it no severity (it would count among the vendor's changes by severity, and read as their doing).
+TECHNICAL = ChangeAnalysis(kind=ChangeKind.TECHNICAL, flags=(), evidence=(),
+                           summary="re-derived with changed extraction rules, not a change by the vendor",
+                           severity=Severity.NONE)
+
+
 def change_facts(old_text: str, new_text: str, language: str, *, reverts_to_version_id: int | None = None,
                  technical: bool = False, analysed: Analysed | None = None, budget: Budget | None = None) -> ChangeFacts:
     """The change from `old_text` to `new_text`.
@@ -63,7 +71,7 @@ def change_facts(old_text: str, new_text: str, language: str, *, reverts_to_vers
     """
     if analysed is None or not analysed.is_for(text_sha256(old_text), text_sha256(new_text), language):
         analysed = analyse_texts(old_text, new_text, language, budget)
-    meaning = analysed.meaning
+    meaning = TECHNICAL if technical else analysed.meaning
     kind = (ChangeKind.TECHNICAL if technical else ChangeKind.REVERT if reverts_to_version_id is not None
             else ChangeKind(meaning.kind))
     return ChangeFacts(

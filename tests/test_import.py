@@ -204,6 +204,27 @@ def test_reextract_after_a_rule_change_records_a_technical_change(make_cli, tmp_
     assert "t/policy" not in (site / "feeds" / "changes.atom").read_text(encoding="utf-8")
 
 
+def test_a_technical_change_carries_no_flags_and_no_severity(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The re-derived text loses a sentence the flagger reads as a change of retention and sharing: the rules that
+    # read the page moved, not the vendor's wording, so nothing of it may read as the vendor's change.
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
+    write(tmp_path / "a.html", "<main><p>We keep chats for 30 days. You can delete them at any time from your settings, "
+                               "and we tell you when this policy changes.</p><aside class='ad'>We sell your personal "
+                               "data to advertisers.</aside></main>")
+    manifest = write(tmp_path / "m.jsonl", json.dumps({"source": "t/policy", "at": "2026-05-01T00:00:00Z", "path": "a.html"}) + "\n")
+    cli = make_cli(decl)
+    cli("import", "--manifest", str(manifest))
+    decl.write_text(yaml.safe_dump({"sources": [{**DECL["sources"][0], "remove": ".ad"}]}), encoding="utf-8")
+    cli("reextract", "--now", "2026-05-03T00:00:00Z")
+    (change,) = cli.json("changes")
+    assert (change["kind"], change["flags"], change["severity"], change["evidence"]) == ("technical", [], "none", [])
+    assert "not a change by the vendor" in change["summary"]
+    listed = cli("changes").stdout
+    assert "technical" in listed and "[" not in listed, listed
+    assert cli.json("changes", "--severity", "low") == [], "no severity to count it under"
+    assert "[" not in cli("history", "t/policy").stdout
+
+
 def test_a_saved_challenge_page_in_an_archive_does_not_become_a_version(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from test_faults import CF_MOMENT
 

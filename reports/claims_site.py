@@ -14,6 +14,7 @@ import json
 from functools import partial
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
@@ -175,7 +176,7 @@ def write_claims(session: Session, writer: SiteWriter, record: Record, site: Cla
         data = item.to_json(titles) | {"page": base_url + page, "declared_in": PurePath(item.declared_in).name}
         body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
         writer.produce(urls.claim_json(item.claim.id), writer.key("claim.json", body), partial(str, body))
-        _write_claim_feed(writer, item, site, base_url)
+        _write_claim_feed(writer, item, site, base_url, record.began)
     rows = [claim_pages.index_row(item) for item in site.items]
     rows.sort(key=claim_pages.index_order)
     path = urls.claims_index()
@@ -188,7 +189,7 @@ def write_claims(session: Session, writer: SiteWriter, record: Record, site: Cla
                "feeds": {fmt: urls.relative(path, urls.claims_feed(fmt)) for fmt in ("atom", "rss")},
                "script": urls.relative(path, urls.static_file("claims.js"))}
     writer.produce(path, writer.key("claims_index.html", context), lambda: render("claims_index.html", **context))
-    _write_claims_feed(writer, site, base_url)
+    _write_claims_feed(writer, site, base_url, record.began)
 
 
 # --- feeds
@@ -216,10 +217,11 @@ def _entry(item: RecordedClaim, recorded: Any, site: ClaimsSite, base_url: str) 
 
 
 def _write(writer: SiteWriter, stem: str, tag: str, title: str, subtitle: str, html_path: str,
-           entries: Sequence[tuple[RecordedClaim, Any]], site: ClaimsSite, base_url: str) -> None:
+           entries: Sequence[tuple[RecordedClaim, Any]], site: ClaimsSite, base_url: str,
+           since: datetime | None) -> None:
     by_claim = sorted(entries, key=lambda e: e[0].claim.id)
     chosen = sorted(by_claim, key=lambda e: e[1].event.since, reverse=True)[:feeds.MAX_ENTRIES]  # newest first
-    key = writer.key("claims-feed", stem, title, [(item.claim.statement, item.claim.vendor, item.claim.topics,
+    key = writer.key("claims-feed", stem, title, since, [(item.claim.statement, item.claim.vendor, item.claim.topics,
                                                    recorded.event, site.sources.get(recorded.event.source_id or ""))
                                                   for item, recorded in chosen])
     paths = {fmt: f"feeds/{stem}.{fmt}" for fmt in ("atom", "rss")}
@@ -228,22 +230,25 @@ def _write(writer: SiteWriter, stem: str, tag: str, title: str, subtitle: str, h
             writer.keep(p, key)
         return
     spec = feeds.FeedSpec(tag, title, subtitle, base_url + html_path, {fmt: base_url + p for fmt, p in paths.items()},
-                          tuple(_entry(item, recorded, site, base_url) for item, recorded in chosen))
+                          tuple(_entry(item, recorded, site, base_url) for item, recorded in chosen), since)
     for fmt, path in paths.items():
         writer.write(path, feeds.render(spec, fmt))  # type: ignore[arg-type]
         writer.own(path, key)
 
 
-def _write_claims_feed(writer: SiteWriter, site: ClaimsSite, base_url: str) -> None:
+def _write_claims_feed(writer: SiteWriter, site: ClaimsSite, base_url: str, since: datetime | None) -> None:
     entries = [(item, recorded) for item in site.items for recorded in _announced(item)]
     _write(writer, "claims", urls.feed_tag("claims"), "policywatch: claims whose status changed",
            "One entry each time a claim about a vendor's data practices changes status because the vendor changed "
            "its own wording (declaration edits, tracking changes and re-evaluations are left out).",
-           urls.claims_index(), entries, site, base_url)
+           urls.claims_index(), entries, site, base_url, since)
 
 
-def _write_claim_feed(writer: SiteWriter, item: RecordedClaim, site: ClaimsSite, base_url: str) -> None:
+def _write_claim_feed(writer: SiteWriter, item: RecordedClaim, site: ClaimsSite, base_url: str,
+                      record_began: datetime | None) -> None:
+    # Empty, the feed has been so since the claim's record began: its first event (tracking started).
+    since = min((r.event.since for r in item.events), default=record_began)
     stem = urls.claim_feed(item.claim.id, "atom")[len("feeds/"):-len(".atom")]
     _write(writer, stem, urls.feed_tag(f"claim/{item.claim.id}"), f"policywatch: {item.claim.statement['en']}",
            f"Status changes of the claim {item.claim.id} caused by the vendor's wording.",
-           urls.claim_page(item.claim.id), [(item, r) for r in _announced(item)], site, base_url)
+           urls.claim_page(item.claim.id), [(item, r) for r in _announced(item)], site, base_url, since)

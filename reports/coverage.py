@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Sequence
 
 from reports import feeds, urls
@@ -113,16 +114,16 @@ def _entry(article: ArticleInfo, base_url: str) -> feeds.Entry:
 
 
 def _write_feed(writer: SiteWriter, stem: str, tag: str, title: str, subtitle: str, html_path: str,
-                articles: Sequence[ArticleInfo], base_url: str) -> None:
+                articles: Sequence[ArticleInfo], base_url: str, since: datetime | None) -> None:
     newest = sorted(articles, key=lambda a: (a.first_seen, a.id), reverse=True)[:feeds.MAX_ENTRIES]
-    key = writer.key("coverage-feed", stem, title, newest)
+    key = writer.key("coverage-feed", stem, title, since, newest)
     paths = {fmt: urls.feed(stem, fmt) for fmt in ("atom", "rss")}
     if all(writer.fresh(p, key) for p in paths.values()):
         for p in paths.values():
             writer.keep(p, key)
         return
     spec = feeds.FeedSpec(tag, title, subtitle, base_url + html_path, {fmt: base_url + p for fmt, p in paths.items()},
-                          tuple(_entry(a, base_url) for a in newest))
+                          tuple(_entry(a, base_url) for a in newest), since)
     for fmt, p in paths.items():
         writer.write(p, feeds.render(spec, fmt))  # type: ignore[arg-type]
         writer.own(p, key)
@@ -133,9 +134,10 @@ def claim_coverage_stem(claim_id: str) -> str:
 
 
 def write_coverage(writer: SiteWriter, articles: Sequence[ArticleInfo], base_url: str,
-                   statements: Mapping[str, str] | None = None) -> None:
+                   statements: Mapping[str, str] | None = None, since: datetime | None = None) -> None:
     """Every article's page, the Coverage index, `feeds/coverage.atom|.rss` (newly found articles) and one
-    coverage feed per claim mentioned (`statements`: each claim's statement, for its feed's title)."""
+    coverage feed per claim mentioned (`statements`: each claim's statement, for its feed's title; `since`: when
+    the record began, the `updated` of a feed without articles)."""
     statements = statements or {}
     for article in articles:
         path = urls.article_page(article.id)
@@ -147,7 +149,7 @@ def write_coverage(writer: SiteWriter, articles: Sequence[ArticleInfo], base_url
     _write_feed(writer, FEED_STEM, urls.feed_tag(FEED_STEM), "policywatch: press coverage",
                 "Newly found articles about what AI vendors do with user data: title, outlet, date, link, the "
                 "sentences that carry a flag and those that mention a claim.", urls.coverage_page(), articles,
-                base_url)
+                base_url, since)
     claims = sorted({cid for a in articles for cid in a.claims})
     for claim_id in claims:
         statement = statements.get(claim_id, claim_id)
@@ -155,4 +157,4 @@ def write_coverage(writer: SiteWriter, articles: Sequence[ArticleInfo], base_url
                     f"policywatch: press coverage of “{statement}”",
                     f"Newly found articles that mention the claim {claim_id}, with the sentences that do; stale "
                     f"repetitions marked.", urls.claim_page(claim_id), [a for a in articles if claim_id in a.claims],
-                    base_url)
+                    base_url, since)

@@ -184,6 +184,14 @@ class SourceInfo(SourceFields):
     def last_changed(self) -> datetime | None:
         return self.versions[-1].first_seen if self.versions else None
 
+    @property
+    def began(self) -> datetime | None:
+        """Its earliest record: its first version, failure or held capture, else its last check."""
+        known = [t for t in (self.versions[0].first_seen if self.versions else None,
+                             self.failures[0].at if self.failures else None,
+                             self.pending.at if self.pending else None) if t is not None]
+        return min(known) if known else self.last_checked
+
 
 @dataclass(frozen=True)
 class FailedFetch:
@@ -240,6 +248,11 @@ class Record:
 
     def source(self, source_id: str) -> SourceInfo:
         return next(s for s in self.sources if s.id == source_id)
+
+    @property
+    def began(self) -> datetime | None:
+        """The earliest time the record holds of its runs (an import's: its first file's date), or None."""
+        return min((r.started_at for r in self.runs), default=None)
 
 
 def _snapshots(session: Session) -> dict[int, tuple[SnapshotInfo, ...]]:

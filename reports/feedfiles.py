@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Sequence
 
 from sqlalchemy.orm import Session
@@ -54,12 +55,13 @@ def _entry(change: ChangeInfo, source: SourceInfo, base_url: str, excerpts: Exce
 
 
 def write_feed(writer: SiteWriter, stem: str, page_path: str, base_url: str, tag: str, title: str,
-               subtitle: str, entries: Sequence[tuple[ChangeInfo, SourceInfo]], excerpts: Excerpts) -> None:
-    """Write `feeds/<stem>.atom` and `.rss` unless their inputs are unchanged."""
+               subtitle: str, entries: Sequence[tuple[ChangeInfo, SourceInfo]], excerpts: Excerpts,
+               since: datetime | None) -> None:
+    """Write `feeds/<stem>.atom` and `.rss` unless their inputs are unchanged (`since`: `feeds.FeedSpec`'s)."""
     chosen = sorted(entries, key=lambda e: (e[0].detected_at, e[0].id), reverse=True)[:feeds.MAX_ENTRIES]
     # The key names every input of the feed's bytes: the entries' metadata
     # (their texts are fixed by the sha256s in it) and the labels around them.
-    key = writer.key("feed", stem, title, subtitle,
+    key = writer.key("feed", stem, title, subtitle, since,
                      [(c, s.id, s.vendor, s.title) for c, s in chosen])
     paths = {fmt: f"feeds/{stem}.{fmt}" for fmt in ("atom", "rss")}
     if all(writer.fresh(p, key) for p in paths.values()):
@@ -68,7 +70,7 @@ def write_feed(writer: SiteWriter, stem: str, page_path: str, base_url: str, tag
         return
     spec = feeds.FeedSpec(tag, title, subtitle, base_url + page_path,
                           {fmt: base_url + p for fmt, p in paths.items()},
-                          tuple(_entry(c, s, base_url, excerpts) for c, s in chosen))
+                          tuple(_entry(c, s, base_url, excerpts) for c, s in chosen), since)
     for fmt, path in paths.items():
         writer.write(path, feeds.render(spec, fmt))  # type: ignore[arg-type]
         writer.own(path, key)
@@ -79,22 +81,22 @@ def write_source_feed(writer: SiteWriter, source: SourceInfo, base_url: str, exc
     write_feed(writer, stem, urls.source_page(source.id), base_url, urls.feed_tag(f"source/{source.id}"),
                f"policywatch: {source.vendor} — {source.title}",
                f"Changes in {source.vendor} — {source.title} ({source.id}).",
-               [(c, source) for c in source.changes if c.announced], excerpts)
+               [(c, source) for c in source.changes if c.announced], excerpts, source.began)
 
 
 def write_site_feeds(writer: SiteWriter, sources: Sequence[SourceInfo], changes: Sequence[ChangeInfo],
-                     base_url: str, excerpts: Excerpts) -> None:
-    """The feed of all announced changes and the feed of flagged ones."""
+                     base_url: str, excerpts: Excerpts, since: datetime | None) -> None:
+    """The feed of all announced changes and the feed of flagged ones (`since`: when the record began)."""
     by_id = {s.id: s for s in sources}
     announced = [(c, by_id[c.source_id]) for c in changes if c.announced]
     write_feed(writer, "changes", urls.index_page(), base_url, urls.feed_tag("changes"),
                "policywatch: changes in what vendors say about user data",
                "Every change in wording of the tracked documents (formatting-only, reverts and technical "
-               "re-extractions left out).", announced, excerpts)
+               "re-extractions left out).", announced, excerpts, since)
     write_feed(writer, "flagged", urls.index_page(), base_url, urls.feed_tag("flagged"),
                "policywatch: flagged changes",
                "Changes whose wording touches retention, training, sharing, controls, sensitive data or legal "
-               "terms.", [(c, s) for c, s in announced if c.announced_flagged], excerpts)
+               "terms.", [(c, s) for c, s in announced if c.announced_flagged], excerpts, since)
 
 
 def _health_entry(event: HealthEvent, source: SourceInfo | None, base_url: str) -> feeds.Entry:
@@ -115,13 +117,13 @@ def _health_entry(event: HealthEvent, source: SourceInfo | None, base_url: str) 
 
 
 def write_health_feed(writer: SiteWriter, sources: Sequence[SourceInfo], events: Sequence[HealthEvent],
-                      base_url: str) -> None:
+                      base_url: str, since: datetime | None) -> None:
     """`feeds/health.atom` and `.rss`: one entry when a source starts failing, one when it recovers."""
     by_id = {s.id: s for s in sources}
     # A source known from imported files only has not been fetched: its files' failures are not its site's.
     events = [e for e in events if e.source_id not in by_id or by_id[e.source_id].health.state != HealthState.IMPORTED]
     chosen = sorted(events, key=lambda e: (e.at, e.source_id), reverse=True)[:feeds.MAX_ENTRIES]
-    key = writer.key("health-feed", [(e, by_id[e.source_id].title if e.source_id in by_id else "") for e in chosen])
+    key = writer.key("health-feed", since, [(e, by_id[e.source_id].title if e.source_id in by_id else "") for e in chosen])
     paths = {fmt: f"feeds/health.{fmt}" for fmt in ("atom", "rss")}
     if all(writer.fresh(p, key) for p in paths.values()):
         for p in paths.values():
@@ -130,7 +132,7 @@ def write_health_feed(writer: SiteWriter, sources: Sequence[SourceInfo], events:
     spec = feeds.FeedSpec(urls.feed_tag("health"), "policywatch: fetch health",
                           "One entry when a source starts failing, and one when it recovers.",
                           base_url + urls.runs_page(), {fmt: base_url + p for fmt, p in paths.items()},
-                          tuple(_health_entry(e, by_id.get(e.source_id), base_url) for e in chosen))
+                          tuple(_health_entry(e, by_id.get(e.source_id), base_url) for e in chosen), since)
     for fmt, path in paths.items():
         writer.write(path, feeds.render(spec, fmt))  # type: ignore[arg-type]
         writer.own(path, key)

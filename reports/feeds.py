@@ -17,7 +17,8 @@ from feedgen.feed import FeedGenerator
 from reports.render import visible_bidi
 
 MAX_ENTRIES = 50
-EMPTY_FEED_UPDATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
+# The `updated` of an empty feed drawn from a record that holds nothing at all (no run has recorded anything).
+NOTHING_RECORDED = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 # Characters XML 1.0 forbids even when escaped; web text can carry them, and
 # lxml refuses to serialise them.
@@ -54,6 +55,9 @@ class FeedSpec:
     html_url: str  # the site page the feed mirrors (absolute)
     self_url: dict[str, str]  # absolute URL of this feed in each format
     entries: tuple[Entry, ...]
+    # When the record the feed draws on began: its `updated` while it has no entry, which is how long it has
+    # had none (a fixed date would say it changed before there was anything to change).
+    since: datetime | None
 
 
 def render(spec: FeedSpec, fmt: Format) -> bytes:
@@ -68,7 +72,7 @@ def render(spec: FeedSpec, fmt: Format) -> bytes:
             type="application/atom+xml" if fmt == "atom" else "application/rss+xml")
     # Last: feedgen makes the last link the RSS channel's <link>, which must be the HTML page.
     fg.link(href=spec.html_url, rel="alternate", type="text/html")
-    fg.updated(max((e.updated for e in spec.entries), default=EMPTY_FEED_UPDATED))
+    fg.updated(max((e.updated for e in spec.entries), default=spec.since or NOTHING_RECORDED))
     for entry in spec.entries:
         fe = fg.add_entry(order="append")
         fe.id(entry.id)

@@ -108,11 +108,12 @@ def build_site(factory: sessionmaker[Session], out: Path, base_url: str | None =
         else:
             for source in record.sources:
                 write_source(session, writer, source, base, excerpts, stored.get(source.id, {}))
-        write_site_feeds(writer, record.sources, record.changes, base, excerpts)
+        write_site_feeds(writer, record.sources, record.changes, base, excerpts, record.began)
         coverage = load_coverage(session)
         write_claims(session, writer, record, claims, base, [m for a in coverage for m in a.mentions])
-        write_health_feed(writer, record.sources, health_events(session, failing_after), base)
-        write_coverage(writer, coverage, base, {item.claim.id: item.claim.statement["en"] for item in claims.items})
+        write_health_feed(writer, record.sources, health_events(session, failing_after), base, record.began)
+        write_coverage(writer, coverage, base, {item.claim.id: item.claim.statement["en"] for item in claims.items},
+                       record.began)
         for sha in pages.refused_pages(record):
             write_raw(session, writer, sha)
         head = write_ledger(session, writer, signing_key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Iterator
 from xml.etree import ElementTree
@@ -193,3 +194,24 @@ def test_without_base_url_feed_links_are_file_urls_of_the_site(record: Record, t
     entry_links = links[2:]
     assert entry_links and all(link.startswith(out.resolve().as_uri() + "/changes/") for link in entry_links)
     assert all(Path(link[len("file://"):]).is_file() for link in entry_links)
+
+
+def test_a_feed_without_entries_is_dated_when_its_record_began(record: Record, tmp_path: Path) -> None:
+    from reports import urls
+
+    out = tmp_path / "site"
+    record.build(out)
+    began = "2026-04-01T06:00:00Z"  # the first crawl: the FAQ's first version, and the record's first run
+    # The FAQ's changes are a re-extraction and a formatting edit, never announced; nothing failed; no articles.
+    for feed in (urls.source_feed("t/faq", "atom"), "feeds/health.atom", "feeds/coverage.atom"):
+        parsed = read(out / feed)
+        assert parsed.entries == [], feed
+        assert utc(parsed) == began, feed
+        assert utc(read(out / feed.replace(".atom", ".rss"))) == began, feed
+    # A feed with entries is dated by its newest one, as before.
+    changes = read(out / "feeds" / "changes.atom")
+    assert changes.entries and changes.feed.updated_parsed == max(e.updated_parsed for e in changes.entries)
+
+
+def utc(parsed: Any) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", parsed.feed.updated_parsed)

@@ -8,21 +8,22 @@ which read with plain SQL, print exactly what the ORM's readers would.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from analysis.diff import count_words
 from storage.times import utc_text
+from storage.vocabulary import RunKind
 
 if TYPE_CHECKING:
     from analysis.diff import Diff
     from storage import queries, reader
     from storage.health import CurrentHealth
-    from storage.models import FetchOutcome, Snapshot, Version
+    from storage.models import FetchOutcome, Snapshot
     from storage.queries import SourceSummary
     from storage.reader import Links
 
-    AnyVersion = Version | reader.VersionRecord
     AnyOutcome = FetchOutcome | reader.OutcomeRecord
     AnySnapshot = Snapshot | reader.SnapshotRecord
     AnyChangeRow = queries.ChangeRow | reader.ChangeRow
@@ -55,11 +56,34 @@ def source_json(source: Any, summary: SourceSummary | None, declared: bool,
     }
 
 
-def version_json(version: AnyVersion, text: str, ledger: Links | None, with_text: bool = False) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReDerived:
+    """Where a version `reextract` re-derived was read from: a stored page and when it was fetched, or an
+    imported file and its date. Such a version is dated when it was re-derived, though nothing was fetched then."""
+
+    read_at: datetime
+    imported: bool  # an imported file (its snapshots have no HTTP status), not a fetched page
+
+    def to_json(self) -> dict[str, Any]:
+        return {"read_at": when(self.read_at), "from": "imported file" if self.imported else "fetched page"}
+
+
+def re_derived_from(version: reader.VersionRecord) -> ReDerived | None:
+    """None for a version a fetch or an imported file recorded, as almost every one is."""
+    snapshots = version.outcome.snapshots
+    if version.outcome.run_kind != RunKind.REEXTRACT or not snapshots:
+        return None
+    return ReDerived(max(s.fetched_at for s in snapshots), all(s.http_status is None for s in snapshots))
+
+
+def version_json(version: reader.VersionRecord, text: str, ledger: Links | None,
+                 with_text: bool = False) -> dict[str, Any]:
     """`ledger`: the version's entry in the tamper-evident log (None only for a record that predates it)."""
+    derived = re_derived_from(version)
     data: dict[str, Any] = {
         "source": version.source_id, "number": version.number, "sha256": version.sha256,
         "first_seen": when(version.first_seen), "last_confirmed": when(version.last_confirmed),
+        "re_derived_from": derived.to_json() if derived is not None else None,
         "words": count_words(text),
         "snapshots": [snapshot_json(s) for s in version.outcome.snapshots],
         "ledger": ledger.to_json() if ledger is not None else None,

@@ -64,6 +64,9 @@ def test_a_refused_page_is_kept_and_becomes_a_version_once_its_selector_is_fixed
     assert "t/help: new version 1 (technical change, not announced)" in fixed.stdout
     history = cli.json("history", "t/help")
     assert [v["number"] for v in history["versions"]] == [1]
+    # Dated when it was re-derived, with no fetch then: the JSON says what it was read from, as `history` does.
+    assert history["versions"][0]["re_derived_from"] == {"read_at": "2026-05-01T00:00:00Z", "from": "fetched page"}
+    assert cli.json("show", "t/help")["re_derived_from"] == {"read_at": "2026-05-01T00:00:00Z", "from": "fetched page"}
     assert history["versions"][0]["snapshots"][0]["sha256"] == sha
     assert "We keep temporary chats for 30 days" in cli("show", "t/help").stdout
     assert "t/help: unchanged" in cli("reextract").stdout, "a second re-extraction finds nothing new"

@@ -40,14 +40,13 @@ def _change_brief(row: ChangeRow | None) -> dict[str, Any] | None:
 def _confirmed(version: VersionRecord) -> str:
     """When a fetch last found the version's text. A version `reextract` re-derived is dated when it was, though
     nothing was fetched then: the line names the stored page it was read from instead."""
-    if version.outcome.run_kind != RunKind.REEXTRACT or not version.outcome.snapshots:
+    derived = jsonview.re_derived_from(version)
+    if derived is None:
         return f"confirmed {jsonview.when(version.last_confirmed)}"
-    page = max(s.fetched_at for s in version.outcome.snapshots)
-    read = ("the imported file dated" if all(s.http_status is None for s in version.outcome.snapshots)
-            else "the page fetched")
+    read = "the imported file dated" if derived.imported else "the page fetched"
     later = (f"confirmed {jsonview.when(version.last_confirmed)}" if version.last_confirmed > version.first_seen
              else "no fetch since")
-    return f"re-derived from {read} {jsonview.when(page)}, {later}"
+    return f"re-derived from {read} {jsonview.when(derived.read_at)}, {later}"
 
 
 def _meaning(change: Change | ChangeRecord) -> str:

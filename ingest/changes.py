@@ -51,6 +51,12 @@ def analyse_texts(old_text: str, new_text: str, language: str, budget: Budget | 
                     diff.lines_added, diff.lines_removed, meaning)
 
 
+def _diffed(old_text: str, new_text: str, language: str) -> Analysed:
+    diff = diff_texts(old_text, new_text)
+    return Analysed(text_sha256(old_text), text_sha256(new_text), language, diff.words_added, diff.words_removed,
+                    diff.lines_added, diff.lines_removed, TECHNICAL)
+
+
 # What a technical change says of itself: the text moved because the rules that read the pages did, not the
 # vendor's wording, so the flagger's findings on the difference are no findings about the vendor's practices and
 # give it no severity (it would count among the vendor's changes by severity, and read as their doing).
@@ -70,7 +76,9 @@ def change_facts(old_text: str, new_text: str, language: str, *, reverts_to_vers
     it is not theirs).
     """
     if analysed is None or not analysed.is_for(text_sha256(old_text), text_sha256(new_text), language):
-        analysed = analyse_texts(old_text, new_text, language, budget)
+        # A technical change keeps none of the flagger's findings: only its diff is worked out.
+        analysed = (_diffed(old_text, new_text, language) if technical
+                    else analyse_texts(old_text, new_text, language, budget))
     meaning = TECHNICAL if technical else analysed.meaning
     kind = (ChangeKind.TECHNICAL if technical else ChangeKind.REVERT if reverts_to_version_id is not None
             else ChangeKind(meaning.kind))

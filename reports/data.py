@@ -186,11 +186,11 @@ class SourceInfo(SourceFields):
 
     @property
     def began(self) -> datetime | None:
-        """Its earliest record: its first version, failure or held capture, else its last check."""
+        """Its earliest record: its first version, failure or held capture (None without any)."""
         known = [t for t in (self.versions[0].first_seen if self.versions else None,
                              self.failures[0].at if self.failures else None,
                              self.pending.at if self.pending else None) if t is not None]
-        return min(known) if known else self.last_checked
+        return min(known, default=None)
 
 
 @dataclass(frozen=True)
@@ -243,16 +243,13 @@ class RunInfo:
 @dataclass(frozen=True)
 class Record:
     sources: tuple[SourceInfo, ...]
-    runs: tuple[RunInfo, ...]  # newest first
+    runs: tuple[RunInfo, ...]  # newest first, the recent ones
     changes: tuple[ChangeInfo, ...] = field(default=())  # newest first, all sources
+    # The earliest time any run holds (an import's: its first file's date); None for a record without runs.
+    began: datetime | None = None
 
     def source(self, source_id: str) -> SourceInfo:
         return next(s for s in self.sources if s.id == source_id)
-
-    @property
-    def began(self) -> datetime | None:
-        """The earliest time the record holds of its runs (an import's: its first file's date), or None."""
-        return min((r.started_at for r in self.runs), default=None)
 
 
 def _snapshots(session: Session) -> dict[int, tuple[SnapshotInfo, ...]]:
@@ -457,7 +454,8 @@ def load_record(session: Session, recent_runs: int = RECENT_RUNS, failing_after:
                    failures=failures.get(row.id, ()))
         for row in session.scalars(select(SourceRow).order_by(SourceRow.id)))
     every_change = sorted((c for s in sources for c in s.changes), key=lambda c: (c.detected_at, c.id), reverse=True)
-    return Record(sources, _runs(session, recent_runs), tuple(every_change))
+    return Record(sources, _runs(session, recent_runs), tuple(every_change),
+                  session.scalar(select(func.min(Run.started_at))))
 
 
 def load_texts(session: Session, source_id: str, numbers: Iterable[int] | None = None,

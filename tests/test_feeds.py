@@ -215,3 +215,21 @@ def test_a_feed_without_entries_is_dated_when_its_record_began(record: Record, t
 
 def utc(parsed: Any) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", parsed.feed.updated_parsed)
+
+
+def test_the_record_began_with_its_first_run_however_few_recent_runs_are_read(record: Record) -> None:
+    # The site reads the recent runs only (30 by default): the record's first run is looked up on its own,
+    # or empty feeds would be dated later every night once there are more runs than that.
+    from datetime import datetime, timezone
+
+    from reports.data import load_record
+    from storage.db import reading
+
+    engine = make_engine(f"sqlite:///{record.cli.db}")
+    try:
+        with reading(session_factory(engine)) as session:
+            loaded = load_record(session, recent_runs=1)
+    finally:
+        engine.dispose()
+    assert len(loaded.runs) == 1 and loaded.runs[0].started_at > datetime(2026, 4, 1, 6, tzinfo=timezone.utc)
+    assert loaded.began == datetime(2026, 4, 1, 6, tzinfo=timezone.utc)

@@ -225,6 +225,32 @@ def test_a_technical_change_carries_no_flags_and_no_severity(make_cli, tmp_path:
     assert "[" not in cli("history", "t/policy").stdout
 
 
+def test_reanalyse_clears_the_flags_an_earlier_release_gave_a_technical_change(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
+    write(tmp_path / "a.html", "<main><p>We keep chats for 30 days. You can delete them at any time from your settings, "
+                               "and we tell you when this policy changes.</p><aside class='ad'>We sell your personal "
+                               "data to advertisers.</aside></main>")
+    manifest = write(tmp_path / "m.jsonl", json.dumps({"source": "t/policy", "at": "2026-05-01T00:00:00Z", "path": "a.html"}) + "\n")
+    cli = make_cli(decl)
+    cli("import", "--manifest", str(manifest))
+    decl.write_text(yaml.safe_dump({"sources": [{**DECL["sources"][0], "remove": ".ad"}]}), encoding="utf-8")
+    cli("reextract", "--now", "2026-05-03T00:00:00Z")
+    # As releases before technical changes carried no findings recorded it.
+    with sqlite3.connect(cli.db) as conn:
+        conn.execute("update changes set flags = '[\"sharing\"]', severity = 'medium', summary = 'sharing: sold'")
+    assert "[medium]" in cli("changes").stdout
+    out = cli("reanalyse", "--now", "2026-05-04T00:00:00Z").stdout
+    assert "severity medium → none" in out, out
+    (change,) = cli.json("changes")
+    assert (change["flags"], change["severity"]) == ([], "none")
+    assert [(a["severity"], a["flags"]) for a in change["previous_analyses"]] == [("medium", ["sharing"])]
+    site = tmp_path / "site"
+    cli("report", "--out", str(site))
+    page = " ".join((site / "changes" / f"{change['id']}.html").read_text(encoding="utf-8").split())
+    assert "Analysis revised" in page and "it was technical, severity medium" in page
+    assert "as the feeds announced it" not in page, "a technical change is never announced"
+
+
 def test_a_saved_challenge_page_in_an_archive_does_not_become_a_version(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from test_faults import CF_MOMENT
 

@@ -19,6 +19,7 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawler.completeness import TRUNCATED
 from crawler.failures import classify_download_failure
 from crawler.ladder import response_headers
 from crawler.news_items import NewsDocument, NewsPage
@@ -36,8 +37,12 @@ TDMREP_RULES = "policywatch_tdmrep_rules"
 
 
 def fetched_from(response: Response, **extra: Any) -> Fetched:
+    """The response as the news night reads it; one that stayed cut short after its retries
+    (`crawler.completeness`) is a failure, never a page: a partial article would read as the whole one, and the
+    whole one, fetched later, as the outlet's update."""
     return Fetched(url=response.request.url if response.request else response.url, final_url=response.url,
-                   status=response.status, body=response.body, headers=response_headers(response), **extra)
+                   status=response.status, body=response.body, headers=response_headers(response),
+                   failure=response.meta.get(TRUNCATED), **extra)
 
 
 class NewsSpider(scrapy.Spider):

@@ -18,6 +18,7 @@ from ingest.declarations import Source, load_sources
 
 DECLARED_SOURCES = "POLICYWATCH_DECLARED_SOURCES"
 CLAIMS_PLAN = "POLICYWATCH_CLAIMS_PLAN"
+MENTIONS_PLAN = "POLICYWATCH_MENTIONS_PLAN"  # the claims a news night looks for mentions of, loaded
 
 T = TypeVar("T")
 

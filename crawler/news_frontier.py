@@ -29,6 +29,7 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.httpobj import urlparse_cached
 from sqlalchemy import Engine
 
+from crawler.loaded import MENTIONS_PLAN, handed
 from crawler.news_items import NewsDocument
 from crawler.pipelines import crawl_time
 from crawler.spiders.news import NEWS_TARGET, TDMREP_RULES
@@ -64,7 +65,8 @@ def night_of(crawler: Crawler) -> NewsNight:
         max_candidates=settings.getint("POLICYWATCH_NEWS_MAX_CANDIDATES", NightLimits.max_candidates),
         max_refetches=settings.getint("POLICYWATCH_NEWS_MAX_REFETCHES", NightLimits.max_refetches))
     claims = settings.get("POLICYWATCH_CLAIMS")
-    mentions = MentionsPlan(Path(claims), limits.mention_time_limit, limits.mention_rescan_seconds) if claims else None
+    mentions = handed(settings, MENTIONS_PLAN) or (
+        MentionsPlan(Path(claims), limits.mention_time_limit, limits.mention_rescan_seconds) if claims else None)
     night = NewsNight(session_factory(engine), spider.config, spider.selected,
                       now=lambda: fixed or datetime.now(timezone.utc), limits=limits,
                       refetch_sources=[s.id for s in spider.selected] if spider.only else None, say=log.warning,

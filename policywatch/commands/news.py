@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from typing import TYPE_CHECKING, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -123,6 +124,25 @@ def report_news_runs(ctx: Context, results: Sequence[CrawlResult], quiet: bool =
     return worst
 
 
+def handed_mentions(ctx: Context) -> dict[str, Any]:
+    """The claims whose mentions the night looks for, read before it starts and handed to the crawl: a claims
+    file that does not load stops the command (exit 2) before anything is recorded. Had the night gone on
+    without them, the articles it stored would never be read for mentions (nothing tells a later night they
+    were missed)."""
+    from crawler.loaded import MENTIONS_PLAN, Handed
+    from ingest.declarations import DeclarationError
+    from ingest.mentions import MentionsPlan
+    from ingest.news.limits import NightLimits
+
+    plan = MentionsPlan(Path(ctx.settings.claims), NightLimits.mention_time_limit, NightLimits.mention_rescan_seconds)
+    try:
+        plan.claims()
+    except DeclarationError as exc:
+        raise UserError(f"{exc} (no article is read for mentions of claims that do not load: fix the file, or "
+                        f"name another with --claims)") from None
+    return {MENTIONS_PLAN: Handed(plan)}
+
+
 def news(ctx: Context, args: argparse.Namespace) -> int:
     from crawler.runner import news_plan, run_crawls
     from ingest.news.declarations import select_news
@@ -132,6 +152,6 @@ def news(ctx: Context, args: argparse.Namespace) -> int:
     if not selected:
         raise UserError(f"no news source is enabled in {ctx.settings.news}: enable one, or name one with --only")
     ctx.engine()  # schema errors surface before the crawl starts
-    extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING"}
+    extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING", **handed_mentions(ctx)}
     results = run_crawls(ctx.settings.crawl_options(), [news_plan(only=args.only or (), now=args.now)], extra)
     return report_news_runs(ctx, results, quiet=ctx.quiet)

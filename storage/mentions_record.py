@@ -4,7 +4,8 @@ claim's stored mentions were found with.
 What a sentence means for a claim is decided in ``analysis.claims.mentions``;
 this module only stores it. A reviewed mention is never dropped: reading an
 article again with another vocabulary removes only unreviewed mentions it no
-longer finds, and keeps a reader's verdict on the ones it finds again.
+longer finds, and keeps a reader's verdict on the ones it finds again; a later
+edition that repeats a reviewed sentence word for word carries its verdict.
 """
 
 from __future__ import annotations
@@ -33,14 +34,18 @@ def store_mentions(session: Session, *, article_id: str, version_id: int, found:
         select(MentionRow).where(MentionRow.article_version_id == version_id))}
     added: list[MentionRow] = []
     kept: set[tuple[str, int]] = set()
+    verdicts: dict[tuple[str, str], MentionRow] | None = None
     for mention in found:
         key = (mention.claim_id, mention.index)
         kept.add(key)
         row = existing.get(key)
         if row is None:
+            if verdicts is None:
+                verdicts = _verdicts(session, article_id, version_id)
+            earlier = verdicts.get((mention.claim_id, mention.sentence))
             row = MentionRow(claim_id=mention.claim_id, article_id=article_id, article_version_id=version_id,
-                             sentence_index=mention.index, review=MentionReview.UNREVIEWED, found_at=at,
-                             run_id=run_id)
+                             sentence_index=mention.index, review=earlier.review if earlier else MentionReview.UNREVIEWED,
+                             reviewed_at=earlier.reviewed_at if earlier else None, found_at=at, run_id=run_id)
             session.add(row)
             added.append(row)
         row.sentence, row.span_start, row.span_end = mention.sentence, mention.span[0], mention.span[1]
@@ -50,6 +55,16 @@ def store_mentions(session: Session, *, article_id: str, version_id: int, found:
             session.delete(row)
     session.flush()
     return added
+
+
+def _verdicts(session: Session, article_id: str, version_id: int) -> dict[tuple[str, str], MentionRow]:
+    """The reader's latest verdict on each (claim, sentence) of the article's other versions: a later edition
+    that repeats a reviewed sentence word for word carries the verdict, so a rejected mention does not come back
+    with every edition of the article."""
+    rows = session.scalars(select(MentionRow).where(
+        MentionRow.article_id == article_id, MentionRow.article_version_id != version_id,
+        MentionRow.review != MentionReview.UNREVIEWED).order_by(MentionRow.reviewed_at, MentionRow.id))
+    return {(row.claim_id, row.sentence): row for row in rows}
 
 
 def review_mention(session: Session, mention_id: int, review: MentionReview, at: datetime) -> MentionRow:

@@ -26,7 +26,9 @@ from policywatch.commands.demo import NEWS_PAGES, PAGES, write_news_declarations
 from reports.site import build_site
 from storage import claims_record
 from storage.db import make_engine, session_factory, transaction, upgrade
+from analysis.claims.vocabulary import MentionReview
 from storage.mentions_models import MentionRow
+from storage.mentions_record import review_mention
 from storage.vocabulary import FetchReason
 
 BASE = "http://127.0.0.1:9"
@@ -381,3 +383,30 @@ def test_the_export_holds_the_coverage_as_the_site_publishes_it_never_an_article
     finally:
         with transaction(record.factory) as session:
             session.get_one(MentionRow, stale[0]["id"]).review = verdict
+
+
+def test_a_verdict_carries_to_a_later_edition_that_repeats_the_sentence(tmp_path: Path) -> None:
+    rec = Record(tmp_path)
+    first = rec.night(DAY1 + timedelta(days=3))
+    german = rec.read(first, GERMAN, _page("temporaere-chats.html"), DAY1 + timedelta(days=3))
+    first.close()
+    (rejected,) = [m for m in rec.mentions() if m.article_id == german and m.claim_id == CLAIM]
+    with transaction(rec.factory) as session:
+        review_mention(session, rejected.id, MentionReview.REJECTED, DAY1 + timedelta(days=4))
+    # The next edition adds a paragraph and repeats the rejected sentence word for word.
+    page = _page("temporaere-chats.html")
+    added = ("<p>Aktualisiert: Nimbus AI hat sich am Montag auf Anfrage der Redaktion ausführlich zu den Fragen "
+             "der Leserinnen und Leser geäußert und weitere Auskünfte zu seinen Einstellungen angekündigt.</p>")
+    edition = page.replace("<p>Wer bei Nimbus AI".encode(), (added + "<p>Wer bei Nimbus AI").encode(), 1)
+    assert edition != page
+    second = rec.night(DAY1 + timedelta(days=10))
+    url = BASE + GERMAN
+    candidate = Candidate(url=url, title="", summary="", guid=GERMAN, published=DAY1 + timedelta(days=3),
+                          source_id="privacydesk/all")
+    result = second.record_page(ArticleTarget(url, url, "privacydesk/all", FetchReason.REFETCH, candidate),
+                                Fetched(url, url, 200, edition, {"content-type": "text/html; charset=utf-8"}))
+    second.close()
+    assert result.outcome == "changed", result.detail
+    later = [m for m in rec.mentions() if m.article_id == german and m.claim_id == CLAIM and m.id != rejected.id]
+    assert [(m.sentence, m.review) for m in later] == [(rejected.sentence, "rejected")]
+    assert later[0].article_version_id != rejected.article_version_id

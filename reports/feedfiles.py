@@ -123,7 +123,8 @@ def write_health_feed(writer: SiteWriter, sources: Sequence[SourceInfo], events:
     # A source known from imported files only has not been fetched: its files' failures are not its site's.
     events = [e for e in events if e.source_id not in by_id or by_id[e.source_id].health.state != HealthState.IMPORTED]
     chosen = sorted(events, key=lambda e: (e.at, e.source_id), reverse=True)[:feeds.MAX_ENTRIES]
-    key = writer.key("health-feed", since, [(e, by_id[e.source_id].title if e.source_id in by_id else "") for e in chosen])
+    key = writer.key("health-feed", since,
+                     [(e, by_id[e.source_id].title if e.source_id in by_id else "") for e in chosen])
     paths = {fmt: f"feeds/health.{fmt}" for fmt in ("atom", "rss")}
     if all(writer.fresh(p, key) for p in paths.values()):
         for p in paths.values():

@@ -44,7 +44,8 @@ def store_mentions(session: Session, *, article_id: str, version_id: int, found:
                 verdicts = _verdicts(session, article_id, version_id)
             earlier = verdicts.get((mention.claim_id, mention.sentence))
             row = MentionRow(claim_id=mention.claim_id, article_id=article_id, article_version_id=version_id,
-                             sentence_index=mention.index, review=earlier.review if earlier else MentionReview.UNREVIEWED,
+                             sentence_index=mention.index,
+                             review=earlier.review if earlier else MentionReview.UNREVIEWED,
                              reviewed_at=earlier.reviewed_at if earlier else None, found_at=at, run_id=run_id)
             session.add(row)
             added.append(row)

@@ -68,7 +68,7 @@ from analysis.claims import (
     reconcile,
 )
 from analysis.claims.matching import MatchCache
-from ingest.claims_declarations import claim_files, load_claims
+from ingest.claims_declarations import claim_files, load_claims, unmatched_scopes
 from ingest.claims_events import (
     PendingOutcome,
     Planned,
@@ -180,6 +180,7 @@ class ClaimsReport:
     revised: list[Revised] = field(default_factory=list)
     errors: list[EvaluationError] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # declarations that are valid but most likely mistaken
     sources: int = 0  # sources whose versions the engine read
     versions: int = 0
     claims_read: set[str] = field(default_factory=set)
@@ -206,6 +207,8 @@ def evaluate_claims(factory: sessionmaker[Session], plan: ClaimsPlan, at: dateti
         unchanged: dict[str, Claim] = recorded
         if sync:
             claims = plan.claims()
+            report.warnings = unmatched_scopes(claims, {sid: source.vendor for sid, source in plan.sources.items()},
+                                               queries.recorded_source_ids(session))
             report.compiled = True
             unchanged = {c.id: c for c in claims if not full and c.id in declared
                          and declared[c.id].fingerprint == c.fingerprint

@@ -41,7 +41,7 @@ from storage.claims_models import (
     TrackingChangeRow,
 )
 from storage.health import FAILING_AFTER_RUNS, current_health, outcome_history
-from storage.models import Change, Version
+from storage.models import Change, SourceRow, Version
 from storage.times import utc_text
 
 
@@ -153,6 +153,11 @@ class EvaluatedVersion:
     id: int
     number: int
     first_seen: datetime
+
+
+def recorded_source_ids(session: Session) -> list[str]:
+    """Every source the record holds, declared now or not."""
+    return list(session.scalars(select(SourceRow.id)))
 
 
 def evaluated_versions(session: Session, source_ids: Iterable[str]) -> dict[str, EvaluatedVersion]:

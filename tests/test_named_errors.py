@@ -27,3 +27,21 @@ def test_a_mistyped_claim_in_a_filter_is_an_error_and_a_report_needs_a_directory
     assert report.returncode == 2 and "Traceback" not in report.stderr
     assert report.stderr.strip() == f"policywatch: --out {occupied}: cannot create the directory: File exists"
     assert occupied.read_text(encoding="utf-8") == "a file where the site would go"
+
+
+def test_a_scope_that_names_no_source_of_a_declared_vendor_is_warned_of(tmp_path: Path, server: LocalServer) -> None:
+    # A mistyped source id leaves the claim nothing to read; it is valid (a claims file may name documents the
+    # declarations leave out), so the evaluation goes on, and says so, naming the file, claim and field.
+    from claims_support import CLAIMS
+
+    server.routes.update({"/help": Page(help_page(30)), "/privacy": Page(privacy_page())})
+    cli = ClaimsCLI(tmp_path, sources(tmp_path, server.base_url), write_claims(tmp_path / "claims.yaml"))
+    cli("crawl", "--now", "2026-03-01T06:00:00Z")
+    typo = [claim | {"scope": ["acme/privcy"]} if claim["scope"] == ["acme/privacy"] else claim for claim in CLAIMS]
+    write_claims(tmp_path / "claims.yaml", typo)
+    out = cli("claims", "evaluate")
+    assert ("claims.yaml: claim 'acme/no-sale': field 'scope': 'acme/privcy' matches no source declared or recorded"
+            in out.stderr), out.stderr
+    assert "acme/help, acme/privacy" in out.stderr
+    write_claims(tmp_path / "claims.yaml", CLAIMS)
+    assert "matches no source" not in cli("claims", "evaluate").stderr

@@ -91,6 +91,8 @@ def print_claims(ctx: Context, reports: Iterable[ClaimsReport]) -> None:
                 ctx.say(f"claims: {claim_id}: no longer declared; its record is kept")
         for error in report.errors:
             ctx.say(_error_line(error.claim_id, error.source_id, error.version, error.message))
+        for warning in report.warnings:
+            ctx.warn(warning)
 
 
 def print_run_claims(ctx: Context, run_ids: Sequence[int]) -> None:

@@ -204,9 +204,9 @@ def test_reextract_after_a_rule_change_records_a_technical_change(make_cli, tmp_
     assert "t/policy" not in (site / "feeds" / "changes.atom").read_text(encoding="utf-8")
 
 
-def test_a_technical_change_carries_no_flags_and_no_severity(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    # The re-derived text loses a sentence the flagger reads as a change of retention and sharing: the rules that
-    # read the page moved, not the vendor's wording, so nothing of it may read as the vendor's change.
+def _technical_change(make_cli, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A record whose second version is a technical change that drops a sentence the flagger reads as a change of
+    retention and sharing (a selector now removes the aside holding it)."""
     decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
     write(tmp_path / "a.html", "<main><p>We keep chats for 30 days. You can delete them at any time from your settings, "
                                "and we tell you when this policy changes.</p><aside class='ad'>We sell your personal "
@@ -216,6 +216,12 @@ def test_a_technical_change_carries_no_flags_and_no_severity(make_cli, tmp_path:
     cli("import", "--manifest", str(manifest))
     decl.write_text(yaml.safe_dump({"sources": [{**DECL["sources"][0], "remove": ".ad"}]}), encoding="utf-8")
     cli("reextract", "--now", "2026-05-03T00:00:00Z")
+    return cli
+
+
+def test_a_technical_change_carries_no_flags_and_no_severity(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The rules that read the page moved, not the vendor's wording: nothing of the change may read as the vendor's.
+    cli = _technical_change(make_cli, tmp_path)
     (change,) = cli.json("changes")
     assert (change["kind"], change["flags"], change["severity"], change["evidence"]) == ("technical", [], "none", [])
     assert "not a change by the vendor" in change["summary"]
@@ -226,15 +232,7 @@ def test_a_technical_change_carries_no_flags_and_no_severity(make_cli, tmp_path:
 
 
 def test_reanalyse_clears_the_flags_an_earlier_release_gave_a_technical_change(make_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    decl = write(tmp_path / "sources.yaml", yaml.safe_dump(DECL))
-    write(tmp_path / "a.html", "<main><p>We keep chats for 30 days. You can delete them at any time from your settings, "
-                               "and we tell you when this policy changes.</p><aside class='ad'>We sell your personal "
-                               "data to advertisers.</aside></main>")
-    manifest = write(tmp_path / "m.jsonl", json.dumps({"source": "t/policy", "at": "2026-05-01T00:00:00Z", "path": "a.html"}) + "\n")
-    cli = make_cli(decl)
-    cli("import", "--manifest", str(manifest))
-    decl.write_text(yaml.safe_dump({"sources": [{**DECL["sources"][0], "remove": ".ad"}]}), encoding="utf-8")
-    cli("reextract", "--now", "2026-05-03T00:00:00Z")
+    cli = _technical_change(make_cli, tmp_path)
     # As releases before technical changes carried no findings recorded it.
     with sqlite3.connect(cli.db) as conn:
         conn.execute("update changes set flags = '[\"sharing\"]', severity = 'medium', summary = 'sharing: sold'")

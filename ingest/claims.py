@@ -207,12 +207,15 @@ def evaluate_claims(factory: sessionmaker[Session], plan: ClaimsPlan, at: dateti
         unchanged: dict[str, Claim] = recorded
         if sync:
             claims = plan.claims()
-            report.warnings = unmatched_scopes(claims, {sid: source.vendor for sid, source in plan.sources.items()},
-                                               queries.recorded_source_ids(session))
             report.compiled = True
             unchanged = {c.id: c for c in claims if not full and c.id in declared
                          and declared[c.id].fingerprint == c.fingerprint
                          and declared[c.id].engine == engine_fingerprint()}
+        # Every evaluation says it again, from the claims as declared (compiled or not), until the file is fixed.
+        report.warnings = unmatched_scopes(plan.claims() if sync else
+                                           [Claim.from_json(row.spec, row.declared_in) for row in declared.values()],
+                                           {sid: source.vendor for sid, source in plan.sources.items()},
+                                           queries.recorded_source_ids(session))
         late = _incremental(session, plan, unchanged, at, run_id, report)
         performed = performed or at
         if sync:

@@ -336,23 +336,23 @@ def claim_files(location: Path) -> list[Path]:
 
 
 def unmatched_scopes(claims: Iterable[Claim], vendors: Mapping[str, str], recorded: Iterable[str] = ()) -> list[str]:
-    """A warning for each claim whose ``scope`` matches none of the declared sources (``vendors``: each declared
-    source's vendor, by id) and none the record holds (``recorded``) while its vendor has declared sources: most
-    often a mistyped id, which leaves the claim nothing to read and ends its record. Not an error: a claims file
-    may name documents of the vendor that these declarations leave out. A claim about a vendor none of whose
-    sources is declared (a bundled claim beside a user's own sources) gets none."""
+    """A warning for each claim with ``scope`` patterns that match none of the declared sources (``vendors``: each
+    declared source's vendor, by id) and none the record holds (``recorded``) while its vendor has declared
+    sources: most often a mistyped id, which leaves the claim less (or nothing) to read and may end its record.
+    Not an error: a claims file may name documents of the vendor that these declarations leave out. A claim about
+    a vendor none of whose sources is declared (a bundled claim beside a user's own sources) gets none."""
     known = [*vendors, *recorded]
     found = []
     for claim in claims:
-        if not claim.scope or any(fnmatch.fnmatchcase(sid, p) for sid in known for p in claim.scope):
-            continue
+        unmatched = [p for p in claim.scope if not any(fnmatch.fnmatchcase(sid, p) for sid in known)]
         own = sorted(sid for sid, vendor in vendors.items() if vendor.casefold() == claim.vendor.casefold())
-        if own:
-            patterns = ", ".join(repr(p) for p in claim.scope)
-            found.append(f"{Path(claim.declared_in).name}: claim {claim.id!r}: field 'scope': {patterns} "
-                         f"match{'es' if len(claim.scope) == 1 else ''} no source declared or recorded, so the claim "
-                         f"has nothing to read (a mistyped id?); {claim.vendor}'s declared sources are "
-                         f"{', '.join(own)}")
+        if unmatched and own:
+            what = ("the claim has nothing to read" if len(unmatched) == len(claim.scope)
+                    else "the claim reads only what its other patterns match")
+            found.append(f"{claim.declared_in}: claim {claim.id!r}: field 'scope': "
+                         f"{', '.join(repr(p) for p in unmatched)} match{'es' if len(unmatched) == 1 else ''} no "
+                         f"source declared or recorded, so {what} (a mistyped id?); {claim.vendor}'s declared "
+                         f"sources are {', '.join(own)}")
     return found
 
 

@@ -212,10 +212,11 @@ def evaluate_claims(factory: sessionmaker[Session], plan: ClaimsPlan, at: dateti
                          and declared[c.id].fingerprint == c.fingerprint
                          and declared[c.id].engine == engine_fingerprint()}
         # Every evaluation says it again, from the claims as declared (compiled or not), until the file is fixed.
-        report.warnings = unmatched_scopes(plan.claims() if sync else
-                                           [Claim.from_json(row.spec, row.declared_in) for row in declared.values()],
-                                           {sid: source.vendor for sid, source in plan.sources.items()},
-                                           queries.recorded_source_ids(session))
+        scoped = [c for c in plan.claims() if c.scope] if sync else [
+            Claim.from_json(row.spec, row.declared_in) for row in declared.values() if row.spec.get("scope")]
+        if scoped:
+            report.warnings = unmatched_scopes(scoped, {sid: source.vendor for sid, source in plan.sources.items()},
+                                               queries.recorded_source_ids(session))
         late = _incremental(session, plan, unchanged, at, run_id, report)
         performed = performed or at
         if sync:

@@ -345,8 +345,10 @@ def unmatched_scopes(claims: Iterable[Claim], vendors: Mapping[str, str], record
     found = []
     for claim in claims:
         unmatched = [p for p in claim.scope if not any(fnmatch.fnmatchcase(sid, p) for sid in known)]
+        if not unmatched:
+            continue
         own = sorted(sid for sid, vendor in vendors.items() if vendor.casefold() == claim.vendor.casefold())
-        if unmatched and own:
+        if own:
             what = ("the claim has nothing to read" if len(unmatched) == len(claim.scope)
                     else "the claim reads only what its other patterns match")
             found.append(f"{claim.declared_in}: claim {claim.id!r}: field 'scope': "

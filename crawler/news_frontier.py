@@ -65,8 +65,7 @@ def night_of(crawler: Crawler) -> NewsNight:
         max_candidates=settings.getint("POLICYWATCH_NEWS_MAX_CANDIDATES", NightLimits.max_candidates),
         max_refetches=settings.getint("POLICYWATCH_NEWS_MAX_REFETCHES", NightLimits.max_refetches))
     claims = settings.get("POLICYWATCH_CLAIMS")
-    mentions = handed(settings, MENTIONS_PLAN) or (
-        MentionsPlan(Path(claims), limits.mention_time_limit, limits.mention_rescan_seconds) if claims else None)
+    mentions = handed(settings, MENTIONS_PLAN) or (MentionsPlan.for_night(Path(claims), limits) if claims else None)
     night = NewsNight(session_factory(engine), spider.config, spider.selected,
                       now=lambda: fixed or datetime.now(timezone.utc), limits=limits,
                       refetch_sources=[s.id for s in spider.selected] if spider.only else None, say=log.warning,

@@ -28,6 +28,7 @@ from analysis.claims.mentions import DEFAULT_TIME_LIMIT, find_mentions, mention_
 from analysis.rules import LANGUAGES
 from analysis.sentences import split_sentences
 from ingest.claims_declarations import claim_files, load_claims
+from ingest.news.limits import NightLimits
 from storage import mentions_record
 from storage.db import transaction
 from storage.mentions_models import MentionRow
@@ -51,6 +52,11 @@ class MentionsPlan:
             empty = self.location.is_dir() and not claim_files(self.location)
             self._claims = ClaimSet(() if empty else load_claims(self.location))
         return self._claims
+
+    @classmethod
+    def for_night(cls, location: Path, limits: NightLimits = NightLimits()) -> "MentionsPlan":
+        """The plan a news night looks for mentions with, bounded by the night's limits."""
+        return cls(location, limits.mention_time_limit, limits.mention_rescan_seconds)
 
     def with_mentions(self) -> tuple[Claim, ...]:
         return tuple(c for c in self.claims() if c.mentions)

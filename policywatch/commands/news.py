@@ -132,9 +132,8 @@ def handed_mentions(ctx: Context) -> dict[str, Any]:
     from crawler.loaded import MENTIONS_PLAN, Handed
     from ingest.declarations import DeclarationError
     from ingest.mentions import MentionsPlan
-    from ingest.news.limits import NightLimits
 
-    plan = MentionsPlan(Path(ctx.settings.claims), NightLimits.mention_time_limit, NightLimits.mention_rescan_seconds)
+    plan = MentionsPlan.for_night(Path(ctx.settings.claims))
     try:
         plan.claims()
     except DeclarationError as exc:

@@ -35,6 +35,7 @@ from ingest.judge import Accepted, GuardPolicy, PreparedPage, as_expected, reuse
 from ingest.results import FetchFailure, SourceResult
 from storage import blobs, texts
 from storage.db import lock_not_available, make_engine, reading, session_factory, transaction
+from storage.direct import NeedsSession, direct_transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
 from storage.record import (RawPage, accepted_content_keys, confirmable_keys, current_accepted_content_keys,
                             current_version, current_version_id, current_version_row, drop_pending, held_counts,
@@ -261,6 +262,10 @@ def store_quickly(factory: sessionmaker[Session], run_id: int, source: Source, a
     Raises as `store_outcome` does: `SourceBusy`, and whatever a `claim` raises."""
     if not _extracted(pages, prepared, failure):
         return None
+    if claim is None and failure is None and as_expected(pages, prepared):
+        confirmed = _confirmed_directly(factory, run_id=run_id, source=source, at=at, pages=pages, prepared=prepared)
+        if confirmed is not None:
+            return confirmed
     try:
         return _by_digest(factory, run_id=run_id, source=source, at=at, pages=pages, failure=failure, policy=policy,
                           prepared=prepared, claim=claim)
@@ -268,6 +273,28 @@ def store_quickly(factory: sessionmaker[Session], run_id: int, source: Source, a
         if lock_not_available(exc):
             return None
         raise
+
+
+def _confirmed_directly(factory: sessionmaker[Session], *, run_id: int, source: Source, at: datetime,
+                        pages: Sequence[RawPage], prepared: Sequence[PreparedPage | None]) -> SourceResult | None:
+    """A fetch the crawler found with the content keys it expected, recorded as confirming the current version
+    as `_decide_locked` records it, the same statements run on SQLite's own connection (`storage.direct`: about
+    0.85 ms a page less); None, having written nothing, for anything else that path meets (a source whose row
+    must be written, no current version, keys that do not confirm it, another engine, a lock not granted), which
+    the caller records through a Session."""
+    try:
+        with direct_transaction(factory) as session:
+            record_source(session, source)  # type: ignore[arg-type]
+            newest = newest_versions(session, source.id)  # type: ignore[arg-type]
+            if not newest:
+                raise NeedsSession("no current version")
+            confirmed = _confirmed_by_keys(session, run_id=run_id, source=source, at=at,  # type: ignore[arg-type]
+                                           pages=pages, prepared=prepared, current=newest[0])
+            if confirmed is None:
+                raise NeedsSession("the fetch does not confirm the current version by its keys")
+            return confirmed
+    except NeedsSession:
+        return None
 
 
 def _by_digest(factory: sessionmaker[Session], **fetch: Any) -> SourceResult | None:

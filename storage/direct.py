@@ -1,0 +1,186 @@
+"""A write transaction on SQLite's own connection, for the statements a fetch found unchanged runs.
+
+Most fetches of most nights find the page's content key the one of the
+source's latest accepted fetch, and record only that: the outcome, the page
+kept against its keyframe, the version confirmed (`storage.record
+.record_confirmation`), some ten small statements in one transaction.
+Recording such a fetch of `bench/crawl_speed.py`'s pages took 2.5 ms through
+SQLAlchemy's Session and Connection and takes 1.7 ms here, of which keeping
+the page (SHA-256, zstd) is 1.25 ms either way (README, "Measured"):
+SQLAlchemy's work around a statement is some 25 µs in a loop, but several
+times that between pages, whose parsing and compression leave the
+processor's caches cold.
+
+The statements stay SQLAlchemy's, compiled once for the engine's dialect;
+values are bound and read back through their columns' own types
+(`bind_processor`, `result_processor`), so what is stored and read is what the
+ORM stores and reads. A `DirectSession` offers only what `storage.record`'s
+functions use of a Session on that path (`core`, `flush`, `get_bind`): any
+other use of one, a statement this cannot run as compiled (values computed at
+execution, parameters expanded at execution) and any error of SQLite's raise
+`NeedsSession`; the transaction is then rolled back, having written nothing,
+and the caller records through a Session instead.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import namedtuple
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping, Sequence
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.sql.dml import UpdateBase
+
+# Compiled statements by dialect, statement and parameter names; the statements are the modules' own, built once.
+_COMPILED: dict[tuple[int, int, frozenset[str]], tuple[Any, Any, "_Compiled"]] = {}
+_COMPILED_KEPT = 512
+
+
+class NeedsSession(Exception):
+    """What was asked needs SQLAlchemy's Session (or SQLite refused it): nothing was written."""
+
+
+class _Compiled:
+    """A statement compiled for a dialect: its SQL, how to bind each parameter, and how to read each column."""
+
+    def __init__(self, statement: Any, dialect: Any, names: frozenset[str]):
+        dml = isinstance(statement, UpdateBase)
+        compiled = statement.compile(dialect=dialect, column_keys=sorted(names) if dml else None)
+        self.sql = str(compiled)
+        # Values worked out at execution (Python-side column defaults) or parameters expanded into the SQL then.
+        if compiled.insert_prefetch or compiled.update_prefetch or "POSTCOMPILE" in self.sql:
+            raise NeedsSession(f"the statement needs SQLAlchemy's execution: {self.sql[:80]}")
+        self.compiled = compiled
+        self.order = tuple(compiled.positiontup or ())
+        self.binders = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                             for name in self.order)
+        self.row: Any = None
+        self.readers: tuple[Any, ...] = ()
+        if not dml:
+            columns = list(statement.selected_columns)
+            keys = [column.key for column in columns]
+            self.row = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
+            if list(self.row._fields) != keys:  # a name that cannot be an attribute, or one used twice
+                raise NeedsSession(f"the statement's columns {keys} cannot be read as a row's attributes")
+            self.readers = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
+                                 for column in columns)
+
+    def parameters(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
+        values = self.compiled.construct_params(dict(given))
+        return tuple(bind(values[name]) if bind is not None else values[name]
+                     for name, bind in zip(self.order, self.binders))
+
+    def rows(self, fetched: Sequence[tuple[Any, ...]]) -> list[Any]:
+        readers, row = self.readers, self.row
+        if not any(readers):
+            return [row._make(values) for values in fetched]
+        return [row._make([read(value) if read is not None else value for read, value in zip(readers, values)])
+                for values in fetched]
+
+
+def _compiled(statement: Any, dialect: Any, names: frozenset[str]) -> _Compiled:
+    key = (id(dialect), id(statement), names)
+    found = _COMPILED.get(key)
+    if found is not None and found[0] is statement and found[1] is dialect:
+        return found[2]
+    if len(_COMPILED) >= _COMPILED_KEPT:
+        _COMPILED.clear()
+    compiled = _Compiled(statement, dialect, names)
+    # The statement and the dialect are kept with it: their ids name no other object while it is remembered.
+    _COMPILED[key] = (statement, dialect, compiled)
+    return compiled
+
+
+class DirectResult:
+    """What `Connection.execute` returns, as far as the record's hot path reads it."""
+
+    def __init__(self, rows: list[Any], rowcount: int, lastrowid: int | None):
+        self._rows, self.rowcount, self._lastrowid = rows, rowcount, lastrowid
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+    def all(self) -> list[Any]:
+        return list(self._rows)
+
+    def first(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def one(self) -> Any:
+        if not self._rows:
+            raise NoResultFound("No row was found when one was required")
+        if len(self._rows) > 1:
+            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
+        return self._rows[0]
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    @property
+    def inserted_primary_key(self) -> tuple[int | None]:
+        return (self._lastrowid,)
+
+
+class DirectSession:
+    """The parts of a Session that `storage.record`'s confirmation path uses, on one SQLite connection inside
+    one write transaction (`direct_transaction`). It is its own connection (`storage.db.core`)."""
+
+    def __init__(self, engine: Engine, cursor: sqlite3.Cursor):
+        self._engine, self._cursor = engine, cursor
+
+    def flush(self) -> None:
+        """Nothing is held to flush: every statement ran when it was given."""
+
+    def get_bind(self) -> Engine:
+        return self._engine
+
+    def connection(self) -> "DirectSession":
+        return self
+
+    def execute(self, statement: Any, parameters: Mapping[str, Any] | None = None) -> DirectResult:
+        given = parameters or {}
+        compiled = _compiled(statement, self._engine.dialect, frozenset(given))
+        cursor = self._cursor
+        try:
+            cursor.execute(compiled.sql, compiled.parameters(given))
+            fetched = cursor.fetchall() if compiled.row is not None else []
+        except sqlite3.Error as exc:
+            raise NeedsSession(f"SQLite: {exc}") from exc
+        return DirectResult(compiled.rows(fetched) if fetched else [], cursor.rowcount, cursor.lastrowid)
+
+    def __getattr__(self, name: str) -> Any:
+        raise NeedsSession(f"Session.{name}")
+
+
+@contextmanager
+def direct_transaction(factory: sessionmaker[Any]) -> Iterator[DirectSession]:
+    """A write transaction (`BEGIN IMMEDIATE`, as `storage.db.transaction` begins one on SQLite) on a connection of
+    `factory`'s engine, committed as a whole or rolled back as a whole. `NeedsSession` for an engine that is not
+    SQLite's, and for a write lock not granted within the engine's lock timeout (SQLite's error)."""
+    engine = factory.kw.get("bind")
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        raise NeedsSession("a direct transaction is SQLite's")
+    raw = engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        assert isinstance(connection, sqlite3.Connection)
+        cursor = connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise NeedsSession(f"SQLite: {exc}") from exc
+        try:
+            yield DirectSession(engine, cursor)
+            try:
+                cursor.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise NeedsSession(f"SQLite: {exc}") from exc
+        finally:
+            if connection.in_transaction:
+                connection.rollback()
+            cursor.close()
+    finally:
+        raw.close()

@@ -17,11 +17,11 @@ from sqlalchemy import insert, select
 
 from ingest.declarations import Source
 from ingest.extraction import BUILTIN_FILTERS, ExtractionRules
-from ingest.judge import prepare_page
-from ingest.record import _confirmed_directly, store_outcome, store_quickly
+from ingest.judge import GuardPolicy, prepare_page
+from ingest.record import _decided_directly, store_outcome, store_quickly
 from storage.db import make_engine, session_factory, transaction, upgrade
 from storage.direct import NeedsSession, direct_transaction
-from storage.models import SourceRow, Version
+from storage.models import SourceRow
 from storage.record import RawPage, newest_versions, start_run
 
 from conftest import hold_write_lock
@@ -77,42 +77,42 @@ def two(tmp_path: Path):  # type: ignore[no-untyped-def]
         record.close()
 
 
-def test_a_confirmation_on_the_direct_path_records_what_a_session_records(two) -> None:  # type: ignore[no-untyped-def]
+def _no_session(*_: object) -> None:
+    raise AssertionError("recorded through a Session")
+
+
+def test_the_direct_path_records_what_a_session_records(two, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A first version, the same page twice with new nonces (confirmed by content keys), the same text in other
+    # markup (confirmed by the text's digest), then a change, left to be analysed: on one database through
+    # `store_quickly`'s direct path, never opening a Session, on the other through `store_outcome`'s Session.
     direct, session = two
-    for day, nonce in enumerate(["a1", "b2", "c3", "d4"]):
+    bodies = [html("a1"), html("b2"), html("c3"), html("d4").replace(b"<p>We keep", b"<p><span>We keep</span>"),
+              html("e5").replace(b"30 days", b"90 days")]
+    outcomes = []
+    for day, body in enumerate(bodies):
         at = T0 + timedelta(days=day, microseconds=day * 1001)
-        body = html(nonce)
         prepared_direct, prepared_session = direct.prepared(body), session.prepared(body)
-        if day == 0:
-            first = [store_outcome(r.factory, r.run_id, SOURCE, at, page(body), None, prepared=p)
-                     for r, p in ((direct, prepared_direct), (session, prepared_session))]
-            assert [str(r.outcome) for r in first] == ["first", "first"]
-            continue
-        confirmed = _confirmed_directly(direct.quick, run_id=direct.run_id, source=SOURCE, at=at, pages=page(body),
-                                        prepared=prepared_direct)
-        assert confirmed is not None and str(confirmed.outcome) == "unchanged" and confirmed.version_number == 1
+        assert (prepared_direct[0].text is None) == (day in (1, 2))  # converted only where the key is new
+        with monkeypatch.context() as patched:
+            patched.setattr("ingest.record.transaction", _no_session)
+            quick = store_quickly(direct.quick, direct.run_id, SOURCE, at, page(body), None, prepared=prepared_direct)
+        outcomes.append(None if quick is None else (str(quick.outcome), quick.version_number))
+        if quick is None:
+            # Left to be analysed, with nothing written: the worker records it through a Session, as it did.
+            store_outcome(direct.factory, direct.run_id, SOURCE, at, page(body), None, prepared=prepared_direct)
         through_session = store_outcome(session.factory, session.run_id, SOURCE, at, page(body), None,
                                         prepared=prepared_session)
-        assert (str(through_session.outcome), through_session.version_number) == ("unchanged", 1)
+        assert quick is None or (through_session.outcome, through_session.version_number) == (
+            quick.outcome, quick.version_number)
+    assert outcomes == [("first", 1), ("unchanged", 1), ("unchanged", 1), ("unchanged", 1), None]
     rows = direct.rows()
     assert rows == session.rows()
-    # Three fetches kept, each a delta against the first page, and the version confirmed at the last one.
-    assert len(rows["snapshots"]) == 4 and sum(1 for blob in rows["blobs"] if blob[2] is not None) == 3
-    with direct.factory() as s:
-        assert s.scalar(select(Version.last_confirmed)) == T0 + timedelta(days=3, microseconds=3003)
-
-
-def test_store_quickly_takes_the_direct_path_and_reads_back_through_the_orm(two) -> None:  # type: ignore[no-untyped-def]
-    direct, _ = two
-    outcomes = []
-    for day, nonce in enumerate(["a1", "b2"]):
-        quick = store_quickly(direct.quick, direct.run_id, SOURCE, T0 + timedelta(days=day), page(html(nonce)), None,
-                              prepared=direct.prepared(html(nonce)))
-        outcomes.append(str(quick.outcome) if quick is not None else None)
-    assert outcomes == ["first", "unchanged"]
+    # Four fetches kept after the first page, each a delta against it; two versions and their log entries.
+    assert len(rows["snapshots"]) == 5 and sum(1 for blob in rows["blobs"] if blob[2] is not None) == 4
+    assert len(rows["versions"]) == 2 and len(rows["ledger_entries"]) == 2
     with direct.factory() as s:
         newest = newest_versions(s, SOURCE.id)
-        assert newest[0].last_confirmed == T0 + timedelta(days=1)
+        assert newest[1].last_confirmed == T0 + timedelta(days=3, microseconds=3003)
         row = s.get_one(SourceRow, SOURCE.id)
         assert (row.urls, row.tags) == (["http://127.0.0.1/policy"], ["chatgpt"])
 
@@ -123,15 +123,31 @@ def test_a_source_whose_row_must_be_written_falls_back_and_nothing_is_left_half_
     before = direct.rows()
     renamed = Source(**{**SOURCE.__dict__, "title": "Privacy Policy (renamed)"})
     prepared = direct.prepared(html("b2"))
-    at = T0 + timedelta(days=1)
-    assert _confirmed_directly(direct.quick, run_id=direct.run_id, source=renamed, at=at, pages=page(html("b2")),
-                               prepared=prepared) is None
+    fetch = dict(run_id=direct.run_id, source=renamed, at=T0 + timedelta(days=1), pages=page(html("b2")),
+                 failure=None, policy=GuardPolicy(), prepared=prepared, claim=None)
+    with pytest.raises(NeedsSession, match="Session.get"):
+        _decided_directly(direct.quick, **fetch)
     assert direct.rows() == before
-    # The Session path then records it, the source's row written as declared.
-    quick = store_quickly(direct.quick, direct.run_id, renamed, at, page(html("b2")), None, prepared=prepared)
+    # `store_quickly` then records it through a Session, the source's row written as declared.
+    quick = store_quickly(direct.quick, direct.run_id, renamed, fetch["at"], fetch["pages"], None, prepared=prepared)
     assert quick is not None and str(quick.outcome) == "unchanged"
     with direct.factory() as s:
         assert s.get_one(SourceRow, SOURCE.id).title == "Privacy Policy (renamed)"
+
+
+def test_a_refused_page_falls_back_and_is_recorded_as_a_failure(two) -> None:  # type: ignore[no-untyped-def]
+    direct, _ = two
+    store_outcome(direct.factory, direct.run_id, SOURCE, T0, page(html("a1")), None, prepared=direct.prepared(html("a1")))
+    before = direct.rows()
+    missing = b"<html><body><div>Nothing selected here.</div></body></html>"
+    prepared = direct.prepared(missing)
+    fetch = dict(run_id=direct.run_id, source=SOURCE, at=T0 + timedelta(days=1), pages=page(missing), failure=None,
+                 policy=GuardPolicy(), prepared=prepared, claim=None)
+    with pytest.raises(NeedsSession):
+        _decided_directly(direct.quick, **fetch)
+    assert direct.rows() == before
+    quick = store_quickly(direct.quick, direct.run_id, SOURCE, fetch["at"], fetch["pages"], None, prepared=prepared)
+    assert quick is not None and str(quick.outcome) == "failed" and str(quick.failure.kind) == "selector_miss"
 
 
 def test_a_write_lock_another_writer_holds_is_not_waited_for_and_nothing_is_written(two) -> None:  # type: ignore[no-untyped-def]
@@ -143,8 +159,12 @@ def test_a_write_lock_another_writer_holds_is_not_waited_for_and_nothing_is_writ
     holder.start()
     try:
         assert started.wait(10)
-        assert _confirmed_directly(direct.quick, run_id=direct.run_id, source=SOURCE, at=T0 + timedelta(days=1),
-                                   pages=page(html("b2")), prepared=direct.prepared(html("b2"))) is None
+        with pytest.raises(NeedsSession, match="locked"):
+            _decided_directly(direct.quick, run_id=direct.run_id, source=SOURCE, at=T0 + timedelta(days=1),
+                              pages=page(html("b2")), failure=None, policy=GuardPolicy(),
+                              prepared=direct.prepared(html("b2")), claim=None)
+        assert store_quickly(direct.quick, direct.run_id, SOURCE, T0 + timedelta(days=1), page(html("b2")), None,
+                             prepared=direct.prepared(html("b2"))) is None
     finally:
         release.set()
         holder.join()

@@ -314,7 +314,7 @@ def test_times_written_again_and_again_read_back_as_the_instants_they_are(db_url
                 with transaction(factory) as s:
                     start_run(s, "crawl", T0.replace(tzinfo=None))
         with factory() as s:
-            read = dict(s.execute(select(Run.id, Run.started_at)).tuples().all())
+            read = dict(s.execute(select(Run.id, Run.started_at)).all())
         # As instants: Python compares a time with `fold` set by its wall clock alone.
         assert [read[i].timestamp() for i in ids] == [at.timestamp() for at in written]
         assert read[ids[-2]] - read[ids[-3]] == timedelta(hours=1)  # the second 01:30 after the first

@@ -20,6 +20,7 @@ leaves all of the fetch or none of it. `record_text` records a re-derived text
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Iterator, Protocol, Sequence
@@ -35,7 +36,7 @@ from ingest.judge import Accepted, GuardPolicy, PreparedPage, as_expected, reuse
 from ingest.results import FetchFailure, SourceResult
 from storage import blobs, texts
 from storage.db import lock_not_available, make_engine, reading, session_factory, transaction
-from storage.direct import NeedsSession, direct_transaction
+from storage.direct import LockNotGranted, NeedsSession, direct_transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
 from storage.record import (RawPage, accepted_content_keys, confirmable_keys, current_accepted_content_keys,
                             current_version, current_version_id, current_version_row, drop_pending, held_counts,
@@ -47,6 +48,8 @@ from storage.vocabulary import FailureKind, Outcome
 
 # Attempts at deciding outside the write lock before deciding inside it.
 OPTIMISTIC_ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
 
 
 class SourceBusy(RuntimeError):
@@ -267,8 +270,10 @@ def store_quickly(factory: sessionmaker[Session], run_id: int, source: Source, a
         try:
             return _decided_directly(factory, run_id=run_id, source=source, at=at, pages=pages, failure=None,
                                      policy=policy, prepared=prepared, claim=None)
-        except NeedsSession:
-            pass
+        except LockNotGranted:
+            return None  # a Session would wait for the lock as long again
+        except NeedsSession as why:
+            log.debug("%s: recorded through a Session: %s", source.id, why)
     try:
         return _by_digest(factory, run_id=run_id, source=source, at=at, pages=pages, failure=failure, policy=policy,
                           prepared=prepared, claim=claim)
@@ -283,7 +288,8 @@ def _decided_directly(factory: sessionmaker[Session], **fetch: Any) -> SourceRes
     unchanged): a first version or the current version confirmed, read, decided and written as `_decide_locked`
     does, with the same statements. None, having recorded nothing, when the fetch needs a comparison of texts
     (`NeedsAnalysis`); `NeedsSession`, having written nothing, for whatever that path does not do (a source's row
-    to rewrite, a page refused or held, another run's lock to look at, another engine, a lock not granted)."""
+    to rewrite, a page refused or held, another run's lock to look at, another engine, an error of SQLite's), and
+    `LockNotGranted` for a write lock not granted within the engine's lock timeout."""
     try:
         with direct_transaction(factory) as session:
             return _decide_locked(session, imported=False, analyse=False, **fetch)  # type: ignore[arg-type]

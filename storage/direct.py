@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Mapping, Sequence
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -41,6 +41,10 @@ _COMPILED_KEPT = 512
 
 class NeedsSession(Exception):
     """What was asked needs SQLAlchemy's Session (or SQLite refused it): nothing was written."""
+
+
+class LockNotGranted(NeedsSession):
+    """Another writer holds SQLite's write lock: a Session would wait for it as long again."""
 
 
 class _Compiled:
@@ -60,6 +64,9 @@ class _Compiled:
         self.row: Any = None
         self.readers: tuple[Any, ...] = ()
         if not dml:
+            # A mapped class selected whole is read back as its object, which only a Session builds.
+            if any(isinstance(described.get("type"), type) for described in getattr(statement, "column_descriptions", ())):
+                raise NeedsSession(f"the statement selects ORM objects: {self.sql[:80]}")
             columns = list(statement.selected_columns)
             keys = [column.key for column in columns]
             self.row = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
@@ -69,7 +76,8 @@ class _Compiled:
                                  for column in columns)
 
     def parameters(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
-        values = self.compiled.construct_params(dict(given))
+        # The names unescaped, as `positiontup` has them (SQLAlchemy's own execution asks for them so too).
+        values = self.compiled.construct_params(dict(given), escape_names=False)
         return tuple(bind(values[name]) if bind is not None else values[name]
                      for name, bind in zip(self.order, self.binders))
 
@@ -123,6 +131,9 @@ class DirectResult:
     def inserted_primary_key(self) -> tuple[int | None]:
         return (self._lastrowid,)
 
+    def __getattr__(self, name: str) -> Any:
+        raise NeedsSession(f"Result.{name}")
+
 
 class DirectSession:
     """The parts of a Session that `storage.record`'s confirmation path uses, on one SQLite connection inside
@@ -148,36 +159,46 @@ class DirectSession:
             cursor.execute(compiled.sql, compiled.parameters(given))
             fetched = cursor.fetchall() if compiled.row is not None else []
         except sqlite3.Error as exc:
-            raise NeedsSession(f"SQLite: {exc}") from exc
+            raise _refused(exc) from exc
         return DirectResult(compiled.rows(fetched) if fetched else [], cursor.rowcount, cursor.lastrowid)
 
     def __getattr__(self, name: str) -> Any:
         raise NeedsSession(f"Session.{name}")
 
 
+def _refused(exc: BaseException) -> NeedsSession:
+    from storage.db import lock_not_available
+
+    if lock_not_available(exc):
+        return LockNotGranted(f"SQLite: {exc}")
+    return NeedsSession(f"SQLite: {exc}")
+
+
 @contextmanager
 def direct_transaction(factory: sessionmaker[Any]) -> Iterator[DirectSession]:
     """A write transaction (`BEGIN IMMEDIATE`, as `storage.db.transaction` begins one on SQLite) on a connection of
     `factory`'s engine, committed as a whole or rolled back as a whole. `NeedsSession` for an engine that is not
-    SQLite's, and for a write lock not granted within the engine's lock timeout (SQLite's error)."""
+    SQLite's and for any error of SQLite's; `LockNotGranted` for a write lock not granted within the engine's lock
+    timeout."""
     engine = factory.kw.get("bind")
     if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
         raise NeedsSession("a direct transaction is SQLite's")
-    raw = engine.raw_connection()
+    try:
+        # A new connection is set up here (`storage.db`'s connect event), which may meet a lock or a damaged file.
+        raw = engine.raw_connection()
+    except (sqlite3.Error, DBAPIError) as exc:
+        raise _refused(exc) from exc
     try:
         connection = raw.driver_connection
-        assert isinstance(connection, sqlite3.Connection)
+        if not isinstance(connection, sqlite3.Connection):
+            raise NeedsSession(f"a direct transaction needs the sqlite3 module's connection, not {type(connection)}")
         cursor = connection.cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise NeedsSession(f"SQLite: {exc}") from exc
-        try:
             yield DirectSession(engine, cursor)
-            try:
-                cursor.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise NeedsSession(f"SQLite: {exc}") from exc
+            cursor.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise _refused(exc) from exc
         finally:
             if connection.in_transaction:
                 connection.rollback()

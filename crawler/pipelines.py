@@ -273,7 +273,7 @@ class StoragePipeline:
                         FailureKind.NOT_FETCHED, f"the crawl ended ({reason}) before {source.id} was fetched")))
                 except SourceBusy as busy:
                     self._not_recorded(source.id, f"the crawl ended ({reason}) before it was fetched, and {busy}")
-            end_run(self.factory, self.run_id, self.now(), claims=self.claims)
+            end_run(self.factory, self.run_id, self.now(), claims=self.claims, unrecorded=len(self.unrecorded))
         except DBAPIError as exc:
             # The run stays `running`; the next command marks it aborted.
             message = database_problem(exc, self.lock_timeout)

@@ -52,9 +52,10 @@ def begin_run(factory: sessionmaker[Session], kind: RunKind, at: datetime,
 
 
 def end_run(factory: sessionmaker[Session], run_id: int, at: datetime, claims: ClaimsPlan | None = None,
-            performed_until: datetime | None = None) -> Run:
+            performed_until: datetime | None = None, unrecorded: int = 0) -> Run:
+    """`unrecorded`: sources whose outcome could not be written (`storage.record.finish_run`)."""
     with transaction(factory) as session:
-        run = finish_run(session, run_id, at)
+        run = finish_run(session, run_id, at, unrecorded)
         run.performed_until = performed_until or at
     if claims is not None:
         evaluate_claims(factory, claims, at, run_id, performed=performed_until)

@@ -238,7 +238,10 @@ def unlock_source(session: Session, source_id: str, run_id: int) -> None:
         session.flush()
 
 
-def finish_run(session: Session, run_id: int, at: datetime) -> Run:
+def finish_run(session: Session, run_id: int, at: datetime, unrecorded: int = 0) -> Run:
+    """The run finished at `at`, its counts those of its outcomes; `unrecorded`: sources it fetched or meant to
+    whose outcome the database would not take (a lock held too long, a full disk), which have no outcome to count
+    but make the run no better than partial."""
     run = session.get_one(Run, run_id)
     counts = dict(session.execute(
         select(FetchOutcome.outcome, func.count()).where(FetchOutcome.run_id == run_id).group_by(FetchOutcome.outcome)
@@ -248,9 +251,10 @@ def finish_run(session: Session, run_id: int, at: datetime) -> Run:
     run.new_versions = counts.get(Outcome.FIRST, 0) + counts.get(Outcome.CHANGED, 0)
     run.changes = counts.get(Outcome.CHANGED, 0)
     run.finished_at = at
-    if run.sources_checked and run.failures == run.sources_checked:
+    failing, meant = run.failures + unrecorded, run.sources_checked + unrecorded
+    if meant and failing == meant:
         run.status = RunStatus.FAILED
-    elif run.failures:
+    elif failing:
         run.status = RunStatus.PARTIAL
     else:
         run.status = RunStatus.OK

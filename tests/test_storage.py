@@ -171,6 +171,28 @@ def test_versions_only_when_text_differs(factory) -> None:  # type: ignore[no-un
         assert s.scalar(select(func.count()).select_from(Snapshot)) == 3
 
 
+@pytest.mark.parametrize("outcomes, unrecorded, status", [
+    (["recorded"], 0, "ok"),
+    # Sources the database would not take have no outcome, but the run did not record them: never "ok".
+    (["recorded"], 2, "partial"),
+    ([], 2, "failed"),
+    (["failed"], 1, "failed"),
+])
+def test_a_run_with_sources_left_unrecorded_is_not_ok(factory, outcomes, unrecorded, status) -> None:  # type: ignore[no-untyped-def]
+    with transaction(factory) as s:
+        upsert_source(s, FakeSource)
+        run = start_run(s, "crawl", T0)
+        for kind in outcomes:
+            if kind == "failed":
+                record_failure(s, run_id=run.id, source_id=FakeSource.id, at=T0, kind="http_error", detail="HTTP 500")
+            else:
+                record_text(s, run_id=run.id, source_id=FakeSource.id, at=T0, pages=[page(b"<p>a</p>")],
+                            text="We keep data 30 days.\n")
+        finished = finish_run(s, run.id, T0 + timedelta(hours=1), unrecorded)
+    # The counts are the outcomes'; the unrecorded sources are named by the command that met them.
+    assert (finished.status, finished.sources_checked) == (status, len(outcomes))
+
+
 def test_returning_to_a_recent_text_is_a_revert(factory) -> None:  # type: ignore[no-untyped-def]
     with transaction(factory) as s:
         upsert_source(s, FakeSource)

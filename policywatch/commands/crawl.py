@@ -35,7 +35,7 @@ def report_runs(ctx: Context, results: Sequence[CrawlResult]) -> ExitStatus:
                 for line in failed + unrecorded:
                     ctx.say(line.strip())
                 continue
-            ctx.say(run_line(run))
+            ctx.say(run_line(run) + (f", {len(result.unrecorded)} not recorded" if result.unrecorded else ""))
             for line in failed + held_lines(run) + unrecorded:
                 ctx.say(line)
     return worst

@@ -177,15 +177,30 @@ def _ledger_article_checks(session: Session, report: Report) -> None:
                         for (s, n), e in entries.items() if (s, n) not in seen]
 
 
+_NAMED_AT_MOST = 5
+
+
 def _blob_checks(session: Session, report: Report) -> None:
-    shas = {sha for (sha,) in session.execute(select(Snapshot.blob_sha256).distinct())}
-    shas |= {sha for (sha,) in session.execute(select(ArticleFetch.raw_sha256).where(
-        ArticleFetch.raw_sha256.is_not(None)).distinct())}
-    for sha in sorted(shas):
+    """Every stored page read back and verified. A damaged keyframe fails every page compressed against it with
+    its own error: one problem, counting and naming the pages that cannot be read through it."""
+    owners: dict[str, set[str]] = {}
+    for sha, source_id in session.execute(select(Snapshot.blob_sha256, Snapshot.source_id).distinct()):
+        owners.setdefault(sha, set()).add(source_id)
+    for sha, article_id, url in session.execute(select(ArticleFetch.raw_sha256, ArticleFetch.article_id,
+                                                       ArticleFetch.url).where(
+            ArticleFetch.raw_sha256.is_not(None)).distinct()):
+        owners.setdefault(sha, set()).add(f"article {article_id}" if article_id else url)
+    failed: dict[str, list[str]] = {}
+    for sha in sorted(owners):
         try:
             blobs.read(session, sha)
         except blobs.BlobIntegrityError as exc:
-            report.problems.append(str(exc))
+            failed.setdefault(str(exc), []).append(sha)
+    for problem, shas in failed.items():
+        named = sorted(set().union(*(owners[sha] for sha in shas)))
+        more = f" and {len(named) - _NAMED_AT_MOST} more" if len(named) > _NAMED_AT_MOST else ""
+        report.problems.append(f"{problem}: {len(shas)} stored page(s) cannot be read, of "
+                               f"{', '.join(named[:_NAMED_AT_MOST])}{more}")
 
 
 def _future_checks(session: Session, report: Report) -> None:

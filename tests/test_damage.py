@@ -118,6 +118,28 @@ def _imported(tmp_path: Path, monkeypatch) -> tuple[Path, list[str]]:  # type: i
     return db, argv
 
 
+def test_a_damaged_keyframe_is_one_problem_naming_the_pages_that_need_it(tmp_path: Path) -> None:
+    # Each night's pages are new bytes, kept as deltas against the first night's: when that keyframe is damaged,
+    # every page compressed against it fails with its error; `check` says so once, with their count and sources.
+    with LocalServer() as server:
+        decl = write_declarations(tmp_path / "sources.yaml", server.base_url,
+                                  [{"id": f"t/p{i}", "urls": [f"/p/{i}"], "select": "main"} for i in range(2)])
+        cli = CLI(tmp_path / "pw.db", decl, tmp_path)
+        for night in (1, 2, 3):
+            for i in range(2):
+                server.routes[f"/p/{i}"] = Page(page(i).body.replace(b"</body>", f"<!-- {night} --></body>".encode()))
+            cli("crawl", "--now", f"2026-02-0{night}T00:00:00Z")
+    with sqlite3.connect(cli.db) as conn:
+        sha = conn.execute("select blob_sha256 from snapshots where source_id = 't/p1' order by fetched_at").fetchone()[0]
+        assert conn.execute("select count(*) from blobs where base_sha256 = ?", (sha,)).fetchone() == (2,)
+        conn.execute("update blobs set data = ? where sha256 = ?", (b"\x28\xb5\x2f\xfd" + os.urandom(300), sha))
+    check = cli("check", check=False)
+    assert check.returncode == 1
+    named = [line for line in check.stdout.splitlines() if sha in line]
+    assert len(named) == 1 and named[0].startswith(f"PROBLEM: blob {sha}: cannot be decompressed"), check.stdout
+    assert named[0].endswith(": 3 stored page(s) cannot be read, of t/p1"), named[0]
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_check_lists_the_problems_of_a_randomly_damaged_file(seed: int, tmp_path: Path, capsys,  # type: ignore[no-untyped-def]
                                                               monkeypatch) -> None:

@@ -284,9 +284,9 @@ def store_quickly(factory: sessionmaker[Session], run_id: int, source: Source, a
 
 
 def _decided_directly(factory: sessionmaker[Session], **fetch: Any) -> SourceResult | None:
-    """`_by_digest` on SQLite's own connection (`storage.direct`: about 0.85 ms a page less for a page found
-    unchanged): a first version or the current version confirmed, read, decided and written as `_decide_locked`
-    does, with the same statements. None, having recorded nothing, when the fetch needs a comparison of texts
+    """`_by_digest` on SQLite's own connection (`storage.direct`: a 1.1 MB page found unchanged costs
+    1.6–2.3 ms less to record, `bench/record_speed.py`): a first version or the current version confirmed, read,
+    decided and written as `_decide_locked` does, with the same statements. None, having recorded nothing, when the fetch needs a comparison of texts
     (`NeedsAnalysis`); `NeedsSession`, having written nothing, for whatever that path does not do (a source's row
     to rewrite, a page refused or held, another run's lock to look at, another engine, an error of SQLite's), and
     `LockNotGranted` for a write lock not granted within the engine's lock timeout."""

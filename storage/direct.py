@@ -4,12 +4,12 @@ Most fetches of most nights find the page's content key the one of the
 source's latest accepted fetch, and record only that: the outcome, the page
 kept against its keyframe, the version confirmed (`storage.record
 .record_confirmation`), some ten small statements in one transaction.
-Recording such a fetch of `bench/crawl_speed.py`'s pages took 2.5 ms through
-SQLAlchemy's Session and Connection and takes 1.7 ms here, of which keeping
-the page (SHA-256, zstd) is 1.25 ms either way (README, "Measured"):
-SQLAlchemy's work around a statement is some 25 µs in a loop, but several
-times that between pages, whose parsing and compression leave the
-processor's caches cold.
+Recording such a fetch of the real 1.1 MB privacy policy took 6.4–6.6 ms
+through SQLAlchemy's Session and Connection and takes 4.3–4.8 ms here
+(`bench/record_speed.py`; README, "Measured"), most of it keeping the page
+(SHA-256, zstd) either way: SQLAlchemy's work around a statement is some
+25 µs in a loop, but several times that between pages, whose parsing and
+compression leave the processor's caches cold.
 
 The statements stay SQLAlchemy's, compiled once for the engine's dialect;
 values are bound and read back through their columns' own types

@@ -203,8 +203,10 @@ def feeds(out: Path) -> dict[str, dict[str, tuple[object, ...]]]:
     for path in sorted(out.rglob("*")):
         if path.suffix in (".atom", ".rss"):
             parsed = feedparser.parse(path.read_text(encoding="utf-8"))
-            found[path.name] = {e.id: (e.title, e.get("updated"), re.sub(r"changes/\d+\.html", "changes/N.html",
-                                                                           e.get("summary") or ""),
+            # An RSS item has a publication date, an Atom entry an update date (asking an item for `updated`
+            # makes feedparser warn that it answers with `published`).
+            found[path.name] = {e.id: (e.title, e.get("updated") if "updated" in e else e.get("published"),
+                                       re.sub(r"changes/\d+\.html", "changes/N.html", e.get("summary") or ""),
                                        tuple(sorted(t.term for t in e.get("tags", ()))))
                                 for e in parsed.entries}
     return found

@@ -24,6 +24,7 @@ and the caller records through a Session instead.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections import namedtuple
 from contextlib import contextmanager
@@ -34,9 +35,7 @@ from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
-# Compiled statements by dialect, statement and parameter names; the statements are the modules' own, built once.
-_COMPILED: dict[tuple[int, int, frozenset[str]], tuple[Any, Any, "_Compiled"]] = {}
-_COMPILED_KEPT = 512
+from storage.db import lock_not_available
 
 
 class NeedsSession(Exception):
@@ -89,17 +88,10 @@ class _Compiled:
                 for values in fetched]
 
 
+# By statement (the modules' own, built once, compared by identity), dialect and parameter names.
+@functools.lru_cache(maxsize=512)
 def _compiled(statement: Any, dialect: Any, names: frozenset[str]) -> _Compiled:
-    key = (id(dialect), id(statement), names)
-    found = _COMPILED.get(key)
-    if found is not None and found[0] is statement and found[1] is dialect:
-        return found[2]
-    if len(_COMPILED) >= _COMPILED_KEPT:
-        _COMPILED.clear()
-    compiled = _Compiled(statement, dialect, names)
-    # The statement and the dialect are kept with it: their ids name no other object while it is remembered.
-    _COMPILED[key] = (statement, dialect, compiled)
-    return compiled
+    return _Compiled(statement, dialect, names)
 
 
 class DirectResult:
@@ -155,20 +147,23 @@ class DirectSession:
         given = parameters or {}
         compiled = _compiled(statement, self._engine.dialect, frozenset(given))
         cursor = self._cursor
-        try:
-            cursor.execute(compiled.sql, compiled.parameters(given))
-            fetched = cursor.fetchall() if compiled.row is not None else []
-        except sqlite3.Error as exc:
-            raise _refused(exc) from exc
+        fetched = _run(cursor, compiled.sql, compiled.parameters(given), rows=compiled.row is not None)
         return DirectResult(compiled.rows(fetched) if fetched else [], cursor.rowcount, cursor.lastrowid)
 
     def __getattr__(self, name: str) -> Any:
         raise NeedsSession(f"Session.{name}")
 
 
-def _refused(exc: BaseException) -> NeedsSession:
-    from storage.db import lock_not_available
+def _run(cursor: sqlite3.Cursor, sql: str, parameters: Sequence[Any] = (), rows: bool = False) -> list[Any]:
+    """The statement run (and its rows read, with `rows`); SQLite's errors as `NeedsSession`."""
+    try:
+        cursor.execute(sql, parameters)
+        return cursor.fetchall() if rows else []
+    except sqlite3.Error as exc:
+        raise _refused(exc) from exc
 
+
+def _refused(exc: BaseException) -> NeedsSession:
     if lock_not_available(exc):
         return LockNotGranted(f"SQLite: {exc}")
     return NeedsSession(f"SQLite: {exc}")
@@ -194,11 +189,10 @@ def direct_transaction(factory: sessionmaker[Any]) -> Iterator[DirectSession]:
             raise NeedsSession(f"a direct transaction needs the sqlite3 module's connection, not {type(connection)}")
         cursor = connection.cursor()
         try:
-            cursor.execute("BEGIN IMMEDIATE")
+            # The statements in between turn SQLite's errors into `NeedsSession` themselves (`DirectSession.execute`).
+            _run(cursor, "BEGIN IMMEDIATE")
             yield DirectSession(engine, cursor)
-            cursor.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise _refused(exc) from exc
+            _run(cursor, "COMMIT")
         finally:
             if connection.in_transaction:
                 connection.rollback()

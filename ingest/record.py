@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -268,8 +268,8 @@ def store_quickly(factory: sessionmaker[Session], run_id: int, source: Source, a
     if claim is None and failure is None:
         # A failure is recorded through the ORM's unit of work: it would only be tried here and then again.
         try:
-            return _decided_directly(factory, run_id=run_id, source=source, at=at, pages=pages, failure=None,
-                                     policy=policy, prepared=prepared, claim=None)
+            return _by_digest(factory, direct_transaction, run_id=run_id, source=source, at=at, pages=pages,
+                              failure=None, policy=policy, prepared=prepared, claim=None)
         except LockNotGranted:
             return None  # a Session would wait for the lock as long again
         except NeedsSession as why:
@@ -283,25 +283,18 @@ def store_quickly(factory: sessionmaker[Session], run_id: int, source: Source, a
         raise
 
 
-def _decided_directly(factory: sessionmaker[Session], **fetch: Any) -> SourceResult | None:
-    """`_by_digest` on SQLite's own connection (`storage.direct`: a 1.1 MB page found unchanged costs
-    1.6–2.3 ms less to record, `bench/record_speed.py`): a first version or the current version confirmed, read,
-    decided and written as `_decide_locked` does, with the same statements. None, having recorded nothing, when the fetch needs a comparison of texts
-    (`NeedsAnalysis`); `NeedsSession`, having written nothing, for whatever that path does not do (a source's row
-    to rewrite, a page refused or held, another run's lock to look at, another engine, an error of SQLite's), and
-    `LockNotGranted` for a write lock not granted within the engine's lock timeout."""
-    try:
-        with direct_transaction(factory) as session:
-            return _decide_locked(session, imported=False, analyse=False, **fetch)  # type: ignore[arg-type]
-    except NeedsAnalysis:
-        return None
-
-
-def _by_digest(factory: sessionmaker[Session], **fetch: Any) -> SourceResult | None:
+def _by_digest(factory: sessionmaker[Session], opened: Callable[..., Any] = transaction, **fetch: Any
+               ) -> SourceResult | None:
     """The fetch read, decided by digest and written in one transaction with the source's row locked; None,
-    having recorded nothing, when it needs a comparison of texts (`NeedsAnalysis`)."""
+    having recorded nothing, when it needs a comparison of texts (`NeedsAnalysis`).
+
+    `opened`: the transaction, a Session's (`storage.db.transaction`) or one on SQLite's own connection
+    (`storage.direct.direct_transaction`: a 1.1 MB page found unchanged costs 1.6–2.3 ms less to record,
+    `bench/record_speed.py`), which raises `NeedsSession`, having written nothing, for whatever it does not do (a
+    source's row to rewrite, a page refused or held, another run's lock to look at, another engine, an error of
+    SQLite's) and `LockNotGranted` for a write lock not granted within the engine's lock timeout."""
     try:
-        with transaction(factory) as session:
+        with opened(factory) as session:
             return _decide_locked(session, imported=False, analyse=False, **fetch)
     except NeedsAnalysis:
         return None

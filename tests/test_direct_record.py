@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 from ingest.declarations import Source
 from ingest.extraction import BUILTIN_FILTERS, ExtractionRules
 from ingest.judge import GuardPolicy, prepare_page
-from ingest.record import SourceBusy, _decided_directly, store_outcome, store_quickly
+from ingest.record import SourceBusy, _by_digest, store_outcome, store_quickly
 from storage.db import insert_new, make_engine, session_factory, transaction, upgrade
 from storage.direct import LockNotGranted, NeedsSession, direct_transaction
 from storage.models import Blob, SourceLock, SourceRow
@@ -142,7 +142,7 @@ def test_a_source_whose_row_must_be_written_falls_back_and_nothing_is_left_half_
     fetch = dict(run_id=direct.run_id, source=renamed, at=T0 + timedelta(days=1), pages=page(html("b2")),
                  failure=None, policy=GuardPolicy(), prepared=prepared, claim=None)
     with pytest.raises(NeedsSession, match="Session.get"):
-        _decided_directly(direct.quick, **fetch)
+        _by_digest(direct.quick, direct_transaction, **fetch)
     assert direct.rows() == before
     # `store_quickly` then records it through a Session, the source's row written as declared.
     quick = store_quickly(direct.quick, direct.run_id, renamed, fetch["at"], fetch["pages"], None, prepared=prepared)
@@ -160,7 +160,7 @@ def test_a_refused_page_falls_back_and_is_recorded_as_a_failure(two) -> None:  #
     fetch = dict(run_id=direct.run_id, source=SOURCE, at=T0 + timedelta(days=1), pages=page(missing), failure=None,
                  policy=GuardPolicy(), prepared=prepared, claim=None)
     with pytest.raises(NeedsSession):
-        _decided_directly(direct.quick, **fetch)
+        _by_digest(direct.quick, direct_transaction, **fetch)
     assert direct.rows() == before
     quick = store_quickly(direct.quick, direct.run_id, SOURCE, fetch["at"], fetch["pages"], None, prepared=prepared)
     assert quick is not None and str(quick.outcome) == "failed" and str(quick.failure.kind) == "selector_miss"
@@ -191,8 +191,8 @@ def test_a_write_lock_another_writer_holds_is_waited_for_once_and_nothing_is_wri
     try:
         assert started.wait(10)
         with pytest.raises(LockNotGranted, match="locked"):
-            _decided_directly(quick, **_fetch(direct, "b2"))
-        monkeypatch.setattr("ingest.record._by_digest", _no_session)
+            _by_digest(quick, direct_transaction, **_fetch(direct, "b2"))
+        monkeypatch.setattr("ingest.record.transaction", _no_session)
         fetch = _fetch(direct, "c3", 2)
         assert store_quickly(quick, direct.run_id, SOURCE, fetch["at"], fetch["pages"], None,
                              prepared=fetch["prepared"]) is None
@@ -215,7 +215,7 @@ def test_a_source_another_live_run_holds_is_left_to_wait_as_before(two, tmp_path
         before = direct.rows()
         fetch = _fetch(direct, "b2")
         with pytest.raises(NeedsSession, match="Session.get"):
-            _decided_directly(direct.quick, **fetch)
+            _by_digest(direct.quick, direct_transaction, **fetch)
         with pytest.raises(SourceBusy):
             store_quickly(direct.quick, direct.run_id, SOURCE, fetch["at"], fetch["pages"], None,
                           prepared=fetch["prepared"])

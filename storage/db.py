@@ -348,10 +348,42 @@ def _sqlite_setup(lock_timeout: float, read_only: bool) -> Callable[[Any, Any], 
     return connect
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    # A writer takes the write lock at once (waiting up to the busy timeout): a transaction that read first
-    # and wrote later could not take it without failing when another writer committed in between.
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITES) else "BEGIN")
+# How long a writer waits for SQLite's write lock before saying that it waits for another writer.
+QUIET_WAIT = 1.0
+
+
+def _sqlite_begin(lock_timeout: float, database: str) -> Callable[[Connection], None]:
+    """The begin event of an SQLite engine. A writer takes the write lock at once (waiting up to the busy timeout):
+    a transaction that read first and wrote later could not take it without failing when another writer committed
+    in between. A wait longer than `QUIET_WAIT` is said when it begins, with the database and how long it may
+    last, not left as a silent pause of up to `lock_timeout`."""
+    waits = int(lock_timeout * 1000)
+    quiet = min(waits, int(QUIET_WAIT * 1000))
+
+    def begin(conn: Connection) -> None:
+        if not conn.get_execution_options().get(WRITES):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if quiet >= waits:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        raw: Any = conn.connection.dbapi_connection
+        raw.execute(f"PRAGMA busy_timeout={quiet}")
+        try:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except Exception as exc:  # raised again below through SQLAlchemy, as any other begin's error is
+                if lock_not_available(exc):
+                    logging.getLogger(__name__).warning(
+                        "%s: another writer holds its write lock; waiting up to %g s more for it to finish "
+                        "(lock_timeout)", database, (waits - quiet) / 1000)
+            raw.execute(f"PRAGMA busy_timeout={waits - quiet}")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={waits}")
+
+    return begin
 
 
 def _read_only_uri(path: Path) -> str:
@@ -397,7 +429,7 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = 
         raise DatabaseError(f"--db {shown}: {_unknown_dialect(exc)}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_setup(lock_timeout, read_only))
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", _sqlite_begin(lock_timeout, database_name(url) if path is None else str(path)))
     return engine
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import CLI, hold_write_lock, write_declarations
+from conftest import CLI, NO_NEWS, hold_write_lock, write_declarations
 from policywatch.localserver import LocalServer, Page
 
 
@@ -82,15 +82,26 @@ def test_a_crawl_waits_for_a_writer_then_refuses_in_one_line(served, tmp_path: P
     server, decl = served
     cli = CLI(tmp_path / "locked.db", decl, tmp_path)
     cli("crawl", "--only", "t/p00")
-    # A writer that finishes within lock_timeout is waited for.
-    started = threading.Event()
-    holder = threading.Thread(target=hold_write_lock, args=(cli.db, 1.0, started))
+    # A writer that finishes within lock_timeout is waited for, and the wait is said when it begins: the other
+    # writer lets go once the crawl has said it waits.
+    started, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=hold_write_lock, args=(cli.db, 60.0, started, release))
     holder.start()
     started.wait()
-    waited = cli("crawl", "--only", "t/p01", check=False, env={"POLICYWATCH_LOCK_TIMEOUT": "20"})
-    holder.join()
-    no_crash(waited)
-    assert waited.returncode == 0, waited.stdout + waited.stderr
+    waiting = subprocess.Popen(command(cli.db, decl, "--news", str(NO_NEWS), "crawl", "--only",
+                                       "t/p01"), cwd=tmp_path, env=environ(POLICYWATCH_LOCK_TIMEOUT="60"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert waiting.stderr is not None
+        said = waiting.stderr.readline()
+    finally:
+        release.set()
+        holder.join()
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, out + said + err
+    assert said.rstrip("\n").endswith(f"{cli.db}: another writer holds its write lock; waiting up to 59 s more for "
+                                      "it to finish (lock_timeout)"), said + err
+    assert "another writer" not in err, err
     # One that holds the database longer is refused, before anything is fetched.
     started.clear()
     release = threading.Event()

@@ -351,3 +351,31 @@ def test_a_folder_given_as_the_database_is_named_as_one(tmp_path: Path) -> None:
         f"policywatch: --db {folder}: is a folder, not a database file (an SQLite file such as "
         f"{folder / 'policywatch.db'}, or a database URL)\n")
     assert list(folder.iterdir()) == [], "nothing is created in it"
+
+
+@pytest.mark.parametrize(("held", "timeout", "said"), [(0.2, 10.0, False), (1.6, 10.0, True), (None, 10.0, False)])
+def test_a_writer_says_when_it_waits_for_another_past_a_second(held: float | None, timeout: float, said: bool,
+                                                               tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from sqlalchemy import text
+
+    from conftest import hold_write_lock
+    from storage.db import make_engine, session_factory, transaction, upgrade
+
+    db = tmp_path / "pw.db"
+    engine = make_engine(f"sqlite:///{db}", lock_timeout=timeout)
+    upgrade(engine)
+    started, holder = threading.Event(), None
+    if held is not None:
+        holder = threading.Thread(target=hold_write_lock, args=(db, held, started))
+        holder.start()
+        started.wait()
+    with caplog.at_level("WARNING", logger="storage.db"), transaction(session_factory(engine)) as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS t (x)"))
+        # The busy timeout the transaction runs with is lock_timeout's whole, whether it waited or not.
+        assert session.execute(text("PRAGMA busy_timeout")).scalar() == int(timeout * 1000)
+    if holder is not None:
+        holder.join()
+    lines = [r.getMessage() for r in caplog.records if r.name == "storage.db"]
+    assert lines == ([f"{db}: another writer holds its write lock; waiting up to 9 s more for it to finish "
+                      "(lock_timeout)"] if said else []), lines
+    engine.dispose()

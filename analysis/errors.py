@@ -12,3 +12,11 @@ from __future__ import annotations
 
 class UserInputError(ValueError):
     """Something the user can fix; the message names where it is (a file, a line, a field, an id)."""
+
+
+def as_written(text: str) -> str:
+    """A user's pattern or value quoted as a YAML file holds it between single quotes (``'\\bkeep\\b'``), not as
+    Python's repr, which doubles every backslash of a regular expression. Control characters, which a single-quoted
+    YAML string cannot hold, are shown escaped."""
+    shown = "".join(c if c >= " " and c != "\x7f" else f"\\x{ord(c):02x}" for c in text)
+    return "'" + shown.replace("'", "''") + "'"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Iterable, Mapping
 
+from analysis.errors import as_written
 from analysis.vocabulary import FlagCategory
 
 
@@ -106,7 +107,7 @@ def _compile(patterns: Any, field: str, flags: int) -> re.Pattern[str]:
         try:
             re.compile(p, flags)
         except re.error as exc:
-            raise RelevanceRuleError(f"{field}[{i}]", f"bad regular expression {p!r}: {exc}") from None
+            raise RelevanceRuleError(f"{field}[{i}]", f"bad regular expression {as_written(p)}: {exc}") from None
     return re.compile("|".join(f"(?:{p})" for p in patterns), flags)
 
 

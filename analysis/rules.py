@@ -38,7 +38,7 @@ from types import ModuleType
 from typing import Any
 
 
-from analysis.errors import UserInputError
+from analysis.errors import UserInputError, as_written
 from analysis.durations import DurationVocabulary, compile_vocabulary
 from analysis.evidence import CATEGORIES
 from analysis.prefilter import Literals, TriggerIndex, necessary_literals, union_literals
@@ -156,7 +156,7 @@ def _compile_any(patterns: Any, where: str, engine: ModuleType = re) -> Pattern:
             try:
                 engine.compile(p, flags)
             except engine.error as inner:
-                raise RuleError(f"{where}: bad pattern {p!r}: {inner}") from inner
+                raise RuleError(f"{where}: bad pattern {as_written(p)}: {inner}") from inner
         raise RuleError(f"{where}: {exc}") from exc
 
 

@@ -104,3 +104,14 @@ def test_a_claim_names_its_file_by_its_full_path_however_it_was_given(tmp_path: 
     monkeypatch.chdir(tmp_path)
     claims = load_claims("mine/claims.yaml")
     assert {c.declared_in for c in claims} == {str(tmp_path / "mine" / "claims.yaml")}
+
+
+@pytest.mark.parametrize(("pattern", "shown"), [
+    ("\\bkeep\\b", "'\\bkeep\\b'"),            # backslashes as written, not doubled
+    ("don't", "'don''t'"),                     # YAML's single-quoted form: its quote doubled
+    ("a\nb\x7f", "'a\\x0ab\\x7f'"),            # control characters escaped, never printed raw
+])
+def test_a_pattern_in_a_message_reads_as_the_file_holds_it(pattern: str, shown: str) -> None:
+    from analysis.errors import as_written
+
+    assert as_written(pattern) == shown

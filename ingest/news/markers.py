@@ -9,6 +9,8 @@ from typing import Any, Mapping
 
 from cssselect import GenericTranslator, SelectorError
 
+from analysis.errors import as_written
+
 _FLAGS = re.IGNORECASE | re.UNICODE
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 
@@ -55,7 +57,7 @@ def _patterns(value: Any, field: str, flags: int) -> re.Pattern[str] | None:
         try:
             re.compile(p, flags)
         except re.error as exc:
-            raise MarkerError(f"{field}[{i}]", f"bad regular expression {p!r}: {exc}") from None
+            raise MarkerError(f"{field}[{i}]", f"bad regular expression {as_written(p)}: {exc}") from None
     return re.compile("|".join(f"(?:{p})" for p in value), flags)
 
 

@@ -160,6 +160,12 @@ def recorded_source_ids(session: Session) -> list[str]:
     return list(session.scalars(select(SourceRow.id)))
 
 
+def record_reaches(session: Session) -> datetime | None:
+    """The latest time a document's text was confirmed, by a fetch or an imported file: past it the record knows
+    no text, so no status either (None: nothing recorded)."""
+    return session.scalar(select(func.max(Version.last_confirmed)))
+
+
 def evaluated_versions(session: Session, source_ids: Iterable[str]) -> dict[str, EvaluatedVersion]:
     """The version each source was last evaluated at (its cursor's), for sources evaluated at all: one look-up by
     the versions' (source, number) key per cursor, however many versions the sources have."""

@@ -87,6 +87,19 @@ def test_show_at_a_past_time_gives_the_status_then(cli: ClaimsCLI) -> None:
         "acme/hostile": "supported", "acme/no-sale": "supported", TEMPORARY: "weakened"}
 
 
+@pytest.mark.parametrize("command", [("claims", "evaluate"), ("claims", "show", TEMPORARY)])
+def test_a_time_past_the_record_is_said_to_be(cli: ClaimsCLI, command: tuple[str, ...]) -> None:
+    # The record's last confirmed text is the third day's: a status later than that is not known, only the last one.
+    within = cli(*command, "--at", "2026-03-03T06:00:00Z", "--json")
+    assert within.stderr == "", within.stderr
+    past = cli(*command, "--at", "2027-01-01T00:00:00Z", "--json")
+    assert past.stderr == ("policywatch: --at 2027-01-01T00:00:00Z is past the record: no document's text was "
+                           "confirmed after 2026-03-03T06:00:00Z; the statuses shown are the ones known then\n")
+    if command[1] == "evaluate":
+        assert [json.loads(r.stdout)["record_reaches"] for r in (within, past)] == ["2026-03-03T06:00:00Z"] * 2
+    assert cli(*command).stderr == ""  # now: what the record knows, nothing to warn of
+
+
 def test_suggestions_are_labelled_as_such(cli: ClaimsCLI) -> None:
     out = cli("claims", "suggest", "acme/no-sale").stdout.splitlines()
     assert out[0] == ("acme/no-sale: sentences worded like the statement (BM25) — suggestion (similar wording, "

@@ -250,6 +250,18 @@ def _range(iv: EvidenceInterval, current: bool) -> str:
     return f"said from {said} to v{iv.last.number} ({_day(iv.last.at)}); ended: {reason}{at} ({_day(end.at)})"
 
 
+def _past_the_record(ctx: Context, session: Any, at: datetime | None) -> datetime | None:
+    """The latest time a document was confirmed; when `--at` is past it, a warning that the statuses shown are the
+    ones known then, not statuses at that time."""
+    from storage import claims_queries as queries
+
+    reaches = queries.record_reaches(session)
+    if at is not None and reaches is not None and at > reaches:
+        ctx.warn(f"--at {when(at)} is past the record: no document's text was confirmed after {when(reaches)}; "
+                 "the statuses shown are the ones known then")
+    return reaches
+
+
 def show_claim(ctx: Context, args: argparse.Namespace) -> int:
     if not args.id:
         raise UserError("`policywatch claims show` needs a claim id, e.g. openai/chat-history-can-be-turned-off")
@@ -257,6 +269,7 @@ def show_claim(ctx: Context, args: argparse.Namespace) -> int:
         _stale_warning(ctx, session)
         (item,) = _claims_or_fail(session, args.id, args.at, ctx.settings.failing_after_runs)
         titles = {r.id: f"{r.vendor} — {r.title}" for r in session.scalars(select(SourceRow))}
+        _past_the_record(ctx, session, args.at)
     if args.json:
         ctx.print_json(item.to_json(titles))
         return ExitStatus.OK
@@ -331,6 +344,7 @@ def evaluate_command(ctx: Context, args: argparse.Namespace) -> int:
     at = args.at or now
     with transaction(factory) as session:
         items = queries.recorded_claims(session, failing_after=ctx.settings.failing_after_runs)
+        reaches = _past_the_record(ctx, session, args.at)
     rows: list[tuple[str, str | None, str, datetime | None]] = []
     for item in items:
         if not item.declared:
@@ -343,8 +357,9 @@ def evaluate_command(ctx: Context, args: argparse.Namespace) -> int:
         else:
             rows.append((item.claim.id, None, "not tracked yet", None))
     if args.json:
-        ctx.print_json({"at": when(at), "claims": [{"id": cid, "status": status, "status_label": label,
-                                                     "since": when(since)} for cid, status, label, since in rows]})
+        claims = [{"id": cid, "status": status, "status_label": label, "since": when(since)}
+                  for cid, status, label, since in rows]
+        ctx.print_json({"at": when(at), "record_reaches": when(reaches), "claims": claims})
         return ExitStatus.OK
     if not ctx.quiet:
         ctx.say(f"claims at {when(at)} ({len(rows)} declared; evaluated in {report.seconds:.2f} s):")

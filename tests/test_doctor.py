@@ -93,3 +93,34 @@ def test_doctor_says_what_to_fix_without_touching_the_network(make_cli, tmp_path
                            env={**os.environ, **no_network}, capture_output=True, text=True, timeout=60)
     assert probe.returncode == 1 and "refused by the test" in probe.stderr
     assert log.exists() and "127.0.0.1" in log.read_text()
+
+
+def test_doctor_notes_a_claim_scope_that_matches_no_source(make_cli, tmp_path: Path, no_network) -> None:  # type: ignore[no-untyped-def]
+    decl = write_declarations(tmp_path / "sources.yaml", "", [
+        {"id": "t/policy", "urls": ["https://vendor.example/policy"], "select": "main"},
+        {"id": "t/terms", "urls": ["https://vendor.example/terms"], "select": "main"}])
+    claims = tmp_path / "claims.yaml"
+    claims.write_text(
+        "claims:\n"
+        "  - {id: t/typo, vendor: Testco, statement: {en: S}, scope: [t/polcy],\n"
+        "     evidence: {supports: [{id: m, en: {patterns: [keep]}}]}}\n"
+        "  - {id: t/fine, vendor: Testco, statement: {en: S}, scope: ['t/pol*', t/terms],\n"
+        "     evidence: {supports: [{id: m, en: {patterns: [keep]}}]}}\n", encoding="utf-8")
+    cli = make_cli(decl)
+    result = cli("--claims", str(claims), "doctor", "--out", str(tmp_path / "site"), env=no_network, check=False)
+    notes = [line for line in result.stdout.splitlines() if line.startswith("note  claims: ")]
+    assert notes == [f"note  claims: {claims}: claim 't/typo': field 'scope': 't/polcy' matches no source declared "
+                     "or recorded, so the claim has nothing to read (a mistyped id?); Testco's declared sources are "
+                     "t/policy, t/terms"], result.stdout
+    assert "ok    claims: 2 claim(s) in" in result.stdout
+    # A note, not a thing to fix: a claims file may name documents these declarations leave out.
+    assert "fix   claims" not in result.stdout, result.stdout
+    # The record's own sources count: once t/polcy is recorded, its scope matches.
+    (tmp_path / "p.html").write_text("<main><p>We keep chats for 30 days.</p></main>", encoding="utf-8")
+    (tmp_path / "m.jsonl").write_text('{"source": "t/polcy", "at": "2026-01-01T00:00:00Z", "path": "p.html"}\n',
+                                      encoding="utf-8")
+    typo = write_declarations(tmp_path / "typo.yaml", "", [
+        {"id": "t/polcy", "urls": ["https://vendor.example/policy"], "select": "main"}])
+    cli("--sources", str(typo), "--claims", str(claims), "import", "--manifest", str(tmp_path / "m.jsonl"))
+    again = cli("--claims", str(claims), "doctor", "--out", str(tmp_path / "site"), env=no_network, check=False)
+    assert not [line for line in again.stdout.splitlines() if line.startswith("note  claims: ")], again.stdout

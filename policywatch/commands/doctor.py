@@ -135,9 +135,27 @@ def _recorded_undeclared(ctx: Context, declared: set[str]) -> list[str]:
         return sorted(s.source.id for s in queries.source_summaries(session) if s.source.id not in declared)
 
 
-def _claims(ctx: Context) -> Check:
-    claims = list(ctx.claims_plan().claims())
-    return Check("ok", "claims", f"{len(claims)} claim(s) in {ctx.settings.claims}")
+def _recorded_ids(ctx: Context) -> list[str]:
+    from storage.claims_queries import recorded_source_ids
+    from storage.db import reading, session_factory
+
+    with reading(session_factory(ctx.inspected_engine())) as session:
+        return recorded_source_ids(session)
+
+
+def _claims(ctx: Context, database_usable: bool) -> list[Check]:
+    from ingest.claims_declarations import unmatched_scopes
+
+    plan = ctx.claims_plan()
+    claims = list(plan.claims())
+    found = [Check("ok", "claims", f"{len(claims)} claim(s) in {ctx.settings.claims}")]
+    # The warning each evaluation gives (a scope pattern that matches no source: a mistyped id?), before any does.
+    scoped = [c for c in claims if c.scope]
+    if scoped:
+        vendors = {sid: source.vendor for sid, source in plan.sources.items()}
+        recorded = _recorded_ids(ctx) if database_usable else []
+        found += [Check("note", "claims", warning) for warning in unmatched_scopes(scoped, vendors, recorded)]
+    return found
 
 
 def _report_dir(out: Path) -> Check:
@@ -183,7 +201,7 @@ def doctor(ctx: Context, args: argparse.Namespace) -> int:
     checks = (_guarded("settings", lambda: _settings(ctx, args)) + database
               + _guarded("browser", lambda: _browser(ctx))
               + _guarded("declarations", lambda: _declarations(ctx, usable))
-              + _guarded("claims", lambda: _claims(ctx))
+              + _guarded("claims", lambda: _claims(ctx, usable))
               + _guarded("report directory", lambda: _report_dir(Path(args.out))) + _optional())
     for check in checks:
         # Quiet, only what needs fixing (cron mails only what goes wrong), as the other commands do.

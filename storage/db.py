@@ -37,6 +37,8 @@ WRITES = "policywatch_writes"
 # Schema upgrades of one PostgreSQL database are serialised on this advisory lock.
 _UPGRADE_LOCK_KEY = 0x706F6C6963790001
 
+_log = logging.getLogger(__name__)
+
 
 class DatabaseError(UserInputError, RuntimeError):
     pass
@@ -352,13 +354,16 @@ def _sqlite_setup(lock_timeout: float, read_only: bool) -> Callable[[Any, Any], 
 QUIET_WAIT = 1.0
 
 
-def _sqlite_begin(lock_timeout: float, database: str) -> Callable[[Connection], None]:
+def _sqlite_begin(lock_timeout: float, database: str, say: Callable[[str], None] | None
+                  ) -> Callable[[Connection], None]:
     """The begin event of an SQLite engine. A writer takes the write lock at once (waiting up to the busy timeout):
     a transaction that read first and wrote later could not take it without failing when another writer committed
-    in between. A wait longer than `QUIET_WAIT` is said when it begins, with the database and how long it may
-    last, not left as a silent pause of up to `lock_timeout`."""
+    in between. A wait that lasts past `QUIET_WAIT` is handed to `say` with the database and how long it may last
+    still, not left as a silent pause of up to `lock_timeout`: the engine's first such wait (a crawl writes each
+    source in a transaction of its own, and would say it for each), the later ones logged at INFO."""
     waits = int(lock_timeout * 1000)
     quiet = min(waits, int(QUIET_WAIT * 1000))
+    said: list[bool] = []
 
     def begin(conn: Connection) -> None:
         if not conn.get_execution_options().get(WRITES):
@@ -375,9 +380,13 @@ def _sqlite_begin(lock_timeout: float, database: str) -> Callable[[Connection], 
                 return
             except Exception as exc:  # raised again below through SQLAlchemy, as any other begin's error is
                 if lock_not_available(exc):
-                    logging.getLogger(__name__).warning(
-                        "%s: another writer holds its write lock; waiting up to %g s more for it to finish "
-                        "(lock_timeout)", database, (waits - quiet) / 1000)
+                    message = (f"{database}: another writer holds its write lock; waiting up to "
+                               f"{(waits - quiet) / 1000:g} s more for it to finish (lock_timeout)")
+                    if said or say is None:
+                        _log.info("%s", message)
+                    else:
+                        said.append(True)
+                        say(message)
             raw.execute(f"PRAGMA busy_timeout={waits - quiet}")
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         finally:
@@ -393,10 +402,12 @@ def _read_only_uri(path: Path) -> str:
     return f"file:{path.resolve()}?mode=ro{immutable}"
 
 
-def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = False) -> Engine:
+def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = False,
+                say_waiting: Callable[[str], None] | None = _log.warning) -> Engine:
     """The engine for a configured database; `only_look`: an existing SQLite file is opened read-only, so that
     not even its journal mode (in its header) is changed (`doctor`, `check`). `lock_timeout`: how long SQLite
-    waits for another writer's lock (0: a write transaction fails at once, `lock_not_available`)."""
+    waits for another writer's lock (0: a write transaction fails at once, `lock_not_available`). `say_waiting`:
+    what says that a write transaction waits for another writer past `QUIET_WAIT` (None: logged at INFO only)."""
     from sqlalchemy import create_engine, event
 
     shown = redact_url(url)
@@ -429,7 +440,8 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT, only_look: bool = 
         raise DatabaseError(f"--db {shown}: {_unknown_dialect(exc)}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_setup(lock_timeout, read_only))
-        event.listen(engine, "begin", _sqlite_begin(lock_timeout, database_name(url) if path is None else str(path)))
+        event.listen(engine, "begin", _sqlite_begin(lock_timeout, database_name(url) if path is None else str(path),
+                                                    say_waiting))
     return engine
 
 

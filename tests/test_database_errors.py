@@ -379,3 +379,55 @@ def test_a_writer_says_when_it_waits_for_another_past_a_second(held: float | Non
     assert lines == ([f"{db}: another writer holds its write lock; waiting up to 9 s more for it to finish "
                       "(lock_timeout)"] if said else []), lines
     engine.dispose()
+
+
+def test_an_engine_says_its_first_wait_and_logs_the_later_ones(tmp_path: Path,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    # A crawl writes each source in a transaction of its own: another writer that keeps taking the lock would
+    # otherwise be said once per source.
+    from sqlalchemy import text
+
+    from conftest import hold_write_lock
+    from storage.db import make_engine, session_factory, transaction, upgrade
+
+    db = tmp_path / "pw.db"
+    engine = make_engine(f"sqlite:///{db}", lock_timeout=10.0)
+    upgrade(engine)
+    with caplog.at_level("INFO", logger="storage.db"):
+        for _ in range(2):
+            started = threading.Event()
+            holder = threading.Thread(target=hold_write_lock, args=(db, 1.6, started))
+            holder.start()
+            started.wait()
+            with transaction(session_factory(engine)) as session:
+                session.execute(text("CREATE TABLE IF NOT EXISTS t (x)"))
+            holder.join()
+    assert [r.levelname for r in caplog.records if "another writer" in r.getMessage()] == ["WARNING", "INFO"]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_wait_is_said_by_a_command_unless_it_is_quiet(quiet: bool, tmp_path: Path, monkeypatch,  # type: ignore[no-untyped-def]
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import hold_write_lock, one_source_to_import
+    from policywatch.cli import main
+
+    for key in [k for k in os.environ if k.startswith("POLICYWATCH_")]:
+        monkeypatch.delenv(key)
+    decl, manifest = one_source_to_import(tmp_path)
+    db = tmp_path / "pw.db"
+    argv = ["--db", str(db), "--sources", str(decl)]
+    from storage.db import make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    engine.dispose()
+    started = threading.Event()
+    holder = threading.Thread(target=hold_write_lock, args=(db, 3.0, started))
+    holder.start()
+    started.wait()
+    assert main((["-q"] if quiet else []) + argv + ["import", "--manifest", str(manifest)]) == 0
+    holder.join()
+    said = [line for line in capsys.readouterr().err.splitlines() if "another writer" in line]
+    assert said == ([] if quiet else [f"policywatch: {db}: another writer holds its write lock; waiting up to 29 s "
+                                      "more for it to finish (lock_timeout)"])

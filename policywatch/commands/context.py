@@ -188,7 +188,8 @@ class Context:
         if must_exist:
             self.must_exist()
         if self._engine is None:
-            self._engine = make_engine(self.settings.db_url, self.settings.lock_timeout)
+            self._engine = make_engine(self.settings.db_url, self.settings.lock_timeout,
+                                       say_waiting=None if self.quiet else self.warn)
             upgrade(self._engine, say=None if self.quiet else self.warn)
         return self._engine
 

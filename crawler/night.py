@@ -25,7 +25,7 @@ from ingest.claims import ClaimsPlan
 from ingest.declarations import Source
 from ingest.domains import declarations_digest, plan_jobs
 from ingest.night import LeaseLost, NightClaim
-from ingest.record import AlreadyRecorded, SourceBusy, store_outcome
+from ingest.record import AlreadyRecorded, BehindTheRecord, SourceBusy, store_outcome
 from ingest.results import FetchFailure
 from ingest.runs import begin_run, end_run
 from storage.db import reading, transaction
@@ -132,5 +132,5 @@ def _close(worker: NightWorker, run_id: int, sources: dict[str, Source], now: da
             store_outcome(factory, run_id, source, now or utcnow(), [], FetchFailure(
                 FailureKind.NOT_FETCHED, f"not fetched this night: {why.get(source_id, 'no job held it')}"),
                 claim=claim)
-        except (AlreadyRecorded, LeaseLost, SourceBusy) as exc:
+        except (AlreadyRecorded, BehindTheRecord, LeaseLost, SourceBusy) as exc:
             log.info("%s: %s", source_id, exc)

@@ -40,7 +40,7 @@ from crawler.spiders.policies import PoliciesSpider
 from ingest.declarations import Source, load_sources
 from ingest.domains import declarations_digest
 from ingest.night import LeaseLost, NightClaim
-from ingest.record import AlreadyRecorded, SourceBusy, store_outcome
+from ingest.record import AlreadyRecorded, BehindTheRecord, SourceBusy, store_outcome
 from ingest.results import FetchFailure
 from storage.db import reading, transaction
 from storage.fleet import Lease, claim_job, finish_job, heartbeat, recorded_sources, register_worker, stop_worker
@@ -230,7 +230,7 @@ class NightWorker:
             try:
                 store_outcome(self.factory, args.run_id, source, at, [], FetchFailure(
                     FailureKind.NOT_FETCHED, f"{why} before {source.id} was fetched"), claim=claim)
-            except (AlreadyRecorded, LeaseLost, SourceBusy) as exc:
+            except (AlreadyRecorded, BehindTheRecord, LeaseLost, SourceBusy) as exc:
                 log.info("%s: %s", source.id, exc)
 
     def _finish(self, lease: Lease, status: JobStatus, detail: str | None) -> None:

@@ -42,7 +42,7 @@ from ingest.claims import ClaimsPlan
 from crawler.loaded import CLAIMS_PLAN, declared_sources, handed
 from ingest.judge import GuardPolicy
 from ingest.night import LeaseLost, NightClaim
-from ingest.record import AlreadyRecorded, SourceBusy, store_outcome, store_quickly
+from ingest.record import AlreadyRecorded, BehindTheRecord, SourceBusy, store_outcome, store_quickly
 from ingest.results import FetchFailure, SourceResult
 from ingest.runs import begin_run, end_run
 from storage.db import LOCK_TIMEOUT, DatabaseError, database_problem, make_engine, reading, session_factory, upgrade
@@ -86,7 +86,7 @@ def claims_plan(settings: BaseSettings) -> ClaimsPlan | None:
 
 # What recording a source raises for `_store` and `process_item` to handle: the source waits, the database cannot
 # be written, the source is recorded already, or the job's lease is lost.
-_CALLERS = (SourceBusy, DBAPIError, AlreadyRecorded, LeaseLost)
+_CALLERS = (SourceBusy, BehindTheRecord, DBAPIError, AlreadyRecorded, LeaseLost)
 
 
 class StoragePipeline:
@@ -224,6 +224,8 @@ class StoragePipeline:
         except LeaseLost as exc:
             self._lose_lease(str(exc))
             return item
+        except BehindTheRecord as exc:
+            result = self._not_recorded(source.id, str(exc))
         except DBAPIError as exc:  # the database, not this source: nothing more can be written for it
             result = self._not_recorded(source.id, database_problem(exc, self.lock_timeout))
         self.results.append(result)
@@ -273,6 +275,8 @@ class StoragePipeline:
                         FailureKind.NOT_FETCHED, f"the crawl ended ({reason}) before {source.id} was fetched")))
                 except SourceBusy as busy:
                     self._not_recorded(source.id, f"the crawl ended ({reason}) before it was fetched, and {busy}")
+                except BehindTheRecord as behind:
+                    self._not_recorded(source.id, f"the crawl ended ({reason}) before it was fetched, and {behind}")
             end_run(self.factory, self.run_id, self.now(), claims=self.claims, unrecorded=len(self.unrecorded))
         except DBAPIError as exc:
             # The run stays `running`; the next command marks it aborted.

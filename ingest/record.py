@@ -40,10 +40,11 @@ from storage.direct import LockNotGranted, NeedsSession, direct_transaction
 from storage.models import FetchOutcome, SourceLock, SourceRow
 from storage.record import (RawPage, accepted_content_keys, confirmable_keys, current_accepted_content_keys,
                             current_version, current_version_id, current_version_row, drop_pending, held_counts,
-                            held_text, latest_accepted_page, latest_outcome_id, lock_holder, newest_versions,
-                            pending_outcome, record_accepted, record_confirmation, record_failure, record_pending,
-                            record_source, record_success, refused_streak, reverted_version, text_sha256,
-                            version_from_outcome)
+                            held_text, latest_accepted_page, latest_outcome_id, latest_record_time, lock_holder,
+                            newest_versions, pending_outcome, record_accepted, record_confirmation, record_failure,
+                            record_pending, record_source, record_success, refused_streak, reverted_version,
+                            text_sha256, version_from_outcome)
+from storage.times import utc_text
 from storage.vocabulary import FailureKind, Outcome
 
 # Attempts at deciding outside the write lock before deciding inside it.
@@ -60,6 +61,18 @@ class SourceBusy(RuntimeError):
                          f"since {lock.since.isoformat()})")
         self.source_id = source_id
         self.run_id = lock.run_id
+
+
+class BehindTheRecord(RuntimeError):
+    """The fetch's time is earlier than the source's latest outcome (a clock set back, `crawl --now` in the past,
+    a file imported dated ahead of the crawl): recorded, it would put a version before one already recorded, so it
+    is not recorded at all, and said so."""
+
+    def __init__(self, source_id: str, at: datetime, latest: datetime):
+        super().__init__(f"its record already reaches {utc_text(latest)}, later than this fetch's time "
+                         f"({utc_text(at)}): a history is only ever extended (a clock set back, or a file imported "
+                         f"dated ahead?); a fetch after {utc_text(latest)} records it")
+        self.source_id, self.at, self.latest = source_id, at, latest
 
 
 class AlreadyRecorded(RuntimeError):
@@ -146,10 +159,14 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage], stamp
 
 
 @contextmanager
-def _claimed(session: Session, source: Source, claim: OutcomeClaim | None) -> Iterator[None]:
-    """Around a write: the source's row taken (`record_source`: FOR UPDATE on PostgreSQL, the write lock on SQLite)
-    and the `claim` checked first, the claim signed after."""
+def _claimed(session: Session, source: Source, at: datetime, claim: OutcomeClaim | None) -> Iterator[None]:
+    """Around a write: the source's row taken (`record_source`: FOR UPDATE on PostgreSQL, the write lock on SQLite),
+    a time earlier than its record refused (`BehindTheRecord`) and the `claim` checked first, the claim signed
+    after."""
     record_source(session, source)
+    latest = latest_record_time(session, source.id)
+    if latest is not None and at < latest:
+        raise BehindTheRecord(source.id, at, latest)
     if claim is not None:
         claim.check(session, source.id)
     yield
@@ -160,7 +177,7 @@ def _claimed(session: Session, source: Source, claim: OutcomeClaim | None) -> It
 def _apply(session: Session, decision: Decision, *, run_id: int, source: Source, at: datetime,
            pages: Sequence[RawPage], expect: tuple[int | None, ...] | None,
            claim: OutcomeClaim | None = None) -> SourceResult:
-    with _claimed(session, source, claim):
+    with _claimed(session, source, at, claim):
         return _write(session, decision, run_id=run_id, source=source, at=at, pages=pages, expect=expect)
 
 
@@ -171,7 +188,7 @@ def _decide_locked(session: Session, *, run_id: int, source: Source, at: datetim
     in between, so the state read needs no stamp and the write no check. Without `analyse`, raises
     `NeedsAnalysis` (the caller rolls back) when the fetch's text must be compared with the record beyond its
     digest."""
-    with _claimed(session, source, claim):
+    with _claimed(session, source, at, claim):
         newest = newest_versions(session, source.id)
         if failure is None and newest:
             confirmed = _confirmed_by_keys(session, run_id=run_id, source=source, at=at, pages=pages,

@@ -50,13 +50,19 @@ def _engine_checks(session: Session, report: Report) -> None:
 
 
 def _version_checks(session: Session, report: Report) -> None:
-    previous: dict[str, int] = {}
+    previous: dict[str, Version] = {}
     for version in session.scalars(select(Version).order_by(Version.source_id, Version.number)):
         where = f"{version.source_id} v{version.number}"
-        expected = previous.get(version.source_id, 0) + 1
+        before = previous.get(version.source_id)
+        expected = (before.number if before is not None else 0) + 1
         if version.number != expected:
             report.problems.append(f"{where}: version numbers jump from {expected - 1} to {version.number}")
-        previous[version.source_id] = version.number
+        if before is not None and version.first_seen < before.first_seen:
+            # Claims and `show --at` read a source's versions in time order; this record cannot be read so.
+            report.problems.append(f"{where}: first seen at {utc_text(version.first_seen)}, before v{before.number} "
+                                   f"({utc_text(before.first_seen)}): a fetch was recorded with a time earlier than "
+                                   "the record's")
+        previous[version.source_id] = version
         if not version.outcome or not version.outcome.snapshots:
             report.problems.append(f"{where}: has no snapshot")
         if version.last_confirmed < version.first_seen:

@@ -41,6 +41,7 @@ _NEWEST_VERSIONS = (select(Version.id, Version.sha256, Version.number, Version.f
 _CURRENT_VERSION_ID = (select(Version.id).where(Version.source_id == _SOURCE)
                        .order_by(Version.number.desc()).limit(1))
 _LATEST_OUTCOME_ID = select(func.max(FetchOutcome.id)).where(FetchOutcome.source_id == _SOURCE)
+_LATEST_AT = select(func.max(FetchOutcome.at).label("latest")).where(FetchOutcome.source_id == _SOURCE)
 _RECENT_REFUSALS = (select(FetchOutcome.failure_kind, FetchOutcome.text_sha256).where(FetchOutcome.source_id == _SOURCE)
                     .order_by(FetchOutcome.at.desc(), FetchOutcome.id.desc()).limit(50))
 _PENDING = (select(FetchOutcome.id, FetchOutcome.text_sha256, FetchOutcome.at)
@@ -276,7 +277,8 @@ def latest_outcome_id(session: Session, source_id: str) -> int | None:
 
 
 def latest_record_time(session: Session, source_id: str) -> datetime | None:
-    return session.scalar(select(func.max(FetchOutcome.at)).where(FetchOutcome.source_id == source_id))
+    """The time of the source's latest outcome: a fetch, an imported file or a failure."""
+    return core(session).execute(_LATEST_AT, {"source_id": source_id}).scalar()
 
 
 def refused_streak(session: Session, source_id: str, kind: str) -> tuple[str | None, int]:

@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 from ingest.declarations import Source
 from ingest.extraction import BUILTIN_FILTERS, ExtractionRules
 from ingest.judge import GuardPolicy, prepare_page
-from ingest.record import SourceBusy, _by_digest, store_outcome, store_quickly
+from ingest.record import BehindTheRecord, SourceBusy, _by_digest, store_outcome, store_quickly
 from storage.db import insert_new, make_engine, session_factory, transaction, upgrade
 from storage.direct import LockNotGranted, NeedsSession, direct_transaction
 from storage.models import Blob, SourceLock, SourceRow
@@ -223,6 +223,20 @@ def test_a_source_another_live_run_holds_is_left_to_wait_as_before(two, tmp_path
     finally:
         other.kill()
         other.wait()
+
+
+def test_a_fetch_dated_before_the_record_is_refused_on_the_direct_path_itself(two) -> None:  # type: ignore[no-untyped-def]
+    # The latest time of the record is read on SQLite's own connection too: the refusal costs no Session.
+    direct, _ = two
+    store_outcome(direct.factory, direct.run_id, SOURCE, T0 + timedelta(days=2), page(html("a1")), None,
+                  prepared=direct.prepared(html("a1")))
+    before = direct.rows()
+    with pytest.raises(BehindTheRecord) as refused:
+        _by_digest(direct.quick, direct_transaction, **_fetch(direct, "a1", day=1))
+    assert (refused.value.at, refused.value.latest) == (T0 + timedelta(days=1), T0 + timedelta(days=2))
+    assert direct.rows() == before
+    # At the record's own time, or later, the fetch is recorded as any other.
+    assert _by_digest(direct.quick, direct_transaction, **_fetch(direct, "a2", day=2)) is not None
 
 
 def test_a_page_stored_already_is_not_inserted_again(two) -> None:  # type: ignore[no-untyped-def]

@@ -448,9 +448,10 @@ def test_an_unchanged_fetch_is_recorded_in_nine_statements_without_reading_texts
     assert outcomes == ["first", "unchanged"]
     assert not [s for s in statements if "failure_kind" in s], statements
     assert not [s for s in statements if "version_texts" in s], statements
-    # BEGIN, the source's row, its newest versions, the accepted keys with whether a capture is held and which run
-    # holds the source; then the outcome, the page (whether stored, and its keyframe), the page, its snapshot, the
-    # confirmation.
+    # The source's row, the latest time of its record (a fetch dated before it is not recorded), its newest
+    # versions, the accepted keys with whether a capture is held and which run holds the source; then the outcome,
+    # the page (whether stored, and its keyframe), the page, its snapshot, the confirmation. BEGIN is issued on the
+    # driver's connection (`storage.db`'s begin event), where this listener does not see it.
     assert len(statements) == 9, "\n".join(statements)
 
 

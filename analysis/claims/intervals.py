@@ -37,6 +37,7 @@ from analysis.claims.limits import DEFAULT_TIME_LIMIT
 from analysis.claims.matching import ClaimSet, EvaluationError, Hit, MatchCache, match_sentences
 from analysis.claims.model import SourceInfo
 from analysis.claims.vocabulary import Cause, EndReason, Role
+from analysis.errors import UserInputError
 from analysis.sentences import split_sentences
 from analysis.vocabulary import ChangeKind
 
@@ -47,6 +48,15 @@ def _iso(at: datetime) -> str:
 
 def _time(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+class VersionOrderError(UserInputError):
+    """A source's versions are not in the order of their times: a record that cannot be read as a history (one a
+    fetch dated before the record's latest time made, which `policywatch check` names)."""
+
+    def __init__(self, message: str):
+        super().__init__(f"{message}: the record's versions of this source are not in time order "
+                         "(`policywatch check` names them)")
 
 
 @dataclass(frozen=True)
@@ -265,10 +275,11 @@ def _declared_successor(iv: EvidenceInterval, opened: Sequence[EvidenceInterval]
 def _step_version(claims: ClaimSet, state: SourceState, event: SourceVersion, time_limit: float,
                   cache: MatchCache | None) -> SourceStep:
     if state.version is not None and event.number <= state.version.number:
-        raise ValueError(f"{event.source.id}: version {event.number} given after version {state.version.number}")
+        raise VersionOrderError(f"{event.source.id}: version {event.number} given after version "
+                                f"{state.version.number}")
     if state.version is not None and event.at < state.version.at:
-        raise ValueError(f"{event.source.id}: version {event.number} ({_iso(event.at)}) is older than "
-                         f"version {state.version.number} ({_iso(state.version.at)})")
+        raise VersionOrderError(f"{event.source.id}: version {event.number} ({_iso(event.at)}) is older than "
+                                f"version {state.version.number} ({_iso(state.version.at)})")
     cause = _cause(state, event)
     ref = VersionRef(event.number, event.at)
     sentences = tuple(split_sentences(event.text, event.source.base_language))

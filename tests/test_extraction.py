@@ -310,6 +310,8 @@ def test_parse_filter_builds_a_spec():
     ({"drop": [""]}, "drop[0]", "non-empty string"),
     ({"strip_query_params": [3]}, "strip_query_params[0]", "non-empty string"),
     ({"replace": [{"pattern": "(unclosed", "with": ""}]}, "replace[0].pattern", "invalid regular expression"),
+    ({"replace": [{"pattern": "\\bdon't (x", "with": ""}]}, "replace[0].pattern",
+     "invalid regular expression '\\bdon''t (x': missing )"),
     ({"replace": [{"pattern": "a", "with": "x"}, {"pattern": "b", "with": "\\2"}]}, "replace[1].with", "invalid replacement"),
     ({"replace": [{"pattern": "a", "by": "x"}]}, "replace[0].by", "unknown key"),
     ({"replace": ["a"]}, "replace[0]", "mapping"),

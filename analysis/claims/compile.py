@@ -33,6 +33,7 @@ import regex
 from analysis.claims.expect import ExpectError, parse_expect
 from analysis.claims.model import Matcher
 from analysis.claims.vocabulary import Role
+from analysis.errors import as_written
 from analysis.rules import CONDITION_KEYS, LANGUAGES, Condition, RuleError, compile_condition
 
 ENGINE: ModuleType = regex
@@ -87,12 +88,12 @@ def compile_language_condition(raw: Any, field: str) -> tuple[Condition, dict[st
         culprits = [p for p, empty in alone.items() if empty]
         if culprits:
             it = "it" if len(culprits) == 1 else "they"
-            raise SpecError(f"{field}.patterns", f"{', '.join(map(repr, culprits))} "
+            raise SpecError(f"{field}.patterns", f"{', '.join(map(as_written, culprits))} "
                                                  f"{'matches' if it == 'it' else 'match'} the empty string, "
                                                  f"so {it} would match every sentence")
         referring = [p for p, empty in alone.items() if empty is None] or list(spec["patterns"])
         raise SpecError(f"{field}.patterns", f"together the patterns match the empty string, through "
-                                             f"{', '.join(map(repr, referring))} (which refer to the others), "
+                                             f"{', '.join(map(as_written, referring))} (which refer to the others), "
                                              "so they would match every sentence")
     return condition, spec
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Mapping
 
+from analysis.errors import as_written
+
 from .errors import FilterSpecError
 from .noise import DATE_ORDERS, MONTH_FIRST, DAY_FIRST
 from .selectors import validate_selector
@@ -162,7 +164,7 @@ def _replace_rules(value: object) -> tuple[tuple[str, str], ...]:
         try:
             compiled = re.compile(pattern, re.MULTILINE)
         except re.error as exc:
-            raise FilterSpecError(f"{where}.pattern", f"invalid regular expression {pattern!r}: {exc}") from None
+            raise FilterSpecError(f"{where}.pattern", f"invalid regular expression {as_written(pattern)}: {exc}") from None
         _check_replacement(f"{where}.with", compiled, replacement)
         rules.append((pattern, replacement))
     return tuple(rules)

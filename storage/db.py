@@ -84,7 +84,7 @@ def stored_json(value: str | bytes) -> Any:
 _LOCKED = ("database is locked", "database is busy", "database table is locked")
 _PROBLEMS = (
     (_LOCKED,
-     "{the} is locked: another policywatch command has been writing to it for more than {timeout:.0f} s "
+     "{the} is locked: another policywatch command has been writing to it for more than {timeout:g} s "
      "(lock_timeout); try again when it has finished"),
     (("database or disk is full", "no space left on device"), "{the} or {its}disk is full"),
     (("disk i/o error",), "a disk I/O error while using {the}"),

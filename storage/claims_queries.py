@@ -160,10 +160,13 @@ def recorded_source_ids(session: Session) -> list[str]:
     return list(session.scalars(select(SourceRow.id)))
 
 
-def record_reaches(session: Session) -> datetime | None:
-    """The latest time a document's text was confirmed, by a fetch or an imported file: past it the record knows
-    no text, so no status either (None: nothing recorded)."""
-    return session.scalar(select(func.max(Version.last_confirmed)))
+def record_reaches(session: Session, source_ids: Iterable[str] | None = None) -> datetime | None:
+    """The latest time a document's text was confirmed (of these sources, or any), by a fetch or an imported file:
+    past it the record knows no text, so no status either (None: nothing recorded)."""
+    query = select(func.max(Version.last_confirmed))
+    if source_ids is not None:
+        query = query.where(Version.source_id.in_(sorted(set(source_ids))))
+    return session.scalar(query)
 
 
 def evaluated_versions(session: Session, source_ids: Iterable[str]) -> dict[str, EvaluatedVersion]:

@@ -250,15 +250,20 @@ def _range(iv: EvidenceInterval, current: bool) -> str:
     return f"said from {said} to v{iv.last.number} ({_day(iv.last.at)}); ended: {reason}{at} ({_day(end.at)})"
 
 
-def _past_the_record(ctx: Context, session: Any, at: datetime | None) -> datetime | None:
-    """The latest time a document was confirmed; when `--at` is past it, a warning that the statuses shown are the
-    ones known then, not statuses at that time."""
+def _past_the_record(ctx: Context, session: Any, at: datetime | None, source_ids: list[str] | None = None
+                     ) -> datetime | None:
+    """The latest time a document (of these sources, or any) was confirmed; when `--at` is past it, a warning that
+    the statuses shown are the ones known then, not statuses at that time."""
     from storage import claims_queries as queries
 
-    reaches = queries.record_reaches(session)
+    reaches = queries.record_reaches(session, source_ids)
     if at is not None and reaches is not None and at > reaches:
-        ctx.warn(f"--at {when(at)} is past the record: no document's text was confirmed after {when(reaches)}; "
-                 "the statuses shown are the ones known then")
+        if source_ids is None:
+            ctx.warn(f"--at {when(at)} is past the record: no document's text was confirmed after {when(reaches)}; "
+                     "the statuses shown are the ones known then")
+        else:
+            ctx.warn(f"--at {when(at)} is past the record: no text of a document in the claim's scope was confirmed "
+                     f"after {when(reaches)}; the status shown is the one known then")
     return reaches
 
 
@@ -268,8 +273,12 @@ def show_claim(ctx: Context, args: argparse.Namespace) -> int:
     with transaction(ctx.factory(must_exist=True)) as session:
         _stale_warning(ctx, session)
         (item,) = _claims_or_fail(session, args.id, args.at, ctx.settings.failing_after_runs)
-        titles = {r.id: f"{r.vendor} — {r.title}" for r in session.scalars(select(SourceRow))}
-        _past_the_record(ctx, session, args.at)
+        rows = list(session.scalars(select(SourceRow)))
+        titles = {r.id: f"{r.vendor} — {r.title}" for r in rows}
+        if args.at is not None:
+            from ingest.claims_events import source_info
+
+            _past_the_record(ctx, session, args.at, [r.id for r in rows if item.claim.in_scope(source_info(r))])
     if args.json:
         ctx.print_json(item.to_json(titles))
         return ExitStatus.OK

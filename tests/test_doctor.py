@@ -124,3 +124,17 @@ def test_doctor_notes_a_claim_scope_that_matches_no_source(make_cli, tmp_path: P
     cli("--sources", str(typo), "--claims", str(claims), "import", "--manifest", str(tmp_path / "m.jsonl"))
     again = cli("--claims", str(claims), "doctor", "--out", str(tmp_path / "site"), env=no_network, check=False)
     assert not [line for line in again.stdout.splitlines() if line.startswith("note  claims: ")], again.stdout
+
+
+def test_doctor_says_a_declarations_mistake_once(make_cli, tmp_path: Path, no_network) -> None:  # type: ignore[no-untyped-def]
+    decl = tmp_path / "sources.yaml"
+    decl.write_text("sources:\n  - {id: t/policy, vendor: T, title: P, document_type: P, language: en,\n"
+                    "     urls: ['https://vendor.example/policy'], select: 'main >> p'}\n", encoding="utf-8")
+    cli = make_cli(decl)
+    result = cli("doctor", "--out", str(tmp_path / "site"), env=no_network, check=False)
+    assert result.returncode == 1
+    fixes = [line for line in result.stdout.splitlines() if line.startswith(("fix   declarations", "fix   claims"))]
+    assert len(fixes) == 1 and fixes[0].startswith(f"fix   declarations: {decl}"), result.stdout
+    assert any(line.startswith("ok    claims: ") and line.endswith("(their scopes not checked until the "
+                                                                 "declarations are fixed)")
+               for line in result.stdout.splitlines()), result.stdout

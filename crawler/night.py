@@ -43,6 +43,7 @@ class NightResult:
     plan_seconds: float  # beginning the run, planning and queueing every job
     close_seconds: float  # from the last job's end to the run's end
     stopped_early: str | None  # why the night ended before every job did (the deadline, a signal)
+    unrecorded: tuple[tuple[str, str], ...] = ()  # (source id, why) of sources the record would not take
 
 
 async def coordinate(worker: NightWorker, sources: Sequence[Source], deadline: datetime, now: datetime | None,
@@ -93,9 +94,10 @@ async def _night(worker: NightWorker, worker_id: int, sources: Sequence[Source],
             state = states.get(queue_id, "succeeded")
             if state in FINAL_STATES and state != "succeeded":
                 fail_unclaimed(session, row_id, utcnow(), f"its job ended {state} in the queue")
-    _close(worker, run_id, by_id, now)
-    end_run(factory, run_id, now or utcnow(), claims=claims)
-    return NightResult(run_id, len(job_rows), plan_seconds, time.perf_counter() - closing, stopped_early)
+    unrecorded = _close(worker, run_id, by_id, now)
+    end_run(factory, run_id, now or utcnow(), claims=claims, unrecorded=len(unrecorded))
+    return NightResult(run_id, len(job_rows), plan_seconds, time.perf_counter() - closing, stopped_early,
+                       tuple(unrecorded))
 
 
 async def _wait(worker: NightWorker, queue_ids: Sequence[int], deadline: datetime,
@@ -113,8 +115,11 @@ async def _wait(worker: NightWorker, queue_ids: Sequence[int], deadline: datetim
         await asyncio.sleep(poll)
 
 
-def _close(worker: NightWorker, run_id: int, sources: dict[str, Source], now: datetime | None) -> None:
-    """Every source of the night without an outcome gets one: `not_fetched`, with what became of its job."""
+def _close(worker: NightWorker, run_id: int, sources: dict[str, Source], now: datetime | None
+           ) -> list[tuple[str, str]]:
+    """Every source of the night without an outcome gets one: `not_fetched`, with what became of its job; the
+    sources that cannot have one (held by another run, or a record that reaches past the night's time), with
+    why."""
     factory = worker.factory
     with reading(factory) as session:
         done = recorded_sources(session, run_id)
@@ -125,6 +130,7 @@ def _close(worker: NightWorker, run_id: int, sources: dict[str, Source], now: da
             for source_id in job.source_ids:
                 why[source_id] = reason
     claim = NightClaim(run_id)
+    unrecorded = []
     for source_id, source in sources.items():
         if source_id in done:
             continue
@@ -132,5 +138,9 @@ def _close(worker: NightWorker, run_id: int, sources: dict[str, Source], now: da
             store_outcome(factory, run_id, source, now or utcnow(), [], FetchFailure(
                 FailureKind.NOT_FETCHED, f"not fetched this night: {why.get(source_id, 'no job held it')}"),
                 claim=claim)
-        except (AlreadyRecorded, BehindTheRecord, LeaseLost, SourceBusy) as exc:
+        except (BehindTheRecord, SourceBusy) as exc:
+            unrecorded.append((source_id, str(exc)))
+            log.warning("%s: not recorded: %s", source_id, exc)
+        except (AlreadyRecorded, LeaseLost) as exc:
             log.info("%s: %s", source_id, exc)
+    return unrecorded

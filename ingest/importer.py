@@ -34,7 +34,7 @@ from ingest.declarations import Source
 from ingest.extraction.decode import choose_encoding
 from ingest.extraction.errors import ExtractionError
 from ingest.judge import GuardPolicy
-from ingest.record import store_outcome
+from ingest.record import BehindTheRecord, store_outcome
 from ingest.results import SourceResult
 from ingest.runs import abort_stale, recorded_run
 from storage.blobs import sha256_hex
@@ -319,8 +319,11 @@ def _apply_source(factory: sessionmaker[Session], run_id: int, entries: Sequence
             return (f"{source.id}: not imported: a record at {utc_text(latest)} was made while this import was being "
                     f"checked, later than its first entry ({utc_text(entries[0].at)}); imports may only extend a history")
         for entry in entries:
-            applied.append(store_outcome(factory, run_id, source, entry.at, _pages(entry, max_bytes), None, policy,
-                                         imported=True))
+            try:
+                applied.append(store_outcome(factory, run_id, source, entry.at, _pages(entry, max_bytes), None,
+                                             policy, imported=True))
+            except BehindTheRecord as exc:  # a crawl recorded the source after this import had checked it
+                return f"{source.id}: not imported from {utc_text(entry.at)} on: {exc}"
     finally:
         with transaction(factory) as session:
             unlock_source(session, source.id, run_id)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from sqlalchemy.exc import DBAPIError
@@ -69,9 +69,12 @@ class BehindTheRecord(RuntimeError):
     is not recorded at all, and said so."""
 
     def __init__(self, source_id: str, at: datetime, latest: datetime):
-        super().__init__(f"its record already reaches {utc_text(latest)}, later than this fetch's time "
-                         f"({utc_text(at)}): a history is only ever extended (a clock set back, or a file imported "
-                         f"dated ahead?); a fetch after {utc_text(latest)} records it")
+        # To the second, as every time is shown; to the microsecond when that would show them equal.
+        shown = utc_text if utc_text(at) != utc_text(latest) else (
+            lambda t: t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        super().__init__(f"its record already reaches {shown(latest)}, later than this fetch's time ({shown(at)}): "
+                         "a history is only ever extended (another run recorded it meanwhile, a clock set back, or "
+                         f"a file imported dated ahead?); a fetch at {shown(latest)} or later records it")
         self.source_id, self.at, self.latest = source_id, at, latest
 
 
@@ -161,14 +164,14 @@ def load_state(session: Session, source_id: str, pages: Sequence[RawPage], stamp
 @contextmanager
 def _claimed(session: Session, source: Source, at: datetime, claim: OutcomeClaim | None) -> Iterator[None]:
     """Around a write: the source's row taken (`record_source`: FOR UPDATE on PostgreSQL, the write lock on SQLite),
-    a time earlier than its record refused (`BehindTheRecord`) and the `claim` checked first, the claim signed
-    after."""
+    the `claim` checked and a time earlier than the source's record refused (`BehindTheRecord`) first, the claim
+    signed after."""
     record_source(session, source)
+    if claim is not None:
+        claim.check(session, source.id)  # a lost lease or an outcome recorded elsewhere is said as such
     latest = latest_record_time(session, source.id)
     if latest is not None and at < latest:
         raise BehindTheRecord(source.id, at, latest)
-    if claim is not None:
-        claim.check(session, source.id)
     yield
     if claim is not None:
         claim.sign(session, source.id)

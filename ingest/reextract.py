@@ -32,7 +32,7 @@ from ingest.runs import recorded_run
 from storage import blobs, texts
 from storage.db import transaction
 from storage.models import FetchOutcome, Snapshot
-from storage.record import RawPage, current_version, latest_record_time
+from storage.record import RawPage, current_version, latest_record_time, record_source
 from storage.times import utc_text
 from storage.vocabulary import FailureKind, Outcome, RunKind
 
@@ -67,6 +67,13 @@ def _candidates(session: Session, source: Source) -> list[FetchOutcome]:
 
 def _reextract_one(session: Session, source: Source, run_id: int, at: datetime,
                    policy: GuardPolicy) -> SourceResult:
+    # The source's row taken, as every recording takes it, before its latest time is read again: a crawl that
+    # recorded it since `check_order` would otherwise be followed by a version dated before its own.
+    record_source(session, source)
+    latest = latest_record_time(session, source.id)
+    if latest is not None and at <= latest:
+        why = f"not re-derived: {TooEarly(source.id, latest, at)}"
+        return SourceResult(source.id, Outcome.FAILED, failure=FetchFailure(FailureKind.ERROR, why))
     candidates = _candidates(session, source)
     if not candidates:
         return SourceResult(source.id, NOTHING_STORED)

@@ -248,8 +248,14 @@ def test_evaluation_is_deterministic_and_an_unchanged_version_changes_nothing(cl
     after, update = apply(claims, state, same_words)
     assert update.events == () and update.step.opened == () and update.step.closed == ()
     assert after.statuses == state.statuses
-    with pytest.raises(ValueError, match="version 3 given after version 3"):
-        apply(claims, after, same_words)
+    # The same version again cannot be read in its place: it is left out, an error of each claim reading the
+    # source, and nothing else changes.
+    again, refused = apply(claims, after, same_words)
+    assert again == after and refused.step is None and refused.events == ()
+    assert {e.claim_id for e in refused.errors} == {c.id for c in claims.in_scope(same_words.source)}
+    assert all(e.version == 3 and e.message.startswith(f"{same_words.source.id}: v3 (first seen ") and
+               "comes after v3" in e.message and e.message.endswith("are not in time order (`policywatch check` "
+                                                                    "names them)") for e in refused.errors)
 
 
 def test_status_at_past_times_and_evidence_held_then(claims: ClaimSet) -> None:

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from analysis.claims.events import SourceEvent, SourceVersion
-from analysis.claims.intervals import EvidenceInterval, SourceState, SourceStep, step_source
+from analysis.claims.intervals import EvidenceInterval, SourceState, SourceStep, VersionOrderError, step_source
 from analysis.claims.limits import DEFAULT_TIME_LIMIT
 from analysis.claims.matching import ClaimSet, EvaluationError, MatchCache
 from analysis.claims.status import ClaimState, StatusEvent, Tally, next_status
@@ -84,10 +84,11 @@ class Update:
     step: SourceStep | None
     statuses: dict[str, ClaimState]
     events: tuple[StatusEvent, ...]
+    left_out: tuple[EvaluationError, ...] = ()  # a version that cannot be read in its place (`VersionOrderError`)
 
     @property
     def errors(self) -> tuple[EvaluationError, ...]:
-        return () if self.step is None else self.step.errors
+        return self.left_out if self.step is None else self.step.errors
 
 
 def _source_id(event: SourceEvent) -> str:
@@ -101,7 +102,15 @@ def apply(claims: ClaimSet, state: EngineState, event: SourceEvent, *, time_limi
     if not isinstance(event, SourceVersion) and source_id not in state.sources:
         return state, Update(step=None, statuses={}, events=())
     before = state.sources.get(source_id)
-    step = step_source(claims, before, event, time_limit=time_limit, cache=cache)
+    try:
+        step = step_source(claims, before, event, time_limit=time_limit, cache=cache)
+    except VersionOrderError as exc:
+        # A record whose versions are not in time order (`policywatch check` names them): this version is left
+        # out, an error of each claim reading the source, and every other source is evaluated as ever.
+        number = event.number if isinstance(event, SourceVersion) else None
+        left_out = tuple(EvaluationError(c.id, source_id, number, "", str(exc))
+                         for c in claims.in_scope(event.source))
+        return state, Update(step=None, statuses={}, events=(), left_out=left_out)
     sources = dict(state.sources)
     sources[source_id] = step.state
     tallies = _retallied(state.tally(), before.intervals if before is not None else (), step.state.intervals)

@@ -275,11 +275,11 @@ def _declared_successor(iv: EvidenceInterval, opened: Sequence[EvidenceInterval]
 def _step_version(claims: ClaimSet, state: SourceState, event: SourceVersion, time_limit: float,
                   cache: MatchCache | None) -> SourceStep:
     if state.version is not None and event.number <= state.version.number:
-        raise VersionOrderError(f"{event.source.id}: version {event.number} given after version "
-                                f"{state.version.number}")
+        raise VersionOrderError(f"{event.source.id}: v{event.number} (first seen {_iso(event.at)}) comes after "
+                                f"v{state.version.number} (first seen {_iso(state.version.at)})")
     if state.version is not None and event.at < state.version.at:
-        raise VersionOrderError(f"{event.source.id}: version {event.number} ({_iso(event.at)}) is older than "
-                                f"version {state.version.number} ({_iso(state.version.at)})")
+        raise VersionOrderError(f"{event.source.id}: v{event.number} (first seen {_iso(event.at)}) comes before "
+                                f"v{state.version.number} (first seen {_iso(state.version.at)})")
     cause = _cause(state, event)
     ref = VersionRef(event.number, event.at)
     sentences = tuple(split_sentences(event.text, event.source.base_language))

@@ -85,7 +85,7 @@ def distributed_crawls(ctx: Context, args: argparse.Namespace, plans: Sequence[C
 
     async def night() -> tuple[NightResult, list[CrawlResult]]:
         result = await coordinate(worker, sources, deadline, plans[0].now, claims=ctx.claims_plan(), say=say)
-        results = [CrawlResult(result.run_id)]
+        results = [CrawlResult(result.run_id, result.unrecorded)]
         for plan in plans[1:]:
             results.append(await crawl_in_running_reactor(ctx.settings.crawl_options(), plan, crawl_settings))
         return result, results

@@ -353,7 +353,7 @@ def test_a_folder_given_as_the_database_is_named_as_one(tmp_path: Path) -> None:
     assert list(folder.iterdir()) == [], "nothing is created in it"
 
 
-@pytest.mark.parametrize(("held", "timeout", "said"), [(0.2, 10.0, False), (1.6, 10.0, True), (None, 10.0, False)])
+@pytest.mark.parametrize(("held", "timeout", "said"), [(0.2, 10.0, False), (2.5, 10.0, True), (None, 10.0, False)])
 def test_a_writer_says_when_it_waits_for_another_past_a_second(held: float | None, timeout: float, said: bool,
                                                                tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from sqlalchemy import text
@@ -396,7 +396,7 @@ def test_an_engine_says_its_first_wait_and_logs_the_later_ones(tmp_path: Path,
     with caplog.at_level("INFO", logger="storage.db"):
         for _ in range(2):
             started = threading.Event()
-            holder = threading.Thread(target=hold_write_lock, args=(db, 1.6, started))
+            holder = threading.Thread(target=hold_write_lock, args=(db, 2.5, started))
             holder.start()
             started.wait()
             with transaction(session_factory(engine)) as session:
@@ -423,7 +423,8 @@ def test_a_wait_is_said_by_a_command_unless_it_is_quiet(quiet: bool, tmp_path: P
     upgrade(engine)
     engine.dispose()
     started = threading.Event()
-    holder = threading.Thread(target=hold_write_lock, args=(db, 3.0, started))
+    # Held long enough that the command, started meanwhile, still waits more than a second for it.
+    holder = threading.Thread(target=hold_write_lock, args=(db, 5.0, started))
     holder.start()
     started.wait()
     assert main((["-q"] if quiet else []) + argv + ["import", "--manifest", str(manifest)]) == 0

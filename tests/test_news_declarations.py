@@ -84,3 +84,20 @@ def test_a_large_file_is_refused_and_ordinary_anchors_still_work() -> None:
     with pytest.raises(YamlLimitError, match="bytes, more than"):
         load_bounded("x: " + "y" * 100, max_bytes=50)
     assert load_bounded("a: &x {b: 1}\nc: *x") == {"a": {"b": 1}, "c": {"b": 1}}
+
+
+@pytest.mark.parametrize("text", ["news: []\n", "news:\n"])
+def test_an_empty_news_list_reads_no_news(tmp_path: Path, text: str) -> None:
+    from ingest.news.declarations import load_news
+
+    (tmp_path / "news.yaml").write_text(text, encoding="utf-8")
+    assert load_news(tmp_path / "news.yaml").sources == {}
+
+
+def test_a_news_file_without_a_news_list_is_refused_saying_how_to_declare_none(tmp_path: Path) -> None:
+    from ingest.news.declarations import NewsDeclarationError, load_news
+
+    (tmp_path / "news.yaml").write_text("# no news here\n", encoding="utf-8")
+    with pytest.raises(NewsDeclarationError, match=r"declares no news sources \(no 'news:' list; `news: \[\]` for "
+                                                   r"none\)"):
+        load_news(tmp_path / "news.yaml")

@@ -214,8 +214,9 @@ def load_news(location: Path | None = None) -> NewsConfig:
                 raise NewsDeclarationError(path, f"declared twice (first in {sources[source.id].declared_in})",
                                            source.id, "id")
             sources[source.id] = source
-    if not sources:
-        raise NewsDeclarationError(location, "declares no news sources (no 'news:' list)")
+    # `news: []` (or `news:` left empty) reads no news; a location with no `news:` key at all is a mistake.
+    if not sources and not any("news" in data[path] for path in files):
+        raise NewsDeclarationError(location, "declares no news sources (no 'news:' list; `news: []` for none)")
     relevance, markers = _rules_and_markers(files, data)
     if relevance is None or markers is None:
         bundled_files = _files(BUNDLED_DIR)

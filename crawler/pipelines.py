@@ -104,6 +104,7 @@ class StoragePipeline:
         self.crawler = crawler
         self.db_url: str = crawler.settings.get("POLICYWATCH_DB")
         self.lock_timeout = crawler.settings.getfloat("POLICYWATCH_LOCK_TIMEOUT", LOCK_TIMEOUT)
+        self.quiet = crawler.settings.getbool("POLICYWATCH_QUIET")
         # A line per source at INFO, not built where the crawl's log drops it (see crawler.fetchlog).
         self.log_results = logs_at(crawler.settings, logging.INFO)
         self.fixed_time = crawl_time(crawler.settings)
@@ -129,7 +130,7 @@ class StoragePipeline:
     def open_spider(self, spider=None) -> None:  # type: ignore[no-untyped-def]
         self.opened = time.monotonic()
         try:
-            self.engine = make_engine(self.db_url, self.lock_timeout)
+            self.engine = make_engine(self.db_url, self.lock_timeout, say_waiting=None if self.quiet else log.warning)
             if self.claim is None:
                 upgrade(self.engine, say=log.info)
             self.factory = session_factory(self.engine)

@@ -191,6 +191,8 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "POLICYWATCH_CLAIM_TIME_LIMIT": options.claim_time_limit,
         "POLICYWATCH_NOW": None,
         "POLICYWATCH_ONLY": [],
+        # The command's -q: what is not a failure (a wait for another writer) is logged at INFO, not WARNING.
+        "POLICYWATCH_QUIET": False,
         "POLICYWATCH_NEWS": str(options.news),
         "POLICYWATCH_NEWS_MAX_CANDIDATES": options.news_max_candidates,
         "POLICYWATCH_NEWS_MAX_REFETCHES": options.news_max_refetches,

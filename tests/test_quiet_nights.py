@@ -160,3 +160,36 @@ def test_the_crawl_settings_wire_the_quiet_log_in(level, debug, info) -> None:  
     crawler._apply_settings()  # what Crawler.crawl does first: builds the log formatter from the settings
     assert isinstance(crawler.logformatter, LogFormatter) and crawler.logformatter.debug is debug
     assert StoragePipeline(crawler).log_results is info
+
+
+@pytest.mark.parametrize("quiet, level", [(False, "WARNING"), (True, "INFO")])
+def test_a_quiet_crawl_logs_its_wait_for_another_writer_below_warning(quiet, level, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    # `crawl -q` prints only failures: a wait the crawl's own recording meets mid-crawl is none.
+    import threading
+
+    from scrapy.utils.test import get_crawler
+    from sqlalchemy import text
+
+    from conftest import hold_write_lock
+    from crawler.pipelines import StoragePipeline
+    from crawler.settings import CrawlOptions, scrapy_settings
+    from crawler.spiders.policies import PoliciesSpider
+    from storage.db import transaction
+
+    db = tmp_path / "pw.db"
+    crawler = get_crawler(PoliciesSpider, {**scrapy_settings(CrawlOptions(db=f"sqlite:///{db}")),
+                                           "POLICYWATCH_QUIET": quiet})
+    pipeline = StoragePipeline(crawler)
+    pipeline.open_spider()
+    try:
+        started = threading.Event()
+        holder = threading.Thread(target=hold_write_lock, args=(db, 2.5, started))
+        holder.start()
+        started.wait()
+        with caplog.at_level("INFO", logger="storage.db"), transaction(pipeline.factory) as session:
+            session.execute(text("SELECT 1"))
+        holder.join()
+    finally:
+        pipeline.worker.shutdown()
+        pipeline._dispose()
+    assert [r.levelname for r in caplog.records if "another writer" in r.getMessage()] == [level]

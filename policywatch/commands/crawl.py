@@ -74,7 +74,8 @@ def crawl(ctx: Context, args: argparse.Namespace) -> int:
             raise
         problem = database_problem(exc, ctx.settings.lock_timeout, database_name(ctx.settings.db_url))
         raise DatabaseError(f"nothing was crawled: {problem}") from None
-    extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING", **handed_over(sources, claims)}
+    extra = {"LOG_LEVEL": "INFO" if ctx.verbose else "WARNING", "POLICYWATCH_QUIET": ctx.quiet,
+             **handed_over(sources, claims)}
     results = run_crawls(ctx.settings.crawl_options(), [CrawlPlan(only=args.only or (), now=args.now)], extra)
     status = report_runs(ctx, results)
     print_run_claims(ctx, [r.run_id for r in results])

@@ -70,10 +70,10 @@ def _reextract_one(session: Session, source: Source, run_id: int, at: datetime,
     # The source's row taken, as every recording takes it, before its latest time is read again: a crawl that
     # recorded it since `check_order` would otherwise be followed by a version dated before its own.
     record_source(session, source)
-    latest = latest_record_time(session, source.id)
-    if latest is not None and at <= latest:
-        why = f"not re-derived: {TooEarly(source.id, latest, at)}"
-        return SourceResult(source.id, Outcome.FAILED, failure=FetchFailure(FailureKind.ERROR, why))
+    too_early = _too_early(session, source.id, at)
+    if too_early is not None:
+        return SourceResult(source.id, Outcome.FAILED,
+                            failure=FetchFailure(FailureKind.ERROR, f"not re-derived: {too_early}"))
     candidates = _candidates(session, source)
     if not candidates:
         return SourceResult(source.id, NOTHING_STORED)
@@ -103,13 +103,19 @@ class TooEarly(ValueError):
                          f"a re-derived version is dated when it is made, after everything the source holds")
 
 
+def _too_early(session: Session, source_id: str, at: datetime) -> TooEarly | None:
+    """Why a version of this source cannot be dated ``at``: its record reaches to ``at`` or past it."""
+    latest = latest_record_time(session, source_id)
+    return TooEarly(source_id, latest, at) if latest is not None and at <= latest else None
+
+
 def check_order(factory: sessionmaker[Session], sources: Sequence[Source], at: datetime) -> None:
     """Raise ``TooEarly`` for the first source whose record reaches to ``at`` or past it."""
     with transaction(factory) as session:
         for source in sources:
-            latest = latest_record_time(session, source.id)
-            if latest is not None and at <= latest:
-                raise TooEarly(source.id, latest, at)
+            too_early = _too_early(session, source.id, at)
+            if too_early is not None:
+                raise too_early
 
 
 def reextract(factory: sessionmaker[Session], sources: Sequence[Source], at: datetime,

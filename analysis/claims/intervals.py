@@ -37,7 +37,6 @@ from analysis.claims.limits import DEFAULT_TIME_LIMIT
 from analysis.claims.matching import ClaimSet, EvaluationError, Hit, MatchCache, match_sentences
 from analysis.claims.model import SourceInfo
 from analysis.claims.vocabulary import Cause, EndReason, Role
-from analysis.errors import UserInputError
 from analysis.sentences import split_sentences
 from analysis.vocabulary import ChangeKind
 
@@ -50,9 +49,10 @@ def _time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-class VersionOrderError(UserInputError):
+class VersionOrderError(ValueError):
     """A source's versions are not in the order of their times: a record that cannot be read as a history (one a
-    fetch dated before the record's latest time made, which `policywatch check` names)."""
+    fetch dated before the record's latest time made, which `policywatch check` names). `engine.apply` leaves such
+    a version out, as an error of each claim reading the source."""
 
     def __init__(self, message: str):
         super().__init__(f"{message}: the record's versions of this source are not in time order "

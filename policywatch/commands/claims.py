@@ -258,12 +258,9 @@ def _past_the_record(ctx: Context, session: Any, at: datetime | None, source_ids
 
     reaches = queries.record_reaches(session, source_ids)
     if at is not None and reaches is not None and at > reaches:
-        if source_ids is None:
-            ctx.warn(f"--at {when(at)} is past the record: no document's text was confirmed after {when(reaches)}; "
-                     "the statuses shown are the ones known then")
-        else:
-            ctx.warn(f"--at {when(at)} is past the record: no text of a document in the claim's scope was confirmed "
-                     f"after {when(reaches)}; the status shown is the one known then")
+        texts, shown = (("no document's text", "the statuses shown are the ones") if source_ids is None else
+                        ("no text of a document in the claim's scope", "the status shown is the one"))
+        ctx.warn(f"--at {when(at)} is past the record: {texts} was confirmed after {when(reaches)}; {shown} known then")
     return reaches
 
 

@@ -363,9 +363,10 @@ def _sqlite_begin(lock_timeout: float, database: str, say: Callable[[str], None]
     source in a transaction of its own, and would say it for each), the later ones logged at INFO."""
     waits = int(lock_timeout * 1000)
     quiet = min(waits, int(QUIET_WAIT * 1000))
-    said: list[bool] = []
+    said = False
 
     def begin(conn: Connection) -> None:
+        nonlocal said
         if not conn.get_execution_options().get(WRITES):
             conn.exec_driver_sql("BEGIN")
             return
@@ -385,7 +386,7 @@ def _sqlite_begin(lock_timeout: float, database: str, say: Callable[[str], None]
                     if said or say is None:
                         _log.info("%s", message)
                     else:
-                        said.append(True)
+                        said = True
                         say(message)
             raw.execute(f"PRAGMA busy_timeout={waits - quiet}")
             conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -12,19 +12,23 @@ crawler, the report builder), so only this command pays for loading them.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from analysis.errors import UserInputError
 from policywatch.commands.context import Context, ExitStatus
 from policywatch.config import DEFAULT_CONFIG_FILE, ENV_PREFIX
 from storage.db import (NewerSchemaError, database_name, database_problem, foreign_database_message, redact_url,
                         schema_state)
+
+if TYPE_CHECKING:
+    from ingest.declarations import Source
 
 UNDECLARED_SHOWN = 5
 CHROMIUM_HINT = "sudo apt-get install chromium (Debian, Ubuntu), or set chromium = \"/path/to/chromium\" in the settings"
@@ -102,19 +106,18 @@ def _browser(ctx: Context) -> Check:
     return Check("ok", "browser", f"{version or chromium} with playwright and scrapy-playwright")
 
 
-def _declarations(ctx: Context, database_usable: bool) -> list[Check]:
+def _declarations(ctx: Context, sources_of: Callable[[], dict[str, Source]],
+                  recorded: Callable[[], list[str]]) -> list[Check]:
     from ingest.news.declarations import select_news
 
     found = []
-    sources = ctx.sources()
+    sources = sources_of()
     browser = sum(1 for s in sources.values() if s.fetch == "browser")
     found.append(Check("ok" if sources else "fix", "sources",
                        f"{len(sources)} declared in {ctx.settings.sources}" + (f" ({browser} fetched with the "
                                                                                 f"browser)" if browser else "")
                        if sources else f"no source is declared in {ctx.settings.sources}"))
-    # A database the doctor could not use is its own check's failure, said once; one whose schema is not current
-    # yet is not read with the current one.
-    undeclared = _recorded_undeclared(ctx, set(sources)) if database_usable else []
+    undeclared = sorted(set(recorded()) - set(sources))
     if undeclared:
         shown = ", ".join(undeclared[:UNDECLARED_SHOWN]) + (", …" if len(undeclared) > UNDECLARED_SHOWN else "")
         found.append(Check("note", "sources", f"{len(undeclared)} recorded source(s) not declared in "
@@ -127,14 +130,6 @@ def _declarations(ctx: Context, database_usable: bool) -> list[Check]:
     return found
 
 
-def _recorded_undeclared(ctx: Context, declared: set[str]) -> list[str]:
-    from storage import queries
-    from storage.db import reading, session_factory
-
-    with reading(session_factory(ctx.inspected_engine())) as session:
-        return sorted(s.source.id for s in queries.source_summaries(session) if s.source.id not in declared)
-
-
 def _recorded_ids(ctx: Context) -> list[str]:
     from storage.claims_queries import recorded_source_ids
     from storage.db import reading, session_factory
@@ -143,11 +138,12 @@ def _recorded_ids(ctx: Context) -> list[str]:
         return recorded_source_ids(session)
 
 
-def _claims(ctx: Context, database_usable: bool) -> list[Check]:
+def _claims(ctx: Context, sources_of: Callable[[], dict[str, Source]], recorded: Callable[[], list[str]]
+            ) -> list[Check]:
     from ingest.claims_declarations import load_claims, unmatched_scopes
 
     try:
-        sources = ctx.sources()
+        sources = sources_of()
     except UserInputError:
         # The declarations' own check says what is wrong with them: the claims are read without them, once.
         claims = load_claims(ctx.settings.claims)
@@ -160,8 +156,7 @@ def _claims(ctx: Context, database_usable: bool) -> list[Check]:
     scoped = [c for c in claims if c.scope]
     if scoped:
         vendors = {sid: source.vendor for sid, source in plan.sources.items()}
-        recorded = _recorded_ids(ctx) if database_usable else []
-        found += [Check("note", "claims", warning) for warning in unmatched_scopes(scoped, vendors, recorded)]
+        found += [Check("note", "claims", warning) for warning in unmatched_scopes(scoped, vendors, recorded())]
     return found
 
 
@@ -205,10 +200,14 @@ def _guarded(topic: str, check: Callable[[], Check | list[Check]]) -> list[Check
 def doctor(ctx: Context, args: argparse.Namespace) -> int:
     database = _guarded("database", lambda: _database(ctx))
     usable = all(check.status == "ok" for check in database)
+    # Read once for the declarations' and the claims' checks. A database the doctor could not use is its own
+    # check's failure, said once; one whose schema is not current yet is not read with the current one.
+    sources_of = functools.cache(ctx.sources)
+    recorded = functools.cache(lambda: _recorded_ids(ctx) if usable else [])
     checks = (_guarded("settings", lambda: _settings(ctx, args)) + database
               + _guarded("browser", lambda: _browser(ctx))
-              + _guarded("declarations", lambda: _declarations(ctx, usable))
-              + _guarded("claims", lambda: _claims(ctx, usable))
+              + _guarded("declarations", lambda: _declarations(ctx, sources_of, recorded))
+              + _guarded("claims", lambda: _claims(ctx, sources_of, recorded))
               + _guarded("report directory", lambda: _report_dir(Path(args.out))) + _optional())
     for check in checks:
         # Quiet, only what needs fixing (cron mails only what goes wrong), as the other commands do.
